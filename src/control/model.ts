@@ -1,0 +1,101 @@
+/**
+ * The declarative model shared by the config file, the management API and the CLI: plain JSON shapes,
+ * no behaviour. The control plane validates input into these shapes (control/validate.ts) before anything
+ * reaches a running switch, so a refused change never touches the datapath.
+ */
+
+export type SwitchType = 'private' | 'internal' | 'external';
+
+/** VLAN mode of a port (mutually exclusive, Hyper-V Set-VMNetworkAdapterVlan). */
+export type VlanConfig =
+  | { mode: 'untagged' }
+  | { mode: 'access'; vid: number }
+  | { mode: 'trunk'; allowed: number[]; native?: number; pruned?: number[] };
+
+/** The endpoint plugged into a port. */
+export type NicConfig =
+  | { type: 'tap'; name: string; create?: boolean; netns?: string; vnetHdr?: boolean; multiQueue?: boolean }
+  | { type: 'stream'; mode: 'listen' | 'connect'; path?: string; host?: string; port?: number; framing?: 'qemu' | 'vde' }
+  | { type: 'dgram'; localHost?: string; localPort: number; remoteHost?: string; remotePort?: number }
+  | { type: 'memory' };
+
+export interface PortConfig {
+  name: string;
+  nic: NicConfig;
+  vlan?: VlanConfig;
+  /** IP MTU of the endpoint: frames longer than mtu + 14 (+4 per tag) are dropped at egress. Default 1500. */
+  mtu?: number;
+  /** Pad frames shorter than 60 bytes before delivery (endpoints that need a minimum Ethernet frame). */
+  pad?: boolean;
+  /** Start with the NIC disconnected (link down). */
+  disconnected?: boolean;
+}
+
+export interface StaticMac {
+  mac: string;
+  vid: number;
+  port: string;
+}
+
+export interface SwitchConfig {
+  name: string;
+  type?: SwitchType;
+  /** MAC aging time in seconds (0 = never age). Default 300. */
+  agingSeconds?: number;
+  /** Maximum MAC table entries. Default 8192. */
+  macTableSize?: number;
+  ports?: PortConfig[];
+  staticMacs?: StaticMac[];
+}
+
+export interface VswitchConfig {
+  /** Unix socket path of the management API. */
+  api?: string;
+  switches: SwitchConfig[];
+}
+
+export interface FdbEntry {
+  mac: string;
+  vid: number;
+  port: string;
+  static: boolean;
+  ageSeconds: number;
+}
+
+export interface PortStatus {
+  name: string;
+  index: number;
+  nic: NicConfig;
+  vlan: VlanConfig;
+  mtu: number;
+  link: 'up' | 'down';
+  /** Administratively disconnected by the user (as opposed to the endpoint going away). */
+  adminDown: boolean;
+  detail: Record<string, unknown>;
+}
+
+export interface PortCounters {
+  rxFrames: number;
+  rxBytes: number;
+  txFrames: number;
+  txBytes: number;
+  vlanInserted: number;
+  vlanStripped: number;
+  linkChanges: number;
+  drops: Record<string, number>;
+}
+
+export interface SwitchCounters {
+  fdb: { entries: number; learned: number; aged: number; moved: number; refused: number; flushed: number };
+  ports: Record<string, PortCounters>;
+  nodes: Record<string, { packets: number; drops: number }>;
+}
+
+export interface LinkEvent {
+  time: string;
+  switch: string;
+  port: string;
+  link: 'up' | 'down';
+  reason: string;
+  flushedMacs: number;
+}

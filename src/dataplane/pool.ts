@@ -1,0 +1,137 @@
+/**
+ * PacketPool: every frame the switch holds lives in one slot of one SharedArrayBuffer.
+ *
+ * Why: a packet must be handed between threads (port I/O, datapath workers, control thread) without
+ * copying or allocating, so a packet is only an index into this pool plus per-slot metadata kept as
+ * structure-of-arrays (one typed array per field, indexed by slot). Headers are read through the one
+ * long-lived `view` (DataView) at `slotBase(slot) + off[slot]`; nothing is allocated per packet.
+ *
+ *   slot s:  | headroom (kHeadroom) | frame bytes (len) ............ | unused     |
+ *            ^ s * slotSize        ^ s * slotSize + off[s]
+ *
+ * The headroom lets a node push headers in place (an 802.1Q tag: 4 bytes; later a VXLAN outer header:
+ * 50 bytes over IPv4, 70 over IPv6; a virtio_net_hdr: 12 bytes) without copying the payload.
+ *
+ * Ownership: a slot is owned by exactly one thread at a time. The free list is a plain stack owned by the
+ * thread that created the pool view (one datapath worker in this design); a later multi-worker design
+ * gives each worker its own slice of slots. `refs` counts how many egress queues still point at a slot
+ * (a flooded frame is queued once per destination port) so it is freed exactly once.
+ *
+ * Trade-off: fixed-size slots waste memory for small frames, but make allocation O(1) with no
+ * fragmentation and keep every frame contiguous for the native TAP read/write path.
+ */
+
+/** Room in front of every received frame: 128 bytes covers tag insert (4), VXLAN/IPv6 outer (70), vnet hdr (12). */
+export const kHeadroom = 128;
+/** Default slot: 9216-byte jumbo frame + 18-byte tagged header + headroom, rounded to a 64-byte line multiple. */
+export const kDefaultSlotSize = 9472;
+/** Default slot count: 4096 slots x 9472 bytes = 37 MiB, enough for 16 ports x 256-frame batches in flight. */
+export const kDefaultSlots = 4096;
+
+export interface PoolShape {
+  slots: number;
+  slotSize: number;
+}
+
+export class PacketPool {
+  readonly slots: number;
+  readonly slotSize: number;
+  readonly headroom = kHeadroom;
+  /** Largest frame a slot can hold after the headroom. */
+  readonly maxFrame: number;
+  readonly data: SharedArrayBuffer;
+  readonly meta: SharedArrayBuffer;
+  /** Whole pool as bytes and as a DataView (long-lived: never create views per packet). */
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  /** Per-slot metadata (structure of arrays). */
+  readonly off: Int32Array; // frame start relative to slot base
+  readonly len: Int32Array; // frame length in bytes
+  readonly port: Int32Array; // ingress port index
+  readonly vid: Int32Array; // classified VLAN id (0 = not yet classified)
+  readonly pcp: Int32Array; // 802.1p priority from the tag, 0 if untagged
+  readonly refs: Int32Array; // egress queue references still pending
+  readonly aux: Int32Array; // next step: 0 = continue, n > 0 = drop with reason code n (dataplane/graph.ts)
+  readonly dst: Int32Array; // forwarding result: destination port index, or kFlood
+  private readonly freeStack: Int32Array;
+  private freeTop = 0;
+
+  constructor(shape: PoolShape = { slots: kDefaultSlots, slotSize: kDefaultSlotSize }, shared?: { data: SharedArrayBuffer; meta: SharedArrayBuffer }) {
+    if (!Number.isInteger(shape.slots) || shape.slots < 64) throw new RangeError(`pool slots must be an integer >= 64, got ${shape.slots}`);
+    if (!Number.isInteger(shape.slotSize) || shape.slotSize < 2048 || shape.slotSize % 64 !== 0)
+      throw new RangeError(`pool slotSize must be a multiple of 64 and >= 2048, got ${shape.slotSize}`);
+    this.slots = shape.slots;
+    this.slotSize = shape.slotSize;
+    this.maxFrame = shape.slotSize - kHeadroom;
+    const metaFields = 8;
+    this.data = shared?.data ?? new SharedArrayBuffer(shape.slots * shape.slotSize);
+    this.meta = shared?.meta ?? new SharedArrayBuffer(shape.slots * 4 * metaFields);
+    this.bytes = new Uint8Array(this.data);
+    this.view = new DataView(this.data);
+    const m = (i: number) => new Int32Array(this.meta, i * shape.slots * 4, shape.slots);
+    this.off = m(0);
+    this.len = m(1);
+    this.port = m(2);
+    this.vid = m(3);
+    this.pcp = m(4);
+    this.refs = m(5);
+    this.aux = m(6);
+    this.dst = m(7);
+    this.freeStack = new Int32Array(shape.slots);
+    for (let i = shape.slots - 1; i >= 0; i--) this.freeStack[this.freeTop++] = i;
+  }
+
+  /** Byte offset of slot s in `bytes`/`view`. */
+  slotBase(slot: number): number {
+    return slot * this.slotSize;
+  }
+
+  /** Byte offset of the first frame byte of slot s. */
+  frameStart(slot: number): number {
+    return slot * this.slotSize + this.off[slot];
+  }
+
+  /** Take a free slot, reset to an empty frame at the headroom; -1 when exhausted (caller counts `no-buffer`). */
+  alloc(): number {
+    if (this.freeTop === 0) return -1;
+    const s = this.freeStack[--this.freeTop];
+    this.off[s] = kHeadroom;
+    this.len[s] = 0;
+    this.refs[s] = 0;
+    this.vid[s] = 0;
+    this.pcp[s] = 0;
+    this.aux[s] = 0;
+    return s;
+  }
+
+  /** Return a slot to the free list. */
+  free(slot: number): void {
+    this.freeStack[this.freeTop++] = slot;
+  }
+
+  /** Drop one egress reference; frees the slot when none remain. */
+  release(slot: number): void {
+    if (--this.refs[slot] <= 0) this.free(slot);
+  }
+
+  get available(): number {
+    return this.freeTop;
+  }
+
+  /** Copy `src` into a fresh slot (control path and tests); -1 when the pool is exhausted or it does not fit. */
+  load(src: Uint8Array, port = 0): number {
+    if (src.length > this.maxFrame) return -1;
+    const s = this.alloc();
+    if (s < 0) return -1;
+    this.bytes.set(src, s * this.slotSize + kHeadroom);
+    this.len[s] = src.length;
+    this.port[s] = port;
+    return s;
+  }
+
+  /** Copy a slot's frame out (control path and tests only: allocates). */
+  copyOut(slot: number): Uint8Array {
+    const start = this.frameStart(slot);
+    return this.bytes.slice(start, start + this.len[slot]);
+  }
+}

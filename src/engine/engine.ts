@@ -1,0 +1,278 @@
+/**
+ * Engine: one switch's datapath, assembled from the feature nodes and the NICs of its ports, and run to
+ * completion (the OVS PMD / Snabb model): a NIC's I/O event fills the batch, `breathe()` pushes it
+ * through ingress -> learn -> forward -> egress, then drains every egress queue with one transmit per
+ * port, all in the same turn of the thread's event loop. No frame changes threads unless it must.
+ *
+ * The engine knows no thread: the datapath worker (engine/worker.ts) hosts one in production, and tests
+ * and the in-process benchmark instantiate it directly. Control operations (ports, VLANs, FDB) are plain
+ * methods, applied between breaths by the thread that owns the engine, so a batch never sees a
+ * half-applied change.
+ */
+import { Clock } from '../dataplane/clock.js';
+import { Counters, drop, gf, kMaxNodes, kMaxPorts, pf } from '../dataplane/counters.js';
+import { Batch, Graph, kMaxBatch } from '../dataplane/graph.js';
+import { PacketPool } from '../dataplane/pool.js';
+import { TxQueues } from '../dataplane/txq.js';
+import type { Nic, NicDropReason, NicSink } from '../ports/nic.js';
+import { EgressNode } from '../switch/egress.js';
+import { Fdb, kDefaultAgingSeconds, kDefaultMaxEntries } from '../switch/fdb.js';
+import { ForwardNode, LearnNode } from '../switch/forward.js';
+import { IngressNode } from '../switch/ingress.js';
+import { kDefaultMtu, PortTable } from '../switch/port-table.js';
+import type { VlanConfig } from '../control/model.js';
+
+export interface EngineOptions {
+  pool?: PacketPool;
+  counters?: Counters;
+  clock?: Clock;
+  agingSeconds?: number;
+  macTableSize?: number;
+  onLink?: (ev: LinkChange) => void;
+}
+
+export interface LinkChange {
+  port: number;
+  up: boolean;
+  reason: 'nic-connected' | 'nic-disconnected' | 'admin-down' | 'admin-up' | 'port-removed';
+  flushedMacs: number;
+}
+
+/** The per-port handle a NIC talks to. */
+class PortSink implements NicSink {
+  constructor(
+    private readonly engine: Engine,
+    readonly port: number,
+  ) {}
+  get pool(): PacketPool {
+    return this.engine.pool;
+  }
+  alloc(): number {
+    const s = this.engine.pool.alloc();
+    if (s < 0) this.engine.counters.c[Counters.portDrop(this.port, drop['no-buffer'])]++;
+    return s;
+  }
+  receive(slot: number): void {
+    this.engine.enqueue(this.port, slot);
+  }
+  flush(): void {
+    this.engine.breathe();
+  }
+  drop(reason: NicDropReason): void {
+    this.engine.counters.c[Counters.portDrop(this.port, drop[reason])]++;
+  }
+  connected(): void {
+    this.engine.nicLink(this.port, true);
+  }
+  disconnected(): void {
+    this.engine.nicLink(this.port, false);
+  }
+}
+
+export class Engine {
+  readonly pool: PacketPool;
+  readonly counters: Counters;
+  readonly clock: Clock;
+  readonly fdb: Fdb;
+  readonly ports = new PortTable();
+  readonly graph: Graph;
+  readonly txq = new TxQueues();
+  agingSeconds: number;
+  private readonly nics: Array<Nic | null> = new Array(kMaxPorts).fill(null);
+  private readonly sinks: Array<PortSink | null> = new Array(kMaxPorts).fill(null);
+  private readonly nicUp = new Uint8Array(kMaxPorts);
+  private readonly adminUp = new Uint8Array(kMaxPorts);
+  private batch = new Batch();
+  private spare = new Batch();
+  private breathing = false;
+  private readonly onLink: (ev: LinkChange) => void;
+
+  constructor(opts: EngineOptions = {}) {
+    this.pool = opts.pool ?? new PacketPool();
+    this.counters = opts.counters ?? new Counters();
+    this.clock = opts.clock ?? new Clock();
+    this.agingSeconds = opts.agingSeconds ?? kDefaultAgingSeconds;
+    this.fdb = new Fdb(opts.macTableSize ?? kDefaultMaxEntries);
+    this.onLink = opts.onLink ?? (() => {});
+    this.graph = new Graph(this.pool, this.counters)
+      .add(new IngressNode(this.pool, this.ports, this.counters))
+      .add(new LearnNode(this.pool, this.fdb, this.clock))
+      .add(new ForwardNode(this.pool, this.fdb))
+      .add(new EgressNode(this.pool, this.ports, this.txq, this.counters));
+    if (this.graph.nodes.length > kMaxNodes) throw new Error('too many graph nodes for the counter block');
+  }
+
+  /** Node names in graph order (index = counter row). */
+  nodeNames(): string[] {
+    return this.graph.nodes.map((n) => n.name);
+  }
+
+  // ---- ports and NICs (control path) ----
+
+  addPort(vlan: VlanConfig = { mode: 'untagged' }, mtu = kDefaultMtu, index = -1): number {
+    const p = index >= 0 ? index : this.ports.allocate();
+    if (p < 0) throw new Error(`switch is full: at most ${kMaxPorts} ports`);
+    if (this.ports.inUse[p]) throw new Error(`port index ${p} is in use`);
+    this.ports.add(p, vlan, mtu);
+    this.counters.resetPort(p);
+    this.nicUp[p] = 0;
+    this.adminUp[p] = 1;
+    this.sinks[p] = new PortSink(this, p);
+    return p;
+  }
+
+  /** Plug a NIC into a port and start its I/O (lifecycle: NIC created -> connected). */
+  attach(port: number, nic: Nic): void {
+    if (this.nics[port]) throw new Error(`port ${port} already has a NIC`);
+    this.nics[port] = nic;
+    nic.open(this.sinks[port]!);
+  }
+
+  /** Unplug and close the port's NIC (link down), keeping the port and its settings. */
+  detach(port: number): void {
+    const nic = this.nics[port];
+    if (!nic) return;
+    this.nics[port] = null;
+    nic.close();
+    this.nicLink(port, false);
+  }
+
+  removePort(port: number): void {
+    this.detach(port);
+    const flushed = this.fdb.flush(port, true);
+    this.ports.remove(port);
+    this.sinks[port] = null;
+    this.onLink({ port, up: false, reason: 'port-removed', flushedMacs: flushed });
+  }
+
+  nic(port: number): Nic | null {
+    return this.nics[port];
+  }
+
+  setVlan(port: number, vlan: VlanConfig): void {
+    this.ports.setVlan(port, vlan);
+    // learned addresses may now sit in VLANs the port no longer carries
+    this.fdb.flush(port);
+  }
+
+  setMtu(port: number, mtu: number): void {
+    this.ports.mtu[port] = mtu;
+  }
+
+  /** Administrative link state (Hyper-V: disconnect the adapter); the NIC stays open, its carrier follows. */
+  setAdmin(port: number, up: boolean): void {
+    if ((this.adminUp[port] === 1) === up) return;
+    this.adminUp[port] = up ? 1 : 0;
+    const nic = this.nics[port] as (Nic & { setLink?(up: boolean): void }) | null;
+    nic?.setLink?.(up);
+    this.updateLink(port, up ? 'admin-up' : 'admin-down');
+  }
+
+  isAdminUp(port: number): boolean {
+    return this.adminUp[port] === 1;
+  }
+
+  isNicUp(port: number): boolean {
+    return this.nicUp[port] === 1;
+  }
+
+  /** Called by a port's sink when its NIC connects or disconnects. */
+  nicLink(port: number, up: boolean): void {
+    if (!this.ports.inUse[port]) return;
+    if ((this.nicUp[port] === 1) === up) return;
+    this.nicUp[port] = up ? 1 : 0;
+    this.updateLink(port, up ? 'nic-connected' : 'nic-disconnected');
+  }
+
+  private updateLink(port: number, reason: LinkChange['reason']): void {
+    const up = this.nicUp[port] === 1 && this.adminUp[port] === 1;
+    if ((this.ports.linkUp[port] === 1) === up) return;
+    this.ports.linkUp[port] = up ? 1 : 0;
+    this.counters.c[Counters.port(port, pf.linkChanges)]++;
+    const flushed = up ? 0 : this.fdb.flush(port);
+    this.syncFdbCounters();
+    this.onLink({ port, up, reason, flushedMacs: flushed });
+  }
+
+  // ---- datapath ----
+
+  /** A NIC hands over one received frame. */
+  enqueue(port: number, slot: number): void {
+    this.pool.port[slot] = port;
+    const b = this.breathing ? this.spare : this.batch;
+    b.slots[b.count++] = slot;
+    if (b.count === kMaxBatch && !this.breathing) this.breathe();
+    else if (b.count === kMaxBatch) {
+      // a NIC delivering synchronously inside a breath filled the spare batch: drop the newest
+      b.count--;
+      this.counters.c[Counters.portDrop(port, drop['ring-full'])]++;
+      this.pool.free(slot);
+    }
+  }
+
+  /** Run everything received so far through the graph and transmit the result. */
+  breathe(): void {
+    if (this.breathing) return;
+    this.breathing = true;
+    const c = this.counters.c;
+    while (this.batch.count > 0) {
+      this.clock.tick();
+      c[gf.breaths]++;
+      c[gf.frames] += this.batch.count;
+      this.graph.run(this.batch);
+      this.transmit();
+      const t = this.batch;
+      this.batch = this.spare;
+      this.spare = t;
+    }
+    this.syncFdbCounters();
+    this.breathing = false;
+  }
+
+  private transmit(): void {
+    const { txq, pool } = this;
+    const c = this.counters.c;
+    for (let k = 0; k < txq.dirtyCount; k++) {
+      const p = txq.dirty[k];
+      const n = txq.count[p];
+      const slots = txq.slots[p];
+      const nic = this.nics[p];
+      const sent = nic ? nic.transmit(slots, n) : 0;
+      if (!nic) c[Counters.portDrop(p, drop['link-down'])] += n;
+      let bytes = 0;
+      for (let i = 0; i < n; i++) {
+        const s = slots[i];
+        if (i < sent) bytes += pool.len[s];
+        pool.release(s);
+      }
+      c[Counters.port(p, pf.txFrames)] += sent;
+      c[Counters.port(p, pf.txBytes)] += bytes;
+      txq.count[p] = 0;
+    }
+    txq.dirtyCount = 0;
+  }
+
+  private syncFdbCounters(): void {
+    const c = this.counters.c;
+    const f = this.fdb;
+    c[gf.fdbEntries] = f.count;
+    c[gf.fdbLearned] = f.learned;
+    c[gf.fdbAged] = f.aged;
+    c[gf.fdbMoved] = f.moved;
+    c[gf.fdbRefused] = f.refused;
+    c[gf.fdbFlushed] = f.flushed;
+  }
+
+  /** Periodic housekeeping (aging); the host calls it about once a second. */
+  housekeeping(): number {
+    this.clock.tick();
+    const n = this.fdb.age(this.clock.nowSec, this.agingSeconds);
+    this.syncFdbCounters();
+    return n;
+  }
+
+  /** Close every NIC (shutdown). */
+  close(): void {
+    for (let p = 0; p < kMaxPorts; p++) if (this.nics[p]) this.detach(p);
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The NIC contract: what an endpoint (TAP, QEMU stream, QEMU dgram, in-memory, later WebSocket/VXLAN)
+ * must do to plug into a vPort. Keeping NIC apart from vPort keeps the switch ignorant of endpoint kinds:
+ * the port holds the policy and counters, the NIC only moves frames.
+ *
+ * Receive: the NIC takes free slots from `sink.pool` (`sink.alloc()`), fills frame bytes at
+ * `pool.frameStart(slot)` and sets `pool.len[slot]`, then calls `sink.receive(slot)` once per frame and
+ * `sink.flush()` once at the end of each I/O event (one read batch, one socket 'data' chunk), which runs
+ * the pipeline over the batch (run to completion). No per-frame allocation beyond what Node's socket API
+ * itself forces.
+ *
+ * Transmit: the engine calls `transmit(slots, count)` once per breath with the frames queued for this port;
+ * the NIC writes them (one write() per frame for TAP, one socket write per batch for streams) and must not
+ * keep the slots after returning: the engine releases them. It returns how many it sent and itself counts
+ * each frame it could not send through `sink.drop(reason)` (`ring-full` under socket backpressure,
+ * `tx-error` for a failed write), so every unsent frame is counted exactly once.
+ *
+ * Link: a NIC calls `sink.connected()` when its endpoint becomes usable (TAP opened, client connected) and
+ * `sink.disconnected()` when it goes away (socket closed); that is the port's link state.
+ */
+import type { PacketPool } from '../dataplane/pool.js';
+
+export interface NicSink {
+  readonly pool: PacketPool;
+  /** A free slot for a received frame, or -1 when the pool is exhausted (the sink counts `no-buffer`). */
+  alloc(): number;
+  /** Hand one filled slot (off/len set) to the datapath. */
+  receive(slot: number): void;
+  /** End of one I/O event: run the pipeline over what was received. */
+  flush(): void;
+  /** Count a frame the NIC itself dropped (e.g. `malformed`, `framing-error`, `oversize`). */
+  drop(reason: NicDropReason): void;
+  connected(): void;
+  disconnected(): void;
+}
+
+export type NicDropReason = 'malformed' | 'framing-error' | 'oversize' | 'no-buffer' | 'tx-error' | 'ring-full';
+
+export interface Nic {
+  readonly kind: string;
+  /** Start I/O; calls sink.connected() when (and each time) the endpoint becomes usable. */
+  open(sink: NicSink): void;
+  /** Write `count` frames from pool slots; returns how many were sent. Must not retain slots. */
+  transmit(slots: Int32Array, count: number): number;
+  /** Stop I/O and release OS resources; must be safe to call twice. */
+  close(): void;
+  /** Plain-object description for `port show` (addresses, fd, peer...). Control path only. */
+  describe(): Record<string, unknown>;
+}

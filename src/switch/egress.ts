@@ -1,0 +1,148 @@
+/**
+ * Egress node (DESIGN.md section 3 step 4): turns each forwarding decision into queued deliveries, one
+ * per destination port, applying the VLAN egress rule, link state and the MTU of each destination.
+ *
+ * A frame arrives here untagged (ingress stripped it) with `pool.vid`/`pool.pcp`. A destination whose
+ * pvid differs from the frame's VLAN gets it tagged (PCP kept). A flooded frame that goes out both tagged
+ * and untagged needs two byte layouts: the untagged one stays in the original slot and a single tagged
+ * clone is made; when every destination wants it tagged, the tag is inserted in place (4 bytes into the
+ * headroom, 12 bytes moved). Each queued reference bumps `pool.refs`; the engine releases after transmit.
+ *
+ * Egress drops are counted against the egress port (where the frame could not go): `link-down`,
+ * `vlan-not-allowed`, `mtu-exceeded` (longer than MTU + 14, +4 when tagged), `ring-full`. This node is
+ * terminal: the batch is empty when it returns.
+ */
+import { Counters, drop, pf } from '../dataplane/counters.js';
+import type { Batch, GraphNode } from '../dataplane/graph.js';
+import type { PacketPool } from '../dataplane/pool.js';
+import type { TxQueues } from '../dataplane/txq.js';
+import { kMaxPorts } from '../dataplane/counters.js';
+import { kFlood } from './forward.js';
+import type { PortTable } from './port-table.js';
+
+const kEthHeader = 14;
+const kTpid8021Q = 0x8100;
+
+export class EgressNode implements GraphNode {
+  readonly name = 'egress';
+  /** Scratch: destinations of the frame being flooded, and whether each wants a tag. */
+  private readonly dests = new Int32Array(kMaxPorts);
+  private readonly wantsTag = new Uint8Array(kMaxPorts);
+
+  constructor(
+    private readonly pool: PacketPool,
+    private readonly ports: PortTable,
+    private readonly txq: TxQueues,
+    private readonly counters: Counters,
+  ) {}
+
+  process(batch: Batch): void {
+    const slots = batch.slots;
+    for (let i = 0; i < batch.count; i++) {
+      const s = slots[i];
+      if (this.pool.dst[s] === kFlood) this.flood(s);
+      else this.unicast(s, this.pool.dst[s]);
+    }
+    batch.count = 0;
+  }
+
+  private unicast(s: number, d: number): void {
+    const { pool, ports } = this;
+    const c = this.counters.c;
+    const vid = pool.vid[s];
+    let code = 0;
+    if (ports.linkUp[d] === 0) code = drop['link-down'];
+    else if (!ports.isMember(d, vid)) code = drop['vlan-not-allowed'];
+    else if (pool.len[s] - kEthHeader > ports.mtu[d]) code = drop['mtu-exceeded'];
+    if (code !== 0) {
+      c[Counters.portDrop(d, code)]++;
+      pool.free(s);
+      return;
+    }
+    if (vid !== ports.pvid[d]) {
+      this.insertTag(s);
+      c[Counters.port(d, pf.vlanInserted)]++;
+    }
+    if (this.txq.push(d, s)) {
+      pool.refs[s] = 1;
+      c[Counters.port(d, pf.txUnicast)]++;
+    } else {
+      c[Counters.portDrop(d, drop['ring-full'])]++;
+      pool.free(s);
+    }
+  }
+
+  private flood(s: number): void {
+    const { pool, ports, dests, wantsTag } = this;
+    const c = this.counters.c;
+    const inPort = pool.port[s];
+    const vid = pool.vid[s];
+    const payload = pool.len[s] - kEthHeader;
+    let n = 0;
+    let tagged = 0;
+    for (let k = 0; k < ports.activeCount; k++) {
+      const d = ports.active[k];
+      if (d === inPort || ports.linkUp[d] === 0 || !ports.isMember(d, vid)) continue;
+      if (payload > ports.mtu[d]) {
+        c[Counters.portDrop(d, drop['mtu-exceeded'])]++;
+        continue;
+      }
+      const t = vid !== ports.pvid[d] ? 1 : 0;
+      dests[n] = d;
+      wantsTag[n++] = t;
+      tagged += t;
+    }
+    let tagSlot = -1;
+    if (tagged > 0) {
+      if (tagged === n) {
+        this.insertTag(s);
+        tagSlot = s;
+      } else {
+        tagSlot = this.cloneTagged(s);
+        if (tagSlot < 0) c[Counters.portDrop(inPort, drop['no-buffer'])]++;
+      }
+    }
+    for (let k = 0; k < n; k++) {
+      const d = dests[k];
+      const slot = wantsTag[k] !== 0 ? tagSlot : s;
+      if (slot < 0) continue;
+      if (this.txq.push(d, slot)) {
+        pool.refs[slot]++;
+        c[Counters.port(d, pf.txFlood)]++;
+        if (wantsTag[k] !== 0) c[Counters.port(d, pf.vlanInserted)]++;
+      } else c[Counters.portDrop(d, drop['ring-full'])]++;
+    }
+    if (pool.refs[s] === 0) pool.free(s);
+    if (tagSlot >= 0 && tagSlot !== s && pool.refs[tagSlot] === 0) pool.free(tagSlot);
+  }
+
+  /** Push an 802.1Q tag into the headroom: move the 12 MAC bytes back 4, write TPID and TCI. */
+  private insertTag(s: number): void {
+    const pool = this.pool;
+    const start = pool.slotBase(s) + pool.off[s];
+    pool.bytes.copyWithin(start - 4, start, start + 12);
+    pool.view.setUint16(start + 8, kTpid8021Q);
+    pool.view.setUint16(start + 10, (pool.pcp[s] << 13) | pool.vid[s]);
+    pool.off[s] -= 4;
+    pool.len[s] += 4;
+  }
+
+  /** A tagged copy of an untagged slot in a new slot; -1 when the pool is exhausted. */
+  private cloneTagged(s: number): number {
+    const pool = this.pool;
+    const t = pool.alloc();
+    if (t < 0) return -1;
+    const src = pool.slotBase(s) + pool.off[s];
+    const dst = pool.slotBase(t) + pool.off[t];
+    const n = pool.len[s];
+    pool.bytes.copyWithin(dst, src, src + 12);
+    pool.view.setUint16(dst + 12, kTpid8021Q);
+    pool.view.setUint16(dst + 14, (pool.pcp[s] << 13) | pool.vid[s]);
+    pool.bytes.copyWithin(dst + 16, src + 12, src + n);
+    pool.len[t] = n + 4;
+    pool.port[t] = pool.port[s];
+    pool.vid[t] = pool.vid[s];
+    pool.pcp[t] = pool.pcp[s];
+    return t;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Learning and forwarding nodes (DESIGN.md section 3 step 2, section 4): learn the source (VLAN, MAC) on
+ * the ingress port, then look up the destination. Group destinations and unknown unicast become
+ * `kFlood`; a destination learned on the ingress port is filtered (`same-port`): a frame never goes back
+ * where it came from.
+ *
+ * Two nodes rather than one so a forwarding extension (a later issue) can replace lookup and keep
+ * learning, as in the Hyper-V extensible switch.
+ */
+import { drop } from '../dataplane/counters.js';
+import type { Clock } from '../dataplane/clock.js';
+import type { Batch, GraphNode } from '../dataplane/graph.js';
+import type { PacketPool } from '../dataplane/pool.js';
+import type { Fdb } from './fdb.js';
+
+export const kFlood = -1;
+
+export class LearnNode implements GraphNode {
+  readonly name = 'learn';
+  constructor(
+    private readonly pool: PacketPool,
+    private readonly fdb: Fdb,
+    private readonly clock: Clock,
+  ) {}
+
+  process(batch: Batch): void {
+    const { pool, fdb } = this;
+    const { view, off } = pool;
+    const now = this.clock.nowSec;
+    const slots = batch.slots;
+    for (let i = 0; i < batch.count; i++) {
+      const s = slots[i];
+      const start = pool.slotBase(s) + off[s];
+      fdb.learn((pool.vid[s] << 16) | view.getUint16(start + 6), view.getInt32(start + 8), pool.port[s], now);
+    }
+  }
+}
+
+export class ForwardNode implements GraphNode {
+  readonly name = 'forward';
+  constructor(
+    private readonly pool: PacketPool,
+    private readonly fdb: Fdb,
+  ) {}
+
+  process(batch: Batch): void {
+    const { pool, fdb } = this;
+    const { view, off, bytes, dst, aux } = pool;
+    const slots = batch.slots;
+    for (let i = 0; i < batch.count; i++) {
+      const s = slots[i];
+      const start = pool.slotBase(s) + off[s];
+      if ((bytes[start] & 1) !== 0) {
+        dst[s] = kFlood;
+        continue;
+      }
+      const port = fdb.lookup((pool.vid[s] << 16) | view.getUint16(start), view.getInt32(start + 2));
+      if (port < 0) dst[s] = kFlood;
+      else if (port === pool.port[s]) aux[s] = drop['same-port'];
+      else dst[s] = port;
+    }
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The vPort table as the datapath sees it: per-port VLAN membership, the VLAN sent untagged, MTU and link
+ * state, in typed arrays indexed by port number (no Map of objects on the hot path).
+ *
+ * VLAN modes reduce to two facts per port, which makes ingress and egress one rule each:
+ *   pvid[p]      VLAN of untagged (and priority-tagged, VID 0) frames received on p, and the one VLAN p sends
+ *                untagged; 0 = p accepts no untagged frames (a trunk without a native VLAN)
+ *   member(p,v)  p carries VLAN v (tagged ingress with v accepted; egress in v allowed)
+ *
+ *   untagged          pvid = 1 (the default VLAN), member = {1}
+ *   access v          pvid = v, member = {v}
+ *   trunk A, native n pvid = n or 0, member = (A minus pruned) plus n
+ *
+ * Ingress: tagged v accepted iff member(p, v); untagged accepted iff pvid != 0 and classified to pvid.
+ * Egress in VLAN v: only if member(p, v); untagged iff v == pvid, else tagged.
+ *
+ * Writer: the thread that owns the switch's datapath (control changes are applied there, between
+ * breaths), so a batch never sees a half-applied VLAN change.
+ */
+import { kMaxPorts } from '../dataplane/counters.js';
+import type { VlanConfig } from '../control/model.js';
+
+/** 4096 VLAN bits per port = 128 words. */
+const kVlanWords = 128;
+/** The default VLAN of untagged-mode ports (802.1Q's default PVID). */
+export const kDefaultVlan = 1;
+export const kDefaultMtu = 1500;
+
+export class PortTable {
+  readonly inUse = new Uint8Array(kMaxPorts);
+  readonly linkUp = new Uint8Array(kMaxPorts);
+  readonly pvid = new Int32Array(kMaxPorts);
+  readonly mtu = new Int32Array(kMaxPorts);
+  readonly members = new Int32Array(kMaxPorts * kVlanWords);
+  /** Ports in use, dense, for flooding. */
+  readonly active = new Int32Array(kMaxPorts);
+  activeCount = 0;
+
+  isMember(port: number, vid: number): boolean {
+    return (this.members[port * kVlanWords + (vid >>> 5)] & (1 << (vid & 31))) !== 0;
+  }
+
+  allocate(): number {
+    for (let p = 0; p < kMaxPorts; p++) if (!this.inUse[p]) return p;
+    return -1;
+  }
+
+  add(port: number, vlan: VlanConfig, mtu: number): void {
+    this.inUse[port] = 1;
+    this.linkUp[port] = 0;
+    this.mtu[port] = mtu;
+    this.setVlan(port, vlan);
+    this.rebuildActive();
+  }
+
+  remove(port: number): void {
+    this.inUse[port] = 0;
+    this.linkUp[port] = 0;
+    this.members.fill(0, port * kVlanWords, (port + 1) * kVlanWords);
+    this.rebuildActive();
+  }
+
+  setVlan(port: number, vlan: VlanConfig): void {
+    const base = port * kVlanWords;
+    this.members.fill(0, base, base + kVlanWords);
+    const set = (v: number) => (this.members[base + (v >>> 5)] |= 1 << (v & 31));
+    if (vlan.mode === 'untagged') {
+      this.pvid[port] = kDefaultVlan;
+      set(kDefaultVlan);
+    } else if (vlan.mode === 'access') {
+      this.pvid[port] = vlan.vid;
+      set(vlan.vid);
+    } else {
+      const pruned = new Set(vlan.pruned ?? []);
+      for (const v of vlan.allowed) if (!pruned.has(v)) set(v);
+      this.pvid[port] = vlan.native ?? 0;
+      if (vlan.native) set(vlan.native);
+    }
+  }
+
+  private rebuildActive(): void {
+    let n = 0;
+    for (let p = 0; p < kMaxPorts; p++) if (this.inUse[p]) this.active[n++] = p;
+    this.activeCount = n;
+  }
+}
