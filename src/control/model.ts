@@ -79,6 +79,8 @@ export interface PortCounters {
   rxBytes: number;
   txFrames: number;
   txBytes: number;
+  txUnicast: number;
+  txFlood: number;
   vlanInserted: number;
   vlanStripped: number;
   linkChanges: number;

@@ -1,0 +1,120 @@
+/**
+ * The management API: HTTP/JSON on a unix socket (file permissions are the access control, as with
+ * docker.sock). The CLI is one client of it; scripts can use curl --unix-socket. Every handler validates
+ * its input completely (control/validate.ts) before calling the Manager, so a bad request changes nothing.
+ *
+ * Routes (all under /v1):
+ *   GET    /switches                          list           POST /switches            create (SwitchConfig)
+ *   GET    /switches/:sw                      config+ports   DELETE /switches/:sw      remove
+ *   PUT    /switches/:sw/aging                {seconds}
+ *   GET    /switches/:sw/ports                status         POST /switches/:sw/ports  add (PortConfig)
+ *   DELETE /switches/:sw/ports/:p             remove
+ *   PUT    /switches/:sw/ports/:p/vlan        VlanConfig     PUT .../mtu {mtu}
+ *   POST   /switches/:sw/ports/:p/disconnect  link down      POST .../connect          link up
+ *   GET    /switches/:sw/fdb                  entries        DELETE /switches/:sw/fdb[?port=p]  flush
+ *   POST   /switches/:sw/fdb                  static {mac, vid, port}
+ *   DELETE /switches/:sw/fdb/:vid/:mac        remove one entry
+ *   GET    /switches/:sw/counters             counters       GET /events?since=N       link events
+ *   GET    /config                            running configuration
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Manager } from './manager.js';
+import * as v from './validate.js';
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Request bodies are small JSON documents; 1 MiB is far above any config and bounds a hostile client. */
+const kMaxBody = 1 << 20;
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > kMaxBody) throw new HttpError(413, `request body over ${kMaxBody} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return undefined;
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (err) {
+    throw new HttpError(400, `request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+type Handler = (m: RegExpMatchArray, body: unknown, url: URL) => Promise<unknown>;
+
+export function createApi(mgr: Manager, apiPath?: string): Server {
+  const routes: Array<[string, RegExp, Handler]> = [
+    ['GET', /^\/v1\/switches$/, async () => mgr.list().map((s) => ({ name: s.name, type: s.config.type ?? 'private', ports: s.config.ports!.length }))],
+    ['POST', /^\/v1\/switches$/, async (_m, body) => (await mgr.createSwitch(v.switchConfig(body, 'switch'))).config],
+    ['GET', /^\/v1\/switches\/([^/]+)$/, async (m) => {
+      const s = mgr.get(m[1]);
+      return { config: s.config, ports: await s.ports() };
+    }],
+    ['DELETE', /^\/v1\/switches\/([^/]+)$/, async (m) => mgr.removeSwitch(m[1])],
+    ['PUT', /^\/v1\/switches\/([^/]+)\/aging$/, async (m, body) => {
+      const s = mgr.get(m[1]);
+      return s.setAging(v.agingSeconds((body as { seconds?: unknown })?.seconds, 'seconds'));
+    }],
+    ['GET', /^\/v1\/switches\/([^/]+)\/ports$/, async (m) => mgr.get(m[1]).ports()],
+    ['POST', /^\/v1\/switches\/([^/]+)\/ports$/, async (m, body) => mgr.addPort(m[1], v.portConfig(body, 'port'))],
+    ['DELETE', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)$/, async (m) => mgr.port(m[1], m[2]).removePort(m[2])],
+    ['PUT', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/vlan$/, async (m, body) => mgr.port(m[1], m[2]).setVlan(m[2], v.vlanConfig(body, 'vlan'))],
+    ['PUT', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/mtu$/, async (m, body) => mgr.port(m[1], m[2]).setMtu(m[2], v.mtu((body as { mtu?: unknown })?.mtu, 'mtu'))],
+    ['POST', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/disconnect$/, async (m) => mgr.port(m[1], m[2]).setAdmin(m[2], false)],
+    ['POST', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/connect$/, async (m) => mgr.port(m[1], m[2]).setAdmin(m[2], true)],
+    ['GET', /^\/v1\/switches\/([^/]+)\/fdb$/, async (m) => mgr.get(m[1]).fdbShow()],
+    ['DELETE', /^\/v1\/switches\/([^/]+)\/fdb$/, async (m, _b, url) => {
+      const port = url.searchParams.get('port') ?? undefined;
+      const s = port === undefined ? mgr.get(m[1]) : mgr.port(m[1], port);
+      return { flushed: await s.fdbFlush(port) };
+    }],
+    ['POST', /^\/v1\/switches\/([^/]+)\/fdb$/, async (m, body) => {
+      const e = v.staticMac(body, 'entry');
+      return mgr.port(m[1], e.port).fdbAdd(e.mac, e.vid, e.port);
+    }],
+    ['DELETE', /^\/v1\/switches\/([^/]+)\/fdb\/([^/]+)\/([^/]+)$/, async (m) =>
+      mgr.get(m[1]).fdbDel(v.macText(decodeURIComponent(m[3]), 'mac'), v.vid(Number(m[2]), 'vid'))],
+    ['GET', /^\/v1\/switches\/([^/]+)\/counters$/, async (m) => mgr.get(m[1]).readCounters()],
+    ['GET', /^\/v1\/events$/, async (_m, _b, url) => {
+      const since = Number(url.searchParams.get('since') ?? 0);
+      return mgr.events.slice(Number.isFinite(since) && since > 0 ? -Math.min(since, mgr.events.length) : 0);
+    }],
+    ['GET', /^\/v1\/config$/, async () => mgr.snapshot(apiPath)],
+  ];
+
+  return createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://vswitch');
+    const send = (status: number, payload: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(payload ?? null) + '\n');
+    };
+    (async () => {
+      let allowed: string[] = [];
+      for (const [method, re, handler] of routes) {
+        const m = url.pathname.match(re);
+        if (!m) continue;
+        allowed.push(method);
+        if (method !== req.method) continue;
+        const body = await readBody(req);
+        const result = await handler(m, body, url);
+        send(req.method === 'POST' && /\/(switches|ports)$/.test(url.pathname) ? 201 : 200, result ?? { ok: true });
+        return;
+      }
+      if (allowed.length) throw new HttpError(405, `${req.method} not allowed on ${url.pathname}; use ${allowed.join(' or ')}`);
+      throw new HttpError(404, `no such API path ${url.pathname}; see 'vswitch --help'`);
+    })().catch((err: unknown) => {
+      const status = err instanceof HttpError ? err.status : 400;
+      const field = err instanceof v.ConfigError ? err.field : undefined;
+      send(status, { error: err instanceof Error ? err.message : String(err), ...(field ? { field } : {}) });
+    });
+  });
+}

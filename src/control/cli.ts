@@ -1,0 +1,365 @@
+#!/usr/bin/env node
+/**
+ * The `vswitch` command. `vswitch run` is the daemon; every other command is a client of its management
+ * API (control/api.ts), so the CLI, scripts and tests all drive the same validated path. Flags are parsed
+ * with node:util parseArgs (no dependency); every command takes --json for machine-readable output, and
+ * every refusal says what was wrong and what would be right.
+ */
+import { parseArgs } from 'node:util';
+import { ApiClient } from './client.js';
+import { runDaemon } from './daemon.js';
+import { defaultApiPath } from './defaults.js';
+import type { FdbEntry, LinkEvent, NicConfig, PortConfig, PortStatus, SwitchConfig, SwitchCounters, VlanConfig } from './model.js';
+import { qemuRecipe } from './recipes.js';
+import * as v from './validate.js';
+
+export const usage = `vswitch: a userspace 802.1Q virtual switch
+
+  vswitch run [--config FILE] [--api SOCK]         run the daemon (default config: switch sw0, QEMU ports vm1-vm3)
+  vswitch switch list | show SW | rm SW
+  vswitch switch add SW [--type private|internal] [--aging SECONDS] [--mac-table-size N]
+  vswitch switch aging SW SECONDS                   MAC aging time (0 = never)
+  vswitch port list SW
+  vswitch port add SW PORT ENDPOINT [--vlan MODE] [--mtu N] [--disconnected]
+      ENDPOINT: --tap IFNAME [--netns NS] [--no-create] | --listen PATH | --listen-tcp [HOST:]PORT
+                | --connect PATH | --connect-tcp HOST:PORT | --dgram LPORT[:RHOST:RPORT]  [--vde]
+  vswitch port rm SW PORT
+  vswitch port vlan SW PORT untagged | access VID | trunk ALLOWED [--native VID] [--pruned LIST]
+      ALLOWED/LIST: comma-separated VIDs and ranges, e.g. 10,20,100-110
+  vswitch port mtu SW PORT MTU
+  vswitch port disconnect SW PORT | connect SW PORT   link down / up (learned MACs flushed on down)
+  vswitch port netdev SW PORT                          the QEMU -netdev/-device line for the port
+  vswitch fdb show SW | flush SW [--port PORT]
+  vswitch fdb add SW MAC VID PORT | del SW MAC VID     static entries
+  vswitch counters SW [PORT]                           rx/tx frames and bytes, drops by reason
+  vswitch events                                       recent link up/down events
+  vswitch config show                                  the running configuration (config file format)
+
+Global options: --api SOCK (default ${defaultApiPath()}, or $VSWITCH_API), --json
+`;
+
+class UsageError extends Error {}
+
+const options = {
+  api: { type: 'string' },
+  json: { type: 'boolean' },
+  config: { type: 'string' },
+  type: { type: 'string' },
+  aging: { type: 'string' },
+  'mac-table-size': { type: 'string' },
+  tap: { type: 'string' },
+  netns: { type: 'string' },
+  'no-create': { type: 'boolean' },
+  listen: { type: 'string' },
+  'listen-tcp': { type: 'string' },
+  connect: { type: 'string' },
+  'connect-tcp': { type: 'string' },
+  dgram: { type: 'string' },
+  vde: { type: 'boolean' },
+  vlan: { type: 'string' },
+  mtu: { type: 'string' },
+  disconnected: { type: 'boolean' },
+  native: { type: 'string' },
+  pruned: { type: 'string' },
+  port: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Flags = { [K in keyof typeof options]?: (typeof options)[K]['type'] extends 'boolean' ? boolean : string };
+
+function num(text: string | undefined, what: string): number {
+  if (text === undefined || !/^-?\d+$/.test(text)) throw new UsageError(`${what} must be a whole number, got '${text ?? ''}'`);
+  return Number(text);
+}
+
+function need(args: string[], n: number, shape: string): void {
+  if (args.length < n) throw new UsageError(`missing arguments: expected '${shape}'`);
+}
+
+function list(text: string): (number | string)[] {
+  return text.split(',').filter(Boolean).map((x) => (/^\d+$/.test(x) ? Number(x) : x));
+}
+
+/** `access 10`, `trunk 10,20 --native 30`, `untagged` -> a validated VlanConfig. */
+export function vlanFromArgs(args: string[], f: Flags): VlanConfig {
+  const [mode, arg] = args;
+  const raw: Record<string, unknown> = { mode };
+  if (mode === 'access') raw.vid = num(arg, 'access VID');
+  if (mode === 'trunk') {
+    if (!arg) throw new UsageError("trunk needs the allowed VLANs, e.g. 'trunk 10,20,100-110'");
+    raw.allowed = list(arg);
+    if (f.native !== undefined) raw.native = num(f.native, '--native');
+    if (f.pruned !== undefined) raw.pruned = list(f.pruned);
+  }
+  return v.vlanConfig(raw, 'vlan');
+}
+
+function hostPort(text: string, what: string): { host?: string; port: number } {
+  const i = text.lastIndexOf(':');
+  return i < 0 ? { port: num(text, what) } : { host: text.slice(0, i), port: num(text.slice(i + 1), what) };
+}
+
+export function nicFromFlags(f: Flags): NicConfig {
+  const given = (['tap', 'listen', 'listen-tcp', 'connect', 'connect-tcp', 'dgram'] as const).filter((k) => f[k] !== undefined);
+  if (given.length !== 1)
+    throw new UsageError(`give exactly one endpoint: --tap IFNAME, --listen PATH, --listen-tcp [HOST:]PORT, --connect PATH, --connect-tcp HOST:PORT or --dgram LPORT[:RHOST:RPORT]${given.length ? ` (got ${given.map((g) => '--' + g).join(', ')})` : ''}`);
+  const framing = f.vde ? 'vde' : undefined;
+  let raw: Record<string, unknown>;
+  switch (given[0]) {
+    case 'tap':
+      raw = { type: 'tap', name: f.tap, ...(f.netns ? { netns: f.netns } : {}), ...(f['no-create'] ? { create: false } : {}) };
+      break;
+    case 'listen':
+      raw = { type: 'stream', mode: 'listen', path: f.listen };
+      break;
+    case 'connect':
+      raw = { type: 'stream', mode: 'connect', path: f.connect };
+      break;
+    case 'listen-tcp':
+      raw = { type: 'stream', mode: 'listen', ...hostPort(f['listen-tcp']!, '--listen-tcp port') };
+      break;
+    case 'connect-tcp': {
+      const hp = hostPort(f['connect-tcp']!, '--connect-tcp port');
+      if (!hp.host) throw new UsageError('--connect-tcp needs HOST:PORT, e.g. 127.0.0.1:5555');
+      raw = { type: 'stream', mode: 'connect', ...hp };
+      break;
+    }
+    case 'dgram': {
+      const parts = f.dgram!.split(':');
+      if (parts.length !== 1 && parts.length !== 3) throw new UsageError(`--dgram takes LPORT or LPORT:RHOST:RPORT, got '${f.dgram}'`);
+      raw = { type: 'dgram', localPort: num(parts[0], '--dgram local port') };
+      if (parts.length === 3) Object.assign(raw, { remoteHost: parts[1], remotePort: num(parts[2], '--dgram remote port') });
+      break;
+    }
+  }
+  if (framing) raw.framing = framing;
+  return v.nicConfig(raw, 'nic');
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
+
+function describeVlan(x: VlanConfig): string {
+  if (x.mode === 'untagged') return 'untagged';
+  if (x.mode === 'access') return `access ${x.vid}`;
+  return `trunk ${x.allowed.join(',')}${x.native ? ` native ${x.native}` : ''}${x.pruned?.length ? ` pruned ${x.pruned.join(',')}` : ''}`;
+}
+
+function describeNic(n: NicConfig): string {
+  switch (n.type) {
+    case 'tap':
+      return `tap ${n.name}${n.netns ? ` (netns ${n.netns})` : ''}`;
+    case 'stream':
+      return `stream ${n.mode} ${n.path ?? `${n.host ?? ''}:${n.port}`}`;
+    case 'dgram':
+      return `dgram ${n.localHost ?? '127.0.0.1'}:${n.localPort}${n.remotePort ? ` -> ${n.remoteHost ?? '127.0.0.1'}:${n.remotePort}` : ''}`;
+    case 'memory':
+      return 'memory';
+  }
+}
+
+function formatCounters(c: SwitchCounters, only?: string): string {
+  const names = Object.keys(c.ports).filter((n) => !only || n === only);
+  if (only && names.length === 0) throw new UsageError(`no port named '${only}'`);
+  const rows = [['port', 'rx frames', 'rx bytes', 'tx frames', 'tx bytes', 'unicast', 'flood', 'drops']];
+  for (const n of names) {
+    const p = c.ports[n];
+    const drops = Object.entries(p.drops).map(([r, k]) => `${r}=${k}`).join(' ') || '-';
+    rows.push([n, String(p.rxFrames), String(p.rxBytes), String(p.txFrames), String(p.txBytes), String(p.txUnicast ?? 0), String(p.txFlood ?? 0), drops]);
+  }
+  const f = c.fdb;
+  return `${table(rows)}\nMAC table: ${f.entries} entries; learned ${f.learned}, aged ${f.aged}, moved ${f.moved}, refused ${f.refused}, flushed ${f.flushed}`;
+}
+
+export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}. Run 'vswitch --help' for usage.`);
+  }
+  const f = parsed.values as Flags;
+  const [cmd, sub, ...rest] = parsed.positionals;
+  if (f.help || !cmd) {
+    out(usage);
+    return 0;
+  }
+  if (cmd === 'run') {
+    const stop = await runDaemon({ config: f.config, api: f.api });
+    await new Promise<void>((resolve) => {
+      const shutdown = (sig: string) => {
+        console.log(`vswitch: ${sig}, shutting down`);
+        stop().then(resolve, (err) => {
+          console.error(`vswitch: shutdown error: ${(err as Error).message}`);
+          resolve();
+        });
+      };
+      process.once('SIGINT', () => shutdown('SIGINT'));
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+    });
+    return 0;
+  }
+  const api = new ApiClient(f.api ?? defaultApiPath());
+  const print = (human: string, data: unknown) => out(f.json ? JSON.stringify(data, null, 2) : human);
+  const sw = (s: string | undefined) => encodeURIComponent(v.switchName(s, 'switch name'));
+  const pt = (s: string | undefined) => encodeURIComponent(v.portName(s, 'port name'));
+  const key = `${cmd} ${sub ?? ''}`.trim();
+  const args = rest;
+  switch (key) {
+    case 'switch list': {
+      const r = await api.call<Array<{ name: string; type: string; ports: number }>>('GET', '/switches');
+      print(table([['switch', 'type', 'ports'], ...r.map((s) => [s.name, s.type, String(s.ports)])]), r);
+      return 0;
+    }
+    case 'switch show': {
+      need(args, 1, 'switch show SW');
+      const r = await api.call<{ config: SwitchConfig; ports: PortStatus[] }>('GET', `/switches/${sw(args[0])}`);
+      const c = r.config;
+      print(`switch ${c.name} (${c.type ?? 'private'}), MAC aging ${c.agingSeconds ?? 300} s, table size ${c.macTableSize ?? 8192}\n` + portTable(r.ports), r);
+      return 0;
+    }
+    case 'switch add': {
+      need(args, 1, 'switch add SW');
+      const raw: Record<string, unknown> = { name: args[0] };
+      if (f.type) raw.type = f.type;
+      if (f.aging !== undefined) raw.agingSeconds = num(f.aging, '--aging');
+      if (f['mac-table-size'] !== undefined) raw.macTableSize = num(f['mac-table-size'], '--mac-table-size');
+      const r = await api.call('POST', '/switches', v.switchConfig(raw, 'switch'));
+      print(`switch ${args[0]} created`, r);
+      return 0;
+    }
+    case 'switch rm': {
+      need(args, 1, 'switch rm SW');
+      const r = await api.call('DELETE', `/switches/${sw(args[0])}`);
+      print(`switch ${args[0]} removed`, r);
+      return 0;
+    }
+    case 'switch aging': {
+      need(args, 2, 'switch aging SW SECONDS');
+      const r = await api.call('PUT', `/switches/${sw(args[0])}/aging`, { seconds: v.agingSeconds(num(args[1], 'SECONDS'), 'seconds') });
+      print(`switch ${args[0]}: MAC aging ${args[1]} s`, r);
+      return 0;
+    }
+    case 'port list': {
+      need(args, 1, 'port list SW');
+      const r = await api.call<PortStatus[]>('GET', `/switches/${sw(args[0])}/ports`);
+      print(portTable(r), r);
+      return 0;
+    }
+    case 'port add': {
+      need(args, 2, 'port add SW PORT ENDPOINT');
+      const port: PortConfig = { name: v.portName(args[1], 'port name'), nic: nicFromFlags(f) };
+      if (f.vlan !== undefined) port.vlan = vlanFromArgs(f.vlan.split(/\s+/), f);
+      if (f.mtu !== undefined) port.mtu = v.mtu(num(f.mtu, '--mtu'), 'mtu');
+      if (f.disconnected) port.disconnected = true;
+      const r = await api.call('POST', `/switches/${sw(args[0])}/ports`, v.portConfig(port, 'port'));
+      const recipe = qemuRecipe(port);
+      print(`port ${args[1]} added to ${args[0]}${recipe ? `\n  QEMU: ${recipe}` : ''}`, r);
+      return 0;
+    }
+    case 'port rm': {
+      need(args, 2, 'port rm SW PORT');
+      const r = await api.call('DELETE', `/switches/${sw(args[0])}/ports/${pt(args[1])}`);
+      print(`port ${args[1]} removed`, r);
+      return 0;
+    }
+    case 'port vlan': {
+      need(args, 3, 'port vlan SW PORT untagged|access VID|trunk ALLOWED');
+      const vlan = vlanFromArgs(args.slice(2), f);
+      const r = await api.call('PUT', `/switches/${sw(args[0])}/ports/${pt(args[1])}/vlan`, vlan);
+      print(`port ${args[1]}: ${describeVlan(vlan)}`, r);
+      return 0;
+    }
+    case 'port mtu': {
+      need(args, 3, 'port mtu SW PORT MTU');
+      const r = await api.call('PUT', `/switches/${sw(args[0])}/ports/${pt(args[1])}/mtu`, { mtu: v.mtu(num(args[2], 'MTU'), 'mtu') });
+      print(`port ${args[1]}: MTU ${args[2]}`, r);
+      return 0;
+    }
+    case 'port disconnect':
+    case 'port connect': {
+      need(args, 2, `${key} SW PORT`);
+      const r = await api.call('POST', `/switches/${sw(args[0])}/ports/${pt(args[1])}/${sub}`);
+      print(`port ${args[1]}: link ${sub === 'connect' ? 'up (admin)' : 'down'}`, r);
+      return 0;
+    }
+    case 'port netdev': {
+      need(args, 2, 'port netdev SW PORT');
+      const r = await api.call<{ config: SwitchConfig }>('GET', `/switches/${sw(args[0])}`);
+      const p = r.config.ports?.find((x) => x.name === args[1]);
+      if (!p) throw new UsageError(`switch '${args[0]}' has no port named '${args[1]}'`);
+      const recipe = qemuRecipe(p);
+      if (!recipe) throw new UsageError(`port '${args[1]}' is a ${p.nic.type} port: QEMU joins stream ports, and dgram ports with a remote address`);
+      print(`qemu-system-x86_64 ... ${recipe}`, { qemu: recipe });
+      return 0;
+    }
+    case 'fdb show': {
+      need(args, 1, 'fdb show SW');
+      const r = await api.call<FdbEntry[]>('GET', `/switches/${sw(args[0])}/fdb`);
+      r.sort((a, b) => a.vid - b.vid || a.mac.localeCompare(b.mac));
+      print(table([['vlan', 'mac', 'port', 'type', 'age'], ...r.map((e) => [String(e.vid), e.mac, e.port, e.static ? 'static' : 'learned', e.static ? '-' : `${e.ageSeconds}s`])]), r);
+      return 0;
+    }
+    case 'fdb flush': {
+      need(args, 1, 'fdb flush SW');
+      const q = f.port !== undefined ? `?port=${pt(f.port)}` : '';
+      const r = await api.call<{ flushed: number }>('DELETE', `/switches/${sw(args[0])}/fdb${q}`);
+      print(`${r.flushed} entries flushed`, r);
+      return 0;
+    }
+    case 'fdb add': {
+      need(args, 4, 'fdb add SW MAC VID PORT');
+      const e = v.staticMac({ mac: args[1], vid: num(args[2], 'VID'), port: args[3] }, 'entry');
+      const r = await api.call('POST', `/switches/${sw(args[0])}/fdb`, e);
+      print(`static ${e.mac} vlan ${e.vid} -> ${e.port}`, r);
+      return 0;
+    }
+    case 'fdb del': {
+      need(args, 3, 'fdb del SW MAC VID');
+      const mac = v.macText(args[1], 'MAC');
+      const r = await api.call('DELETE', `/switches/${sw(args[0])}/fdb/${v.vid(num(args[2], 'VID'), 'VID')}/${encodeURIComponent(mac)}`);
+      print(`removed ${mac} vlan ${args[2]}`, r);
+      return 0;
+    }
+    case 'events': {
+      const r = await api.call<LinkEvent[]>('GET', '/events');
+      print(r.map((e) => `${e.time} ${e.switch}/${e.port} link ${e.link} (${e.reason}${e.flushedMacs ? `, ${e.flushedMacs} MACs flushed` : ''})`).join('\n') || 'no link events', r);
+      return 0;
+    }
+    case 'config show': {
+      const r = await api.call('GET', '/config');
+      out(JSON.stringify(r, null, 2));
+      return 0;
+    }
+    default:
+      if (cmd === 'counters') {
+        const [s, port] = [sub, ...rest];
+        need(s ? [s] : [], 1, 'counters SW [PORT]');
+        const r = await api.call<SwitchCounters>('GET', `/switches/${sw(s)}/counters`);
+        if (f.json) out(JSON.stringify(port ? r.ports[port] ?? null : r, null, 2));
+        else out(formatCounters(r, port));
+        return 0;
+      }
+      throw new UsageError(`unknown command '${key}'. Run 'vswitch --help' for the list of commands.`);
+  }
+}
+
+function portTable(ports: PortStatus[]): string {
+  return table([['port', 'link', 'vlan', 'mtu', 'endpoint'], ...ports.map((p) => [p.name, p.link + (p.adminDown ? ' (admin)' : ''), describeVlan(p.vlan), String(p.mtu), describeNic(p.nic)])]);
+}
+
+const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isMain || process.argv[1]?.endsWith('/vswitch')) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      if (process.argv[2] === 'run') process.exit(code);
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      console.error(`vswitch: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = err instanceof UsageError || err instanceof v.ConfigError ? 2 : 1;
+    },
+  );
+}

@@ -1,0 +1,223 @@
+/**
+ * Input validation for everything that reaches a switch from outside (config file, API body, CLI flags).
+ * Each check is one `if` with one message that names the field, says what was wrong and what would be
+ * right (the ws receiver style). Validation happens before any change is applied, so a refused change
+ * leaves the running switch exactly as it was.
+ */
+import type { NicConfig, PortConfig, StaticMac, SwitchConfig, SwitchType, VlanConfig, VswitchConfig } from './model.js';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const fail = (field: string, msg: string): never => {
+  throw new ConfigError(field, msg);
+};
+const show = (v: unknown) => JSON.stringify(v) ?? String(v);
+
+type Obj = Record<string, unknown>;
+
+function obj(v: unknown, field: string): Obj {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(field, `must be an object, got ${show(v)}`);
+  return v as Obj;
+}
+
+function onlyKeys(o: Obj, field: string, keys: string[]): void {
+  for (const k of Object.keys(o)) if (!keys.includes(k)) fail(`${field}.${k}`, `unknown setting; expected one of ${keys.join(', ')}`);
+}
+
+function int(v: unknown, field: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(field, `must be an integer from ${min} to ${max}, got ${show(v)}`);
+  return v as number;
+}
+
+function str(v: unknown, field: string, pattern?: RegExp, hint?: string): string {
+  if (typeof v !== 'string' || v.length === 0) fail(field, `must be a non-empty string, got ${show(v)}`);
+  if (pattern && !pattern.test(v as string)) fail(field, `${show(v)} is not valid; ${hint}`);
+  return v as string;
+}
+
+function bool(v: unknown, field: string): boolean {
+  if (typeof v !== 'boolean') fail(field, `must be true or false, got ${show(v)}`);
+  return v as boolean;
+}
+
+function oneOf<T extends string>(v: unknown, field: string, options: readonly T[]): T {
+  if (!options.includes(v as T)) fail(field, `must be one of ${options.join(', ')}, got ${show(v)}`);
+  return v as T;
+}
+
+/** Names of switches and ports: also used in file paths and interface names. */
+const kName = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
+const kNameHint = 'use 1-32 letters, digits, ".", "_" or "-", starting with a letter or digit';
+/** Linux interface names: at most 15 bytes (IFNAMSIZ 16 with the NUL). */
+const kIfName = /^[A-Za-z0-9_.-]{1,15}$/;
+const kIfHint = 'Linux interface names are 1-15 letters, digits, ".", "_" or "-"';
+
+export function vid(v: unknown, field: string): number {
+  return int(v, field, 1, 4094);
+}
+
+/** VLAN lists accept numbers and "a-b" ranges: [10, "20-29"]. */
+function vidList(v: unknown, field: string): number[] {
+  if (!Array.isArray(v)) fail(field, `must be a list of VLAN IDs (1-4094) or "a-b" ranges, got ${show(v)}`);
+  const out: number[] = [];
+  (v as unknown[]).forEach((x, i) => {
+    const f = `${field}[${i}]`;
+    if (typeof x === 'string' && /^\d+-\d+$/.test(x)) {
+      const [a, b] = x.split('-').map(Number);
+      vid(a, f);
+      vid(b, f);
+      if (a > b) fail(f, `range ${x} is backwards; write it low-high`);
+      for (let k = a; k <= b; k++) out.push(k);
+    } else out.push(vid(typeof x === 'string' && /^\d+$/.test(x) ? Number(x) : x, f));
+  });
+  return [...new Set(out)].sort((a, b) => a - b);
+}
+
+export function vlanConfig(v: unknown, field: string): VlanConfig {
+  const o = obj(v, field);
+  const mode = oneOf(o.mode, `${field}.mode`, ['untagged', 'access', 'trunk'] as const);
+  if (mode === 'untagged') {
+    onlyKeys(o, field, ['mode']);
+    return { mode };
+  }
+  if (mode === 'access') {
+    onlyKeys(o, field, ['mode', 'vid']);
+    return { mode, vid: vid(o.vid, `${field}.vid`) };
+  }
+  onlyKeys(o, field, ['mode', 'allowed', 'native', 'pruned']);
+  const allowed = vidList(o.allowed, `${field}.allowed`);
+  if (allowed.length === 0) fail(`${field}.allowed`, 'a trunk needs at least one allowed VLAN');
+  const out: VlanConfig = { mode, allowed };
+  if (o.native !== undefined) out.native = vid(o.native, `${field}.native`);
+  if (o.pruned !== undefined) out.pruned = vidList(o.pruned, `${field}.pruned`);
+  return out;
+}
+
+export function nicConfig(v: unknown, field: string): NicConfig {
+  const o = obj(v, field);
+  const type = oneOf(o.type, `${field}.type`, ['tap', 'stream', 'dgram', 'memory'] as const);
+  switch (type) {
+    case 'tap': {
+      onlyKeys(o, field, ['type', 'name', 'create', 'netns', 'vnetHdr', 'multiQueue']);
+      const out: NicConfig = { type, name: str(o.name, `${field}.name`, kIfName, kIfHint) };
+      if (o.create !== undefined) out.create = bool(o.create, `${field}.create`);
+      if (o.netns !== undefined) out.netns = str(o.netns, `${field}.netns`, kName, kNameHint);
+      if (o.vnetHdr !== undefined) out.vnetHdr = bool(o.vnetHdr, `${field}.vnetHdr`);
+      if (o.multiQueue !== undefined) out.multiQueue = bool(o.multiQueue, `${field}.multiQueue`);
+      return out;
+    }
+    case 'stream': {
+      onlyKeys(o, field, ['type', 'mode', 'path', 'host', 'port', 'framing']);
+      const mode = oneOf(o.mode, `${field}.mode`, ['listen', 'connect'] as const);
+      const out: NicConfig = { type, mode };
+      if (o.path !== undefined) out.path = str(o.path, `${field}.path`);
+      if (o.host !== undefined) out.host = str(o.host, `${field}.host`);
+      if (o.port !== undefined) out.port = int(o.port, `${field}.port`, 1, 65535);
+      if (o.framing !== undefined) out.framing = oneOf(o.framing, `${field}.framing`, ['qemu', 'vde'] as const);
+      if ((out.path === undefined) === (out.port === undefined))
+        fail(field, 'give either "path" (unix socket) or "port" (TCP, with optional "host"), not both or neither');
+      return out;
+    }
+    case 'dgram': {
+      onlyKeys(o, field, ['type', 'localHost', 'localPort', 'remoteHost', 'remotePort']);
+      const out: NicConfig = { type, localPort: int(o.localPort, `${field}.localPort`, 1, 65535) };
+      if (o.localHost !== undefined) out.localHost = str(o.localHost, `${field}.localHost`);
+      if (o.remoteHost !== undefined) out.remoteHost = str(o.remoteHost, `${field}.remoteHost`);
+      if (o.remotePort !== undefined) out.remotePort = int(o.remotePort, `${field}.remotePort`, 1, 65535);
+      return out;
+    }
+    case 'memory':
+      onlyKeys(o, field, ['type']);
+      return { type };
+  }
+}
+
+/** IP MTU bounds: 68 is IPv4's minimum; 9216 is the largest jumbo frame the default buffers hold. */
+export const kMinMtu = 68;
+export const kMaxMtu = 9216;
+
+export function mtu(v: unknown, field: string): number {
+  return int(v, field, kMinMtu, kMaxMtu);
+}
+
+export function portConfig(v: unknown, field: string): PortConfig {
+  const o = obj(v, field);
+  onlyKeys(o, field, ['name', 'nic', 'vlan', 'mtu', 'disconnected']);
+  const out: PortConfig = { name: portName(o.name, `${field}.name`), nic: nicConfig(o.nic, `${field}.nic`) };
+  if (o.vlan !== undefined) out.vlan = vlanConfig(o.vlan, `${field}.vlan`);
+  if (o.mtu !== undefined) out.mtu = mtu(o.mtu, `${field}.mtu`);
+  if (o.disconnected !== undefined) out.disconnected = bool(o.disconnected, `${field}.disconnected`);
+  return out;
+}
+
+export function portName(v: unknown, field: string): string {
+  return str(v, field, kName, kNameHint);
+}
+
+export function switchName(v: unknown, field: string): string {
+  return str(v, field, kName, kNameHint);
+}
+
+export function macText(v: unknown, field: string): string {
+  return str(v, field, /^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$/, 'expected six hex pairs like 52:54:00:12:34:56').toLowerCase().replace(/-/g, ':');
+}
+
+export function staticMac(v: unknown, field: string): StaticMac {
+  const o = obj(v, field);
+  onlyKeys(o, field, ['mac', 'vid', 'port']);
+  const mac = macText(o.mac, `${field}.mac`);
+  if (parseInt(mac.slice(0, 2), 16) & 1) fail(`${field}.mac`, `${mac} is a group (multicast) address; static entries need a unicast MAC`);
+  return { mac, vid: vid(o.vid ?? 1, `${field}.vid`), port: portName(o.port, `${field}.port`) };
+}
+
+/** MAC aging: 0 disables; at most a day (a larger value is almost certainly a unit mistake). */
+export function agingSeconds(v: unknown, field: string): number {
+  return int(v, field, 0, 86400);
+}
+
+export function switchConfig(v: unknown, field: string): SwitchConfig {
+  const o = obj(v, field);
+  onlyKeys(o, field, ['name', 'type', 'agingSeconds', 'macTableSize', 'ports', 'staticMacs']);
+  const out: SwitchConfig = { name: switchName(o.name, `${field}.name`) };
+  out.type = o.type === undefined ? 'private' : oneOf<SwitchType>(o.type, `${field}.type`, ['private', 'internal', 'external']);
+  if (o.agingSeconds !== undefined) out.agingSeconds = agingSeconds(o.agingSeconds, `${field}.agingSeconds`);
+  if (o.macTableSize !== undefined) out.macTableSize = int(o.macTableSize, `${field}.macTableSize`, 1, 1 << 20);
+  const ports = o.ports === undefined ? [] : o.ports;
+  if (!Array.isArray(ports)) fail(`${field}.ports`, 'must be a list of ports');
+  out.ports = (ports as unknown[]).map((p, i) => portConfig(p, `${field}.ports[${i}]`));
+  const seen = new Set<string>();
+  out.ports.forEach((p, i) => {
+    if (seen.has(p.name)) fail(`${field}.ports[${i}].name`, `port name '${p.name}' is used twice in this switch`);
+    seen.add(p.name);
+  });
+  const statics = o.staticMacs === undefined ? [] : o.staticMacs;
+  if (!Array.isArray(statics)) fail(`${field}.staticMacs`, 'must be a list of {mac, vid, port}');
+  out.staticMacs = (statics as unknown[]).map((s, i) => staticMac(s, `${field}.staticMacs[${i}]`));
+  out.staticMacs.forEach((s, i) => {
+    if (!seen.has(s.port)) fail(`${field}.staticMacs[${i}].port`, `no port named '${s.port}' in this switch`);
+  });
+  return out;
+}
+
+export function vswitchConfig(v: unknown): VswitchConfig {
+  const o = obj(v, 'config');
+  onlyKeys(o, 'config', ['api', 'switches']);
+  const out: VswitchConfig = { switches: [] };
+  if (o.api !== undefined) out.api = str(o.api, 'config.api');
+  if (!Array.isArray(o.switches)) fail('config.switches', 'must be a list of switches');
+  out.switches = (o.switches as unknown[]).map((s, i) => switchConfig(s, `config.switches[${i}]`));
+  const names = new Set<string>();
+  out.switches.forEach((s, i) => {
+    if (names.has(s.name)) fail(`config.switches[${i}].name`, `switch name '${s.name}' is used twice`);
+    names.add(s.name);
+  });
+  return out;
+}

@@ -1,0 +1,42 @@
+/**
+ * Messages between the control thread and a datapath worker. Control traffic only (a handful per
+ * second): structured-clone postMessage is fine here; frames never travel this way.
+ */
+import type { FdbEntry, LinkEvent, PortConfig, PortStatus, VlanConfig } from '../control/model.js';
+
+export interface WorkerInit {
+  switchName: string;
+  agingSeconds: number;
+  macTableSize: number;
+  counters: SharedArrayBuffer;
+  pool: { slots: number; slotSize: number };
+}
+
+export type Request =
+  | { op: 'addPort'; port: PortConfig }
+  | { op: 'removePort'; name: string }
+  | { op: 'setVlan'; name: string; vlan: VlanConfig }
+  | { op: 'setMtu'; name: string; mtu: number }
+  | { op: 'setAdmin'; name: string; up: boolean }
+  | { op: 'ports' }
+  | { op: 'fdbShow' }
+  | { op: 'fdbFlush'; port?: string }
+  | { op: 'fdbAdd'; mac: string; vid: number; port: string }
+  | { op: 'fdbDel'; mac: string; vid: number }
+  | { op: 'setAging'; seconds: number }
+  | { op: 'nodes' }
+  | { op: 'stop' };
+
+export interface RequestEnvelope {
+  id: number;
+  req: Request;
+}
+
+export type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
+
+export interface EventMessage {
+  event: 'link';
+  link: Omit<LinkEvent, 'switch' | 'time'>;
+}
+
+export type { FdbEntry, PortStatus };

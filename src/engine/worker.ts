@@ -1,0 +1,154 @@
+/**
+ * The datapath worker: hosts one switch's Engine on its own thread, with every NIC's I/O on this thread's
+ * event loop (TAP polls through uv_poll on this loop, sockets are this thread's), so a frame is read,
+ * switched and written without leaving the thread. The main thread is control plane only: it sends
+ * requests (engine/protocol.ts) and reads counters straight from shared memory.
+ *
+ * Port names are resolved here, the single writer of every datapath table.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { FdbEntry, PortConfig, PortStatus, VlanConfig } from '../control/model.js';
+import { Counters } from '../dataplane/counters.js';
+import { PacketPool } from '../dataplane/pool.js';
+import { formatMacWords, parseMacWords } from '../packet/mac.js';
+import { Engine, type LinkChange } from './engine.js';
+import { createNic, placeTap } from './nic-factory.js';
+import type { EventMessage, Reply, Request, RequestEnvelope, WorkerInit } from './protocol.js';
+
+/** Aging sweeps once a second: MAC ages are kept in whole seconds. */
+const kHousekeepingMs = 1000;
+
+export class SwitchWorker {
+  readonly engine: Engine;
+  private readonly byName = new Map<string, number>();
+  private readonly configs = new Map<number, PortConfig>();
+
+  constructor(
+    init: WorkerInit,
+    private readonly emit: (m: EventMessage) => void,
+  ) {
+    this.engine = new Engine({
+      pool: new PacketPool(init.pool),
+      counters: new Counters(init.counters),
+      agingSeconds: init.agingSeconds,
+      macTableSize: init.macTableSize,
+      onLink: (ev) => this.onLink(ev),
+    });
+  }
+
+  private onLink(ev: LinkChange): void {
+    const cfg = this.configs.get(ev.port);
+    if (!cfg) return;
+    this.emit({ event: 'link', link: { port: cfg.name, link: ev.up ? 'up' : 'down', reason: ev.reason, flushedMacs: ev.flushedMacs } });
+  }
+
+  private port(name: string): number {
+    const p = this.byName.get(name);
+    if (p === undefined) throw new Error(`no port named '${name}'`);
+    return p;
+  }
+
+  async handle(req: Request): Promise<unknown> {
+    const e = this.engine;
+    switch (req.op) {
+      case 'addPort': {
+        const cfg = req.port;
+        if (this.byName.has(cfg.name)) throw new Error(`port '${cfg.name}' already exists`);
+        const nic = createNic(cfg.nic);
+        const p = e.addPort(cfg.vlan ?? { mode: 'untagged' }, cfg.mtu ?? 1500);
+        this.byName.set(cfg.name, p);
+        this.configs.set(p, cfg);
+        if (cfg.disconnected) e.setAdmin(p, false);
+        try {
+          e.attach(p, nic);
+          if (cfg.nic.type === 'tap') await placeTap(cfg.nic);
+        } catch (err) {
+          e.removePort(p);
+          this.byName.delete(cfg.name);
+          this.configs.delete(p);
+          throw err;
+        }
+        return p;
+      }
+      case 'removePort': {
+        const p = this.port(req.name);
+        e.removePort(p);
+        this.byName.delete(req.name);
+        this.configs.delete(p);
+        return null;
+      }
+      case 'setVlan': {
+        const p = this.port(req.name);
+        e.setVlan(p, req.vlan);
+        this.configs.set(p, { ...this.configs.get(p)!, vlan: req.vlan });
+        return null;
+      }
+      case 'setMtu': {
+        const p = this.port(req.name);
+        e.setMtu(p, req.mtu);
+        this.configs.set(p, { ...this.configs.get(p)!, mtu: req.mtu });
+        return null;
+      }
+      case 'setAdmin': {
+        const p = this.port(req.name);
+        e.setAdmin(p, req.up);
+        this.configs.set(p, { ...this.configs.get(p)!, disconnected: !req.up });
+        return null;
+      }
+      case 'ports':
+        return [...this.byName].map(([name, p]): PortStatus => {
+          const cfg = this.configs.get(p)!;
+          return {
+            name,
+            index: p,
+            nic: cfg.nic,
+            vlan: cfg.vlan ?? ({ mode: 'untagged' } as VlanConfig),
+            mtu: e.ports.mtu[p],
+            link: e.ports.linkUp[p] ? 'up' : 'down',
+            adminDown: !e.isAdminUp(p),
+            detail: e.nic(p)?.describe() ?? {},
+          };
+        });
+      case 'fdbShow': {
+        e.clock.tick();
+        const names = new Map([...this.byName].map(([n, p]) => [p, n]));
+        return e.fdb.entries(e.clock.nowSec).map(
+          (x): FdbEntry => ({ mac: formatMacWords(x.hi, x.lo), vid: x.vid, port: names.get(x.port) ?? `#${x.port}`, static: x.static, ageSeconds: x.age }),
+        );
+      }
+      case 'fdbFlush':
+        return e.fdb.flush(req.port === undefined ? -1 : this.port(req.port));
+      case 'fdbAdd': {
+        const { hi16: hi, lo32: lo } = parseMacWords(req.mac);
+        if (!e.fdb.addStatic((req.vid << 16) | hi, lo, this.port(req.port))) throw new Error(`MAC table is full (${e.fdb.maxEntries} entries)`);
+        return null;
+      }
+      case 'fdbDel': {
+        const { hi16: hi, lo32: lo } = parseMacWords(req.mac);
+        if (!e.fdb.remove((req.vid << 16) | hi, lo)) throw new Error(`no MAC table entry for ${req.mac} in VLAN ${req.vid}`);
+        return null;
+      }
+      case 'setAging':
+        e.agingSeconds = req.seconds;
+        return null;
+      case 'nodes':
+        return e.nodeNames();
+      case 'stop':
+        e.close();
+        return null;
+    }
+  }
+}
+
+if (parentPort && workerData?.switchName) {
+  const port = parentPort;
+  const w = new SwitchWorker(workerData as WorkerInit, (m) => port.postMessage(m));
+  const timer = setInterval(() => w.engine.housekeeping(), kHousekeepingMs);
+  port.on('message', (m: RequestEnvelope) => {
+    w.handle(m.req).then(
+      (result) => port.postMessage({ id: m.id, ok: true, result } satisfies Reply),
+      (err: unknown) => port.postMessage({ id: m.id, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies Reply),
+    );
+    if (m.req.op === 'stop') clearInterval(timer);
+  });
+}
