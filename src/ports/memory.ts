@@ -43,7 +43,10 @@ export class MemoryNic implements Nic {
     const sink = this.sink;
     if (!sink || !this.up) return false;
     const slot = sink.alloc();
-    if (slot < 0) return false;
+    if (slot < 0) {
+      sink.drop('no-buffer');
+      return false;
+    }
     const pool = sink.pool;
     if (frame.length > pool.maxFrame) {
       pool.free(slot);

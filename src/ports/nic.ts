@@ -22,7 +22,7 @@ import type { PacketPool } from '../dataplane/pool.js';
 
 export interface NicSink {
   readonly pool: PacketPool;
-  /** A free slot for a received frame, or -1 when the pool is exhausted (the sink counts `no-buffer`). */
+  /** A free slot for a received frame, or -1 when the pool is exhausted (the NIC counts `no-buffer` via drop() for each frame it actually loses). */
   alloc(): number;
   /** Hand one filled slot (off/len set) to the datapath. */
   receive(slot: number): void;

@@ -1,0 +1,626 @@
+/*
+ * vswitch_tap: the project's own small N-API addon for Linux TAP devices.
+ *
+ * Why it exists: Node cannot ioctl(), so it cannot attach to /dev/net/tun, and the data path wants
+ * batched reads and writes straight into the SharedArrayBuffer packet pool with no JS object, Buffer or
+ * promise per frame. This file is that and nothing more: open/attach a TAP, carrier, a read batch, a write
+ * batch (exactly one read()/write() per frame: that is the TAP's framing), a level-triggered uv_poll on the
+ * calling thread's own libuv loop, and teardown.
+ *
+ * Trade-offs:
+ *  - Plain C against node_api.h (no node-addon-api, no npm dependency): more boilerplate, but it builds
+ *    with nothing but node-gyp, python3, make and a C compiler.
+ *  - All calls are synchronous on a non-blocking fd. A read batch costs one N-API call plus one read()
+ *    per frame; recvmmsg() does not exist for character devices, so this is the floor without io_uring.
+ *  - Arguments are validated once per batch (every offset bounds-checked before the first read), never
+ *    per byte; a bad batch throws before touching the fd, so no frame is lost to a thrown exception.
+ *  - Per-env state (N-API instance data): every fd and poll handle belongs to the env (main thread or
+ *    worker) that made it, and that env's teardown closes them. Teardown uses an *async* cleanup hook
+ *    (napi_add_async_cleanup_hook, N-API 8) rather than napi_add_env_cleanup_hook: uv_close() completes
+ *    on a later loop turn, and only an async hook makes Node keep spinning the loop until it has;
+ *    otherwise a worker's uv_loop_close() would find our handles still open and abort the process.
+ *  - Poll handles are returned to JS as small integer ids, not externals: unpoll(id) on an id that is
+ *    already gone is a no-op instead of a use-after-free, which makes unpoll/close idempotent.
+ *  - close(fd) only closes fds this env opened (and still holds): a second close of a number the kernel
+ *    may have handed out again to someone else is a no-op, never a stray close.
+ */
+#define _GNU_SOURCE
+#define NAPI_VERSION 8 /* 8: napi_add_async_cleanup_hook; Node 20 provides 9 */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <uv.h>
+
+/* Size of the virtio_net_hdr we ask for: 12 = the v1 header with num_buffers (virtio 1.0 layout, what
+ * QEMU and vhost use); 10 would drop num_buffers. The offload issue fills its fields in later. */
+#define kVnetHdrLen 12
+
+/* Longest interface name the kernel accepts: IFNAMSIZ (16) including the terminating NUL. */
+#define kMaxIfName (IFNAMSIZ - 1)
+
+typedef struct tap_poll tap_poll;
+
+typedef struct tap_state {
+  napi_env env;
+  uv_loop_t* loop;
+  tap_poll* polls;     /* live, not yet closing, poll handles */
+  int live;            /* poll records allocated and not yet freed (includes closing ones) */
+  uint32_t next_id;    /* poll ids start at 1; 0 never names a handle */
+  int* fds;            /* fds this env opened and has not closed */
+  int nfds;
+  int capfds;
+  napi_async_cleanup_hook_handle hook;
+  int tearing_down;
+} tap_state;
+
+struct tap_poll {
+  uv_poll_t handle;
+  tap_state* st;
+  tap_poll* next;
+  napi_ref callback;
+  napi_async_context ctx;
+  uint32_t id;
+  int fd;
+};
+
+/* ------------------------------------------------------------------------------------------------ */
+/* errors */
+
+static napi_value throw_msg(napi_env env, const char* code, const char* msg) {
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (!pending) napi_throw_error(env, code, msg);
+  return NULL;
+}
+
+static napi_value throw_range(napi_env env, const char* msg) {
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (!pending) napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
+  return NULL;
+}
+
+static napi_value throw_type(napi_env env, const char* msg) {
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (!pending) napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+  return NULL;
+}
+
+/* "CALL SUBJECT: strerror (hint)", with err.code = "EPERM" etc. */
+static napi_value throw_errno(napi_env env, const char* call, const char* subject, int err, const char* hint) {
+  char msg[320];
+  snprintf(msg, sizeof msg, "%s%s%s: %s%s%s%s", call, subject ? " " : "", subject ? subject : "", strerror(err),
+           hint ? " (" : "", hint ? hint : "", hint ? ")" : "");
+  const char* code = strerrorname_np(err);
+  return throw_msg(env, code ? code : "ERR_TAP", msg);
+}
+
+/* An N-API call failed: surface its own message unless it already threw. */
+static napi_value throw_napi(napi_env env, const char* what) {
+  const napi_extended_error_info* info = NULL;
+  napi_get_last_error_info(env, &info);
+  char msg[256];
+  snprintf(msg, sizeof msg, "vswitch_tap: %s failed: %s", what,
+           info && info->error_message ? info->error_message : "unknown N-API error");
+  return throw_msg(env, "ERR_NAPI", msg);
+}
+
+#define NAPI_OK(call)                          \
+  do {                                         \
+    if ((call) != napi_ok) return throw_napi(env, #call); \
+  } while (0)
+
+/* ------------------------------------------------------------------------------------------------ */
+/* argument helpers */
+
+static tap_state* get_state(napi_env env) {
+  void* data = NULL;
+  napi_get_instance_data(env, &data);
+  return (tap_state*)data;
+}
+
+static int arg_int32(napi_env env, napi_value v, const char* fn, const char* what, int32_t* out) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s: %s must be a number", fn, what);
+    throw_type(env, msg);
+    return 0;
+  }
+  napi_get_value_int32(env, v, out);
+  return 1;
+}
+
+/* A typed array of the given element type: data pointer (already adjusted by byteOffset) and length in
+ * elements. Works for arrays over a SharedArrayBuffer as well as over an ArrayBuffer. */
+static int arg_typed(napi_env env, napi_value v, napi_typedarray_type want, const char* fn, const char* what,
+                     void** data, size_t* length) {
+  bool is = false;
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t byte_offset;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is ||
+      napi_get_typedarray_info(env, v, &type, length, data, &ab, &byte_offset) != napi_ok || type != want) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s: %s must be a %s", fn, what, want == napi_uint8_array ? "Uint8Array" : "Int32Array");
+    throw_type(env, msg);
+    return 0;
+  }
+  return 1;
+}
+
+static int opt_bool(napi_env env, napi_value obj, const char* key, int dflt) {
+  bool has = false;
+  if (napi_has_named_property(env, obj, key, &has) != napi_ok || !has) return dflt;
+  napi_value v;
+  bool b = false;
+  if (napi_get_named_property(env, obj, key, &v) != napi_ok) return dflt;
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t == napi_undefined) return dflt;
+  if (napi_coerce_to_bool(env, v, &v) != napi_ok || napi_get_value_bool(env, v, &b) != napi_ok) return dflt;
+  return b ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* fd bookkeeping */
+
+static int fd_track(tap_state* st, int fd) {
+  if (st->nfds == st->capfds) {
+    int cap = st->capfds ? st->capfds * 2 : 8; /* 8: a worker rarely owns more TAP queues than that */
+    int* grown = realloc(st->fds, (size_t)cap * sizeof *grown);
+    if (!grown) return 0;
+    st->fds = grown;
+    st->capfds = cap;
+  }
+  st->fds[st->nfds++] = fd;
+  return 1;
+}
+
+static int fd_untrack(tap_state* st, int fd) {
+  for (int i = 0; i < st->nfds; i++) {
+    if (st->fds[i] == fd) {
+      st->fds[i] = st->fds[--st->nfds];
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* poll handles */
+
+static void state_maybe_done(tap_state* st) {
+  if (st->tearing_down && st->live == 0 && st->hook != NULL) {
+    napi_async_cleanup_hook_handle h = st->hook;
+    st->hook = NULL;
+    napi_remove_async_cleanup_hook(h);
+  }
+}
+
+static void on_poll_closed(uv_handle_t* h) {
+  tap_poll* p = (tap_poll*)h->data;
+  tap_state* st = p->st;
+  napi_env env = st->env;
+  napi_handle_scope scope = NULL;
+  napi_open_handle_scope(env, &scope);
+  if (p->callback) napi_delete_reference(env, p->callback);
+  if (p->ctx) napi_async_destroy(env, p->ctx);
+  if (scope) napi_close_handle_scope(env, scope);
+  free(p);
+  st->live--;
+  state_maybe_done(st);
+}
+
+/* Unlinked from st->polls already; stop watching the fd now (uv_close stops it synchronously) and free
+ * the record once libuv is done with it. */
+static void poll_close(tap_poll* p) {
+  uv_close((uv_handle_t*)&p->handle, on_poll_closed);
+}
+
+static tap_poll* poll_unlink(tap_state* st, uint32_t id, int fd) {
+  for (tap_poll** pp = &st->polls; *pp; pp = &(*pp)->next) {
+    tap_poll* p = *pp;
+    if ((id != 0 && p->id == id) || (id == 0 && p->fd == fd)) {
+      *pp = p->next;
+      p->next = NULL;
+      return p;
+    }
+  }
+  return NULL;
+}
+
+static void on_poll(uv_poll_t* h, int status, int events) {
+  (void)events;
+  tap_poll* p = (tap_poll*)h->data;
+  tap_state* st = p->st;
+  if (st->tearing_down || p->callback == NULL) return;
+  napi_env env = st->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value cb, recv, arg, result;
+  if (napi_get_reference_value(env, p->callback, &cb) == napi_ok && cb != NULL &&
+      napi_get_global(env, &recv) == napi_ok && napi_create_int32(env, status, &arg) == napi_ok) {
+    /* make_callback (not call_function): runs nextTicks and microtasks afterwards like any libuv
+     * callback in Node, and reports a throw as an uncaught exception instead of losing it. */
+    napi_status s = napi_make_callback(env, p->ctx, recv, cb, 1, &arg, &result);
+    if (s != napi_ok) {
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (pending) {
+        napi_value exc;
+        if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
+      }
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* exported functions */
+
+/* open(name, { vnetHdr, multiQueue, create }) -> { fd, name } */
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  tap_state* st = get_state(env);
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+
+  char name[64]; /* 64: room to detect (and report) names longer than kMaxIfName */
+  size_t name_len = 0;
+  napi_valuetype t = napi_undefined;
+  if (argc >= 1) napi_typeof(env, argv[0], &t);
+  if (t != napi_string) return throw_type(env, "open: name must be a string");
+  NAPI_OK(napi_get_value_string_utf8(env, argv[0], name, sizeof name, &name_len));
+  if (name_len == 0 || name_len > kMaxIfName || strchr(name, '/') || strcmp(name, ".") == 0 ||
+      strcmp(name, "..") == 0) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "open: interface name \"%s\" must be 1-%d bytes without '/'", name, kMaxIfName);
+    return throw_range(env, msg);
+  }
+
+  int vnet = 0, mq = 0, create = 1;
+  if (argc >= 2) {
+    napi_typeof(env, argv[1], &t);
+    if (t == napi_object) {
+      vnet = opt_bool(env, argv[1], "vnetHdr", 0);
+      mq = opt_bool(env, argv[1], "multiQueue", 0);
+      create = opt_bool(env, argv[1], "create", 1);
+    } else if (t != napi_undefined && t != napi_null) {
+      return throw_type(env, "open: options must be an object");
+    }
+  }
+
+  /* create:false must not create. Checked in this thread's network namespace (if_nametoindex asks the
+   * kernel through a socket, which /sys/class/net may not reflect after a setns). A racing creator between
+   * this check and TUNSETIFF would be attached to, which is what the caller asked for anyway. */
+  if (!create && if_nametoindex(name) == 0) {
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "open %s: no such interface in this network namespace (create: false; /sys/class/net/%s does not exist)",
+             name, name);
+    return throw_msg(env, "ENODEV", msg);
+  }
+
+  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    return throw_errno(env, "open", "/dev/net/tun", err,
+                       err == ENOENT || err == ENODEV ? "is the tun module loaded and the device node present?"
+                       : err == EACCES || err == EPERM ? "need root or CAP_NET_ADMIN"
+                                                       : NULL);
+  }
+
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0) | (mq ? IFF_MULTI_QUEUE : 0);
+  memcpy(ifr.ifr_name, name, name_len); /* name_len <= kMaxIfName, ifr zeroed: NUL-terminated */
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    int err = errno;
+    close(fd);
+    const char* hint = NULL;
+    if (err == EPERM || err == EACCES) hint = "need root or CAP_NET_ADMIN";
+    else if (err == EBUSY) hint = "already attached: a single-queue TAP takes one fd, or the flags differ";
+    else if (err == EINVAL) hint = "an interface of that name exists but is not a TAP, or its vnetHdr/multiQueue flags differ";
+    return throw_errno(env, "TUNSETIFF", name, err, hint);
+  }
+
+  if (vnet) {
+    int sz = kVnetHdrLen;
+    if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0) {
+      int err = errno;
+      close(fd);
+      return throw_errno(env, "TUNSETVNETHDRSZ", ifr.ifr_name, err, NULL);
+    }
+  }
+
+  if (!fd_track(st, fd)) {
+    close(fd);
+    return throw_errno(env, "open", ifr.ifr_name, ENOMEM, NULL);
+  }
+
+  napi_value out, vfd, vname;
+  NAPI_OK(napi_create_object(env, &out));
+  NAPI_OK(napi_create_int32(env, fd, &vfd));
+  NAPI_OK(napi_create_string_utf8(env, ifr.ifr_name, NAPI_AUTO_LENGTH, &vname)); /* kernel-expanded "tap%d" */
+  NAPI_OK(napi_set_named_property(env, out, "fd", vfd));
+  NAPI_OK(napi_set_named_property(env, out, "name", vname));
+  return out;
+}
+
+/* setCarrier(fd, up) -> true, or false when the kernel has no TUNSETCARRIER (EINVAL, before 4.19) */
+static napi_value js_set_carrier(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  if (argc < 2 || !arg_int32(env, argv[0], "setCarrier", "fd", &fd)) return throw_type(env, "setCarrier(fd, up)");
+  bool up = false;
+  napi_value b;
+  NAPI_OK(napi_coerce_to_bool(env, argv[1], &b));
+  NAPI_OK(napi_get_value_bool(env, b, &up));
+  int v = up ? 1 : 0;
+  napi_value ret;
+  if (ioctl(fd, TUNSETCARRIER, &v) < 0) {
+    int err = errno;
+    if (err != EINVAL) {
+      char subject[32];
+      snprintf(subject, sizeof subject, "fd %d", fd);
+      return throw_errno(env, "TUNSETCARRIER", subject, err, NULL);
+    }
+    NAPI_OK(napi_get_boolean(env, false, &ret));
+    return ret;
+  }
+  NAPI_OK(napi_get_boolean(env, true, &ret));
+  return ret;
+}
+
+/* readBatch(fd, bytes, offsets, capacity, lens, max) -> frames read (>= 0) or -errno */
+static napi_value js_read_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 6) return throw_type(env, "readBatch(fd, bytes, offsets, capacity, lens, max)");
+  int32_t fd, capacity, max;
+  uint8_t* bytes;
+  int32_t *offsets, *lens;
+  size_t nbytes, noff, nlens;
+  if (!arg_int32(env, argv[0], "readBatch", "fd", &fd) ||
+      !arg_typed(env, argv[1], napi_uint8_array, "readBatch", "bytes", (void**)&bytes, &nbytes) ||
+      !arg_typed(env, argv[2], napi_int32_array, "readBatch", "offsets", (void**)&offsets, &noff) ||
+      !arg_int32(env, argv[3], "readBatch", "capacity", &capacity) ||
+      !arg_typed(env, argv[4], napi_int32_array, "readBatch", "lens", (void**)&lens, &nlens) ||
+      !arg_int32(env, argv[5], "readBatch", "max", &max))
+    return NULL;
+  if (max < 0 || (size_t)max > noff || (size_t)max > nlens) return throw_range(env, "readBatch: max exceeds offsets/lens length");
+  if (capacity <= 0) return throw_range(env, "readBatch: capacity must be > 0");
+  for (int32_t i = 0; i < max; i++) {
+    if (offsets[i] < 0 || (size_t)offsets[i] + (size_t)capacity > nbytes) {
+      char msg[160];
+      snprintf(msg, sizeof msg, "readBatch: offsets[%d]=%d + capacity %d exceeds bytes length %zu", i, offsets[i], capacity,
+               nbytes);
+      return throw_range(env, msg);
+    }
+  }
+
+  int32_t n = 0, result;
+  int err = 0;
+  while (n < max) {
+    ssize_t r = read(fd, bytes + offsets[n], (size_t)capacity);
+    if (r >= 0) {
+      /* A frame longer than `capacity` is silently truncated to it (measured on 6.x: read() returns
+       * capacity and the rest is lost), so the caller treats lens[n] == capacity as oversize. */
+      lens[n++] = (int32_t)r;
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) err = errno;
+    break;
+  }
+  /* A hard error after some frames is reported on the next call, which fails at once. */
+  result = (n == 0 && err != 0) ? -err : n;
+  napi_value ret;
+  NAPI_OK(napi_create_int32(env, result, &ret));
+  return ret;
+}
+
+/* writeBatch(fd, bytes, offsets, lens, n) -> frames written before the first failure; on a failure at
+ * frame k < n, lens[k] is overwritten with -errno (-EAGAIN: kernel queue full) so the caller can tell a
+ * full queue from a broken device without another call. */
+static napi_value js_write_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) return throw_type(env, "writeBatch(fd, bytes, offsets, lens, n)");
+  int32_t fd, n;
+  uint8_t* bytes;
+  int32_t *offsets, *lens;
+  size_t nbytes, noff, nlens;
+  if (!arg_int32(env, argv[0], "writeBatch", "fd", &fd) ||
+      !arg_typed(env, argv[1], napi_uint8_array, "writeBatch", "bytes", (void**)&bytes, &nbytes) ||
+      !arg_typed(env, argv[2], napi_int32_array, "writeBatch", "offsets", (void**)&offsets, &noff) ||
+      !arg_typed(env, argv[3], napi_int32_array, "writeBatch", "lens", (void**)&lens, &nlens) ||
+      !arg_int32(env, argv[4], "writeBatch", "n", &n))
+    return NULL;
+  if (n < 0 || (size_t)n > noff || (size_t)n > nlens) return throw_range(env, "writeBatch: n exceeds offsets/lens length");
+  for (int32_t i = 0; i < n; i++) {
+    if (offsets[i] < 0 || lens[i] < 0 || (size_t)offsets[i] + (size_t)lens[i] > nbytes) {
+      char msg[160];
+      snprintf(msg, sizeof msg, "writeBatch: frame %d (offset %d, length %d) exceeds bytes length %zu", i, offsets[i],
+               lens[i], nbytes);
+      return throw_range(env, msg);
+    }
+  }
+
+  int32_t k = 0;
+  while (k < n) {
+    ssize_t w = write(fd, bytes + offsets[k], (size_t)lens[k]);
+    if (w >= 0) {
+      k++; /* a TAP write takes the whole frame or fails: no partial writes */
+      continue;
+    }
+    if (errno == EINTR) continue;
+    lens[k] = -errno;
+    break;
+  }
+  napi_value ret;
+  NAPI_OK(napi_create_int32(env, k, &ret));
+  return ret;
+}
+
+/* poll(fd, onReadable(status)) -> handle id. status 0: readable; < 0: a libuv error (e.g. UV_EBADF after
+ * the interface was deleted), after which libuv has stopped the watcher. */
+static napi_value js_poll(napi_env env, napi_callback_info info) {
+  tap_state* st = get_state(env);
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  if (argc < 2 || !arg_int32(env, argv[0], "poll", "fd", &fd)) return throw_type(env, "poll(fd, onReadable)");
+  napi_valuetype t;
+  NAPI_OK(napi_typeof(env, argv[1], &t));
+  if (t != napi_function) return throw_type(env, "poll: onReadable must be a function");
+  if (fd < 0) return throw_range(env, "poll: fd must be >= 0");
+  if (st->tearing_down) return throw_msg(env, "ERR_TAP", "poll: environment is shutting down");
+  for (tap_poll* q = st->polls; q; q = q->next) {
+    if (q->fd == fd) {
+      char msg[64];
+      snprintf(msg, sizeof msg, "poll fd %d: already polled on this thread", fd);
+      return throw_msg(env, "EEXIST", msg);
+    }
+  }
+
+  tap_poll* p = calloc(1, sizeof *p);
+  if (!p) return throw_errno(env, "poll", NULL, ENOMEM, NULL);
+  p->st = st;
+  p->fd = fd;
+  p->handle.data = p;
+  int rc = uv_poll_init(st->loop, &p->handle, fd);
+  if (rc != 0) {
+    free(p);
+    char msg[96];
+    snprintf(msg, sizeof msg, "uv_poll_init fd %d: %s", fd, uv_strerror(rc));
+    return throw_msg(env, uv_err_name(rc), msg);
+  }
+  st->live++; /* from here on the record is freed by on_poll_closed */
+  napi_value resource, rname;
+  if (napi_create_object(env, &resource) != napi_ok ||
+      napi_create_string_utf8(env, "vswitch:tap", NAPI_AUTO_LENGTH, &rname) != napi_ok ||
+      napi_async_init(env, resource, rname, &p->ctx) != napi_ok ||
+      napi_create_reference(env, argv[1], 1, &p->callback) != napi_ok) {
+    poll_close(p);
+    return throw_napi(env, "poll setup");
+  }
+  rc = uv_poll_start(&p->handle, UV_READABLE, on_poll);
+  if (rc != 0) {
+    poll_close(p);
+    char msg[96];
+    snprintf(msg, sizeof msg, "uv_poll_start fd %d: %s", fd, uv_strerror(rc));
+    return throw_msg(env, uv_err_name(rc), msg);
+  }
+  p->id = ++st->next_id;
+  if (p->id == 0) p->id = ++st->next_id; /* wrapped: 0 never names a handle */
+  p->next = st->polls;
+  st->polls = p;
+  napi_value ret;
+  NAPI_OK(napi_create_uint32(env, p->id, &ret));
+  return ret;
+}
+
+/* unpoll(id) -> true if it stopped a handle, false if the id was already gone */
+static napi_value js_unpoll(napi_env env, napi_callback_info info) {
+  tap_state* st = get_state(env);
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint32_t id = 0;
+  if (argc < 1 || napi_get_value_uint32(env, argv[0], &id) != napi_ok) return throw_type(env, "unpoll: id must be a number");
+  tap_poll* p = id ? poll_unlink(st, id, -1) : NULL;
+  if (p) poll_close(p);
+  napi_value ret;
+  NAPI_OK(napi_get_boolean(env, p != NULL, &ret));
+  return ret;
+}
+
+/* close(fd) -> true if it closed an fd this env opened (stopping its polls first), false otherwise */
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  tap_state* st = get_state(env);
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  if (argc < 1 || !arg_int32(env, argv[0], "close", "fd", &fd)) return NULL;
+  int owned = fd >= 0 && fd_untrack(st, fd);
+  if (owned) {
+    tap_poll* p;
+    while ((p = poll_unlink(st, 0, fd)) != NULL) poll_close(p); /* never close an fd under a live watcher */
+    close(fd);
+  }
+  napi_value ret;
+  NAPI_OK(napi_get_boolean(env, owned, &ret));
+  return ret;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* env teardown */
+
+static void on_teardown(napi_async_cleanup_hook_handle handle, void* arg) {
+  (void)handle;
+  tap_state* st = (tap_state*)arg;
+  st->tearing_down = 1;
+  while (st->polls) {
+    tap_poll* p = st->polls;
+    st->polls = p->next;
+    p->next = NULL;
+    poll_close(p);
+  }
+  for (int i = 0; i < st->nfds; i++) close(st->fds[i]);
+  st->nfds = 0;
+  state_maybe_done(st); /* else the last on_poll_closed removes the hook */
+}
+
+/* Runs when the napi_env is deleted, which the async hook's reference on it defers until after teardown. */
+static void state_finalize(napi_env env, void* data, void* hint) {
+  (void)env;
+  (void)hint;
+  tap_state* st = (tap_state*)data;
+  for (int i = 0; i < st->nfds; i++) close(st->fds[i]);
+  free(st->fds);
+  free(st);
+}
+
+NAPI_MODULE_INIT() {
+  tap_state* st = calloc(1, sizeof *st);
+  if (!st) return throw_errno(env, "vswitch_tap init", NULL, ENOMEM, NULL);
+  st->env = env;
+  if (napi_get_uv_event_loop(env, &st->loop) != napi_ok || napi_set_instance_data(env, st, state_finalize, NULL) != napi_ok) {
+    free(st);
+    return throw_napi(env, "init");
+  }
+  NAPI_OK(napi_add_async_cleanup_hook(env, on_teardown, st, &st->hook));
+
+  napi_property_descriptor props[] = {
+      {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setCarrier", NULL, js_set_carrier, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"readBatch", NULL, js_read_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"writeBatch", NULL, js_write_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"poll", NULL, js_poll, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unpoll", NULL, js_unpoll, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  NAPI_OK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  napi_value hdr;
+  NAPI_OK(napi_create_int32(env, kVnetHdrLen, &hdr));
+  NAPI_OK(napi_set_named_property(env, exports, "vnetHdrLen", hdr));
+  return exports;
+}
