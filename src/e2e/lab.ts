@@ -20,6 +20,8 @@ export interface LabOptions {
   hosts: number;
   vlans?: Array<VlanConfig | undefined>;
   extraPorts?: PortConfig[];
+  /** Add a port named 'trunk': a QEMU-stream listener at `trunkPath` for a scripted endpoint. */
+  trunkPath?: boolean;
   switch?: Partial<SwitchConfig>;
 }
 
@@ -28,6 +30,7 @@ export class SwitchLab {
   daemon!: TestDaemon;
   readonly hosts: LabHost[] = [];
   swNs = '';
+  trunkPath = '';
 
   async start(opts: LabOptions): Promise<void> {
     this.swNs = await this.lab.addNs('sw');
@@ -42,6 +45,10 @@ export class SwitchLab {
       this.hosts.push({ ns, port, tap, ip4: `10.77.0.${i}`, ip6: `fd77::${i}`, mac: '' });
     }
     ports.push(...(opts.extraPorts ?? []));
+    if (opts.trunkPath) {
+      this.trunkPath = this.daemon.path('trunk.sock');
+      ports.push({ name: 'trunk', nic: { type: 'stream', mode: 'listen', path: this.trunkPath } });
+    }
     await this.daemon.start({ switches: [{ name: 's1', ...opts.switch, ports }] });
     for (const h of this.hosts) {
       await this.lab.ip(h.ns, 'addr', 'add', `${h.ip4}/24`, 'dev', h.tap);

@@ -161,8 +161,7 @@ export class Engine {
   setAdmin(port: number, up: boolean): void {
     if ((this.adminUp[port] === 1) === up) return;
     this.adminUp[port] = up ? 1 : 0;
-    const nic = this.nics[port] as (Nic & { setLink?(up: boolean): void }) | null;
-    nic?.setLink?.(up);
+    this.nics[port]?.setLink?.(up);
     this.updateLink(port, up ? 'admin-up' : 'admin-down');
   }
 

@@ -44,6 +44,8 @@ export interface Nic {
   transmit(slots: Int32Array, count: number): number;
   /** Stop I/O and release OS resources; must be safe to call twice. */
   close(): void;
+  /** Administrative link change (port disconnect/connect): show it to the endpoint where the medium can (TAP carrier). */
+  setLink?(up: boolean): void;
   /** Plain-object description for `port show` (addresses, fd, peer...). Control path only. */
   describe(): Record<string, unknown>;
 }

@@ -175,6 +175,11 @@ export class TapNic implements Nic {
     return sent;
   }
 
+  /** Nic.setLink: administrative link state shown to the host as carrier. */
+  setLink(up: boolean): void {
+    if (this.fdNum >= 0 && this.addon !== null) this.setCarrier(up);
+  }
+
   /** TUNSETCARRIER: false makes the host see NO-CARRIER. Returns false if the kernel lacks it. */
   setCarrier(up: boolean): boolean {
     if (this.fdNum < 0 || this.addon === null) throw new Error(`TapNic ${this.ifname}: not open`);

@@ -1,0 +1,375 @@
+/**
+ * StreamNic: a port whose endpoint is a length-prefixed byte stream over a unix or TCP socket: QEMU
+ * `-netdev stream` (or the older `socket,connect=`/`listen=`), 4-byte prefix; or `vde_plug` bridged onto the
+ * socket (e.g. with socat), 2-byte prefix.
+ *
+ * Why both directions:
+ *   listen  - the switch listens, QEMU connects (`server=off`). One client at a time: a newer connection
+ *             replaces the older one, because a rebooted or restarted VM reconnects before the old socket
+ *             has noticed that its peer is gone. But QEMU 7.2 (Debian 12) has no client `reconnect`, so a
+ *             switch restart leaves such a VM unplugged until QEMU itself restarts.
+ *   connect - QEMU listens (`server=on`), the switch connects and re-connects forever (every kReconnectMs)
+ *             after either side restarts. With QEMU 7.2 this is the direction that survives a switch restart.
+ *
+ * Data path: each 'data' chunk goes through the FrameReassembler (framing.ts) straight into pool slots and is
+ * flushed once per chunk; transmit encodes the whole batch into one Buffer and does one socket write. A
+ * length no QEMU could send (> 69632) means the stream is garbage: the connection is destroyed, as QEMU
+ * does, and counted; a listener keeps listening, a connector dials again.
+ *
+ * Trade-off: backpressure is a byte budget (kMaxPendingBytes) on Node's socket write queue, not a ring we
+ * own: under it, batches are queued in Node (memory, latency); over it, frames are dropped and counted
+ * 'ring-full'. Node allocates per chunk ('data' Buffers) and per write (the batch Buffer); per frame, only
+ * frames of 128 bytes or more cost one short-lived view inside the native copy (see framing.ts copyBytes).
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { countUnencodable, encodeBatch, FrameReassembler, prefixBytesFor, type FramingKind, type PrefixBytes } from './framing.js';
+import type { Nic, NicSink } from './nic.js';
+
+/**
+ * Connect mode re-dial interval: a restarting QEMU is back within seconds, so 1 s bounds the extra link-down
+ * time while costing one refused connect() per second when the peer is away.
+ */
+export const kReconnectMs = 1000;
+/**
+ * Write backlog above which frames are dropped ('ring-full'): a stalled peer (a paused VM) must not make the
+ * switch buffer without bound. 4 MiB is ~2800 full-size frames, about 34 ms of a 1 Gbit/s port: room for a
+ * momentary stall, small enough that a dead-but-open peer costs little memory.
+ */
+export const kMaxPendingBytes = 4 * 1024 * 1024;
+/**
+ * Give up on one dial after 5 s: a peer that neither accepts nor refuses (a SYN dropped by a firewall) would
+ * otherwise hold the attempt for the kernel's SYN retry budget (~2 min) instead of re-dialing.
+ */
+export const kDialTimeoutMs = 5000;
+/** Default address for TCP: loopback, so a port is not exposed to the network unless asked. */
+const kDefaultHost = '127.0.0.1';
+
+export interface StreamNicOptions {
+  mode: 'listen' | 'connect';
+  /** Unix socket path (exclusive with port). */
+  path?: string;
+  /** TCP host (default 127.0.0.1) and port (exclusive with path); port 0 in listen mode picks a free port. */
+  host?: string;
+  port?: number;
+  /** 'qemu' (4-byte length prefix, default) or 'vde' (2-byte). */
+  framing?: FramingKind;
+  /** Connect mode re-dial interval in ms (default kReconnectMs; tests shorten it). */
+  retryMs?: number;
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(e: Error): void;
+}
+
+function checkOptions(opts: StreamNicOptions): void {
+  if (opts.mode !== 'listen' && opts.mode !== 'connect') throw new RangeError(`stream mode must be 'listen' or 'connect', got ${String(opts.mode)}`);
+  const hasPath = opts.path !== undefined && opts.path !== '';
+  const hasPort = opts.port !== undefined;
+  if (hasPath === hasPort) throw new RangeError('stream needs exactly one of path (unix) or port (tcp)');
+  if (hasPort && (!Number.isInteger(opts.port) || opts.port! < 0 || opts.port! > 65535)) throw new RangeError(`stream port must be 0..65535, got ${opts.port}`);
+  if (hasPort && opts.mode === 'connect' && opts.port === 0) throw new RangeError('stream connect mode needs a real port, not 0');
+  if (opts.framing !== undefined && opts.framing !== 'qemu' && opts.framing !== 'vde') throw new RangeError(`stream framing must be 'qemu' or 'vde', got ${String(opts.framing)}`);
+  if (opts.retryMs !== undefined && (!Number.isFinite(opts.retryMs) || opts.retryMs <= 0)) throw new RangeError(`stream retryMs must be > 0, got ${opts.retryMs}`);
+}
+
+/** Make `p` listenable: create its directory, remove a stale socket; refuse to delete anything that is not a socket. */
+function prepareUnixPath(p: string): void {
+  fs.mkdirSync(path.dirname(p), { recursive: true });
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(p);
+  } catch {
+    return; // nothing there
+  }
+  if (!st.isSocket()) throw new Error(`stream: ${p} exists and is not a socket; not removing it`);
+  fs.unlinkSync(p);
+}
+
+function removeSocketFile(p: string): void {
+  try {
+    if (fs.lstatSync(p).isSocket()) fs.unlinkSync(p);
+  } catch {
+    // already gone
+  }
+}
+
+export class StreamNic implements Nic {
+  readonly kind = 'stream';
+  readonly mode: 'listen' | 'connect';
+  readonly path: string | undefined;
+  readonly host: string;
+  readonly port: number | undefined;
+  readonly framing: FramingKind;
+  readonly retryMs: number;
+  private readonly prefixBytes: PrefixBytes;
+
+  private sink: NicSink | null = null;
+  private reasm: FrameReassembler | null = null;
+  private server: net.Server | null = null;
+  /** The connected peer whose frames we read and to which we write; null when the link is down. */
+  private sock: net.Socket | null = null;
+  /** Connect mode: a dial in progress. */
+  private dialing: net.Socket | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private listening = false;
+  private waiters: Waiter[] = [];
+  private peer = '';
+  private connects = 0;
+  private replaced = 0;
+  private framingErrors = 0;
+  private lastError = '';
+
+  constructor(opts: StreamNicOptions) {
+    checkOptions(opts);
+    this.mode = opts.mode;
+    this.path = opts.path || undefined;
+    this.host = opts.host ?? kDefaultHost;
+    this.port = opts.port;
+    this.framing = opts.framing ?? 'qemu';
+    this.retryMs = opts.retryMs ?? kReconnectMs;
+    this.prefixBytes = prefixBytesFor(this.framing);
+  }
+
+  open(sink: NicSink): void {
+    if (this.closed) throw new Error('stream: open() after close()');
+    if (this.sink) throw new Error('stream: already open');
+    this.sink = sink;
+    this.reasm = new FrameReassembler(sink, this.prefixBytes);
+    if (this.mode === 'listen') this.listen();
+    else this.dial();
+  }
+
+  /**
+   * Resolves when the endpoint is usable from outside: listen mode once the listener is bound (so a test or
+   * the control plane can read the port and start QEMU), connect mode at the first connection. Rejects if
+   * listening fails or the NIC is closed first. Control path only.
+   */
+  ready(): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('stream: closed'));
+    if (this.mode === 'listen' ? this.listening : this.sock !== null) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  private settle(err: Error | null): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const x of w) {
+      if (err) x.reject(err);
+      else x.resolve();
+    }
+  }
+
+  // --- listen mode ---
+
+  private listen(): void {
+    if (this.path) prepareUnixPath(this.path); // may throw (not a socket): before anything is created
+    const srv = net.createServer();
+    this.server = srv;
+    srv.on('connection', (s: net.Socket) => this.accept(s));
+    srv.on('listening', () => {
+      this.listening = true;
+      this.settle(null);
+    });
+    srv.on('error', (e: Error) => {
+      this.lastError = e.message;
+      this.settle(e);
+    });
+    if (this.path) {
+      srv.listen(this.path);
+    } else {
+      srv.listen(this.port, this.host);
+    }
+  }
+
+  private accept(s: net.Socket): void {
+    if (this.closed) {
+      s.destroy();
+      return;
+    }
+    s.on('error', (e: Error) => {
+      this.lastError = e.message;
+    });
+    s.on('close', () => this.onClose(s));
+    const old = this.sock;
+    if (old !== null) {
+      // A newer client wins: the old one is most likely a VM that has already restarted. Its 'close' is then
+      // ignored (it is no longer this.sock), so the port sees one connected() and no disconnected().
+      this.sock = null;
+      this.replaced++;
+      old.destroy();
+    }
+    this.attach(s);
+  }
+
+  // --- connect mode ---
+
+  private dial(): void {
+    if (this.closed) return;
+    const s = this.path ? net.createConnection({ path: this.path }) : net.createConnection({ host: this.host, port: this.port! });
+    this.dialing = s;
+    s.setTimeout(kDialTimeoutMs);
+    s.on('timeout', () => {
+      if (this.dialing === s) {
+        this.lastError = 'connect timed out';
+        s.destroy();
+      }
+    });
+    s.on('connect', () => {
+      if (this.dialing === s) this.dialing = null;
+      s.setTimeout(0);
+      if (this.closed) {
+        s.destroy();
+        return;
+      }
+      this.attach(s);
+    });
+    s.on('error', (e: Error) => {
+      this.lastError = e.message;
+    });
+    s.on('close', () => this.onClose(s));
+  }
+
+  private scheduleDial(): void {
+    if (this.timer !== null || this.closed) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.dial();
+    }, this.retryMs);
+  }
+
+  // --- both modes ---
+
+  /** `s` is now the peer: reset the reassembler, start reading, raise the link. */
+  private attach(s: net.Socket): void {
+    const sink = this.sink!;
+    const reasm = this.reasm!;
+    this.sock = s;
+    reasm.reset();
+    if (!this.path) s.setNoDelay(true); // frames are latency-sensitive and already batched per write
+    this.peer = this.path ? `unix:${this.path}` : `${s.remoteAddress}:${s.remotePort}`;
+    this.connects++;
+    // One closure per connection (not per frame).
+    s.on('data', (chunk: Buffer) => {
+      if (this.sock !== s) return;
+      if (!reasm.feed(chunk)) {
+        this.framingErrors++;
+        this.lastError = 'framing error: length prefix above 69632, connection closed';
+        s.destroy();
+      }
+    });
+    sink.connected();
+    this.settle(null);
+  }
+
+  private onClose(s: net.Socket): void {
+    if (this.dialing === s) this.dialing = null;
+    if (this.sock === s) {
+      this.sock = null;
+      this.peer = '';
+      this.reasm!.reset();
+      this.sink!.disconnected();
+    }
+    if (this.mode === 'connect' && !this.closed && this.sock === null && this.dialing === null) this.scheduleDial();
+  }
+
+  transmit(slots: Int32Array, count: number): number {
+    const s = this.sock;
+    if (s === null || s.destroyed) return 0; // link down: the engine does not send here, nothing to count
+    const sink = this.sink!;
+    if (s.writableLength > kMaxPendingBytes) {
+      for (let i = 0; i < count; i++) sink.drop('ring-full');
+      return 0;
+    }
+    const pool = sink.pool;
+    const bad = countUnencodable(pool, slots, count, this.prefixBytes);
+    for (let i = 0; i < bad; i++) sink.drop('tx-error');
+    if (bad === count) return 0;
+    s.write(encodeBatch(pool, slots, count, this.prefixBytes));
+    return count - bad;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.dialing !== null) {
+      this.dialing.destroy();
+      this.dialing = null;
+    }
+    const s = this.sock;
+    if (s !== null) {
+      this.sock = null;
+      this.peer = '';
+      s.destroy();
+      this.reasm!.reset();
+      this.sink!.disconnected();
+    }
+    if (this.server !== null) {
+      this.server.close();
+      this.server = null;
+      if (this.path) removeSocketFile(this.path);
+    }
+    this.listening = false;
+    this.settle(new Error('stream: closed'));
+  }
+
+  /** The bound TCP port in listen mode (useful with port 0), else the configured one. */
+  get boundPort(): number | undefined {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a.port : this.port;
+  }
+
+  describe(): Record<string, unknown> {
+    const where = this.path !== undefined ? { path: this.path } : { address: `${this.host}:${this.boundPort}` };
+    return {
+      kind: this.kind,
+      mode: this.mode,
+      framing: this.framing,
+      ...where,
+      connected: this.sock !== null,
+      peer: this.peer || null,
+      connects: this.connects,
+      replaced: this.replaced,
+      framingErrors: this.framingErrors,
+      lastError: this.lastError || null,
+    };
+  }
+}
+
+/** QEMU option values: a ',' inside a value is written ',,'. */
+function qemuEscape(v: string): string {
+  return v.replaceAll(',', ',,');
+}
+
+/** The address QEMU should use to reach a switch listening on `host` (a wildcard is not a destination). */
+function reachable(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '::1';
+  return host;
+}
+
+/**
+ * The QEMU 7.2 `-netdev` value that pairs with a StreamNic built from `opts`, e.g.
+ * `stream,id=n0,server=off,addr.type=unix,addr.path=/run/x.sock` (the switch listens, QEMU connects) or
+ * `stream,id=n0,server=on,addr.type=inet,addr.host=127.0.0.1,addr.port=10001` (QEMU listens, the switch
+ * connects). Use with `-device virtio-net-pci,netdev=<id>`. VDE framing has no QEMU netdev: bridge vde_plug
+ * onto the socket instead (e.g. `dpipe vde_plug SWITCH = socat - UNIX-CONNECT:PATH`).
+ */
+export function qemuNetdevArg(opts: StreamNicOptions, id: string): string {
+  checkOptions(opts);
+  if ((opts.framing ?? 'qemu') === 'vde') {
+    throw new RangeError('stream: VDE framing is not a QEMU netdev; bridge vde_plug onto the socket (e.g. `dpipe vde_plug SWITCH = socat - UNIX-CONNECT:PATH`)');
+  }
+  const server = opts.mode === 'listen' ? 'off' : 'on';
+  const addr = opts.path
+    ? `addr.type=unix,addr.path=${qemuEscape(opts.path)}`
+    : `addr.type=inet,addr.host=${qemuEscape(opts.mode === 'listen' ? reachable(opts.host ?? kDefaultHost) : (opts.host ?? kDefaultHost))},addr.port=${opts.port}`;
+  return `stream,id=${qemuEscape(id)},server=${server},${addr}`;
+}
