@@ -4,6 +4,8 @@
  * guessing these lines.
  */
 import type { PortConfig } from './model.js';
+import { qemuDgramNetdevArg } from '../ports/dgram.js';
+import { qemuNetdevArg } from '../ports/stream.js';
 
 /** A MAC for the VM derived from the port name (QEMU's 52:54:00 prefix), so each recipe gets its own. */
 function macFor(name: string): string {
@@ -13,17 +15,12 @@ function macFor(name: string): string {
   return `52:54:00:${b.map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
 }
 
-/** QEMU arguments for a port, or null when QEMU cannot be the endpoint (TAP ports). */
+/** QEMU arguments for a port, or null when QEMU cannot be the endpoint (TAP ports, VDE framing). */
 export function qemuRecipe(port: PortConfig, id = 'n0'): string | null {
   const nic = port.nic;
   let netdev: string;
-  if (nic.type === 'stream') {
-    const server = nic.mode === 'listen' ? 'off' : 'on';
-    const addr = nic.path ? `addr.type=unix,addr.path=${nic.path}` : `addr.type=inet,addr.host=${nic.host ?? '127.0.0.1'},addr.port=${nic.port}`;
-    netdev = `stream,id=${id},server=${server},${addr}`;
-  } else if (nic.type === 'dgram') {
-    if (nic.remotePort === undefined) return null;
-    netdev = `dgram,id=${id},local.type=inet,local.host=${nic.remoteHost ?? '127.0.0.1'},local.port=${nic.remotePort},remote.type=inet,remote.host=${nic.localHost ?? '127.0.0.1'},remote.port=${nic.localPort}`;
-  } else return null;
+  if (nic.type === 'stream' && (nic.framing ?? 'qemu') === 'qemu') netdev = qemuNetdevArg(nic, id);
+  else if (nic.type === 'dgram') netdev = qemuDgramNetdevArg(nic, id);
+  else return null;
   return `-netdev ${netdev} -device e1000,netdev=${id},mac=${macFor(port.name)}`;
 }
