@@ -17,11 +17,12 @@ import type { Batch, GraphNode } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
 import type { TxQueues } from '../dataplane/txq.js';
 import { kMaxPorts } from '../dataplane/counters.js';
+import * as eth from '../packet/ethernet.js';
+import * as vlan from '../packet/vlan.js';
 import { kFlood } from './forward.js';
 import type { PortTable } from './port-table.js';
 
-const kEthHeader = 14;
-const kTpid8021Q = 0x8100;
+const kEthHeader = eth.field.headerLen;
 
 export class EgressNode implements GraphNode {
   readonly name = 'egress';
@@ -119,12 +120,9 @@ export class EgressNode implements GraphNode {
   /** Push an 802.1Q tag into the headroom: move the 12 MAC bytes back 4, write TPID and TCI. */
   private insertTag(s: number): void {
     const pool = this.pool;
-    const start = pool.slotBase(s) + pool.off[s];
-    pool.bytes.copyWithin(start - 4, start, start + 12);
-    pool.view.setUint16(start + 8, kTpid8021Q);
-    pool.view.setUint16(start + 10, (pool.pcp[s] << 13) | pool.vid[s]);
-    pool.off[s] -= 4;
-    pool.len[s] += 4;
+    vlan.pushTag(pool.view, pool.slotBase(s) + pool.off[s], vlan.makeTci(pool.pcp[s], pool.vid[s]));
+    pool.off[s] -= vlan.field.tagLen;
+    pool.len[s] += vlan.field.tagLen;
   }
 
   /** A tagged copy of an untagged slot in a new slot; -1 when the pool is exhausted. */
@@ -135,11 +133,11 @@ export class EgressNode implements GraphNode {
     const src = pool.slotBase(s) + pool.off[s];
     const dst = pool.slotBase(t) + pool.off[t];
     const n = pool.len[s];
-    pool.bytes.copyWithin(dst, src, src + 12);
-    pool.view.setUint16(dst + 12, kTpid8021Q);
-    pool.view.setUint16(dst + 14, (pool.pcp[s] << 13) | pool.vid[s]);
-    pool.bytes.copyWithin(dst + 16, src + 12, src + n);
-    pool.len[t] = n + 4;
+    pool.bytes.copyWithin(dst, src, src + vlan.field.tpid);
+    pool.view.setUint16(dst + vlan.field.tpid, vlan.kTpid);
+    vlan.setTci(pool.view, dst, vlan.makeTci(pool.pcp[s], pool.vid[s]));
+    pool.bytes.copyWithin(dst + vlan.field.ethertype, src + vlan.field.tpid, src + n);
+    pool.len[t] = n + vlan.field.tagLen;
     pool.port[t] = pool.port[s];
     pool.vid[t] = pool.vid[s];
     pool.pcp[t] = pool.pcp[s];

@@ -11,6 +11,7 @@ import { drop } from '../dataplane/counters.js';
 import type { Clock } from '../dataplane/clock.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import * as eth from '../packet/ethernet.js';
 import type { Fdb } from './fdb.js';
 
 export const kFlood = -1;
@@ -31,7 +32,7 @@ export class LearnNode implements GraphNode {
     for (let i = 0; i < batch.count; i++) {
       const s = slots[i];
       const start = pool.slotBase(s) + off[s];
-      fdb.learn((pool.vid[s] << 16) | view.getUint16(start + 6), view.getInt32(start + 8), pool.port[s], now);
+      fdb.learn((pool.vid[s] << 16) | eth.srcHi16(view, start), eth.srcLo32(view, start), pool.port[s], now);
     }
   }
 }
@@ -45,16 +46,16 @@ export class ForwardNode implements GraphNode {
 
   process(batch: Batch): void {
     const { pool, fdb } = this;
-    const { view, off, bytes, dst, aux } = pool;
+    const { view, off, dst, aux } = pool;
     const slots = batch.slots;
     for (let i = 0; i < batch.count; i++) {
       const s = slots[i];
       const start = pool.slotBase(s) + off[s];
-      if ((bytes[start] & 1) !== 0) {
+      if (eth.isDstGroup(view, start)) {
         dst[s] = kFlood;
         continue;
       }
-      const port = fdb.lookup((pool.vid[s] << 16) | view.getUint16(start), view.getInt32(start + 2));
+      const port = fdb.lookup((pool.vid[s] << 16) | eth.dstHi16(view, start), eth.dstLo32(view, start));
       if (port < 0) dst[s] = kFlood;
       else if (port === pool.port[s]) aux[s] = drop['same-port'];
       else dst[s] = port;

@@ -14,11 +14,10 @@
 import { Counters, drop, pf } from '../dataplane/counters.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import * as eth from '../packet/ethernet.js';
+import * as vlan from '../packet/vlan.js';
 import type { PortTable } from './port-table.js';
 
-const kEthHeader = 14;
-const kTaggedHeader = 18;
-const kTpid8021Q = 0x8100;
 const kVidReserved = 0xfff; // 802.1Q reserves VID 4095
 
 export class IngressNode implements GraphNode {
@@ -32,7 +31,7 @@ export class IngressNode implements GraphNode {
   process(batch: Batch): void {
     const { pool, ports } = this;
     const c = this.counters.c;
-    const { bytes, view, aux, len, off } = pool;
+    const { view, aux, len, off } = pool;
     const slots = batch.slots;
     for (let i = 0; i < batch.count; i++) {
       const s = slots[i];
@@ -44,22 +43,21 @@ export class IngressNode implements GraphNode {
         aux[s] = drop['link-down'];
         continue;
       }
-      if (n < kEthHeader) {
+      if (n < eth.field.headerLen) {
         aux[s] = drop.malformed;
         continue;
       }
       const start = pool.slotBase(s) + off[s];
-      if ((bytes[start + 6] & 1) !== 0) {
+      if (eth.isSrcGroup(view, start)) {
         aux[s] = drop['src-multicast'];
         continue;
       }
-      if (view.getUint16(start + 12) === kTpid8021Q) {
-        if (n < kTaggedHeader) {
+      if (vlan.isTagged(view, start)) {
+        if (n < vlan.field.headerLen) {
           aux[s] = drop['truncated-vlan'];
           continue;
         }
-        const tci = view.getUint16(start + 14);
-        let vid = tci & 0xfff;
+        let vid = vlan.vid(view, start);
         if (vid === 0) {
           vid = ports.pvid[p];
           if (vid === 0) {
@@ -71,10 +69,10 @@ export class IngressNode implements GraphNode {
           continue;
         }
         pool.vid[s] = vid;
-        pool.pcp[s] = tci >>> 13;
-        bytes.copyWithin(start + 4, start, start + 12);
-        off[s] += 4;
-        len[s] = n - 4;
+        pool.pcp[s] = vlan.pcp(view, start);
+        vlan.popTag(view, start);
+        off[s] += vlan.field.tagLen;
+        len[s] = n - vlan.field.tagLen;
         c[Counters.port(p, pf.vlanStripped)]++;
       } else {
         const vid = ports.pvid[p];

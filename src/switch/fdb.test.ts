@@ -1,0 +1,294 @@
+/**
+ * FDB tests: learning, moves, static entries, the size limit, aging, and backward-shift deletion checked
+ * against a Map model under heavy churn (fast-check). Keys are built exactly as the datapath builds them
+ * (switch/forward.ts): hi = vid << 16 | mac[0..1], lo = mac[2..5] as a signed 32-bit word, so MACs with the
+ * high bit of byte 2 set give negative `lo` keys.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { Fdb, kNoPort } from './fdb.js';
+
+/** (vid, 6 MAC bytes) -> the two key words, as LearnNode/ForwardNode compute them from a DataView. */
+function key(vid: number, mac: readonly number[]): [number, number] {
+  const hi = (vid << 16) | (mac[0] << 8) | mac[1];
+  const lo = ((mac[2] << 24) | (mac[3] << 16) | (mac[4] << 8) | mac[5]) | 0;
+  return [hi, lo];
+}
+
+const A = [0x02, 0x00, 0x00, 0x00, 0x00, 0x0a];
+const B = [0x02, 0x00, 0x00, 0x00, 0x00, 0x0b];
+/** Byte 2 >= 0x80: lo is negative as int32. */
+const N = [0x52, 0x54, 0x80, 0x12, 0x34, 0x56];
+const F = [0xfe, 0xff, 0xff, 0xff, 0xff, 0xfe];
+
+test('learn then lookup; unknown and other-VLAN keys miss', () => {
+  const f = new Fdb(16);
+  f.learn(...key(1, A), 3, 100);
+  f.learn(...key(1, N), 4, 100);
+  assert.equal(f.lookup(...key(1, A)), 3);
+  assert.equal(f.lookup(...key(1, N)), 4);
+  assert.equal(f.lookup(...key(1, B)), kNoPort);
+  assert.equal(f.lookup(...key(2, A)), kNoPort, 'the key includes the VLAN');
+  assert.ok(key(1, N)[1] < 0, 'test MAC must give a negative lo word');
+  // lo given unsigned (getUint32 style) finds the same entry
+  assert.equal(f.lookup(key(1, N)[0], key(1, N)[1] >>> 0), 4);
+  assert.deepEqual({ count: f.count, learned: f.learned, moved: f.moved, refused: f.refused }, { count: 2, learned: 2, moved: 0, refused: 0 });
+  // re-learning on the same port refreshes, it is neither a new entry nor a move
+  f.learn(...key(1, A), 3, 105);
+  assert.deepEqual({ count: f.count, learned: f.learned, moved: f.moved }, { count: 2, learned: 2, moved: 0 });
+  const e = f.entries(110).sort((x, y) => x.port - y.port);
+  assert.deepEqual(e, [
+    { vid: 1, hi: 0x0200, lo: 0x0000000a, port: 3, static: false, age: 5 },
+    { vid: 1, hi: 0x5254, lo: 0x80123456, port: 4, static: false, age: 10 },
+  ]);
+});
+
+test('a MAC seen on another port moves, counted once per move', () => {
+  const f = new Fdb(16);
+  f.learn(...key(10, A), 1, 0);
+  f.learn(...key(10, A), 2, 1);
+  assert.equal(f.lookup(...key(10, A)), 2);
+  f.learn(...key(10, A), 2, 2);
+  f.learn(...key(10, A), 1, 3);
+  assert.equal(f.lookup(...key(10, A)), 1);
+  assert.deepEqual({ count: f.count, learned: f.learned, moved: f.moved }, { count: 1, learned: 1, moved: 2 });
+  // the same MAC in another VLAN is another entry, not a move
+  f.learn(...key(20, A), 3, 3);
+  assert.deepEqual({ count: f.count, learned: f.learned, moved: f.moved }, { count: 2, learned: 2, moved: 2 });
+});
+
+test('static entries never move and survive flush unless includeStatic', () => {
+  const f = new Fdb(16);
+  assert.equal(f.addStatic(...key(1, A), 5), true);
+  f.learn(...key(1, A), 6, 50);
+  assert.equal(f.lookup(...key(1, A)), 5, 'static entry must not move');
+  assert.equal(f.moved, 0);
+  assert.equal(f.learned, 0, 'adding a static entry is not learning');
+  f.learn(...key(1, B), 5, 50);
+  f.learn(...key(1, N), 6, 50);
+  assert.equal(f.count, 3);
+
+  assert.equal(f.flush(5), 1, 'flush of port 5 removes only the dynamic entry');
+  assert.equal(f.lookup(...key(1, A)), 5);
+  assert.equal(f.lookup(...key(1, B)), kNoPort);
+  assert.equal(f.lookup(...key(1, N)), 6);
+  assert.equal(f.flush(), 1, 'flush all removes dynamic N, keeps static A');
+  assert.equal(f.lookup(...key(1, A)), 5);
+  assert.equal(f.count, 1);
+  assert.equal(f.age(1_000_000, 1), 0, 'static entries never age');
+  assert.equal(f.lookup(...key(1, A)), 5);
+  assert.equal(f.flush(-1, true), 1);
+  assert.equal(f.lookup(...key(1, A)), kNoPort);
+  assert.deepEqual({ count: f.count, flushed: f.flushed }, { count: 0, flushed: 3 });
+
+  // a learned entry turned static stops moving; addStatic replaces the port
+  f.learn(...key(1, B), 1, 0);
+  assert.equal(f.addStatic(...key(1, B), 2), true);
+  assert.equal(f.count, 1);
+  assert.equal(f.lookup(...key(1, B)), 2);
+  f.learn(...key(1, B), 3, 0);
+  assert.equal(f.lookup(...key(1, B)), 2);
+});
+
+test('size limit: new addresses refused and counted, known ones still refresh and move', () => {
+  const f = new Fdb(4);
+  const macs = [0, 1, 2, 3, 4, 5].map((i) => [0x02, 0, 0, 0, 0, i]);
+  for (let i = 0; i < 4; i++) f.learn(...key(1, macs[i]), i, 0);
+  f.learn(...key(1, macs[4]), 0, 0);
+  f.learn(...key(1, macs[5]), 0, 0);
+  assert.deepEqual({ count: f.count, learned: f.learned, refused: f.refused }, { count: 4, learned: 4, refused: 2 });
+  assert.equal(f.lookup(...key(1, macs[4])), kNoPort);
+  f.learn(...key(1, macs[0]), 7, 1); // a move still works when full
+  assert.equal(f.lookup(...key(1, macs[0])), 7);
+  assert.equal(f.moved, 1);
+  assert.equal(f.addStatic(...key(1, macs[5]), 1), false, 'static add refused when full');
+  assert.equal(f.addStatic(...key(1, macs[1]), 9), true, 'converting an existing entry needs no room');
+  assert.equal(f.remove(...key(1, macs[2])), true);
+  f.learn(...key(1, macs[4]), 3, 2);
+  assert.equal(f.lookup(...key(1, macs[4])), 3, 'room again after a removal');
+  assert.deepEqual({ count: f.count, learned: f.learned, refused: f.refused }, { count: 4, learned: 5, refused: 2 });
+  assert.throws(() => new Fdb(0), RangeError);
+  assert.throws(() => new Fdb(1.5), RangeError);
+});
+
+test('aging: removes dynamic entries not refreshed for agingSeconds; 0 disables', () => {
+  const f = new Fdb(64);
+  f.learn(...key(1, A), 1, 100);
+  f.learn(...key(1, B), 2, 100);
+  f.learn(...key(1, N), 3, 100);
+  f.addStatic(...key(1, F), 4);
+  assert.equal(f.age(101, 2), 0);
+  f.learn(...key(1, B), 2, 101); // refresh B
+  assert.equal(f.age(1000, 0), 0, 'agingSeconds 0 never ages');
+  assert.equal(f.age(102, 2), 2, 'A and N were last seen 2 s ago');
+  assert.equal(f.lookup(...key(1, A)), kNoPort);
+  assert.equal(f.lookup(...key(1, N)), kNoPort);
+  assert.equal(f.lookup(...key(1, B)), 2);
+  assert.equal(f.lookup(...key(1, F)), 4);
+  assert.equal(f.age(103, 2), 1);
+  assert.equal(f.lookup(...key(1, B)), kNoPort);
+  assert.deepEqual({ count: f.count, aged: f.aged, flushed: f.flushed }, { count: 1, aged: 3, flushed: 0 });
+});
+
+test('remove returns whether an entry existed', () => {
+  const f = new Fdb(8);
+  assert.equal(f.remove(...key(1, A)), false);
+  f.learn(...key(1, A), 1, 0);
+  assert.equal(f.remove(...key(1, A)), true);
+  assert.equal(f.remove(...key(1, A)), false);
+  assert.equal(f.count, 0);
+});
+
+// ---- model-based churn ----
+
+type Op =
+  | { t: 'learn'; k: number; port: number; now: number }
+  | { t: 'static'; k: number; port: number }
+  | { t: 'remove'; k: number }
+  | { t: 'flush'; port: number; all: boolean }
+  | { t: 'age'; now: number; aging: number };
+
+interface ModelEntry {
+  port: number;
+  isStatic: boolean;
+  seen: number;
+}
+
+/** A universe of keys: few enough to collide and churn, spread over VLANs, with negative-lo MACs. */
+function universe(n: number, rnd: () => number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  const seen = new Set<string>();
+  while (out.length < n) {
+    const mac = [0x02, 0, 0, 0, 0, 0].map(() => Math.floor(rnd() * 256));
+    mac[0] &= 0xfe; // unicast
+    if (out.length % 2 === 0) mac[2] |= 0x80; // half with lo < 0
+    const vid = 1 + Math.floor(rnd() * 4094);
+    const k = key(vid, mac);
+    const s = k.join(',');
+    if (!seen.has(s)) {
+      seen.add(s);
+      out.push(k);
+    }
+  }
+  return out;
+}
+
+function applyBoth(f: Fdb, m: Map<number, ModelEntry>, keys: Array<[number, number]>, op: Op, max: number, stats: { learned: number; moved: number; refused: number; flushed: number; aged: number }): void {
+  switch (op.t) {
+    case 'learn': {
+      f.learn(...keys[op.k], op.port, op.now);
+      const e = m.get(op.k);
+      if (e) {
+        if (e.port !== op.port) {
+          if (e.isStatic) break;
+          e.port = op.port;
+          stats.moved++;
+        }
+        e.seen = op.now;
+      } else if (m.size >= max) stats.refused++;
+      else {
+        m.set(op.k, { port: op.port, isStatic: false, seen: op.now });
+        stats.learned++;
+      }
+      break;
+    }
+    case 'static': {
+      const ok = f.addStatic(...keys[op.k], op.port);
+      const e = m.get(op.k);
+      const expect = e !== undefined || m.size < max;
+      assert.equal(ok, expect);
+      if (expect) m.set(op.k, { port: op.port, isStatic: true, seen: 0 });
+      break;
+    }
+    case 'remove':
+      assert.equal(f.remove(...keys[op.k]), m.delete(op.k));
+      break;
+    case 'flush': {
+      const n = f.flush(op.port, op.all);
+      let expect = 0;
+      for (const [k, e] of m) if ((op.port < 0 || e.port === op.port) && (op.all || !e.isStatic)) (m.delete(k), expect++);
+      assert.equal(n, expect);
+      stats.flushed += n;
+      break;
+    }
+    case 'age': {
+      const n = f.age(op.now, op.aging);
+      let expect = 0;
+      if (op.aging > 0) for (const [k, e] of m) if (!e.isStatic && op.now - e.seen >= op.aging) (m.delete(k), expect++);
+      assert.equal(n, expect);
+      stats.aged += n;
+      break;
+    }
+  }
+}
+
+function agree(f: Fdb, m: Map<number, ModelEntry>, keys: Array<[number, number]>, stats: object): void {
+  for (let k = 0; k < keys.length; k++) {
+    const e = m.get(k);
+    assert.equal(f.lookup(...keys[k]), e ? e.port : kNoPort, `lookup of key #${k}`);
+  }
+  assert.equal(f.count, m.size);
+  let occupied = 0;
+  for (let i = 0; i < f.capacity; i++) if (f.keyHi[i] !== 0) occupied++;
+  assert.equal(occupied, m.size, 'occupied slots = entries');
+  assert.deepEqual({ learned: f.learned, moved: f.moved, refused: f.refused, flushed: f.flushed, aged: f.aged }, stats);
+}
+
+function opArb(nKeys: number): fc.Arbitrary<Op> {
+  const k = fc.integer({ min: 0, max: nKeys - 1 });
+  const port = fc.integer({ min: 0, max: 5 });
+  return fc.oneof(
+    { weight: 10, arbitrary: fc.record({ t: fc.constant('learn' as const), k, port, now: fc.integer({ min: 0, max: 20 }) }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('static' as const), k, port }) },
+    { weight: 6, arbitrary: fc.record({ t: fc.constant('remove' as const), k }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('flush' as const), port: fc.integer({ min: -1, max: 5 }), all: fc.boolean() }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('age' as const), now: fc.integer({ min: 0, max: 25 }), aging: fc.integer({ min: 0, max: 10 }) }) },
+  );
+}
+
+test('property: random learn/static/remove/flush/age sequences agree with a Map model', () => {
+  // maxEntries 8 -> capacity 16: probe chains collide, cluster and wrap around the end of the table
+  const nKeys = 40;
+  fc.assert(
+    fc.property(fc.integer(), fc.integer({ min: 1, max: 12 }), fc.array(opArb(nKeys), { minLength: 20, maxLength: 400, size: 'max' }), (seed, max, ops) => {
+      let x = seed >>> 0 || 1;
+      const rnd = () => ((x = Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32;
+      const keys = universe(nKeys, rnd);
+      const f = new Fdb(max);
+      const m = new Map<number, ModelEntry>();
+      const stats = { learned: 0, moved: 0, refused: 0, flushed: 0, aged: 0 };
+      for (const op of ops) {
+        applyBoth(f, m, keys, op, max, stats);
+        agree(f, m, keys, stats);
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('heavy churn: 200k random ops on a 1024-entry table stay consistent with the model', () => {
+  let x = 12345;
+  const rnd = () => ((x = Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32;
+  const nKeys = 3000;
+  const keys = universe(nKeys, rnd);
+  const max = 1024;
+  const f = new Fdb(max);
+  const m = new Map<number, ModelEntry>();
+  const stats = { learned: 0, moved: 0, refused: 0, flushed: 0, aged: 0 };
+  let now = 0;
+  for (let i = 0; i < 200_000; i++) {
+    const r = rnd();
+    const k = Math.floor(rnd() * nKeys);
+    let op: Op;
+    if (r < 0.67) op = { t: 'learn', k, port: Math.floor(rnd() * 8), now };
+    else if (r < 0.97) op = { t: 'remove', k };
+    else if (r < 0.985) op = { t: 'static', k, port: Math.floor(rnd() * 8) };
+    else if (r < 0.995) op = { t: 'age', now: (now += 1), aging: 30 };
+    else op = { t: 'flush', port: Math.floor(rnd() * 9) - 1, all: rnd() < 0.2 };
+    applyBoth(f, m, keys, op, max, stats);
+    if (i % 5000 === 0) agree(f, m, keys, stats);
+  }
+  agree(f, m, keys, stats);
+  assert.ok(stats.learned > 50_000 && stats.refused > 0, `churn exercised learning and the limit: ${JSON.stringify(stats)}`);
+});
