@@ -4,6 +4,16 @@
  */
 import { request } from 'node:http';
 
+/** The daemon refused a request: status 4xx is the caller's mistake (CLI exit 2), 5xx the daemon's. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export class ApiClient {
   constructor(readonly socketPath: string) {}
 
@@ -23,7 +33,8 @@ export class ApiClient {
             } catch {
               return reject(new Error(`API answered ${res.statusCode} with non-JSON: ${text.slice(0, 200)}`));
             }
-            if ((res.statusCode ?? 500) >= 400) reject(new Error((parsed as { error?: string })?.error ?? `API error ${res.statusCode}`));
+            const status = res.statusCode ?? 500;
+            if (status >= 400) reject(new ApiError(status, (parsed as { error?: string })?.error ?? `API error ${status}`));
             else resolve(parsed as T);
           });
         },

@@ -33,7 +33,8 @@ test('ports: endpoint shapes and names', () => {
   refuses(() => portConfig({ name: 'vm1', nic: { type: 'tap', name: 'a-very-long-interface-name' } }, 'p'), 'p.nic.name', /15/);
   refuses(() => portConfig({ name: 'vm1', nic: { type: 'stream', mode: 'listen' } }, 'p'), 'p.nic', /either "path".*or "port"/);
   refuses(() => portConfig({ name: 'bad name', nic: { type: 'memory' } }, 'p'), 'p.name', /letters, digits/);
-  refuses(() => portConfig({ name: 'vm1', nic: { type: 'dgram', localPort: 70000 } }, 'p'), 'p.nic.localPort', /1 to 65535/);
+  refuses(() => portConfig({ name: 'vm1', nic: { type: 'dgram', localPort: 70000 } }, 'p'), 'p.nic.localPort', /0 to 65535/);
+  refuses(() => portConfig({ name: 'vm1', nic: { type: 'stream', mode: 'connect', host: '127.0.0.1', port: 0 } }, 'p'), 'p.nic.port', /1 to 65535/);
   refuses(() => portConfig({ name: 'vm1', nic: { type: 'memory' }, mtu: 20 }, 'p'), 'p.mtu', /68 to 9216/);
 });
 

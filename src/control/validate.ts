@@ -120,7 +120,8 @@ export function nicConfig(v: unknown, field: string): NicConfig {
       const out: NicConfig = { type, mode };
       if (o.path !== undefined) out.path = str(o.path, `${field}.path`);
       if (o.host !== undefined) out.host = str(o.host, `${field}.host`);
-      if (o.port !== undefined) out.port = int(o.port, `${field}.port`, 1, 65535);
+      // port 0 on a listener asks the kernel for a free port (`vswitch port list` shows the one bound)
+      if (o.port !== undefined) out.port = int(o.port, `${field}.port`, mode === 'listen' ? 0 : 1, 65535);
       if (o.framing !== undefined) out.framing = oneOf(o.framing, `${field}.framing`, ['qemu', 'vde'] as const);
       if ((out.path === undefined) === (out.port === undefined))
         fail(field, 'give either "path" (unix socket) or "port" (TCP, with optional "host"), not both or neither');
@@ -128,7 +129,7 @@ export function nicConfig(v: unknown, field: string): NicConfig {
     }
     case 'dgram': {
       onlyKeys(o, field, ['type', 'localHost', 'localPort', 'remoteHost', 'remotePort']);
-      const out: NicConfig = { type, localPort: int(o.localPort, `${field}.localPort`, 1, 65535) };
+      const out: NicConfig = { type, localPort: int(o.localPort, `${field}.localPort`, 0, 65535) };
       if (o.localHost !== undefined) out.localHost = str(o.localHost, `${field}.localHost`);
       if (o.remoteHost !== undefined) out.remoteHost = str(o.remoteHost, `${field}.remoteHost`);
       if (o.remotePort !== undefined) out.remotePort = int(o.remotePort, `${field}.remotePort`, 1, 65535);
