@@ -16,6 +16,15 @@ export interface LabHost {
   mac: string;
 }
 
+/** A running tcpdump on a lab host's TAP (see SwitchLab.capture). */
+export interface Capture {
+  /** Resolves with tcpdump's output (one line per packet) once it has printed `count` packets; rejects
+   *  after the timeout, or if tcpdump ends without printing any. */
+  done: Promise<string>;
+  /** Stop tcpdump now (SIGTERM, by PID) and return what it printed so far. */
+  stop(): Promise<string>;
+}
+
 export interface LabOptions {
   hosts: number;
   vlans?: Array<VlanConfig | undefined>;
@@ -64,6 +73,53 @@ export class SwitchLab {
     const r = await this.lab.exec(a.ns, ['ping', ...(v6 ? ['-6'] : ['-4']), '-c', String(opts.count ?? 3), '-i', '0.2', '-W', String(opts.wait ?? 2), '-s', String(opts.size ?? 56), addr], { timeoutMs: 30_000 });
     const m = r.stdout.match(/([\d.]+)% packet loss/);
     return m ? Number(m[1]) : 100;
+  }
+
+  /**
+   * Start `tcpdump -i TAP -n -l -p -e [-c count] FILTER` in host h's namespace and resolve once it is attached
+   * (so a frame sent after this returns is seen). `done` settles at `count` packets or after `timeoutMs`
+   * (default 30 s); `stop()` ends it early. The lab kills it on cleanup in any case.
+   */
+  async capture(h: LabHost, filter: string, opts: { count?: number; timeoutMs?: number } = {}): Promise<Capture> {
+    const args = ['tcpdump', '-i', h.tap, '-n', '-l', '-p', '-e', ...(opts.count ? ['-c', String(opts.count)] : []), filter];
+    const dump = this.lab.spawn(h.ns, args);
+    let out = '';
+    let err = '';
+    dump.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    dump.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<void>((r) => dump.once('exit', () => r()));
+    const t0 = Date.now();
+    while (!err.includes('listening on')) {
+      if (dump.exitCode !== null || dump.signalCode !== null) throw new Error(`tcpdump exited: ${err}`);
+      if (Date.now() - t0 > 5000) {
+        dump.kill('SIGTERM');
+        throw new Error(`tcpdump did not attach to ${h.tap} in 5 s: ${err}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    const stop = async (): Promise<string> => {
+      if (dump.exitCode === null && dump.signalCode === null) {
+        dump.kill('SIGTERM');
+        await exited;
+      }
+      return out;
+    };
+    const done = new Promise<string>((resolve, reject) => {
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        dump.kill('SIGTERM');
+      }, timeoutMs);
+      void exited.then(() => {
+        clearTimeout(timer);
+        if (timedOut) reject(new Error(`tcpdump '${filter}' on ${h.tap}: ${opts.count ?? 'any'} packets not seen in ${timeoutMs} ms; got:\n${out}`));
+        else if (out.trim()) resolve(out.trim());
+        else reject(new Error(`tcpdump on ${h.tap} ended without a capture: ${err}`));
+      });
+    });
+    done.catch(() => {}); // the caller awaits it; a test that fails elsewhere first must not leave an unhandled rejection
+    return { done, stop };
   }
 
   counters(): Promise<any> {

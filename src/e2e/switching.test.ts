@@ -32,15 +32,11 @@ describe('switching between namespace hosts', { skip }, () => {
     assert.equal(fdb.find((e) => e.mac === h1.mac)?.port, 'p1');
     assert.equal(fdb.find((e) => e.mac === h2.mac)?.port, 'p2');
     // a third host listens for the conversation; it must hear none of it
-    const dump = lab.lab.spawn(h3.ns, ['tcpdump', '-i', h3.tap, '-n', '-l', '-p', `icmp and host ${h1.ip4} and host ${h2.ip4}`]);
-    let heard = '';
-    dump.stdout!.on('data', (d: Buffer) => (heard += d.toString()));
-    await new Promise((r) => setTimeout(r, 1000)); // tcpdump attaches
+    const dump = await lab.capture(h3, `icmp and host ${h1.ip4} and host ${h2.ip4}`);
     const before = await lab.counters();
     assert.equal(await lab.ping(h1, h2.ip4, { count: 20 }), 0);
     const afterC = await lab.counters();
-    dump.kill('SIGTERM');
-    await new Promise((r) => dump.once('exit', r));
+    const heard = await dump.stop();
     const delta = (port: string, f: string) => afterC.ports[port][f] - before.ports[port][f];
     assert.ok(delta('p2', 'txUnicast') >= 20, `p2 got ${delta('p2', 'txUnicast')} unicast frames`);
     assert.ok(delta('p1', 'txUnicast') >= 20, `p1 got ${delta('p1', 'txUnicast')} unicast frames`);
@@ -52,10 +48,7 @@ describe('switching between namespace hosts', { skip }, () => {
     const [h1] = lab.hosts;
     // unknown unicast: a static neighbour whose MAC the switch has never seen
     await lab.lab.ip(h1.ns, 'neigh', 'replace', '10.77.0.99', 'lladdr', '02:00:00:00:09:99', 'dev', h1.tap, 'nud', 'permanent');
-    const echo = lab.lab.spawn(h1.ns, ['tcpdump', '-i', h1.tap, '-n', '-l', '-Q', 'in', 'icmp and dst host 10.77.0.99']);
-    let echoed = '';
-    echo.stdout!.on('data', (d: Buffer) => (echoed += d.toString()));
-    await new Promise((r) => setTimeout(r, 1000)); // tcpdump attaches
+    const echo = await lab.capture(h1, 'inbound and icmp and dst host 10.77.0.99');
     const before = await lab.counters();
     await lab.ping(h1, '10.77.0.99', { count: 5, wait: 1 });
     // broadcast: an ARP request for an address nobody has
@@ -64,8 +57,7 @@ describe('switching between namespace hosts', { skip }, () => {
     const delta = (port: string, f: string) => afterC.ports[port][f] - before.ports[port][f];
     assert.ok(delta('p2', 'txFlood') >= 6, `p2 flood copies: ${delta('p2', 'txFlood')}`);
     assert.ok(delta('p3', 'txFlood') >= 6, `p3 flood copies: ${delta('p3', 'txFlood')}`);
-    echo.kill('SIGTERM');
-    await new Promise((r) => echo.once('exit', r));
+    const echoed = await echo.stop();
     assert.equal(echoed.trim(), '', 'a flooded frame never comes back to its ingress port');
     const fdb: Array<{ mac: string }> = await lab.daemon.json('fdb', 'show', 's1');
     assert.equal(fdb.some((e) => e.mac === '02:00:00:00:09:99'), false, 'a destination is never learned');
