@@ -15,9 +15,13 @@
  *   POST   /switches/:sw/fdb                  static {mac, vid, port}
  *   DELETE /switches/:sw/fdb/:vid/:mac        remove one entry
  *   GET    /switches/:sw/counters             counters       GET /events?since=N       link events
+ *   POST   /switches/:sw/ports/:p/capture     start {file, direction, count?, seconds?}   DELETE .../capture  stop
+ *   GET    /switches/:sw/ports/:p/capture[?wait=1]  status (wait: answer when it ends)
+ *   GET    /switches/:sw/captures             running captures, frames written and lost
  *   GET    /config                            running configuration
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { captureRequest } from './capture.js';
 import type { Manager } from './manager.js';
 import * as v from './validate.js';
 
@@ -84,6 +88,16 @@ export function createApi(mgr: Manager, apiPath?: string): Server {
     ['DELETE', /^\/v1\/switches\/([^/]+)\/fdb\/([^/]+)\/([^/]+)$/, async (m) =>
       mgr.get(m[1]).fdbDel(v.macText(decodeURIComponent(m[3]), 'mac'), v.vid(Number(m[2]), 'vid'))],
     ['GET', /^\/v1\/switches\/([^/]+)\/counters$/, async (m) => mgr.get(m[1]).readCounters()],
+    ['POST', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/capture$/, async (m, body) => {
+      const req = captureRequest(body, 'capture');
+      return mgr.port(m[1], m[2]).captures.start(m[2], req);
+    }],
+    ['DELETE', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/capture$/, async (m) => mgr.port(m[1], m[2]).captures.stop(m[2])],
+    ['GET', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/capture$/, async (m, _b, url) => {
+      const c = mgr.port(m[1], m[2]).captures;
+      return url.searchParams.get('wait') === '1' ? c.wait(m[2]) : c.status(m[2]);
+    }],
+    ['GET', /^\/v1\/switches\/([^/]+)\/captures$/, async (m) => mgr.get(m[1]).captures.list()],
     ['GET', /^\/v1\/events$/, async (_m, _b, url) => {
       const since = Number(url.searchParams.get('since') ?? 0);
       return mgr.events.slice(Number.isFinite(since) && since > 0 ? -Math.min(since, mgr.events.length) : 0);
@@ -106,7 +120,7 @@ export function createApi(mgr: Manager, apiPath?: string): Server {
         if (method !== req.method) continue;
         const body = await readBody(req);
         const result = await handler(m, body, url);
-        send(req.method === 'POST' && /\/(switches|ports)$/.test(url.pathname) ? 201 : 200, result ?? { ok: true });
+        send(req.method === 'POST' && /\/(switches|ports|capture)$/.test(url.pathname) ? 201 : 200, result ?? { ok: true });
         return;
       }
       if (allowed.length) throw new HttpError(405, `${req.method} not allowed on ${url.pathname}; use ${allowed.join(' or ')}`);

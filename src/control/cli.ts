@@ -5,11 +5,13 @@
  * with node:util parseArgs (no dependency); every command takes --json for machine-readable output, and
  * every refusal says what was wrong and what would be right.
  */
+import { resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ApiClient } from './client.js';
+import { captureRequest } from './capture.js';
+import { ApiClient, ApiError } from './client.js';
 import { runDaemon } from './daemon.js';
 import { defaultApiPath } from './defaults.js';
-import type { FdbEntry, LinkEvent, NicConfig, PortConfig, PortStatus, SwitchConfig, SwitchCounters, VlanConfig } from './model.js';
+import type { CaptureStatus, FdbEntry, LinkEvent, NicConfig, PortConfig, PortStatus, SwitchConfig, SwitchCounters, VlanConfig } from './model.js';
 import { qemuRecipe } from './recipes.js';
 import * as v from './validate.js';
 
@@ -33,6 +35,10 @@ export const usage = `vswitch: a userspace 802.1Q virtual switch
   vswitch fdb add SW MAC VID PORT | del SW MAC VID     static entries
   vswitch counters SW [PORT]                           rx/tx frames and bytes, drops by reason
   vswitch events                                       recent link up/down events
+  vswitch capture SW PORT -w FILE [--direction in|out|both] [--count N] [--seconds S] [--no-wait]
+                                                       write a port's frames to a pcap file (tshark -r FILE);
+                                                       waits for the limit or Ctrl-C, then prints frames written/lost
+  vswitch capture list SW | stop SW PORT               running captures / stop one
   vswitch config show                                  the running configuration (config file format)
 
 Global options: --api SOCK (default ${defaultApiPath()}, or $VSWITCH_API), --json
@@ -62,6 +68,11 @@ const options = {
   native: { type: 'string' },
   pruned: { type: 'string' },
   port: { type: 'string' },
+  write: { type: 'string', short: 'w' },
+  direction: { type: 'string' },
+  count: { type: 'string' },
+  seconds: { type: 'string' },
+  'no-wait': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -334,6 +345,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       return 0;
     }
     default:
+      if (cmd === 'capture') return capture([sub, ...rest].filter((x): x is string => x !== undefined), f, api, print);
       if (cmd === 'counters') {
         const [s, port] = [sub, ...rest];
         need(s ? [s] : [], 1, 'counters SW [PORT]');
@@ -343,6 +355,59 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
         return 0;
       }
       throw new UsageError(`unknown command '${key}'. Run 'vswitch --help' for the list of commands.`);
+  }
+}
+
+function describeCapture(c: CaptureStatus): string {
+  const limit = [c.count !== undefined ? `${c.count} frames` : '', c.seconds !== undefined ? `${c.seconds} s` : ''].filter(Boolean).join(' or ') || 'until stopped';
+  return `${c.switch}/${c.port} ${c.direction} -> ${c.file} (${limit})`;
+}
+
+function captureSummary(c: CaptureStatus): string {
+  const why = { count: 'count reached', seconds: 'time limit reached', stopped: 'stopped', 'port-removed': 'port removed', 'switch-removed': 'switch removed', error: 'file error' }[c.reason ?? 'stopped'];
+  return `capture ${c.switch}/${c.port} ended (${why}): ${c.framesWritten} frames written to ${c.file}, ${c.captureLost} lost (capture ring full)${c.error ? `\n  ${c.error}` : ''}`;
+}
+
+/** `capture SW PORT -w FILE ...` (start, and by default wait for the end), `capture list SW`, `capture stop SW PORT`. */
+async function capture(args: string[], f: Flags, api: ApiClient, print: (human: string, data: unknown) => void): Promise<number> {
+  const sw = (s: string | undefined) => encodeURIComponent(v.switchName(s, 'switch name'));
+  const pt = (s: string | undefined) => encodeURIComponent(v.portName(s, 'port name'));
+  if (args[0] === 'list' && args.length === 2) {
+    const r = await api.call<CaptureStatus[]>('GET', `/switches/${sw(args[1])}/captures`);
+    const rows = [['port', 'direction', 'file', 'written', 'lost', 'started', 'limit']];
+    for (const c of r) rows.push([c.port, c.direction, c.file, String(c.framesWritten), String(c.captureLost), c.started, [c.count !== undefined ? `${c.count} frames` : '', c.seconds !== undefined ? `${c.seconds} s` : ''].filter(Boolean).join(', ') || '-']);
+    print(r.length ? table(rows) : 'no capture running', r);
+    return 0;
+  }
+  if (args[0] === 'stop' && args.length === 3) {
+    const r = await api.call<CaptureStatus>('DELETE', `/switches/${sw(args[1])}/ports/${pt(args[2])}/capture`);
+    print(captureSummary(r), r);
+    return 0;
+  }
+  need(args, 2, 'capture SW PORT -w FILE');
+  if (f.write === undefined) throw new UsageError("capture needs the file to write: -w FILE (a pcap file, e.g. 'vswitch capture sw0 vm1 -w /tmp/vm1.pcap')");
+  const raw: Record<string, unknown> = { file: resolvePath(process.cwd(), f.write), direction: f.direction ?? 'both' };
+  if (f.count !== undefined) raw.count = num(f.count, '--count');
+  if (f.seconds !== undefined) raw.seconds = num(f.seconds, '--seconds');
+  const body = captureRequest(raw, 'capture');
+  const path = `/switches/${sw(args[0])}/ports/${pt(args[1])}/capture`;
+  const started = await api.call<CaptureStatus>('POST', path, body);
+  if (f['no-wait']) {
+    print(`capturing ${describeCapture(started)}; stop with 'vswitch capture stop ${args[0]} ${args[1]}'`, started);
+    return 0;
+  }
+  if (!f.json) process.stderr.write(`capturing ${describeCapture(started)}; Ctrl-C stops\n`);
+  // Ctrl-C (or SIGTERM) stops the capture; the waiting request below then returns its summary
+  const stop = () => void api.call('DELETE', path).catch(() => {});
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    const r = await api.call<CaptureStatus>('GET', `${path}?wait=1`);
+    print(captureSummary(r), r);
+    return r.reason === 'error' ? 1 : 0;
+  } finally {
+    process.removeListener('SIGINT', stop);
+    process.removeListener('SIGTERM', stop);
   }
 }
 
@@ -359,7 +424,8 @@ if (isMain || process.argv[1]?.endsWith('/vswitch')) {
     },
     (err: unknown) => {
       console.error(`vswitch: ${err instanceof Error ? err.message : String(err)}`);
-      process.exitCode = err instanceof UsageError || err instanceof v.ConfigError ? 2 : 1;
+      const userError = err instanceof UsageError || err instanceof v.ConfigError || (err instanceof ApiError && err.status < 500);
+      process.exitCode = userError ? 2 : 1;
     },
   );
 }

@@ -101,3 +101,35 @@ export interface LinkEvent {
   reason: string;
   flushedMacs: number;
 }
+
+/** Which frames of a port a capture records: as received from its NIC, as delivered to it, or both. */
+export type CaptureDirection = 'in' | 'out' | 'both';
+
+/** Start a packet capture on a port (POST /v1/switches/:sw/ports/:p/capture). */
+export interface CaptureRequest {
+  /** Absolute path of the pcap file the daemon writes (created or truncated). */
+  file: string;
+  direction: CaptureDirection;
+  /** Stop after this many frames written. */
+  count?: number;
+  /** Stop after this many seconds. */
+  seconds?: number;
+}
+
+export interface CaptureStatus {
+  id: number;
+  switch: string;
+  port: string;
+  file: string;
+  direction: CaptureDirection;
+  count?: number;
+  seconds?: number;
+  started: string;
+  state: 'running' | 'done';
+  /** Why it ended: the count or time limit, a stop request, the port or switch going away, a file error. */
+  reason?: 'count' | 'seconds' | 'stopped' | 'port-removed' | 'switch-removed' | 'error';
+  error?: string;
+  framesWritten: number;
+  /** Frames the capture could not keep because the capture ring was full (the switch traffic is unaffected). */
+  captureLost: number;
+}

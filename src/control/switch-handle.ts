@@ -6,15 +6,18 @@
  */
 import { Worker } from 'node:worker_threads';
 import { Counters } from '../dataplane/counters.js';
-import { kDefaultSlots, kDefaultSlotSize } from '../dataplane/pool.js';
+import { kDefaultSlots, kDefaultSlotSize, kHeadroom } from '../dataplane/pool.js';
 import { kDefaultAgingSeconds, kDefaultMaxEntries } from '../switch/fdb.js';
 import type { EventMessage, Reply, Request, WorkerInit } from '../engine/protocol.js';
+import { SwitchCaptures } from './capture.js';
 import type { FdbEntry, LinkEvent, PortConfig, PortCounters, PortStatus, SwitchConfig, SwitchCounters, VlanConfig } from './model.js';
 
 export class SwitchHandle {
   readonly name: string;
   readonly config: SwitchConfig;
   readonly counters = new Counters();
+  /** Packet captures of this switch's ports (control/capture.ts); a ring entry holds one pool frame. */
+  readonly captures: SwitchCaptures;
   private readonly worker: Worker;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -32,6 +35,7 @@ export class SwitchHandle {
       counters: this.counters.sab,
       pool: { slots: kDefaultSlots, slotSize: kDefaultSlotSize },
     };
+    this.captures = new SwitchCaptures(cfg.name, kDefaultSlotSize - kHeadroom, (req) => this.call(req));
     this.worker = new Worker(new URL('../engine/worker.js', import.meta.url), { workerData: init, name: `vswitch:${cfg.name}` });
     this.worker.on('message', (m: Reply | EventMessage) => {
       if ('event' in m) {
@@ -47,6 +51,7 @@ export class SwitchHandle {
     this.worker.on('error', (err) => this.failAll(new Error(`switch '${this.name}' datapath worker failed: ${err.message}`)));
     this.worker.on('exit', (code) => {
       this.exited = true;
+      void this.captures.stopAll();
       this.failAll(new Error(`switch '${this.name}' datapath worker exited (code ${code})`));
     });
   }
@@ -77,6 +82,7 @@ export class SwitchHandle {
 
   async removePort(name: string): Promise<void> {
     await this.call({ op: 'removePort', name });
+    await this.captures.portRemoved(name);
     this.portIndex.delete(name);
     this.config.ports = this.config.ports!.filter((p) => p.name !== name);
   }
@@ -150,6 +156,7 @@ export class SwitchHandle {
   async stop(): Promise<void> {
     if (this.exited) return;
     await this.call({ op: 'stop' }).catch(() => {});
+    await this.captures.stopAll();
     await this.worker.terminate();
   }
 }

@@ -21,6 +21,7 @@ import { ForwardNode, LearnNode } from '../switch/forward.js';
 import { IngressNode } from '../switch/ingress.js';
 import { kDefaultMtu, PortTable } from '../switch/port-table.js';
 import type { VlanConfig } from '../control/model.js';
+import { CaptureTap, kCaptureOut } from './capture.js';
 
 export interface EngineOptions {
   pool?: PacketPool;
@@ -75,6 +76,8 @@ export class Engine {
   readonly ports = new PortTable();
   readonly graph: Graph;
   readonly txq = new TxQueues();
+  /** Packet capture taps (engine/capture.ts): one test per breath when no capture runs. */
+  readonly capture: CaptureTap;
   agingSeconds: number;
   private readonly nics: Array<Nic | null> = new Array(kMaxPorts).fill(null);
   private readonly sinks: Array<PortSink | null> = new Array(kMaxPorts).fill(null);
@@ -92,6 +95,7 @@ export class Engine {
     this.agingSeconds = opts.agingSeconds ?? kDefaultAgingSeconds;
     this.fdb = new Fdb(opts.macTableSize ?? kDefaultMaxEntries);
     this.onLink = opts.onLink ?? (() => {});
+    this.capture = new CaptureTap(this.pool);
     this.graph = new Graph(this.pool, this.counters)
       .add(new IngressNode(this.pool, this.ports, this.counters))
       .add(new LearnNode(this.pool, this.fdb, this.clock))
@@ -137,7 +141,9 @@ export class Engine {
 
   removePort(port: number): void {
     this.detach(port);
+    this.capture.stop(port);
     const flushed = this.fdb.flush(port, true);
+    this.syncFdbCounters();
     this.ports.remove(port);
     this.sinks[port] = null;
     this.onLink({ port, up: false, reason: 'port-removed', flushedMacs: flushed });
@@ -151,6 +157,7 @@ export class Engine {
     this.ports.setVlan(port, vlan);
     // learned addresses may now sit in VLANs the port no longer carries
     this.fdb.flush(port);
+    this.syncFdbCounters();
   }
 
   setMtu(port: number, mtu: number): void {
@@ -216,8 +223,12 @@ export class Engine {
       this.clock.tick();
       c[gf.breaths]++;
       c[gf.frames] += this.batch.count;
+      const cap = this.capture;
+      if (cap.armed !== 0) cap.stamp(this.clock.nowMs);
+      if (cap.inPorts !== 0) cap.tapIn(this.batch); // as received: before ingress strips a tag
       this.graph.run(this.batch);
       this.transmit();
+      if (cap.armed !== 0) cap.publish();
       const t = this.batch;
       this.batch = this.spare;
       this.spare = t;
@@ -234,6 +245,7 @@ export class Engine {
       const n = txq.count[p];
       const slots = txq.slots[p];
       const nic = this.nics[p];
+      if (nic && (this.capture.flags[p] & kCaptureOut) !== 0) this.capture.tapOut(p, slots, n); // as delivered: after egress tagging
       const sent = nic ? nic.transmit(slots, n) : 0;
       if (!nic) c[Counters.portDrop(p, drop['link-down'])] += n;
       let bytes = 0;

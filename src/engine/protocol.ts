@@ -3,6 +3,7 @@
  * second): structured-clone postMessage is fine here; frames never travel this way.
  */
 import type { FdbEntry, LinkEvent, PortConfig, PortStatus, VlanConfig } from '../control/model.js';
+import type { CaptureShared } from './capture.js';
 
 export interface WorkerInit {
   switchName: string;
@@ -25,6 +26,10 @@ export type Request =
   | { op: 'fdbDel'; mac: string; vid: number }
   | { op: 'setAging'; seconds: number }
   | { op: 'nodes' }
+  /** Capture `name` in `direction` (bits, engine/capture.ts) as capture `id`; replies with the port index. */
+  | { op: 'captureStart'; name: string; id: number; direction: number; shared: CaptureShared }
+  /** Stop capture `id` on `name` (no-op if another capture replaced it); replies once the tap is off. */
+  | { op: 'captureStop'; name: string; id: number }
   | { op: 'stop' };
 
 export interface RequestEnvelope {

@@ -133,6 +133,16 @@ export class SwitchWorker {
         return null;
       case 'nodes':
         return e.nodeNames();
+      case 'captureStart': {
+        const p = this.port(req.name);
+        e.capture.start(p, req.direction, req.id, req.shared);
+        return p;
+      }
+      case 'captureStop': {
+        const p = this.byName.get(req.name);
+        if (p !== undefined && e.capture.idOf(p) === req.id) e.capture.stop(p);
+        return null;
+      }
       case 'stop':
         e.close();
         return null;

@@ -130,6 +130,8 @@ export class EgressNode implements GraphNode {
     const pool = this.pool;
     const t = pool.alloc();
     if (t < 0) return -1;
+    // start the copy 4 bytes into the headroom so len + 4 always fits the slot
+    pool.off[t] -= vlan.field.tagLen;
     const src = pool.slotBase(s) + pool.off[s];
     const dst = pool.slotBase(t) + pool.off[t];
     const n = pool.len[s];

@@ -1,0 +1,110 @@
+/**
+ * PacketPool tests: slot allocation and exhaustion, metadata reset, egress reference counting, frame copy
+ * in and out, and a second view over the same SharedArrayBuffers (what another thread would build).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { kHeadroom, PacketPool } from './pool.js';
+
+const shape = { slots: 64, slotSize: 2048 };
+
+test('alloc hands out every slot once, then -1; free makes one available again', () => {
+  const pool = new PacketPool(shape);
+  assert.equal(pool.available, 64);
+  assert.equal(pool.maxFrame, 2048 - kHeadroom);
+  const got = new Set<number>();
+  for (let i = 0; i < 64; i++) {
+    const s = pool.alloc();
+    assert.ok(s >= 0 && s < 64, `slot ${s} in range`);
+    got.add(s);
+  }
+  assert.equal(got.size, 64, 'no slot handed out twice');
+  assert.equal(pool.available, 0);
+  assert.equal(pool.alloc(), -1);
+  assert.equal(pool.alloc(), -1, 'still exhausted');
+  pool.free(17);
+  assert.equal(pool.available, 1);
+  assert.equal(pool.alloc(), 17);
+  assert.equal(pool.alloc(), -1);
+});
+
+test('alloc resets the slot metadata to an empty frame at the headroom', () => {
+  const pool = new PacketPool(shape);
+  const s = pool.alloc();
+  pool.off[s] = 40;
+  pool.len[s] = 99;
+  pool.refs[s] = 3;
+  pool.vid[s] = 10;
+  pool.pcp[s] = 5;
+  pool.aux[s] = 2;
+  pool.free(s);
+  assert.equal(pool.alloc(), s, 'free list is LIFO: the same slot comes back');
+  assert.deepEqual([pool.off[s], pool.len[s], pool.refs[s], pool.vid[s], pool.pcp[s], pool.aux[s]], [kHeadroom, 0, 0, 0, 0, 0]);
+  assert.equal(pool.slotBase(s), s * 2048);
+  assert.equal(pool.frameStart(s), s * 2048 + kHeadroom);
+  pool.off[s] = kHeadroom - 4;
+  assert.equal(pool.frameStart(s), s * 2048 + kHeadroom - 4);
+});
+
+test('release frees a slot only when its last egress reference is dropped', () => {
+  const pool = new PacketPool(shape);
+  const s = pool.alloc();
+  pool.refs[s] = 3;
+  const before = pool.available;
+  pool.release(s);
+  pool.release(s);
+  assert.equal(pool.available, before, 'two of three references released: still held');
+  assert.equal(pool.refs[s], 1);
+  pool.release(s);
+  assert.equal(pool.available, before + 1);
+  assert.equal(pool.refs[s], 0);
+});
+
+test('load copies a frame into a fresh slot at the headroom; copyOut copies it back', () => {
+  const pool = new PacketPool(shape);
+  const frame = Uint8Array.from({ length: 60 }, (_, i) => i * 7);
+  const s = pool.load(frame, 3);
+  assert.ok(s >= 0);
+  assert.equal(pool.len[s], 60);
+  assert.equal(pool.port[s], 3);
+  assert.equal(pool.off[s], kHeadroom);
+  assert.deepEqual(pool.bytes.subarray(pool.frameStart(s), pool.frameStart(s) + 60), frame);
+  assert.equal(pool.view.getUint8(pool.frameStart(s) + 59), (59 * 7) & 0xff);
+  const out = pool.copyOut(s);
+  assert.deepEqual(out, frame);
+  out[0] = 0xff;
+  assert.equal(pool.bytes[pool.frameStart(s)], 0, 'copyOut is a copy, not a view');
+  // largest frame fits exactly; one more byte does not and consumes no slot
+  const avail = pool.available;
+  assert.equal(pool.load(new Uint8Array(pool.maxFrame + 1)), -1);
+  assert.equal(pool.available, avail);
+  const big = pool.load(new Uint8Array(pool.maxFrame).fill(0xab));
+  assert.ok(big >= 0);
+  assert.equal(pool.len[big], pool.maxFrame);
+  assert.equal(pool.bytes[pool.slotBase(big) + 2047], 0xab, 'last byte is the last byte of the slot');
+});
+
+test('load returns -1 when the pool is exhausted', () => {
+  const pool = new PacketPool(shape);
+  for (let i = 0; i < 64; i++) assert.ok(pool.load(new Uint8Array(14)) >= 0);
+  assert.equal(pool.load(new Uint8Array(14)), -1);
+});
+
+test('a second view over the same SharedArrayBuffers sees the same bytes and metadata', () => {
+  const a = new PacketPool(shape);
+  const s = a.load(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14), 2);
+  a.vid[s] = 42;
+  const b = new PacketPool(shape, { data: a.data, meta: a.meta });
+  assert.deepEqual(b.copyOut(s), a.copyOut(s));
+  assert.equal(b.vid[s], 42);
+  assert.equal(b.port[s], 2);
+  b.pcp[s] = 6;
+  assert.equal(a.pcp[s], 6);
+});
+
+test('constructor rejects bad shapes', () => {
+  assert.throws(() => new PacketPool({ slots: 63, slotSize: 2048 }), RangeError);
+  assert.throws(() => new PacketPool({ slots: 64, slotSize: 2047 }), RangeError);
+  assert.throws(() => new PacketPool({ slots: 64, slotSize: 1984 }), RangeError);
+  assert.throws(() => new PacketPool({ slots: 64.5, slotSize: 2048 }), RangeError);
+});
