@@ -261,6 +261,26 @@ export class Engine {
     txq.dirtyCount = 0;
   }
 
+  // ---- MAC table changes from the control path: each keeps the shared counters current ----
+
+  fdbAddStatic(hi: number, lo: number, port: number): boolean {
+    const ok = this.fdb.addStatic(hi, lo, port);
+    this.syncFdbCounters();
+    return ok;
+  }
+
+  fdbRemove(hi: number, lo: number): boolean {
+    const ok = this.fdb.remove(hi, lo);
+    this.syncFdbCounters();
+    return ok;
+  }
+
+  fdbFlush(port = -1): number {
+    const n = this.fdb.flush(port);
+    this.syncFdbCounters();
+    return n;
+  }
+
   private syncFdbCounters(): void {
     const c = this.counters.c;
     const f = this.fdb;

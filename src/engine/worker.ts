@@ -117,15 +117,15 @@ export class SwitchWorker {
         );
       }
       case 'fdbFlush':
-        return e.fdb.flush(req.port === undefined ? -1 : this.port(req.port));
+        return e.fdbFlush(req.port === undefined ? -1 : this.port(req.port));
       case 'fdbAdd': {
         const { hi16: hi, lo32: lo } = parseMacWords(req.mac);
-        if (!e.fdb.addStatic((req.vid << 16) | hi, lo, this.port(req.port))) throw new Error(`MAC table is full (${e.fdb.maxEntries} entries)`);
+        if (!e.fdbAddStatic((req.vid << 16) | hi, lo, this.port(req.port))) throw new Error(`MAC table is full (${e.fdb.maxEntries} entries)`);
         return null;
       }
       case 'fdbDel': {
         const { hi16: hi, lo32: lo } = parseMacWords(req.mac);
-        if (!e.fdb.remove((req.vid << 16) | hi, lo)) throw new Error(`no MAC table entry for ${req.mac} in VLAN ${req.vid}`);
+        if (!e.fdbRemove((req.vid << 16) | hi, lo)) throw new Error(`no MAC table entry for ${req.mac} in VLAN ${req.vid}`);
         return null;
       }
       case 'setAging':
