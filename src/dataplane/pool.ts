@@ -28,6 +28,17 @@ export const kDefaultSlotSize = 9472;
 /** Default slot count: 4096 slots x 9472 bytes = 37 MiB, enough for 16 ports x 256-frame batches in flight. */
 export const kDefaultSlots = 4096;
 
+/** Offload flags (virtio_net_hdr.flags): the L4 checksum is partial and must be completed. */
+export const kOffNeedsCsum = 1;
+/** Offload flags: the checksum was verified by the sender (virtio VIRTIO_NET_HDR_F_DATA_VALID). */
+export const kOffDataValid = 2;
+/** GSO types, virtio values (VIRTIO_NET_HDR_GSO_*), so the TAP path copies them without translation. */
+export const kGsoNone = 0;
+export const kGsoTcp4 = 1;
+export const kGsoTcp6 = 4;
+export const kGsoUdpL4 = 5;
+export const kGsoEcn = 0x80;
+
 export interface PoolShape {
   slots: number;
   slotSize: number;
@@ -53,6 +64,12 @@ export class PacketPool {
   readonly refs: Int32Array; // egress queue references still pending
   readonly aux: Int32Array; // next step: 0 = continue, n > 0 = drop with reason code n (dataplane/graph.ts)
   readonly dst: Int32Array; // forwarding result: destination port index, or kFlood
+  // Offload metadata (virtio_net_hdr semantics, DESIGN.md section 6), travelling with the frame:
+  readonly oflags: Int32Array; // kOffNeedsCsum | kOffDataValid
+  readonly gsoType: Int32Array; // kGsoNone, kGsoTcp4, kGsoTcp6, kGsoUdpL4 (| kGsoEcn)
+  readonly gsoSize: Int32Array; // MSS (payload bytes per segment) of a GSO frame
+  readonly csumStart: Int32Array; // partial checksum: sum from this byte (relative to the frame start) to the end...
+  readonly csumOffset: Int32Array; // ...and store it at csumStart + csumOffset
   private readonly freeStack: Int32Array;
   private freeTop = 0;
 
@@ -63,7 +80,7 @@ export class PacketPool {
     this.slots = shape.slots;
     this.slotSize = shape.slotSize;
     this.maxFrame = shape.slotSize - kHeadroom;
-    const metaFields = 8;
+    const metaFields = 13;
     this.data = shared?.data ?? new SharedArrayBuffer(shape.slots * shape.slotSize);
     this.meta = shared?.meta ?? new SharedArrayBuffer(shape.slots * 4 * metaFields);
     this.bytes = new Uint8Array(this.data);
@@ -77,6 +94,11 @@ export class PacketPool {
     this.refs = m(5);
     this.aux = m(6);
     this.dst = m(7);
+    this.oflags = m(8);
+    this.gsoType = m(9);
+    this.gsoSize = m(10);
+    this.csumStart = m(11);
+    this.csumOffset = m(12);
     this.freeStack = new Int32Array(shape.slots);
     for (let i = shape.slots - 1; i >= 0; i--) this.freeStack[this.freeTop++] = i;
   }
@@ -101,6 +123,8 @@ export class PacketPool {
     this.vid[s] = 0;
     this.pcp[s] = 0;
     this.aux[s] = 0;
+    this.oflags[s] = 0;
+    this.gsoType[s] = 0;
     return s;
   }
 
