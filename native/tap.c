@@ -385,6 +385,39 @@ static napi_value js_set_carrier(napi_env env, napi_callback_info info) {
   return ret;
 }
 
+/* setOffload(fd, flags) -> the flags the kernel accepted. TUNSETOFFLOAD takes TUN_F_CSUM | TUN_F_TSO4 |
+ * TUN_F_TSO6 | TUN_F_TSO_ECN | TUN_F_USO4 | TUN_F_USO6 (USO since 6.2); an older kernel refuses unknown
+ * bits with EINVAL, so the USO bits are dropped and the call retried once before giving up. */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#endif
+#ifndef TUN_F_USO6
+#define TUN_F_USO6 0x40
+#endif
+static napi_value js_set_offload(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd, flags;
+  if (argc < 2 || !arg_int32(env, argv[0], "setOffload", "fd", &fd) || !arg_int32(env, argv[1], "setOffload", "flags", &flags))
+    return throw_type(env, "setOffload(fd, flags)");
+  unsigned int f = (unsigned int)flags;
+  if (ioctl(fd, TUNSETOFFLOAD, f) < 0) {
+    int err = errno;
+    unsigned int without_uso = f & ~(unsigned int)(TUN_F_USO4 | TUN_F_USO6);
+    if (err == EINVAL && without_uso != f && ioctl(fd, TUNSETOFFLOAD, without_uso) == 0) {
+      f = without_uso;
+    } else {
+      char subject[32];
+      snprintf(subject, sizeof subject, "fd %d", fd);
+      return throw_errno(env, "TUNSETOFFLOAD", subject, err, NULL);
+    }
+  }
+  napi_value ret;
+  NAPI_OK(napi_create_int32(env, (int32_t)f, &ret));
+  return ret;
+}
+
 /* readBatch(fd, bytes, offsets, capacity, lens, max) -> frames read (>= 0) or -errno */
 static napi_value js_read_batch(napi_env env, napi_callback_info info) {
   size_t argc = 6;
@@ -612,6 +645,7 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setCarrier", NULL, js_set_carrier, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setOffload", NULL, js_set_offload, NULL, NULL, NULL, napi_enumerable, NULL},
       {"readBatch", NULL, js_read_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"writeBatch", NULL, js_write_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"poll", NULL, js_poll, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -19,11 +19,11 @@ export const usage = `vswitch: a userspace 802.1Q virtual switch
 
   vswitch run [--config FILE] [--api SOCK]         run the daemon (default config: switch sw0, QEMU ports vm1-vm3)
   vswitch switch list | show SW | rm SW
-  vswitch switch add SW [--type private|internal] [--aging SECONDS] [--mac-table-size N]
+  vswitch switch add SW [--type private|internal] [--aging SECONDS] [--mac-table-size N] [--no-rsc]
   vswitch switch aging SW SECONDS                   MAC aging time (0 = never)
   vswitch port list SW
   vswitch port add SW PORT ENDPOINT [--vlan MODE] [--mtu N] [--disconnected]
-      ENDPOINT: --tap IFNAME [--netns NS] [--no-create] | --listen PATH | --listen-tcp [HOST:]PORT
+      ENDPOINT: --tap IFNAME [--netns NS] [--no-create] [--offload] | --listen PATH | --listen-tcp [HOST:]PORT
                 | --connect PATH | --connect-tcp HOST:PORT | --dgram LPORT[:RHOST:RPORT]  [--vde]
   vswitch port rm SW PORT
   vswitch port vlan SW PORT untagged | access VID | trunk ALLOWED [--native VID] [--pruned LIST]
@@ -56,6 +56,8 @@ const options = {
   tap: { type: 'string' },
   netns: { type: 'string' },
   'no-create': { type: 'boolean' },
+  offload: { type: 'boolean' },
+  'no-rsc': { type: 'boolean' },
   listen: { type: 'string' },
   'listen-tcp': { type: 'string' },
   connect: { type: 'string' },
@@ -118,7 +120,7 @@ export function nicFromFlags(f: Flags): NicConfig {
   let raw: Record<string, unknown>;
   switch (given[0]) {
     case 'tap':
-      raw = { type: 'tap', name: f.tap, ...(f.netns ? { netns: f.netns } : {}), ...(f['no-create'] ? { create: false } : {}) };
+      raw = { type: 'tap', name: f.tap, ...(f.netns ? { netns: f.netns } : {}), ...(f['no-create'] ? { create: false } : {}), ...(f.offload ? { offload: true } : {}) };
       break;
     case 'listen':
       raw = { type: 'stream', mode: 'listen', path: f.listen };
@@ -161,7 +163,7 @@ function describeVlan(x: VlanConfig): string {
 function describeNic(n: NicConfig): string {
   switch (n.type) {
     case 'tap':
-      return `tap ${n.name}${n.netns ? ` (netns ${n.netns})` : ''}`;
+      return `tap ${n.name}${n.offload ? ' offload' : ''}${n.netns ? ` (netns ${n.netns})` : ''}`;
     case 'stream':
       return `stream ${n.mode} ${n.path ?? `${n.host ?? ''}:${n.port}`}`;
     case 'dgram':
@@ -237,6 +239,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       if (f.type) raw.type = f.type;
       if (f.aging !== undefined) raw.agingSeconds = num(f.aging, '--aging');
       if (f['mac-table-size'] !== undefined) raw.macTableSize = num(f['mac-table-size'], '--mac-table-size');
+      if (f['no-rsc']) raw.rsc = false;
       const r = await api.call('POST', '/switches', v.switchConfig(raw, 'switch'));
       print(`switch ${args[0]} created`, r);
       return 0;

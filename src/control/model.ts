@@ -14,7 +14,7 @@ export type VlanConfig =
 
 /** The endpoint plugged into a port. */
 export type NicConfig =
-  | { type: 'tap'; name: string; create?: boolean; netns?: string; vnetHdr?: boolean; multiQueue?: boolean }
+  | { type: 'tap'; name: string; create?: boolean; netns?: string; vnetHdr?: boolean; multiQueue?: boolean; offload?: boolean }
   | { type: 'stream'; mode: 'listen' | 'connect'; path?: string; host?: string; port?: number; framing?: 'qemu' | 'vde' }
   | { type: 'dgram'; localHost?: string; localPort: number; remoteHost?: string; remotePort?: number }
   | { type: 'memory' };
@@ -44,6 +44,8 @@ export interface SwitchConfig {
   agingSeconds?: number;
   /** Maximum MAC table entries. Default 8192. */
   macTableSize?: number;
+  /** Receive segment coalescing toward offload-capable ports. Default true. */
+  rsc?: boolean;
   ports?: PortConfig[];
   staticMacs?: StaticMac[];
 }

@@ -6,11 +6,15 @@
  */
 import { Worker } from 'node:worker_threads';
 import { Counters } from '../dataplane/counters.js';
-import { kDefaultSlots, kDefaultSlotSize, kHeadroom } from '../dataplane/pool.js';
+import { kDefaultSlots, kDefaultSlotSize } from '../dataplane/pool.js';
 import { kDefaultAgingSeconds, kDefaultMaxEntries } from '../switch/fdb.js';
 import type { EventMessage, Reply, Request, WorkerInit } from '../engine/protocol.js';
 import { SwitchCaptures } from './capture.js';
 import type { FdbEntry, LinkEvent, PortConfig, PortCounters, PortStatus, SwitchConfig, SwitchCounters, VlanConfig } from './model.js';
+
+/** Capture ring entry size: a 9216-byte jumbo frame and its tag whole; longer GSO frames are cut, their
+ *  original length kept in the pcap record (as tcpdump's snaplen does). */
+const kCaptureSnap = 9216 + 18;
 
 export class SwitchHandle {
   readonly name: string;
@@ -32,10 +36,11 @@ export class SwitchHandle {
       switchName: cfg.name,
       agingSeconds: cfg.agingSeconds ?? kDefaultAgingSeconds,
       macTableSize: cfg.macTableSize ?? kDefaultMaxEntries,
+      rsc: cfg.rsc ?? true,
       counters: this.counters.sab,
       pool: { slots: kDefaultSlots, slotSize: kDefaultSlotSize },
     };
-    this.captures = new SwitchCaptures(cfg.name, kDefaultSlotSize - kHeadroom, (req) => this.call(req));
+    this.captures = new SwitchCaptures(cfg.name, kCaptureSnap, (req) => this.call(req));
     this.worker = new Worker(new URL('../engine/worker.js', import.meta.url), { workerData: init, name: `vswitch:${cfg.name}` });
     this.worker.on('message', (m: Reply | EventMessage) => {
       if ('event' in m) {

@@ -106,12 +106,13 @@ export function nicConfig(v: unknown, field: string): NicConfig {
   const type = oneOf(o.type, `${field}.type`, ['tap', 'stream', 'dgram', 'memory'] as const);
   switch (type) {
     case 'tap': {
-      onlyKeys(o, field, ['type', 'name', 'create', 'netns', 'vnetHdr', 'multiQueue']);
+      onlyKeys(o, field, ['type', 'name', 'create', 'netns', 'vnetHdr', 'multiQueue', 'offload']);
       const out: NicConfig = { type, name: str(o.name, `${field}.name`, kIfName, kIfHint) };
       if (o.create !== undefined) out.create = bool(o.create, `${field}.create`);
       if (o.netns !== undefined) out.netns = str(o.netns, `${field}.netns`, kName, kNameHint);
       if (o.vnetHdr !== undefined) out.vnetHdr = bool(o.vnetHdr, `${field}.vnetHdr`);
       if (o.multiQueue !== undefined) out.multiQueue = bool(o.multiQueue, `${field}.multiQueue`);
+      if (o.offload !== undefined) out.offload = bool(o.offload, `${field}.offload`);
       return out;
     }
     case 'stream': {
@@ -186,11 +187,12 @@ export function agingSeconds(v: unknown, field: string): number {
 
 export function switchConfig(v: unknown, field: string): SwitchConfig {
   const o = obj(v, field);
-  onlyKeys(o, field, ['name', 'type', 'agingSeconds', 'macTableSize', 'ports', 'staticMacs']);
+  onlyKeys(o, field, ['name', 'type', 'agingSeconds', 'macTableSize', 'rsc', 'ports', 'staticMacs']);
   const out: SwitchConfig = { name: switchName(o.name, `${field}.name`) };
   out.type = o.type === undefined ? 'private' : oneOf<SwitchType>(o.type, `${field}.type`, ['private', 'internal', 'external']);
   if (o.agingSeconds !== undefined) out.agingSeconds = agingSeconds(o.agingSeconds, `${field}.agingSeconds`);
   if (o.macTableSize !== undefined) out.macTableSize = int(o.macTableSize, `${field}.macTableSize`, 1, 1 << 20);
+  if (o.rsc !== undefined) out.rsc = bool(o.rsc, `${field}.rsc`);
   const ports = o.ports === undefined ? [] : o.ports;
   if (!Array.isArray(ports)) fail(`${field}.ports`, 'must be a list of ports');
   out.ports = (ports as unknown[]).map((p, i) => portConfig(p, `${field}.ports[${i}]`));

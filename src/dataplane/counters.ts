@@ -25,6 +25,9 @@ export const dropReasons = [
   ['tx-error', 'the endpoint refused the write'],
   ['framing-error', 'stream length prefix invalid (connection closed, as QEMU does)'],
   ['oversize', 'frame larger than the switch buffer size'],
+  ['bad-vnet-hdr', 'virtio_net_hdr claims more than the frame holds (checksum offset, GSO without checksum)'],
+  ['gso-unsupported', 'GSO type the switch cannot segment'],
+  ['gso-malformed', 'GSO frame whose headers cannot be segmented (lengths, options, extension headers)'],
 ] as const;
 
 export type DropReason = (typeof dropReasons)[number][0];
@@ -42,6 +45,10 @@ export const portFields = [
   ['vlanStripped', '802.1Q tags removed on ingress (offload: VLAN strip)'],
   ['vlanInserted', '802.1Q tags inserted on egress (offload: VLAN insert)'],
   ['linkChanges', 'NIC connect/disconnect events'],
+  ['offSegmented', 'GSO frames segmented in software (LSO) for this port'],
+  ['offSegments', 'segments produced by software LSO'],
+  ['offCsum', 'partial checksums completed in software'],
+  ['offCoalesced', 'segments merged by receive segment coalescing (RSC)'],
 ] as const;
 export type PortField = (typeof portFields)[number][0];
 export const pf = Object.fromEntries(portFields.map(([name], i) => [name, i])) as Record<PortField, number>;

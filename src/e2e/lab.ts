@@ -28,6 +28,8 @@ export interface Capture {
 export interface LabOptions {
   hosts: number;
   vlans?: Array<VlanConfig | undefined>;
+  /** Per host: open its TAP with TUNSETOFFLOAD (GSO and partial checksums). */
+  offload?: boolean[];
   extraPorts?: PortConfig[];
   /** Add a port named 'trunk': a QEMU-stream listener at `trunkPath` for a scripted endpoint. */
   trunkPath?: boolean;
@@ -50,7 +52,8 @@ export class SwitchLab {
       const tap = this.lab.ifname(`t${i}`);
       const port = `p${i}`;
       const vlan = opts.vlans?.[i - 1];
-      ports.push({ name: port, nic: { type: 'tap', name: tap, netns: ns }, ...(vlan ? { vlan } : {}) });
+      const offload = opts.offload?.[i - 1] ? { offload: true } : {};
+      ports.push({ name: port, nic: { type: 'tap', name: tap, netns: ns, ...offload }, ...(vlan ? { vlan } : {}) });
       this.hosts.push({ ns, port, tap, ip4: `10.77.0.${i}`, ip6: `fd77::${i}`, mac: '' });
     }
     ports.push(...(opts.extraPorts ?? []));

@@ -81,6 +81,10 @@ const zeroFields: Record<PortField, number> = {
   vlanStripped: 0,
   vlanInserted: 0,
   linkChanges: 0,
+  offSegmented: 0,
+  offSegments: 0,
+  offCsum: 0,
+  offCoalesced: 0,
 };
 const zeroGlobal = { fdbEntries: 0, fdbLearned: 0, fdbAged: 0, fdbMoved: 0, fdbRefused: 0, fdbFlushed: 0, breaths: 0, frames: 0 };
 

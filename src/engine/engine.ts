@@ -22,6 +22,7 @@ import { IngressNode } from '../switch/ingress.js';
 import { kDefaultMtu, PortTable } from '../switch/port-table.js';
 import type { VlanConfig } from '../control/model.js';
 import { CaptureTap, kCaptureOut } from './capture.js';
+import { EgressOffload, kChunk } from '../offload/egress.js';
 
 export interface EngineOptions {
   pool?: PacketPool;
@@ -29,6 +30,8 @@ export interface EngineOptions {
   clock?: Clock;
   agingSeconds?: number;
   macTableSize?: number;
+  /** Receive segment coalescing toward offload-capable ports (default on). */
+  rsc?: boolean;
   onLink?: (ev: LinkChange) => void;
 }
 
@@ -76,6 +79,8 @@ export class Engine {
   readonly ports = new PortTable();
   readonly graph: Graph;
   readonly txq = new TxQueues();
+  /** Software offloads at delivery (segmentation, checksum completion, RSC). */
+  readonly offload: EgressOffload;
   /** Packet capture taps (engine/capture.ts): one test per breath when no capture runs. */
   readonly capture: CaptureTap;
   agingSeconds: number;
@@ -96,6 +101,8 @@ export class Engine {
     this.fdb = new Fdb(opts.macTableSize ?? kDefaultMaxEntries);
     this.onLink = opts.onLink ?? (() => {});
     this.capture = new CaptureTap(this.pool);
+    this.offload = new EgressOffload(this.pool, this.counters);
+    this.offload.rsc = opts.rsc ?? true;
     this.graph = new Graph(this.pool, this.counters)
       .add(new IngressNode(this.pool, this.ports, this.counters))
       .add(new LearnNode(this.pool, this.fdb, this.clock))
@@ -128,6 +135,7 @@ export class Engine {
     if (this.nics[port]) throw new Error(`port ${port} already has a NIC`);
     this.nics[port] = nic;
     nic.open(this.sinks[port]!);
+    this.ports.caps[port] = nic.offloadCaps ?? 0;
   }
 
   /** Unplug and close the port's NIC (link down), keeping the port and its settings. */
@@ -135,6 +143,7 @@ export class Engine {
     const nic = this.nics[port];
     if (!nic) return;
     this.nics[port] = null;
+    this.ports.caps[port] = 0;
     nic.close();
     this.nicLink(port, false);
   }
@@ -237,28 +246,57 @@ export class Engine {
     this.breathing = false;
   }
 
+  /**
+   * Drain every egress queue touched this breath. A port whose NIC does every offload (and no RSC to do)
+   * takes its queue as is; otherwise each frame goes through the offload fix-ups (offload/egress.ts) into
+   * chunks of at most kChunk deliveries, each chunk written with one transmit call.
+   */
   private transmit(): void {
-    const { txq, pool } = this;
+    const { txq, pool, offload } = this;
     const c = this.counters.c;
     for (let k = 0; k < txq.dirtyCount; k++) {
       const p = txq.dirty[k];
       const n = txq.count[p];
       const slots = txq.slots[p];
-      const nic = this.nics[p];
-      if (nic && (this.capture.flags[p] & kCaptureOut) !== 0) this.capture.tapOut(p, slots, n); // as delivered: after egress tagging
-      const sent = nic ? nic.transmit(slots, n) : 0;
-      if (!nic) c[Counters.portDrop(p, drop['link-down'])] += n;
-      let bytes = 0;
-      for (let i = 0; i < n; i++) {
-        const s = slots[i];
-        if (i < sent) bytes += pool.len[s];
-        pool.release(s);
-      }
-      c[Counters.port(p, pf.txFrames)] += sent;
-      c[Counters.port(p, pf.txBytes)] += bytes;
       txq.count[p] = 0;
+      const nic = this.nics[p];
+      if (!nic) {
+        c[Counters.portDrop(p, drop['link-down'])] += n;
+        for (let i = 0; i < n; i++) pool.release(slots[i]);
+        continue;
+      }
+      const caps = this.ports.caps[p];
+      if (!offload.needed(caps)) {
+        this.deliver(p, nic, slots, n);
+        continue;
+      }
+      let w = 0;
+      for (let i = 0; i < n; i++) {
+        w = offload.fix(p, caps, slots[i], w);
+        if (w >= kChunk) {
+          this.deliver(p, nic, offload.out, offload.coalesce(p, caps, w));
+          w = 0;
+        }
+      }
+      if (w > 0) this.deliver(p, nic, offload.out, offload.coalesce(p, caps, w));
     }
     txq.dirtyCount = 0;
+  }
+
+  /** One transmit call: capture as delivered (after egress tagging and segmentation), count, release. */
+  private deliver(p: number, nic: Nic, list: Int32Array, n: number): void {
+    const pool = this.pool;
+    const c = this.counters.c;
+    if ((this.capture.flags[p] & kCaptureOut) !== 0) this.capture.tapOut(p, list, n);
+    const sent = nic.transmit(list, n);
+    let bytes = 0;
+    for (let i = 0; i < n; i++) {
+      const s = list[i];
+      if (i < sent) bytes += pool.len[s];
+      pool.release(s);
+    }
+    c[Counters.port(p, pf.txFrames)] += sent;
+    c[Counters.port(p, pf.txBytes)] += bytes;
   }
 
   // ---- MAC table changes from the control path: each keeps the shared counters current ----

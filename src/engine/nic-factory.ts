@@ -16,7 +16,7 @@ const run = promisify(execFile);
 export function createNic(cfg: NicConfig): Nic {
   switch (cfg.type) {
     case 'tap':
-      return new TapNic({ name: cfg.name, create: cfg.create ?? true, vnetHdr: cfg.vnetHdr ?? false, multiQueue: cfg.multiQueue ?? false });
+      return new TapNic({ name: cfg.name, create: cfg.create ?? true, vnetHdr: cfg.vnetHdr ?? false, multiQueue: cfg.multiQueue ?? false, offload: cfg.offload ?? false });
     case 'stream':
       return new StreamNic({ mode: cfg.mode, path: cfg.path, host: cfg.host, port: cfg.port, framing: cfg.framing ?? 'qemu' });
     case 'dgram':

@@ -9,6 +9,7 @@ export interface WorkerInit {
   switchName: string;
   agingSeconds: number;
   macTableSize: number;
+  rsc: boolean;
   counters: SharedArrayBuffer;
   pool: { slots: number; slotSize: number };
 }

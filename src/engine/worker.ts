@@ -32,6 +32,7 @@ export class SwitchWorker {
       counters: new Counters(init.counters),
       agingSeconds: init.agingSeconds,
       macTableSize: init.macTableSize,
+      rsc: init.rsc,
       onLink: (ev) => this.onLink(ev),
     });
   }

@@ -34,10 +34,19 @@ export interface NicSink {
   disconnected(): void;
 }
 
-export type NicDropReason = 'malformed' | 'framing-error' | 'oversize' | 'no-buffer' | 'tx-error' | 'ring-full';
+export type NicDropReason = 'malformed' | 'framing-error' | 'oversize' | 'no-buffer' | 'tx-error' | 'ring-full' | 'bad-vnet-hdr' | 'gso-unsupported';
+
+/** Offload capabilities of an endpoint (Nic.offloadCaps): frames it takes with a partial checksum... */
+export const kCapCsum = 1;
+/** ...TCP GSO frames (TSO over IPv4 and IPv6)... */
+export const kCapTso = 2;
+/** ...UDP GSO frames (USO). The switch does in software what a port lacks (offload/). */
+export const kCapUso = 4;
 
 export interface Nic {
   readonly kind: string;
+  /** kCapCsum | kCapTso | kCapUso; absent or 0: the switch completes checksums and segments in software. */
+  readonly offloadCaps?: number;
   /** Start I/O; calls sink.connected() when (and each time) the endpoint becomes usable. */
   open(sink: NicSink): void;
   /** Write `count` frames from pool slots; returns how many were sent. Must not retain slots. */

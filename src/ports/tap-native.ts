@@ -36,6 +36,8 @@ export interface TapAddon {
   open(name: string, opts?: TapOpenOptions): TapHandle;
   /** TUNSETCARRIER: false (down) shows NO-CARRIER on the host. Returns false if the kernel lacks it. */
   setCarrier(fd: number, up: boolean): boolean;
+  /** TUNSETOFFLOAD with TUN_F_* flags; returns the flags accepted (USO bits dropped on kernels before 6.2). */
+  setOffload(fd: number, flags: number): number;
   /**
    * Read up to `max` frames, frame i into bytes[offsets[i] .. offsets[i] + capacity); lens[i] = bytes the
    * kernel returned (the kernel truncates longer frames to `capacity` silently, so a read that fills the

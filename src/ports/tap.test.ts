@@ -225,7 +225,7 @@ test('addon and TapNic: close and unpoll twice are harmless; closing deletes the
   nic.open(sink);
   const name = nic.name;
   assert.ok(existsSync(`/sys/class/net/${name}`));
-  assert.deepEqual(nic.describe(), { name, fd: nic.fd, vnetHdr: false, multiQueue: false });
+  assert.deepEqual(nic.describe(), { name, fd: nic.fd, vnetHdr: false, multiQueue: false, offload: false, offloadCaps: 0 });
   nic.close();
   nic.close();
   assert.equal(nic.fd, -1);

@@ -21,14 +21,17 @@
  *    poll is level-triggered, so frames still queued in the kernel wake us again at once.
  *  - When the pool is empty, frames are read into a private scratch buffer and counted as `no-buffer`
  *    drops instead of being left in the kernel: leaving them would make the level-triggered poll spin.
- *  - With vnetHdr the 12-byte virtio_net_hdr is skipped on receive and written as zeros on transmit (no
- *    offloads are negotiated yet, so the kernel sends only zero headers: no checksum or GSO work pending).
- *    The offload issue will carry its fields as packet metadata instead of dropping them here.
+ *  - With vnetHdr the 12-byte virtio_net_hdr is parsed on receive into the slot's offload metadata
+ *    (pool.oflags/gsoType/gsoSize/csumStart/csumOffset) and rebuilt from it on transmit. With `offload`,
+ *    TUNSETOFFLOAD lets the kernel hand over 64 KB GSO frames with partial checksums and accept the same
+ *    back (passthrough, DESIGN.md section 6); without it the kernel sends only complete frames. A header
+ *    that claims more than the frame holds, or a GSO type the switch cannot segment, is dropped here
+ *    (`bad-vnet-hdr`, `gso-unsupported`) so nothing later trusts it.
  *  - No allocation, closure or exception per packet on either path: the one closure (onReadable) is made
  *    per NIC at construction.
  */
-import type { PacketPool } from '../dataplane/pool.js';
-import type { Nic, NicSink } from './nic.js';
+import { kGsoEcn, kGsoNone, kGsoTcp4, kGsoTcp6, kGsoUdpL4, kOffDataValid, kOffNeedsCsum, type PacketPool } from '../dataplane/pool.js';
+import { kCapCsum, kCapTso, kCapUso, type Nic, type NicSink } from './nic.js';
 import { loadTapAddon, type TapAddon } from './tap-native.js';
 
 /** Frames per native read call: 64 amortises the N-API call (~0.1-0.2 us) over many read()s while
@@ -48,6 +51,21 @@ const kTxInitial = kMaxRoundsPerWake * kBatch;
 const kScratchBytes = 64;
 /** errno value of EAGAIN on Linux (writeBatch reports -EAGAIN when the kernel queue is full). */
 const kEAGAIN = 11;
+/** TUNSETOFFLOAD flags (linux/if_tun.h): checksum, TSO over IPv4/IPv6 (with ECN), UDP segmentation. */
+const TUN_F_CSUM = 0x01;
+const TUN_F_TSO4 = 0x02;
+const TUN_F_TSO6 = 0x04;
+const TUN_F_TSO_ECN = 0x08;
+const TUN_F_USO4 = 0x20;
+const TUN_F_USO6 = 0x40;
+/** virtio_net_hdr field offsets (little-endian on x86: TAP uses the host's order unless TUNSETVNETBE). */
+const kHdrFlags = 0;
+const kHdrGsoType = 1;
+const kHdrHdrLen = 2;
+const kHdrGsoSize = 4;
+const kHdrCsumStart = 6;
+const kHdrCsumOffset = 8;
+const kHdrNumBuffers = 10;
 
 export interface TapNicOptions {
   /** Interface name (<= 15 bytes); `tap%d` lets the kernel pick. */
@@ -58,12 +76,17 @@ export interface TapNicOptions {
   vnetHdr?: boolean;
   /** IFF_MULTI_QUEUE: this NIC opens one queue; other TapNics on the same name add more. */
   multiQueue?: boolean;
+  /** TUNSETOFFLOAD: exchange GSO frames and partial checksums with the kernel (implies vnetHdr). */
+  offload?: boolean;
 }
 
 export class TapNic implements Nic {
   readonly kind = 'tap';
   readonly vnetHdr: boolean;
   readonly multiQueue: boolean;
+  readonly offload: boolean;
+  /** Nic.offloadCaps: what the kernel accepted through TUNSETOFFLOAD (0 until open). */
+  offloadCaps = 0;
   private readonly create: boolean;
   private requestedName: string;
   private ifname: string;
@@ -95,7 +118,8 @@ export class TapNic implements Nic {
     this.requestedName = opts.name;
     this.ifname = opts.name;
     this.create = opts.create ?? true;
-    this.vnetHdr = opts.vnetHdr ?? false;
+    this.offload = opts.offload ?? false;
+    this.vnetHdr = (opts.vnetHdr ?? false) || this.offload;
     this.multiQueue = opts.multiQueue ?? false;
     this.hdrLen = this.vnetHdr ? kVnetHdrLen : 0;
   }
@@ -121,6 +145,10 @@ export class TapNic implements Nic {
     this.lastErrno = 0;
     this.refillCount = 0;
     try {
+      if (this.offload) {
+        const got = addon.setOffload(h.fd, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN | TUN_F_USO4 | TUN_F_USO6);
+        this.offloadCaps = kCapCsum | ((got & TUN_F_TSO4) !== 0 ? kCapTso : 0) | ((got & TUN_F_USO4) !== 0 ? kCapUso : 0);
+      }
       this.pollId = addon.poll(h.fd, this.onReadable);
     } catch (err) {
       addon.close(h.fd);
@@ -159,8 +187,7 @@ export class TapNic implements Nic {
           continue;
         }
         start -= hdr;
-        // Zero header: no checksum/GSO requested. The offload issue writes the real fields here.
-        bytes.fill(0, start, start + hdr);
+        this.writeHeader(pool, s, start);
       }
       offsets[n] = start;
       lens[n] = len + hdr;
@@ -210,6 +237,8 @@ export class TapNic implements Nic {
       fd: this.fdNum,
       vnetHdr: this.vnetHdr,
       multiQueue: this.multiQueue,
+      offload: this.offload,
+      offloadCaps: this.offloadCaps,
       ...(this.lastErrno !== 0 ? { lastErrno: this.lastErrno } : {}),
     };
   }
@@ -273,6 +302,12 @@ export class TapNic implements Nic {
       }
       pool.off[s] = pool.headroom;
       pool.len[s] = len;
+      if (hdr !== 0 && !this.readHeader(pool, sink, s, len)) {
+        refill[keep] = s;
+        rxOffsets[keep] = rxOffsets[i];
+        keep++;
+        continue;
+      }
       sink.receive(s);
       delivered++;
     }
@@ -283,6 +318,57 @@ export class TapNic implements Nic {
     }
     this.refillCount = keep;
     return delivered;
+  }
+
+  /** virtio_net_hdr in front of frame s -> the slot's offload metadata; false (counted) when it lies. */
+  private readHeader(pool: PacketPool, sink: NicSink, s: number, len: number): boolean {
+    const b = pool.slotBase(s) + pool.headroom - kVnetHdrLen;
+    const bytes = pool.bytes;
+    const view = pool.view;
+    const flags = bytes[b + kHdrFlags];
+    const gso = bytes[b + kHdrGsoType];
+    const csumStart = view.getUint16(b + kHdrCsumStart, true);
+    const csumOffset = view.getUint16(b + kHdrCsumOffset, true);
+    const gsoSize = view.getUint16(b + kHdrGsoSize, true);
+    const type = gso & ~kGsoEcn;
+    if (type !== kGsoNone && type !== kGsoTcp4 && type !== kGsoTcp6 && type !== kGsoUdpL4) {
+      sink.drop('gso-unsupported');
+      return false;
+    }
+    const needsCsum = (flags & kOffNeedsCsum) !== 0;
+    if ((needsCsum && csumStart + csumOffset + 2 > len) || (type !== kGsoNone && (gsoSize === 0 || !needsCsum))) {
+      sink.drop('bad-vnet-hdr');
+      return false;
+    }
+    pool.oflags[s] = flags & (kOffNeedsCsum | kOffDataValid);
+    pool.gsoType[s] = gso;
+    pool.gsoSize[s] = gsoSize;
+    pool.csumStart[s] = csumStart;
+    pool.csumOffset[s] = csumOffset;
+    return true;
+  }
+
+  /** The slot's offload metadata -> virtio_net_hdr at byte `at` (just before the frame). */
+  private writeHeader(pool: PacketPool, s: number, at: number): void {
+    const view = pool.view;
+    const flags = pool.oflags[s];
+    const gso = pool.gsoType[s];
+    view.setUint8(at + kHdrFlags, flags);
+    view.setUint8(at + kHdrGsoType, gso);
+    let hdrLen = 0;
+    if ((flags & kOffNeedsCsum) !== 0) {
+      const cs = pool.csumStart[s];
+      // headers end after the L4 header: TCP's data offset, or UDP's fixed 8 bytes (the kernel re-derives it if short)
+      hdrLen = gso === kGsoUdpL4 ? cs + 8 : cs + ((pool.bytes[pool.frameStart(s) + cs + 12] >>> 4) << 2);
+      view.setUint16(at + kHdrCsumStart, cs, true);
+      view.setUint16(at + kHdrCsumOffset, pool.csumOffset[s], true);
+    } else {
+      view.setUint16(at + kHdrCsumStart, 0, true);
+      view.setUint16(at + kHdrCsumOffset, 0, true);
+    }
+    view.setUint16(at + kHdrHdrLen, gso !== kGsoNone ? hdrLen : 0, true);
+    view.setUint16(at + kHdrGsoSize, gso !== kGsoNone ? pool.gsoSize[s] : 0, true);
+    view.setUint16(at + kHdrNumBuffers, 0, true);
   }
 
   /** Fill the refill array up to kBatch from the pool; stops quietly at the first -1. */

@@ -54,7 +54,7 @@ export class EgressNode implements GraphNode {
     let code = 0;
     if (ports.linkUp[d] === 0) code = drop['link-down'];
     else if (!ports.isMember(d, vid)) code = drop['vlan-not-allowed'];
-    else if (pool.len[s] - kEthHeader > ports.mtu[d]) code = drop['mtu-exceeded'];
+    else if (pool.len[s] - kEthHeader > ports.mtu[d] && pool.gsoType[s] === 0) code = drop['mtu-exceeded']; // GSO: segments fit, checked at segmentation
     if (code !== 0) {
       c[Counters.portDrop(d, code)]++;
       pool.free(s);
@@ -78,7 +78,8 @@ export class EgressNode implements GraphNode {
     const c = this.counters.c;
     const inPort = pool.port[s];
     const vid = pool.vid[s];
-    const payload = pool.len[s] - kEthHeader;
+    // a GSO frame is exempt: its segments (gsoSize each) are what reach the wire
+    const payload = pool.gsoType[s] === 0 ? pool.len[s] - kEthHeader : 0;
     let n = 0;
     let tagged = 0;
     for (let k = 0; k < ports.activeCount; k++) {
@@ -123,6 +124,7 @@ export class EgressNode implements GraphNode {
     vlan.pushTag(pool.view, pool.slotBase(s) + pool.off[s], vlan.makeTci(pool.pcp[s], pool.vid[s]));
     pool.off[s] -= vlan.field.tagLen;
     pool.len[s] += vlan.field.tagLen;
+    if (pool.oflags[s] !== 0) pool.csumStart[s] += vlan.field.tagLen;
   }
 
   /** A tagged copy of an untagged slot in a new slot; -1 when the pool is exhausted. */
@@ -143,6 +145,11 @@ export class EgressNode implements GraphNode {
     pool.port[t] = pool.port[s];
     pool.vid[t] = pool.vid[s];
     pool.pcp[t] = pool.pcp[s];
+    pool.oflags[t] = pool.oflags[s];
+    pool.gsoType[t] = pool.gsoType[s];
+    pool.gsoSize[t] = pool.gsoSize[s];
+    pool.csumStart[t] = pool.csumStart[s] + (pool.oflags[s] !== 0 ? vlan.field.tagLen : 0);
+    pool.csumOffset[t] = pool.csumOffset[s];
     return t;
   }
 }

@@ -73,6 +73,7 @@ export class IngressNode implements GraphNode {
         vlan.popTag(view, start);
         off[s] += vlan.field.tagLen;
         len[s] = n - vlan.field.tagLen;
+        if (pool.oflags[s] !== 0) pool.csumStart[s] -= vlan.field.tagLen; // partial checksum offsets are frame-relative
         c[Counters.port(p, pf.vlanStripped)]++;
       } else {
         const vid = ports.pvid[p];

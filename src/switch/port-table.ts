@@ -31,6 +31,8 @@ export class PortTable {
   readonly linkUp = new Uint8Array(kMaxPorts);
   readonly pvid = new Int32Array(kMaxPorts);
   readonly mtu = new Int32Array(kMaxPorts);
+  /** Offload capabilities of the port's NIC (ports/nic.ts kCap*): what egress need not do in software. */
+  readonly caps = new Int32Array(kMaxPorts);
   readonly members = new Int32Array(kMaxPorts * kVlanWords);
   /** Ports in use, dense, for flooding. */
   readonly active = new Int32Array(kMaxPorts);

@@ -1,0 +1,259 @@
+/**
+ * Receive segment coalescing (RSC, Linux GRO): toward a port that takes GSO frames (a TAP with
+ * IFF_VNET_HDR and TUNSETOFFLOAD), merge consecutive in-order TCP segments of one flow within one egress
+ * batch into a single GSO frame, so the guest's stack handles one 64 KB packet instead of 45 small ones
+ * (DESIGN.md section 6).
+ *
+ *   slots in:  [A1][A2][A3][B1][A4][A5]        A = one flow, B = another, in batch order
+ *   slots out: [A1+A2+A3][B1][A4+A5]           freed: [A2][A3][A5]  (the caller releases them)
+ *
+ * The merged frame lives in the FIRST segment's slot: later segments' payload bytes are appended there
+ * (`copyWithin`); its headers become a GSO frame's: gsoType kGsoTcp4/kGsoTcp6, gsoSize = the first
+ * segment's payload length, kOffNeedsCsum with csumStart/csumOffset at the TCP checksum and the folded
+ * pseudo-header sum written there (what Linux puts in a CHECKSUM_PARTIAL frame), IPv4 total length / IPv6
+ * payload length updated, IPv4 header checksum recomputed, the first segment's IP ID kept, TTL/hop limit
+ * the minimum of all, PSH the OR of all.
+ *
+ * A run stops (the segment at hand starts a new run or passes through alone) on: a bad L4 checksum
+ * (verified unless the segment is kOffDataValid or kOffNeedsCsum), TCP flags other than ACK and PSH (ACK
+ * required), TCP options other than NOP/EOL/timestamp, option bytes that differ from the first segment's
+ * (so timestamps must be equal: the Linux GRO rule, simpler and safer than reordering TSvals), a change of
+ * ACK number or window, IPv4 options, IPv6 extension headers, fragments, a change of DSCP/ECN (IPv4 TOS
+ * byte, IPv6 first word: version, traffic class, flow label), DF, addresses, ports or L2 header (MACs,
+ * tag), a sequence gap, a payload larger than the first segment's or any after a shorter one, an empty
+ * payload, Ethernet padding, a GSO input segment, and the size limits: `maxBytes` (whole frame, L2
+ * included), the head slot's room, and 65535 bytes of IP length.
+ *
+ * Trade-offs:
+ * - Only ADJACENT segments merge (one open run): interleaved flows (A B A B) stay unmerged. A batch
+ *   toward one port is mostly one bulk flow, and one run keeps the state in a few module variables.
+ * - Checksums are verified lazily: a segment that never gets merged is never summed.
+ * - The head slot is written in place: a head still referenced by another egress queue (pool.refs > 1,
+ *   a flood copy) is never merged into (it may still be merged away: it is only read then).
+ * - Merged-away slots are not freed here: they go to `res.freed` so the caller applies its own
+ *   ownership rule (free or release).
+ */
+import type { PacketPool } from '../dataplane/pool.js';
+import { kGsoNone, kGsoTcp4, kGsoTcp6, kOffDataValid, kOffNeedsCsum } from '../dataplane/pool.js';
+import { ipv4HeaderChecksum, pseudoSumAt } from '../packet/checksum.js';
+import { verifyParsed } from './checksum.js';
+import { kOffloadOk } from './errors.js';
+import { Headers, kIpv4MinHeader, kIpv6Header, kProtoTcp, kTcpCsumOff, kTcpMinHeader, parseHeaders } from './headers.js';
+
+/** Out-parameter of `coalesceTcp`, allocated once by the caller with room for its largest batch. */
+export class CoalesceResult {
+  /** Slots left in `slots[0..count)`, in order. */
+  count = 0;
+  /** Slots merged away, in `freed[0..freedCount)`: the caller frees or releases them. */
+  freedCount = 0;
+  readonly freed: Int32Array;
+  constructor(capacity: number) {
+    this.freed = new Int32Array(capacity);
+  }
+}
+
+const kTcpAck = 0x10; // TCP flag bits (RFC 9293)
+const kTcpPsh = 0x08;
+const kTcpSeqOff = 4; // TCP header fields
+const kTcpAckOff = 8;
+const kTcpDataOff = 12; // data offset byte
+const kTcpFlagsOff = 13;
+const kTcpWindowOff = 14;
+const kOptEol = 0; // TCP option kinds (RFC 9293, RFC 7323)
+const kOptNop = 1;
+const kOptTimestamp = 8;
+const kOptTimestampLen = 10; // kind, length, TSval (4), TSecr (4)
+const kIpv4TosOff = 1; // DSCP + ECN
+const kIpv4TotalLenOff = 2;
+const kIpv4FlagsOff = 6; // flags/fragment word: DF must match
+const kIpv4TtlOff = 8;
+const kIpv4CsumOff = 10;
+const kIpv4AddrOff = 12; // src then dst: 8 bytes
+const kIpv4AddrLen = 8;
+const kIpv6PlenOff = 4;
+const kIpv6HopOff = 7;
+const kIpv6AddrOff = 8; // src then dst: 32 bytes
+const kIpv6AddrLen = 32;
+const kMaxIpLen = 0xffff; // IPv4 total length / IPv6 payload length are 16-bit fields
+
+// Two header records that swap roles when a candidate becomes a run's head (no copying, no allocation).
+let cand = new Headers();
+let head = new Headers();
+
+// The open run (at most one). Module state: one worker, one call at a time.
+let runOpen = false;
+let runSlot = -1;
+let runMss = 0; // first segment's payload length = the GSO size
+let runLen = 0; // frame length so far
+let runLimit = 0; // largest frame length allowed
+let runNextSeq = 0; // sequence number the next segment must carry
+let runClosed = false; // a short segment was merged: nothing may follow
+let runMinTtl = 0;
+let runPsh = 0;
+let runMerged = 0; // segments merged into the head so far
+let runVerified = false; // head's checksum known good (or trusted by its flags)
+
+/**
+ * Coalesce the batch `slots[0..count)` (one egress batch toward one port, in order) in place. Returns the
+ * new count (also in `res.count`); merged-away slots are listed in `res.freed[0..res.freedCount)`.
+ * `maxBytes` bounds a merged frame's length including its L2 header.
+ */
+export function coalesceTcp(pool: PacketPool, slots: Int32Array, count: number, maxBytes: number, res: CoalesceResult): number {
+  let w = 0;
+  res.freedCount = 0;
+  runOpen = false;
+  for (let i = 0; i < count; i++) {
+    const s = slots[i]!;
+    const ok = eligible(pool, s, cand);
+    let candBad = false;
+    if (ok && runOpen && mergeable(pool, s, res)) {
+      if (!runVerified) runVerified = verifyParsed(pool, runSlot, head);
+      if (runVerified) {
+        if ((pool.oflags[s]! & (kOffDataValid | kOffNeedsCsum)) !== 0 || verifyParsed(pool, s, cand)) {
+          merge(pool, s, res);
+          continue;
+        }
+        candBad = true;
+      }
+    }
+    if (runOpen) finalize(pool);
+    runOpen = false;
+    slots[w++] = s;
+    if (ok && !candBad && pool.refs[s]! <= 1) open(pool, s, maxBytes);
+  }
+  if (runOpen) finalize(pool);
+  runOpen = false;
+  res.count = w;
+  return w;
+}
+
+/** Could the frame in `s` be part of a run at all? Fills `h`. Cheap checks only (no checksum). */
+function eligible(pool: PacketPool, s: number, h: Headers): boolean {
+  if (pool.gsoType[s] !== kGsoNone) return false;
+  if (parseHeaders(pool, s, h) !== kOffloadOk) return false;
+  if (h.proto !== kProtoTcp || h.fragment || h.ipEnd !== pool.len[s]) return false; // padding: not a data segment
+  if (!h.v6 && h.l4 - h.l3 !== kIpv4MinHeader) return false; // IPv4 options
+  if (h.payload >= h.ipEnd) return false; // no payload: a pure ACK ends a run
+  const b = pool.bytes;
+  const t = pool.frameStart(s) + h.l4;
+  const flags = b[t + kTcpFlagsOff]!;
+  if ((flags & ~(kTcpAck | kTcpPsh)) !== 0 || (flags & kTcpAck) === 0) return false;
+  if ((pool.oflags[s]! & kOffNeedsCsum) !== 0 && (pool.csumStart[s] !== h.l4 || pool.csumOffset[s] !== kTcpCsumOff)) return false;
+  // Options: only NOP, EOL and a well-formed timestamp.
+  const end = pool.frameStart(s) + h.payload;
+  for (let o = t + kTcpMinHeader; o < end; ) {
+    const kind = b[o]!;
+    if (kind === kOptEol) break;
+    if (kind === kOptNop) {
+      o++;
+      continue;
+    }
+    if (kind !== kOptTimestamp || o + kOptTimestampLen > end || b[o + 1] !== kOptTimestampLen) return false;
+    o += kOptTimestampLen;
+  }
+  return true;
+}
+
+function same(b: Uint8Array, x: number, y: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (b[x + i] !== b[y + i]) return false;
+  return true;
+}
+
+/** Does the candidate (in `cand`) continue the open run: same flow and headers, in order, fits? */
+function mergeable(pool: PacketPool, s: number, res: CoalesceResult): boolean {
+  if (runClosed || res.freedCount >= res.freed.length) return false;
+  if (cand.l2 !== head.l2 || cand.v6 !== head.v6 || cand.payload !== head.payload) return false;
+  const p = cand.ipEnd - cand.payload; // candidate's payload bytes
+  if (p > runMss) return false;
+  const newLen = runLen + p;
+  if (newLen > runLimit || newLen - head.l3 - (head.v6 ? kIpv6Header : 0) > kMaxIpLen) return false;
+  if (pool.vid[s] !== pool.vid[runSlot]) return false;
+  const b = pool.bytes;
+  const c = pool.frameStart(s);
+  const r = pool.frameStart(runSlot);
+  const ct = c + cand.l4;
+  const rt = r + head.l4;
+  const seq = ((b[ct + kTcpSeqOff]! << 24) | (b[ct + kTcpSeqOff + 1]! << 16) | (b[ct + kTcpSeqOff + 2]! << 8) | b[ct + kTcpSeqOff + 3]!) >>> 0;
+  if (seq !== runNextSeq) return false;
+  if (!same(b, c, r, cand.l2)) return false; // MACs, tag, EtherType
+  const ci = c + cand.l3;
+  const ri = r + head.l3;
+  if (cand.v6) {
+    if (!same(b, ci, ri, 4)) return false; // version, traffic class (DSCP+ECN), flow label
+    if (!same(b, ci + kIpv6AddrOff, ri + kIpv6AddrOff, kIpv6AddrLen)) return false;
+  } else {
+    if (b[ci + kIpv4TosOff] !== b[ri + kIpv4TosOff]) return false; // DSCP+ECN
+    if (!same(b, ci + kIpv4FlagsOff, ri + kIpv4FlagsOff, 2)) return false; // DF (neither is a fragment)
+    if (!same(b, ci + kIpv4AddrOff, ri + kIpv4AddrOff, kIpv4AddrLen)) return false;
+  }
+  if (!same(b, ct, rt, 4)) return false; // ports
+  if (!same(b, ct + kTcpAckOff, rt + kTcpAckOff, 4)) return false; // ACK number
+  if (b[ct + kTcpDataOff] !== b[rt + kTcpDataOff]) return false; // header length
+  if (!same(b, ct + kTcpWindowOff, rt + kTcpWindowOff, 2)) return false;
+  return same(b, ct + kTcpMinHeader, rt + kTcpMinHeader, cand.payload - cand.l4 - kTcpMinHeader); // options, byte for byte
+}
+
+function open(pool: PacketPool, s: number, maxBytes: number): void {
+  const t = head;
+  head = cand;
+  cand = t;
+  const b = pool.bytes;
+  const f = pool.frameStart(s);
+  const room = pool.slotSize - pool.off[s]!; // bytes from the frame start to the slot end
+  runOpen = true;
+  runSlot = s;
+  runLen = pool.len[s]!;
+  runMss = head.ipEnd - head.payload;
+  runLimit = maxBytes < room ? maxBytes : room;
+  const st = f + head.l4 + kTcpSeqOff;
+  runNextSeq = ((((b[st]! << 24) | (b[st + 1]! << 16) | (b[st + 2]! << 8) | b[st + 3]!) >>> 0) + runMss) >>> 0;
+  runClosed = false;
+  runMinTtl = b[f + head.l3 + (head.v6 ? kIpv6HopOff : kIpv4TtlOff)]!;
+  runPsh = 0;
+  runMerged = 0;
+  runVerified = (pool.oflags[s]! & (kOffDataValid | kOffNeedsCsum)) !== 0;
+}
+
+function merge(pool: PacketPool, s: number, res: CoalesceResult): void {
+  const b = pool.bytes;
+  const c = pool.frameStart(s);
+  const p = cand.ipEnd - cand.payload;
+  b.copyWithin(pool.frameStart(runSlot) + runLen, c + cand.payload, c + cand.ipEnd);
+  runLen += p;
+  runNextSeq = (runNextSeq + p) >>> 0;
+  if (p < runMss) runClosed = true;
+  runPsh |= b[c + cand.l4 + kTcpFlagsOff]! & kTcpPsh;
+  const ttl = b[c + cand.l3 + (cand.v6 ? kIpv6HopOff : kIpv4TtlOff)]!;
+  if (ttl < runMinTtl) runMinTtl = ttl;
+  runMerged++;
+  res.freed[res.freedCount++] = s;
+}
+
+/** Turn the run's head into a GSO frame (nothing to do if no segment was merged into it). */
+function finalize(pool: PacketPool): void {
+  if (runMerged === 0) return;
+  const s = runSlot;
+  const b = pool.bytes;
+  const v = pool.view;
+  const f = pool.frameStart(s);
+  const ip = f + head.l3;
+  const t = f + head.l4;
+  pool.len[s] = runLen;
+  if (head.v6) {
+    v.setUint16(ip + kIpv6PlenOff, runLen - head.l3 - kIpv6Header);
+    b[ip + kIpv6HopOff] = runMinTtl;
+  } else {
+    v.setUint16(ip + kIpv4TotalLenOff, runLen - head.l3);
+    b[ip + kIpv4TtlOff] = runMinTtl;
+    v.setUint16(ip + kIpv4CsumOff, 0);
+    v.setUint16(ip + kIpv4CsumOff, ipv4HeaderChecksum(b, ip));
+  }
+  b[t + kTcpFlagsOff] = b[t + kTcpFlagsOff]! | runPsh;
+  // Partial checksum, as Linux leaves it for CHECKSUM_PARTIAL: the folded pseudo-header sum, not complemented.
+  v.setUint16(t + kTcpCsumOff, pseudoSumAt(b, ip, kProtoTcp, runLen - head.l4));
+  pool.oflags[s] = kOffNeedsCsum;
+  pool.gsoType[s] = head.v6 ? kGsoTcp6 : kGsoTcp4;
+  pool.gsoSize[s] = runMss;
+  pool.csumStart[s] = head.l4;
+  pool.csumOffset[s] = kTcpCsumOff;
+}

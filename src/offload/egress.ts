@@ -1,0 +1,93 @@
+/**
+ * Egress offload fix-ups (DESIGN.md section 3 step 4 and section 6): what the switch does in software for a
+ * destination whose endpoint lacks an offload, frame by frame just before delivery.
+ *
+ *   GSO frame, port without TSO/USO  -> segments of at most gsoSize (segment.ts); the port's queue reference
+ *                                        to the big frame is released
+ *   partial checksum, port w/o CSUM  -> completed in place (checksum.ts); the frame is then whole for everyone
+ *   port with TSO and RSC enabled    -> in-order segments of one flow merged into GSO frames (coalesce.ts)
+ *   otherwise                        -> passed through untouched (the big lever: 64 KB per write)
+ *
+ * Work happens per destination, at transmit, rather than once at ingress, because one flooded frame may go
+ * to a TAP that takes it whole and to a QEMU socket that needs segments. Segments are new slots owned by
+ * this delivery (refs = 1). Counters: offSegmented, offSegments, offCsum, offCoalesced per port, and the
+ * drop reasons of errors.ts mapped onto the switch's (gso-malformed, gso-unsupported, no-buffer, ring-full).
+ */
+import { Counters, drop, pf } from '../dataplane/counters.js';
+import { kGsoEcn, kGsoNone, kGsoUdpL4, kOffNeedsCsum, type PacketPool } from '../dataplane/pool.js';
+import { kCapCsum, kCapTso, kCapUso } from '../ports/nic.js';
+import { completeChecksum } from './checksum.js';
+import { coalesceTcp, CoalesceResult } from './coalesce.js';
+import { kErrGsoUnsupported, kErrNoBuffer, kErrOutFull } from './errors.js';
+import { segmentGso } from './segment.js';
+
+/** Deliveries are handed to the NIC in chunks of this many frames, so a queue of 64 KB GSO frames being
+ *  segmented never holds more than one chunk of segments (plus one frame's worth) in the pool at once. */
+export const kChunk = 256;
+/** Room for a chunk plus the segments of one more frame: 64 KB at the smallest sane MSS (536) is 123. */
+const kOutLen = kChunk + 128;
+/** RSC never builds a frame longer than 64 KB: the IPv4 total length limit, and what a TAP accepts. */
+const kRscMaxBytes = 65535;
+
+export class EgressOffload {
+  readonly out = new Int32Array(kOutLen);
+  private readonly res = new CoalesceResult(kOutLen);
+  /** Receive segment coalescing toward offload-capable ports (switch setting `rsc`). */
+  rsc = true;
+
+  constructor(
+    private readonly pool: PacketPool,
+    private readonly counters: Counters,
+  ) {}
+
+  /** True when frames for a port with these caps may need work here. */
+  needed(caps: number): boolean {
+    return (caps & (kCapCsum | kCapTso | kCapUso)) !== (kCapCsum | kCapTso | kCapUso) || this.rsc;
+  }
+
+  /** Append the delivery of slot s to port p at out[w..]; returns the new w. Releases s when replaced. */
+  fix(p: number, caps: number, s: number, w: number): number {
+    const pool = this.pool;
+    const gso = pool.gsoType[s];
+    if (gso !== kGsoNone) {
+      const udp = (gso & ~kGsoEcn) === kGsoUdpL4;
+      if ((caps & (udp ? kCapUso : kCapTso)) !== 0) {
+        this.out[w] = s;
+        return w + 1;
+      }
+      const c = this.counters.c;
+      const k = segmentGso(pool, s, this.out, w);
+      if (k < 0) {
+        const reason = k === kErrNoBuffer ? drop['no-buffer'] : k === kErrOutFull ? drop['ring-full'] : k === kErrGsoUnsupported ? drop['gso-unsupported'] : drop['gso-malformed'];
+        c[Counters.portDrop(p, reason)]++;
+        pool.release(s);
+        return w;
+      }
+      for (let i = w; i < w + k; i++) pool.refs[this.out[i]] = 1;
+      c[Counters.port(p, pf.offSegmented)]++;
+      c[Counters.port(p, pf.offSegments)] += k;
+      pool.release(s);
+      return w + k;
+    }
+    if ((pool.oflags[s] & kOffNeedsCsum) !== 0 && (caps & kCapCsum) === 0) {
+      if (completeChecksum(pool, s) === 0) this.counters.c[Counters.port(p, pf.offCsum)]++;
+      else {
+        this.counters.c[Counters.portDrop(p, drop['bad-vnet-hdr'])]++;
+        pool.release(s);
+        return w;
+      }
+    }
+    this.out[w] = s;
+    return w + 1;
+  }
+
+  /** RSC over a chunk about to go to an offload-capable port: merged-away slots are released. */
+  coalesce(p: number, caps: number, n: number): number {
+    if (!this.rsc || (caps & kCapTso) === 0 || n < 2) return n;
+    const res = this.res;
+    const m = coalesceTcp(this.pool, this.out, n, kRscMaxBytes, res);
+    for (let i = 0; i < res.freedCount; i++) this.pool.release(res.freed[i]);
+    if (res.freedCount > 0) this.counters.c[Counters.port(p, pf.offCoalesced)] += res.freedCount;
+    return m;
+  }
+}

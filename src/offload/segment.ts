@@ -1,0 +1,168 @@
+/**
+ * Software segmentation offload (LSO/TSO, and UDP USO): split one GSO frame - a TCP (or UDP) packet with
+ * the headers of its first segment and up to 64 KB of payload, as a TAP with IFF_VNET_HDR hands it over -
+ * into wire-sized frames for a port that cannot take GSO (DESIGN.md section 6).
+ *
+ *   GSO frame (slot):  | L2 (14|18) | IPv4/IPv6 | TCP | payload ........................................ |
+ *   segment k (new):   | L2 copy    | IP'       | TCP'| payload [k*mss, min((k+1)*mss, total)) |
+ *
+ * Per segment (Linux tcp_gso_segment / inet_gso_segment / ipv6_gso_segment): headers copied (802.1Q tag,
+ * IPv4 options kept), IPv4 total length / IPv6 payload length recomputed, IPv4 ID = first ID + k and its
+ * header checksum recomputed, TCP seq advanced by k*mss, FIN and PSH only on the last segment, CWR only on
+ * the first, the full L4 checksum computed (pseudo-header + header + payload) - the GSO frame's own
+ * (partial) checksum field is never trusted, only its offsets are checked. UDP segments each get their
+ * own length and checksum (a computed 0 sent as 0xffff).
+ *
+ * Trade-offs:
+ * - Every segment is a fresh slot with headers and payload copied (`copyWithin`, a native memmove): the
+ *   original stays intact for the other egress ports that share it (the caller owns and frees it). A
+ *   frame whose payload already fits one MSS still yields one (copied) segment, so the caller has one
+ *   path; a caller that owns the frame exclusively may call checksum.ts `completeChecksum` instead.
+ * - All checks happen before the first slot is taken, and the pool's free count is checked up front, so
+ *   the no-buffer path (slots returned) only runs if the pool is shared with another writer.
+ * - A GSO frame must carry no Ethernet padding: its IP length must cover the frame exactly.
+ * - A segment that would not fit a fresh slot (an MSS as big as a frame that filled its slot, headroom
+ *   included) is `gso-malformed`: refused rather than written past the slot.
+ * - IPv6 extension headers are refused (`gso-unsupported`, see headers.ts). The TCP urgent pointer is
+ *   copied unchanged to every segment (Linux adjusts it; URG with TSO does not occur in practice).
+ * - The metadata of each segment: port, vid, pcp and dst copied from the original; oflags, gsoType,
+ *   gsoSize, csumStart, csumOffset cleared (the segment is complete).
+ */
+import type { PacketPool } from '../dataplane/pool.js';
+import { kGsoEcn, kGsoNone, kGsoTcp4, kGsoTcp6, kGsoUdpL4, kOffNeedsCsum } from '../dataplane/pool.js';
+import { finish, ipv4HeaderChecksum, pseudoSumAt } from '../packet/checksum.js';
+import { kErrGsoMalformed, kErrGsoUnsupported, kErrNoBuffer, kErrOutFull, kOffloadOk } from './errors.js';
+import { Headers, kProtoTcp, kProtoUdp, kTcpCsumOff, kUdpCsumOff, parseHeaders } from './headers.js';
+import { sum16 } from './sum.js';
+
+/** The largest MSS a virtio_net_hdr can carry (gso_size is 16 bits). */
+const kMaxMss = 0xffff;
+const kTcpFin = 0x01; // TCP flag bits (RFC 9293, RFC 3168)
+const kTcpPsh = 0x08;
+const kTcpCwr = 0x80;
+const kTcpFlagsOff = 13; // flags byte within the TCP header
+const kTcpSeqOff = 4; // sequence number within the TCP header
+const kIpv4TotalLenOff = 2; // IPv4 total length
+const kIpv4IdentOff = 4; // IPv4 identification
+const kIpv4CsumOff = 10; // IPv4 header checksum
+const kIpv6PlenOff = 4; // IPv6 payload length
+const kIpv6Header = 40; // IPv6 fixed header: payload length counts what follows it
+const kUdpLenOff = 4; // UDP length
+
+const h = new Headers(); // module scratch: one header walk at a time per worker
+
+/**
+ * Segment the TCP GSO frame in `slot` into frames of at most `mss` payload bytes, written as slot numbers
+ * to out[outStart..]. Returns the segment count (>= 1) or a negative code from errors.ts. Accepts
+ * gsoType kGsoTcp4 / kGsoTcp6 (kGsoEcn bit allowed) or kGsoNone (a plain TCP frame). The original slot is
+ * left untouched and owned by the caller.
+ */
+export function segmentTcp(pool: PacketPool, slot: number, mss: number, out: Int32Array, outStart: number): number {
+  return segmentL4(pool, slot, mss, out, outStart, kProtoTcp);
+}
+
+/** Segment a kGsoUdpL4 (USO) frame into UDP datagrams of at most `mss` payload bytes each. Same contract. */
+export function segmentUdpL4(pool: PacketPool, slot: number, mss: number, out: Int32Array, outStart: number): number {
+  return segmentL4(pool, slot, mss, out, outStart, kProtoUdp);
+}
+
+/**
+ * Segment by the slot's own metadata: gsoType picks TCP or UDP, gsoSize is the MSS. kGsoNone or an
+ * unknown type (UFO, SCTP, tunnels, ...) is `gso-unsupported`: a non-GSO frame needs completeChecksum.
+ */
+export function segmentGso(pool: PacketPool, slot: number, out: Int32Array, outStart: number): number {
+  const type = pool.gsoType[slot]! & ~kGsoEcn;
+  if (type === kGsoTcp4 || type === kGsoTcp6) return segmentL4(pool, slot, pool.gsoSize[slot]!, out, outStart, kProtoTcp);
+  if (type === kGsoUdpL4) return segmentL4(pool, slot, pool.gsoSize[slot]!, out, outStart, kProtoUdp);
+  return kErrGsoUnsupported;
+}
+
+function segmentL4(pool: PacketPool, slot: number, mss: number, out: Int32Array, outStart: number, proto: number): number {
+  // --- checks, all before the first slot is taken ---
+  if (!(mss >= 1 && mss <= kMaxMss) || mss !== Math.floor(mss)) return kErrGsoMalformed; // also rejects NaN
+  const type = pool.gsoType[slot]! & ~kGsoEcn;
+  const tcp = proto === kProtoTcp;
+  if (tcp ? type !== kGsoNone && type !== kGsoTcp4 && type !== kGsoTcp6 : type !== kGsoNone && type !== kGsoUdpL4)
+    return kErrGsoUnsupported;
+  const rc = parseHeaders(pool, slot, h);
+  if (rc !== kOffloadOk) return rc;
+  const len = pool.len[slot]!;
+  if (h.proto !== proto || h.fragment || h.ipEnd !== len) return kErrGsoMalformed;
+  if ((type === kGsoTcp4 && h.v6) || (type === kGsoTcp6 && !h.v6)) return kErrGsoMalformed;
+  if ((pool.oflags[slot]! & kOffNeedsCsum) !== 0) {
+    // The partial checksum must point at this L4 header's checksum field; anything else is a bogus header.
+    if (pool.csumStart[slot] !== h.l4 || pool.csumOffset[slot] !== (tcp ? kTcpCsumOff : kUdpCsumOff)) return kErrGsoMalformed;
+  }
+  const hdrLen = h.payload;
+  const total = len - hdrLen;
+  // A segment must fit a fresh slot (frame at the headroom): the original may not have, if a tag was pushed
+  // into its headroom. Refused rather than written past the slot.
+  if (hdrLen + (total < mss ? total : mss) > pool.maxFrame) return kErrGsoMalformed;
+  const count = total === 0 ? 1 : Math.ceil(total / mss);
+  if (outStart < 0 || outStart + count > out.length) return kErrOutFull;
+  if (pool.available < count) return kErrNoBuffer;
+
+  // --- per-frame constants ---
+  const b = pool.bytes;
+  const v = pool.view;
+  const src = pool.frameStart(slot);
+  const l3 = h.l3;
+  const l4 = h.l4;
+  const v6 = h.v6;
+  // Pseudo-header sum without the length (added per segment): addresses + protocol.
+  const pseudo = pseudoSumAt(b, src + l3, proto, 0);
+  const ident = v6 ? 0 : v.getUint16(src + l3 + kIpv4IdentOff);
+  const seq = tcp ? v.getUint32(src + l4 + kTcpSeqOff) : 0;
+  const flags = tcp ? b[src + l4 + kTcpFlagsOff]! : 0;
+  const port = pool.port[slot]!;
+  const vid = pool.vid[slot]!;
+  const pcp = pool.pcp[slot]!;
+  const dst = pool.dst[slot]!;
+
+  for (let k = 0; k < count; k++) {
+    const s = pool.alloc();
+    if (s < 0) {
+      for (let j = 0; j < k; j++) pool.free(out[outStart + j]!);
+      return kErrNoBuffer;
+    }
+    out[outStart + k] = s;
+    const d = pool.frameStart(s);
+    const from = k * mss;
+    const chunk = total - from < mss ? total - from : mss;
+    b.copyWithin(d, src, src + hdrLen);
+    if (chunk > 0) b.copyWithin(d + hdrLen, src + hdrLen + from, src + hdrLen + from + chunk);
+    const segLen = hdrLen + chunk;
+    const l4Len = segLen - l4;
+    pool.len[s] = segLen;
+    pool.port[s] = port;
+    pool.vid[s] = vid;
+    pool.pcp[s] = pcp;
+    pool.dst[s] = dst;
+    pool.gsoSize[s] = 0;
+    pool.csumStart[s] = 0;
+    pool.csumOffset[s] = 0; // alloc() already cleared oflags and gsoType
+    if (v6) {
+      v.setUint16(d + l3 + kIpv6PlenOff, segLen - l3 - kIpv6Header);
+    } else {
+      v.setUint16(d + l3 + kIpv4TotalLenOff, segLen - l3);
+      v.setUint16(d + l3 + kIpv4IdentOff, (ident + k) & 0xffff);
+      v.setUint16(d + l3 + kIpv4CsumOff, 0);
+      v.setUint16(d + l3 + kIpv4CsumOff, ipv4HeaderChecksum(b, d + l3));
+    }
+    if (tcp) {
+      let f = flags;
+      if (k > 0) f &= ~kTcpCwr;
+      if (k < count - 1) f &= ~(kTcpFin | kTcpPsh);
+      b[d + l4 + kTcpFlagsOff] = f;
+      v.setUint32(d + l4 + kTcpSeqOff, (seq + from) >>> 0);
+      v.setUint16(d + l4 + kTcpCsumOff, 0);
+      v.setUint16(d + l4 + kTcpCsumOff, finish(sum16(b, d + l4, l4Len, pseudo + l4Len)));
+    } else {
+      v.setUint16(d + l4 + kUdpLenOff, l4Len);
+      v.setUint16(d + l4 + kUdpCsumOff, 0);
+      const c = finish(sum16(b, d + l4, l4Len, pseudo + l4Len));
+      v.setUint16(d + l4 + kUdpCsumOff, c === 0 ? 0xffff : c); // RFC 768: 0 means "no checksum"
+    }
+  }
+  return count;
+}
