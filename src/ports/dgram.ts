@@ -21,6 +21,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { copyBytes, kFlushEvery, viewOf } from './framing.js';
 import type { Nic, NicSink } from './nic.js';
+import { qemuEscape, reachable } from './qemu-args.js';
 
 /**
  * Transmit buffers in flight: one breath hands a port at most 256 frames (dataplane/graph.ts kMaxBatch), so
@@ -46,12 +47,6 @@ interface Waiter {
   reject(e: Error): void;
 }
 
-/** Where a peer reaches a socket bound to `host` (a wildcard is not a destination); also the default remote host. */
-function reachable(host: string): string {
-  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
-  if (host === '::') return '::1';
-  return host;
-}
 
 function checkPort(name: string, p: number | undefined, allowZero: boolean): void {
   if (p === undefined) return;
@@ -272,10 +267,6 @@ export class DgramNic implements Nic {
   }
 }
 
-/** QEMU option values: a ',' inside a value is written ',,'. */
-function qemuEscape(v: string): string {
-  return v.replaceAll(',', ',,');
-}
 
 /**
  * The QEMU 7.2 `-netdev` value that pairs with a DgramNic built from `opts`: QEMU's remote is the switch's

@@ -26,6 +26,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { countUnencodable, encodeBatch, FrameReassembler, prefixBytesFor, type FramingKind, type PrefixBytes } from './framing.js';
 import type { Nic, NicSink } from './nic.js';
+import { qemuEscape, reachable } from './qemu-args.js';
 
 /**
  * Connect mode re-dial interval: a restarting QEMU is back within seconds, so 1 s bounds the extra link-down
@@ -343,17 +344,7 @@ export class StreamNic implements Nic {
   }
 }
 
-/** QEMU option values: a ',' inside a value is written ',,'. */
-function qemuEscape(v: string): string {
-  return v.replaceAll(',', ',,');
-}
 
-/** The address QEMU should use to reach a switch listening on `host` (a wildcard is not a destination). */
-function reachable(host: string): string {
-  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
-  if (host === '::') return '::1';
-  return host;
-}
 
 /**
  * The QEMU 7.2 `-netdev` value that pairs with a StreamNic built from `opts`, e.g.
