@@ -11,40 +11,8 @@ import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PacketPool } from '../dataplane/pool.js';
 import { DgramNic, kTxRing, qemuDgramNetdevArg } from './dgram.js';
-import type { NicDropReason, NicSink } from './nic.js';
+import { RecordingSink } from '../testing/recording-sink.js';
 
-/** Test double for the datapath consumer: copies frames out, counts drops, flushes and link events. */
-class RecSink implements NicSink {
-  readonly frames: Buffer[] = [];
-  readonly drops: Partial<Record<NicDropReason, number>> = {};
-  connects = 0;
-  disconnects = 0;
-  flushes = 0;
-  unflushed = 0;
-  constructor(readonly pool: PacketPool) {}
-  alloc(): number {
-    const s = this.pool.alloc();
-    return s;
-  }
-  receive(slot: number): void {
-    this.frames.push(Buffer.from(this.pool.copyOut(slot)));
-    this.pool.free(slot);
-    this.unflushed++;
-  }
-  flush(): void {
-    this.flushes++;
-    this.unflushed = 0;
-  }
-  drop(reason: NicDropReason): void {
-    this.drops[reason] = (this.drops[reason] ?? 0) + 1;
-  }
-  connected(): void {
-    this.connects++;
-  }
-  disconnected(): void {
-    this.disconnects++;
-  }
-}
 
 function frameOf(len: number, seed: number): Buffer {
   const b = Buffer.alloc(len);
@@ -79,7 +47,7 @@ after(() => {
 const newPool = () => new PacketPool({ slots: 512, slotSize: 2048 }); // maxFrame 1920
 
 test('learned remote: receive from a peer, then transmit back to it; flushed once per turn', async () => {
-  const sink = new RecSink(newPool());
+  const sink = new RecordingSink(newPool());
   const nic = new DgramNic({ localPort: 0 });
   cleanups.push(() => nic.close());
   nic.open(sink);
@@ -115,7 +83,7 @@ test('configured remote: transmit without having heard from it; another sender d
   const p = await peer();
   const stranger = await peer();
   cleanups.push(() => p.sock.close(), () => stranger.sock.close());
-  const sink = new RecSink(newPool());
+  const sink = new RecordingSink(newPool());
   const nic = new DgramNic({ localHost: '127.0.0.1', localPort: 0, remoteHost: '127.0.0.1', remotePort: p.port });
   cleanups.push(() => nic.close());
   nic.open(sink);
@@ -134,7 +102,7 @@ test('configured remote: transmit without having heard from it; another sender d
 test('empty datagram -> malformed; datagram larger than a slot -> oversize; the port stays usable', async () => {
   const p = await peer();
   cleanups.push(() => p.sock.close());
-  const sink = new RecSink(newPool());
+  const sink = new RecordingSink(newPool());
   const nic = new DgramNic({ localPort: 0 });
   cleanups.push(() => nic.close());
   nic.open(sink);
@@ -153,7 +121,7 @@ test('transmit ring: frames beyond kTxRing in flight are dropped ring-full; in-f
   const p = await peer();
   cleanups.push(() => p.sock.close());
   const pool = newPool();
-  const sink = new RecSink(pool);
+  const sink = new RecordingSink(pool);
   const nic = new DgramNic({ localPort: 0, remotePort: p.port });
   cleanups.push(() => nic.close());
   nic.open(sink);
@@ -177,7 +145,7 @@ test('transmit ring: frames beyond kTxRing in flight are dropped ring-full; in-f
 });
 
 test('close: link goes down once, idempotent, transmit returns 0', async () => {
-  const sink = new RecSink(newPool());
+  const sink = new RecordingSink(newPool());
   const nic = new DgramNic({ localPort: 0, remotePort: 9 });
   nic.open(sink);
   await nic.ready();
@@ -194,7 +162,7 @@ test('close: link goes down once, idempotent, transmit returns 0', async () => {
 test('a port already in use: ready() rejects and describe() says why', async () => {
   const p = await peer();
   cleanups.push(() => p.sock.close());
-  const sink = new RecSink(newPool());
+  const sink = new RecordingSink(newPool());
   const nic = new DgramNic({ localPort: p.port });
   nic.open(sink);
   await assert.rejects(nic.ready(), /EADDRINUSE/);

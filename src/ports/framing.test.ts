@@ -8,40 +8,8 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { PacketPool } from '../dataplane/pool.js';
 import { countUnencodable, encodeBatch, FrameReassembler, kFlushEvery, kMaxStreamFrame, type PrefixBytes } from './framing.js';
-import type { NicDropReason, NicSink } from './nic.js';
+import { RecordingSink } from '../testing/recording-sink.js';
 
-/** Test double for the datapath consumer: copies frames out, counts drops and flushes. */
-class RecSink implements NicSink {
-  readonly frames: Buffer[] = [];
-  readonly drops: Partial<Record<NicDropReason, number>> = {};
-  flushes = 0;
-  batch = 0;
-  maxBatch = 0;
-  /** Keep slots instead of freeing them (to exhaust the pool). */
-  keep = false;
-  readonly kept: number[] = [];
-  constructor(readonly pool: PacketPool) {}
-  alloc(): number {
-    const s = this.pool.alloc();
-    return s;
-  }
-  receive(slot: number): void {
-    this.frames.push(Buffer.from(this.pool.copyOut(slot)));
-    this.batch++;
-    if (this.keep) this.kept.push(slot);
-    else this.pool.free(slot);
-  }
-  flush(): void {
-    this.flushes++;
-    if (this.batch > this.maxBatch) this.maxBatch = this.batch;
-    this.batch = 0;
-  }
-  drop(reason: NicDropReason): void {
-    this.drops[reason] = (this.drops[reason] ?? 0) + 1;
-  }
-  connected(): void {}
-  disconnected(): void {}
-}
 
 const smallPool = () => new PacketPool({ slots: 64, slotSize: 2048 }); // maxFrame 1920
 
@@ -91,7 +59,7 @@ test('encodeBatch copies large frames (native copy path) exactly', () => {
 
 test('reassembler golden bytes: decodes both prefixes', () => {
   for (const prefix of [4, 2] as const) {
-    const sink = new RecSink(smallPool());
+    const sink = new RecordingSink(smallPool());
     const r = new FrameReassembler(sink, prefix);
     const hex = (prefix === 4 ? '00000010' : '0010') + 'ffffffffffff5254001234560806abcd';
     assert.equal(r.feed(Buffer.from(hex, 'hex')), true);
@@ -109,7 +77,7 @@ test('reassembly at every split point (2 and 3 chunks) of a 3-frame stream, both
     const pool = smallPool();
     for (let a = 0; a <= n; a++) {
       for (let b = a; b <= n; b++) {
-        const sink = new RecSink(pool);
+        const sink = new RecordingSink(pool);
         const r = new FrameReassembler(sink, prefix);
         r.feed(wire.subarray(0, a));
         r.feed(wire.subarray(a, b));
@@ -120,7 +88,7 @@ test('reassembly at every split point (2 and 3 chunks) of a 3-frame stream, both
     }
     assert.equal(pool.available, 64, 'no slot leaked');
     // one byte at a time
-    const sink = new RecSink(pool);
+    const sink = new RecordingSink(pool);
     const r = new FrameReassembler(sink, prefix);
     for (let i = 0; i < n; i++) r.feed(wire.subarray(i, i + 1));
     assert.deepEqual(sink.frames, frames);
@@ -145,7 +113,7 @@ test('property: random frames (including 0-length and oversize) and random chunk
         const frames = specs.map(([len, seed]) => frameOf(len, seed));
         const wire = refEncode(frames, prefix);
         const cuts = [...new Set(cutSeeds.map((c) => c % (wire.length + 1)))].sort((x, y) => x - y);
-        const sink = new RecSink(pool);
+        const sink = new RecordingSink(pool);
         const r = new FrameReassembler(sink, prefix);
         let from = 0;
         for (const c of [...cuts, wire.length]) {
@@ -166,7 +134,7 @@ test('property: random frames (including 0-length and oversize) and random chunk
 });
 
 test('length 0 is dropped as malformed and the stream continues', () => {
-  const sink = new RecSink(smallPool());
+  const sink = new RecordingSink(smallPool());
   const r = new FrameReassembler(sink, 4);
   const wire = Buffer.concat([Buffer.from('00000000', 'hex'), refEncode([golden], 4)]);
   assert.equal(r.feed(wire), true);
@@ -175,7 +143,7 @@ test('length 0 is dropped as malformed and the stream continues', () => {
 });
 
 test('a frame longer than the slot but <= 69632 is skipped (oversize), even exactly 69632', () => {
-  const sink = new RecSink(smallPool());
+  const sink = new RecordingSink(smallPool());
   const r = new FrameReassembler(sink, 4);
   const wire = Buffer.concat([refEncode([frameOf(kMaxStreamFrame, 1), frameOf(1921, 2)], 4), refEncode([golden], 4)]);
   // feed in 1000-byte chunks so the skip spans many chunks
@@ -185,7 +153,7 @@ test('a frame longer than the slot but <= 69632 is skipped (oversize), even exac
 });
 
 test('a length above 69632 is fatal: framing-error, frames before it delivered, later input ignored until reset', () => {
-  const sink = new RecSink(smallPool());
+  const sink = new RecordingSink(smallPool());
   const r = new FrameReassembler(sink, 4);
   const wire = Buffer.concat([refEncode([golden], 4), Buffer.from('00011001', 'hex'), refEncode([golden], 4)]); // 69633
   assert.equal(r.feed(wire), false);
@@ -203,7 +171,7 @@ test('a length above 69632 is fatal: framing-error, frames before it delivered, 
 
 test('a length with the top bit set is read unsigned: framing error, not a negative length', () => {
   for (const hex of ['ffffffff', '80000000']) {
-    const sink = new RecSink(smallPool());
+    const sink = new RecordingSink(smallPool());
     const r = new FrameReassembler(sink, 4);
     assert.equal(r.feed(Buffer.from(hex + '00000000', 'hex')), false, hex);
     assert.deepEqual(sink.drops, { 'framing-error': 1 });
@@ -211,7 +179,7 @@ test('a length with the top bit set is read unsigned: framing error, not a negat
 });
 
 test('an HTTP request is a framing error (the first 4 bytes read as a huge length)', () => {
-  const sink = new RecSink(smallPool());
+  const sink = new RecordingSink(smallPool());
   const r = new FrameReassembler(sink, 4);
   assert.equal(r.feed(Buffer.from('GET / HTTP/1.1\r\n')), false);
   assert.deepEqual(sink.drops, { 'framing-error': 1 });
@@ -219,7 +187,7 @@ test('an HTTP request is a framing error (the first 4 bytes read as a huge lengt
 
 test('pool exhausted: the NIC counts no-buffer, the frame is skipped, the stream stays in sync', () => {
   const pool = smallPool();
-  const sink = new RecSink(pool);
+  const sink = new RecordingSink(pool);
   sink.keep = true;
   const r = new FrameReassembler(sink, 2);
   const frames = Array.from({ length: 66 }, (_, i) => frameOf(100, i));
@@ -234,7 +202,7 @@ test('pool exhausted: the NIC counts no-buffer, the frame is skipped, the stream
 
 test('reset mid-frame frees the partial slot and counts it malformed; a partial prefix is simply forgotten', () => {
   const pool = smallPool();
-  const sink = new RecSink(pool);
+  const sink = new RecordingSink(pool);
   const r = new FrameReassembler(sink, 4);
   const wire = refEncode([frameOf(500, 1)], 4);
   r.feed(wire.subarray(0, 200));
@@ -251,7 +219,7 @@ test('reset mid-frame frees the partial slot and counts it malformed; a partial 
 
 test('one chunk of many frames is flushed every kFlushEvery frames, so a batch never exceeds it', () => {
   const pool = new PacketPool({ slots: 1024, slotSize: 2048 });
-  const sink = new RecSink(pool);
+  const sink = new RecordingSink(pool);
   const r = new FrameReassembler(sink, 4);
   const frames = Array.from({ length: 600 }, (_, i) => frameOf(60, i));
   r.feed(refEncode(frames, 4));
@@ -265,7 +233,7 @@ test('encodeBatch round-trips through the reassembler', () => {
   const frames = [golden, frameOf(1, 9), frameOf(1920, 8), frameOf(129, 7)];
   const slots = Int32Array.from(frames.map((f) => pool.load(f)));
   for (const prefix of [4, 2] as const) {
-    const sink = new RecSink(pool);
+    const sink = new RecordingSink(pool);
     new FrameReassembler(sink, prefix).feed(encodeBatch(pool, slots, slots.length, prefix));
     assert.deepEqual(sink.frames, frames);
   }

@@ -17,38 +17,9 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PacketPool } from '../dataplane/pool.js';
 import { DgramNic, qemuDgramNetdevArg } from './dgram.js';
-import type { NicDropReason, NicSink } from './nic.js';
 import { kMaxPendingBytes, qemuNetdevArg, StreamNic, type StreamNicOptions } from './stream.js';
+import { RecordingSink } from '../testing/recording-sink.js';
 
-/** Test double for the datapath consumer: copies frames out, counts drops and link events. */
-class RecSink implements NicSink {
-  readonly frames: Buffer[] = [];
-  readonly drops: Partial<Record<NicDropReason, number>> = {};
-  connects = 0;
-  disconnects = 0;
-  flushes = 0;
-  constructor(readonly pool: PacketPool) {}
-  alloc(): number {
-    const s = this.pool.alloc();
-    return s;
-  }
-  receive(slot: number): void {
-    this.frames.push(Buffer.from(this.pool.copyOut(slot)));
-    this.pool.free(slot);
-  }
-  flush(): void {
-    this.flushes++;
-  }
-  drop(reason: NicDropReason): void {
-    this.drops[reason] = (this.drops[reason] ?? 0) + 1;
-  }
-  connected(): void {
-    this.connects++;
-  }
-  disconnected(): void {
-    this.disconnects++;
-  }
-}
 
 /** Independent peer-side codec: a plain length-prefixed reader/writer. */
 function encode(frames: Uint8Array[], prefix: 2 | 4 = 4): Buffer {
@@ -127,7 +98,7 @@ function freeAll(pool: PacketPool, slots: Int32Array): void {
 
 test('listen on unix: creates the parent directory, frames both ways across chunk splits, removes the socket on close', async () => {
   const p = path.join(tmp, 'a', 'b', 'sw.sock');
-  const sink = new RecSink(newPool());
+  const sink = new RecordingSink(newPool());
   const nic = new StreamNic({ mode: 'listen', path: p });
   cleanups.push(() => nic.close());
   nic.open(sink);
@@ -175,7 +146,7 @@ test('listen on unix: a stale socket file is replaced; a regular file is never d
   // A listener killed without cleanup leaves its socket file behind.
   spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(p)}, () => process.kill(process.pid, 'SIGKILL'))`]);
   assert.ok(fs.lstatSync(p).isSocket(), 'stale socket exists');
-  const sink = new RecSink(newPool());
+  const sink = new RecordingSink(newPool());
   const nic = new StreamNic({ mode: 'listen', path: p });
   cleanups.push(() => nic.close());
   nic.open(sink);
@@ -188,14 +159,14 @@ test('listen on unix: a stale socket file is replaced; a regular file is never d
   const f = path.join(tmp, 'not-a-socket');
   fs.writeFileSync(f, 'precious');
   const nic2 = new StreamNic({ mode: 'listen', path: f });
-  assert.throws(() => nic2.open(new RecSink(newPool())), /not a socket/);
+  assert.throws(() => nic2.open(new RecordingSink(newPool())), /not a socket/);
   assert.equal(fs.readFileSync(f, 'utf8'), 'precious');
   nic2.close();
 });
 
 test('listen: a second client replaces the first; only the current client going away lowers the link', async () => {
   const p = path.join(tmp, 'replace.sock');
-  const sink = new RecSink(newPool());
+  const sink = new RecordingSink(newPool());
   const nic = new StreamNic({ mode: 'listen', path: p });
   cleanups.push(() => nic.close());
   nic.open(sink);
@@ -228,7 +199,7 @@ test('listen: a second client replaces the first; only the current client going 
 
 test('listen: garbage (an HTTP request) counts framing-error, closes that connection, and the listener accepts again', async () => {
   const p = path.join(tmp, 'garbage.sock');
-  const sink = new RecSink(newPool());
+  const sink = new RecordingSink(newPool());
   const nic = new StreamNic({ mode: 'listen', path: p });
   cleanups.push(() => nic.close());
   nic.open(sink);
@@ -260,7 +231,7 @@ test('listen: garbage (an HTTP request) counts framing-error, closes that connec
 });
 
 test('listen on TCP (port 0): frames both ways, describe shows the bound address', async () => {
-  const sink = new RecSink(newPool());
+  const sink = new RecordingSink(newPool());
   const nic = new StreamNic({ mode: 'listen', host: '127.0.0.1', port: 0 });
   cleanups.push(() => nic.close());
   nic.open(sink);
@@ -289,7 +260,7 @@ test('listen on TCP (port 0): frames both ways, describe shows the bound address
 
 test('listen: a peer that stops reading makes transmit drop ring-full once the backlog passes 4 MiB; nothing is lost below it', async () => {
   const p = path.join(tmp, 'stall.sock');
-  const sink = new RecSink(newPool());
+  const sink = new RecordingSink(newPool());
   const nic = new StreamNic({ mode: 'listen', path: p });
   cleanups.push(() => nic.close());
   nic.open(sink);
@@ -324,7 +295,7 @@ test('listen: a peer that stops reading makes transmit drop ring-full once the b
 
 test('connect: dials until the server exists, re-connects after the server goes away and comes back, stops on close', async () => {
   const p = path.join(tmp, 'qemu-server.sock');
-  const sink = new RecSink(newPool());
+  const sink = new RecordingSink(newPool());
   const nic = new StreamNic({ mode: 'connect', path: p, retryMs: 30 });
   cleanups.push(() => nic.close());
   nic.open(sink);
@@ -390,7 +361,7 @@ test('connect over TCP: garbage from the peer closes the connection (counted) an
   srv.listen(0, '127.0.0.1');
   await once(srv, 'listening');
   const port = (srv.address() as net.AddressInfo).port;
-  const sink = new RecSink(newPool());
+  const sink = new RecordingSink(newPool());
   const nic = new StreamNic({ mode: 'connect', host: '127.0.0.1', port, retryMs: 30 });
   cleanups.push(() => nic.close());
   nic.open(sink);
@@ -409,7 +380,7 @@ test('connect over TCP: garbage from the peer closes the connection (counted) an
 
 test('VDE framing (2-byte prefix) over a listener', async () => {
   const p = path.join(tmp, 'vde.sock');
-  const sink = new RecSink(newPool());
+  const sink = new RecordingSink(newPool());
   const nic = new StreamNic({ mode: 'listen', path: p, framing: 'vde' });
   cleanups.push(() => nic.close());
   nic.open(sink);
@@ -474,9 +445,9 @@ test('QEMU 7.2 interop: both stream directions and dgram through a QEMU hub, sur
   const switchPath = path.join(tmp, 'switch-listens.sock');
   const dialOpts: StreamNicOptions = { mode: 'connect', path: qemuServerPath, retryMs: 50 };
   const listenOpts: StreamNicOptions = { mode: 'listen', path: switchPath };
-  const sDial = new RecSink(pool);
-  const sListen = new RecSink(pool);
-  const sUdp = new RecSink(pool);
+  const sDial = new RecordingSink(pool);
+  const sListen = new RecordingSink(pool);
+  const sUdp = new RecordingSink(pool);
   const dialer = new StreamNic(dialOpts);
   const listener = new StreamNic(listenOpts);
   const udp = new DgramNic({ localPort: 0 });
@@ -561,7 +532,7 @@ test('VDE interop: vde_plug through a real vde_switch, bridged onto a vde-framed
   await until(() => fs.existsSync(path.join(dir, 'ctl')), 'vde_switch control socket');
 
   const p = path.join(tmp, 'vde-port.sock');
-  const sink = new RecSink(newPool());
+  const sink = new RecordingSink(newPool());
   const nic = new StreamNic({ mode: 'listen', path: p, framing: 'vde' });
   cleanups.push(() => nic.close());
   nic.open(sink);
