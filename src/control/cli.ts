@@ -182,8 +182,26 @@ function formatCounters(c: SwitchCounters, only?: string): string {
     const drops = Object.entries(p.drops).map(([r, k]) => `${r}=${k}`).join(' ') || '-';
     rows.push([n, String(p.rxFrames), String(p.rxBytes), String(p.txFrames), String(p.txBytes), String(p.txUnicast ?? 0), String(p.txFlood ?? 0), drops]);
   }
+  // Offloads (DESIGN.md section 6; VLAN strip/insert count as offloads too): a second table, only for ports
+  // where one of them did any work, so a switch without offload traffic prints exactly what it always did.
+  // The fields come from the counter block (dataplane/counters.ts portFields); an older daemon lacks the off* ones.
+  const offCols = [
+    ['vlanStripped', 'vlan stripped'],
+    ['vlanInserted', 'vlan inserted'],
+    ['offSegmented', 'gso segmented'],
+    ['offSegments', 'segments out'],
+    ['offCsum', 'csum completed'],
+    ['offCoalesced', 'rsc coalesced'],
+  ] as const;
+  const field = (n: string, k: string) => Number((c.ports[n] as unknown as Record<string, unknown>)[k] ?? 0);
+  const offRows = [['port', ...offCols.map(([, h]) => h)]];
+  for (const n of names) {
+    const vals = offCols.map(([k]) => field(n, k));
+    if (vals.some((x) => x !== 0)) offRows.push([n, ...vals.map(String)]);
+  }
+  const off = offRows.length > 1 ? `\n\n${table(offRows)}` : '';
   const f = c.fdb;
-  return `${table(rows)}\nMAC table: ${f.entries} entries; learned ${f.learned}, aged ${f.aged}, moved ${f.moved}, refused ${f.refused}, flushed ${f.flushed}`;
+  return `${table(rows)}${off}\nMAC table: ${f.entries} entries; learned ${f.learned}, aged ${f.aged}, moved ${f.moved}, refused ${f.refused}, flushed ${f.flushed}`;
 }
 
 export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<number> {

@@ -247,9 +247,9 @@ export class Engine {
   }
 
   /**
-   * Drain every egress queue touched this breath. A port whose NIC does every offload (and no RSC to do)
-   * takes its queue as is; otherwise each frame goes through the offload fix-ups (offload/egress.ts) into
-   * chunks of at most kChunk deliveries, each chunk written with one transmit call.
+   * Drain every egress queue touched this breath: each frame goes through the offload fix-ups
+   * (offload/egress.ts: MTU of GSO frames, segmentation, checksum completion, RSC) into chunks of at most
+   * kChunk deliveries, each chunk written with one transmit call.
    */
   private transmit(): void {
     const { txq, pool, offload } = this;
@@ -266,13 +266,10 @@ export class Engine {
         continue;
       }
       const caps = this.ports.caps[p];
-      if (!offload.needed(caps)) {
-        this.deliver(p, nic, slots, n);
-        continue;
-      }
+      const mtu = this.ports.mtu[p];
       let w = 0;
       for (let i = 0; i < n; i++) {
-        w = offload.fix(p, caps, slots[i], w);
+        w = offload.fix(p, caps, mtu, slots[i], w);
         if (w >= kChunk) {
           this.deliver(p, nic, offload.out, offload.coalesce(p, caps, w));
           w = 0;

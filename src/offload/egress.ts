@@ -40,17 +40,19 @@ export class EgressOffload {
     private readonly counters: Counters,
   ) {}
 
-  /** True when frames for a port with these caps may need work here. */
-  needed(caps: number): boolean {
-    return (caps & (kCapCsum | kCapTso | kCapUso)) !== (kCapCsum | kCapTso | kCapUso) || this.rsc;
-  }
-
-  /** Append the delivery of slot s to port p at out[w..]; returns the new w. Releases s when replaced. */
-  fix(p: number, caps: number, s: number, w: number): number {
+  /** Append the delivery of slot s to port p (IP MTU `mtu`) at out[w..]; returns the new w. Releases s when replaced. */
+  fix(p: number, caps: number, mtu: number, s: number, w: number): number {
     const pool = this.pool;
     const gso = pool.gsoType[s];
     if (gso !== kGsoNone) {
       const udp = (gso & ~kGsoEcn) === kGsoUdpL4;
+      if (this.segmentL3Len(s, udp) > mtu) {
+        // each segment would exceed the port's MTU, cut here or by the receiving kernel: refuse it whole, as
+        // Linux's bridge does (skb_gso_validate_network_len)
+        this.counters.c[Counters.portDrop(p, drop['mtu-exceeded'])]++;
+        pool.release(s);
+        return w;
+      }
       if ((caps & (udp ? kCapUso : kCapTso)) !== 0) {
         this.out[w] = s;
         return w + 1;
@@ -79,6 +81,18 @@ export class EgressOffload {
     }
     this.out[w] = s;
     return w + 1;
+  }
+
+  /** IP length of one full segment of GSO frame s (L3 + L4 headers + gsoSize), or 0 when its offsets are
+   *  not inside the frame (the segmenter then refuses it with its own reason). */
+  private segmentL3Len(s: number, udp: boolean): number {
+    const pool = this.pool;
+    const start = pool.frameStart(s);
+    const cs = pool.csumStart[s];
+    if (cs < 14 || cs + 13 >= pool.len[s]) return 0;
+    const l2 = pool.view.getUint16(start + 12) === 0x8100 ? 18 : 14; // one 802.1Q tag at most here
+    const l4 = udp ? 8 : (pool.bytes[start + cs + 12] >>> 4) << 2; // UDP header, or TCP data offset
+    return cs - l2 + l4 + pool.gsoSize[s];
   }
 
   /** RSC over a chunk about to go to an offload-capable port: merged-away slots are released. */

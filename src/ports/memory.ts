@@ -3,19 +3,43 @@
  * `inject()` copies a frame into the pool and runs the pipeline; transmitted frames are copied out into
  * `received` (tests) or only counted when `capture` is false (benchmark: no allocation per frame).
  * `injectBatch()` hands many frames to the datapath before one flush, like a TAP read batch.
+ *
+ * Offload endpoint: with `offloadCaps` (kCapCsum | kCapTso | kCapUso) it tells the engine what it takes,
+ * as a TAP with TUNSETOFFLOAD does, and `inject(frame, meta)` sets the slot's offload metadata as a
+ * virtio_net_hdr would (ports/vnet-hdr.ts), so engine tests can play a guest handing over GSO frames and
+ * partial checksums. Each captured frame's metadata is kept beside it in `receivedMeta` (same index).
+ * The metadata is copied as given, unchecked: tests use it to feed the switch lies too.
  */
 import type { Nic, NicSink } from './nic.js';
+
+/** Offload metadata of one frame, virtio_net_hdr semantics (dataplane/pool.ts); absent fields are 0. */
+export interface FrameMeta {
+  flags?: number;
+  gsoType?: number;
+  gsoSize?: number;
+  csumStart?: number;
+  csumOffset?: number;
+}
+
+/** The metadata a transmitted frame carried, every field present. */
+export type DeliveredMeta = Required<FrameMeta>;
 
 export class MemoryNic implements Nic {
   readonly kind = 'memory';
   sink: NicSink | null = null;
   readonly received: Uint8Array[] = [];
+  /** Offload metadata of each frame in `received`, same index (only while capturing): a test that drains
+   *  `received` (splice) drains this the same way to keep the indices paired. */
+  readonly receivedMeta: DeliveredMeta[] = [];
   sent = 0;
   capture: boolean;
+  /** Nic.offloadCaps: read by the engine at attach(). */
+  readonly offloadCaps: number;
   private up = false;
 
-  constructor(opts: { capture?: boolean } = {}) {
+  constructor(opts: { capture?: boolean; offloadCaps?: number } = {}) {
     this.capture = opts.capture ?? true;
+    this.offloadCaps = opts.offloadCaps ?? 0;
   }
 
   open(sink: NicSink): void {
@@ -25,21 +49,21 @@ export class MemoryNic implements Nic {
   }
 
   /** Deliver one frame into the switch and run the pipeline. False if the NIC is closed or the pool is empty. */
-  inject(frame: Uint8Array): boolean {
-    if (!this.stage(frame)) return false;
+  inject(frame: Uint8Array, meta?: FrameMeta): boolean {
+    if (!this.stage(frame, meta)) return false;
     this.sink!.flush();
     return true;
   }
 
-  /** Deliver many frames, then run the pipeline once. */
-  injectBatch(frames: Uint8Array[]): number {
+  /** Deliver many frames (metas[i] for frames[i], if given), then run the pipeline once. */
+  injectBatch(frames: Uint8Array[], metas?: Array<FrameMeta | undefined>): number {
     let n = 0;
-    for (const f of frames) if (this.stage(f)) n++;
+    for (let i = 0; i < frames.length; i++) if (this.stage(frames[i], metas?.[i])) n++;
     this.sink?.flush();
     return n;
   }
 
-  private stage(frame: Uint8Array): boolean {
+  private stage(frame: Uint8Array, meta: FrameMeta | undefined): boolean {
     const sink = this.sink;
     if (!sink || !this.up) return false;
     const slot = sink.alloc();
@@ -55,6 +79,12 @@ export class MemoryNic implements Nic {
     }
     pool.bytes.set(frame, pool.frameStart(slot));
     pool.len[slot] = frame.length;
+    // alloc() clears oflags and gsoType only; set all five so no earlier life of the slot shows through
+    pool.oflags[slot] = meta?.flags ?? 0;
+    pool.gsoType[slot] = meta?.gsoType ?? 0;
+    pool.gsoSize[slot] = meta?.gsoSize ?? 0;
+    pool.csumStart[slot] = meta?.csumStart ?? 0;
+    pool.csumOffset[slot] = meta?.csumOffset ?? 0;
     sink.receive(slot);
     return true;
   }
@@ -62,7 +92,17 @@ export class MemoryNic implements Nic {
   transmit(slots: Int32Array, count: number): number {
     if (this.capture) {
       const pool = this.sink!.pool;
-      for (let i = 0; i < count; i++) this.received.push(pool.copyOut(slots[i]));
+      for (let i = 0; i < count; i++) {
+        const s = slots[i];
+        this.received.push(pool.copyOut(s));
+        this.receivedMeta.push({
+          flags: pool.oflags[s],
+          gsoType: pool.gsoType[s],
+          gsoSize: pool.gsoSize[s],
+          csumStart: pool.csumStart[s],
+          csumOffset: pool.csumOffset[s],
+        });
+      }
     }
     this.sent += count;
     return count;
@@ -80,6 +120,6 @@ export class MemoryNic implements Nic {
   }
 
   describe(): Record<string, unknown> {
-    return { received: this.received.length, sent: this.sent };
+    return { received: this.received.length, sent: this.sent, ...(this.offloadCaps !== 0 ? { offloadCaps: this.offloadCaps } : {}) };
   }
 }

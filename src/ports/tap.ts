@@ -22,7 +22,8 @@
  *  - When the pool is empty, frames are read into a private scratch buffer and counted as `no-buffer`
  *    drops instead of being left in the kernel: leaving them would make the level-triggered poll spin.
  *  - With vnetHdr the 12-byte virtio_net_hdr is parsed on receive into the slot's offload metadata
- *    (pool.oflags/gsoType/gsoSize/csumStart/csumOffset) and rebuilt from it on transmit. With `offload`,
+ *    (pool.oflags/gsoType/gsoSize/csumStart/csumOffset) and rebuilt from it on transmit (vnet-hdr.ts
+ *    holds the parse/validate/emit; this file only places the header in the headroom). With `offload`,
  *    TUNSETOFFLOAD lets the kernel hand over 64 KB GSO frames with partial checksums and accept the same
  *    back (passthrough, DESIGN.md section 6); without it the kernel sends only complete frames. A header
  *    that claims more than the frame holds, or a GSO type the switch cannot segment, is dropped here
@@ -30,17 +31,18 @@
  *  - No allocation, closure or exception per packet on either path: the one closure (onReadable) is made
  *    per NIC at construction.
  */
-import { kGsoEcn, kGsoNone, kGsoTcp4, kGsoTcp6, kGsoUdpL4, kOffDataValid, kOffNeedsCsum, type PacketPool } from '../dataplane/pool.js';
+import type { PacketPool } from '../dataplane/pool.js';
 import { kCapCsum, kCapTso, kCapUso, type Nic, type NicSink } from './nic.js';
 import { loadTapAddon, type TapAddon } from './tap-native.js';
+import { kVnetHdrLen, readVnetHdr, writeVnetHdr } from './vnet-hdr.js';
+
+export { kVnetHdrLen };
 
 /** Frames per native read call: 64 amortises the N-API call (~0.1-0.2 us) over many read()s while
  *  parking few slots per port (64 x 9472 B = 606 KB). */
 export const kBatch = 64;
 /** Read batches per wake: 4 x 64 = 256 frames, then yield the loop to other ports. */
 export const kMaxRoundsPerWake = 4;
-/** Bytes of virtio_net_hdr with IFF_VNET_HDR: the 12-byte (num_buffers) layout native/tap.c asks for. */
-export const kVnetHdrLen = 12;
 /** Shortest frame we pass on: an Ethernet header (dst 6 + src 6 + type 2). */
 const kMinFrame = 14;
 /** First size of the transmit offset/length arrays: one breath of kMaxRoundsPerWake x kBatch frames;
@@ -58,14 +60,6 @@ const TUN_F_TSO6 = 0x04;
 const TUN_F_TSO_ECN = 0x08;
 const TUN_F_USO4 = 0x20;
 const TUN_F_USO6 = 0x40;
-/** virtio_net_hdr field offsets (little-endian on x86: TAP uses the host's order unless TUNSETVNETBE). */
-const kHdrFlags = 0;
-const kHdrGsoType = 1;
-const kHdrHdrLen = 2;
-const kHdrGsoSize = 4;
-const kHdrCsumStart = 6;
-const kHdrCsumOffset = 8;
-const kHdrNumBuffers = 10;
 
 export interface TapNicOptions {
   /** Interface name (<= 15 bytes); `tap%d` lets the kernel pick. */
@@ -187,7 +181,7 @@ export class TapNic implements Nic {
           continue;
         }
         start -= hdr;
-        this.writeHeader(pool, s, start);
+        writeVnetHdr(pool, s, start);
       }
       offsets[n] = start;
       lens[n] = len + hdr;
@@ -302,7 +296,9 @@ export class TapNic implements Nic {
       }
       pool.off[s] = pool.headroom;
       pool.len[s] = len;
-      if (hdr !== 0 && !this.readHeader(pool, sink, s, len)) {
+      const refused = hdr !== 0 ? readVnetHdr(pool, s, pool.slotBase(s) + pool.headroom - kVnetHdrLen, len) : 0;
+      if (refused !== 0) {
+        sink.drop(refused); // the header lies or asks for a GSO kind we cannot segment (vnet-hdr.ts)
         refill[keep] = s;
         rxOffsets[keep] = rxOffsets[i];
         keep++;
@@ -318,57 +314,6 @@ export class TapNic implements Nic {
     }
     this.refillCount = keep;
     return delivered;
-  }
-
-  /** virtio_net_hdr in front of frame s -> the slot's offload metadata; false (counted) when it lies. */
-  private readHeader(pool: PacketPool, sink: NicSink, s: number, len: number): boolean {
-    const b = pool.slotBase(s) + pool.headroom - kVnetHdrLen;
-    const bytes = pool.bytes;
-    const view = pool.view;
-    const flags = bytes[b + kHdrFlags];
-    const gso = bytes[b + kHdrGsoType];
-    const csumStart = view.getUint16(b + kHdrCsumStart, true);
-    const csumOffset = view.getUint16(b + kHdrCsumOffset, true);
-    const gsoSize = view.getUint16(b + kHdrGsoSize, true);
-    const type = gso & ~kGsoEcn;
-    if (type !== kGsoNone && type !== kGsoTcp4 && type !== kGsoTcp6 && type !== kGsoUdpL4) {
-      sink.drop('gso-unsupported');
-      return false;
-    }
-    const needsCsum = (flags & kOffNeedsCsum) !== 0;
-    if ((needsCsum && csumStart + csumOffset + 2 > len) || (type !== kGsoNone && (gsoSize === 0 || !needsCsum))) {
-      sink.drop('bad-vnet-hdr');
-      return false;
-    }
-    pool.oflags[s] = flags & (kOffNeedsCsum | kOffDataValid);
-    pool.gsoType[s] = gso;
-    pool.gsoSize[s] = gsoSize;
-    pool.csumStart[s] = csumStart;
-    pool.csumOffset[s] = csumOffset;
-    return true;
-  }
-
-  /** The slot's offload metadata -> virtio_net_hdr at byte `at` (just before the frame). */
-  private writeHeader(pool: PacketPool, s: number, at: number): void {
-    const view = pool.view;
-    const flags = pool.oflags[s];
-    const gso = pool.gsoType[s];
-    view.setUint8(at + kHdrFlags, flags);
-    view.setUint8(at + kHdrGsoType, gso);
-    let hdrLen = 0;
-    if ((flags & kOffNeedsCsum) !== 0) {
-      const cs = pool.csumStart[s];
-      // headers end after the L4 header: TCP's data offset, or UDP's fixed 8 bytes (the kernel re-derives it if short)
-      hdrLen = gso === kGsoUdpL4 ? cs + 8 : cs + ((pool.bytes[pool.frameStart(s) + cs + 12] >>> 4) << 2);
-      view.setUint16(at + kHdrCsumStart, cs, true);
-      view.setUint16(at + kHdrCsumOffset, pool.csumOffset[s], true);
-    } else {
-      view.setUint16(at + kHdrCsumStart, 0, true);
-      view.setUint16(at + kHdrCsumOffset, 0, true);
-    }
-    view.setUint16(at + kHdrHdrLen, gso !== kGsoNone ? hdrLen : 0, true);
-    view.setUint16(at + kHdrGsoSize, gso !== kGsoNone ? pool.gsoSize[s] : 0, true);
-    view.setUint16(at + kHdrNumBuffers, 0, true);
   }
 
   /** Fill the refill array up to kBatch from the pool; stops quietly at the first -1. */

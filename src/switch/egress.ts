@@ -54,7 +54,7 @@ export class EgressNode implements GraphNode {
     let code = 0;
     if (ports.linkUp[d] === 0) code = drop['link-down'];
     else if (!ports.isMember(d, vid)) code = drop['vlan-not-allowed'];
-    else if (pool.len[s] - kEthHeader > ports.mtu[d] && pool.gsoType[s] === 0) code = drop['mtu-exceeded']; // GSO: segments fit, checked at segmentation
+    else if (pool.len[s] - kEthHeader > ports.mtu[d] && pool.gsoType[s] === 0) code = drop['mtu-exceeded']; // GSO: its segment size is checked at delivery (offload/egress.ts)
     if (code !== 0) {
       c[Counters.portDrop(d, code)]++;
       pool.free(s);
