@@ -6,11 +6,8 @@
 
 export type SwitchType = 'private' | 'internal' | 'external';
 
-/** VLAN mode of a port (mutually exclusive, Hyper-V Set-VMNetworkAdapterVlan). */
-export type VlanConfig =
-  | { mode: 'untagged' }
-  | { mode: 'access'; vid: number }
-  | { mode: 'trunk'; allowed: number[]; native?: number; pruned?: number[] };
+import type { VlanConfig } from '../switch/vlan-config.js';
+export type { VlanConfig };
 
 /** The endpoint plugged into a port. */
 export type NicConfig =

@@ -20,7 +20,7 @@ import { Fdb, kDefaultAgingSeconds, kDefaultMaxEntries } from '../switch/fdb.js'
 import { ForwardNode, LearnNode } from '../switch/forward.js';
 import { IngressNode } from '../switch/ingress.js';
 import { kDefaultMtu, PortTable } from '../switch/port-table.js';
-import type { VlanConfig } from '../control/model.js';
+import type { VlanConfig } from '../switch/vlan-config.js';
 import { CaptureTap, kCaptureOut } from './capture.js';
 import { EgressOffload, kChunk } from '../offload/egress.js';
 

@@ -15,7 +15,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { portFields, type PortField } from '../dataplane/counters.js';
 import { kGsoNone, kGsoTcp4, kGsoTcp6, kGsoUdpL4, kOffNeedsCsum, PacketPool } from '../dataplane/pool.js';
-import type { VlanConfig } from '../control/model.js';
+import type { VlanConfig } from '../switch/vlan-config.js';
 import { verifyIpv4Header, verifyL4 } from '../packet/checksum.js';
 import { build, kTcpAck, kTcpFin, kTcpPsh, loadPartial, offsets, payloadOf, timestampOption, type Spec } from '../offload/fixtures.js';
 import { kCapCsum, kCapTso, kCapUso } from '../ports/nic.js';

@@ -20,7 +20,7 @@ import { Clock } from '../dataplane/clock.js';
 import { Counters, type PortField } from '../dataplane/counters.js';
 import { PacketPool } from '../dataplane/pool.js';
 import { MemoryNic } from '../ports/memory.js';
-import type { VlanConfig } from '../control/model.js';
+import type { VlanConfig } from '../switch/vlan-config.js';
 import { Engine } from './engine.js';
 
 const kPorts = 4;

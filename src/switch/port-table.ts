@@ -18,7 +18,7 @@
  * breaths), so a batch never sees a half-applied VLAN change.
  */
 import { kMaxPorts } from '../dataplane/counters.js';
-import type { VlanConfig } from '../control/model.js';
+import type { VlanConfig } from '../switch/vlan-config.js';
 
 /** 4096 VLAN bits per port = 128 words. */
 const kVlanWords = 128;
