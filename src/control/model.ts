@@ -4,10 +4,10 @@
  * reaches a running switch, so a refused change never touches the datapath.
  */
 
-export type SwitchType = 'private' | 'internal' | 'external';
-
 import type { VlanConfig } from '../switch/vlan-config.js';
 export type { VlanConfig };
+
+export type SwitchType = 'private' | 'internal' | 'external';
 
 /** The endpoint plugged into a port. */
 export type NicConfig =
