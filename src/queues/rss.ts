@@ -1,0 +1,146 @@
+/**
+ * RSS: which worker receives a frame. Toeplitz-hash the flow's addresses (and ports), then index an
+ * indirection table of workers with the hash's low bits (DESIGN.md section 7).
+ *
+ * Why: one worker per flow keeps per-flow order without locks, and many flows spread over all workers.
+ * Rebalancing rewrites only the table, never the hash, so flows move between workers in whole buckets.
+ *
+ * Hash input, following Microsoft's RSS hashing types (NDIS_HASH_{TCP,UDP}_IPV4/IPV6 with IPV4/IPV6):
+ *
+ *   frame                                   input                               bytes
+ *   TCP or UDP over IPv4, not a fragment    src addr, dst addr, src port, dst port  12
+ *   TCP or UDP over IPv6 (no ext headers)   src addr, dst addr, src port, dst port  36
+ *   IPv4 fragment (any, even the first)     src addr, dst addr                       8
+ *   other IPv4 protocols (ICMP, GRE, ...)   src addr, dst addr                       8
+ *   IPv6 with extension headers, ICMPv6..   src addr, dst addr                      32
+ *   not IP, or IP header bad/truncated      none: kNoHash -> the default queue/worker
+ *
+ * Trade-offs:
+ * - Fragments hash IP-only, the first fragment too (Microsoft requires it): the later fragments carry no
+ *   ports, and all fragments of a datagram must land on one worker. The cost: a fragmented flow and an
+ *   unfragmented packet of the same TCP flow can go to different workers.
+ * - IPv6 extension headers are not walked (ipv6.ts does not walk them either): any next header other than
+ *   TCP/UDP hashes IP-only. That covers the IPv6 fragment header (44) correctly, and for hop-by-hop or
+ *   routing headers it is Microsoft's plain NDIS_HASH_IPV6 rather than the _EX variants (which would also
+ *   substitute home-address/routing-header addresses). Cheap, and still one worker per address pair.
+ * - A TCP/UDP datagram whose payload is too short to hold both ports (under 4 bytes) hashes IP-only: its IP
+ *   header is sound, only the ports are missing.
+ * - UDP gets the 4-tuple as TCP does (NDIS_HASH_UDP_*), so many UDP flows between two hosts spread out.
+ * - Only one 802.1Q tag (0x8100) is skipped; a QinQ (0x88a8) frame is "not IP" here, as in vlan.ts.
+ */
+import type { PacketPool } from '../dataplane/pool.js';
+import { EtherType, field as ethField } from '../packet/ethernet.js';
+import * as ipv4 from '../packet/ipv4.js';
+import * as ipv6 from '../packet/ipv6.js';
+import { field as vlanField, kTpid } from '../packet/vlan.js';
+import { kDefaultToeplitz, type Toeplitz } from './toeplitz.js';
+
+/** `rssHash` result for a frame it cannot hash: send it to the default queue (worker). Never a valid
+ *  hash, since hashes are unsigned 32-bit values (0 .. 2^32-1). */
+export const kNoHash = -1;
+
+const kIpv4AddrsOff = ipv4.field.src; // src (12) and dst (16) are adjacent: 8 bytes from 12
+const kIpv4AddrsLen = 8; // two 4-byte addresses
+const kIpv6AddrsOff = ipv6.field.src; // src (8) and dst (24) are adjacent: 32 bytes from 8
+const kIpv6AddrsLen = 32; // two 16-byte addresses
+const kPortsLen = 4; // L4 src port + dst port, the first 4 bytes of both TCP and UDP headers
+
+/**
+ * The RSS hash of the frame in `slot` (unsigned 32-bit), or `kNoHash` (-1) when the frame is not IPv4/IPv6
+ * or its IP header is malformed or truncated. Reads through the pool's long-lived arrays; allocates nothing.
+ */
+export function rssHash(pool: PacketPool, slot: number, toeplitz: Toeplitz = kDefaultToeplitz): number {
+  const view = pool.view;
+  const bytes = pool.bytes;
+  const start = pool.frameStart(slot);
+  const len = pool.len[slot]!;
+  if (len < ethField.headerLen) return kNoHash;
+  let type = view.getUint16(start + ethField.ethertype);
+  let l3: number = ethField.headerLen;
+  if (type === kTpid) {
+    if (len < vlanField.headerLen) return kNoHash;
+    type = view.getUint16(start + vlanField.ethertype);
+    l3 = vlanField.headerLen;
+  }
+  const ip = start + l3;
+  const avail = len - l3;
+  if (type === EtherType.ipv4) {
+    if (ipv4.check(view, ip, avail) !== ipv4.Ipv4Check.ok) return kNoHash;
+    const proto = view.getUint8(ip + ipv4.field.protocol);
+    const fragment = ipv4.isFragment(view, ip); // MF set or a non-zero offset
+    const hlen = ipv4.headerLen(view, ip); // IHL * 4: IP options are skipped
+    const l4Len = view.getUint16(ip + ipv4.field.totalLen) - hlen;
+    if (!fragment && (proto === ipv4.IpProto.tcp || proto === ipv4.IpProto.udp) && l4Len >= kPortsLen)
+      return toeplitz.hashAddrsPorts(bytes, ip + kIpv4AddrsOff, kIpv4AddrsLen, ip + hlen);
+    return toeplitz.hashAddrs(bytes, ip + kIpv4AddrsOff, kIpv4AddrsLen);
+  }
+  if (type === EtherType.ipv6) {
+    if (ipv6.check(view, ip, avail) !== ipv6.Ipv6Check.ok) return kNoHash;
+    const next = view.getUint8(ip + ipv6.field.nextHeader);
+    const l4Len = view.getUint16(ip + ipv6.field.payloadLen);
+    if ((next === ipv4.IpProto.tcp || next === ipv4.IpProto.udp) && l4Len >= kPortsLen)
+      return toeplitz.hashAddrsPorts(bytes, ip + kIpv6AddrsOff, kIpv6AddrsLen, ip + ipv6.field.headerLen);
+    return toeplitz.hashAddrs(bytes, ip + kIpv6AddrsOff, kIpv6AddrsLen);
+  }
+  return kNoHash;
+}
+
+/** Largest indirection table: 128 entries, NDIS's limit for RSS (NDIS_RSS_INDIRECTION_TABLE_MAX_SIZE_REVISION_1). */
+export const kMaxIndirectionSize = 128;
+/** Largest worker index an entry holds: entries are 16-bit (far beyond any worker_threads count). */
+const kMaxWorker = 0xffff;
+
+/**
+ * Hash low bits -> worker. `lookup(hash)` is `entries[hash & (size - 1)]`; rebalancing rewrites entries
+ * with `set`, so a flow moves only when its bucket does. Callers check for `kNoHash` before `lookup`
+ * (-1 & mask would pick the last bucket) and send such frames to the default worker.
+ */
+export class IndirectionTable {
+  readonly size: number;
+  readonly entries: Uint16Array;
+  private readonly mask: number;
+
+  constructor(size: number, workers: number | readonly number[] = 1) {
+    if (!Number.isInteger(size) || size < 1 || size > kMaxIndirectionSize || (size & (size - 1)) !== 0)
+      throw new RangeError(`RSS indirection table size must be a power of two from 1 to ${kMaxIndirectionSize}, got ${size}`);
+    this.size = size;
+    this.mask = size - 1;
+    this.entries = new Uint16Array(size);
+    this.fill(workers);
+  }
+
+  /** The worker for an (unsigned) RSS hash. */
+  lookup(hash: number): number {
+    return this.entries[hash & this.mask]!;
+  }
+
+  /** Spread the buckets round robin: over workers 0..n-1 for a count, or over the listed worker indices. */
+  fill(workers: number | readonly number[]): void {
+    if (typeof workers === 'number') {
+      if (!Number.isInteger(workers) || workers < 1 || workers > kMaxWorker + 1)
+        throw new RangeError(`RSS worker count must be an integer from 1 to ${kMaxWorker + 1}, got ${workers}`);
+      for (let i = 0; i < this.size; i++) this.entries[i] = i % workers;
+      return;
+    }
+    if (workers.length === 0) throw new RangeError('RSS indirection table fill needs at least one worker, got none');
+    for (const w of workers) checkWorker(w);
+    for (let i = 0; i < this.size; i++) this.entries[i] = workers[i % workers.length]!;
+  }
+
+  /** Point bucket `index` at `worker` (the rebalancing step). */
+  set(index: number, worker: number): void {
+    if (!Number.isInteger(index) || index < 0 || index >= this.size)
+      throw new RangeError(`RSS indirection table index must be an integer from 0 to ${this.size - 1}, got ${index}`);
+    checkWorker(worker);
+    this.entries[index] = worker;
+  }
+
+  toJSON(): { size: number; entries: number[] } {
+    return { size: this.size, entries: Array.from(this.entries) };
+  }
+}
+
+function checkWorker(w: number): void {
+  if (!Number.isInteger(w) || w < 0 || w > kMaxWorker)
+    throw new RangeError(`RSS worker index must be an integer from 0 to ${kMaxWorker}, got ${w}`);
+}
