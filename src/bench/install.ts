@@ -2,10 +2,10 @@
  * The system tools the namespace benchmark drives, and how to get them: Debian packages through apt-get.
  *
  * Why: the benchmark measures vswitch beside other switches with the same real tools a person would use
- * (ping, iperf3, trafgen, vde_switch, the kernel bridge through iproute2), and machines here are handed
- * over fresh, so the project must install what it needs itself (it adds nothing to package.json: these are
- * not npm packages). `node dist/bench/install.js [--ovs]` installs them; the runner calls `ensureTools()`
- * first and installs only what is missing.
+ * (ping, iperf3, trafgen, vde_switch, Open vSwitch, the kernel bridge through iproute2), and machines here
+ * are handed over fresh, so the project must install what it needs itself (it adds nothing to
+ * package.json: these are not npm packages). `node dist/bench/install.js` installs them; the runner calls
+ * `ensureTools()` first and installs only what is missing.
  *
  * Trade-offs:
  *  - A tool counts as present when its binary is on PATH (plus the sbin directories, where `ip` and
@@ -13,8 +13,14 @@
  *    `ip -s -j link`, ping's reply lines).
  *  - `apt-get update` runs only when a first install attempt fails, so a machine whose lists are fresh
  *    enough pays no network round trip.
- *  - Open vSwitch is optional (a later issue adds it as a peer) and only installed on request: its
- *    post-install script tries to start services, which is slow and pointless where nothing uses it.
+ *  - Open vSwitch (`openvswitch-switch`) is installed like the rest. Its post-install script asks
+ *    invoke-rc.d to start the system service: where a policy (policy-rc.d, as on these machines) or the
+ *    absence of systemd denies that, nothing starts; where it does start, it runs in the root namespace
+ *    on the system database, and the bench leaves it alone (bench/peers.ts runs its own private
+ *    instances in their own namespaces and stops only those). The price is a large install (about 30
+ *    packages, Python included) for one peer; without it the run skips the OVS peers and says so.
+ *  - `--no-install-recommends`: the tools run without their recommends, and an install then takes
+ *    seconds rather than minutes.
  */
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
@@ -38,11 +44,11 @@ export const kTools: readonly Tool[] = [
   { bin: 'vde_switch', pkg: 'vde2', why: 'the vde_switch peer' },
   { bin: 'trafgen', pkg: 'netsniff-ng', why: '64-byte UDP frame generator' },
   { bin: 'nft', pkg: 'nftables', why: 'drop the UDP flood at host B\'s ingress (no ICMP answers)' },
-  { bin: 'ovs-vswitchd', pkg: 'openvswitch-switch', why: 'the Open vSwitch peer (later issue)', optional: true },
+  { bin: 'ovs-vswitchd', pkg: 'openvswitch-switch', why: 'the Open vSwitch peers (ovsdb-server, ovs-vsctl, ovsdb-tool come with it)' },
 ];
 
 /** apt-get may wait on the dpkg lock held by another session's install: 10 minutes is generous for the
- *  five small packages above and still ends a hung run. */
+ *  packages above and still ends a hung run. */
 const kAptTimeoutMs = 10 * 60_000;
 
 /** Directories searched besides PATH: a non-login root shell may lack the sbin ones. */
@@ -105,9 +111,9 @@ export async function ensureTools(opts: { optional?: boolean; log?: (line: strin
   return missingTools(opts);
 }
 
-// `node dist/bench/install.js [--ovs]`: install the bench's tools by hand.
+// `node dist/bench/install.js`: install the bench's tools by hand.
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const left = await ensureTools({ optional: process.argv.includes('--ovs') });
+  const left = await ensureTools({ optional: true });
   if (left.length > 0) {
     console.error(`still missing: ${left.map((t) => `${t.bin} (${t.pkg})`).join(', ')}`);
     process.exitCode = 1;

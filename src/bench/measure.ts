@@ -6,8 +6,10 @@
  * Why each method:
  *  - RTT: `ping -i 0.01`, each reply parsed, so p50 and p99 come from samples rather than avg/mdev
  *    (RTTs are skewed: a mean hides the tail and one scheduler hiccup drags it).
- *  - TCP: iperf3 one stream, `-J`, end.sum_received (what B got, not what A queued), the first second
- *    omitted (`-O 1`: slow start and the switch's MAC learning are not steady state).
+ *  - TCP: iperf3 with one stream and with four (`-P 4`: several flows at once, as through a real switch;
+ *    with offloads on, also several GSO frames in flight per read batch), `-J`, end.sum_received (what B
+ *    got, not what A queued), the first second omitted (`-O 1`: slow start and the switch's MAC learning
+ *    are not steady state).
  *  - 64-byte frames/s: `trafgen --no-sock-mem` floods from A (without that flag trafgen rewrites the
  *    system-wide socket memory sysctls; `-Q` likewise keeps it off IRQ affinities, `-P 1` keeps it to one
  *    process so it does not take both cores). What counts is frames *received* at B's interface
@@ -18,12 +20,16 @@
  *    it saturates near 200 k frames/s here (DESIGN.md section 11), which caps the reading.
  *  - Switch CPU: utime+stime of the switch's PID (all threads) over the measuring window, from
  *    /proc/PID/stat; divided by frames delivered it gives CPU per frame. The Linux bridge does its work in
- *    softirq of whoever sends, so it has no PID and reports n/a.
+ *    softirq of whoever sends, so it has no PID and reports n/a. For TCP it is also divided by bytes
+ *    delivered: through offload TAPs (vswitch-offload, ovs-tso) the host interfaces count a 64 KB GSO
+ *    frame as one packet, so per frame would compare a 64 KB frame with a 1.5 KB one; per MB does not.
  *
  * Disturbance: a trial starts only once the machine is idle (or a bounded wait ran out), and over the
  * window we count "foreign" CPU: time used by processes that are neither ours (in one of the lab's
  * namespaces, or this runner) nor kernel threads (which do our packets' softirq work), plus hypervisor
- * steal. Children that ended inside the window are caught through their parent's cutime/cstime.
+ * steal. Children that ended inside the window are caught through their parent's cutime/cstime. Our own
+ * processes that exit at the window's end (iperf3 -s -1) stay ours while they are unreaped zombies:
+ * counting their whole lifetime as foreign used to flag busy-receiver trials (the bridge's) as disturbed.
  *
  * Trade-offs: everything shells out to the real tools (what a person would type, STYLE.md lesson 7) at a
  * few ms per call, always outside the measuring window; counters are read at 10 ms tick resolution
@@ -161,7 +167,10 @@ function sampleProcesses(nsLinks: Set<string>): Map<number, ProcSample> {
       try {
         ours = nsLinks.has(readlinkSync(`/proc/${pid}/ns/net`));
       } catch {
-        /* gone or not ours to read */
+        // a zombie has no namespace link left but still shows its whole CPU time in stat: an iperf3
+        // server that has just exited (`-1`) and is not yet reaped. Ours when this runner is its parent
+        // (`ip netns exec` execs, so lab.spawn's children are ours directly)
+        ours = ppid === process.pid;
       }
     }
     out.set(pid, { ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]), ours, kernel });
@@ -219,8 +228,9 @@ export class Window {
     const procs1 = sampleProcesses(this.nsLinks);
     let foreign = 0;
     for (const [pid, s1] of procs1) {
-      if (s1.ours || s1.kernel) continue;
       const s0 = this.procs0.get(pid);
+      // ours at open stays ours (a process does not leave its namespace; a zombie's link is unreadable)
+      if (s1.ours || s1.kernel || s0?.ours) continue;
       foreign += s1.ticks - (s0 && !s0.ours ? s0.ticks : 0);
     }
     // a process that ended inside the window reappears whole in its parent's cutime: take off the part
@@ -355,21 +365,26 @@ interface IperfJson {
 }
 
 export interface TcpResult {
+  streams: number;
   gbps: number;
   retransmits: number;
-  /** Frames the switch delivered both ways (data to B, ACKs to A) over the window. */
+  /** Frames the switch delivered both ways (data to B, ACKs to A) over the window, as the host
+   *  interfaces count them (a GSO frame through an offload TAP is one). */
   frames: number;
+  /** Bytes the switch delivered both ways over the window (host interfaces' rx bytes). */
+  bytes: number;
   window: WindowResult;
 }
 
-/** One TCP stream A -> B for `seconds` (+1 omitted), switch CPU and frames counted over the whole run. */
-export async function iperfTcp(lab: NetnsLab, a: BenchHost, b: BenchHost, seconds: number, win: Window): Promise<TcpResult> {
+/** `streams` TCP streams A -> B for `seconds` (+1 omitted), switch CPU, frames and bytes counted over the
+ *  whole run. */
+export async function iperfTcp(lab: NetnsLab, a: BenchHost, b: BenchHost, seconds: number, win: Window, streams = 1): Promise<TcpResult> {
   const srv = await startIperfServer(lab, b);
   try {
     const a0 = await linkCounters(lab, a);
     const b0 = await linkCounters(lab, b);
     win.open();
-    const r = await lab.exec(a.ns, ['iperf3', '-c', b.ip, '-p', String(kIperfPort), '-t', String(seconds), '-O', '1', '-J'], {
+    const r = await lab.exec(a.ns, ['iperf3', '-c', b.ip, '-p', String(kIperfPort), '-t', String(seconds), '-O', '1', '-P', String(streams), '-J'], {
       timeoutMs: (seconds + 20) * 1000,
     });
     const window = win.close();
@@ -384,9 +399,11 @@ export async function iperfTcp(lab: NetnsLab, a: BenchHost, b: BenchHost, second
     if (j.error || !j.end?.sum_received) throw new Error(`iperf3: ${j.error ?? 'no end.sum_received'}`);
     await Promise.race([srv.done, sleep(2_000)]);
     return {
+      streams,
       gbps: j.end.sum_received.bits_per_second / 1e9,
       retransmits: j.end.sum_sent?.retransmits ?? 0,
       frames: b1.rxPackets - b0.rxPackets + (a1.rxPackets - a0.rxPackets),
+      bytes: b1.rxBytes - b0.rxBytes + (a1.rxBytes - a0.rxBytes),
       window,
     };
   } finally {

@@ -4,24 +4,42 @@
  *          ns <p>-<k>a                ns <p>-<k>s                 ns <p>-<k>b
  *   [host A: dev, 10.88.0.1] ==== [ switch under test ] ==== [host B: dev, 10.88.0.2]
  *
- *   vswitch   the real `vswitch run` daemon (TestDaemon) with two TAP ports; it creates each TAP in its
- *             namespace and moves it into the host's (`{type:'tap', name, netns}`)
- *   vde       `vde_switch -d -t tapA -t tapB` in the switch namespace (it creates and owns the TAPs), the
- *             TAPs then moved into the host namespaces; stopped by the PID in its pidfile
- *   bridge    the Linux bridge in the switch namespace with a veth pair to each host (the kernel's own
- *             fast path: no TAP, no process, its work is softirq on whoever sends)
+ *   vswitch          the real `vswitch run` daemon (TestDaemon) with two TAP ports; it creates each TAP in
+ *                    its namespace and moves it into the host's (`{type:'tap', name, netns}`)
+ *   vswitch-offload  the same with `offload: true`: IFF_VNET_HDR + TUNSETOFFLOAD, so the hosts' stacks
+ *                    hand it 64 KB GSO frames with partial checksums and it passes them through whole
+ *   vde              `vde_switch -d -t tapA -t tapB` in the switch namespace (it creates and owns the TAPs),
+ *                    the TAPs then moved into the host namespaces; stopped by the PID in its pidfile
+ *   bridge           the Linux bridge in the switch namespace with a veth pair to each host (the kernel's
+ *                    own fast path: no TAP, no process, its work is softirq on whoever sends)
+ *   ovs              Open vSwitch's userspace datapath, started by hand (no systemd): a private database
+ *                    and run directory, ovsdb-server and ovs-vswitchd inside the switch namespace, bridge
+ *                    `datapath_type=netdev`, two `type=tap` ports that ovs-vswitchd creates in its own
+ *                    namespace and that are then moved into the host namespaces (see openVSwitch below)
+ *   ovs-tso          the same with `other_config:userspace-tso-enable=true`, written to the database
+ *                    before ovs-vswitchd starts (it reads the key once, at start)
  *
  * Why: the issue compares vswitch with the switches a user would otherwise pick, on the same kind of host
- * attachment, measured in the same run. Each peer gets its own three namespaces (k = vs, vd, br) so all can
- * stand at once and trials interleave; the same addresses are reused since no namespace sees two peers.
+ * attachment, measured in the same run. Each peer gets its own three namespaces (k = vs, vo, vd, br, ov,
+ * ot) so all can stand at once and trials interleave; the same addresses are reused since no namespace
+ * sees two peers. Each ovs-vswitchd also needs a namespace of its own: the netdev datapath creates an
+ * `ovs-netdev` device, and a second instance in the same namespace clashes on it.
  *
  * Safety: every interface and address lives in a namespace of the run's NetnsLab (never the root one);
- * `stop()` ends the switch process by its PID, and the lab's cleanup deletes the namespaces.
+ * `stop()` ends the switch processes by PID, and the lab's cleanup deletes the namespaces. The OVS peers
+ * never touch the system's Open vSwitch: their own database, sockets, pidfiles and logs live in a temp
+ * directory (OVS_RUNDIR/OVS_LOGDIR/OVS_DBDIR/OVS_SYSCONFDIR and explicit paths), every ovs-vsctl names
+ * that database, and a service apt may have started in the root namespace is neither used nor stopped.
  *
  * Trade-offs:
  *  - Host neighbours are static (`nud permanent`), so no trial ever pays or races an ARP resolution; the
  *    switches still learn both MACs from the warm-up ping every trial starts with.
- *  - vswitch runs with its defaults (no vnet_hdr offloads): the bench measures what a user gets today.
+ *  - OVS runs with its defaults (NORMAL action, MAC learning) apart from the datapath type and TSO: the
+ *    bench measures what a user gets from `add-br`/`add-port`, not a tuned OVS (no PMD or pinning).
+ *  - Moving OVS's TAPs out of its namespace works for the datapath (it keeps the file descriptor) but its
+ *    name-based ioctls (stats, driver info) then fail: ovs-vswitchd logs "No such device" warnings. The
+ *    alternative, pre-created TAPs in the host namespaces, is not possible: a TAP is attached by name in
+ *    the opener's namespace.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,8 +47,10 @@ import { join } from 'node:path';
 import { TestDaemon } from '../testing/daemon.js';
 import type { NetnsLab } from '../testing/netns.js';
 
-export type PeerName = 'vswitch' | 'vde' | 'bridge';
-export const kPeerNames: readonly PeerName[] = ['vswitch', 'vde', 'bridge'];
+export type PeerName = 'vswitch' | 'vswitch-offload' | 'vde' | 'bridge' | 'ovs' | 'ovs-tso';
+export const kPeerNames: readonly PeerName[] = ['vswitch', 'vswitch-offload', 'vde', 'bridge', 'ovs', 'ovs-tso'];
+/** The vswitch variants: the runner reports each as a ratio to every other peer. */
+export const kVswitchPeers: readonly PeerName[] = ['vswitch', 'vswitch-offload'];
 
 export const kHostA = '10.88.0.1';
 export const kHostB = '10.88.0.2';
@@ -58,11 +78,12 @@ export interface Peer {
 }
 
 /** Namespace tags per peer: two letters keep `<prefix>-<tag><role>` short. */
-const kTag: Record<PeerName, string> = { vswitch: 'vs', vde: 'vd', bridge: 'br' };
+const kTag: Record<PeerName, string> = { vswitch: 'vs', 'vswitch-offload': 'vo', vde: 'vd', bridge: 'br', ovs: 'ov', 'ovs-tso': 'ot' };
 /** How long a daemonised vde_switch may take to write its pidfile: it does so right after fork. */
 const kPidfileWaitMs = 5_000;
-/** Grace between SIGTERM and SIGKILL when stopping vde_switch: it exits at once on SIGTERM. */
-const kKillGraceMs = 2_000;
+/** Grace between SIGTERM and SIGKILL when stopping a switch: vde_switch exits at once on SIGTERM,
+ *  ovs-vswitchd within about a second (it tears its ports down first). */
+const kKillGraceMs = 3_000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -183,8 +204,10 @@ async function vdeSwitch(lab: NetnsLab, register: Register): Promise<Peer> {
   };
 }
 
-async function vswitch(lab: NetnsLab, register: Register): Promise<Peer> {
-  const { s, a, b } = await hostNamespaces(lab, 'vswitch');
+async function vswitch(lab: NetnsLab, register: Register, offload: boolean): Promise<Peer> {
+  const name: PeerName = offload ? 'vswitch-offload' : 'vswitch';
+  const { s, a, b } = await hostNamespaces(lab, name);
+  const opt = offload ? { offload: true } : {};
   const daemon = new TestDaemon(s);
   const stop = () => daemon.cleanup();
   register(stop);
@@ -194,8 +217,8 @@ async function vswitch(lab: NetnsLab, register: Register): Promise<Peer> {
         {
           name: 'bench',
           ports: [
-            { name: 'a', nic: { type: 'tap', name: a.dev, netns: a.ns } },
-            { name: 'b', nic: { type: 'tap', name: b.dev, netns: b.ns } },
+            { name: 'a', nic: { type: 'tap', name: a.dev, netns: a.ns, ...opt } },
+            { name: 'b', nic: { type: 'tap', name: b.dev, netns: b.ns, ...opt } },
           ],
         },
       ],
@@ -207,7 +230,102 @@ async function vswitch(lab: NetnsLab, register: Register): Promise<Peer> {
   }
   // `ip netns exec` execs node, so the child's PID is the daemon's (main and datapath worker threads)
   const pid = daemon.proc?.pid ?? null;
-  return { name: 'vswitch', label: 'vswitch daemon, TAP ports', switchNs: s, a, b, pid, stop };
+  const label = offload ? 'vswitch daemon, TAP ports, offload' : 'vswitch daemon, TAP ports';
+  return { name, label, switchNs: s, a, b, pid, stop };
+}
+
+/** Database schema shipped by Debian's openvswitch-common. */
+const kOvsSchema = '/usr/share/openvswitch/vswitch.ovsschema';
+/** ovsdb-server and ovs-vswitchd --detach return once they are ready (pidfile written); this bounds a
+ *  hang, e.g. ovs-vswitchd waiting on a database it cannot reach. */
+const kOvsStartMs = 30_000;
+
+/**
+ * Open vSwitch, userspace (netdev) datapath, run by hand. Everything of this instance is in `dir`:
+ *
+ *   ovsdb-tool create conf.db vswitch.ovsschema
+ *   ovsdb-server conf.db --remote=punix:db.sock --pidfile=... --detach            (in the switch ns)
+ *   ovs-vsctl --db=unix:db.sock --no-wait init [-- set Open_vSwitch . other_config:userspace-tso-enable=true]
+ *   ovs-vswitchd unix:db.sock --pidfile=... --detach                              (in the switch ns)
+ *   ovs-vsctl add-br vsbench -- set bridge vsbench datapath_type=netdev
+ *   ovs-vsctl add-port vsbench <tapA> -- set Interface <tapA> type=tap             (and tapB)
+ *   ip link set <tapA> netns <host A>                                              (and tapB)
+ *
+ * Both daemons are stopped by the PIDs in their pidfiles. The TSO key is set before ovs-vswitchd starts:
+ * it is read once at start (its log then says "Userspace TCP Segmentation Offloading support enabled").
+ */
+async function openVSwitch(lab: NetnsLab, register: Register, tso: boolean): Promise<Peer> {
+  const name: PeerName = tso ? 'ovs-tso' : 'ovs';
+  const { s, a, b } = await hostNamespaces(lab, name);
+  const dir = mkdtempSync(join(tmpdir(), 'vswitch-bench-ovs-'));
+  const db = join(dir, 'conf.db');
+  const sock = `unix:${join(dir, 'db.sock')}`;
+  const pidfiles = { db: join(dir, 'ovsdb-server.pid'), vsd: join(dir, 'ovs-vswitchd.pid') };
+  // every OVS tool reads these: a private run/log/db/config directory, nothing under /var/run/openvswitch
+  const env = ['env', `OVS_RUNDIR=${dir}`, `OVS_LOGDIR=${dir}`, `OVS_DBDIR=${dir}`, `OVS_SYSCONFDIR=${dir}`];
+  const ovs = (cmd: string[]) => lab.exec(s, [...env, ...cmd], { check: true, timeoutMs: kOvsStartMs });
+  const vsctl = (...args: string[]) => ovs(['ovs-vsctl', `--db=${sock}`, '--timeout=20', ...args]);
+  let vsdPid = 0;
+  let dbPid = 0;
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    // interrupted between a daemon's fork and our read of its pidfile: the file says who to stop
+    vsdPid ||= readPidfile(pidfiles.vsd);
+    dbPid ||= readPidfile(pidfiles.db);
+    if (vsdPid > 0) await killPid(vsdPid);
+    if (dbPid > 0) await killPid(dbPid);
+    vsdPid = dbPid = 0;
+    rmSync(dir, { recursive: true, force: true });
+  };
+  register(stop);
+  const bridge = 'vsbench'; // not br0: nothing here is shared with a system OVS, but the name says whose it is
+  try {
+    await ovs(['ovsdb-tool', 'create', db, kOvsSchema]);
+    await ovs([
+      'ovsdb-server', db, `--remote=p${sock}`, `--pidfile=${pidfiles.db}`, `--unixctl=${join(dir, 'ovsdb-server.ctl')}`,
+      `--log-file=${join(dir, 'ovsdb-server.log')}`, '-vconsole:off', '--detach', '--no-chdir',
+    ]);
+    dbPid = readPidfile(pidfiles.db);
+    if (dbPid === 0) throw new Error('ovsdb-server wrote no pidfile');
+    await vsctl('--no-wait', 'init', ...(tso ? ['--', 'set', 'Open_vSwitch', '.', 'other_config:userspace-tso-enable=true'] : []));
+    await ovs([
+      'ovs-vswitchd', sock, `--pidfile=${pidfiles.vsd}`, `--unixctl=${join(dir, 'ovs-vswitchd.ctl')}`,
+      `--log-file=${join(dir, 'ovs-vswitchd.log')}`, '-vconsole:off', '--detach', '--no-chdir',
+    ]);
+    vsdPid = readPidfile(pidfiles.vsd);
+    if (vsdPid === 0) throw new Error('ovs-vswitchd wrote no pidfile');
+    await vsctl('add-br', bridge, '--', 'set', 'bridge', bridge, 'datapath_type=netdev');
+    // without --no-wait, ovs-vsctl returns once ovs-vswitchd has applied the change: the TAPs exist
+    for (const h of [a, b]) await vsctl('add-port', bridge, h.dev, '--', 'set', 'Interface', h.dev, 'type=tap');
+    const log = readFileSync(join(dir, 'ovs-vswitchd.log'), 'utf8');
+    if (tso && !log.includes('Userspace TCP Segmentation Offloading support enabled')) {
+      throw new Error('ovs-vswitchd did not enable userspace TSO (its log does not say so)');
+    }
+    for (const h of [a, b]) await lab.ip(s, 'link', 'set', 'dev', h.dev, 'netns', h.ns);
+    await configureHosts(lab, a, b);
+  } catch (err) {
+    let tail = '';
+    try {
+      tail = readFileSync(join(dir, 'ovs-vswitchd.log'), 'utf8').trim().split('\n').slice(-5).join('\n');
+    } catch {
+      /* no log yet */
+    }
+    await stop();
+    throw new Error(`${name}: ${(err as Error).message}${tail ? `\novs-vswitchd.log:\n${tail}` : ''}`, { cause: err });
+  }
+  return {
+    name,
+    label: tso ? 'OVS userspace, TAP ports, TSO on' : 'OVS userspace, TAP ports',
+    switchNs: s,
+    a,
+    b,
+    get pid() {
+      return vsdPid > 0 ? vsdPid : null;
+    },
+    stop,
+  };
 }
 
 /** Receives a peer's stopper before its process starts, so an interrupt during setup still ends it. */
@@ -218,7 +336,13 @@ export type Register = (stop: () => Promise<void>) => void;
 export function setupPeer(name: PeerName, lab: NetnsLab, register: Register = () => {}): Promise<Peer> {
   switch (name) {
     case 'vswitch':
-      return vswitch(lab, register);
+      return vswitch(lab, register, false);
+    case 'vswitch-offload':
+      return vswitch(lab, register, true);
+    case 'ovs':
+      return openVSwitch(lab, register, false);
+    case 'ovs-tso':
+      return openVSwitch(lab, register, true);
     case 'vde':
       return vdeSwitch(lab, register);
     case 'bridge':

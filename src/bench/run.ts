@@ -1,12 +1,15 @@
 /**
- * `npm run bench`: vswitch beside vde_switch and the Linux bridge, measured in the same run between two
- * namespace hosts: ping RTT, iperf3 TCP (one stream), 64-byte UDP frames/s received, and the switch
- * process's CPU per frame; then the in-process pipeline bench (bench/pipeline.ts) when it is built.
+ * `npm run bench`: vswitch (plain TAP ports, and TAP ports with offloads) beside vde_switch, the Linux
+ * bridge and Open vSwitch's userspace datapath (plain, and with its TSO support on), measured in the same
+ * run between two namespace hosts: ping RTT, iperf3 TCP (1 and 4 streams), 64-byte UDP frames/s received,
+ * and the switch process's CPU per frame; then the in-process pipeline bench (bench/pipeline.ts).
  *
- *   node dist/bench/run.js [--quick] [--only vswitch,vde,bridge] [--rounds N] [--idle-wait S] [--json] [--out FILE]
+ *   node dist/bench/run.js [--quick] [--only vswitch,vswitch-offload,vde,bridge,ovs,ovs-tso] [--rounds N]
+ *                          [--idle-wait S] [--json] [--out FILE]
  *
- * Prints a table and the vswitch/peer ratios, and writes one JSON document (bench-results.json in the
- * working directory, or --out; --json prints it on stdout and the table on stderr).
+ * Prints a table, both vswitch variants as ratios to every other peer, and the issue's goals checked
+ * against this run; writes one JSON document (bench-results.json in the working directory, or --out;
+ * --json prints it on stdout and the table on stderr).
  *
  * Method (why it is shaped so):
  *  - Every peer first carries some untimed traffic (JIT warm-up: the figures are steady state).
@@ -18,12 +21,17 @@
  *    kMaxForeignCores, or the hypervisor stole more than kMaxSteal during its window (measure.ts says how
  *    that is counted). A disturbed trial is run once more; if the rerun is disturbed too the less
  *    disturbed of the two is kept and flagged in the JSON.
+ *  - Ratios are vswitch / peer from the same run, as medians over rounds and, since every round measures
+ *    every peer within a couple of minutes, also round by round (the spread says how firm a ratio is).
  *  - Root only; nothing is configured in the root namespace; every namespace and process is removed in
  *    `finally` and on SIGINT/SIGTERM/SIGHUP (processes by PID), also when the output pipe closes.
+ *  - A peer whose tool is missing or that fails to start (other than vswitch itself) is skipped with the
+ *    reason printed and kept in the JSON, so one broken peer does not cost the others' figures.
  *
- * Trade-off: a full run takes about 4-5 minutes on an idle machine (3 rounds x 3 peers x ~15 s of
- * traffic plus idle checks and warm-up), longer when it has to wait for the machine to be idle;
- * `--quick` is a one-round smoke check of the harness with short windows, not a result to quote.
+ * Trade-off: a full run takes about 10 minutes on an idle machine (3 rounds x 6 peers x ~30 s: 22 s of
+ * traffic plus idle checks, set-up and warm-up; `--rounds 5`, what BENCHMARKS.md quotes, about 16),
+ * longer when it has to wait for the machine to be idle; `--quick` is a one-round smoke check of the
+ * harness with short windows, not a result to quote.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
@@ -46,7 +54,7 @@ import {
   Window,
   type WindowResult,
 } from './measure.js';
-import { kPeerNames, type Peer, type PeerName, setupPeer } from './peers.js';
+import { kPeerNames, kVswitchPeers, type Peer, type PeerName, setupPeer } from './peers.js';
 
 /** Idle fraction of both cores that counts as idle: a compile on one core leaves 50 %, the machine's
  *  own housekeeping a few %. */
@@ -80,7 +88,9 @@ const kFull: Params = { rounds: 3, pingCount: 200, pingIntervalS: 0.01, tcpSecon
 /** Smoke check: just enough traffic to exercise every path. */
 const kQuick: Params = { rounds: 1, pingCount: 50, pingIntervalS: 0.01, tcpSeconds: 2, udpSeconds: 2, idleWaitMs: 5_000 };
 
-type Metric = 'ping' | 'tcp' | 'udp';
+type Metric = 'ping' | 'tcp1' | 'tcp4' | 'udp';
+/** iperf3 parallel streams of the two TCP trials. */
+const kTcpStreams = { tcp1: 1, tcp4: 4 } as const;
 
 interface Trial<R> {
   peer: PeerName;
@@ -120,7 +130,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--rounds') rounds = Number(argv[++i]);
     else if (a === '--idle-wait') idleWaitS = Number(argv[++i]);
     else if (a === '-h' || a === '--help') {
-      console.log('usage: node dist/bench/run.js [--quick] [--only vswitch,vde,bridge] [--rounds N] [--idle-wait S] [--json] [--out FILE]');
+      console.log(`usage: node dist/bench/run.js [--quick] [--only ${kPeerNames.join(',')}] [--rounds N] [--idle-wait S] [--json] [--out FILE]`);
       process.exit(0);
     } else throw new Error(`unknown argument '${a}'`);
   }
@@ -190,10 +200,22 @@ async function trial<R>(
   return tries.find((t) => !t.disturbed) ?? tries.reduce((x, y) => (y.window.foreignCores < x.window.foreignCores ? y : x));
 }
 
+interface TcpSummary {
+  streams: number;
+  gbps: number;
+  retransmits: number;
+  switchCores: number | null;
+  /** Per frame as the host interfaces count them: a GSO frame through an offload TAP is one. */
+  cpuUsPerFrame: number | null;
+  /** Per MB delivered (both directions): comparable across offload and plain peers. */
+  cpuUsPerMB: number | null;
+}
+
 interface PeerSummary {
   label: string;
   ping: { p50Us: number; p99Us: number; avgUs: number; loss: number };
-  tcp: { gbps: number; retransmits: number; switchCores: number | null; cpuUsPerFrame: number | null };
+  tcp1: TcpSummary;
+  tcp4: TcpSummary;
   udp: {
     rxPps: number;
     txPps: number;
@@ -205,15 +227,28 @@ interface PeerSummary {
     sunk: boolean;
   };
   /** Each round's kept value, in round order: the spread behind the medians. */
-  byRound: { pingP50Us: number[]; tcpGbps: number[]; udpRxPps: number[] };
-  /** vswitch only: CPU seconds per thread over the UDP windows (where the time goes). */
+  byRound: { pingP50Us: number[]; tcp1Gbps: number[]; tcp4Gbps: number[]; udpRxPps: number[] };
+  /** vswitch variants only: CPU seconds per thread over the UDP windows (where the time goes). */
   threadsUdp?: Record<string, number>;
 }
 
-function summarise(peer: Peer, pings: Trial<PingResult>[], tcps: Trial<TcpResult>[], udps: Trial<UdpResult>[]): PeerSummary {
-  const cpuPerFrame = (cpu: number | null, frames: number) => (cpu === null || frames <= 0 ? null : (cpu / frames) * 1e6);
-  const tcpCpu = tcps.map((t) => cpuPerFrame(t.window.switchCpu, t.result.frames));
-  const udpCpu = udps.map((t) => cpuPerFrame(t.window.switchCpu, t.result.rxPps * t.window.seconds));
+/** CPU microseconds per unit (frame, MB), or null without a PID or units. */
+const cpuPer = (cpu: number | null, units: number) => (cpu === null || units <= 0 ? null : (cpu / units) * 1e6);
+
+function summariseTcp(peer: Peer, tcps: Trial<TcpResult>[], streams: number): TcpSummary {
+  const cores = peer.pid === null ? null : median(tcps.map((t) => (t.window.switchCpu ?? NaN) / t.window.seconds));
+  return {
+    streams,
+    gbps: median(tcps.map((t) => t.result.gbps)),
+    retransmits: median(tcps.map((t) => t.result.retransmits)),
+    switchCores: cores,
+    cpuUsPerFrame: peer.pid === null ? null : median(tcps.map((t) => cpuPer(t.window.switchCpu, t.result.frames) ?? NaN)),
+    cpuUsPerMB: peer.pid === null ? null : median(tcps.map((t) => cpuPer(t.window.switchCpu, t.result.bytes / 1e6) ?? NaN)),
+  };
+}
+
+function summarise(peer: Peer, pings: Trial<PingResult>[], tcp1: Trial<TcpResult>[], tcp4: Trial<TcpResult>[], udps: Trial<UdpResult>[]): PeerSummary {
+  const udpCpu = udps.map((t) => cpuPer(t.window.switchCpu, t.result.rxPps * t.window.seconds));
   const cores = (ts: Trial<unknown>[]) => (peer.pid === null ? null : median(ts.map((t) => (t.window.switchCpu ?? NaN) / t.window.seconds)));
   const s: PeerSummary = {
     label: peer.label,
@@ -223,12 +258,8 @@ function summarise(peer: Peer, pings: Trial<PingResult>[], tcps: Trial<TcpResult
       avgUs: median(pings.map((t) => t.result.avgUs)),
       loss: pings.reduce((s, t) => s + t.result.sent - t.result.received, 0) / Math.max(1, pings.reduce((s, t) => s + t.result.sent, 0)),
     },
-    tcp: {
-      gbps: median(tcps.map((t) => t.result.gbps)),
-      retransmits: median(tcps.map((t) => t.result.retransmits)),
-      switchCores: cores(tcps),
-      cpuUsPerFrame: peer.pid === null ? null : median(tcpCpu.map((x) => x ?? NaN)),
-    },
+    tcp1: summariseTcp(peer, tcp1, kTcpStreams.tcp1),
+    tcp4: summariseTcp(peer, tcp4, kTcpStreams.tcp4),
     udp: {
       rxPps: median(udps.map((t) => t.result.rxPps)),
       txPps: median(udps.map((t) => t.result.txPps)),
@@ -240,11 +271,12 @@ function summarise(peer: Peer, pings: Trial<PingResult>[], tcps: Trial<TcpResult
     },
     byRound: {
       pingP50Us: pings.map((t) => t.result.p50Us),
-      tcpGbps: tcps.map((t) => t.result.gbps),
+      tcp1Gbps: tcp1.map((t) => t.result.gbps),
+      tcp4Gbps: tcp4.map((t) => t.result.gbps),
       udpRxPps: udps.map((t) => t.result.rxPps),
     },
   };
-  if (peer.name === 'vswitch') {
+  if (kVswitchPeers.includes(peer.name)) {
     const threads: Record<string, number> = {};
     for (const t of udps) for (const [k, v] of Object.entries(t.window.switchThreads ?? {})) threads[k] = (threads[k] ?? 0) + v;
     s.threadsUdp = threads;
@@ -253,22 +285,81 @@ function summarise(peer: Peer, pings: Trial<PingResult>[], tcps: Trial<TcpResult
 }
 
 interface Ratios {
+  /** The vswitch variant (numerator) and the peer (denominator). */
+  vswitch: PeerName;
+  peer: PeerName;
   pingP50: number;
   pingP99: number;
-  tcp: number;
+  tcp1: number;
+  tcp4: number;
   udpPps: number;
   udpCpuPerFrame: number | null;
+  tcp1CpuPerMB: number | null;
+  /** The same ratios round by round (both measured in that round): how firm the median ratio is. */
+  byRound: { tcp1: number[]; tcp4: number[]; udpPps: number[] };
 }
 
+const div = (x: number | null, y: number | null) => (x === null || y === null ? null : x / y);
+const perRound = (x: number[], y: number[]) => x.map((v, i) => v / y[i]).filter((r) => Number.isFinite(r));
+
 /** vswitch / peer for every metric. RTT and CPU: above 1 means vswitch is slower or costlier. */
-function ratios(v: PeerSummary, p: PeerSummary): Ratios {
+function ratios(vName: PeerName, v: PeerSummary, pName: PeerName, p: PeerSummary): Ratios {
   return {
+    vswitch: vName,
+    peer: pName,
     pingP50: v.ping.p50Us / p.ping.p50Us,
     pingP99: v.ping.p99Us / p.ping.p99Us,
-    tcp: v.tcp.gbps / p.tcp.gbps,
+    tcp1: v.tcp1.gbps / p.tcp1.gbps,
+    tcp4: v.tcp4.gbps / p.tcp4.gbps,
     udpPps: v.udp.rxPps / p.udp.rxPps,
-    udpCpuPerFrame: v.udp.cpuUsPerFrame !== null && p.udp.cpuUsPerFrame !== null ? v.udp.cpuUsPerFrame / p.udp.cpuUsPerFrame : null,
+    udpCpuPerFrame: div(v.udp.cpuUsPerFrame, p.udp.cpuUsPerFrame),
+    tcp1CpuPerMB: div(v.tcp1.cpuUsPerMB, p.tcp1.cpuUsPerMB),
+    byRound: {
+      tcp1: perRound(v.byRound.tcp1Gbps, p.byRound.tcp1Gbps),
+      tcp4: perRound(v.byRound.tcp4Gbps, p.byRound.tcp4Gbps),
+      udpPps: perRound(v.byRound.udpRxPps, p.byRound.udpRxPps),
+    },
   };
+}
+
+interface Goal {
+  what: string;
+  vswitch: PeerName;
+  peer: PeerName;
+  metric: 'tcp1' | 'tcp4' | 'udpPps';
+  atLeast: number;
+  /** Median-based ratio of this run, null when a side was not measured. */
+  ratio: number | null;
+  byRound: number[];
+  holds: boolean | null;
+}
+
+/** The issue's goals: vswitch with offloads TCP >= 5x vde_switch and >= 0.7x OVS userspace with TSO on;
+ *  64-byte UDP pps >= 2x vde_switch (checked for both vswitch variants). TCP is checked with 1 and with
+ *  4 streams; the issue's figure is the 1-stream one (what iperf3 does by default). */
+const kGoals: ReadonlyArray<Pick<Goal, 'vswitch' | 'peer' | 'metric' | 'atLeast'>> = [
+  { vswitch: 'vswitch-offload', peer: 'vde', metric: 'tcp1', atLeast: 5 },
+  { vswitch: 'vswitch-offload', peer: 'vde', metric: 'tcp4', atLeast: 5 },
+  { vswitch: 'vswitch-offload', peer: 'ovs-tso', metric: 'tcp1', atLeast: 0.7 },
+  { vswitch: 'vswitch-offload', peer: 'ovs-tso', metric: 'tcp4', atLeast: 0.7 },
+  { vswitch: 'vswitch', peer: 'vde', metric: 'udpPps', atLeast: 2 },
+  { vswitch: 'vswitch-offload', peer: 'vde', metric: 'udpPps', atLeast: 2 },
+];
+
+const kMetricLabel = { tcp1: 'TCP 1 stream', tcp4: 'TCP 4 streams', udpPps: 'UDP 64 B pps' } as const;
+
+function goals(rat: Ratios[]): Goal[] {
+  return kGoals.map((g) => {
+    const r = rat.find((x) => x.vswitch === g.vswitch && x.peer === g.peer);
+    const ratio = r ? r[g.metric] : null;
+    return {
+      ...g,
+      what: `${g.vswitch} ${kMetricLabel[g.metric]} >= ${g.atLeast} x ${g.peer}`,
+      ratio,
+      byRound: r ? r.byRound[g.metric] : [],
+      holds: ratio === null || Number.isNaN(ratio) ? null : ratio >= g.atLeast,
+    };
+  });
 }
 
 // ---------------------------------------------------------------- output
@@ -283,33 +374,44 @@ const f = (x: number | null, digits: number) => (x === null || Number.isNaN(x) ?
 const range = (xs: number[], scale: number, digits: number) =>
   xs.length === 0 ? 'n/a' : `${(Math.min(...xs) / scale).toFixed(digits)}-${(Math.max(...xs) / scale).toFixed(digits)}`;
 
-function render(peers: Record<string, PeerSummary>, rat: Record<string, Ratios>, pipeline: unknown): string {
-  const rows = [['peer', 'RTT p50 us', 'RTT p99 us', 'TCP Gbit/s', 'UDP 64B rx kpps', 'offered kpps', 'CPU us/frame UDP', 'CPU us/frame TCP', 'switch cores UDP']];
+function render(peers: Record<string, PeerSummary>, rat: Ratios[], gs: Goal[], pipeline: unknown): string {
+  const rows = [[
+    'peer', 'RTT p50 us', 'RTT p99 us', 'TCP x1 Gbit/s', 'TCP x4 Gbit/s', 'UDP 64B rx kpps', 'offered kpps',
+    'CPU us/frame UDP', 'CPU us/MB TCP x1', 'cores TCP x1', 'cores UDP',
+  ]];
   for (const [name, s] of Object.entries(peers)) {
     rows.push([
       `${name} (${s.label})`,
       f(s.ping.p50Us, 0),
       f(s.ping.p99Us, 0),
-      f(s.tcp.gbps, 2),
+      f(s.tcp1.gbps, 2),
+      f(s.tcp4.gbps, 2),
       f(s.udp.rxPps / 1000, 0),
       f((s.udp.txPps + s.udp.txDroppedPps) / 1000, 0),
       f(s.udp.cpuUsPerFrame, 2),
-      f(s.tcp.cpuUsPerFrame, 3),
+      f(s.tcp1.cpuUsPerMB, 0),
+      f(s.tcp1.switchCores, 2),
       f(s.udp.switchCores, 2),
     ]);
   }
   let out = table(rows);
-  const rr = Object.entries(rat);
-  if (rr.length > 0) {
-    const rrows = [['vswitch / peer', 'RTT p50', 'RTT p99', 'TCP', 'UDP 64B pps', 'CPU/frame UDP']];
-    for (const [name, r] of rr) rrows.push([name, f(r.pingP50, 2), f(r.pingP99, 2), f(r.tcp, 2), f(r.udpPps, 2), f(r.udpCpuPerFrame, 2)]);
+  if (rat.length > 0) {
+    const rrows = [['ratio', 'RTT p50', 'RTT p99', 'TCP x1', 'TCP x4', 'UDP 64B pps', 'CPU/frame UDP', 'CPU/MB TCP x1']];
+    for (const r of rat) {
+      rrows.push([`${r.vswitch} / ${r.peer}`, f(r.pingP50, 2), f(r.pingP99, 2), f(r.tcp1, 2), f(r.tcp4, 2), f(r.udpPps, 2), f(r.udpCpuPerFrame, 2), f(r.tcp1CpuPerMB, 2)]);
+    }
     out += '\n\n' + table(rrows);
   }
-  const srows = [['range over rounds', 'RTT p50 us', 'TCP Gbit/s', 'UDP 64B rx kpps']];
+  const srows = [['range over rounds', 'RTT p50 us', 'TCP x1 Gbit/s', 'TCP x4 Gbit/s', 'UDP 64B rx kpps']];
   for (const [name, s] of Object.entries(peers)) {
-    srows.push([name, range(s.byRound.pingP50Us, 1, 0), range(s.byRound.tcpGbps, 1, 2), range(s.byRound.udpRxPps, 1000, 0)]);
+    srows.push([name, range(s.byRound.pingP50Us, 1, 0), range(s.byRound.tcp1Gbps, 1, 2), range(s.byRound.tcp4Gbps, 1, 2), range(s.byRound.udpRxPps, 1000, 0)]);
   }
   out += '\n\n' + table(srows);
+  if (gs.length > 0) {
+    const grows = [['goal (this run)', 'ratio', 'by round', 'holds']];
+    for (const g of gs) grows.push([g.what, f(g.ratio, 2), range(g.byRound, 1, 2), g.holds === null ? 'not measured' : g.holds ? 'yes' : 'NO']);
+    out += '\n\n' + table(grows);
+  }
   const pl = pipeline as { mpps?: number; nsPerFrame?: number } | null;
   if (pl && typeof pl.mpps === 'number') {
     out += `\n\nin-process pipeline (bench/pipeline.ts, 64-byte frames, one thread, no I/O): ${pl.mpps.toFixed(2)} Mpps, ${pl.nsPerFrame?.toFixed(0) ?? '?'} ns/frame`;
@@ -334,9 +436,16 @@ async function main(): Promise<number> {
     log(`bench: missing ${missing.map((t) => t.bin).join(', ')}`);
     return 2;
   }
-  if (need('vde_switch', 'vde')) {
-    log('bench: vde_switch missing, skipping that peer');
-    opts.only = opts.only.filter((x) => x !== 'vde');
+  const skipped: Record<string, string> = {};
+  const skipPeer = (peer: PeerName, why: string) => {
+    if (!opts.only.includes(peer)) return;
+    log(`bench: skipping ${peer}: ${why}`);
+    skipped[peer] = why;
+    opts.only = opts.only.filter((x) => x !== peer);
+  };
+  if (need('vde_switch', 'vde')) skipPeer('vde', 'vde_switch missing (apt-get install vde2 failed)');
+  for (const peer of ['ovs', 'ovs-tso'] as const) {
+    if (need('ovs-vswitchd', peer)) skipPeer(peer, 'ovs-vswitchd missing (apt-get install openvswitch-switch failed)');
   }
   const generator: Generator = hasBinary('trafgen') ? 'trafgen' : 'iperf3';
   if (generator === 'iperf3') log('bench: trafgen missing: 64-byte frames come from iperf3 -u -l 18 -b 0 (caps near 200 k frames/s)');
@@ -370,14 +479,22 @@ async function main(): Promise<number> {
     const peers: Peer[] = [];
     for (const name of opts.only) {
       log(`bench: setting up ${name}`);
-      peers.push(await setupPeer(name, lab, (stop) => stoppers.push(stop)));
+      try {
+        peers.push(await setupPeer(name, lab, (stop) => stoppers.push(stop)));
+      } catch (err) {
+        // vswitch itself must run; a peer that cannot is reported, and the rest still measured
+        if (kVswitchPeers.includes(name)) throw err;
+        skipPeer(name, `setup failed: ${(err as Error).message}`);
+      }
     }
     const windows = new Map(peers.map((x) => [x.name, Window.forNamespaces([x.switchNs, x.a.ns, x.b.ns], x.pid)]));
     for (const x of peers) if (!(await warmUp(lab, x.a, x.b))) throw new Error(`${x.name}: host A cannot ping host B`);
     log('bench: warm-up traffic (untimed)');
     for (const x of peers) await warmUpTraffic(lab, x.a, x.b, kWarmUpSeconds);
 
-    const byPeer = new Map(peers.map((x) => [x.name, { ping: [] as Trial<PingResult>[], tcp: [] as Trial<TcpResult>[], udp: [] as Trial<UdpResult>[] }]));
+    const byPeer = new Map(
+      peers.map((x) => [x.name, { ping: [] as Trial<PingResult>[], tcp1: [] as Trial<TcpResult>[], tcp4: [] as Trial<TcpResult>[], udp: [] as Trial<UdpResult>[] }]),
+    );
     for (let round = 1; round <= p.rounds; round++) {
       // rotate the order each round so no peer always runs first or last
       const order = peers.map((_, i) => peers[(i + round - 1) % peers.length]);
@@ -392,34 +509,42 @@ async function main(): Promise<number> {
           return { result, window: w.close() };
         }, win);
         acc.ping.push(tp);
-        const tt = await trial(peer, 'tcp', round, p, log, async (w) => {
-          const result = await iperfTcp(lab, peer.a, peer.b, p.tcpSeconds, w);
-          return { result, window: result.window };
-        }, win);
-        acc.tcp.push(tt);
+        const tcps: Trial<TcpResult>[] = [];
+        for (const metric of ['tcp1', 'tcp4'] as const) {
+          const tt = await trial(peer, metric, round, p, log, async (w) => {
+            const result = await iperfTcp(lab, peer.a, peer.b, p.tcpSeconds, w, kTcpStreams[metric]);
+            return { result, window: result.window };
+          }, win);
+          acc[metric].push(tt);
+          tcps.push(tt);
+        }
         const tu = await trial(peer, 'udp', round, p, log, async (w) => {
           const result = await udpFlood(lab, peer.a, peer.b, p.udpSeconds, generator, tmp, w);
           return { result, window: result.window };
         }, win);
         acc.udp.push(tu);
-        trials.push(tp, tt, tu);
+        trials.push(tp, ...tcps, tu);
         log(
-          `  ${peer.name}: RTT p50 ${tp.result.p50Us.toFixed(0)} us, TCP ${tt.result.gbps.toFixed(2)} Gbit/s, ` +
+          `  ${peer.name}: RTT p50 ${tp.result.p50Us.toFixed(0)} us, TCP ${tcps.map((t) => t.result.gbps.toFixed(2)).join(' / ')} Gbit/s (1 / 4 streams), ` +
             `UDP ${(tu.result.rxPps / 1000).toFixed(0)} k/s of ${((tu.result.txPps + tu.result.txDroppedPps) / 1000).toFixed(0)} k/s offered`,
         );
       }
     }
     for (const peer of peers) {
       const acc = byPeer.get(peer.name)!;
-      summaries[peer.name] = summarise(peer, acc.ping, acc.tcp, acc.udp);
+      summaries[peer.name] = summarise(peer, acc.ping, acc.tcp1, acc.tcp4, acc.udp);
     }
   } finally {
     await cleanup();
     for (const sig of kSignals) process.removeListener(sig, onSignal);
   }
 
-  const rat: Record<string, Ratios> = {};
-  if (summaries.vswitch) for (const [name, s] of Object.entries(summaries)) if (name !== 'vswitch') rat[name] = ratios(summaries.vswitch, s);
+  const rat: Ratios[] = [];
+  for (const v of kVswitchPeers) {
+    if (!summaries[v]) continue;
+    for (const [name, s] of Object.entries(summaries)) if (name !== v) rat.push(ratios(v, summaries[v], name as PeerName, s));
+  }
+  const gs = goals(rat);
 
   // the in-process pipeline bench, when another issue has built it
   let pipeline: unknown = null;
@@ -442,13 +567,16 @@ async function main(): Promise<number> {
     judging: { idleThreshold: kIdleThreshold, maxForeignCores: kMaxForeignCores, maxSteal: kMaxSteal },
     generator,
     peers: summaries,
+    skippedPeers: skipped,
     ratios: rat,
+    goals: gs,
     disturbedTrials: trials.filter((t) => t.disturbed).map((t) => ({ peer: t.peer, metric: t.metric, round: t.round, why: t.disturbed })),
     rerunTrials: reruns,
     trials,
     pipeline,
   };
-  const text = render(summaries, rat, pipeline);
+  let text = render(summaries, rat, gs, pipeline);
+  for (const [peer, why] of Object.entries(skipped)) text += `\n\nskipped ${peer}: ${why}`;
   writeFileSync(opts.out, JSON.stringify(doc, null, 2) + '\n');
   if (opts.json) {
     console.error(text);
