@@ -28,6 +28,13 @@ export const dropReasons = [
   ['bad-vnet-hdr', 'virtio_net_hdr claims more than the frame holds (checksum offset, GSO without checksum)'],
   ['gso-unsupported', 'GSO type the switch cannot segment'],
   ['gso-malformed', 'GSO frame whose headers cannot be segmented (lengths, options, extension headers)'],
+  ['acl-deny', 'a port ACL or extended ACL denied the frame'],
+  ['mac-spoofing', "source MAC is not the port's MAC and MacAddressSpoofing is off"],
+  ['dhcp-guard', 'DHCP server message from a port with DhcpGuard on'],
+  ['router-guard', 'router advertisement or redirect from a port with RouterGuard on'],
+  ['storm-limit', 'broadcast/multicast/unknown-unicast over the port StormLimit'],
+  ['pvlan-isolated', 'private VLAN rules forbid this source and destination pair'],
+  ['qos-queue-full', 'egress shaping queue of the source class full (MaximumBandwidth congestion)'],
 ] as const;
 
 export type DropReason = (typeof dropReasons)[number][0];
@@ -49,6 +56,8 @@ export const portFields = [
   ['offSegments', 'segments produced by software LSO'],
   ['offCsum', 'partial checksums completed in software'],
   ['offCoalesced', 'segments merged by receive segment coalescing (RSC)'],
+  ['mirrorCopies', 'mirror copies of this source port frames delivered to destinations'],
+  ['qosDelayed', 'frames held by the egress shaper before delivery (MaximumBandwidth)'],
 ] as const;
 export type PortField = (typeof portFields)[number][0];
 export const pf = Object.fromEntries(portFields.map(([name], i) => [name, i])) as Record<PortField, number>;
@@ -62,6 +71,10 @@ export const globalFields = [
   ['fdbFlushed', 'entries removed by flush or link down'],
   ['breaths', 'pipeline runs (batches)'],
   ['frames', 'frames entering the pipeline'],
+  ['flowsActive', 'stateful ACL flow entries now'],
+  ['flowsCreated', 'stateful ACL flows created'],
+  ['flowsExpired', 'stateful ACL flows removed after their idle timeout'],
+  ['flowsRefused', 'stateful ACL flows not created because the flow table was full'],
 ] as const;
 export type GlobalField = (typeof globalFields)[number][0];
 export const gf = Object.fromEntries(globalFields.map(([name], i) => [name, i])) as Record<GlobalField, number>;

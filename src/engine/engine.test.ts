@@ -85,6 +85,8 @@ const zeroFields: Record<PortField, number> = {
   offSegments: 0,
   offCsum: 0,
   offCoalesced: 0,
+  mirrorCopies: 0,
+  qosDelayed: 0,
 };
 const zeroGlobal = { fdbEntries: 0, fdbLearned: 0, fdbAged: 0, fdbMoved: 0, fdbRefused: 0, fdbFlushed: 0, breaths: 0, frames: 0 };
 
