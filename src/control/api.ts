@@ -18,12 +18,16 @@
  *   POST   /switches/:sw/ports/:p/capture     start {file, direction, count?, seconds?}   DELETE .../capture  stop
  *   GET    /switches/:sw/ports/:p/capture[?wait=1]  status (wait: answer when it ends)
  *   GET    /switches/:sw/captures             running captures, frames written and lost
+ *   GET    /switches/:sw/ports/:p/policy      {mac, policy, stats}   PUT .../policy {mac?, settings...} merge (null resets)
+ *   POST   /switches/:sw/ports/:p/acls        AclRule -> with id     DELETE .../acls/:id
+ *   POST   /switches/:sw/ports/:p/extended-acls  ExtAclRule -> with id  DELETE .../extended-acls/:id
  *   GET    /config                            running configuration
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { captureRequest } from './capture.js';
 import type { Manager } from './manager.js';
 import * as v from './validate.js';
+import { addAcl, addExtendedAcl, patchPolicy, policyStatus, removeRule } from './policy-edit.js';
 
 export class HttpError extends Error {
   constructor(
@@ -69,7 +73,13 @@ export function createApi(mgr: Manager, apiPath?: string): Server {
       return s.setAging(v.agingSeconds((body as { seconds?: unknown })?.seconds, 'seconds'));
     }],
     ['GET', /^\/v1\/switches\/([^/]+)\/ports$/, async (m) => mgr.get(m[1]).ports()],
-    ['POST', /^\/v1\/switches\/([^/]+)\/ports$/, async (m, body) => mgr.addPort(m[1], v.portConfig(body, 'port'))],
+    ['POST', /^\/v1\/switches\/([^/]+)\/ports$/, async (m, body) => mgr.addPort(m[1], v.portConfig(body, 'port', mgr.get(m[1]).config.minimumBandwidthMode))],
+    ['GET', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/policy$/, async (m) => policyStatus(mgr.port(m[1], m[2]), m[2])],
+    ['PUT', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/policy$/, async (m, body) => patchPolicy(mgr.port(m[1], m[2]), m[2], body)],
+    ['POST', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/acls$/, async (m, body) => addAcl(mgr.port(m[1], m[2]), m[2], body)],
+    ['DELETE', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/acls\/([^/]+)$/, async (m) => removeRule(mgr.port(m[1], m[2]), m[2], 'acls', m[3])],
+    ['POST', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/extended-acls$/, async (m, body) => addExtendedAcl(mgr.port(m[1], m[2]), m[2], body)],
+    ['DELETE', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/extended-acls\/([^/]+)$/, async (m) => removeRule(mgr.port(m[1], m[2]), m[2], 'extendedAcls', m[3])],
     ['DELETE', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)$/, async (m) => mgr.port(m[1], m[2]).removePort(m[2])],
     ['PUT', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/vlan$/, async (m, body) => mgr.port(m[1], m[2]).setVlan(m[2], v.vlanConfig(body, 'vlan'))],
     ['PUT', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/mtu$/, async (m, body) => mgr.port(m[1], m[2]).setMtu(m[2], v.mtu((body as { mtu?: unknown })?.mtu, 'mtu'))],

@@ -11,8 +11,9 @@ import { captureRequest } from './capture.js';
 import { ApiClient, ApiError } from './client.js';
 import { runDaemon } from './daemon.js';
 import { defaultApiPath } from './defaults.js';
-import type { CaptureStatus, FdbEntry, LinkEvent, NicConfig, PortConfig, PortStatus, SwitchConfig, SwitchCounters, VlanConfig } from './model.js';
+import type { AclRule, CaptureStatus, ExtAclRule, FdbEntry, LinkEvent, NicConfig, PolicyStatus, PortConfig, PortStatus, RuleStats, SwitchConfig, SwitchCounters, VlanConfig } from './model.js';
 import { qemuRecipe } from './recipes.js';
+import { aclFromArgs, extAclFromArgs, policyFlagOptions, policyFromFlags } from './policy-args.js';
 import * as v from './validate.js';
 
 export const usage = `vswitch: a userspace 802.1Q virtual switch
@@ -20,6 +21,7 @@ export const usage = `vswitch: a userspace 802.1Q virtual switch
   vswitch run [--config FILE] [--api SOCK]         run the daemon (default config: switch sw0, QEMU ports vm1-vm3)
   vswitch switch list | show SW | rm SW
   vswitch switch add SW [--type private|internal] [--aging SECONDS] [--mac-table-size N] [--no-rsc]
+                        [--min-bandwidth-mode weight|absolute] [--flow-table-size N]
   vswitch switch aging SW SECONDS                   MAC aging time (0 = never)
   vswitch port list SW
   vswitch port add SW PORT ENDPOINT [--vlan MODE] [--mtu N] [--disconnected]
@@ -28,9 +30,21 @@ export const usage = `vswitch: a userspace 802.1Q virtual switch
   vswitch port rm SW PORT
   vswitch port vlan SW PORT untagged | access VID | trunk ALLOWED [--native VID] [--pruned LIST]
       ALLOWED/LIST: comma-separated VIDs and ranges, e.g. 10,20,100-110
+      | private isolated|community PRIMARY SECONDARY | private promiscuous PRIMARY SECONDARIES
   vswitch port mtu SW PORT MTU
   vswitch port disconnect SW PORT | connect SW PORT   link down / up (learned MACs flushed on down)
   vswitch port netdev SW PORT                          the QEMU -netdev/-device line for the port
+  vswitch port policy SW PORT [SETTINGS]               show, or change, the port's policy (Hyper-V names):
+      --mac MAC|none  --mac-spoofing on|off  --dhcp-guard on|off  --router-guard on|off  --priority-tag on|off
+      --storm-limit PPS  --max-bandwidth RATE [--max-burst BYTES]  --min-weight 1-100 | --min-absolute RATE
+      --mirror none|source|destination [--mirror-direction ingress|egress|both]     RATE: 50M, 1.5G, 800k
+  vswitch acl add SW PORT allow|deny|meter inbound|outbound|both  --local-ip|--remote-ip PREFIX|any
+                                                       and/or --local-mac|--remote-mac MAC  (most specific wins)
+  vswitch acl list SW PORT | rm SW PORT ID             rules with hit counters (frames, bytes)
+  vswitch xacl add SW PORT allow|deny inbound|outbound|both WEIGHT [--protocol tcp|udp|icmp|icmpv6|N]
+       [--local-ip P] [--remote-ip P] [--local-port N[-M]] [--remote-port N[-M]] [--stateful [--idle-timeout S]]
+                                                       extended ACL: higher weight first, first match wins
+  vswitch xacl list SW PORT | rm SW PORT ID
   vswitch fdb show SW | flush SW [--port PORT]
   vswitch fdb add SW MAC VID PORT | del SW MAC VID     static entries
   vswitch counters SW [PORT]                           rx/tx frames and bytes, drops by reason
@@ -76,6 +90,9 @@ const options = {
   seconds: { type: 'string' },
   'no-wait': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  'min-bandwidth-mode': { type: 'string' },
+  'flow-table-size': { type: 'string' },
+  ...policyFlagOptions,
 } as const;
 
 type Flags = { [K in keyof typeof options]?: (typeof options)[K]['type'] extends 'boolean' ? boolean : string };
@@ -98,6 +115,11 @@ export function vlanFromArgs(args: string[], f: Flags): VlanConfig {
   const [mode, arg] = args;
   const raw: Record<string, unknown> = { mode };
   if (mode === 'access') raw.vid = num(arg, 'access VID');
+  if (mode === 'private') {
+    const [, pvlan, primary, secondary] = args;
+    if (!pvlan || !primary || !secondary) throw new UsageError("private needs a mode, the primary and the secondary VLAN(s), e.g. 'private isolated 100 101'");
+    Object.assign(raw, { pvlan, primary: num(primary, 'primary VID'), secondary: list(secondary) });
+  }
   if (mode === 'trunk') {
     if (!arg) throw new UsageError("trunk needs the allowed VLANs, e.g. 'trunk 10,20,100-110'");
     raw.allowed = list(arg);
@@ -157,7 +179,49 @@ function table(rows: string[][]): string {
 function describeVlan(x: VlanConfig): string {
   if (x.mode === 'untagged') return 'untagged';
   if (x.mode === 'access') return `access ${x.vid}`;
+  if (x.mode === 'private') return `private ${x.pvlan} ${x.primary}/${x.secondary.join(',')}`;
   return `trunk ${x.allowed.join(',')}${x.native ? ` native ${x.native}` : ''}${x.pruned?.length ? ` pruned ${x.pruned.join(',')}` : ''}`;
+}
+
+function formatPolicy(port: string, r: PolicyStatus): string {
+  const p = r.policy;
+  const onOff = (x: boolean | undefined, dflt: boolean) => ((x ?? dflt) ? 'on' : 'off');
+  const rate = (x: number | undefined) => (x ? `${x} bit/s` : 'off');
+  const lines = [
+    `port ${port}: mac ${r.mac ?? '-'}`,
+    `  mac-spoofing ${onOff(p.macAddressSpoofing, false)}${r.mac ? '' : ' (no mac set: not checked)'}, dhcp-guard ${onOff(p.dhcpGuard, false)}, router-guard ${onOff(p.routerGuard, false)}, priority-tag ${onOff(p.ieeePriorityTag, true)}`,
+    `  storm-limit ${p.stormLimit ? `${p.stormLimit} pps` : 'off'}, max-bandwidth ${rate(p.maximumBandwidth)}${p.maximumBurst ? ` burst ${p.maximumBurst} B` : ''}, min-bandwidth ${p.minimumBandwidthAbsolute ? `${p.minimumBandwidthAbsolute} bit/s` : `weight ${p.minimumBandwidthWeight ?? 1}`}`,
+    `  mirror ${p.mirror ?? 'none'}${p.mirror === 'source' ? ` (${p.mirrorDirection ?? 'both'})` : ''}, ${p.acls?.length ?? 0} ACLs, ${p.extendedAcls?.length ?? 0} extended ACLs`,
+  ];
+  return lines.join('\n');
+}
+
+function formatAcls(rules: AclRule[], stats: RuleStats[]): string {
+  const hits = new Map(stats.map((s) => [s.id, s]));
+  const rows = [['id', 'action', 'direction', 'local', 'remote', 'frames', 'bytes']];
+  for (const a of rules)
+    rows.push([String(a.id), a.action, a.direction, a.localIp ?? a.localMac ?? '-', a.remoteIp ?? a.remoteMac ?? '-', String(hits.get(a.id!)?.frames ?? 0), String(hits.get(a.id!)?.bytes ?? 0)]);
+  return table(rows);
+}
+
+function formatExtAcls(rules: ExtAclRule[], stats: RuleStats[]): string {
+  const hits = new Map(stats.map((s) => [s.id, s]));
+  const rows = [['id', 'weight', 'action', 'direction', 'protocol', 'local', 'remote', 'stateful', 'frames', 'bytes']];
+  const ep = (ip?: string, port?: string) => `${ip ?? 'any'}${port ? `:${port}` : ''}`;
+  for (const a of [...rules].sort((x, y) => y.weight - x.weight))
+    rows.push([
+      String(a.id),
+      String(a.weight),
+      a.action,
+      a.direction,
+      String(a.protocol ?? 'any'),
+      ep(a.localIp, a.localPort),
+      ep(a.remoteIp, a.remotePort),
+      a.stateful ? `yes (${a.idleTimeout ?? 60} s)` : 'no',
+      String(hits.get(a.id!)?.frames ?? 0),
+      String(hits.get(a.id!)?.bytes ?? 0),
+    ]);
+  return table(rows);
 }
 
 function describeNic(n: NicConfig): string {
@@ -182,7 +246,8 @@ function formatCounters(c: SwitchCounters, only?: string): string {
     const drops = Object.entries(p.drops).map(([r, k]) => `${r}=${k}`).join(' ') || '-';
     rows.push([n, String(p.rxFrames), String(p.rxBytes), String(p.txFrames), String(p.txBytes), String(p.txUnicast ?? 0), String(p.txFlood ?? 0), drops]);
   }
-  // Offloads (DESIGN.md section 6; VLAN strip/insert count as offloads too): a second table, only for ports
+  // Offloads (DESIGN.md section 6; VLAN strip/insert count as offloads too) and policy work (mirror copies,
+  // frames held by the shaper): a second table, only for ports
   // where one of them did any work, so a switch without offload traffic prints exactly what it always did.
   // The fields come from the counter block (dataplane/counters.ts portFields); an older daemon lacks the off* ones.
   const offCols = [
@@ -192,6 +257,8 @@ function formatCounters(c: SwitchCounters, only?: string): string {
     ['offSegments', 'segments out'],
     ['offCsum', 'csum completed'],
     ['offCoalesced', 'rsc coalesced'],
+    ['mirrorCopies', 'mirror copies'],
+    ['qosDelayed', 'qos delayed'],
   ] as const;
   const field = (n: string, k: string) => Number((c.ports[n] as unknown as Record<string, unknown>)[k] ?? 0);
   const offRows = [['port', ...offCols.map(([, h]) => h)]];
@@ -201,7 +268,9 @@ function formatCounters(c: SwitchCounters, only?: string): string {
   }
   const off = offRows.length > 1 ? `\n\n${table(offRows)}` : '';
   const f = c.fdb;
-  return `${table(rows)}${off}\nMAC table: ${f.entries} entries; learned ${f.learned}, aged ${f.aged}, moved ${f.moved}, refused ${f.refused}, flushed ${f.flushed}`;
+  const fl = c.flows;
+  const flows = fl && fl.created > 0 ? `\nACL flows: ${fl.active} active; created ${fl.created}, expired ${fl.expired}, refused ${fl.refused}` : '';
+  return `${table(rows)}${off}\nMAC table: ${f.entries} entries; learned ${f.learned}, aged ${f.aged}, moved ${f.moved}, refused ${f.refused}, flushed ${f.flushed}${flows}`;
 }
 
 export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<number> {
@@ -258,6 +327,8 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       if (f.aging !== undefined) raw.agingSeconds = num(f.aging, '--aging');
       if (f['mac-table-size'] !== undefined) raw.macTableSize = num(f['mac-table-size'], '--mac-table-size');
       if (f['no-rsc']) raw.rsc = false;
+      if (f['min-bandwidth-mode'] !== undefined) raw.minimumBandwidthMode = f['min-bandwidth-mode'];
+      if (f['flow-table-size'] !== undefined) raw.flowTableSize = num(f['flow-table-size'], '--flow-table-size');
       const r = await api.call('POST', '/switches', v.switchConfig(raw, 'switch'));
       print(`switch ${args[0]} created`, r);
       return 0;
@@ -289,6 +360,41 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       const r = await api.call('POST', `/switches/${sw(args[0])}/ports`, v.portConfig(port, 'port'));
       const recipe = qemuRecipe(port);
       print(`port ${args[1]} added to ${args[0]}${recipe ? `\n  QEMU: ${recipe}` : ''}`, r);
+      return 0;
+    }
+    case 'port policy': {
+      need(args, 2, 'port policy SW PORT [SETTINGS]');
+      const base = `/switches/${sw(args[0])}/ports/${pt(args[1])}/policy`;
+      const { policy, mac } = policyFromFlags(f as Record<string, string | boolean | undefined>);
+      const change = mac !== undefined || Object.keys(policy).length > 0;
+      const r = await api.call<PolicyStatus>(change ? 'PUT' : 'GET', base, change ? { ...policy, ...(mac !== undefined ? { mac } : {}) } : undefined);
+      print(formatPolicy(args[1], r), r);
+      return 0;
+    }
+    case 'acl add':
+    case 'xacl add': {
+      const ext = cmd === 'xacl';
+      need(args, ext ? 5 : 4, ext ? 'xacl add SW PORT ACTION DIRECTION WEIGHT' : 'acl add SW PORT ACTION DIRECTION');
+      const flags = f as Record<string, string | boolean | undefined>;
+      const rule = ext ? extAclFromArgs(args.slice(2), flags) : aclFromArgs(args.slice(2), flags);
+      const r = await api.call<{ id: number }>('POST', `/switches/${sw(args[0])}/ports/${pt(args[1])}/${ext ? 'extended-acls' : 'acls'}`, rule);
+      print(`${ext ? 'extended ACL' : 'ACL'} ${r.id} added to ${args[0]}/${args[1]}`, r);
+      return 0;
+    }
+    case 'acl list':
+    case 'xacl list': {
+      need(args, 2, `${cmd} list SW PORT`);
+      const r = await api.call<PolicyStatus>('GET', `/switches/${sw(args[0])}/ports/${pt(args[1])}/policy`);
+      const ext = cmd === 'xacl';
+      const rules = ext ? (r.policy.extendedAcls ?? []) : (r.policy.acls ?? []);
+      print(ext ? formatExtAcls(rules as ExtAclRule[], r.stats.extendedAcls) : formatAcls(rules as AclRule[], r.stats.acls), { rules, stats: ext ? r.stats.extendedAcls : r.stats.acls });
+      return 0;
+    }
+    case 'acl rm':
+    case 'xacl rm': {
+      need(args, 3, `${cmd} rm SW PORT ID`);
+      const r = await api.call('DELETE', `/switches/${sw(args[0])}/ports/${pt(args[1])}/${cmd === 'xacl' ? 'extended-acls' : 'acls'}/${num(args[2], 'ID')}`);
+      print(`${cmd === 'xacl' ? 'extended ACL' : 'ACL'} ${args[2]} removed from ${args[0]}/${args[1]}`, r);
       return 0;
     }
     case 'port rm': {

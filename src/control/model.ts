@@ -4,8 +4,10 @@
  * reaches a running switch, so a refused change never touches the datapath.
  */
 
+import type { MinimumBandwidthMode, PortPolicy } from '../policy/config.js';
 import type { VlanConfig } from '../switch/vlan-config.js';
 export type { VlanConfig };
+export type { AclRule, ExtAclRule, MinimumBandwidthMode, PortPolicy } from '../policy/config.js';
 
 export type SwitchType = 'private' | 'internal' | 'external';
 
@@ -26,6 +28,11 @@ export interface PortConfig {
   pad?: boolean;
   /** Start with the NIC disconnected (link down). */
   disconnected?: boolean;
+  /** The endpoint's MAC address (Hyper-V: the adapter's MacAddress): what MacAddressSpoofing checks, and
+   *  the `mac=` of the QEMU recipe. */
+  mac?: string;
+  /** Guards, ACLs, storm limit, QoS and mirroring (policy/config.ts). */
+  policy?: PortPolicy;
 }
 
 export interface StaticMac {
@@ -43,6 +50,10 @@ export interface SwitchConfig {
   macTableSize?: number;
   /** Receive segment coalescing toward offload-capable ports. Default true. */
   rsc?: boolean;
+  /** How MinimumBandwidth shares a congested egress: relative weights or absolute bits/s (fixed at creation). */
+  minimumBandwidthMode?: MinimumBandwidthMode;
+  /** Stateful ACL flow table capacity (entries). Default 65536. */
+  flowTableSize?: number;
   ports?: PortConfig[];
   staticMacs?: StaticMac[];
 }
@@ -88,8 +99,24 @@ export interface PortCounters {
 
 export interface SwitchCounters {
   fdb: { entries: number; learned: number; aged: number; moved: number; refused: number; flushed: number };
+  /** Stateful ACL flow table. */
+  flows: { active: number; created: number; expired: number; refused: number };
   ports: Record<string, PortCounters>;
   nodes: Record<string, { packets: number; drops: number }>;
+}
+
+/** Hit counters of one ACL rule (Meter rules: what they measured). */
+export interface RuleStats {
+  id: number;
+  frames: number;
+  bytes: number;
+}
+
+/** GET /switches/:sw/ports/:p/policy */
+export interface PolicyStatus {
+  mac?: string;
+  policy: PortPolicy;
+  stats: { acls: RuleStats[]; extendedAcls: RuleStats[] };
 }
 
 export interface LinkEvent {

@@ -7,7 +7,8 @@ import type { PortConfig } from './model.js';
 import { qemuDgramNetdevArg } from '../ports/dgram.js';
 import { qemuNetdevArg } from '../ports/stream.js';
 
-/** A MAC for the VM derived from the port name (QEMU's 52:54:00 prefix), so each recipe gets its own. */
+/** A MAC for the VM derived from the port name (QEMU's 52:54:00 prefix), so each recipe gets its own; the
+ *  port's configured `mac` (what MacAddressSpoofing checks) wins when set. */
 function macFor(name: string): string {
   let h = 2166136261;
   for (const ch of name) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
@@ -22,5 +23,5 @@ export function qemuRecipe(port: PortConfig, id = 'n0'): string | null {
   if (nic.type === 'stream' && (nic.framing ?? 'qemu') === 'qemu') netdev = qemuNetdevArg(nic, id);
   else if (nic.type === 'dgram') netdev = qemuDgramNetdevArg(nic, id);
   else return null;
-  return `-netdev ${netdev} -device e1000,netdev=${id},mac=${macFor(port.name)}`;
+  return `-netdev ${netdev} -device e1000,netdev=${id},mac=${port.mac ?? macFor(port.name)}`;
 }

@@ -8,8 +8,10 @@ import { Worker } from 'node:worker_threads';
 import { Counters } from '../dataplane/counters.js';
 import { kDefaultSlots, kDefaultSlotSize } from '../dataplane/pool.js';
 import { kDefaultAgingSeconds, kDefaultMaxEntries } from '../switch/fdb.js';
-import type { EventMessage, Reply, Request, WorkerInit } from '../engine/protocol.js';
+import type { EventMessage, PolicyStats, Reply, Request, WorkerInit } from '../engine/protocol.js';
+import { kDefaultFlowTableSize, type PortPolicy } from '../policy/config.js';
 import { SwitchCaptures } from './capture.js';
+import { withRuleIds } from './policy-edit.js';
 import type { FdbEntry, LinkEvent, PortConfig, PortCounters, PortStatus, SwitchConfig, SwitchCounters, VlanConfig } from './model.js';
 
 /** Capture ring entry size: a 9216-byte jumbo frame and its tag whole; longer GSO frames are cut, their
@@ -37,6 +39,8 @@ export class SwitchHandle {
       agingSeconds: cfg.agingSeconds ?? kDefaultAgingSeconds,
       macTableSize: cfg.macTableSize ?? kDefaultMaxEntries,
       rsc: cfg.rsc ?? true,
+      minimumBandwidthMode: cfg.minimumBandwidthMode ?? 'weight',
+      flowTableSize: cfg.flowTableSize ?? kDefaultFlowTableSize,
       counters: this.counters.sab,
       pool: { slots: kDefaultSlots, slotSize: kDefaultSlotSize },
     };
@@ -80,6 +84,7 @@ export class SwitchHandle {
   }
 
   async addPort(port: PortConfig): Promise<void> {
+    if (port.policy) port = { ...port, policy: withRuleIds(port.policy) };
     const index = await this.call<number>({ op: 'addPort', port });
     this.portIndex.set(port.name, index);
     this.config.ports!.push(port);
@@ -109,6 +114,24 @@ export class SwitchHandle {
   async setAdmin(name: string, up: boolean): Promise<void> {
     await this.call({ op: 'setAdmin', name, up });
     this.patchPort(name, { disconnected: !up });
+  }
+
+  /** Replace a port's policy and MAC (validated by the caller); the applied config follows only on success. */
+  async setPolicy(name: string, policy: PortPolicy, mac: string | undefined): Promise<void> {
+    await this.call({ op: 'setPolicy', name, policy, mac });
+    this.config.ports = this.config.ports!.map((p) => {
+      if (p.name !== name) return p;
+      const { mac: _m, policy: _p, ...rest } = p;
+      return { ...rest, ...(mac !== undefined ? { mac } : {}), ...(Object.keys(policy).length ? { policy } : {}) };
+    });
+  }
+
+  portConfig(name: string): PortConfig | undefined {
+    return this.config.ports!.find((p) => p.name === name);
+  }
+
+  policyStats(name: string): Promise<PolicyStats> {
+    return this.call({ op: 'policyStats', name });
   }
 
   ports(): Promise<PortStatus[]> {
@@ -153,6 +176,7 @@ export class SwitchHandle {
     });
     return {
       fdb: { entries: g.fdbEntries, learned: g.fdbLearned, aged: g.fdbAged, moved: g.fdbMoved, refused: g.fdbRefused, flushed: g.fdbFlushed },
+      flows: { active: g.flowsActive, created: g.flowsCreated, expired: g.flowsExpired, refused: g.flowsRefused },
       ports,
       nodes,
     };

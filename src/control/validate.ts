@@ -4,7 +4,8 @@
  * right (the ws receiver style). Validation happens before any change is applied, so a refused change
  * leaves the running switch exactly as it was.
  */
-import type { NicConfig, PortConfig, StaticMac, SwitchConfig, SwitchType, VlanConfig, VswitchConfig } from './model.js';
+import type { MinimumBandwidthMode, NicConfig, PortConfig, StaticMac, SwitchConfig, SwitchType, VlanConfig, VswitchConfig } from './model.js';
+import { portPolicy, pvlanConfig } from './validate-policy.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -16,39 +17,39 @@ export class ConfigError extends Error {
   }
 }
 
-const fail = (field: string, msg: string): never => {
+export function fail(field: string, msg: string): never {
   throw new ConfigError(field, msg);
-};
-const show = (v: unknown) => JSON.stringify(v) ?? String(v);
+}
+export const show = (v: unknown) => JSON.stringify(v) ?? String(v);
 
-type Obj = Record<string, unknown>;
+export type Obj = Record<string, unknown>;
 
-function obj(v: unknown, field: string): Obj {
+export function obj(v: unknown, field: string): Obj {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(field, `must be an object, got ${show(v)}`);
   return v as Obj;
 }
 
-function onlyKeys(o: Obj, field: string, keys: string[]): void {
+export function onlyKeys(o: Obj, field: string, keys: readonly string[]): void {
   for (const k of Object.keys(o)) if (!keys.includes(k)) fail(`${field}.${k}`, `unknown setting; expected one of ${keys.join(', ')}`);
 }
 
-function int(v: unknown, field: string, min: number, max: number): number {
+export function int(v: unknown, field: string, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(field, `must be an integer from ${min} to ${max}, got ${show(v)}`);
   return v as number;
 }
 
-function str(v: unknown, field: string, pattern?: RegExp, hint?: string): string {
+export function str(v: unknown, field: string, pattern?: RegExp, hint?: string): string {
   if (typeof v !== 'string' || v.length === 0) fail(field, `must be a non-empty string, got ${show(v)}`);
   if (pattern && !pattern.test(v as string)) fail(field, `${show(v)} is not valid; ${hint}`);
   return v as string;
 }
 
-function bool(v: unknown, field: string): boolean {
+export function bool(v: unknown, field: string): boolean {
   if (typeof v !== 'boolean') fail(field, `must be true or false, got ${show(v)}`);
   return v as boolean;
 }
 
-function oneOf<T extends string>(v: unknown, field: string, options: readonly T[]): T {
+export function oneOf<T extends string>(v: unknown, field: string, options: readonly T[]): T {
   if (!options.includes(v as T)) fail(field, `must be one of ${options.join(', ')}, got ${show(v)}`);
   return v as T;
 }
@@ -65,7 +66,7 @@ export function vid(v: unknown, field: string): number {
 }
 
 /** VLAN lists accept numbers and "a-b" ranges: [10, "20-29"]. */
-function vidList(v: unknown, field: string): number[] {
+export function vidList(v: unknown, field: string): number[] {
   if (!Array.isArray(v)) fail(field, `must be a list of VLAN IDs (1-4094) or "a-b" ranges, got ${show(v)}`);
   const out: number[] = [];
   (v as unknown[]).forEach((x, i) => {
@@ -83,7 +84,8 @@ function vidList(v: unknown, field: string): number[] {
 
 export function vlanConfig(v: unknown, field: string): VlanConfig {
   const o = obj(v, field);
-  const mode = oneOf(o.mode, `${field}.mode`, ['untagged', 'access', 'trunk'] as const);
+  const mode = oneOf(o.mode, `${field}.mode`, ['untagged', 'access', 'trunk', 'private'] as const);
+  if (mode === 'private') return pvlanConfig(o, field);
   if (mode === 'untagged') {
     onlyKeys(o, field, ['mode']);
     return { mode };
@@ -150,13 +152,16 @@ export function mtu(v: unknown, field: string): number {
   return int(v, field, kMinMtu, kMaxMtu);
 }
 
-export function portConfig(v: unknown, field: string): PortConfig {
+/** A port; `mode` is its switch's MinimumBandwidth mode (policy validation depends on it). */
+export function portConfig(v: unknown, field: string, mode: MinimumBandwidthMode = 'weight'): PortConfig {
   const o = obj(v, field);
-  onlyKeys(o, field, ['name', 'nic', 'vlan', 'mtu', 'disconnected']);
+  onlyKeys(o, field, ['name', 'nic', 'vlan', 'mtu', 'disconnected', 'mac', 'policy']);
   const out: PortConfig = { name: portName(o.name, `${field}.name`), nic: nicConfig(o.nic, `${field}.nic`) };
   if (o.vlan !== undefined) out.vlan = vlanConfig(o.vlan, `${field}.vlan`);
   if (o.mtu !== undefined) out.mtu = mtu(o.mtu, `${field}.mtu`);
   if (o.disconnected !== undefined) out.disconnected = bool(o.disconnected, `${field}.disconnected`);
+  if (o.mac !== undefined) out.mac = macText(o.mac, `${field}.mac`);
+  if (o.policy !== undefined) out.policy = portPolicy(o.policy, `${field}.policy`, mode);
   return out;
 }
 
@@ -187,15 +192,17 @@ export function agingSeconds(v: unknown, field: string): number {
 
 export function switchConfig(v: unknown, field: string): SwitchConfig {
   const o = obj(v, field);
-  onlyKeys(o, field, ['name', 'type', 'agingSeconds', 'macTableSize', 'rsc', 'ports', 'staticMacs']);
+  onlyKeys(o, field, ['name', 'type', 'agingSeconds', 'macTableSize', 'rsc', 'minimumBandwidthMode', 'flowTableSize', 'ports', 'staticMacs']);
   const out: SwitchConfig = { name: switchName(o.name, `${field}.name`) };
   out.type = o.type === undefined ? 'private' : oneOf<SwitchType>(o.type, `${field}.type`, ['private', 'internal', 'external']);
   if (o.agingSeconds !== undefined) out.agingSeconds = agingSeconds(o.agingSeconds, `${field}.agingSeconds`);
   if (o.macTableSize !== undefined) out.macTableSize = int(o.macTableSize, `${field}.macTableSize`, 1, 1 << 20);
   if (o.rsc !== undefined) out.rsc = bool(o.rsc, `${field}.rsc`);
+  if (o.minimumBandwidthMode !== undefined) out.minimumBandwidthMode = oneOf(o.minimumBandwidthMode, `${field}.minimumBandwidthMode`, ['weight', 'absolute'] as const);
+  if (o.flowTableSize !== undefined) out.flowTableSize = int(o.flowTableSize, `${field}.flowTableSize`, 16, 1 << 22);
   const ports = o.ports === undefined ? [] : o.ports;
   if (!Array.isArray(ports)) fail(`${field}.ports`, 'must be a list of ports');
-  out.ports = (ports as unknown[]).map((p, i) => portConfig(p, `${field}.ports[${i}]`));
+  out.ports = (ports as unknown[]).map((p, i) => portConfig(p, `${field}.ports[${i}]`, out.minimumBandwidthMode ?? 'weight'));
   const seen = new Set<string>();
   out.ports.forEach((p, i) => {
     if (seen.has(p.name)) fail(`${field}.ports[${i}].name`, `port name '${p.name}' is used twice in this switch`);

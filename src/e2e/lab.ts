@@ -3,7 +3,7 @@
  * attached by a TAP the switch creates and moves into the host namespace, with IPv4 10.77.0.N/24 and IPv6
  * fd77::N/64. Built on testing/netns.ts (per-run prefix, cleanup by PID and namespace).
  */
-import type { PortConfig, SwitchConfig, VlanConfig } from '../control/model.js';
+import type { PortConfig, PortPolicy, SwitchConfig, VlanConfig } from '../control/model.js';
 import { TestDaemon } from '../testing/daemon.js';
 import { NetnsLab, runPrefix } from '../testing/netns.js';
 
@@ -30,6 +30,8 @@ export interface LabOptions {
   vlans?: Array<VlanConfig | undefined>;
   /** Per host: open its TAP with TUNSETOFFLOAD (GSO and partial checksums). */
   offload?: boolean[];
+  /** Per host: the port's policy from the start (set more later with `vswitch port policy`, lab.daemon.cli). */
+  policy?: Array<PortPolicy | undefined>;
   extraPorts?: PortConfig[];
   /** Add a port named 'trunk': a QEMU-stream listener at `trunkPath` for a scripted endpoint. */
   trunkPath?: boolean;
@@ -53,7 +55,8 @@ export class SwitchLab {
       const port = `p${i}`;
       const vlan = opts.vlans?.[i - 1];
       const offload = opts.offload?.[i - 1] ? { offload: true } : {};
-      ports.push({ name: port, nic: { type: 'tap', name: tap, netns: ns, ...offload }, ...(vlan ? { vlan } : {}) });
+      const policy = opts.policy?.[i - 1];
+      ports.push({ name: port, nic: { type: 'tap', name: tap, netns: ns, ...offload }, ...(vlan ? { vlan } : {}), ...(policy ? { policy } : {}) });
       this.hosts.push({ ns, port, tap, ip4: `10.77.0.${i}`, ip6: `fd77::${i}`, mac: '' });
     }
     ports.push(...(opts.extraPorts ?? []));

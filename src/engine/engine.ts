@@ -4,6 +4,13 @@
  * through ingress -> learn -> forward -> egress, then drains every egress queue with one transmit per
  * port, all in the same turn of the thread's event loop. No frame changes threads unless it must.
  *
+ * Port policy (DESIGN.md sections 3 and 5) sits where the Hyper-V pipeline puts it: mirroring taps the
+ * frames as received and as delivered; guards and the ingress (outbound-direction) ACLs run right after
+ * VLAN classification and before learning, so a refused frame teaches the MAC table nothing; the storm limit
+ * judges frames once forwarding knows they flood; inbound ACLs and private VLAN rules are applied per
+ * destination by the egress node; the egress shaper (MaximumBandwidth, MinimumBandwidth shares) holds frames
+ * between the egress queues and delivery, woken by one reusable timer.
+ *
  * The engine knows no thread: the datapath worker (engine/worker.ts) hosts one in production, and tests
  * and the in-process benchmark instantiate it directly. Control operations (ports, VLANs, FDB) are plain
  * methods, applied between breaths by the thread that owns the engine, so a batch never sees a
@@ -23,6 +30,14 @@ import { kDefaultMtu, PortTable } from '../switch/port-table.js';
 import type { VlanConfig } from '../switch/vlan-config.js';
 import { CaptureTap, kCaptureOut } from './capture.js';
 import { EgressOffload, kChunk } from '../offload/egress.js';
+import type { MinimumBandwidthMode, PortPolicy } from '../policy/config.js';
+import { kDefaultFlowTableSize } from '../policy/config.js';
+import { PortAcls } from '../policy/acls.js';
+import { GuardNode } from '../policy/guards.js';
+import { kMirrorOut, Mirror } from '../policy/mirror.js';
+import { EgressShaper } from '../policy/shaper.js';
+import { StormNode } from '../policy/storm.js';
+import { kFlood } from '../switch/forward.js';
 
 export interface EngineOptions {
   pool?: PacketPool;
@@ -32,6 +47,10 @@ export interface EngineOptions {
   macTableSize?: number;
   /** Receive segment coalescing toward offload-capable ports (default on). */
   rsc?: boolean;
+  /** How MinimumBandwidth shares a congested egress (fixed for the engine's life). Default weight. */
+  minimumBandwidthMode?: MinimumBandwidthMode;
+  /** Stateful ACL flow table capacity. */
+  flowTableSize?: number;
   onLink?: (ev: LinkChange) => void;
 }
 
@@ -83,7 +102,17 @@ export class Engine {
   readonly offload: EgressOffload;
   /** Packet capture taps (engine/capture.ts): one test per breath when no capture runs. */
   readonly capture: CaptureTap;
+  /** Port policy (policy/): guards, ACLs with their flow table, storm limit, egress shaper, mirroring. */
+  readonly guards: GuardNode;
+  readonly acls: PortAcls;
+  readonly storm: StormNode;
+  readonly shaper: EgressShaper;
+  readonly mirror: Mirror;
   agingSeconds: number;
+  /** Frames the shaper lets go in one pass for one port. */
+  private readonly shaped = new Int32Array(kMaxBatch);
+  private shaperTimer: ReturnType<typeof setTimeout> | null = null;
+  private shaperDue = Infinity;
   private readonly nics: Array<Nic | null> = new Array(kMaxPorts).fill(null);
   private readonly sinks: Array<PortSink | null> = new Array(kMaxPorts).fill(null);
   private readonly nicUp = new Uint8Array(kMaxPorts);
@@ -103,11 +132,19 @@ export class Engine {
     this.capture = new CaptureTap(this.pool);
     this.offload = new EgressOffload(this.pool, this.counters);
     this.offload.rsc = opts.rsc ?? true;
+    this.guards = new GuardNode(this.pool);
+    this.acls = new PortAcls(this.pool, this.counters, this.clock, opts.flowTableSize ?? kDefaultFlowTableSize);
+    this.storm = new StormNode(this.pool, this.clock, kFlood);
+    this.shaper = new EgressShaper(this.pool, this.clock, opts.minimumBandwidthMode ?? 'weight');
+    this.mirror = new Mirror(this.pool, this.counters);
     this.graph = new Graph(this.pool, this.counters)
       .add(new IngressNode(this.pool, this.ports, this.counters))
+      .add(this.guards)
+      .add(this.acls.ingress)
       .add(new LearnNode(this.pool, this.fdb, this.clock))
       .add(new ForwardNode(this.pool, this.fdb))
-      .add(new EgressNode(this.pool, this.ports, this.txq, this.counters));
+      .add(this.storm)
+      .add(new EgressNode(this.pool, this.ports, this.txq, this.counters, this.acls));
     if (this.graph.nodes.length > kMaxNodes) throw new Error('too many graph nodes for the counter block');
   }
 
@@ -151,6 +188,7 @@ export class Engine {
   removePort(port: number): void {
     this.detach(port);
     this.capture.stop(port);
+    this.clearPolicy(port);
     const flushed = this.fdb.flush(port, true);
     this.syncFdbCounters();
     this.ports.remove(port);
@@ -167,6 +205,35 @@ export class Engine {
     // learned addresses may now sit in VLANs the port no longer carries
     this.fdb.flush(port);
     this.syncFdbCounters();
+  }
+
+  /**
+   * Replace a port's whole policy (validated by the control plane; compiling the ACLs may still refuse it,
+   * and does so before anything changes). `mac` is the endpoint's address for MacAddressSpoofing.
+   */
+  setPolicy(port: number, policy: PortPolicy, mac?: string): void {
+    this.acls.set(port, policy.acls ?? [], policy.extendedAcls ?? []);
+    this.guards.set(port, { mac, ...policy });
+    this.storm.set(port, policy.stormLimit ?? 0);
+    this.shaper.setShare(port, (this.shaper.mode === 'weight' ? policy.minimumBandwidthWeight : policy.minimumBandwidthAbsolute) ?? 0);
+    this.shaper.setRate(port, policy.maximumBandwidth ?? 0, policy.maximumBurst);
+    this.mirror.set(port, policy.mirror ?? 'none', policy.mirrorDirection ?? 'both');
+    this.pumpShaper(); // frames a lifted limit released go now
+  }
+
+  /** Per-rule hit counters of a port's ACLs. */
+  policyStats(port: number): ReturnType<PortAcls['stats']> {
+    return this.acls.stats(port);
+  }
+
+  private clearPolicy(port: number): void {
+    this.acls.clear(port);
+    this.guards.clear(port);
+    this.storm.set(port, 0);
+    this.counters.c[Counters.portDrop(port, drop['link-down'])] += this.shaper.drop(port);
+    this.shaper.setRate(port, 0);
+    this.shaper.setShare(port, 0);
+    this.mirror.clear(port);
   }
 
   setMtu(port: number, mtu: number): void {
@@ -202,6 +269,7 @@ export class Engine {
     if ((this.ports.linkUp[port] === 1) === up) return;
     this.ports.linkUp[port] = up ? 1 : 0;
     this.counters.c[Counters.port(port, pf.linkChanges)]++;
+    if (!up) this.counters.c[Counters.portDrop(port, drop['link-down'])] += this.shaper.drop(port);
     const flushed = up ? 0 : this.fdb.flush(port);
     this.syncFdbCounters();
     this.onLink({ port, up, reason, flushedMacs: flushed });
@@ -235,6 +303,7 @@ export class Engine {
       const cap = this.capture;
       if (cap.armed !== 0) cap.stamp(this.clock.nowMs);
       if (cap.inPorts !== 0) cap.tapIn(this.batch); // as received: before ingress strips a tag
+      if (this.mirror.inPorts !== 0) this.mirror.tapIn(this.batch);
       this.graph.run(this.batch);
       this.transmit();
       if (cap.armed !== 0) cap.publish();
@@ -252,32 +321,89 @@ export class Engine {
    * kChunk deliveries, each chunk written with one transmit call.
    */
   private transmit(): void {
-    const { txq, pool, offload } = this;
+    const { txq, pool, shaper } = this;
     const c = this.counters.c;
     for (let k = 0; k < txq.dirtyCount; k++) {
       const p = txq.dirty[k];
       const n = txq.count[p];
       const slots = txq.slots[p];
       txq.count[p] = 0;
-      const nic = this.nics[p];
-      if (!nic) {
-        c[Counters.portDrop(p, drop['link-down'])] += n;
-        for (let i = 0; i < n; i++) pool.release(slots[i]);
+      if (shaper.shaped[p] === 0) {
+        this.send(p, slots, n);
         continue;
       }
-      const caps = this.ports.caps[p];
-      const mtu = this.ports.mtu[p];
-      let w = 0;
+      // MaximumBandwidth: every frame waits its turn in its source class (DRR), even if tokens remain
       for (let i = 0; i < n; i++) {
-        w = offload.fix(p, caps, mtu, slots[i], w);
-        if (w >= kChunk) {
-          this.deliver(p, nic, offload.out, offload.coalesce(p, caps, w));
-          w = 0;
+        if (shaper.enqueue(p, slots[i])) c[Counters.port(p, pf.qosDelayed)]++;
+        else {
+          c[Counters.portDrop(p, drop['qos-queue-full'])]++;
+          pool.release(slots[i]);
         }
       }
-      if (w > 0) this.deliver(p, nic, offload.out, offload.coalesce(p, caps, w));
     }
     txq.dirtyCount = 0;
+    if (shaper.dirtyCount > 0) this.pumpShaper();
+    if (this.mirror.dirtyCount > 0) this.sendMirrorCopies();
+  }
+
+  /** Offload fix-ups and delivery of n queued frames to port p, in chunks of at most kChunk. */
+  private send(p: number, slots: Int32Array, n: number): void {
+    const { pool, offload } = this;
+    const nic = this.nics[p];
+    if (!nic) {
+      this.counters.c[Counters.portDrop(p, drop['link-down'])] += n;
+      for (let i = 0; i < n; i++) pool.release(slots[i]);
+      return;
+    }
+    const caps = this.ports.caps[p];
+    const mtu = this.ports.mtu[p];
+    let w = 0;
+    for (let i = 0; i < n; i++) {
+      w = offload.fix(p, caps, mtu, slots[i], w);
+      if (w >= kChunk) {
+        this.deliver(p, nic, offload.out, offload.coalesce(p, caps, w));
+        w = 0;
+      }
+    }
+    if (w > 0) this.deliver(p, nic, offload.out, offload.coalesce(p, caps, w));
+  }
+
+  /** Deliver what the shaper's tokens allow now, and arm the timer for the rest. */
+  private pumpShaper(): void {
+    const shaper = this.shaper;
+    for (let k = 0; k < shaper.dirtyCount; ) {
+      const p = shaper.dirty[k];
+      const n = shaper.dequeue(p, this.shaped, kMaxBatch);
+      if (n > 0) this.send(p, this.shaped, n);
+      // dequeue may drop p from the dirty list (nothing left held): re-read the same index then
+      if (k < shaper.dirtyCount && shaper.dirty[k] === p) k++;
+    }
+    if (this.mirror.dirtyCount > 0) this.sendMirrorCopies();
+    const due = shaper.nextWakeMs();
+    if (due === Infinity || (this.shaperTimer !== null && due >= this.shaperDue)) return;
+    this.shaperDue = due;
+    const ms = Math.max(1, Math.ceil(due - this.clock.nowMs));
+    if (this.shaperTimer !== null) clearTimeout(this.shaperTimer);
+    this.shaperTimer = setTimeout(this.onShaperTimer, ms);
+    this.shaperTimer.unref(); // held frames never keep a process alive on their own
+  }
+
+  private readonly onShaperTimer = (): void => {
+    this.shaperTimer = null;
+    this.shaperDue = Infinity;
+    if (this.breathing) return; // the breath in progress pumps on its way out
+    this.clock.tick();
+    this.pumpShaper();
+  };
+
+  /** Mirror copies made this breath (as received and as delivered), one transmit per destination. */
+  private sendMirrorCopies(): void {
+    const m = this.mirror;
+    for (let k = 0; k < m.dirtyCount; k++) {
+      const d = m.dirty[k];
+      this.send(d, m.slots[d], m.count[d]);
+    }
+    m.reset();
   }
 
   /** One transmit call: capture as delivered (after egress tagging and segmentation), count, release. */
@@ -285,6 +411,7 @@ export class Engine {
     const pool = this.pool;
     const c = this.counters.c;
     if ((this.capture.flags[p] & kCaptureOut) !== 0) this.capture.tapOut(p, list, n);
+    if ((this.mirror.flags[p] & kMirrorOut) !== 0) this.mirror.tapOut(p, list, n);
     const sent = nic.transmit(list, n);
     let bytes = 0;
     for (let i = 0; i < n; i++) {
@@ -332,11 +459,14 @@ export class Engine {
     this.clock.tick();
     const n = this.fdb.age(this.clock.nowSec, this.agingSeconds);
     this.syncFdbCounters();
+    this.acls.expire();
     return n;
   }
 
   /** Close every NIC (shutdown). */
   close(): void {
     for (let p = 0; p < kMaxPorts; p++) if (this.nics[p]) this.detach(p);
+    if (this.shaperTimer !== null) clearTimeout(this.shaperTimer);
+    this.shaperTimer = null;
   }
 }

@@ -54,7 +54,21 @@ const vlanArb: fc.Arbitrary<VlanConfig> = fc.oneof(
       pruned: fc.option(fc.subarray([10, 20]), { nil: undefined }),
     })
     .map(({ allowed, native, pruned }): VlanConfig => ({ mode: 'trunk', allowed, native, pruned })),
+  // private VLANs under primary 10 (shared with access 10 and trunks carrying 10)
+  fc
+    .record({ pvlan: fc.constantFrom('isolated' as const, 'community' as const, 'promiscuous' as const), secondary: fc.subarray([100, 101, 102], { minLength: 1 }) })
+    .map(({ pvlan, secondary }): VlanConfig => ({ mode: 'private', pvlan, primary: 10, secondary: pvlan === 'promiscuous' ? secondary : secondary.slice(0, 1) })),
 );
+
+/** Private VLAN reachability, from the rules as the brief states them (DESIGN.md section 4). */
+function pvlanReach(a: VlanConfig, b: VlanConfig): boolean {
+  const promisc = (v: VlanConfig) => v.mode !== 'private' || v.pvlan === 'promiscuous';
+  const serves = (p: VlanConfig, q: VlanConfig) => p.mode !== 'private' || (q.mode === 'private' && p.secondary.includes(q.secondary[0]));
+  if (promisc(a) && promisc(b)) return true;
+  if (promisc(a)) return serves(a, b);
+  if (promisc(b)) return serves(b, a);
+  return a.mode === 'private' && b.mode === 'private' && a.pvlan === 'community' && b.pvlan === 'community' && a.secondary[0] === b.secondary[0];
+}
 
 interface FrameSpec {
   port: number;
@@ -157,13 +171,14 @@ class Model {
   /** VLAN of untagged frames on p, 0 for none. */
   pvid(p: number): number {
     const v = this.ports[p].vlan;
-    return v.mode === 'untagged' ? 1 : v.mode === 'access' ? v.vid : (v.native ?? 0);
+    return v.mode === 'untagged' ? 1 : v.mode === 'access' ? v.vid : v.mode === 'private' ? v.primary : (v.native ?? 0);
   }
 
   carries(p: number, vid: number): boolean {
     const v = this.ports[p].vlan;
     if (v.mode === 'untagged') return vid === 1;
     if (v.mode === 'access') return vid === v.vid;
+    if (v.mode === 'private') return vid === v.primary;
     return (v.allowed.includes(vid) && !(v.pruned ?? []).includes(vid)) || v.native === vid;
   }
 
@@ -248,7 +263,8 @@ class Model {
         this.drop(x.port, 'same-port');
         continue;
       }
-      const dests = d === undefined ? [0, 1, 2, 3].filter((q) => q !== x.port && this.up(q) && this.carries(q, x.vid)) : [d];
+      const reach = (q: number) => pvlanReach(this.ports[x.port].vlan, this.ports[q].vlan);
+      const dests = d === undefined ? [0, 1, 2, 3].filter((q) => q !== x.port && this.up(q) && this.carries(q, x.vid) && reach(q)) : [d];
       for (const q of dests) {
         if (d !== undefined && !this.up(q)) {
           this.drop(q, 'link-down');
@@ -256,6 +272,10 @@ class Model {
         }
         if (d !== undefined && !this.carries(q, x.vid)) {
           this.drop(q, 'vlan-not-allowed');
+          continue;
+        }
+        if (d !== undefined && !reach(q)) {
+          this.drop(q, 'pvlan-isolated');
           continue;
         }
         if (x.f.length - 14 > this.ports[q].mtu) {

@@ -2,7 +2,8 @@
  * Messages between the control thread and a datapath worker. Control traffic only (a handful per
  * second): structured-clone postMessage is fine here; frames never travel this way.
  */
-import type { FdbEntry, LinkEvent, PortConfig, PortStatus, VlanConfig } from '../control/model.js';
+import type { FdbEntry, LinkEvent, PortConfig, PortStatus, RuleStats, VlanConfig } from '../control/model.js';
+import type { MinimumBandwidthMode, PortPolicy } from '../policy/config.js';
 import type { CaptureShared } from './capture.js';
 
 export interface WorkerInit {
@@ -10,6 +11,8 @@ export interface WorkerInit {
   agingSeconds: number;
   macTableSize: number;
   rsc: boolean;
+  minimumBandwidthMode: MinimumBandwidthMode;
+  flowTableSize: number;
   counters: SharedArrayBuffer;
   pool: { slots: number; slotSize: number };
 }
@@ -20,6 +23,10 @@ export type Request =
   | { op: 'setVlan'; name: string; vlan: VlanConfig }
   | { op: 'setMtu'; name: string; mtu: number }
   | { op: 'setAdmin'; name: string; up: boolean }
+  /** Replace the port's whole policy (and its MAC); replies once the datapath tables are rebuilt. */
+  | { op: 'setPolicy'; name: string; policy: PortPolicy; mac?: string }
+  /** Per-rule hit counters of the port's ACLs. */
+  | { op: 'policyStats'; name: string }
   | { op: 'ports' }
   | { op: 'fdbShow' }
   | { op: 'fdbFlush'; port?: string }
@@ -46,3 +53,4 @@ export interface EventMessage {
 }
 
 export type { FdbEntry, PortStatus };
+export type PolicyStats = { acls: RuleStats[]; extendedAcls: RuleStats[] };

@@ -33,6 +33,8 @@ export class SwitchWorker {
       agingSeconds: init.agingSeconds,
       macTableSize: init.macTableSize,
       rsc: init.rsc,
+      minimumBandwidthMode: init.minimumBandwidthMode,
+      flowTableSize: init.flowTableSize,
       onLink: (ev) => this.onLink(ev),
     });
   }
@@ -61,6 +63,7 @@ export class SwitchWorker {
         this.configs.set(p, cfg);
         if (cfg.disconnected) e.setAdmin(p, false);
         try {
+          e.setPolicy(p, cfg.policy ?? {}, cfg.mac);
           e.attach(p, nic);
           if (cfg.nic.type === 'tap') await placeTap(cfg.nic);
         } catch (err) {
@@ -96,6 +99,14 @@ export class SwitchWorker {
         this.configs.set(p, { ...this.configs.get(p)!, disconnected: !req.up });
         return null;
       }
+      case 'setPolicy': {
+        const p = this.port(req.name);
+        e.setPolicy(p, req.policy, req.mac);
+        this.configs.set(p, { ...this.configs.get(p)!, policy: req.policy, mac: req.mac });
+        return null;
+      }
+      case 'policyStats':
+        return e.policyStats(this.port(req.name));
       case 'ports':
         return [...this.byName].map(([name, p]): PortStatus => {
           const cfg = this.configs.get(p)!;

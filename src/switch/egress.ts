@@ -8,9 +8,14 @@
  * clone is made; when every destination wants it tagged, the tag is inserted in place (4 bytes into the
  * headroom, 12 bytes moved). Each queued reference bumps `pool.refs`; the engine releases after transmit.
  *
+ * Per destination, before any tag goes in, two more rules apply: private VLAN reachability
+ * (port-table.ts pvlanAllows) and the destination's egress filter (inbound port ACLs, policy/acls.ts,
+ * reached through the EgressFilter interface so this layer never imports policy/).
+ *
  * Egress drops are counted against the egress port (where the frame could not go): `link-down`,
- * `vlan-not-allowed`, `mtu-exceeded` (longer than MTU + 14, +4 when tagged), `ring-full`. This node is
- * terminal: the batch is empty when it returns.
+ * `vlan-not-allowed`, `pvlan-isolated` (known unicast only: a flood simply skips ports it may not reach),
+ * `acl-deny`, `mtu-exceeded` (longer than MTU + 14, +4 when tagged), `ring-full`. This node is terminal: the
+ * batch is empty when it returns.
  */
 import { Counters, drop, pf } from '../dataplane/counters.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';
@@ -24,6 +29,15 @@ import type { PortTable } from './port-table.js';
 
 const kEthHeader = eth.field.headerLen;
 
+/** A per-destination admission check applied at egress (inbound ACLs): `on[d]` says whether port d has one. */
+export interface EgressFilter {
+  readonly egressOn: Uint8Array;
+  /** 0 to admit slot s to port d, else the drop code. */
+  admitEgress(d: number, s: number): number;
+}
+
+const kNoFilter: EgressFilter = { egressOn: new Uint8Array(kMaxPorts), admitEgress: () => 0 };
+
 export class EgressNode implements GraphNode {
   readonly name = 'egress';
   /** Scratch: destinations of the frame being flooded, and whether each wants a tag. */
@@ -35,6 +49,7 @@ export class EgressNode implements GraphNode {
     private readonly ports: PortTable,
     private readonly txq: TxQueues,
     private readonly counters: Counters,
+    private readonly filter: EgressFilter = kNoFilter,
   ) {}
 
   process(batch: Batch): void {
@@ -54,7 +69,10 @@ export class EgressNode implements GraphNode {
     let code = 0;
     if (ports.linkUp[d] === 0) code = drop['link-down'];
     else if (!ports.isMember(d, vid)) code = drop['vlan-not-allowed'];
-    else if (pool.len[s] - kEthHeader > ports.mtu[d] && pool.gsoType[s] === 0) code = drop['mtu-exceeded']; // GSO: its segment size is checked at delivery (offload/egress.ts)
+    else if ((ports.pvlanKind[pool.port[s]] | ports.pvlanKind[d]) !== 0 && !ports.pvlanAllows(pool.port[s], d)) code = drop['pvlan-isolated'];
+    else if (this.filter.egressOn[d] !== 0 && (code = this.filter.admitEgress(d, s)) !== 0) {
+      // inbound ACL of d refused it: code set
+    } else if (pool.len[s] - kEthHeader > ports.mtu[d] && pool.gsoType[s] === 0) code = drop['mtu-exceeded']; // GSO: its segment size is checked at delivery (offload/egress.ts)
     if (code !== 0) {
       c[Counters.portDrop(d, code)]++;
       pool.free(s);
@@ -85,6 +103,14 @@ export class EgressNode implements GraphNode {
     for (let k = 0; k < ports.activeCount; k++) {
       const d = ports.active[k];
       if (d === inPort || ports.linkUp[d] === 0 || !ports.isMember(d, vid)) continue;
+      if ((ports.pvlanKind[inPort] | ports.pvlanKind[d]) !== 0 && !ports.pvlanAllows(inPort, d)) continue;
+      if (this.filter.egressOn[d] !== 0) {
+        const code = this.filter.admitEgress(d, s);
+        if (code !== 0) {
+          c[Counters.portDrop(d, code)]++;
+          continue;
+        }
+      }
       if (payload > ports.mtu[d]) {
         c[Counters.portDrop(d, drop['mtu-exceeded'])]++;
         continue;

@@ -10,6 +10,7 @@
  *   untagged          pvid = 1 (the default VLAN), member = {1}
  *   access v          pvid = v, member = {v}
  *   trunk A, native n pvid = n or 0, member = (A minus pruned) plus n
+ *   private P, S      pvid = P, member = {P}, plus a PVLAN kind and secondary (see pvlanAllows)
  *
  * Ingress: tagged v accepted iff member(p, v); untagged accepted iff pvid != 0 and classified to pvid.
  * Egress in VLAN v: only if member(p, v); untagged iff v == pvid, else tagged.
@@ -25,6 +26,10 @@ const kVlanWords = 128;
 /** The default VLAN of untagged-mode ports (802.1Q's default PVID). */
 export const kDefaultVlan = 1;
 export const kDefaultMtu = 1500;
+export const kPvlanNone = 0;
+export const kPvlanIsolated = 1;
+export const kPvlanCommunity = 2;
+export const kPvlanPromiscuous = 3;
 
 export class PortTable {
   readonly inUse = new Uint8Array(kMaxPorts);
@@ -34,12 +39,41 @@ export class PortTable {
   /** Offload capabilities of the port's NIC (ports/nic.ts kCap*): what egress need not do in software. */
   readonly caps = new Int32Array(kMaxPorts);
   readonly members = new Int32Array(kMaxPorts * kVlanWords);
+  /** Private VLAN: kind (kPvlan*), the secondary VLAN of isolated/community ports, and the secondaries a
+   *  promiscuous port serves (4096 bits per port). */
+  readonly pvlanKind = new Uint8Array(kMaxPorts);
+  readonly pvlanSecondary = new Int32Array(kMaxPorts);
+  readonly pvlanServes = new Int32Array(kMaxPorts * kVlanWords);
   /** Ports in use, dense, for flooding. */
   readonly active = new Int32Array(kMaxPorts);
   activeCount = 0;
 
   isMember(port: number, vid: number): boolean {
     return (this.members[port * kVlanWords + (vid >>> 5)] & (1 << (vid & 31))) !== 0;
+  }
+
+  /**
+   * Private VLAN reachability between two ports of the same primary VLAN (the frame's VLAN is the primary
+   * for every PVLAN port, so learning and flooding are shared): a promiscuous port reaches the isolated and
+   * community ports whose secondary it serves; community ports reach their own community; isolated ports
+   * reach only promiscuous ports. A port that is not private (an ordinary access or trunk port carrying the
+   * primary) acts as promiscuous for every secondary. Symmetric. Callers test `(kind[a] | kind[b]) !== 0`
+   * first, so ordinary traffic pays one OR.
+   */
+  pvlanAllows(a: number, b: number): boolean {
+    const ka = this.pvlanKind[a];
+    const kb = this.pvlanKind[b];
+    if (ka === kPvlanNone || ka === kPvlanPromiscuous) return this.serves(a, b);
+    if (kb === kPvlanNone || kb === kPvlanPromiscuous) return this.serves(b, a);
+    return ka === kPvlanCommunity && kb === kPvlanCommunity && this.pvlanSecondary[a] === this.pvlanSecondary[b];
+  }
+
+  /** Does promiscuous-like port p reach port q? */
+  private serves(p: number, q: number): boolean {
+    const kq = this.pvlanKind[q];
+    if (kq === kPvlanNone || kq === kPvlanPromiscuous || this.pvlanKind[p] === kPvlanNone) return true;
+    const v = this.pvlanSecondary[q];
+    return (this.pvlanServes[p * kVlanWords + (v >>> 5)] & (1 << (v & 31))) !== 0;
   }
 
   allocate(): number {
@@ -59,6 +93,8 @@ export class PortTable {
     this.inUse[port] = 0;
     this.linkUp[port] = 0;
     this.members.fill(0, port * kVlanWords, (port + 1) * kVlanWords);
+    this.pvlanServes.fill(0, port * kVlanWords, (port + 1) * kVlanWords);
+    this.pvlanKind[port] = kPvlanNone;
     this.rebuildActive();
   }
 
@@ -66,7 +102,16 @@ export class PortTable {
     const base = port * kVlanWords;
     this.members.fill(0, base, base + kVlanWords);
     const set = (v: number) => (this.members[base + (v >>> 5)] |= 1 << (v & 31));
-    if (vlan.mode === 'untagged') {
+    this.pvlanKind[port] = kPvlanNone;
+    this.pvlanSecondary[port] = 0;
+    this.pvlanServes.fill(0, base, base + kVlanWords);
+    if (vlan.mode === 'private') {
+      this.pvlanKind[port] = vlan.pvlan === 'isolated' ? kPvlanIsolated : vlan.pvlan === 'community' ? kPvlanCommunity : kPvlanPromiscuous;
+      this.pvlanSecondary[port] = vlan.pvlan === 'promiscuous' ? 0 : vlan.secondary[0];
+      for (const v of vlan.secondary) this.pvlanServes[base + (v >>> 5)] |= 1 << (v & 31);
+      this.pvid[port] = vlan.primary;
+      set(vlan.primary);
+    } else if (vlan.mode === 'untagged') {
       this.pvid[port] = kDefaultVlan;
       set(kDefaultVlan);
     } else if (vlan.mode === 'access') {

@@ -1,0 +1,169 @@
+/**
+ * PortAcls: the engine-facing composition of port ACLs (acl.ts), extended ACLs (ext-acl.ts) and the flow
+ * table (conntrack.ts) for every port of a switch (DESIGN.md section 3: ingress ACLs in step 1, egress
+ * ACLs in step 4).
+ *
+ * - `ingress` (node 'acl-in'): frames from port p meet p's outbound rules (p's endpoint sent them).
+ * - `admitEgress(d, s)`: a frame about to be delivered to port d meets d's inbound rules; the egress
+ *   stage calls it only where `egressOn[d]` is 1.
+ * Per frame and direction: parse once (FlowKey), basic ACL (a deny stops here; meters count regardless),
+ * then the flow table and extended ACL. A deny sets drop code `acl-deny`.
+ *
+ * Why one object: both directions share the flow table (an outbound stateful allow must open the inbound
+ * path of the same port) and one scratch FlowKey, and the control thread swaps a port's rules in one call.
+ * Cost: a port with no rules in a direction costs one typed-array read per frame (`ingressOn[p]`,
+ * `egressOn[d]`); per-port compiled tables sit in plain arrays indexed by port (no Map on the datapath).
+ *
+ * Counters: rule hits live in each compiled table (`stats`); the flow table's counts are copied into the
+ * global block (gf.flowsActive/Created/Expired/Refused) after every batch or egress check that touched the
+ * table, and by `set`/`clear`/`expire`. Replacing or clearing a port's rules drops its flows (they were
+ * admitted by the old rules) and resets its hit counters.
+ */
+import type { Clock } from '../dataplane/clock.js';
+import { Counters, drop, gf, kMaxPorts } from '../dataplane/counters.js';
+import type { Batch, GraphNode } from '../dataplane/graph.js';
+import type { PacketPool } from '../dataplane/pool.js';
+import { compileAcls, kDirIn, kDirOut, type AclTable } from './acl.js';
+import { kDefaultFlowTableSize, type AclRule, type ExtAclRule } from './config.js';
+import { FlowTable } from './conntrack.js';
+import { compileExtAcls, type ExtAclTable } from './ext-acl.js';
+import { FlowKey } from './flow-key.js';
+
+export interface RuleStats {
+  id: number;
+  frames: number;
+  bytes: number;
+}
+
+export interface PortAclStats {
+  acls: RuleStats[];
+  extendedAcls: RuleStats[];
+}
+
+const kAclDeny = drop['acl-deny'];
+
+class AclIngressNode implements GraphNode {
+  readonly name = 'acl-in';
+  constructor(private readonly owner: PortAcls) {}
+  process(batch: Batch): void {
+    this.owner.processIngress(batch);
+  }
+}
+
+export class PortAcls {
+  readonly ingress: GraphNode;
+  /** Per port: 1 when the port has outbound rules (checked by `ingress`). */
+  readonly ingressOn = new Uint8Array(kMaxPorts);
+  /** Per port: 1 when the port has inbound rules (the egress stage calls `admitEgress`). */
+  readonly egressOn = new Uint8Array(kMaxPorts);
+  readonly flows: FlowTable;
+  private readonly basic: (AclTable | null)[] = new Array<AclTable | null>(kMaxPorts).fill(null);
+  private readonly ext: (ExtAclTable | null)[] = new Array<ExtAclTable | null>(kMaxPorts).fill(null);
+  private readonly key = new FlowKey();
+  private readonly c: Float64Array;
+
+  constructor(
+    private readonly pool: PacketPool,
+    counters: Counters,
+    private readonly clock: Clock,
+    flowTableSize: number = kDefaultFlowTableSize,
+  ) {
+    this.c = counters.c;
+    this.flows = new FlowTable(flowTableSize);
+    this.ingress = new AclIngressNode(this);
+    this.sync();
+  }
+
+  /** Replace port `port`'s rules (compiled first: a bad rule throws and leaves the old rules in place). */
+  set(port: number, acls: readonly AclRule[] = [], ext: readonly ExtAclRule[] = []): void {
+    checkPort(port);
+    const b = compileAcls(acls ?? []);
+    const x = compileExtAcls(ext ?? []);
+    const bOn = b.ids.length > 0;
+    const xOn = x.ids.length > 0;
+    this.basic[port] = bOn ? b : null;
+    this.ext[port] = xOn ? x : null;
+    this.ingressOn[port] = (bOn && b.has(kDirOut)) || (xOn && x.has(kDirOut)) ? 1 : 0;
+    this.egressOn[port] = (bOn && b.has(kDirIn)) || (xOn && x.has(kDirIn)) ? 1 : 0;
+    this.flows.removePort(port);
+    this.sync();
+  }
+
+  /** Remove every rule (and flow) of a port. */
+  clear(port: number): void {
+    checkPort(port);
+    this.basic[port] = null;
+    this.ext[port] = null;
+    this.ingressOn[port] = 0;
+    this.egressOn[port] = 0;
+    this.flows.removePort(port);
+    this.sync();
+  }
+
+  /** The ingress node's work (called by `ingress.process`). */
+  processIngress(batch: Batch): void {
+    const pool = this.pool;
+    const { port, aux } = pool;
+    const on = this.ingressOn;
+    const slots = batch.slots;
+    let touched = false;
+    for (let i = 0; i < batch.count; i++) {
+      const s = slots[i]!;
+      const p = port[s]!;
+      if (on[p] === 0) continue;
+      if (this.check(p, kDirOut, s) !== 0) aux[s] = kAclDeny;
+      touched = true;
+    }
+    if (touched) this.sync();
+  }
+
+  /** 0 = deliver, else drop['acl-deny']: port d's inbound rules for the frame in slot s. */
+  admitEgress(d: number, s: number): number {
+    if (this.egressOn[d] === 0) return 0;
+    const r = this.check(d, kDirIn, s);
+    const x = this.ext[d];
+    if (x !== null && x.hasStateful) this.sync();
+    return r === 0 ? 0 : kAclDeny;
+  }
+
+  /** Basic then extended rules of port p in direction dir: 0 pass, 1 deny. */
+  private check(p: number, dir: number, s: number): number {
+    const key = this.key;
+    if (!key.parse(this.pool, s)) return 0; // shorter than Ethernet: ingress drops these as malformed
+    const bytes = this.pool.len[s]!;
+    const b = this.basic[p];
+    if (b !== null && b.evaluate(dir, key, bytes) !== 0) return 1;
+    const x = this.ext[p];
+    if (x !== null) return x.admit(dir, p, key, bytes, this.flows, this.clock.nowSec);
+    return 0;
+  }
+
+  /** Rule hit counters of a port, in the user's rule order (control path). */
+  stats(port: number): PortAclStats {
+    checkPort(port);
+    const list = (t: AclTable | ExtAclTable | null): RuleStats[] =>
+      t === null ? [] : t.ids.map((id, i) => ({ id, frames: t.hits[2 * i]!, bytes: t.hits[2 * i + 1]! }));
+    return { acls: list(this.basic[port]), extendedAcls: list(this.ext[port]) };
+  }
+
+  /** Housekeeping: remove idle flows (clock.nowSec); returns how many. */
+  expire(): number {
+    const n = this.flows.expire(this.clock.nowSec);
+    this.sync();
+    return n;
+  }
+
+  /** Copy the flow table's counts into the global counter block. */
+  private sync(): void {
+    const c = this.c;
+    const f = this.flows;
+    c[Counters.global(gf.flowsActive)] = f.active;
+    c[Counters.global(gf.flowsCreated)] = f.created;
+    c[Counters.global(gf.flowsExpired)] = f.expired;
+    c[Counters.global(gf.flowsRefused)] = f.refused;
+  }
+}
+
+function checkPort(port: number): void {
+  if (!Number.isInteger(port) || port < 0 || port >= kMaxPorts) throw new RangeError(`port index must be an integer from 0 to ${kMaxPorts - 1}, got ${port}`);
+}

@@ -1,0 +1,245 @@
+/**
+ * The flow table behind stateful extended ACLs (DESIGN.md section 5): a stateful allow creates a two-way
+ * entry, so the replies pass rules that would deny them and unsolicited traffic does not.
+ *
+ * Key: (port, family, protocol, local port, remote port, local address, remote address), all from the
+ * VM's point of view, so the entry an outbound frame creates (local = source) is the one its inbound reply
+ * finds (local = destination), and vice versa. Packed into 10 int32 words:
+ *
+ *   w0 = port << 16 | family << 8 | protocol     w1 = local port << 16 | remote port
+ *   w2..w5 = local address words                 w6..w9 = remote address words
+ *
+ * Why this shape: open addressing with linear probing over typed arrays (no Map, no objects per flow), so
+ * lookups allocate nothing and the table lives in a few contiguous arrays. Capacity (the most entries
+ * held) is fixed at construction; the slot array is the next power of two >= 4/3 x capacity, so the load
+ * factor never exceeds 0.75 and probe runs stay short. The hash is MurmurHash3 (32-bit) over the ten words
+ * with a per-table random seed, so a guest cannot precompute colliding flows.
+ *
+ * Deletion: backward-shift (no tombstones): removing an entry pulls later entries of its probe run back
+ * into the hole when the hole lies on their path from their home slot. Lookups stay correct with no
+ * tombstone build-up, at the cost of moving a few entries per delete.
+ *
+ * Timeouts: each entry keeps its own idle timeout (the creating rule's) and last-seen second. An entry
+ * idle for more than its timeout (now - lastSeen > timeout, so never early by clock rounding) is treated
+ * as absent by lookup (and removed there, counted as expired); `expire(now)` sweeps the whole table for
+ * housekeeping. ICMP is keyed without its identifier (ports 0): echo replies match their request's flow.
+ * Later fragments have no ports, so they do not match a TCP/UDP flow and meet the rules instead.
+ */
+import { kDefaultFlowTableSize } from './config.js';
+import type { FlowKey } from './flow-key.js';
+
+const kKeyWords = 10; // see the header diagram
+const kMaxLoad = 0.75; // linear probing stays short below this
+
+function nextPow2(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+export class FlowTable {
+  /** Most entries held; an insert beyond it is refused. */
+  readonly capacity: number;
+  /** Slots in the open-addressing array (power of two). */
+  readonly slots: number;
+  /** Entries now. */
+  active = 0;
+  /** Entries created since construction. */
+  created = 0;
+  /** Entries removed after their idle timeout (by lookup, insert or expire). */
+  expired = 0;
+  /** Inserts refused because the table was full. */
+  refused = 0;
+
+  private readonly mask: number;
+  private readonly seed: number;
+  private readonly keys: Int32Array; // slots x kKeyWords
+  private readonly hashes: Int32Array;
+  private readonly lastSeen: Int32Array; // seconds (clock.nowSec)
+  private readonly timeouts: Int32Array; // idle timeout in seconds; 0 = empty slot
+  private readonly tags: Int32Array; // caller data (the creating rule's position)
+  private readonly k = new Int32Array(kKeyWords); // scratch key
+
+  constructor(capacity: number = kDefaultFlowTableSize) {
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 24)
+      throw new RangeError(`flow table capacity must be an integer from 1 to ${1 << 24}, got ${capacity}`);
+    this.capacity = capacity;
+    this.slots = nextPow2(Math.ceil(capacity / kMaxLoad)); // > capacity: a probe always meets an empty slot
+    this.mask = this.slots - 1;
+    this.seed = (Math.random() * 0x100000000) | 0;
+    this.keys = new Int32Array(this.slots * kKeyWords);
+    this.hashes = new Int32Array(this.slots);
+    this.lastSeen = new Int32Array(this.slots);
+    this.timeouts = new Int32Array(this.slots);
+    this.tags = new Int32Array(this.slots);
+  }
+
+  /** Pack the VM-view key of a frame into the scratch words; returns its hash. */
+  private pack(port: number, key: FlowKey, outbound: boolean): number {
+    const k = this.k;
+    const local = outbound ? key.src : key.dst;
+    const remote = outbound ? key.dst : key.src;
+    k[0] = ((port & 0xffff) << 16) | ((key.family & 0xff) << 8) | (key.protocol & 0xff);
+    k[1] = outbound ? (key.srcPort << 16) | key.dstPort : (key.dstPort << 16) | key.srcPort;
+    k[2] = local[0]!;
+    k[3] = local[1]!;
+    k[4] = local[2]!;
+    k[5] = local[3]!;
+    k[6] = remote[0]!;
+    k[7] = remote[1]!;
+    k[8] = remote[2]!;
+    k[9] = remote[3]!;
+    let h = this.seed;
+    for (let i = 0; i < kKeyWords; i++) {
+      let x = Math.imul(k[i]!, 0xcc9e2d51);
+      x = (x << 15) | (x >>> 17);
+      h ^= Math.imul(x, 0x1b873593);
+      h = (h << 13) | (h >>> 19);
+      h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+    }
+    h ^= kKeyWords * 4;
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+    return h;
+  }
+
+  private same(i: number): boolean {
+    const keys = this.keys;
+    const k = this.k;
+    const b = i * kKeyWords;
+    for (let w = 0; w < kKeyWords; w++) if (keys[b + w] !== k[w]) return false;
+    return true;
+  }
+
+  /**
+   * The live entry for this frame's flow (refreshing its last-seen time), or -1. An idle-expired entry is
+   * removed and reported absent. Datapath: no allocation.
+   */
+  lookup(port: number, key: FlowKey, outbound: boolean, nowSec: number): number {
+    const h = this.pack(port, key, outbound);
+    const { timeouts, hashes, mask } = this;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const t = timeouts[i]!;
+      if (t === 0) return -1;
+      if (hashes[i] === h && this.same(i)) {
+        if (nowSec - this.lastSeen[i]! > t) {
+          this.remove(i);
+          this.expired++;
+          return -1;
+        }
+        this.lastSeen[i] = nowSec;
+        return i;
+      }
+    }
+  }
+
+  /**
+   * Create (or refresh) the entry for this frame's flow with an idle timeout in seconds and a caller tag;
+   * returns its index, or -1 when the table is full (counted in `refused`). Datapath: no allocation.
+   */
+  insert(port: number, key: FlowKey, outbound: boolean, nowSec: number, idleTimeout: number, tag = 0): number {
+    const h = this.pack(port, key, outbound);
+    const { timeouts, hashes, mask } = this;
+    const t = idleTimeout < 1 ? 1 : idleTimeout | 0;
+    let i = h & mask;
+    for (; ; i = (i + 1) & mask) {
+      const ti = timeouts[i]!;
+      if (ti === 0) break;
+      if (hashes[i] === h && this.same(i)) {
+        if (nowSec - this.lastSeen[i]! > ti) {
+          // the old flow ran out: it expired, this is a new one in its place
+          this.expired++;
+          this.created++;
+        }
+        this.lastSeen[i] = nowSec;
+        timeouts[i] = t;
+        this.tags[i] = tag;
+        return i;
+      }
+    }
+    if (this.active >= this.capacity) {
+      this.refused++;
+      return -1;
+    }
+    const keys = this.keys;
+    const k = this.k;
+    const b = i * kKeyWords;
+    for (let w = 0; w < kKeyWords; w++) keys[b + w] = k[w]!;
+    hashes[i] = h;
+    this.lastSeen[i] = nowSec;
+    timeouts[i] = t;
+    this.tags[i] = tag;
+    this.active++;
+    this.created++;
+    return i;
+  }
+
+  /** The tag stored with entry `i` (from lookup/insert). */
+  tag(i: number): number {
+    return this.tags[i]!;
+  }
+
+  /** The port of entry `i`. */
+  portOf(i: number): number {
+    return this.keys[i * kKeyWords]! >>> 16;
+  }
+
+  /** Backward-shift delete of slot i. */
+  private remove(i: number): void {
+    const { timeouts, hashes, keys, lastSeen, tags, mask } = this;
+    let hole = i;
+    for (let j = (i + 1) & mask; timeouts[j] !== 0; j = (j + 1) & mask) {
+      const home = hashes[j]! & mask;
+      // entry j may fill the hole if the hole is on its probe path home..j
+      if (((j - home) & mask) >= ((j - hole) & mask)) {
+        keys.copyWithin(hole * kKeyWords, j * kKeyWords, (j + 1) * kKeyWords);
+        hashes[hole] = hashes[j]!;
+        lastSeen[hole] = lastSeen[j]!;
+        timeouts[hole] = timeouts[j]!;
+        tags[hole] = tags[j]!;
+        hole = j;
+      }
+    }
+    timeouts[hole] = 0;
+    this.active--;
+  }
+
+  /**
+   * Housekeeping: remove every entry idle for more than its timeout; returns how many (also added to
+   * `expired`). A full sweep of the slot array: run it every second or so, not per packet.
+   */
+  expire(nowSec: number): number {
+    const { timeouts, lastSeen, slots } = this;
+    let n = 0;
+    for (let i = 0; i < slots; ) {
+      const t = timeouts[i]!;
+      if (t !== 0 && nowSec - lastSeen[i]! > t) {
+        this.remove(i); // a later entry may have moved into i: look at it again
+        n++;
+      } else i++;
+    }
+    this.expired += n;
+    return n;
+  }
+
+  /** Remove every entry of a port (its rules changed); returns how many. Not counted as expired. */
+  removePort(port: number): number {
+    const { timeouts, slots, keys } = this;
+    let n = 0;
+    for (let i = 0; i < slots; ) {
+      if (timeouts[i] !== 0 && keys[i * kKeyWords]! >>> 16 === port) {
+        this.remove(i);
+        n++;
+      } else i++;
+    }
+    return n;
+  }
+
+  /** Entry `i`'s seconds since last seen (tests, `flows show`). */
+  idleSeconds(i: number, nowSec: number): number {
+    return nowSec - this.lastSeen[i]!;
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * FlowKey: the fields port ACLs, extended ACLs and the flow table match on, read once per frame from a
+ * pool slot into preallocated scratch fields (MACs, IP family, addresses, protocol behind IPv6 extension
+ * headers, L4 ports).
+ *
+ * Why: a frame is matched against up to dozens of rules; reading each header field through the DataView
+ * once and then comparing plain int32 values keeps the per-rule cost to a few integer operations. One
+ * FlowKey is owned by one node and reused for every frame: nothing is allocated per call.
+ *
+ *   addresses: src[0..3], dst[0..3] as int32 words, most significant first; IPv4 in word 0, words 1..3 = 0
+ *   MACs:      srcMacHi (16 bits) / srcMacLo (32 bits as int32), the same split as packet/mac.ts
+ *   v:         everything again as one Int32Array (layout `kf`) that compiled rule programs index by
+ *              field number; address words sign-flipped there so prefix ranges compare as int32
+ *
+ * Trade-offs:
+ * - Defensive, never throws: nothing is read past pool.len[s]. A frame shorter than 14 bytes reports
+ *   `parse() === false`; a non-IP frame, or an IP header that fails its check, reports family 0 (only MAC
+ *   rules can match it).
+ * - IPv6 extension headers are walked (hop-by-hop 0, routing 43, destination options 60, fragment 44, and
+ *   AH 51, which has its own length unit) up to kMaxExtHeaders; a chain that runs past the payload or is
+ *   longer than that reports protocol kProtoUnknown (255, IANA reserved) with no ports, but keeps the
+ *   addresses, so address rules still apply.
+ * - Ports are read for TCP and UDP only, and only when the L4 header holds them: a non-first fragment
+ *   (IPv4 offset != 0, IPv6 fragment header offset != 0) reports its protocol with no ports
+ *   (`hasPorts` 0). A first fragment carries its ports. Nothing is reassembled.
+ * - One 802.1Q tag is skipped if present (frames reaching policy are untagged; this is only defence).
+ */
+import type { PacketPool } from '../dataplane/pool.js';
+import { EtherType, field as ethField } from '../packet/ethernet.js';
+import { kLo32Off } from '../packet/mac.js';
+import * as ipv4 from '../packet/ipv4.js';
+import * as ipv6 from '../packet/ipv6.js';
+import { field as vlanField, kTpid } from '../packet/vlan.js';
+
+/**
+ * Slots of `FlowKey.v`, the flat int32 vector rule programs (acl.ts) compare against. Address words are
+ * stored with the sign bit flipped (`^ kSignFlip`) so unsigned prefix ranges compare as signed int32.
+ */
+export const kf = {
+  family: 0,
+  src: 1, // 4 words: src + 0..3
+  dst: 5, // 4 words
+  srcMacHi: 9,
+  srcMacLo: 10,
+  dstMacHi: 11,
+  dstMacLo: 12,
+  protocol: 13,
+  hasPorts: 14,
+  srcPort: 15,
+  dstPort: 16,
+} as const;
+export const kKeyFields = 17;
+/** XOR on address words in `v`: unsigned order becomes signed int32 order. */
+export const kSignFlip = 0x80000000 | 0;
+
+export const kFamilyNone = 0;
+export const kFamily4 = 4;
+export const kFamily6 = 6;
+
+/** Protocol reported for an IPv6 extension-header chain that is truncated or too long (255 is IANA-reserved). */
+export const kProtoUnknown = 255;
+
+const kNhHopByHop = 0; // RFC 8200 4.3
+const kNhRouting = 43; // RFC 8200 4.4
+const kNhFragment = 44; // RFC 8200 4.5
+const kNhAh = 51; // RFC 4302: length in 4-byte units minus 2
+const kNhDestOpts = 60; // RFC 8200 4.6
+const kProtoTcp = 6;
+const kProtoUdp = 17;
+/** Extension headers walked before giving up: RFC 8200 recommends at most one of each (6 kinds), 8 leaves room. */
+const kMaxExtHeaders = 8;
+const kFragHeaderLen = 8; // IPv6 fragment header: fixed 8 bytes
+const kFragOffsetMask = 0xfff8; // fragment offset bits of the 16-bit offset/flags word
+const kPortsLen = 4; // src port + dst port: the first 4 bytes of TCP and UDP
+
+export class FlowKey {
+  /** 0 (not IP or bad IP header), 4 or 6. */
+  family = kFamilyNone;
+  /** IPv4 protocol or the IPv6 upper-layer header after extension headers; 0 when family is 0. */
+  protocol = 0;
+  /** 1 when srcPort/dstPort were read (TCP/UDP, not a later fragment, header long enough). */
+  hasPorts = 0;
+  srcPort = 0;
+  dstPort = 0;
+  /** 1 for a non-first fragment (no L4 header). */
+  laterFragment = 0;
+  /** Frame-relative offset of the L4 header (0 when unknown). */
+  l4Off = 0;
+  /** EtherType after the (optional) tag; 0 when the frame is shorter than an Ethernet header. */
+  ethertype = 0;
+  srcMacHi = 0;
+  srcMacLo = 0;
+  dstMacHi = 0;
+  dstMacLo = 0;
+  readonly src = new Int32Array(4);
+  readonly dst = new Int32Array(4);
+  /** The same fields as one vector (layout `kf`) for the rule programs; written by `parse`. */
+  readonly v = new Int32Array(kKeyFields);
+
+  /**
+   * Parse the frame in `slot`. Returns false (and family 0) when it is shorter than an Ethernet header;
+   * otherwise the MACs are set and family/addresses/protocol/ports as far as the headers are sound.
+   */
+  parse(pool: PacketPool, slot: number): boolean {
+    const ok = this.read(pool, slot);
+    const v = this.v;
+    const src = this.src;
+    const dst = this.dst;
+    v[kf.family] = this.family;
+    v[kf.src] = src[0]! ^ kSignFlip;
+    v[kf.src + 1] = src[1]! ^ kSignFlip;
+    v[kf.src + 2] = src[2]! ^ kSignFlip;
+    v[kf.src + 3] = src[3]! ^ kSignFlip;
+    v[kf.dst] = dst[0]! ^ kSignFlip;
+    v[kf.dst + 1] = dst[1]! ^ kSignFlip;
+    v[kf.dst + 2] = dst[2]! ^ kSignFlip;
+    v[kf.dst + 3] = dst[3]! ^ kSignFlip;
+    v[kf.srcMacHi] = this.srcMacHi;
+    v[kf.srcMacLo] = this.srcMacLo;
+    v[kf.dstMacHi] = this.dstMacHi;
+    v[kf.dstMacLo] = this.dstMacLo;
+    v[kf.protocol] = this.protocol;
+    v[kf.hasPorts] = this.hasPorts;
+    v[kf.srcPort] = this.srcPort;
+    v[kf.dstPort] = this.dstPort;
+    return ok;
+  }
+
+  private read(pool: PacketPool, slot: number): boolean {
+    const view = pool.view;
+    const len = pool.len[slot]!;
+    const start = pool.slotBase(slot) + pool.off[slot]!;
+    this.family = kFamilyNone;
+    this.protocol = 0;
+    this.hasPorts = 0;
+    this.srcPort = 0;
+    this.dstPort = 0;
+    this.laterFragment = 0;
+    this.l4Off = 0;
+    const src = this.src;
+    const dst = this.dst;
+    src[0] = src[1] = src[2] = src[3] = 0;
+    dst[0] = dst[1] = dst[2] = dst[3] = 0;
+    if (len < ethField.headerLen) {
+      this.ethertype = 0;
+      this.srcMacHi = this.srcMacLo = this.dstMacHi = this.dstMacLo = 0;
+      return false;
+    }
+    this.dstMacHi = view.getUint16(start + ethField.dst);
+    this.dstMacLo = view.getInt32(start + ethField.dst + kLo32Off);
+    this.srcMacHi = view.getUint16(start + ethField.src);
+    this.srcMacLo = view.getInt32(start + ethField.src + kLo32Off);
+    let type = view.getUint16(start + ethField.ethertype);
+    let l3: number = ethField.headerLen;
+    if (type === kTpid) {
+      if (len < vlanField.headerLen) {
+        this.ethertype = type;
+        return true;
+      }
+      type = view.getUint16(start + vlanField.ethertype);
+      l3 = vlanField.headerLen;
+    }
+    this.ethertype = type;
+    const ip = start + l3;
+    const avail = len - l3;
+    if (type === EtherType.ipv4) {
+      if (ipv4.check(view, ip, avail) !== ipv4.Ipv4Check.ok) return true;
+      this.family = kFamily4;
+      src[0] = view.getInt32(ip + ipv4.field.src);
+      dst[0] = view.getInt32(ip + ipv4.field.dst);
+      const proto = view.getUint8(ip + ipv4.field.protocol);
+      this.protocol = proto;
+      if (ipv4.isLaterFragment(view, ip)) {
+        this.laterFragment = 1;
+        return true;
+      }
+      const l4 = ip + ipv4.headerLen(view, ip);
+      this.l4Off = l4 - start;
+      if ((proto === kProtoTcp || proto === kProtoUdp) && l4 + kPortsLen <= ip + view.getUint16(ip + ipv4.field.totalLen)) {
+        this.hasPorts = 1;
+        this.srcPort = view.getUint16(l4);
+        this.dstPort = view.getUint16(l4 + 2);
+      }
+      return true;
+    }
+    if (type === EtherType.ipv6) {
+      if (ipv6.check(view, ip, avail) !== ipv6.Ipv6Check.ok) return true;
+      this.family = kFamily6;
+      for (let i = 0; i < 4; i++) {
+        src[i] = view.getInt32(ip + ipv6.field.src + 4 * i);
+        dst[i] = view.getInt32(ip + ipv6.field.dst + 4 * i);
+      }
+      const end = ip + ipv6.field.headerLen + view.getUint16(ip + ipv6.field.payloadLen);
+      let next = view.getUint8(ip + ipv6.field.nextHeader);
+      let off = ip + ipv6.field.headerLen;
+      for (let k = 0; k <= kMaxExtHeaders; k++) {
+        if (next === kNhHopByHop || next === kNhRouting || next === kNhDestOpts || next === kNhAh) {
+          if (k === kMaxExtHeaders || off + 2 > end) break; // too many, or next header + length bytes missing
+          const n = view.getUint8(off);
+          const hl = next === kNhAh ? (view.getUint8(off + 1) + 2) << 2 : (view.getUint8(off + 1) + 1) << 3;
+          off += hl;
+          if (off > end) break;
+          next = n;
+        } else if (next === kNhFragment) {
+          if (k === kMaxExtHeaders || off + kFragHeaderLen > end) break;
+          const n = view.getUint8(off);
+          const fo = view.getUint16(off + 2) & kFragOffsetMask;
+          off += kFragHeaderLen;
+          next = n;
+          if (fo !== 0) {
+            this.protocol = next;
+            this.laterFragment = 1;
+            return true;
+          }
+        } else {
+          // the upper layer (or 59, no next header)
+          this.protocol = next;
+          this.l4Off = off - start;
+          if ((next === kProtoTcp || next === kProtoUdp) && off + kPortsLen <= end) {
+            this.hasPorts = 1;
+            this.srcPort = view.getUint16(off);
+            this.dstPort = view.getUint16(off + 2);
+          }
+          return true;
+        }
+      }
+      this.protocol = kProtoUnknown; // truncated chain or more than kMaxExtHeaders headers
+      return true;
+    }
+    return true;
+  }
+}

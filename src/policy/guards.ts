@@ -1,0 +1,242 @@
+/**
+ * Guard node: the built-in ingress guards of a Hyper-V port (DESIGN.md sections 3 and 5), run right after
+ * the ingress node, so frames are untagged and `pool.vid`/`pool.pcp` are set.
+ *
+ * - MacAddressSpoofing off (the default) on a port with a `mac`: a frame whose source MAC is any other
+ *   address is dropped (`mac-spoofing`). A port without `mac` is not checked. MACs compare as the two
+ *   words of packet/mac.ts (hi16, lo32), never as strings.
+ * - DhcpGuard: DHCP server messages from the port are dropped (`dhcp-guard`): IPv4 UDP from port 67
+ *   (server or relay agent), IPv6 UDP from port 547, and IPv6 UDP to port 546 (the client port) carrying
+ *   a server message type: ADVERTISE 2, REPLY 7, RECONFIGURE 10, RELAY-REPL 13 (RFC 8415 section 7.3).
+ * - RouterGuard: router advertisements and redirects are dropped (`router-guard`): ICMPv6 134 and 137
+ *   (RFC 4861), ICMPv4 5 (RFC 792) and 9 (RFC 1256).
+ * - IeeePriorityTag false: the frame's 802.1p priority is not trusted, `pool.pcp` is cleared to 0.
+ *
+ * IPv6 extension headers (hop-by-hop 0, routing 43, fragment 44, destination options 60, and AH 51, which
+ * RFC 7113 also requires an RA guard to walk) are followed to the upper layer, bounded by the datagram's
+ * payload length. Fragments, RFC 7113 / RFC 7112 style:
+ *
+ *   fragment                                  verdict
+ *   not a fragment, or an atomic fragment    judged on the bytes present; a truncated header = no match
+ *   later fragment (offset != 0)             passes: it holds no upper-layer header, and once its first
+ *                                            fragment is dropped the datagram can never be reassembled
+ *   first fragment (offset 0, more set)      judged like a whole datagram, but if the bytes a guard needs
+ *                                            (extension chain, ports, DHCPv6 message type, ICMP type) are
+ *                                            not all inside it, dropped: evasion by fragmentation
+ *
+ * The same first-fragment rule applies to IPv4 (a tiny first fragment without the UDP source port or the
+ * ICMP type is dropped). A first fragment whose extension chain itself is cut short has no known upper
+ * layer: it counts as `router-guard` when RouterGuard is on (RFC 7113's case), else `dhcp-guard`.
+ *
+ * Per-port settings live in typed arrays indexed by port (`kMaxPorts`): one flag byte per port, so a port
+ * with no guard costs one typed-array read per frame. `set`/`clear` run on the control path between
+ * breaths (one writer: the thread that owns this node); `process` only reads them.
+ *
+ * Trade-offs: only the frame's own EtherType is looked at: a frame with a second (inner) 802.1Q tag left
+ * after ingress stripped the outer one, or QinQ, is not inspected (a receiver on the outer VLAN does not
+ * parse it as IP either). ESP (50) and unknown extension headers end the walk: the upper layer is
+ * unknown, so nothing matches. Checksums are not verified: a guard drops on what the frame claims to be.
+ */
+import { drop, kMaxPorts } from '../dataplane/counters.js';
+import type { Batch, GraphNode } from '../dataplane/graph.js';
+import type { PacketPool } from '../dataplane/pool.js';
+import * as eth from '../packet/ethernet.js';
+import { EtherType } from '../packet/ethernet.js';
+import * as icmp from '../packet/icmp.js';
+import * as icmpv6 from '../packet/icmpv6.js';
+import * as ipv4 from '../packet/ipv4.js';
+import { IpProto } from '../packet/ipv4.js';
+import * as ipv6 from '../packet/ipv6.js';
+import { parseMacWords } from '../packet/mac.js';
+import * as udp from '../packet/udp.js';
+
+/** What a control-path caller sets on one port (policy/config.ts PortPolicy names, plus the port's MAC). */
+export interface GuardSettings {
+  /** The port's own MAC ("52:54:00:12:34:56"); without it the spoofing check is off. */
+  mac?: string;
+  /** MacAddressSpoofing: true allows any source MAC (default false). */
+  macAddressSpoofing?: boolean;
+  dhcpGuard?: boolean;
+  routerGuard?: boolean;
+  /** IeeePriorityTag: false clears the frame's PCP (default true). */
+  ieeePriorityTag?: boolean;
+}
+
+// Per-port flag bits (one Uint8Array byte per port; 0 = nothing to do).
+const kSpoofCheck = 1; // port has a MAC and MacAddressSpoofing is off
+const kDhcpGuard = 2;
+const kRouterGuard = 4;
+const kClearPcp = 8; // IeeePriorityTag false
+const kInspect = kDhcpGuard | kRouterGuard; // guards that need the L3/L4 headers
+
+// IPv6 extension headers walked to reach the upper layer (IANA protocol numbers).
+const kExtHopByHop = 0; // RFC 8200 4.3
+const kExtRouting = 43; // RFC 8200 4.4
+const kExtFragment = 44; // RFC 8200 4.5
+const kExtAh = 51; // RFC 4302: length in 4-byte units minus 2; walked as RFC 7113 section 3 asks
+const kExtDestOpts = 60; // RFC 8200 4.6
+const kExtMinLen = 2; // next header + length bytes, needed to step over any of them
+const kFragHeaderLen = 8; // RFC 8200 4.5: fixed size
+const kFragOffsetMask = 0xfff8; // fragment offset (13 bits) in the offset/flags word
+const kFragMore = 1; // M flag in the offset/flags word
+
+// DHCPv6 server-to-client message types (RFC 8415 section 7.3) looked for on UDP to port 546.
+const kDhcp6Advertise = 2;
+const kDhcp6Reply = 7;
+const kDhcp6Reconfigure = 10;
+const kDhcp6RelayRepl = 13;
+const kDhcp6MsgTypeLen = 1; // the message type is the first payload byte
+
+const kIcmp4RouterAdvert = 9; // RFC 1256 (icmp.ts names only the types the tests ping with)
+const kPortsLen = 4; // UDP source + destination port
+const kSrcPortLen = 2;
+const kTypeLen = 1; // ICMP/ICMPv6 type byte
+
+export class GuardNode implements GraphNode {
+  readonly name = 'guard';
+  /** Per-port flag bits (kSpoofCheck | kDhcpGuard | kRouterGuard | kClearPcp). */
+  private readonly flags = new Uint8Array(kMaxPorts);
+  /** The port's MAC as the two words of packet/mac.ts, meaningful where kSpoofCheck is set. */
+  private readonly macHi = new Uint16Array(kMaxPorts);
+  private readonly macLo = new Uint32Array(kMaxPorts);
+  private readonly view: DataView;
+
+  constructor(private readonly pool: PacketPool) {
+    this.view = pool.view;
+  }
+
+  /** Replace a port's guard settings (absent fields take their defaults). Throws only on a bad port index or MAC text. */
+  set(port: number, opts: GuardSettings): void {
+    checkPort(port);
+    let f = 0;
+    let hi = 0;
+    let lo = 0;
+    if (opts.mac !== undefined) {
+      ({ hi16: hi, lo32: lo } = parseMacWords(opts.mac)); // a group MAC is accepted: ingress drops such sources anyway
+      if (opts.macAddressSpoofing !== true) f |= kSpoofCheck;
+    }
+    if (opts.dhcpGuard === true) f |= kDhcpGuard;
+    if (opts.routerGuard === true) f |= kRouterGuard;
+    if (opts.ieeePriorityTag === false) f |= kClearPcp;
+    this.macHi[port] = hi;
+    this.macLo[port] = lo;
+    this.flags[port] = f;
+  }
+
+  /** Remove every guard from a port (port deleted or its policy reset). */
+  clear(port: number): void {
+    checkPort(port);
+    this.flags[port] = 0;
+    this.macHi[port] = 0;
+    this.macLo[port] = 0;
+  }
+
+  process(batch: Batch): void {
+    const { pool, view, flags } = this;
+    const { aux, len, off, pcp } = pool;
+    const slots = batch.slots;
+    for (let i = 0; i < batch.count; i++) {
+      const s = slots[i];
+      const p = pool.port[s];
+      const f = flags[p];
+      if (!f) continue; // no guard on the port (or a port index outside the table)
+      if ((f & kClearPcp) !== 0) pcp[s] = 0;
+      const n = len[s];
+      if (n < eth.field.headerLen) continue; // ingress drops these; never read past the frame
+      const start = pool.slotBase(s) + off[s];
+      if ((f & kSpoofCheck) !== 0 && (eth.srcHi16(view, start) !== this.macHi[p] || eth.srcLo32(view, start) !== this.macLo[p])) {
+        aux[s] = drop['mac-spoofing'];
+        continue;
+      }
+      if ((f & kInspect) === 0) continue;
+      const type = eth.ethertype(view, start);
+      const ip = start + eth.field.headerLen;
+      const avail = n - eth.field.headerLen;
+      let code = 0;
+      if (type === EtherType.ipv4) code = this.inspect4(ip, avail, f);
+      else if (type === EtherType.ipv6) code = this.inspect6(ip, avail, f);
+      if (code !== 0) aux[s] = code;
+    }
+  }
+
+  /** Drop code for the IPv4 datagram at `ip` (`avail` bytes in the frame), 0 to pass. */
+  private inspect4(ip: number, avail: number, f: number): number {
+    const view = this.view;
+    if (ipv4.check(view, ip, avail) !== ipv4.Ipv4Check.ok) return 0; // not IPv4 a receiver would accept
+    if (ipv4.isLaterFragment(view, ip)) return 0;
+    const hlen = ipv4.headerLen(view, ip);
+    const first = ipv4.moreFragments(view, ip); // offset is 0 here: MF makes it a first fragment
+    const proto = ipv4.protocol(view, ip);
+    const l4 = ip + hlen;
+    const l4Len = ipv4.totalLength(view, ip) - hlen;
+    if (proto === IpProto.udp) {
+      if ((f & kDhcpGuard) === 0) return 0;
+      if (l4Len < kSrcPortLen) return first ? drop['dhcp-guard'] : 0;
+      return udp.srcPort(view, l4) === udp.UdpPort.bootps ? drop['dhcp-guard'] : 0;
+    }
+    if (proto === IpProto.icmp) {
+      if ((f & kRouterGuard) === 0) return 0;
+      if (l4Len < kTypeLen) return first ? drop['router-guard'] : 0;
+      const t = icmp.type(view, l4);
+      return t === icmp.IcmpType.redirect || t === kIcmp4RouterAdvert ? drop['router-guard'] : 0;
+    }
+    return 0;
+  }
+
+  /** Drop code for the IPv6 datagram at `ip` (`avail` bytes in the frame), 0 to pass. */
+  private inspect6(ip: number, avail: number, f: number): number {
+    const view = this.view;
+    if (ipv6.check(view, ip, avail) !== ipv6.Ipv6Check.ok) return 0;
+    const end = ip + ipv6.field.headerLen + ipv6.payloadLength(view, ip); // bytes after it are padding
+    let next = ipv6.nextHeader(view, ip);
+    let pos = ip + ipv6.field.headerLen;
+    let first = false;
+    // Each step advances at least 8 bytes and stops at `end`: the walk is bounded by the datagram.
+    for (;;) {
+      if (next === kExtHopByHop || next === kExtRouting || next === kExtDestOpts || next === kExtAh) {
+        if (pos + kExtMinLen > end) return first ? truncatedChain(f) : 0;
+        const units = view.getUint8(pos + 1);
+        const size = next === kExtAh ? (units + 2) << 2 : (units + 1) << 3; // AH: 4-byte units - 2; others: 8-byte units - 1
+        next = view.getUint8(pos);
+        pos += size;
+      } else if (next === kExtFragment) {
+        if (pos + kFragHeaderLen > end) return first ? truncatedChain(f) : 0;
+        const offFlags = view.getUint16(pos + 2);
+        if ((offFlags & kFragOffsetMask) !== 0) return 0; // a later fragment: no upper-layer header
+        if ((offFlags & kFragMore) !== 0) first = true; // offset 0 without M is an atomic fragment: whole
+        next = view.getUint8(pos);
+        pos += kFragHeaderLen;
+      } else {
+        break;
+      }
+    }
+    if (pos > end) return first ? truncatedChain(f) : 0; // the last extension header runs past the datagram
+    const l4Len = end - pos;
+    if (next === IpProto.udp) {
+      if ((f & kDhcpGuard) === 0) return 0;
+      if (l4Len < kPortsLen) return first ? drop['dhcp-guard'] : 0;
+      if (udp.srcPort(view, pos) === udp.UdpPort.dhcpv6Server) return drop['dhcp-guard'];
+      if (udp.dstPort(view, pos) !== udp.UdpPort.dhcpv6Client) return 0;
+      if (l4Len < udp.field.headerLen + kDhcp6MsgTypeLen) return first ? drop['dhcp-guard'] : 0;
+      const m = view.getUint8(pos + udp.field.headerLen);
+      return m === kDhcp6Advertise || m === kDhcp6Reply || m === kDhcp6Reconfigure || m === kDhcp6RelayRepl ? drop['dhcp-guard'] : 0;
+    }
+    if (next === IpProto.icmpv6) {
+      if ((f & kRouterGuard) === 0) return 0;
+      if (l4Len < kTypeLen) return first ? drop['router-guard'] : 0;
+      const t = icmpv6.type(view, pos);
+      return t === icmpv6.Icmp6Type.routerAdvert || t === icmpv6.Icmp6Type.redirect ? drop['router-guard'] : 0;
+    }
+    return 0;
+  }
+}
+
+/** First fragment whose extension chain ends before its upper-layer header: the upper layer is unknown. */
+function truncatedChain(f: number): number {
+  return (f & kRouterGuard) !== 0 ? drop['router-guard'] : drop['dhcp-guard'];
+}
+
+function checkPort(port: number): void {
+  if (!Number.isInteger(port) || port < 0 || port >= kMaxPorts)
+    throw new RangeError(`guard port index must be an integer from 0 to ${kMaxPorts - 1}, got ${port}`);
+}

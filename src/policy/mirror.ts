@@ -1,0 +1,216 @@
+/**
+ * Port mirroring (Hyper-V PortMirroring None | Source | Destination; DESIGN.md section 3 step 3 and
+ * section 5): every frame of a source port is copied, byte for byte, to every destination port of the
+ * switch, like a SPAN session on a physical switch.
+ *
+ *   ingress (in):  as the source's endpoint sent it, before the ingress node strips a tag
+ *                  (Engine.breathe calls tapIn before graph.run: frames the graph later drops are still
+ *                  mirrored, as a SPAN of the wire would show them)
+ *   egress (out):  as delivered to the source's endpoint, after VLAN tagging and the offload fix-ups
+ *                  (Engine.deliver calls tapOut just before nic.transmit)
+ *
+ * The taps only copy: each copy is a new pool slot (refs = 1) queued on a per-destination list, and the
+ * engine takes the lists after its transmit loop (`dirty`/`dirtyCount`, `count[d]`, `slots[d]`, then
+ * `reset()`) and delivers them through the destination's offload fix-ups like any queued frame. A copy
+ * carries the offload metadata (GSO type and size, partial-checksum offsets) so a GSO copy can still be
+ * segmented toward a destination that lacks the offload.
+ *
+ * Rules that keep "each mirrored frame exactly once, never the mirror":
+ * - a port has one mode, so a destination is never a source: its own frames, and the copies delivered
+ *   to it, are never copied (its `flags` byte is 0, so the engine never even calls tapOut for it);
+ * - a frame that came in on an ingress-mirrored source was copied at ingress; when it is delivered to an
+ *   egress-mirrored source it is not copied again (the ingress view, as sent, is the one kept);
+ * - each destination gets one copy per mirrored frame (one slot each: destinations may differ in offload
+ *   capabilities and each delivery releases its own slot).
+ *
+ * Zero cost when off: `flags` holds one byte per port (kMirrorIn | kMirrorOut) and is non-zero only while
+ * a destination exists (a source without any destination copies nothing), so the engine pays one integer
+ * test per breath for the in-tap (`inPorts`) and one byte test per delivery for the out-tap.
+ *
+ * Trade-offs: copying per destination costs one memcpy and one slot per destination rather than sharing
+ * one slot by reference count, because the egress fix-ups (segmentation, checksum completion, RSC) edit or
+ * replace slots per destination. A breath queues at most kMirrorQueueLen copies per destination; beyond
+ * that the copy (never the frame) is dropped as `ring-full` on the destination, and an exhausted pool
+ * drops it as `no-buffer` on the source: mirroring must never starve or block the switched traffic.
+ */
+import { Counters, drop, kMaxPorts, pf } from '../dataplane/counters.js';
+import type { Batch } from '../dataplane/graph.js';
+import { kMaxBatch } from '../dataplane/graph.js';
+import type { PacketPool } from '../dataplane/pool.js';
+import type { MirrorDirection, MirrorMode } from './config.js';
+
+/** flags bit: the port's received frames (switch ingress) are mirrored. */
+export const kMirrorIn = 1;
+/** flags bit: the frames delivered to the port (switch egress) are mirrored. */
+export const kMirrorOut = 2;
+/** Copies per destination per breath: one full batch each way (256 frames sent by sources and as many
+ *  delivered to them); a busier breath loses copies (counted), never frames. */
+export const kMirrorQueueLen = kMaxBatch * 2;
+
+const kModeNone = 0;
+const kModeSource = 1;
+const kModeDestination = 2;
+const kNoSlots = new Int32Array(0);
+
+export class Mirror {
+  /** Per port: kMirrorIn | kMirrorOut bits in effect (0 unless a destination exists). Written between breaths only. */
+  readonly flags = new Uint8Array(kMaxPorts);
+  /** Any source with any destination configured. */
+  active = false;
+  /** Ports whose flags have kMirrorIn: the engine skips tapIn when 0. */
+  inPorts = 0;
+  /** Per destination port: copies queued this breath (slots[d][0..count[d])). */
+  readonly count = new Int32Array(kMaxPorts);
+  /** Per destination port: the queued copy slots (an empty array for ports that are not destinations). */
+  readonly slots: Int32Array[] = [];
+  /** Destinations with copies queued this breath, in first-touch order: dirty[0..dirtyCount). */
+  readonly dirty = new Int32Array(kMaxPorts);
+  dirtyCount = 0;
+
+  /** Configuration as set (mode and direction bits per port); `flags` is derived from it. */
+  private readonly mode = new Uint8Array(kMaxPorts);
+  private readonly dir = new Uint8Array(kMaxPorts);
+  /** Destination ports in ascending order: dests[0..destCount). */
+  private readonly dests = new Int32Array(kMaxPorts);
+  private destCount = 0;
+
+  constructor(
+    private readonly pool: PacketPool,
+    private readonly counters: Counters,
+  ) {
+    for (let p = 0; p < kMaxPorts; p++) this.slots.push(kNoSlots);
+  }
+
+  // ---- control path ----
+
+  /** Set a port's PortMirroring mode and, for a source, which direction is mirrored (default 'both'). */
+  set(port: number, mode: MirrorMode, direction: MirrorDirection = 'both'): void {
+    checkPort(port);
+    if (mode !== 'none' && mode !== 'source' && mode !== 'destination') throw new Error(`invalid mirror mode '${String(mode)}': expected none, source or destination`);
+    if (direction !== 'ingress' && direction !== 'egress' && direction !== 'both')
+      throw new Error(`invalid mirror direction '${String(direction)}': expected ingress, egress or both`);
+    this.discard(); // changes come between breaths, when nothing is pending; never strand a copy if not
+    this.mode[port] = mode === 'source' ? kModeSource : mode === 'destination' ? kModeDestination : kModeNone;
+    this.dir[port] = mode !== 'source' ? 0 : direction === 'ingress' ? kMirrorIn : direction === 'egress' ? kMirrorOut : kMirrorIn | kMirrorOut;
+    if (mode === 'destination' && this.slots[port].length === 0) this.slots[port] = new Int32Array(kMirrorQueueLen);
+    this.rebuild();
+  }
+
+  /** Port removed or mirroring turned off: same as set(port, 'none'). */
+  clear(port: number): void {
+    this.set(port, 'none');
+  }
+
+  /** The mode a port is set to (control path: show and tests). */
+  modeOf(port: number): MirrorMode {
+    checkPort(port);
+    const m = this.mode[port];
+    return m === kModeSource ? 'source' : m === kModeDestination ? 'destination' : 'none';
+  }
+
+  private rebuild(): void {
+    let sources = 0;
+    this.destCount = 0;
+    for (let p = 0; p < kMaxPorts; p++) {
+      if (this.mode[p] === kModeDestination) this.dests[this.destCount++] = p;
+      else if (this.mode[p] === kModeSource) sources++;
+    }
+    this.active = sources > 0 && this.destCount > 0;
+    this.inPorts = 0;
+    for (let p = 0; p < kMaxPorts; p++) {
+      const f = this.active ? this.dir[p] : 0;
+      this.flags[p] = f;
+      if ((f & kMirrorIn) !== 0) this.inPorts++;
+    }
+  }
+
+  // ---- datapath ----
+
+  /** The in-tap, once per breath before the graph: copy every frame whose ingress port has the in bit. */
+  tapIn(batch: Batch): void {
+    if (this.inPorts === 0) return;
+    const { flags, pool } = this;
+    const port = pool.port;
+    const slots = batch.slots;
+    for (let i = 0; i < batch.count; i++) {
+      const s = slots[i];
+      const p = port[s];
+      if ((flags[p] & kMirrorIn) !== 0) this.copyAll(p, s);
+    }
+  }
+
+  /**
+   * The out-tap: copy `list[0..n)`, about to be delivered to `port` (the engine tests the out bit first).
+   * A frame whose ingress port is itself ingress-mirrored was copied when it came in and is skipped.
+   */
+  tapOut(port: number, list: Int32Array, n: number): void {
+    if ((this.flags[port] & kMirrorOut) === 0) return;
+    const { flags } = this;
+    const inPort = this.pool.port;
+    for (let i = 0; i < n; i++) {
+      const s = list[i];
+      if ((flags[inPort[s]] & kMirrorIn) === 0) this.copyAll(port, s);
+    }
+  }
+
+  /** After the engine has taken the lists: forget them (the copies now belong to their deliveries). */
+  reset(): void {
+    for (let k = 0; k < this.dirtyCount; k++) this.count[this.dirty[k]] = 0;
+    this.dirtyCount = 0;
+  }
+
+  /** Free every queued copy and reset (teardown, or a breath abandoned before delivery). */
+  discard(): void {
+    for (let k = 0; k < this.dirtyCount; k++) {
+      const d = this.dirty[k];
+      const list = this.slots[d];
+      for (let i = 0; i < this.count[d]; i++) this.pool.free(list[i]);
+    }
+    this.reset();
+  }
+
+  /** One copy of slot s (mirrored on behalf of source port `src`) for each destination. */
+  private copyAll(src: number, s: number): void {
+    const { pool, dests, count } = this;
+    const c = this.counters.c;
+    const from = pool.frameStart(s);
+    const len = pool.len[s];
+    // a frame with a tag pushed into its headroom may be longer than maxFrame: use less headroom then
+    const off = len <= pool.maxFrame ? pool.headroom : pool.slotSize - len;
+    for (let k = 0; k < this.destCount; k++) {
+      const d = dests[k];
+      const n = count[d];
+      if (n >= kMirrorQueueLen) {
+        c[Counters.portDrop(d, drop['ring-full'])]++;
+        continue;
+      }
+      const t = pool.alloc();
+      if (t < 0) {
+        c[Counters.portDrop(src, drop['no-buffer'])]++;
+        continue;
+      }
+      const to = pool.slotBase(t) + off;
+      pool.bytes.copyWithin(to, from, from + len);
+      pool.off[t] = off;
+      pool.len[t] = len;
+      pool.port[t] = src;
+      pool.vid[t] = pool.vid[s];
+      pool.pcp[t] = pool.pcp[s];
+      pool.refs[t] = 1;
+      pool.dst[t] = d;
+      pool.oflags[t] = pool.oflags[s];
+      pool.gsoType[t] = pool.gsoType[s];
+      pool.gsoSize[t] = pool.gsoSize[s];
+      pool.csumStart[t] = pool.csumStart[s];
+      pool.csumOffset[t] = pool.csumOffset[s];
+      if (n === 0) this.dirty[this.dirtyCount++] = d;
+      this.slots[d][n] = t;
+      count[d] = n + 1;
+      c[Counters.port(src, pf.mirrorCopies)]++;
+    }
+  }
+}
+
+function checkPort(port: number): void {
+  if (!Number.isInteger(port) || port < 0 || port >= kMaxPorts) throw new Error(`invalid port index ${port}: expected 0..${kMaxPorts - 1}`);
+}
