@@ -52,9 +52,15 @@ const kMacsPerPort = 2;
 
 const mac = (m: number) => `02:00:5e:00:00:${m.toString(16).padStart(2, '0')}`;
 
-/** A 64-byte UDP/IPv4 frame from MAC/host `src` (10.0.0.src) to `dst`; the port varies with seq (many flows). */
-function frame(dst: number, src: number, seq: number): Uint8Array {
-  const f = buildUdp4({ srcMac: mac(src), dstMac: mac(dst), srcIp: `10.0.0.${src}`, dstIp: `10.0.0.${dst}`, srcPort: 10000 + (seq & 63), dstPort: 5201, payload: new Uint8Array(22) });
+/**
+ * A 64-byte UDP/IPv4 frame from MAC/host `src` (10.0.0.src) to `dst`. The lower-numbered host of a pair
+ * is the client (a port per pair -> 5201) and the other answers from 5201, so both directions of a pair
+ * are one flow (what a stateful rule needs): 28 flows between 8 hosts.
+ */
+function frame(dst: number, src: number, _seq: number): Uint8Array {
+  const client = 10000 + Math.min(src, dst) * 16 + Math.max(src, dst);
+  const [srcPort, dstPort] = src < dst ? [client, 5201] : [5201, client];
+  const f = buildUdp4({ srcMac: mac(src), dstMac: mac(dst), srcIp: `10.0.0.${src}`, dstIp: `10.0.0.${dst}`, srcPort, dstPort, payload: new Uint8Array(22) });
   if (f.length !== kFrameLen) throw new Error(`bench frame is ${f.length} bytes, expected ${kFrameLen}`);
   return f;
 }
@@ -100,7 +106,8 @@ export async function run(opts: { quick?: boolean; seconds?: number; policy?: Pi
     const mine: number[] = [];
     const others: number[] = [];
     for (let m = 1; m <= macs; m++) (portOf(m) === p ? mine : others).push(m);
-    batches.push(Array.from({ length: kMaxBatch }, (_, i) => frame(others[i % others.length], mine[i % mine.length], i)));
+    // every (own MAC, other MAC) pair appears: i % 6 picks the peer, floor(i / 6) % 2 the sender
+    batches.push(Array.from({ length: kMaxBatch }, (_, i) => frame(others[i % others.length], mine[Math.floor(i / others.length) % mine.length], i)));
   }
 
   if (policy === 'acl25') for (let p = 0; p < kPorts; p++) engine.setPolicy(p, { acls: acl25() });

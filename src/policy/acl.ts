@@ -22,9 +22,11 @@
  *
  * Verdict cache (the OVS microflow idea): a basic ACL's decision depends only on the frame's family,
  * addresses and MACs (kf.family..kf.dstMacLo, 13 words), so each direction keeps a direct-mapped cache of
- * kCacheEntries such keys with the positions of the deciding and the metering rule. A hit costs one hash
- * and 13 compares instead of the scan, and still bumps the hit counters of the cached rules, so counters
- * stay exact; a table is immutable once compiled (a rule change compiles a new one), so nothing in the
+ * 2^kCacheBits such keys with the positions of the deciding and the metering rule, one 64-byte line per
+ * entry. A hit costs one hash and 7 compares (13 for IPv6) instead of the scan, and still bumps the hit
+ * counters of the cached rules, so counters stay exact; `probe` reads the key of an untagged IPv4 or
+ * non-IP frame straight from its bytes, so a hit needs no FlowKey parse at all (acl-cache.test.ts checks
+ * that a warm cache decides and counts exactly as a cold table); a table is immutable once compiled (a rule change compiles a new one), so nothing in the
  * cache is ever stale. Traffic with more distinct address pairs than entries falls back to the scan.
  *
  * Trade-offs: a linear scan (one to three compares per rule; acl.bench.ts measures 25 rules) rather than
@@ -244,9 +246,36 @@ export function ruleIds(rules: ReadonlyArray<{ id?: number }>, what: string): nu
 
 /** Words of FlowKey.v a basic ACL decision depends on: family, addresses, MACs (kf.family..kf.dstMacLo). */
 const kCacheKey = kf.dstMacLo + 1;
+/**
+ * One cache entry is one 64-byte line of 16 int32: the 7 words that can differ between two IPv4 (or
+ * non-IP) keys first, then the 6 inner IPv6 address words, then the result:
+ *   0 family + 1 (0 = empty)  1 src0  2 dst0  3 srcMacHi  4 srcMacLo  5 dstMacHi  6 dstMacLo
+ *   7..9 src1..3  10..12 dst1..3  13 deciding rule position (-1)  14 verdict  15 metering rule position (-1)
+ * For family 0 and 4 the inner words are constant, so a hit compares 7 words; IPv6 compares all 13.
+ */
+const kEntry = 16;
+const kEntryDecide = 13;
+const kEntryVerdict = 14;
+const kEntryMeter = 15;
 /** Cache entries per direction (power of two): 256 address pairs x 2 directions = 30 KB per port with rules. */
-const kCacheBits = 8;
-const kCacheEntries = 1 << kCacheBits;
+export const kCacheBits = 8;
+
+const kEtherIpv4 = 0x0800;
+const kEtherIpv6 = 0x86dd;
+const kEtherVlan = 0x8100;
+
+/** Cache slot of a key vector: a mix of the words that vary most. */
+function cacheIndex(v: Int32Array, shift: number): number {
+  return mix(shift, v[kf.family]!, v[kf.src]! ^ v[kf.src + 3]!, v[kf.dst]! ^ v[kf.dst + 3]!, v[kf.srcMacHi]!, v[kf.srcMacLo]!, v[kf.dstMacHi]!, v[kf.dstMacLo]!);
+}
+
+function mix(shift: number, fam: number, src: number, dst: number, smh: number, sml: number, dmh: number, dml: number): number {
+  let h = fam ^ Math.imul(src, 0x9e3779b1) ^ Math.imul(dst, 0x85ebca6b);
+  h ^= Math.imul(sml ^ dmh, 0xc2b2ae35) ^ dml ^ (smh << 16);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  return h >>> shift;
+}
 
 /** A port's compiled ACLs. Build with `compileAcls`. */
 export class AclTable {
@@ -259,15 +288,18 @@ export class AclTable {
   private readonly count: number[];
   /** Verdict cache per direction: keys (kCacheKey words per entry), valid flags, and per entry the
    *  deciding rule's position (-1 none), its verdict, and the metering rule's position (-1 none). */
-  private readonly cacheKeys = new Int32Array(2 * kCacheEntries * kCacheKey);
-  private readonly cacheValid = new Uint8Array(2 * kCacheEntries);
-  private readonly cacheResult = new Int32Array(2 * kCacheEntries * 3);
-  /** Lookups answered by the cache and by a scan (tests and benchmarks read them). */
-  cacheHits = 0;
-  cacheMisses = 0;
+  private readonly cache: Int32Array;
+  private readonly entries: number;
+  private readonly shift: number;
+  /** Lookups answered by the cache [0] and by a scan [1] (tests and benchmarks read them). */
+  readonly cacheStats = new Float64Array(2);
 
-  constructor(ids: number[], decide: CompiledRule[][], meter: CompiledRule[][]) {
+  constructor(ids: number[], decide: CompiledRule[][], meter: CompiledRule[][], cacheBits: number) {
     this.ids = ids;
+    if (!Number.isInteger(cacheBits) || cacheBits < 1 || cacheBits > 16) throw new RangeError(`cacheBits must be an integer from 1 to 16, got ${cacheBits}`);
+    this.entries = 1 << cacheBits;
+    this.shift = 32 - cacheBits;
+    this.cache = new Int32Array(2 * this.entries * kEntry);
     this.hits = new Float64Array(Math.max(1, ids.length) * 2);
     for (const dir of [kDirOut, kDirIn])
       for (let cls = 0; cls < kClasses; cls++) {
@@ -288,50 +320,10 @@ export class AclTable {
    */
   evaluate(dir: number, key: FlowKey, bytes: number): number {
     const v = key.v;
+    const cached = this.lookup(dir, v, bytes);
+    if (cached >= 0) return cached;
+    this.cacheStats[1]++;
     const hits = this.hits;
-    // cache probe: hash the address words, compare the whole key
-    let h = v[kf.family]! ^ Math.imul(v[kf.src]! ^ v[kf.src + 3]!, 0x9e3779b1) ^ Math.imul(v[kf.dst]! ^ v[kf.dst + 3]!, 0x85ebca6b);
-    h ^= Math.imul(v[kf.srcMacLo]! ^ v[kf.dstMacHi]!, 0xc2b2ae35) ^ v[kf.dstMacLo]! ^ (v[kf.srcMacHi]! << 16);
-    h ^= h >>> 15;
-    h = Math.imul(h, 0x2c1b3c6d);
-    const e = dir * kCacheEntries + (h >>> (32 - kCacheBits));
-    const keys = this.cacheKeys;
-    const kb = e * kCacheKey;
-    const res = this.cacheResult;
-    const rb = e * 3;
-    // compare the words that vary first; IPv6's middle address words last (an IPv4 key has them constant)
-    if (
-      this.cacheValid[e] === 1 &&
-      keys[kb + kf.src] === v[kf.src] &&
-      keys[kb + kf.dst] === v[kf.dst] &&
-      keys[kb + kf.srcMacLo] === v[kf.srcMacLo] &&
-      keys[kb + kf.dstMacLo] === v[kf.dstMacLo] &&
-      keys[kb + kf.family] === v[kf.family] &&
-      keys[kb + kf.srcMacHi] === v[kf.srcMacHi] &&
-      keys[kb + kf.dstMacHi] === v[kf.dstMacHi] &&
-      keys[kb + kf.src + 3] === v[kf.src + 3] &&
-      keys[kb + kf.dst + 3] === v[kf.dst + 3] &&
-      keys[kb + kf.src + 1] === v[kf.src + 1] &&
-      keys[kb + kf.dst + 1] === v[kf.dst + 1] &&
-      keys[kb + kf.src + 2] === v[kf.src + 2] &&
-      keys[kb + kf.dst + 2] === v[kf.dst + 2]
-    ) {
-      {
-        this.cacheHits++;
-        const dp = res[rb]!;
-        if (dp >= 0) {
-          hits[dp << 1]++;
-          hits[(dp << 1) + 1] += bytes;
-        }
-        const mp = res[rb + 2]!;
-        if (mp >= 0) {
-          hits[mp << 1]++;
-          hits[(mp << 1) + 1] += bytes;
-        }
-        return res[rb + 1]!;
-      }
-    }
-    this.cacheMisses++;
     const li = (dir * kClasses + familyClass(key.family)) << 1;
     let verdict = 0;
     let dp = -1;
@@ -355,17 +347,113 @@ export class AclTable {
         hits[(mp << 1) + 1] += bytes;
       }
     }
-    for (let k = 0; k < kCacheKey; k++) keys[kb + k] = v[k]!;
-    res[rb] = dp;
-    res[rb + 1] = verdict;
-    res[rb + 2] = mp;
-    this.cacheValid[e] = 1;
+    const c = this.cache;
+    const b = (dir * this.entries + cacheIndex(v, this.shift)) * kEntry;
+    c[b] = v[kf.family]! + 1;
+    c[b + 1] = v[kf.src]!;
+    c[b + 2] = v[kf.dst]!;
+    c[b + 3] = v[kf.srcMacHi]!;
+    c[b + 4] = v[kf.srcMacLo]!;
+    c[b + 5] = v[kf.dstMacHi]!;
+    c[b + 6] = v[kf.dstMacLo]!;
+    for (let k = 1; k < 4; k++) {
+      c[b + 6 + k] = v[kf.src + k]!;
+      c[b + 9 + k] = v[kf.dst + k]!;
+    }
+    c[b + kEntryDecide] = dp;
+    c[b + kEntryVerdict] = verdict;
+    c[b + kEntryMeter] = mp;
     return verdict;
   }
+
+  /**
+   * The cached verdict for key vector `v` (counting the cached rules' hits), or -1 when the cache does not
+   * hold it. Datapath.
+   */
+  lookup(dir: number, v: Int32Array, bytes: number): number {
+    const c = this.cache;
+    const b = (dir * this.entries + cacheIndex(v, this.shift)) * kEntry;
+    const fam = v[kf.family]!;
+    if (
+      c[b] !== fam + 1 ||
+      c[b + 1] !== v[kf.src] ||
+      c[b + 2] !== v[kf.dst] ||
+      c[b + 4] !== v[kf.srcMacLo] ||
+      c[b + 6] !== v[kf.dstMacLo] ||
+      c[b + 3] !== v[kf.srcMacHi] ||
+      c[b + 5] !== v[kf.dstMacHi]
+    )
+      return -1;
+    if (fam === kFamily6)
+      for (let k = 1; k < 4; k++) if (c[b + 6 + k] !== v[kf.src + k] || c[b + 9 + k] !== v[kf.dst + k]) return -1;
+    this.cacheStats[0]++;
+    const hits = this.hits;
+    const dp = c[b + kEntryDecide]!;
+    if (dp >= 0) {
+      hits[dp << 1]++;
+      hits[(dp << 1) + 1] += bytes;
+    }
+    const mp = c[b + kEntryMeter]!;
+    if (mp >= 0) {
+      hits[mp << 1]++;
+      hits[(mp << 1) + 1] += bytes;
+    }
+    return c[b + kEntryVerdict]!;
+  }
+
+  /**
+   * Fast path before any parse: build the cache key straight from the frame bytes for the frames whose key
+   * is cheap to read exactly as FlowKey.parse would (untagged IPv4, with ipv4.check's validity rules, and
+   * non-IP frames), and answer from the cache. -1 = parse and `evaluate` (IPv6, tagged, or not cached).
+   */
+  probe(dir: number, view: DataView, start: number, len: number, bytes: number): number {
+    const type = view.getUint16(start + 12);
+    if (type === kEtherIpv6 || type === kEtherVlan) return -1;
+    let fam = 0;
+    let src = kSignFlip;
+    let dst = kSignFlip;
+    if (type === kEtherIpv4) {
+      const ip = start + 14;
+      const avail = len - 14;
+      if (avail >= 20) {
+        const vi = view.getUint8(ip);
+        const hlen = (vi & 0x0f) << 2;
+        const total = view.getUint16(ip + 2);
+        if (vi >> 4 === 4 && hlen >= 20 && hlen <= avail && total >= hlen && total <= avail) {
+          fam = kFamily4;
+          src = view.getInt32(ip + 12) ^ kSignFlip;
+          dst = view.getInt32(ip + 16) ^ kSignFlip;
+        }
+      }
+    }
+    const dmh = view.getUint16(start);
+    const dml = view.getInt32(start + 2);
+    const smh = view.getUint16(start + 6);
+    const sml = view.getInt32(start + 8);
+    // an IPv4 or non-IP key: inner IPv6 words are kSignFlip on both sides, so 7 words decide
+    const c = this.cache;
+    const b = (dir * this.entries + mix(this.shift, fam, src ^ kSignFlip, dst ^ kSignFlip, smh, sml, dmh, dml)) * kEntry;
+    if (c[b] !== fam + 1 || c[b + 1] !== src || c[b + 2] !== dst || c[b + 4] !== sml || c[b + 6] !== dml || c[b + 3] !== smh || c[b + 5] !== dmh) return -1;
+    this.cacheStats[0]++;
+    const hits = this.hits;
+    const dp = c[b + kEntryDecide]!;
+    if (dp >= 0) {
+      hits[dp << 1]++;
+      hits[(dp << 1) + 1] += bytes;
+    }
+    const mp = c[b + kEntryMeter]!;
+    if (mp >= 0) {
+      hits[mp << 1]++;
+      hits[(mp << 1) + 1] += bytes;
+    }
+    return c[b + kEntryVerdict]!;
+  }
+
 }
 
 /** Compile a port's AclRule[] (control path: allocates, throws a clear Error on bad input). */
-export function compileAcls(rules: readonly AclRule[]): AclTable {
+/** `cacheBits`: log2 of the verdict cache entries per direction (tests use tiny caches to force collisions). */
+export function compileAcls(rules: readonly AclRule[], cacheBits = kCacheBits): AclTable {
   if (!Array.isArray(rules)) throw new Error(`acls: expected an array of rules, got ${JSON.stringify(rules)}`);
   const ids = ruleIds(rules, 'acl');
   const compiled: CompiledRule[] = rules.map((r, i) => {
@@ -399,5 +487,5 @@ export function compileAcls(rules: readonly AclRule[]): AclTable {
   const order = (a: CompiledRule, b: CompiledRule) => b.bits - a.bits || b.action - a.action || a.pos - b.pos;
   const pick = (dir: number, meter: boolean) =>
     compiled.filter((r) => (r.dirs & (1 << dir)) !== 0 && (r.action === kActMeter) === meter).sort(order);
-  return new AclTable(ids, [pick(kDirOut, false), pick(kDirIn, false)], [pick(kDirOut, true), pick(kDirIn, true)]);
+  return new AclTable(ids, [pick(kDirOut, false), pick(kDirIn, false)], [pick(kDirOut, true), pick(kDirIn, true)], cacheBits);
 }
