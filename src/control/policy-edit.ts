@@ -10,23 +10,9 @@
  */
 import type { AclRule, ExtAclRule, PortConfig, PortPolicy, PolicyStatus } from './model.js';
 import { ConfigError, macText, obj } from './validate.js';
-import { aclRule, extAclRule, portPolicy } from './validate-policy.js';
+import { aclRule, extAclRule, kPolicySettings, portPolicy } from './validate-policy.js';
 import type { SwitchHandle } from './switch-handle.js';
 
-/** Settings a PUT .../policy may carry: every PortPolicy key except the rule lists, plus the port MAC. */
-const kScalarKeys = [
-  'macAddressSpoofing',
-  'dhcpGuard',
-  'routerGuard',
-  'ieeePriorityTag',
-  'stormLimit',
-  'maximumBandwidth',
-  'maximumBurst',
-  'minimumBandwidthWeight',
-  'minimumBandwidthAbsolute',
-  'mirror',
-  'mirrorDirection',
-] as const;
 
 function current(h: SwitchHandle, port: string): PortConfig {
   const cfg = h.portConfig(port);
@@ -58,8 +44,8 @@ export async function patchPolicy(h: SwitchHandle, port: string, patch: unknown)
       mac = val === null ? undefined : macText(val, 'policy.mac');
       continue;
     }
-    if (!(kScalarKeys as readonly string[]).includes(k) && k !== 'acls' && k !== 'extendedAcls')
-      throw new ConfigError(`policy.${k}`, `unknown setting; expected one of mac, ${kScalarKeys.join(', ')}, acls, extendedAcls`);
+    if (!(kPolicySettings as readonly string[]).includes(k) && k !== 'acls' && k !== 'extendedAcls')
+      throw new ConfigError(`policy.${k}`, `unknown setting; expected one of mac, ${kPolicySettings.join(', ')}, acls, extendedAcls`);
     if (val === null) delete next[k];
     else next[k] = val;
   }

@@ -203,23 +203,24 @@ function uniqueIds(rules: { id?: number }[], field: string): void {
  * Every PortPolicy key. `mode` is the switch's minimum-bandwidth mode: a weight on an absolute switch (or
  * the reverse) is refused; without a mode either is accepted, but not both at once.
  */
+/** PortPolicy's settings other than the rule lists (policy-edit.ts merges them one by one). */
+export const kPolicySettings = [
+  'macAddressSpoofing',
+  'dhcpGuard',
+  'routerGuard',
+  'ieeePriorityTag',
+  'stormLimit',
+  'maximumBandwidth',
+  'maximumBurst',
+  'minimumBandwidthWeight',
+  'minimumBandwidthAbsolute',
+  'mirror',
+  'mirrorDirection',
+] as const;
+
 export function portPolicy(v: unknown, field: string, mode?: MinimumBandwidthMode): PortPolicy {
   const o = obj(v, field);
-  onlyKeys(o, field, [
-    'macAddressSpoofing',
-    'dhcpGuard',
-    'routerGuard',
-    'ieeePriorityTag',
-    'stormLimit',
-    'maximumBandwidth',
-    'maximumBurst',
-    'minimumBandwidthWeight',
-    'minimumBandwidthAbsolute',
-    'mirror',
-    'mirrorDirection',
-    'acls',
-    'extendedAcls',
-  ]);
+  onlyKeys(o, field, [...kPolicySettings, 'acls', 'extendedAcls']);
   const out: PortPolicy = {};
   for (const k of ['macAddressSpoofing', 'dhcpGuard', 'routerGuard', 'ieeePriorityTag'] as const) if (o[k] !== undefined) out[k] = bool(o[k], `${field}.${k}`);
   if (o.stormLimit !== undefined) out.stormLimit = int(o.stormLimit, `${field}.stormLimit`, 0, kMaxStormLimit);

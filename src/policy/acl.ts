@@ -386,8 +386,14 @@ export class AclTable {
       return -1;
     if (fam === kFamily6)
       for (let k = 1; k < 4; k++) if (c[b + 6 + k] !== v[kf.src + k] || c[b + 9 + k] !== v[kf.dst + k]) return -1;
-    this.cacheStats[0]++;
+    return this.answer(b, bytes);
+  }
+
+  /** A cache hit at entry offset b: count the cached rules' hits, return the verdict. */
+  private answer(b: number, bytes: number): number {
+    const c = this.cache;
     const hits = this.hits;
+    this.cacheStats[0]++;
     const dp = c[b + kEntryDecide]!;
     if (dp >= 0) {
       hits[dp << 1]++;
@@ -434,19 +440,7 @@ export class AclTable {
     const c = this.cache;
     const b = (dir * this.entries + mix(this.shift, fam, src ^ kSignFlip, dst ^ kSignFlip, smh, sml, dmh, dml)) * kEntry;
     if (c[b] !== fam + 1 || c[b + 1] !== src || c[b + 2] !== dst || c[b + 4] !== sml || c[b + 6] !== dml || c[b + 3] !== smh || c[b + 5] !== dmh) return -1;
-    this.cacheStats[0]++;
-    const hits = this.hits;
-    const dp = c[b + kEntryDecide]!;
-    if (dp >= 0) {
-      hits[dp << 1]++;
-      hits[(dp << 1) + 1] += bytes;
-    }
-    const mp = c[b + kEntryMeter]!;
-    if (mp >= 0) {
-      hits[mp << 1]++;
-      hits[(mp << 1) + 1] += bytes;
-    }
-    return c[b + kEntryVerdict]!;
+    return this.answer(b, bytes);
   }
 
 }
