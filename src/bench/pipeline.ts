@@ -23,7 +23,10 @@
  * every port a stateful extended allow for its outbound UDP, a deny-all inbound and 23 misses between them,
  * so every delivered frame is admitted by a flow-table lookup. Frames are real UDP/IPv4 (the ACLs parse
  * them); the goal is acl25 at >= 0.7 of `none` in the same run.
+ *
+ *   node dist/bench/pipeline.js --compare [--rounds N]   each policy in a fresh process, N rounds (5), medians
  */
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Clock } from '../dataplane/clock.js';
 import { kMaxBatch } from '../dataplane/graph.js';
@@ -150,7 +153,57 @@ export async function run(opts: { quick?: boolean; seconds?: number; policy?: Pi
   };
 }
 
+export interface PolicyComparison {
+  bench: 'pipeline-policy';
+  rounds: number;
+  seconds: number;
+  /** Median Mpps and ns/frame per policy, over rounds. */
+  median: Record<PipelinePolicy, { mpps: number; nsPerFrame: number }>;
+  /** acl25 throughput as a fraction of none (goal >= 0.7), median over rounds of the per-round ratio. */
+  acl25Ratio: number;
+  perRoundAcl25Ratio: number[];
+  /** Extra ns per frame with the stateful rule set over none: two flow-table lookups per frame (the
+   *  sender's outbound check and the receiver's inbound check). */
+  statefulExtraNsPerFrame: number;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/**
+ * Each policy in its own fresh process (so one case's JIT state never colours another), `rounds` rounds
+ * with the order rotating, medians reported: the form the issue's goal is judged in.
+ */
+export function comparePolicies(opts: { rounds?: number; seconds?: number } = {}): PolicyComparison {
+  const rounds = opts.rounds ?? 5;
+  const seconds = opts.seconds ?? 2;
+  const policies: PipelinePolicy[] = ['none', 'acl25', 'stateful'];
+  const runs: Record<PipelinePolicy, PipelineBenchResult[]> = { none: [], acl25: [], stateful: [] };
+  const self = fileURLToPath(import.meta.url);
+  for (let r = 0; r < rounds; r++)
+    for (let k = 0; k < policies.length; k++) {
+      const policy = policies[(k + r) % policies.length]!;
+      const out = execFileSync(process.execPath, [self, '--policy', policy, '--seconds', String(seconds)], { encoding: 'utf8' });
+      runs[policy].push(JSON.parse(out.trim()) as PipelineBenchResult);
+    }
+  const med = (p: PipelinePolicy) => ({ mpps: median(runs[p].map((x) => x.mpps)), nsPerFrame: median(runs[p].map((x) => x.nsPerFrame)) });
+  const perRound = runs.acl25.map((x, i) => Math.round((x.mpps / runs.none[i]!.mpps) * 1000) / 1000);
+  return {
+    bench: 'pipeline-policy',
+    rounds,
+    seconds,
+    median: { none: med('none'), acl25: med('acl25'), stateful: med('stateful') },
+    acl25Ratio: median(perRound),
+    perRoundAcl25Ratio: perRound,
+    statefulExtraNsPerFrame: Math.round((med('stateful').nsPerFrame - med('none').nsPerFrame) * 10) / 10,
+  };
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  if (process.argv.includes('--compare')) {
+    const r = process.argv.indexOf('--rounds');
+    console.log(JSON.stringify(comparePolicies({ rounds: r > 0 ? Number(process.argv[r + 1]) : undefined })));
+    process.exit(0);
+  }
   const i = process.argv.indexOf('--seconds');
   const seconds = i > 0 ? Number(process.argv[i + 1]) : undefined;
   const k = process.argv.indexOf('--policy');

@@ -555,6 +555,14 @@ async function main(): Promise<number> {
     const mod = (await import(pipelinePath)) as { run?: (o?: { quick?: boolean }) => unknown };
     if (typeof mod.run === 'function') pipeline = (await mod.run({ quick: opts.quick })) ?? 'ran (no result returned)';
   }
+  // port policy in the same pipeline (issue 3): 25 ACLs per port and stateful flows against none
+  let policy: unknown = null;
+  if (existsSync(pipelinePath)) {
+    log('bench: pipeline with port ACLs (bench/pipeline.ts --compare)');
+    await waitForIdle(kIdleThreshold, p.idleWaitMs);
+    const mod = (await import(pipelinePath)) as { comparePolicies?: (o?: { rounds?: number; seconds?: number }) => unknown };
+    if (typeof mod.comparePolicies === 'function') policy = mod.comparePolicies(opts.quick ? { rounds: 1, seconds: 0.5 } : {});
+  }
 
   const doc = {
     command: `node dist/bench/run.js ${process.argv.slice(2).join(' ')}`.trim(),
@@ -574,8 +582,12 @@ async function main(): Promise<number> {
     rerunTrials: reruns,
     trials,
     pipeline,
+    policy,
   };
   let text = render(summaries, rat, gs, pipeline);
+  const pol = policy as { acl25Ratio?: number; median?: Record<string, { mpps: number; nsPerFrame: number }>; statefulExtraNsPerFrame?: number } | null;
+  if (pol?.median)
+    text += `\npipeline with port policy (bench/pipeline.ts --compare): none ${pol.median.none!.mpps.toFixed(2)} Mpps, 25 ACLs per port ${pol.median.acl25!.mpps.toFixed(2)} Mpps (${pol.acl25Ratio?.toFixed(2)}x, goal 0.7x), stateful ${pol.median.stateful!.mpps.toFixed(2)} Mpps (+${pol.statefulExtraNsPerFrame} ns/frame for two flow-table lookups)`;
   for (const [peer, why] of Object.entries(skipped)) text += `\n\nskipped ${peer}: ${why}`;
   writeFileSync(opts.out, JSON.stringify(doc, null, 2) + '\n');
   if (opts.json) {
