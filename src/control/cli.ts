@@ -365,7 +365,12 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     case 'port policy': {
       need(args, 2, 'port policy SW PORT [SETTINGS]');
       const base = `/switches/${sw(args[0])}/ports/${pt(args[1])}/policy`;
-      const { policy, mac } = policyFromFlags(f as Record<string, string | boolean | undefined>);
+      const flags = f as Record<string, string | boolean | undefined>;
+      // the switch's MinimumBandwidth mode decides which of --min-weight / --min-absolute is legal
+      const mode = flags['min-weight'] !== undefined || flags['min-absolute'] !== undefined
+        ? (await api.call<{ config: SwitchConfig }>('GET', `/switches/${sw(args[0])}`)).config.minimumBandwidthMode ?? 'weight'
+        : undefined;
+      const { policy, mac } = policyFromFlags(flags, mode);
       const change = mac !== undefined || Object.keys(policy).length > 0;
       const r = await api.call<PolicyStatus>(change ? 'PUT' : 'GET', base, change ? { ...policy, ...(mac !== undefined ? { mac } : {}) } : undefined);
       print(formatPolicy(args[1], r), r);

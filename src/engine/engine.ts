@@ -38,6 +38,7 @@ import { kMirrorOut, Mirror } from '../policy/mirror.js';
 import { EgressShaper } from '../policy/shaper.js';
 import { StormNode } from '../policy/storm.js';
 import { kFlood } from '../switch/forward.js';
+import { parseMacWords } from '../packet/mac.js';
 
 export interface EngineOptions {
   pool?: PacketPool;
@@ -212,6 +213,7 @@ export class Engine {
    * and does so before anything changes). `mac` is the endpoint's address for MacAddressSpoofing.
    */
   setPolicy(port: number, policy: PortPolicy, mac?: string): void {
+    if (mac !== undefined) parseMacWords(mac); // throws on a bad MAC before anything changes
     this.acls.set(port, policy.acls ?? [], policy.extendedAcls ?? []);
     this.guards.set(port, { mac, ...policy });
     this.storm.set(port, policy.stormLimit ?? 0);

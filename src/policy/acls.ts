@@ -56,7 +56,8 @@ export class PortAcls {
   readonly ingressOn = new Uint8Array(kMaxPorts);
   /** Per port: 1 when the port has inbound rules (the egress stage calls `admitEgress`). */
   readonly egressOn = new Uint8Array(kMaxPorts);
-  readonly flows: FlowTable;
+  /** The flow table, created with the first stateful rule (about 7 MB at the default capacity). */
+  flows: FlowTable | null = null;
   private readonly basic: (AclTable | null)[] = new Array<AclTable | null>(kMaxPorts).fill(null);
   private readonly ext: (ExtAclTable | null)[] = new Array<ExtAclTable | null>(kMaxPorts).fill(null);
   private readonly key = new FlowKey();
@@ -66,10 +67,10 @@ export class PortAcls {
     private readonly pool: PacketPool,
     counters: Counters,
     private readonly clock: Clock,
-    flowTableSize: number = kDefaultFlowTableSize,
+    private readonly flowTableSize: number = kDefaultFlowTableSize,
   ) {
     this.c = counters.c;
-    this.flows = new FlowTable(flowTableSize);
+    if (!Number.isInteger(flowTableSize) || flowTableSize < 1) throw new RangeError(`flow table size must be a positive integer, got ${flowTableSize}`);
     this.ingress = new AclIngressNode(this);
     this.sync();
   }
@@ -85,7 +86,8 @@ export class PortAcls {
     this.ext[port] = xOn ? x : null;
     this.ingressOn[port] = (bOn && b.has(kDirOut)) || (xOn && x.has(kDirOut)) ? 1 : 0;
     this.egressOn[port] = (bOn && b.has(kDirIn)) || (xOn && x.has(kDirIn)) ? 1 : 0;
-    this.flows.removePort(port);
+    if (xOn && x.hasStateful && this.flows === null) this.flows = new FlowTable(this.flowTableSize);
+    this.flows?.removePort(port);
     this.sync();
   }
 
@@ -96,7 +98,7 @@ export class PortAcls {
     this.ext[port] = null;
     this.ingressOn[port] = 0;
     this.egressOn[port] = 0;
-    this.flows.removePort(port);
+    this.flows?.removePort(port);
     this.sync();
   }
 
@@ -154,7 +156,7 @@ export class PortAcls {
 
   /** Housekeeping: remove idle flows (clock.nowSec); returns how many. */
   expire(): number {
-    const n = this.flows.expire(this.clock.nowSec);
+    const n = this.flows?.expire(this.clock.nowSec) ?? 0;
     this.sync();
     return n;
   }
@@ -163,6 +165,7 @@ export class PortAcls {
   private sync(): void {
     const c = this.c;
     const f = this.flows;
+    if (f === null) return;
     c[Counters.global(gf.flowsActive)] = f.active;
     c[Counters.global(gf.flowsCreated)] = f.created;
     c[Counters.global(gf.flowsExpired)] = f.expired;
