@@ -4,7 +4,8 @@
  * port received and the exact counters (Counters.readPort / readGlobal), and that no pool slot leaked.
  *
  * Frames are built here by hand (a private helper; src/packet/frame.ts did not exist when this was
- * written), anchored by golden hex strings so the helper itself is checked.
+ * written), anchored by golden hex strings so the helper itself is checked; tags are inserted and stripped
+ * by testing/frames.ts, shared with offload.test.ts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ import { Counters, type PortField } from '../dataplane/counters.js';
 import { PacketPool } from '../dataplane/pool.js';
 import { MemoryNic } from '../ports/memory.js';
 import type { VlanConfig } from '../switch/vlan-config.js';
+import { addTag, stripTag } from '../testing/frames.js';
 import { Engine, type LinkChange } from './engine.js';
 
 // ---- frames ----
@@ -41,24 +43,6 @@ function eth(dst: Mac, src: Mac, len = 60, type = 0x0800, seed = 1): Uint8Array 
 function tagged(dst: Mac, src: Mac, pcp: number, vid: number, len = 64, type = 0x0800, seed = 1): Uint8Array {
   const inner = eth(dst, src, Math.max(len - 4, 14), type, seed);
   return addTag(inner, pcp, vid).slice(0, len);
-}
-
-/** The frame with an 802.1Q tag inserted after the MACs. */
-function addTag(f: Uint8Array, pcp: number, vid: number): Uint8Array {
-  const out = new Uint8Array(f.length + 4);
-  out.set(f.subarray(0, 12), 0);
-  const tci = (pcp << 13) | vid;
-  out.set([0x81, 0x00, tci >> 8, tci & 0xff], 12);
-  out.set(f.subarray(12), 16);
-  return out;
-}
-
-/** The frame with its 802.1Q tag removed. */
-function stripTag(f: Uint8Array): Uint8Array {
-  const out = new Uint8Array(f.length - 4);
-  out.set(f.subarray(0, 12), 0);
-  out.set(f.subarray(16), 12);
-  return out;
 }
 
 const hex = (f: Uint8Array) => Buffer.from(f).toString('hex');

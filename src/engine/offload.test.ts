@@ -20,6 +20,7 @@ import { verifyIpv4Header, verifyL4 } from '../packet/checksum.js';
 import { build, kTcpAck, kTcpFin, kTcpPsh, loadPartial, offsets, payloadOf, timestampOption, type Spec } from '../offload/fixtures.js';
 import { kCapCsum, kCapTso, kCapUso } from '../ports/nic.js';
 import { MemoryNic, type DeliveredMeta, type FrameMeta } from '../ports/memory.js';
+import { addTag } from '../testing/frames.js';
 import { Engine } from './engine.js';
 
 /** A 64 KiB GSO frame + vnet header + tag + headroom, as pool.ts kDefaultSlotSize. */
@@ -88,16 +89,6 @@ function hello(src: number[]): Uint8Array {
   f[12] = 0x88;
   f[13] = 0xb5;
   return f;
-}
-
-/** The frame with an 802.1Q tag (TPID 0x8100) after the MACs. */
-function tag(f: Uint8Array, vid: number, pcp = 0): Uint8Array {
-  const out = new Uint8Array(f.length + 4);
-  out.set(f.subarray(0, 12), 0);
-  const tci = (pcp << 13) | vid;
-  out.set([0x81, 0x00, tci >> 8, tci & 0xff], 12);
-  out.set(f.subarray(12), 16);
-  return out;
 }
 
 const sum = (fs: Uint8Array[]) => fs.reduce((a, f) => a + f.length, 0);
@@ -303,7 +294,7 @@ test('access-VLAN GSO source to trunks and an access port: tagged segments, tagg
   const wantPlain = segmentsOf(spec, payload, kMss);
   assert.deepEqual(got[1]!.frames, wantTagged);
   assert.ok(got[1]!.frames.every(checksumsOk));
-  assert.deepEqual(got[2]!.frames, [tag(input.bytes, 10)]);
+  assert.deepEqual(got[2]!.frames, [addTag(input.bytes, 0, 10)]);
   assert.deepEqual(got[2]!.metas, [{ ...input.meta, csumStart: 38 }], 'csum_start follows the inserted tag: 18 + 20');
   assert.deepEqual(got[3]!.frames, wantPlain);
   assert.ok(got[3]!.frames.every(checksumsOk));
@@ -315,7 +306,7 @@ test('access-VLAN GSO source to trunks and an access port: tagged segments, tagg
 
 test('access-VLAN GSO source unicast to a plain trunk: tag inserted in place, then segmented with valid checksums', () => {
   const r = rig([{ vlan: access(10), caps: kAll }, { vlan: trunk([10]) }]);
-  r.nics[1].inject(tag(hello(kMacB), 10)); // learn B on the trunk, VLAN 10
+  r.nics[1].inject(addTag(hello(kMacB), 0, 10)); // learn B on the trunk, VLAN 10
   r.take();
   const spec = { tcpOptions: ts, flags: kTcpAck };
   const payload = payloadOf(4 * kMss, 8);

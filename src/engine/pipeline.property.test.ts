@@ -21,6 +21,7 @@ import { Counters, type PortField } from '../dataplane/counters.js';
 import { PacketPool } from '../dataplane/pool.js';
 import { MemoryNic } from '../ports/memory.js';
 import type { VlanConfig } from '../switch/vlan-config.js';
+import { addTag, stripTag } from '../testing/frames.js';
 import { Engine } from './engine.js';
 
 const kPorts = 4;
@@ -238,10 +239,7 @@ class Model {
           continue;
         }
         c.vlanStripped++;
-        const u = new Uint8Array(f.length - 4);
-        u.set(f.subarray(0, 12));
-        u.set(f.subarray(16), 12);
-        live.push({ port, f: u, vid, pcp: tci >> 13 });
+        live.push({ port, f: stripTag(f), vid, pcp: tci >> 13 });
       } else {
         const vid = this.pvid(port);
         if (vid === 0) this.drop(port, 'vlan-not-allowed');
@@ -284,11 +282,7 @@ class Model {
         }
         let g = x.f;
         if (x.vid !== this.pvid(q)) {
-          g = new Uint8Array(x.f.length + 4);
-          g.set(x.f.subarray(0, 12));
-          const tci = (x.pcp << 13) | x.vid;
-          g.set([0x81, 0x00, tci >> 8, tci & 0xff], 12);
-          g.set(x.f.subarray(12), 16);
+          g = addTag(x.f, x.pcp, x.vid);
           this.counts[q].vlanInserted++;
         }
         this.out[q].push(g);

@@ -12,20 +12,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PacketPool } from '../dataplane/pool.js';
 import { DgramNic, kTxRing, qemuDgramNetdevArg } from './dgram.js';
 import { RecordingSink } from '../testing/recording-sink.js';
+import { until } from '../testing/until.js';
 
 
 function frameOf(len: number, seed: number): Buffer {
   const b = Buffer.alloc(len);
   for (let i = 0; i < len; i++) b[i] = (seed * 31 + i * 7 + (seed >> 8)) & 255;
   return b;
-}
-
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
 }
 
 /** A real UDP peer (QEMU's role) on 127.0.0.1 that records what it receives. */

@@ -22,6 +22,7 @@ import net from 'node:net';
 import { copyBytes, kFlushEvery, viewOf } from './framing.js';
 import type { Nic, NicSink } from './nic.js';
 import { qemuEscape, reachable } from './qemu-args.js';
+import { ReadyWaiters } from './ready.js';
 
 /**
  * Transmit buffers in flight: one breath hands a port at most 256 frames (dataplane/graph.ts kMaxBatch), so
@@ -41,12 +42,6 @@ export interface DgramNicOptions {
   remoteHost?: string;
   remotePort?: number;
 }
-
-interface Waiter {
-  resolve(): void;
-  reject(e: Error): void;
-}
-
 
 function checkPort(name: string, p: number | undefined, allowZero: boolean): void {
   if (p === undefined) return;
@@ -73,7 +68,7 @@ export class DgramNic implements Nic {
   private sock: dgram.Socket | null = null;
   private bound = false;
   private closed = false;
-  private waiters: Waiter[] = [];
+  private readonly waiters = new ReadyWaiters();
   private lastError = '';
 
   // Receive: frames handed to the sink and not yet flushed; whether the flush callback is queued.
@@ -112,13 +107,13 @@ export class DgramNic implements Nic {
     sock.on('message', this.onMessage);
     sock.on('error', (e: Error) => {
       this.lastError = e.message;
-      if (!this.bound) this.settle(e);
+      if (!this.bound) this.waiters.settle(e);
     });
     sock.on('listening', () => {
       if (this.closed) return;
       this.bound = true;
       sink.connected();
-      this.settle(null);
+      this.waiters.settle(null);
     });
     sock.bind(this.localPort, this.localHost);
   }
@@ -127,16 +122,7 @@ export class DgramNic implements Nic {
   ready(): Promise<void> {
     if (this.closed) return Promise.reject(new Error('dgram: closed'));
     if (this.bound) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
-  }
-
-  private settle(err: Error | null): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const x of w) {
-      if (err) x.reject(err);
-      else x.resolve();
-    }
+    return this.waiters.wait();
   }
 
   /** One datagram = one frame. Preallocated (class field), so no closure per datagram. */
@@ -245,7 +231,7 @@ export class DgramNic implements Nic {
       this.bound = false;
       this.sink!.disconnected();
     }
-    this.settle(new Error('dgram: closed'));
+    this.waiters.settle(new Error('dgram: closed'));
   }
 
   /** The bound local port (useful with localPort 0), else the configured one. */

@@ -19,6 +19,7 @@ import { PacketPool } from '../dataplane/pool.js';
 import { DgramNic, qemuDgramNetdevArg } from './dgram.js';
 import { kMaxPendingBytes, qemuNetdevArg, StreamNic, type StreamNicOptions } from './stream.js';
 import { RecordingSink } from '../testing/recording-sink.js';
+import { until } from '../testing/until.js';
 
 
 /** Independent peer-side codec: a plain length-prefixed reader/writer. */
@@ -62,14 +63,6 @@ function frameOf(len: number, seed: number): Buffer {
   return b;
 }
 
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
 async function connectTo(opts: net.NetConnectOpts): Promise<net.Socket> {
   const s = net.createConnection(opts);
   await once(s, 'connect');
@@ -96,12 +89,25 @@ function freeAll(pool: PacketPool, slots: Int32Array): void {
   for (const s of slots) pool.free(s);
 }
 
-test('listen on unix: creates the parent directory, frames both ways across chunk splits, removes the socket on close', async () => {
-  const p = path.join(tmp, 'a', 'b', 'sw.sock');
+/** Transmit `frames` as one batch and check that all were taken; the NIC has copied them, so free the slots. */
+function sendAll(nic: StreamNic, pool: PacketPool, frames: Buffer[]): void {
+  const slots = slotsOf(pool, frames);
+  assert.equal(nic.transmit(slots, slots.length), frames.length);
+  freeAll(pool, slots);
+}
+
+/** A StreamNic opened on a fresh RecordingSink and closed after the file; awaiting ready() is the test's. */
+function openNic(opts: StreamNicOptions): { sink: RecordingSink; nic: StreamNic } {
   const sink = new RecordingSink(newPool());
-  const nic = new StreamNic({ mode: 'listen', path: p });
+  const nic = new StreamNic(opts);
   cleanups.push(() => nic.close());
   nic.open(sink);
+  return { sink, nic };
+}
+
+test('listen on unix: creates the parent directory, frames both ways across chunk splits, removes the socket on close', async () => {
+  const p = path.join(tmp, 'a', 'b', 'sw.sock');
+  const { sink, nic } = openNic({ mode: 'listen', path: p });
   await nic.ready();
   assert.ok(fs.lstatSync(p).isSocket());
 
@@ -118,11 +124,8 @@ test('listen on unix: creates the parent directory, frames both ways across chun
   await until(() => sink.frames.length === 3, '3 frames');
   assert.deepEqual(sink.frames, frames);
 
-  const pool = sink.pool;
   const out = [frameOf(64, 4), frameOf(1920, 5)];
-  const slots = slotsOf(pool, out);
-  assert.equal(nic.transmit(slots, 2), 2);
-  freeAll(pool, slots);
+  sendAll(nic, sink.pool, out);
   await until(() => reader.frames.length === 2, '2 frames at the client');
   assert.deepEqual(reader.frames, out);
 
@@ -134,7 +137,7 @@ test('listen on unix: creates the parent directory, frames both ways across chun
   c.end();
   await until(() => sink.disconnects === 1, 'disconnected()');
   assert.equal(nic.describe().connected, false);
-  assert.equal(nic.transmit(slots, 0), 0);
+  assert.equal(nic.transmit(Int32Array.of(), 0), 0);
   nic.close();
   nic.close(); // idempotent
   assert.equal(fs.existsSync(p), false, 'socket file removed');
@@ -146,10 +149,7 @@ test('listen on unix: a stale socket file is replaced; a regular file is never d
   // A listener killed without cleanup leaves its socket file behind.
   spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(p)}, () => process.kill(process.pid, 'SIGKILL'))`]);
   assert.ok(fs.lstatSync(p).isSocket(), 'stale socket exists');
-  const sink = new RecordingSink(newPool());
-  const nic = new StreamNic({ mode: 'listen', path: p });
-  cleanups.push(() => nic.close());
-  nic.open(sink);
+  const { sink, nic } = openNic({ mode: 'listen', path: p });
   await nic.ready();
   const c = await connectTo({ path: p });
   await until(() => sink.connects === 1, 'connected()');
@@ -166,10 +166,7 @@ test('listen on unix: a stale socket file is replaced; a regular file is never d
 
 test('listen: a second client replaces the first; only the current client going away lowers the link', async () => {
   const p = path.join(tmp, 'replace.sock');
-  const sink = new RecordingSink(newPool());
-  const nic = new StreamNic({ mode: 'listen', path: p });
-  cleanups.push(() => nic.close());
-  nic.open(sink);
+  const { sink, nic } = openNic({ mode: 'listen', path: p });
   await nic.ready();
 
   const c1 = await connectTo({ path: p });
@@ -183,9 +180,7 @@ test('listen: a second client replaces the first; only the current client going 
   await sleep(20);
   assert.equal(sink.disconnects, 0, 'replacement is not a link-down');
 
-  const slots = slotsOf(sink.pool, [frameOf(60, 7)]);
-  assert.equal(nic.transmit(slots, 1), 1);
-  freeAll(sink.pool, slots);
+  sendAll(nic, sink.pool, [frameOf(60, 7)]);
   await until(() => r2.frames.length === 1, 'frame at the new client');
   assert.equal(r1.frames.length, 0);
   c2.write(encode([frameOf(60, 8)]));
@@ -199,10 +194,7 @@ test('listen: a second client replaces the first; only the current client going 
 
 test('listen: garbage (an HTTP request) counts framing-error, closes that connection, and the listener accepts again', async () => {
   const p = path.join(tmp, 'garbage.sock');
-  const sink = new RecordingSink(newPool());
-  const nic = new StreamNic({ mode: 'listen', path: p });
-  cleanups.push(() => nic.close());
-  nic.open(sink);
+  const { sink, nic } = openNic({ mode: 'listen', path: p });
   await nic.ready();
 
   const c1 = await connectTo({ path: p });
@@ -222,19 +214,14 @@ test('listen: garbage (an HTTP request) counts framing-error, closes that connec
   c2.write(encode([frameOf(100, 2)]));
   await until(() => sink.frames.length === 2, 'frame after reconnect');
   assert.deepEqual(sink.frames[1], frameOf(100, 2));
-  const slots = slotsOf(sink.pool, [frameOf(60, 3)]);
-  assert.equal(nic.transmit(slots, 1), 1);
-  freeAll(sink.pool, slots);
+  sendAll(nic, sink.pool, [frameOf(60, 3)]);
   await until(() => r2.frames.length === 1, 'frame to the new client');
   c2.destroy();
   nic.close();
 });
 
 test('listen on TCP (port 0): frames both ways, describe shows the bound address', async () => {
-  const sink = new RecordingSink(newPool());
-  const nic = new StreamNic({ mode: 'listen', host: '127.0.0.1', port: 0 });
-  cleanups.push(() => nic.close());
-  nic.open(sink);
+  const { sink, nic } = openNic({ mode: 'listen', host: '127.0.0.1', port: 0 });
   await nic.ready();
   const port = nic.boundPort!;
   assert.ok(port > 0);
@@ -248,9 +235,7 @@ test('listen on TCP (port 0): frames both ways, describe shows the bound address
   c.write(encode(frames));
   await until(() => sink.frames.length === 50, '50 frames');
   assert.deepEqual(sink.frames, frames);
-  const slots = slotsOf(sink.pool, frames);
-  assert.equal(nic.transmit(slots, slots.length), 50);
-  freeAll(sink.pool, slots);
+  sendAll(nic, sink.pool, frames);
   await until(() => reader.frames.length === 50, '50 frames at the client');
   assert.deepEqual(reader.frames, frames);
   c.end();
@@ -260,10 +245,7 @@ test('listen on TCP (port 0): frames both ways, describe shows the bound address
 
 test('listen: a peer that stops reading makes transmit drop ring-full once the backlog passes 4 MiB; nothing is lost below it', async () => {
   const p = path.join(tmp, 'stall.sock');
-  const sink = new RecordingSink(newPool());
-  const nic = new StreamNic({ mode: 'listen', path: p });
-  cleanups.push(() => nic.close());
-  nic.open(sink);
+  const { sink, nic } = openNic({ mode: 'listen', path: p });
   await nic.ready();
   const c = await connectTo({ path: p });
   c.pause();
@@ -295,10 +277,7 @@ test('listen: a peer that stops reading makes transmit drop ring-full once the b
 
 test('connect: dials until the server exists, re-connects after the server goes away and comes back, stops on close', async () => {
   const p = path.join(tmp, 'qemu-server.sock');
-  const sink = new RecordingSink(newPool());
-  const nic = new StreamNic({ mode: 'connect', path: p, retryMs: 30 });
-  cleanups.push(() => nic.close());
-  nic.open(sink);
+  const { sink, nic } = openNic({ mode: 'connect', path: p, retryMs: 30 });
   await sleep(100);
   assert.equal(sink.connects, 0);
   assert.match(String(nic.describe().lastError), /ENOENT|ECONNREFUSED/);
@@ -361,10 +340,7 @@ test('connect over TCP: garbage from the peer closes the connection (counted) an
   srv.listen(0, '127.0.0.1');
   await once(srv, 'listening');
   const port = (srv.address() as net.AddressInfo).port;
-  const sink = new RecordingSink(newPool());
-  const nic = new StreamNic({ mode: 'connect', host: '127.0.0.1', port, retryMs: 30 });
-  cleanups.push(() => nic.close());
-  nic.open(sink);
+  const { sink, nic } = openNic({ mode: 'connect', host: '127.0.0.1', port, retryMs: 30 });
   await nic.ready();
   await until(() => peers.length === 1, 'first connection');
   peers[0].write(Buffer.from('SSH-2.0-OpenSSH_9.2\r\n'));
@@ -380,19 +356,14 @@ test('connect over TCP: garbage from the peer closes the connection (counted) an
 
 test('VDE framing (2-byte prefix) over a listener', async () => {
   const p = path.join(tmp, 'vde.sock');
-  const sink = new RecordingSink(newPool());
-  const nic = new StreamNic({ mode: 'listen', path: p, framing: 'vde' });
-  cleanups.push(() => nic.close());
-  nic.open(sink);
+  const { sink, nic } = openNic({ mode: 'listen', path: p, framing: 'vde' });
   await nic.ready();
   const c = await connectTo({ path: p });
   const reader = new FrameReader(c, 2);
   c.write(encode([frameOf(60, 1), frameOf(1000, 2)], 2));
   await until(() => sink.frames.length === 2, '2 frames');
   assert.deepEqual(sink.frames, [frameOf(60, 1), frameOf(1000, 2)]);
-  const slots = slotsOf(sink.pool, [frameOf(70, 3)]);
-  assert.equal(nic.transmit(slots, 1), 1);
-  freeAll(sink.pool, slots);
+  sendAll(nic, sink.pool, [frameOf(70, 3)]);
   await until(() => reader.frames.length === 1, 'frame at the client');
   assert.deepEqual(reader.frames[0], frameOf(70, 3));
   c.destroy();
@@ -532,10 +503,7 @@ test('VDE interop: vde_plug through a real vde_switch, bridged onto a vde-framed
   await until(() => fs.existsSync(path.join(dir, 'ctl')), 'vde_switch control socket');
 
   const p = path.join(tmp, 'vde-port.sock');
-  const sink = new RecordingSink(newPool());
-  const nic = new StreamNic({ mode: 'listen', path: p, framing: 'vde' });
-  cleanups.push(() => nic.close());
-  nic.open(sink);
+  const { sink, nic } = openNic({ mode: 'listen', path: p, framing: 'vde' });
   await nic.ready();
 
   // Plug A: vde_switch <-> vde_plug stdio <-> our socket (what `vde_plug = socat - UNIX-CONNECT:p` does).
@@ -558,9 +526,7 @@ test('VDE interop: vde_plug through a real vde_switch, bridged onto a vde-framed
   assert.deepEqual(sink.frames[0], fromB);
 
   const toB = frameOf(1000, 0x42);
-  const slots = slotsOf(sink.pool, [toB]);
-  assert.equal(nic.transmit(slots, 1), 1);
-  freeAll(sink.pool, slots);
+  sendAll(nic, sink.pool, [toB]);
   await until(() => atB.frames.length === 1, 'frame at vde_plug B', 10000);
   assert.deepEqual(atB.frames[0], toB);
   assert.deepEqual(sink.drops, {});

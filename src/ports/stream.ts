@@ -27,6 +27,7 @@ import path from 'node:path';
 import { countUnencodable, encodeBatch, FrameReassembler, prefixBytesFor, type FramingKind, type PrefixBytes } from './framing.js';
 import type { Nic, NicSink } from './nic.js';
 import { qemuEscape, reachable } from './qemu-args.js';
+import { ReadyWaiters } from './ready.js';
 
 /**
  * Connect mode re-dial interval: a restarting QEMU is back within seconds, so 1 s bounds the extra link-down
@@ -58,11 +59,6 @@ export interface StreamNicOptions {
   framing?: FramingKind;
   /** Connect mode re-dial interval in ms (default kReconnectMs; tests shorten it). */
   retryMs?: number;
-}
-
-interface Waiter {
-  resolve(): void;
-  reject(e: Error): void;
 }
 
 function checkOptions(opts: StreamNicOptions): void {
@@ -117,7 +113,7 @@ export class StreamNic implements Nic {
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private listening = false;
-  private waiters: Waiter[] = [];
+  private readonly waiters = new ReadyWaiters();
   private peer = '';
   private connects = 0;
   private replaced = 0;
@@ -152,16 +148,7 @@ export class StreamNic implements Nic {
   ready(): Promise<void> {
     if (this.closed) return Promise.reject(new Error('stream: closed'));
     if (this.mode === 'listen' ? this.listening : this.sock !== null) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
-  }
-
-  private settle(err: Error | null): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const x of w) {
-      if (err) x.reject(err);
-      else x.resolve();
-    }
+    return this.waiters.wait();
   }
 
   // --- listen mode ---
@@ -173,11 +160,11 @@ export class StreamNic implements Nic {
     srv.on('connection', (s: net.Socket) => this.accept(s));
     srv.on('listening', () => {
       this.listening = true;
-      this.settle(null);
+      this.waiters.settle(null);
     });
     srv.on('error', (e: Error) => {
       this.lastError = e.message;
-      this.settle(e);
+      this.waiters.settle(e);
     });
     if (this.path) {
       srv.listen(this.path);
@@ -263,7 +250,7 @@ export class StreamNic implements Nic {
       }
     });
     sink.connected();
-    this.settle(null);
+    this.waiters.settle(null);
   }
 
   private onClose(s: net.Socket): void {
@@ -318,7 +305,7 @@ export class StreamNic implements Nic {
       if (this.path) removeSocketFile(this.path);
     }
     this.listening = false;
-    this.settle(new Error('stream: closed'));
+    this.waiters.settle(new Error('stream: closed'));
   }
 
   /** The bound TCP port in listen mode (useful with port 0), else the configured one. */
