@@ -51,7 +51,7 @@ export async function patchPolicy(h: SwitchHandle, port: string, patch: unknown)
   }
   // leaving the source role drops its direction (it means nothing elsewhere, and validation refuses it)
   if (next.mirror !== 'source' && body.mirror !== undefined) delete next.mirrorDirection;
-  const policy = await apply(h, port, next as PortPolicy, mac);
+  const policy = await apply(h, port, withRuleIds(next as PortPolicy), mac);
   return { ...(mac !== undefined ? { mac } : {}), policy, stats: await h.policyStats(port) };
 }
 
