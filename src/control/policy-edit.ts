@@ -26,6 +26,9 @@ function nextId(rules: Array<{ id?: number }>): number {
 
 async function apply(h: SwitchHandle, port: string, raw: PortPolicy, mac: string | undefined): Promise<PortPolicy> {
   const policy = portPolicy(raw, 'policy', h.config.minimumBandwidthMode ?? 'weight');
+  // an emptied rule list is no list (config show stays as short as the user left it)
+  if (policy.acls?.length === 0) delete policy.acls;
+  if (policy.extendedAcls?.length === 0) delete policy.extendedAcls;
   await h.setPolicy(port, policy, mac);
   return policy;
 }

@@ -18,6 +18,8 @@ import { basename } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { VswitchConfig } from '../control/model.js';
 import { cliPath, TestDaemon } from '../testing/daemon.js';
+import { ApiClient } from '../control/client.js';
+import type { PolicyStatus } from '../control/model.js';
 
 describe('port policy from the CLI: refusals leave the switch as it was', () => {
   const d = new TestDaemon();
@@ -160,6 +162,28 @@ describe('port policy from the CLI: refusals leave the switch as it was', () => 
     await ok('port', 'policy', 's1', 'p1', '--dhcp-guard', 'off', '--storm-limit', '0');
     await ok('acl', 'rm', 's1', 'p1', String(acl.id));
     await ok('xacl', 'rm', 's1', 'p1', String(xacl.id));
+  });
+
+  test('the API: PUT .../policy merges settings, null resets one, rule lists given whole get ids the CLI can remove', async () => {
+    const api = new ApiClient(d.api);
+    const base = '/switches/s1/ports/p2/policy';
+    await api.call('PUT', base, { routerGuard: true, stormLimit: 300, acls: [{ action: 'deny', direction: 'both', remoteIp: '10.8.0.0/16' }] });
+    let st = await api.call<PolicyStatus>('GET', base);
+    assert.equal(st.policy.routerGuard, true);
+    assert.equal(st.policy.stormLimit, 300);
+    assert.deepEqual(st.policy.acls, [{ id: 1, action: 'deny', direction: 'both', remoteIp: '10.8.0.0/16' }]);
+    assert.deepEqual(st.stats.acls, [{ id: 1, frames: 0, bytes: 0 }]);
+    await api.call('PUT', base, { stormLimit: null });
+    st = await api.call<PolicyStatus>('GET', base);
+    assert.equal(st.policy.stormLimit, undefined, 'null resets the setting');
+    assert.equal(st.policy.routerGuard, true, 'other settings kept');
+    await ok('acl', 'rm', 's1', 'p2', '1');
+    await api.call('PUT', base, { routerGuard: null });
+    st = await api.call<PolicyStatus>('GET', base);
+    assert.deepEqual(st.policy, {}, 'nothing left: an emptied rule list is dropped too');
+    // a refused PUT (unknown key) changes nothing
+    await assert.rejects(api.call('PUT', base, { routerGaurd: true }), /policy\.routerGaurd: unknown setting/);
+    assert.deepEqual((await api.call<PolicyStatus>('GET', base)).policy, {});
   });
 });
 
