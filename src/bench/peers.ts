@@ -18,10 +18,15 @@
  *                    namespace and that are then moved into the host namespaces (see openVSwitch below)
  *   ovs-tso          the same with `other_config:userspace-tso-enable=true`, written to the database
  *                    before ovs-vswitchd starts (it reads the key once, at start)
+ *   tapfwd           a reference, not a switch: native/tapfwd.c, built by the runner with `cc -O2`, run in
+ *                    the switch namespace where it creates two TAPs (IFF_TAP|IFF_NO_PI, like vde_switch),
+ *                    which are then moved into the host namespaces; it forwards every frame from one TAP to
+ *                    the other with one read() and one write() and nothing else, so its figures are the
+ *                    floor of any TAP switch that does one syscall per frame each way on this machine
  *
  * Why: the issue compares vswitch with the switches a user would otherwise pick, on the same kind of host
  * attachment, measured in the same run. Each peer gets its own three namespaces (k = vs, vo, vd, br, ov,
- * ot) so all can stand at once and trials interleave; the same addresses are reused since no namespace
+ * ot, tf) so all can stand at once and trials interleave; the same addresses are reused since no namespace
  * sees two peers. Each ovs-vswitchd also needs a namespace of its own: the netdev datapath creates an
  * `ovs-netdev` device, and a second instance in the same namespace clashes on it.
  *
@@ -41,14 +46,16 @@
  *    alternative, pre-created TAPs in the host namespaces, is not possible: a TAP is attached by name in
  *    the opener's namespace.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { TestDaemon } from '../testing/daemon.js';
 import type { NetnsLab } from '../testing/netns.js';
 
-export type PeerName = 'vswitch' | 'vswitch-offload' | 'vde' | 'bridge' | 'ovs' | 'ovs-tso';
-export const kPeerNames: readonly PeerName[] = ['vswitch', 'vswitch-offload', 'vde', 'bridge', 'ovs', 'ovs-tso'];
+export type PeerName = 'vswitch' | 'vswitch-offload' | 'vde' | 'bridge' | 'ovs' | 'ovs-tso' | 'tapfwd';
+export const kPeerNames: readonly PeerName[] = ['vswitch', 'vswitch-offload', 'vde', 'bridge', 'ovs', 'ovs-tso', 'tapfwd'];
 /** The vswitch variants: the runner reports each as a ratio to every other peer. */
 export const kVswitchPeers: readonly PeerName[] = ['vswitch', 'vswitch-offload'];
 
@@ -78,7 +85,7 @@ export interface Peer {
 }
 
 /** Namespace tags per peer: two letters keep `<prefix>-<tag><role>` short. */
-const kTag: Record<PeerName, string> = { vswitch: 'vs', 'vswitch-offload': 'vo', vde: 'vd', bridge: 'br', ovs: 'ov', 'ovs-tso': 'ot' };
+const kTag: Record<PeerName, string> = { vswitch: 'vs', 'vswitch-offload': 'vo', vde: 'vd', bridge: 'br', ovs: 'ov', 'ovs-tso': 'ot', tapfwd: 'tf' };
 /** How long a daemonised vde_switch may take to write its pidfile: it does so right after fork. */
 const kPidfileWaitMs = 5_000;
 /** Grace between SIGTERM and SIGKILL when stopping a switch: vde_switch exits at once on SIGTERM,
@@ -328,12 +335,104 @@ async function openVSwitch(lab: NetnsLab, register: Register, tso: boolean): Pro
   };
 }
 
+/** Source of the reference forwarder, from dist/bench/ (or src/bench/) up to the repository root. */
+const kTapfwdSource = fileURLToPath(new URL('../../native/tapfwd.c', import.meta.url));
+/** How long tapfwd may take to create its two TAPs and say "ready": a few ms normally. */
+const kTapfwdReadyMs = 5_000;
+/** Bounds the compile of a 100-line C file. */
+const kCompileMs = 60_000;
+
+/**
+ * Compile native/tapfwd.c into `dir` (`cc -O2 -o DIR/tapfwd native/tapfwd.c`) and return the binary's
+ * path. Rejects with cc's first lines of output when it cannot: the runner then skips the peer with
+ * that reason, as for a missing tool. Built at run time rather than by node-gyp because it is a program,
+ * not an addon, and only the bench needs it.
+ */
+export function buildTapfwd(dir: string): Promise<string> {
+  const bin = join(dir, 'tapfwd');
+  return new Promise((resolve, reject) => {
+    execFile('cc', ['-O2', '-o', bin, kTapfwdSource], { timeout: kCompileMs }, (err, _stdout, stderr) => {
+      if (!err) return resolve(bin);
+      const why = stderr.trim().split('\n').slice(0, 3).join(' / ') || err.message;
+      reject(new Error(`cc -O2 ${kTapfwdSource} failed: ${why}`));
+    });
+  });
+}
+
+/**
+ * The reference forwarder (native/tapfwd.c): `tapfwd tapA tapB` spawned in the switch namespace, its PID
+ * kept; it creates both TAPs there and prints "ready", then the TAPs move into the host namespaces as
+ * vde_switch's do. Stopped by SIGTERM to that PID (its default action ends it at once).
+ */
+async function tapfwd(lab: NetnsLab, register: Register, bin: string | undefined): Promise<Peer> {
+  if (!bin) throw new Error('tapfwd: no binary (buildTapfwd was not run)');
+  const { s, a, b } = await hostNamespaces(lab, 'tapfwd');
+  let pid = 0;
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    if (pid > 0) await killPid(pid);
+    pid = 0;
+  };
+  register(stop);
+  try {
+    // `ip netns exec` execs, so the child's PID is tapfwd's own (the lab's cleanup also knows it)
+    const child = lab.spawn(s, [bin, a.dev, b.dev]);
+    pid = child.pid ?? 0;
+    if (pid === 0) throw new Error('tapfwd did not start');
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => done(new Error('tapfwd did not say ready')), kTapfwdReadyMs);
+      const onExit = (code: number | null) => done(new Error(`tapfwd exited (${code}) before ready: ${stderr.trim()}`));
+      const onData = (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('ready\n')) done(null);
+      };
+      function done(err: Error | null) {
+        clearTimeout(timer);
+        child.off('exit', onExit);
+        child.stdout?.off('data', onData);
+        child.stdout?.resume(); // nothing more comes, but never let a full pipe stall it
+        if (err) reject(err);
+        else resolve();
+      }
+      child.once('exit', onExit);
+      child.stdout?.on('data', onData);
+    });
+    for (const h of [a, b]) await lab.ip(s, 'link', 'set', 'dev', h.dev, 'netns', h.ns);
+    await configureHosts(lab, a, b);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    name: 'tapfwd',
+    label: 'tapfwd reference, read+write only',
+    switchNs: s,
+    a,
+    b,
+    get pid() {
+      return pid > 0 ? pid : null;
+    },
+    stop,
+  };
+}
+
+/** Per-peer inputs the runner prepares beforehand. */
+export interface PeerOptions {
+  /** Path of the compiled native/tapfwd.c (buildTapfwd); needed for the tapfwd peer only. */
+  tapfwdBin?: string;
+}
+
 /** Receives a peer's stopper before its process starts, so an interrupt during setup still ends it. */
 export type Register = (stop: () => Promise<void>) => void;
 
 /** Build one peer inside `lab`. On failure nothing of the peer's process is left running; `register`
  *  gets the stopper as soon as there may be a process to stop (SIGINT during setup). */
-export function setupPeer(name: PeerName, lab: NetnsLab, register: Register = () => {}): Promise<Peer> {
+export function setupPeer(name: PeerName, lab: NetnsLab, register: Register = () => {}, opts: PeerOptions = {}): Promise<Peer> {
   switch (name) {
     case 'vswitch':
       return vswitch(lab, register, false);
@@ -347,5 +446,7 @@ export function setupPeer(name: PeerName, lab: NetnsLab, register: Register = ()
       return vdeSwitch(lab, register);
     case 'bridge':
       return linuxBridge(lab);
+    case 'tapfwd':
+      return tapfwd(lab, register, opts.tapfwdBin);
   }
 }

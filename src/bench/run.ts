@@ -1,13 +1,16 @@
 /**
  * `npm run bench`: vswitch (plain TAP ports, and TAP ports with offloads) beside vde_switch, the Linux
- * bridge and Open vSwitch's userspace datapath (plain, and with its TSO support on), measured in the same
- * run between two namespace hosts: ping RTT, iperf3 TCP (1 and 4 streams), 64-byte UDP frames/s received,
- * and the switch process's CPU per frame; then the in-process pipeline bench (bench/pipeline.ts).
+ * bridge and Open vSwitch's userspace datapath (plain, and with its TSO support on), and tapfwd (a
+ * reference TAP-to-TAP forwarder, native/tapfwd.c: the floor of one read() and one write() per frame),
+ * measured in the same run between two namespace hosts: ping RTT, iperf3 TCP (1 and 4 streams), 64-byte
+ * UDP frames/s received, and the switch process's CPU per frame; then the in-process pipeline bench
+ * (bench/pipeline.ts).
  *
- *   node dist/bench/run.js [--quick] [--only vswitch,vswitch-offload,vde,bridge,ovs,ovs-tso] [--rounds N]
+ *   node dist/bench/run.js [--quick] [--only vswitch,vswitch-offload,vde,bridge,ovs,ovs-tso,tapfwd] [--rounds N]
  *                          [--idle-wait S] [--json] [--out FILE]
  *
- * Prints a table, both vswitch variants as ratios to every other peer, and the issue's goals checked
+ * Prints a table, both vswitch variants as ratios to every other peer (and tapfwd / vde: the most any
+ * one-syscall-per-frame TAP switch can gain on vde_switch here), and the issue's goals checked
  * against this run; writes one JSON document (bench-results.json in the working directory, or --out;
  * --json prints it on stdout and the table on stderr).
  *
@@ -28,7 +31,7 @@
  *  - A peer whose tool is missing or that fails to start (other than vswitch itself) is skipped with the
  *    reason printed and kept in the JSON, so one broken peer does not cost the others' figures.
  *
- * Trade-off: a full run takes about 10 minutes on an idle machine (3 rounds x 6 peers x ~30 s: 22 s of
+ * Trade-off: a full run takes about 10 minutes on an idle machine (3 rounds x 7 peers x ~30 s: 22 s of
  * traffic plus idle checks, set-up and warm-up; `--rounds 5`, what BENCHMARKS.md quotes, about 16),
  * longer when it has to wait for the machine to be idle; `--quick` is a one-round smoke check of the
  * harness with short windows, not a result to quote.
@@ -54,7 +57,7 @@ import {
   Window,
   type WindowResult,
 } from './measure.js';
-import { kPeerNames, kVswitchPeers, type Peer, type PeerName, setupPeer } from './peers.js';
+import { buildTapfwd, kPeerNames, kVswitchPeers, type Peer, type PeerName, type PeerOptions, setupPeer } from './peers.js';
 
 /** Idle fraction of both cores that counts as idle: a compile on one core leaves 50 %, the machine's
  *  own housekeeping a few %. */
@@ -285,7 +288,7 @@ function summarise(peer: Peer, pings: Trial<PingResult>[], tcp1: Trial<TcpResult
 }
 
 interface Ratios {
-  /** The vswitch variant (numerator) and the peer (denominator). */
+  /** The vswitch variant (numerator) and the peer (denominator); also tapfwd / vde, the TAP ceiling. */
   vswitch: PeerName;
   peer: PeerName;
   pingP50: number;
@@ -472,6 +475,16 @@ async function main(): Promise<number> {
   process.stdout.on('error', ignore);
   process.stderr.on('error', ignore);
 
+  // the reference forwarder is compiled per run, into the run's temp directory; no compiler = no peer
+  const peerOpts: PeerOptions = {};
+  if (opts.only.includes('tapfwd')) {
+    try {
+      peerOpts.tapfwdBin = await buildTapfwd(tmp);
+    } catch (err) {
+      skipPeer('tapfwd', (err as Error).message);
+    }
+  }
+
   const started = new Date();
   const trials: Trial<unknown>[] = [];
   const summaries: Record<string, PeerSummary> = {};
@@ -480,7 +493,7 @@ async function main(): Promise<number> {
     for (const name of opts.only) {
       log(`bench: setting up ${name}`);
       try {
-        peers.push(await setupPeer(name, lab, (stop) => stoppers.push(stop)));
+        peers.push(await setupPeer(name, lab, (stop) => stoppers.push(stop), peerOpts));
       } catch (err) {
         // vswitch itself must run; a peer that cannot is reported, and the rest still measured
         if (kVswitchPeers.includes(name)) throw err;
@@ -544,6 +557,8 @@ async function main(): Promise<number> {
     if (!summaries[v]) continue;
     for (const [name, s] of Object.entries(summaries)) if (name !== v) rat.push(ratios(v, summaries[v], name as PeerName, s));
   }
+  // the ceiling: how far above vde_switch a TAP switch with zero userspace cost per frame gets
+  if (summaries.tapfwd && summaries.vde) rat.push(ratios('tapfwd', summaries.tapfwd, 'vde', summaries.vde));
   const gs = goals(rat);
 
   // the in-process pipeline bench, when another issue has built it
