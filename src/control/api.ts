@@ -21,6 +21,7 @@
  *   GET    /switches/:sw/ports/:p/policy      {mac, policy, stats}   PUT .../policy {mac?, settings...} merge (null resets)
  *   POST   /switches/:sw/ports/:p/acls        AclRule -> with id     DELETE .../acls/:id
  *   POST   /switches/:sw/ports/:p/extended-acls  ExtAclRule -> with id  DELETE .../extended-acls/:id
+ *   GET    /switches/:sw/flows[?port=p]       stateful ACL flows
  *   GET    /config                            running configuration
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -98,6 +99,10 @@ export function createApi(mgr: Manager, apiPath?: string): Server {
     ['DELETE', /^\/v1\/switches\/([^/]+)\/fdb\/([^/]+)\/([^/]+)$/, async (m) =>
       mgr.get(m[1]).fdbDel(v.macText(decodeURIComponent(m[3]), 'mac'), v.vid(Number(m[2]), 'vid'))],
     ['GET', /^\/v1\/switches\/([^/]+)\/counters$/, async (m) => mgr.get(m[1]).readCounters()],
+    ['GET', /^\/v1\/switches\/([^/]+)\/flows$/, async (m, _b, url) => {
+      const port = url.searchParams.get('port') ?? undefined;
+      return port === undefined ? mgr.get(m[1]).flows() : mgr.port(m[1], port).flows(port);
+    }],
     ['POST', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/capture$/, async (m, body) => {
       const req = captureRequest(body, 'capture');
       return mgr.port(m[1], m[2]).captures.start(m[2], req);

@@ -11,7 +11,7 @@ import { captureRequest } from './capture.js';
 import { ApiClient, ApiError } from './client.js';
 import { runDaemon } from './daemon.js';
 import { defaultApiPath } from './defaults.js';
-import type { AclRule, CaptureStatus, ExtAclRule, FdbEntry, LinkEvent, NicConfig, PolicyStatus, PortConfig, PortStatus, RuleStats, SwitchConfig, SwitchCounters, VlanConfig } from './model.js';
+import type { AclRule, CaptureStatus, ExtAclRule, FdbEntry, FlowStatus, LinkEvent, NicConfig, PolicyStatus, PortConfig, PortStatus, RuleStats, SwitchConfig, SwitchCounters, VlanConfig } from './model.js';
 import { qemuRecipe } from './recipes.js';
 import { aclFromArgs, extAclFromArgs, policyFlagOptions, policyFromFlags } from './policy-args.js';
 import * as v from './validate.js';
@@ -45,6 +45,7 @@ export const usage = `vswitch: a userspace 802.1Q virtual switch
        [--local-ip P] [--remote-ip P] [--local-port N[-M]] [--remote-port N[-M]] [--stateful [--idle-timeout S]]
                                                        extended ACL: higher weight first, first match wins
   vswitch xacl list SW PORT | rm SW PORT ID
+  vswitch flows SW [--port PORT]                       stateful ACL flows (local = the port's endpoint), idle time
   vswitch fdb show SW | flush SW [--port PORT]
   vswitch fdb add SW MAC VID PORT | del SW MAC VID     static entries
   vswitch counters SW [PORT]                           rx/tx frames and bytes, drops by reason
@@ -305,6 +306,16 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   const print = (human: string, data: unknown) => out(f.json ? JSON.stringify(data, null, 2) : human);
   const sw = (s: string | undefined) => encodeURIComponent(v.switchName(s, 'switch name'));
   const pt = (s: string | undefined) => encodeURIComponent(v.portName(s, 'port name'));
+  if (cmd === 'flows') {
+    if (!sub) throw new UsageError("missing arguments: expected 'flows SW [--port PORT]'");
+    const q = f.port !== undefined ? `?port=${pt(f.port)}` : '';
+    const r = await api.call<FlowStatus[]>('GET', `/switches/${sw(sub)}/flows${q}`);
+    const rows = [['port', 'protocol', 'local', 'remote', 'idle s', 'timeout s', 'rule']];
+    const ep = (a: string, p: number) => (a.includes(':') ? `[${a}]` : a) + (p ? `:${p}` : '');
+    for (const x of r) rows.push([x.port, x.protocol, ep(x.local, x.localPort), ep(x.remote, x.remotePort), String(x.idleSeconds), String(x.timeoutSeconds), String(x.rule)]);
+    print(r.length ? table(rows) : 'no flows', r);
+    return 0;
+  }
   const key = `${cmd} ${sub ?? ''}`.trim();
   const args = rest;
   switch (key) {

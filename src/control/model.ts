@@ -119,6 +119,20 @@ export interface PolicyStatus {
   stats: { acls: RuleStats[]; extendedAcls: RuleStats[] };
 }
 
+/** A stateful ACL flow (GET /switches/:sw/flows): the VM's view, local = the port's endpoint. */
+export interface FlowStatus {
+  port: string;
+  protocol: string;
+  local: string;
+  remote: string;
+  localPort: number;
+  remotePort: number;
+  idleSeconds: number;
+  timeoutSeconds: number;
+  /** Id of the stateful extended ACL that created it. */
+  rule: number;
+}
+
 export interface LinkEvent {
   time: string;
   switch: string;

@@ -12,7 +12,7 @@ import type { EventMessage, PolicyStats, Reply, Request, WorkerInit } from '../e
 import { kDefaultFlowTableSize, type PortPolicy } from '../policy/config.js';
 import { SwitchCaptures } from './capture.js';
 import { withRuleIds } from './policy-edit.js';
-import type { FdbEntry, LinkEvent, PortConfig, PortCounters, PortStatus, SwitchConfig, SwitchCounters, VlanConfig } from './model.js';
+import type { FdbEntry, FlowStatus, LinkEvent, PortConfig, PortCounters, PortStatus, SwitchConfig, SwitchCounters, VlanConfig } from './model.js';
 
 /** Capture ring entry size: a 9216-byte jumbo frame and its tag whole; longer GSO frames are cut, their
  *  original length kept in the pcap record (as tcpdump's snaplen does). */
@@ -128,6 +128,10 @@ export class SwitchHandle {
 
   portConfig(name: string): PortConfig | undefined {
     return this.config.ports!.find((p) => p.name === name);
+  }
+
+  flows(port?: string): Promise<FlowStatus[]> {
+    return this.call({ op: 'flows', name: port });
   }
 
   policyStats(name: string): Promise<PolicyStats> {

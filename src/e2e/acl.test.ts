@@ -224,6 +224,15 @@ describe('port ACLs, extended and stateful ACLs with real traffic', { skip }, ()
       assert.match(human, /^ACL flows: \d+ active; created \d+, expired \d+, refused \d+$/m, human);
       const allowHits = await stats('xacl', 'p2', ids[0]);
       assert.ok(allowHits.frames >= 6, `the stateful allow counts its flows' frames: ${JSON.stringify(allowHits)}`);
+      // the flows themselves, as `vswitch flows` lists them: p2's endpoint (local) talking to h1's listeners
+      const flows: Array<{ port: string; protocol: string; local: string; remote: string; remotePort: number; rule: number; timeoutSeconds: number }> =
+        JSON.parse(await cli('flows', 's1', '--port', 'p2', '--json'));
+      for (const [local, remote, port] of [[h2.ip4, h1.ip4, kPort4], [h2.ip6, h1.ip6, kPort6]] as const)
+        assert.ok(
+          flows.some((f) => f.port === 'p2' && f.protocol === 'tcp' && f.local === local && f.remote === remote && f.remotePort === port && f.rule === ids[0] && f.timeoutSeconds === 60),
+          `a flow ${local} -> ${remote}:${port} by rule ${ids[0]} in ${JSON.stringify(flows)}`,
+        );
+      assert.match(await cli('flows', 's1'), new RegExp(`^p2\\s+tcp\\s+${h2.ip4.replace(/\./g, '\\.')}:\\d+\\s+${h1.ip4.replace(/\./g, '\\.')}:${kPort4}\\s`, 'm'));
     } finally {
       if (server && server.exitCode === null && server.signalCode === null) server.kill('SIGTERM');
       for (const id of ids) await cli('xacl', 'rm', 's1', 'p2', String(id));

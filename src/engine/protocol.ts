@@ -27,6 +27,8 @@ export type Request =
   | { op: 'setPolicy'; name: string; policy: PortPolicy; mac?: string }
   /** Per-rule hit counters of the port's ACLs. */
   | { op: 'policyStats'; name: string }
+  /** Stateful ACL flows, of one port or all. */
+  | { op: 'flows'; name?: string }
   | { op: 'ports' }
   | { op: 'fdbShow' }
   | { op: 'fdbFlush'; port?: string }

@@ -7,13 +7,25 @@
  * Port names are resolved here, the single writer of every datapath table.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { FdbEntry, PortConfig, PortStatus, VlanConfig } from '../control/model.js';
+import type { FdbEntry, FlowStatus, PortConfig, PortStatus, VlanConfig } from '../control/model.js';
+import { formatIpv4, formatIpv6 } from '../packet/ipaddr.js';
 import { Counters } from '../dataplane/counters.js';
 import { PacketPool } from '../dataplane/pool.js';
 import { formatMacWords, parseMacWords } from '../packet/mac.js';
 import { Engine, type LinkChange } from './engine.js';
 import { createNic, placeTap } from './nic-factory.js';
 import type { EventMessage, Reply, Request, RequestEnvelope, WorkerInit } from './protocol.js';
+
+const kProtoNames: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6' };
+
+/** A flow address (4 words, IPv4 in word 0) as text. */
+function addressText(family: number, words: number[]): string {
+  if (family === 4) return formatIpv4(words[0]! >>> 0);
+  const b = new Uint8Array(16);
+  const v = new DataView(b.buffer);
+  words.forEach((w, i) => v.setInt32(4 * i, w));
+  return formatIpv6(b);
+}
 
 /** Aging sweeps once a second: MAC ages are kept in whole seconds. */
 const kHousekeepingMs = 1000;
@@ -107,6 +119,24 @@ export class SwitchWorker {
       }
       case 'policyStats':
         return e.policyStats(this.port(req.name));
+      case 'flows': {
+        const only = req.name === undefined ? -1 : this.port(req.name);
+        const names = new Map([...this.byName].map(([n, p]) => [p, n]));
+        return e.acls
+          .flowEntries()
+          .filter((f) => only < 0 || f.port === only)
+          .map((f): FlowStatus => ({
+            port: names.get(f.port) ?? `#${f.port}`,
+            protocol: kProtoNames[f.protocol] ?? String(f.protocol),
+            local: addressText(f.family, f.local),
+            remote: addressText(f.family, f.remote),
+            localPort: f.localPort,
+            remotePort: f.remotePort,
+            idleSeconds: f.idleSeconds,
+            timeoutSeconds: f.timeoutSeconds,
+            rule: e.policyStats(f.port).extendedAcls[f.rule]?.id ?? f.rule + 1,
+          }));
+      }
       case 'ports':
         return [...this.byName].map(([name, p]): PortStatus => {
           const cfg = this.configs.get(p)!;

@@ -25,7 +25,7 @@ import type { Batch, GraphNode } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
 import { compileAcls, kDirIn, kDirOut, type AclTable } from './acl.js';
 import { kDefaultFlowTableSize, type AclRule, type ExtAclRule } from './config.js';
-import { FlowTable } from './conntrack.js';
+import { FlowTable, type FlowEntry } from './conntrack.js';
 import { compileExtAcls, type ExtAclTable } from './ext-acl.js';
 import { FlowKey } from './flow-key.js';
 
@@ -152,6 +152,11 @@ export class PortAcls {
     const list = (t: AclTable | ExtAclTable | null): RuleStats[] =>
       t === null ? [] : t.ids.map((id, i) => ({ id, frames: t.hits[2 * i]!, bytes: t.hits[2 * i + 1]! }));
     return { acls: list(this.basic[port]), extendedAcls: list(this.ext[port]) };
+  }
+
+  /** The live stateful flows (control path). */
+  flowEntries(): FlowEntry[] {
+    return this.flows?.entries(this.clock.nowSec) ?? [];
   }
 
   /** Housekeeping: remove idle flows (clock.nowSec); returns how many. */

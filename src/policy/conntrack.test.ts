@@ -151,3 +151,16 @@ test('capacity: default from config, validated', () => {
   assert.throws(() => new FlowTable(0), /capacity/);
   assert.throws(() => new FlowTable(1.5), /capacity/);
 });
+
+test('entries: every live flow in the VM view (local = the port endpoint), idle time and timeout, for `vswitch flows`', () => {
+  const t = new FlowTable(16);
+  t.insert(3, k(0x0a000001, 0x0a000002, 40000, 80), true, 100, 60, 2); // outbound from port 3's endpoint
+  t.insert(5, k(0x0a000009, 0x0a000003, 53, 5353, 17), false, 104, 30, 0); // inbound to port 5 (local = dst)
+  const e = t.entries(110).sort((a, b) => a.port - b.port);
+  assert.deepEqual(e, [
+    { port: 3, family: 4, protocol: 6, localPort: 40000, remotePort: 80, local: [0x0a000001, 0, 0, 0], remote: [0x0a000002, 0, 0, 0], idleSeconds: 10, timeoutSeconds: 60, rule: 2 },
+    { port: 5, family: 4, protocol: 17, localPort: 5353, remotePort: 53, local: [0x0a000003, 0, 0, 0], remote: [0x0a000009, 0, 0, 0], idleSeconds: 6, timeoutSeconds: 30, rule: 0 },
+  ]);
+  t.removePort(3);
+  assert.deepEqual(t.entries(110).map((x) => x.port), [5]);
+});

@@ -29,6 +29,22 @@ import { kDefaultFlowTableSize } from './config.js';
 import type { FlowKey } from './flow-key.js';
 
 const kKeyWords = 10; // see the header diagram
+
+/** One flow as `entries` reports it (the VM's view: local = the port's endpoint). */
+export interface FlowEntry {
+  port: number;
+  family: number;
+  protocol: number;
+  localPort: number;
+  remotePort: number;
+  /** Address words, most significant first; IPv4 in word 0. */
+  local: number[];
+  remote: number[];
+  idleSeconds: number;
+  timeoutSeconds: number;
+  /** Position of the stateful rule that created it. */
+  rule: number;
+}
 const kMaxLoad = 0.75; // linear probing stays short below this
 
 function nextPow2(n: number): number {
@@ -236,6 +252,32 @@ export class FlowTable {
       } else i++;
     }
     return n;
+  }
+
+  /** Every live entry, for `vswitch flows` (control path: allocates). Addresses are the raw words. */
+  entries(nowSec: number): FlowEntry[] {
+    const out: FlowEntry[] = [];
+    const { timeouts, keys, lastSeen, slots } = this;
+    for (let i = 0; i < slots; i++) {
+      const t = timeouts[i]!;
+      if (t === 0) continue;
+      const b = i * kKeyWords;
+      const w0 = keys[b]!;
+      const w1 = keys[b + 1]!;
+      out.push({
+        port: w0 >>> 16,
+        family: (w0 >>> 8) & 0xff,
+        protocol: w0 & 0xff,
+        localPort: w1 >>> 16,
+        remotePort: w1 & 0xffff,
+        local: Array.from(keys.subarray(b + 2, b + 6)),
+        remote: Array.from(keys.subarray(b + 6, b + 10)),
+        idleSeconds: nowSec - lastSeen[i]!,
+        timeoutSeconds: t,
+        rule: this.tags[i]!,
+      });
+    }
+    return out;
   }
 
   /** Entry `i`'s seconds since last seen (tests, `flows show`). */
