@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { fromHex } from './frame.js';
 import * as g from './golden.js';
 import * as ipv6 from './ipv6.js';
-import { Ipv6Check } from './ipv6.js';
+import { ExtPosition, ExtWalk, Ipv6Check, walkExtensions } from './ipv6.js';
 
 const kEth = 14;
 
@@ -71,4 +71,28 @@ test('writers: payload length and hop limit', () => {
   const r = ipv6.parse(f.subarray(kEth));
   assert.equal(r.hopLimit, 1);
   assert.equal(r.payload.length, 8);
+});
+
+test('walkExtensions: steps over hop-by-hop, AH and fragment headers; reports later fragments, truncation and too many', () => {
+  // fixed header (next = 0 hop-by-hop) + hop-by-hop (8 bytes, next 51 AH) + AH (len 1: 12 bytes, next 44) +
+  // fragment (next 6, offset 0, M set) + 4 bytes of TCP ports
+  const ext = [51, 0, 0, 0, 0, 0, 0, 0] // hop-by-hop: next AH, 8 bytes
+    .concat([44, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]) // AH: next fragment, (1 + 2) * 4 = 12 bytes
+    .concat([6, 0, 0x00, 0x01, 0, 0, 0, 0]) // fragment: next TCP, offset 0, M = 1
+    .concat([0x9c, 0x40, 0x00, 0x50]);
+  const b = new Uint8Array(40 + ext.length);
+  b[0] = 0x60;
+  new DataView(b.buffer).setUint16(4, ext.length);
+  b[6] = 0;
+  b.set(ext, 40);
+  const view = new DataView(b.buffer);
+  const end = b.length;
+  const w = new ExtPosition();
+  assert.equal(walkExtensions(view, 0, end, 8, w), ExtWalk.upper);
+  assert.deepEqual([w.next, w.pos, w.firstFragment], [6, 40 + 28, true]);
+  assert.equal(walkExtensions(view, 0, end, 2, w), ExtWalk.tooMany, 'three headers, two allowed');
+  assert.equal(walkExtensions(view, 0, 40 + 8 + 6, 8, w), ExtWalk.truncated, 'the AH runs past the end');
+  b[40 + 20 + 3] = 0x09; // fragment offset 1 (8 bytes), M set: a later fragment
+  assert.equal(walkExtensions(view, 0, end, 8, w), ExtWalk.laterFragment);
+  assert.deepEqual([w.next, w.pos], [6, 40 + 28]);
 });

@@ -7,9 +7,10 @@
  * Why: ACLs match IPv6 prefixes, the router guard looks for ICMPv6 router advertisements, the DHCP guard
  * for DHCPv6; the offload fix-ups rewrite payload length.
  *
- * Trade-offs: extension headers are not walked: `nextHeader` is just the number in the fixed header, so a
- * datagram with a hop-by-hop header (e.g. MLD) reports 0. Callers that need the upper layer behind
- * extension headers walk them themselves. Jumbograms (payload length 0, RFC 2675) are rejected by `check`.
+ * Trade-offs: `nextHeader` is just the number in the fixed header, so a datagram with a hop-by-hop header
+ * (e.g. MLD) reports 0; callers that need the upper layer behind extension headers use `walkExtensions`
+ * (the ACL flow key and the DHCP/router guards). Jumbograms (payload length 0, RFC 2675) are rejected by
+ * `check`.
  * Offsets are relative to the IPv6 header.
  */
 import { formatIpv6, parseIpv6 } from './ipaddr.js';
@@ -129,4 +130,73 @@ export function emit(repr: Ipv6Repr, bytes: Uint8Array, off: number): number {
   bytes.set(parseIpv6(repr.dst), off + field.dst);
   bytes.set(repr.payload, off + field.headerLen);
   return n;
+}
+
+// ---- extension headers ----
+
+const kExtHopByHop = 0; // RFC 8200 4.3
+const kExtRouting = 43; // RFC 8200 4.4
+const kExtFragment = 44; // RFC 8200 4.5
+const kExtAh = 51; // RFC 4302: length in 4-byte units minus 2 (walked as RFC 7113 section 3 asks)
+const kExtDestOpts = 60; // RFC 8200 4.6
+const kExtMinLen = 2; // next header + length bytes, needed to step over any of them
+const kFragHeaderLen = 8; // RFC 8200 4.5: fixed size
+const kFragOffsetMask = 0xfff8; // fragment offset (13 bits) in the offset/flags word
+const kFragMore = 1; // M flag in the offset/flags word
+
+/** How `walkExtensions` ended. */
+export const ExtWalk = {
+  upper: 0, // `next` at `pos` is the upper-layer header (pos <= end)
+  laterFragment: 1, // a fragment header with offset != 0: no upper-layer header in this packet; `next` is its next header
+  truncated: 2, // a header runs past the end of the datagram
+  tooMany: 3, // more than `maxHeaders` headers
+} as const;
+
+/** Where `walkExtensions` stopped: caller-owned scratch, so a walk allocates nothing. */
+export class ExtPosition {
+  /** Next-header value reached. */
+  next = 0;
+  /** Absolute offset of the header `next` names. */
+  pos = 0;
+  /** A fragment header with offset 0 and M set was crossed: this is a first fragment. */
+  firstFragment = false;
+}
+
+/**
+ * Step over the extension headers (hop-by-hop, routing, destination options, AH, fragment) of the IPv6
+ * datagram whose fixed header is at `ip` and whose payload ends at absolute offset `end`, taking at most
+ * `maxHeaders` of them; the result is an `ExtWalk` code and the position in `out`. Never reads at or past
+ * `end`: every step is length-checked, so a lying length ends the walk as `truncated`.
+ */
+export function walkExtensions(view: DataView, ip: number, end: number, maxHeaders: number, out: ExtPosition): number {
+  let next = view.getUint8(ip + field.nextHeader);
+  let pos = ip + field.headerLen;
+  out.firstFragment = false;
+  for (let k = 0; ; k++) {
+    out.next = next;
+    out.pos = pos;
+    if (next === kExtHopByHop || next === kExtRouting || next === kExtDestOpts || next === kExtAh) {
+      if (k === maxHeaders) return ExtWalk.tooMany;
+      if (pos + kExtMinLen > end) return ExtWalk.truncated;
+      const units = view.getUint8(pos + 1);
+      const size = next === kExtAh ? (units + 2) << 2 : (units + 1) << 3; // AH: 4-byte units - 2; others: 8-byte units - 1
+      next = view.getUint8(pos);
+      pos += size;
+    } else if (next === kExtFragment) {
+      if (k === maxHeaders) return ExtWalk.tooMany;
+      if (pos + kFragHeaderLen > end) return ExtWalk.truncated;
+      const offFlags = view.getUint16(pos + 2);
+      next = view.getUint8(pos);
+      pos += kFragHeaderLen;
+      if ((offFlags & kFragOffsetMask) !== 0) {
+        out.next = next;
+        out.pos = pos;
+        return ExtWalk.laterFragment;
+      }
+      if ((offFlags & kFragMore) !== 0) out.firstFragment = true; // offset 0 without M is an atomic fragment: whole
+    } else {
+      return ExtWalk.upper;
+    }
+    if (pos > end) return ExtWalk.truncated;
+  }
 }

@@ -16,7 +16,7 @@
  * - Defensive, never throws: nothing is read past pool.len[s]. A frame shorter than 14 bytes reports
  *   `parse() === false`; a non-IP frame, or an IP header that fails its check, reports family 0 (only MAC
  *   rules can match it).
- * - IPv6 extension headers are walked (hop-by-hop 0, routing 43, destination options 60, fragment 44, and
+ * - IPv6 extension headers are walked (ipv6.walkExtensions: hop-by-hop 0, routing 43, destination options 60, fragment 44, and
  *   AH 51, which has its own length unit) up to kMaxExtHeaders; a chain that runs past the payload or is
  *   longer than that reports protocol kProtoUnknown (255, IANA reserved) with no ports, but keeps the
  *   addresses, so address rules still apply.
@@ -60,17 +60,10 @@ export const kFamily6 = 6;
 /** Protocol reported for an IPv6 extension-header chain that is truncated or too long (255 is IANA-reserved). */
 export const kProtoUnknown = 255;
 
-const kNhHopByHop = 0; // RFC 8200 4.3
-const kNhRouting = 43; // RFC 8200 4.4
-const kNhFragment = 44; // RFC 8200 4.5
-const kNhAh = 51; // RFC 4302: length in 4-byte units minus 2
-const kNhDestOpts = 60; // RFC 8200 4.6
 const kProtoTcp = 6;
 const kProtoUdp = 17;
 /** Extension headers walked before giving up: RFC 8200 recommends at most one of each (6 kinds), 8 leaves room. */
 const kMaxExtHeaders = 8;
-const kFragHeaderLen = 8; // IPv6 fragment header: fixed 8 bytes
-const kFragOffsetMask = 0xfff8; // fragment offset bits of the 16-bit offset/flags word
 const kPortsLen = 4; // src port + dst port: the first 4 bytes of TCP and UDP
 
 export class FlowKey {
@@ -96,6 +89,8 @@ export class FlowKey {
   readonly dst = new Int32Array(4);
   /** The same fields as one vector (layout `kf`) for the rule programs; written by `parse`. */
   readonly v = new Int32Array(kKeyFields);
+  /** Scratch for the IPv6 extension-header walk. */
+  private readonly ext = new ipv6.ExtPosition();
 
   /**
    * Parse the frame in `slot`. Returns false (and family 0) when it is shorter than an Ethernet header;
@@ -191,40 +186,23 @@ export class FlowKey {
         dst[i] = view.getInt32(ip + ipv6.field.dst + 4 * i);
       }
       const end = ip + ipv6.field.headerLen + view.getUint16(ip + ipv6.field.payloadLen);
-      let next = view.getUint8(ip + ipv6.field.nextHeader);
-      let off = ip + ipv6.field.headerLen;
-      for (let k = 0; k <= kMaxExtHeaders; k++) {
-        if (next === kNhHopByHop || next === kNhRouting || next === kNhDestOpts || next === kNhAh) {
-          if (k === kMaxExtHeaders || off + 2 > end) break; // too many, or next header + length bytes missing
-          const n = view.getUint8(off);
-          const hl = next === kNhAh ? (view.getUint8(off + 1) + 2) << 2 : (view.getUint8(off + 1) + 1) << 3;
-          off += hl;
-          if (off > end) break;
-          next = n;
-        } else if (next === kNhFragment) {
-          if (k === kMaxExtHeaders || off + kFragHeaderLen > end) break;
-          const n = view.getUint8(off);
-          const fo = view.getUint16(off + 2) & kFragOffsetMask;
-          off += kFragHeaderLen;
-          next = n;
-          if (fo !== 0) {
-            this.protocol = next;
-            this.laterFragment = 1;
-            return true;
-          }
-        } else {
-          // the upper layer (or 59, no next header)
-          this.protocol = next;
-          this.l4Off = off - start;
-          if ((next === kProtoTcp || next === kProtoUdp) && off + kPortsLen <= end) {
-            this.hasPorts = 1;
-            this.srcPort = view.getUint16(off);
-            this.dstPort = view.getUint16(off + 2);
-          }
-          return true;
+      const w = this.ext;
+      const r = ipv6.walkExtensions(view, ip, end, kMaxExtHeaders, w);
+      if (r === ipv6.ExtWalk.laterFragment) {
+        this.protocol = w.next;
+        this.laterFragment = 1;
+      } else if (r === ipv6.ExtWalk.upper) {
+        // the upper layer (or 59, no next header)
+        const next = w.next;
+        const off = w.pos;
+        this.protocol = next;
+        this.l4Off = off - start;
+        if ((next === kProtoTcp || next === kProtoUdp) && off + kPortsLen <= end) {
+          this.hasPorts = 1;
+          this.srcPort = view.getUint16(off);
+          this.dstPort = view.getUint16(off + 2);
         }
-      }
-      this.protocol = kProtoUnknown; // truncated chain or more than kMaxExtHeaders headers
+      } else this.protocol = kProtoUnknown; // truncated chain or more than kMaxExtHeaders headers
       return true;
     }
     return true;

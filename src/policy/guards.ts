@@ -69,17 +69,6 @@ const kRouterGuard = 4;
 const kClearPcp = 8; // IeeePriorityTag false
 const kInspect = kDhcpGuard | kRouterGuard; // guards that need the L3/L4 headers
 
-// IPv6 extension headers walked to reach the upper layer (IANA protocol numbers).
-const kExtHopByHop = 0; // RFC 8200 4.3
-const kExtRouting = 43; // RFC 8200 4.4
-const kExtFragment = 44; // RFC 8200 4.5
-const kExtAh = 51; // RFC 4302: length in 4-byte units minus 2; walked as RFC 7113 section 3 asks
-const kExtDestOpts = 60; // RFC 8200 4.6
-const kExtMinLen = 2; // next header + length bytes, needed to step over any of them
-const kFragHeaderLen = 8; // RFC 8200 4.5: fixed size
-const kFragOffsetMask = 0xfff8; // fragment offset (13 bits) in the offset/flags word
-const kFragMore = 1; // M flag in the offset/flags word
-
 // DHCPv6 server-to-client message types (RFC 8415 section 7.3) looked for on UDP to port 546.
 const kDhcp6Advertise = 2;
 const kDhcp6Reply = 7;
@@ -100,6 +89,8 @@ export class GuardNode implements GraphNode {
   private readonly macHi = new Uint16Array(kMaxPorts);
   private readonly macLo = new Uint32Array(kMaxPorts);
   private readonly view: DataView;
+  /** Scratch for the IPv6 extension-header walk (ipv6.walkExtensions). */
+  private readonly ext = new ipv6.ExtPosition();
 
   constructor(private readonly pool: PacketPool) {
     this.view = pool.view;
@@ -188,29 +179,14 @@ export class GuardNode implements GraphNode {
     const view = this.view;
     if (ipv6.check(view, ip, avail) !== ipv6.Ipv6Check.ok) return 0;
     const end = ip + ipv6.field.headerLen + ipv6.payloadLength(view, ip); // bytes after it are padding
-    let next = ipv6.nextHeader(view, ip);
-    let pos = ip + ipv6.field.headerLen;
-    let first = false;
-    // Each step advances at least 8 bytes and stops at `end`: the walk is bounded by the datagram.
-    for (;;) {
-      if (next === kExtHopByHop || next === kExtRouting || next === kExtDestOpts || next === kExtAh) {
-        if (pos + kExtMinLen > end) return first ? truncatedChain(f) : 0;
-        const units = view.getUint8(pos + 1);
-        const size = next === kExtAh ? (units + 2) << 2 : (units + 1) << 3; // AH: 4-byte units - 2; others: 8-byte units - 1
-        next = view.getUint8(pos);
-        pos += size;
-      } else if (next === kExtFragment) {
-        if (pos + kFragHeaderLen > end) return first ? truncatedChain(f) : 0;
-        const offFlags = view.getUint16(pos + 2);
-        if ((offFlags & kFragOffsetMask) !== 0) return 0; // a later fragment: no upper-layer header
-        if ((offFlags & kFragMore) !== 0) first = true; // offset 0 without M is an atomic fragment: whole
-        next = view.getUint8(pos);
-        pos += kFragHeaderLen;
-      } else {
-        break;
-      }
-    }
-    if (pos > end) return first ? truncatedChain(f) : 0; // the last extension header runs past the datagram
+    // the walk is bounded by the datagram (each header is at least 8 bytes), not by a header count
+    const w = this.ext;
+    const r = ipv6.walkExtensions(view, ip, end, Infinity, w);
+    const first = w.firstFragment;
+    if (r === ipv6.ExtWalk.laterFragment) return 0; // no upper-layer header to judge
+    if (r !== ipv6.ExtWalk.upper) return first ? truncatedChain(f) : 0;
+    const next = w.next;
+    const pos = w.pos;
     const l4Len = end - pos;
     if (next === IpProto.udp) {
       if ((f & kDhcpGuard) === 0) return 0;
