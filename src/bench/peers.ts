@@ -137,6 +137,13 @@ async function configureHosts(lab: NetnsLab, a: BenchHost, b: BenchHost): Promis
   await lab.ip(b.ns, 'neigh', 'replace', a.ip, 'lladdr', a.mac, 'dev', b.dev, 'nud', 'permanent');
 }
 
+/** TAPs a switch created in its own namespace `s` move into the host namespaces (the switch keeps its
+ *  file descriptors) and get configured there: vde_switch, OVS and tapfwd all create theirs this way. */
+async function handOverTaps(lab: NetnsLab, s: string, a: BenchHost, b: BenchHost): Promise<void> {
+  for (const h of [a, b]) await lab.ip(s, 'link', 'set', 'dev', h.dev, 'netns', h.ns);
+  await configureHosts(lab, a, b);
+}
+
 async function hostNamespaces(lab: NetnsLab, name: PeerName): Promise<{ s: string; a: BenchHost; b: BenchHost }> {
   const t = kTag[name];
   const s = await lab.addNs(`${t}s`);
@@ -192,8 +199,7 @@ async function vdeSwitch(lab: NetnsLab, register: Register): Promise<Peer> {
       if (pid === 0 && Date.now() > deadline) throw new Error('vde_switch wrote no pidfile');
       if (pid === 0) await sleep(20);
     }
-    for (const h of [a, b]) await lab.ip(s, 'link', 'set', 'dev', h.dev, 'netns', h.ns);
-    await configureHosts(lab, a, b);
+    await handOverTaps(lab, s, a, b);
   } catch (err) {
     await stop();
     throw err;
@@ -310,8 +316,7 @@ async function openVSwitch(lab: NetnsLab, register: Register, tso: boolean): Pro
     if (tso && !log.includes('Userspace TCP Segmentation Offloading support enabled')) {
       throw new Error('ovs-vswitchd did not enable userspace TSO (its log does not say so)');
     }
-    for (const h of [a, b]) await lab.ip(s, 'link', 'set', 'dev', h.dev, 'netns', h.ns);
-    await configureHosts(lab, a, b);
+    await handOverTaps(lab, s, a, b);
   } catch (err) {
     let tail = '';
     try {
@@ -402,8 +407,7 @@ async function tapfwd(lab: NetnsLab, register: Register, bin: string | undefined
       child.once('exit', onExit);
       child.stdout?.on('data', onData);
     });
-    for (const h of [a, b]) await lab.ip(s, 'link', 'set', 'dev', h.dev, 'netns', h.ns);
-    await configureHosts(lab, a, b);
+    await handOverTaps(lab, s, a, b);
   } catch (err) {
     await stop();
     throw err;
