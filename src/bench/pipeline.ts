@@ -34,6 +34,7 @@ import { MemoryNic } from '../ports/memory.js';
 import { Engine } from '../engine/engine.js';
 import { buildUdp4 } from '../packet/frame.js';
 import type { AclRule, ExtAclRule } from '../policy/config.js';
+import { median } from './median.js';
 
 export type PipelinePolicy = 'none' | 'acl25' | 'stateful';
 
@@ -166,8 +167,6 @@ export interface PolicyComparison {
    *  sender's outbound check and the receiver's inbound check). */
   statefulExtraNsPerFrame: number;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /**
  * Each policy in its own fresh process (so one case's JIT state never colours another), `rounds` rounds

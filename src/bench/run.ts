@@ -42,6 +42,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NetnsLab, netnsSkipReason, runPrefix } from '../testing/netns.js';
 import { ensureTools, hasBinary } from './install.js';
+import { median } from './median.js';
 import {
   type Generator,
   iperfTcp,
@@ -147,13 +148,6 @@ function parseArgs(argv: string[]): Options {
     params.idleWaitMs = idleWaitS * 1000;
   }
   return { params, quick, only, json, out };
-}
-
-function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 function judge(idle: IdleWait, w: WindowResult): string | null {
