@@ -122,6 +122,9 @@ export class SwitchWorker {
       case 'flows': {
         const only = req.name === undefined ? -1 : this.port(req.name);
         const names = new Map([...this.byName].map(([n, p]) => [p, n]));
+        // rule ids by position, read once per port (not once per flow)
+        const ruleIds = new Map<number, number[]>();
+        const idsOf = (p: number) => ruleIds.get(p) ?? ruleIds.set(p, e.policyStats(p).extendedAcls.map((x) => x.id)).get(p)!;
         return e.acls
           .flowEntries()
           .filter((f) => only < 0 || f.port === only)
@@ -134,7 +137,7 @@ export class SwitchWorker {
             remotePort: f.remotePort,
             idleSeconds: f.idleSeconds,
             timeoutSeconds: f.timeoutSeconds,
-            rule: e.policyStats(f.port).extendedAcls[f.rule]?.id ?? f.rule + 1,
+            rule: idsOf(f.port)[f.rule] ?? f.rule + 1,
           }));
       }
       case 'ports':
