@@ -14,7 +14,7 @@ import { compileAcls, kDirIn, kDirOut, type AclTable } from './acl.js';
 import type { AclRule } from './config.js';
 import { FlowKey } from './flow-key.js';
 
-const macs = ['52:54:00:00:00:01', '52:54:00:00:00:02', '52:54:00:00:01:02'];
+const macs = ['52:54:00:00:00:01', '52:54:00:00:00:02', '52:54:00:00:01:02', '52:54:80:00:00:02']; // the last: low word >= 2^31
 const ip4s = ['10.0.0.1', '10.0.0.2', '10.0.1.2', '192.168.0.1'];
 const ip6s = ['2001:db8::1', '2001:db8::2', '2001:db8:1::2', '2001:db8::1:0:0:2'];
 

@@ -39,6 +39,9 @@ import type { AclRule } from './config.js';
 import { kf, kFamily4, kFamily6, kSignFlip, type FlowKey } from './flow-key.js';
 import { parseIpv4, parseIpv6 } from '../packet/ipaddr.js';
 import { parseMacWords } from '../packet/mac.js';
+import * as eth from '../packet/ethernet.js';
+import { EtherType } from '../packet/ethernet.js';
+import * as ipv4 from '../packet/ipv4.js';
 
 /** Direction index of the compiled lists: outbound = frames the port's endpoint sends (switch ingress). */
 export const kDirOut = 0;
@@ -244,9 +247,8 @@ export function ruleIds(rules: ReadonlyArray<{ id?: number }>, what: string): nu
   });
 }
 
-/** Words of FlowKey.v a basic ACL decision depends on: family, addresses, MACs (kf.family..kf.dstMacLo). */
-const kCacheKey = kf.dstMacLo + 1;
 /**
+ * A basic ACL decision depends only on FlowKey.v's family, addresses and MACs (kf.family..kf.dstMacLo).
  * One cache entry is one 64-byte line of 16 int32: the 7 words that can differ between two IPv4 (or
  * non-IP) keys first, then the 6 inner IPv6 address words, then the result:
  *   0 family + 1 (0 = empty)  1 src0  2 dst0  3 srcMacHi  4 srcMacLo  5 dstMacHi  6 dstMacLo
@@ -259,10 +261,6 @@ const kEntryVerdict = 14;
 const kEntryMeter = 15;
 /** Cache entries per direction (power of two): 256 address pairs x 2 directions = 30 KB per port with rules. */
 export const kCacheBits = 8;
-
-const kEtherIpv4 = 0x0800;
-const kEtherIpv6 = 0x86dd;
-const kEtherVlan = 0x8100;
 
 /** Cache slot of a key vector: a mix of the words that vary most. */
 function cacheIndex(v: Int32Array, shift: number): number {
@@ -286,8 +284,7 @@ export class AclTable {
   /** Lists by (dir * kClasses + family class) * 2 + (0 allow/deny, 1 meter). */
   private readonly lists: RuleList[] = [];
   private readonly count: number[];
-  /** Verdict cache per direction: keys (kCacheKey words per entry), valid flags, and per entry the
-   *  deciding rule's position (-1 none), its verdict, and the metering rule's position (-1 none). */
+  /** Verdict cache, `entries` per direction, kEntry words each (layout above). */
   private readonly cache: Int32Array;
   private readonly entries: number;
   private readonly shift: number;
@@ -413,29 +410,24 @@ export class AclTable {
    * non-IP frames), and answer from the cache. -1 = parse and `evaluate` (IPv6, tagged, or not cached).
    */
   probe(dir: number, view: DataView, start: number, len: number, bytes: number): number {
-    const type = view.getUint16(start + 12);
-    if (type === kEtherIpv6 || type === kEtherVlan) return -1;
+    const type = eth.ethertype(view, start);
+    if (type === EtherType.ipv6 || type === EtherType.vlan) return -1;
     let fam = 0;
     let src = kSignFlip;
     let dst = kSignFlip;
-    if (type === kEtherIpv4) {
-      const ip = start + 14;
-      const avail = len - 14;
-      if (avail >= 20) {
-        const vi = view.getUint8(ip);
-        const hlen = (vi & 0x0f) << 2;
-        const total = view.getUint16(ip + 2);
-        if (vi >> 4 === 4 && hlen >= 20 && hlen <= avail && total >= hlen && total <= avail) {
-          fam = kFamily4;
-          src = view.getInt32(ip + 12) ^ kSignFlip;
-          dst = view.getInt32(ip + 16) ^ kSignFlip;
-        }
+    if (type === EtherType.ipv4) {
+      const ip = start + eth.field.headerLen;
+      // the validity rule FlowKey.parse applies, so both build the same key
+      if (ipv4.check(view, ip, len - eth.field.headerLen) === ipv4.Ipv4Check.ok) {
+        fam = kFamily4;
+        src = ipv4.src(view, ip) ^ kSignFlip;
+        dst = ipv4.dst(view, ip) ^ kSignFlip;
       }
     }
-    const dmh = view.getUint16(start);
-    const dml = view.getInt32(start + 2);
-    const smh = view.getUint16(start + 6);
-    const sml = view.getInt32(start + 8);
+    const dmh = eth.dstHi16(view, start);
+    const dml = eth.dstLo32(view, start) | 0; // int32, as FlowKey and the cache hold it
+    const smh = eth.srcHi16(view, start);
+    const sml = eth.srcLo32(view, start) | 0;
     // an IPv4 or non-IP key: inner IPv6 words are kSignFlip on both sides, so 7 words decide
     const c = this.cache;
     const b = (dir * this.entries + mix(this.shift, fam, src ^ kSignFlip, dst ^ kSignFlip, smh, sml, dmh, dml)) * kEntry;
