@@ -22,13 +22,19 @@
  *   POST   /switches/:sw/ports/:p/acls        AclRule -> with id     DELETE .../acls/:id
  *   POST   /switches/:sw/ports/:p/extended-acls  ExtAclRule -> with id  DELETE .../extended-acls/:id
  *   GET    /switches/:sw/flows[?port=p]       stateful ACL flows
+ *   GET    /switches/:sw/queues               workers, VMQ queues, RSS table, queue moves (QueuesStatus)
+ *   POST   /switches/:sw/queues/:q/move       {worker}: a manual queue move
+ *   PUT    /switches/:sw/rss                  {entries}: the whole RSS indirection table
+ *   PATCH  /switches/:sw/tuning               {moderation?, dvmq?} merged with the running settings (null resets); PUT the same
  *   GET    /config                            running configuration
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { captureRequest } from './capture.js';
 import type { Manager } from './manager.js';
+import type { QueuesStatus } from './model.js';
 import * as v from './validate.js';
 import { addAcl, addExtendedAcl, patchPolicy, policyStatus, removeRule } from './policy-edit.js';
+import { queueMove, queueSettings, tuningRequest, validateRssTable } from './validate-queues.js';
 
 export class HttpError extends Error {
   constructor(
@@ -59,6 +65,19 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
 }
 
 type Handler = (m: RegExpMatchArray, body: unknown, url: URL) => Promise<unknown>;
+
+/** Queue moves and the RSS table exist only on a switch with two or more workers. */
+function multiWorker(st: QueuesStatus, sw: string, what: string): void {
+  if (st.workers.length < 2) v.fail('switch', `'${sw}' runs on one worker, so it has no ${what}; create it with --workers 2 or more (config: "workers": 2)`);
+}
+
+/** A body `{key: value}` with nothing else: the value (validated by the caller). */
+function only(body: unknown, key: string): unknown {
+  const o = v.obj(body, 'body');
+  v.onlyKeys(o, 'body', [key]);
+  if (o[key] === undefined) v.fail(`body.${key}`, 'missing');
+  return o[key];
+}
 
 export function createApi(mgr: Manager, apiPath?: string): Server {
   const routes: Array<[string, RegExp, Handler]> = [
@@ -103,6 +122,30 @@ export function createApi(mgr: Manager, apiPath?: string): Server {
       const port = url.searchParams.get('port') ?? undefined;
       return port === undefined ? mgr.get(m[1]).flows() : mgr.port(m[1], port).flows(port);
     }],
+    ['GET', /^\/v1\/switches\/([^/]+)\/queues$/, async (m) => mgr.get(m[1]).queues()],
+    // Queue and worker ranges come from the running switch (its status), so the refusal names the real ones.
+    ['POST', /^\/v1\/switches\/([^/]+)\/queues\/([^/]+)\/move$/, async (m, body) => {
+      const s = mgr.get(m[1]);
+      const st = await s.queues();
+      multiWorker(st, s.name, 'queues to move');
+      const q = /^\d+$/.test(m[2]) ? Number(m[2]) : decodeURIComponent(m[2]);
+      const mv = queueMove(q, only(body, 'worker'), st.queues.length, st.workers.length);
+      return s.moveQueue(mv.queue, mv.worker);
+    }],
+    ['PUT', /^\/v1\/switches\/([^/]+)\/rss$/, async (m, body) => {
+      const s = mgr.get(m[1]);
+      const st = await s.queues();
+      multiWorker(st, s.name, 'RSS table');
+      return s.setRssTable(validateRssTable(only(body, 'entries'), st.rss.size, st.workers.length, 'entries'));
+    }],
+    ...(['PATCH', 'PUT'] as const).map((method): [string, RegExp, Handler] => [method, /^\/v1\/switches\/([^/]+)\/tuning$/, async (m, body) => {
+      // merged with the applied config (the handle keeps it), so `config show` and the next change agree
+      const s = mgr.get(m[1]);
+      const running = queueSettings(s.config);
+      const t = tuningRequest(body, running);
+      await s.tune(t);
+      return { moderation: t.moderation ?? running.moderation, dvmq: t.dvmq ?? running.dvmq };
+    }]),
     ['POST', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/capture$/, async (m, body) => {
       const req = captureRequest(body, 'capture');
       return mgr.port(m[1], m[2]).captures.start(m[2], req);

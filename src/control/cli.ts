@@ -11,9 +11,12 @@ import { captureRequest } from './capture.js';
 import { ApiClient, ApiError } from './client.js';
 import { runDaemon } from './daemon.js';
 import { defaultApiPath } from './defaults.js';
-import type { AclRule, CaptureStatus, ExtAclRule, FdbEntry, FlowStatus, LinkEvent, NicConfig, PolicyStatus, PortConfig, PortStatus, RuleStats, SwitchConfig, SwitchCounters, VlanConfig } from './model.js';
+import type { AclRule, CaptureStatus, ExtAclRule, FdbEntry, FlowStatus, LinkEvent, NicConfig, PolicyStatus, PortConfig, PortStatus, QueuesStatus, RuleStats, SwitchConfig, SwitchCounters, VlanConfig } from './model.js';
 import { qemuRecipe } from './recipes.js';
 import { aclFromArgs, extAclFromArgs, policyFlagOptions, policyFromFlags } from './policy-args.js';
+import { describeTuning, formatQueues, portQueuesFromFlags, queueFlagOptions, rssEntriesFromText, switchQueuesFromFlags, tuningFromFlags } from './queue-args.js';
+import { table } from './text-table.js';
+import { queueSettings } from './validate-queues.js';
 import * as v from './validate.js';
 
 export const usage = `vswitch: a userspace 802.1Q virtual switch
@@ -22,9 +25,18 @@ export const usage = `vswitch: a userspace 802.1Q virtual switch
   vswitch switch list | show SW | rm SW
   vswitch switch add SW [--type private|internal] [--aging SECONDS] [--mac-table-size N] [--no-rsc]
                         [--min-bandwidth-mode weight|absolute] [--flow-table-size N]
+                        [--workers N] [--vmq-queues N] [--rss-table-size N] [--moderation MODE|N/T]
+                        [--dvmq on|off] [--dvmq-upper X] [--dvmq-lower X] [--dvmq-period MS] [--dvmq-min-move MS]
+      --workers: datapath threads (default: one per core); MODE: off|low|medium|high|adaptive, N/T: wake a
+      worker after N frames or T us (16/100); X: a worker's load, 0-1 (defaults 0.8 / 0.2)
   vswitch switch aging SW SECONDS                   MAC aging time (0 = never)
+  vswitch switch tune SW [--moderation MODE|N/T] [--dvmq on|off] [--dvmq-upper X] [--dvmq-lower X]
+                         [--dvmq-period MS] [--dvmq-min-move MS]    change moderation / Dynamic VMQ at runtime
+  vswitch queues SW                                 workers, VMQ queues (filter, worker, load), RSS table, queue moves
+  vswitch queue move SW QUEUE WORKER                move a queue to a worker (Dynamic VMQ may move it again)
+  vswitch rss set SW W0,W1,...                      rewrite the RSS table: one worker per entry (as many as its size)
   vswitch port list SW
-  vswitch port add SW PORT ENDPOINT [--vlan MODE] [--mtu N] [--disconnected]
+  vswitch port add SW PORT ENDPOINT [--vlan MODE] [--mtu N] [--disconnected] [--vmq-weight 0-100] [--rss on|off]
       ENDPOINT: --tap IFNAME [--netns NS] [--no-create] [--offload] | --listen PATH | --listen-tcp [HOST:]PORT
                 | --connect PATH | --connect-tcp HOST:PORT | --dgram LPORT[:RHOST:RPORT]  [--vde]
   vswitch port rm SW PORT
@@ -94,6 +106,7 @@ const options = {
   'min-bandwidth-mode': { type: 'string' },
   'flow-table-size': { type: 'string' },
   ...policyFlagOptions,
+  ...queueFlagOptions,
 } as const;
 
 type Flags = { [K in keyof typeof options]?: (typeof options)[K]['type'] extends 'boolean' ? boolean : string };
@@ -170,11 +183,6 @@ export function nicFromFlags(f: Flags): NicConfig {
   }
   if (framing) raw.framing = framing;
   return v.nicConfig(raw, 'nic');
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
 }
 
 function describeVlan(x: VlanConfig): string {
@@ -306,6 +314,12 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   const print = (human: string, data: unknown) => out(f.json ? JSON.stringify(data, null, 2) : human);
   const sw = (s: string | undefined) => encodeURIComponent(v.switchName(s, 'switch name'));
   const pt = (s: string | undefined) => encodeURIComponent(v.portName(s, 'port name'));
+  if (cmd === 'queues') {
+    if (!sub || rest.length) throw new UsageError("expected 'queues SW'");
+    const r = await api.call<QueuesStatus>('GET', `/switches/${sw(sub)}/queues`);
+    print(formatQueues(r), r);
+    return 0;
+  }
   if (cmd === 'flows') {
     if (!sub) throw new UsageError("missing arguments: expected 'flows SW [--port PORT]'");
     const q = f.port !== undefined ? `?port=${pt(f.port)}` : '';
@@ -328,7 +342,10 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       need(args, 1, 'switch show SW');
       const r = await api.call<{ config: SwitchConfig; ports: PortStatus[] }>('GET', `/switches/${sw(args[0])}`);
       const c = r.config;
-      print(`switch ${c.name} (${c.type ?? 'private'}), MAC aging ${c.agingSeconds ?? 300} s, table size ${c.macTableSize ?? 8192}\n` + portTable(r.ports), r);
+      const q = queueSettings(c);
+      const workers = c.workers === undefined ? 'a worker per core' : `${c.workers} worker${c.workers === 1 ? '' : 's'}`;
+      const queues = `${workers}, ${q.vmqQueues} VMQ queues, RSS table ${q.rssTableSize}`;
+      print(`switch ${c.name} (${c.type ?? 'private'}), MAC aging ${c.agingSeconds ?? 300} s, table size ${c.macTableSize ?? 8192}, ${queues}\n` + portTable(r.ports), r);
       return 0;
     }
     case 'switch add': {
@@ -340,8 +357,29 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       if (f['no-rsc']) raw.rsc = false;
       if (f['min-bandwidth-mode'] !== undefined) raw.minimumBandwidthMode = f['min-bandwidth-mode'];
       if (f['flow-table-size'] !== undefined) raw.flowTableSize = num(f['flow-table-size'], '--flow-table-size');
+      Object.assign(raw, switchQueuesFromFlags(f));
       const r = await api.call('POST', '/switches', v.switchConfig(raw, 'switch'));
       print(`switch ${args[0]} created`, r);
+      return 0;
+    }
+    case 'switch tune': {
+      need(args, 1, 'switch tune SW [--moderation MODE|N/T] [--dvmq on|off] [--dvmq-upper X] ...');
+      const r = await api.call<Pick<QueuesStatus, 'moderation' | 'dvmq'>>('PATCH', `/switches/${sw(args[0])}/tuning`, tuningFromFlags(f));
+      print(`switch ${args[0]}: ${describeTuning(r)}`, r);
+      return 0;
+    }
+    case 'queue move': {
+      need(args, 3, 'queue move SW QUEUE WORKER');
+      const queue = num(args[1], 'QUEUE');
+      const r = await api.call('POST', `/switches/${sw(args[0])}/queues/${queue}/move`, { worker: num(args[2], 'WORKER') });
+      print(`switch ${args[0]}: queue ${queue} moved to worker ${args[2]}`, r);
+      return 0;
+    }
+    case 'rss set': {
+      need(args, 2, 'rss set SW W0,W1,...');
+      const entries = rssEntriesFromText(args[1]);
+      const r = await api.call('PUT', `/switches/${sw(args[0])}/rss`, { entries });
+      print(`switch ${args[0]}: RSS table rewritten (${entries.length} entries)`, r);
       return 0;
     }
     case 'switch rm': {
@@ -368,6 +406,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       if (f.vlan !== undefined) port.vlan = vlanFromArgs(f.vlan.split(/\s+/), f);
       if (f.mtu !== undefined) port.mtu = v.mtu(num(f.mtu, '--mtu'), 'mtu');
       if (f.disconnected) port.disconnected = true;
+      Object.assign(port, portQueuesFromFlags(f));
       const r = await api.call('POST', `/switches/${sw(args[0])}/ports`, v.portConfig(port, 'port'));
       const recipe = qemuRecipe(port);
       print(`port ${args[1]} added to ${args[0]}${recipe ? `\n  QEMU: ${recipe}` : ''}`, r);

@@ -6,6 +6,7 @@
  */
 import type { MinimumBandwidthMode, NicConfig, PortConfig, StaticMac, SwitchConfig, SwitchType, VlanConfig, VswitchConfig } from './model.js';
 import { portPolicy, pvlanConfig } from './validate-policy.js';
+import { kPortQueueKeys, kSwitchQueueKeys, validatePortQueues, validateSwitchQueues } from './validate-queues.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -155,13 +156,14 @@ export function mtu(v: unknown, field: string): number {
 /** A port; `mode` is its switch's MinimumBandwidth mode (policy validation depends on it). */
 export function portConfig(v: unknown, field: string, mode: MinimumBandwidthMode = 'weight'): PortConfig {
   const o = obj(v, field);
-  onlyKeys(o, field, ['name', 'nic', 'vlan', 'mtu', 'disconnected', 'mac', 'policy']);
+  onlyKeys(o, field, ['name', 'nic', 'vlan', 'mtu', 'disconnected', 'mac', 'policy', ...kPortQueueKeys]);
   const out: PortConfig = { name: portName(o.name, `${field}.name`), nic: nicConfig(o.nic, `${field}.nic`) };
   if (o.vlan !== undefined) out.vlan = vlanConfig(o.vlan, `${field}.vlan`);
   if (o.mtu !== undefined) out.mtu = mtu(o.mtu, `${field}.mtu`);
   if (o.disconnected !== undefined) out.disconnected = bool(o.disconnected, `${field}.disconnected`);
   if (o.mac !== undefined) out.mac = macText(o.mac, `${field}.mac`);
   if (o.policy !== undefined) out.policy = portPolicy(o.policy, `${field}.policy`, mode);
+  Object.assign(out, validatePortQueues(o, field));
   return out;
 }
 
@@ -192,7 +194,7 @@ export function agingSeconds(v: unknown, field: string): number {
 
 export function switchConfig(v: unknown, field: string): SwitchConfig {
   const o = obj(v, field);
-  onlyKeys(o, field, ['name', 'type', 'agingSeconds', 'macTableSize', 'rsc', 'minimumBandwidthMode', 'flowTableSize', 'ports', 'staticMacs']);
+  onlyKeys(o, field, ['name', 'type', 'agingSeconds', 'macTableSize', 'rsc', 'minimumBandwidthMode', 'flowTableSize', ...kSwitchQueueKeys, 'ports', 'staticMacs']);
   const out: SwitchConfig = { name: switchName(o.name, `${field}.name`) };
   out.type = o.type === undefined ? 'private' : oneOf<SwitchType>(o.type, `${field}.type`, ['private', 'internal', 'external']);
   if (o.agingSeconds !== undefined) out.agingSeconds = agingSeconds(o.agingSeconds, `${field}.agingSeconds`);
@@ -200,6 +202,7 @@ export function switchConfig(v: unknown, field: string): SwitchConfig {
   if (o.rsc !== undefined) out.rsc = bool(o.rsc, `${field}.rsc`);
   if (o.minimumBandwidthMode !== undefined) out.minimumBandwidthMode = oneOf(o.minimumBandwidthMode, `${field}.minimumBandwidthMode`, ['weight', 'absolute'] as const);
   if (o.flowTableSize !== undefined) out.flowTableSize = int(o.flowTableSize, `${field}.flowTableSize`, 16, 1 << 22);
+  Object.assign(out, validateSwitchQueues(o, field));
   const ports = o.ports === undefined ? [] : o.ports;
   if (!Array.isArray(ports)) fail(`${field}.ports`, 'must be a list of ports');
   out.ports = (ports as unknown[]).map((p, i) => portConfig(p, `${field}.ports[${i}]`, out.minimumBandwidthMode ?? 'weight'));

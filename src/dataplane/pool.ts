@@ -12,10 +12,13 @@
  * The headroom lets a node push headers in place (an 802.1Q tag: 4 bytes; later a VXLAN outer header:
  * 50 bytes over IPv4, 70 over IPv6; a virtio_net_hdr: 12 bytes) without copying the payload.
  *
- * Ownership: a slot is owned by exactly one thread at a time. The free list is a plain stack owned by the
- * thread that created the pool view (one datapath worker in this design); a later multi-worker design
- * gives each worker its own slice of slots. `refs` counts how many egress queues still point at a slot
- * (a flooded frame is queued once per destination port) so it is freed exactly once.
+ * Ownership: a slot is owned by exactly one thread at a time. With one worker the free list is a plain
+ * stack owned by the thread that created the pool view. With N workers (`shared.free`) the free slots live
+ * in one shared stack behind a spin lock, and each worker keeps a private cache of up to kCacheMax slots,
+ * refilled and spilled kCacheBulk at a time (the DPDK mempool cache): a frame is allocated by the worker
+ * that reads it and freed by the worker that delivers it, and the lock is taken once per kCacheBulk frames,
+ * not per frame. `refs` counts how many egress queues still point at a slot (a flooded frame is queued once
+ * per destination port) so it is freed exactly once; only the worker switching the frame touches it.
  *
  * Trade-off: fixed-size slots waste memory for small frames, but make allocation O(1) with no
  * fragmentation and keep every frame contiguous for the native TAP read/write path.
@@ -40,6 +43,19 @@ export const kGsoTcp4 = 1;
 export const kGsoTcp6 = 4;
 export const kGsoUdpL4 = 5;
 export const kGsoEcn = 0x80;
+
+/** Per-worker cache of free slots over a shared free list (multi-worker pools only). */
+const kCacheMax = 512;
+const kCacheBulk = 128;
+
+/** The shared free stack of a multi-worker pool: Int32 [lock, top, stack...]. */
+export function createSharedFreeList(slots: number): SharedArrayBuffer {
+  const sab = new SharedArrayBuffer((2 + slots) * 4);
+  const a = new Int32Array(sab);
+  for (let i = 0; i < slots; i++) a[2 + i] = slots - 1 - i;
+  a[1] = slots;
+  return sab;
+}
 
 export interface PoolShape {
   slots: number;
@@ -74,8 +90,13 @@ export class PacketPool {
   readonly csumOffset: Int32Array; // ...and store it at csumStart + csumOffset
   private readonly freeStack: Int32Array;
   private freeTop = 0;
+  /** Multi-worker pools: the shared free stack ([0] lock, [1] top, [2..] slots), else null. */
+  private readonly shared: Int32Array | null;
 
-  constructor(shape: PoolShape = { slots: kDefaultSlots, slotSize: kDefaultSlotSize }, shared?: { data: SharedArrayBuffer; meta: SharedArrayBuffer }) {
+  constructor(
+    shape: PoolShape = { slots: kDefaultSlots, slotSize: kDefaultSlotSize },
+    shared?: { data: SharedArrayBuffer; meta: SharedArrayBuffer; free?: SharedArrayBuffer },
+  ) {
     if (!Number.isInteger(shape.slots) || shape.slots < 64) throw new RangeError(`pool slots must be an integer >= 64, got ${shape.slots}`);
     if (!Number.isInteger(shape.slotSize) || shape.slotSize < 2048 || shape.slotSize % 64 !== 0)
       throw new RangeError(`pool slotSize must be a multiple of 64 and >= 2048, got ${shape.slotSize}`);
@@ -101,8 +122,55 @@ export class PacketPool {
     this.gsoSize = m(10);
     this.csumStart = m(11);
     this.csumOffset = m(12);
-    this.freeStack = new Int32Array(shape.slots);
-    for (let i = shape.slots - 1; i >= 0; i--) this.freeStack[this.freeTop++] = i;
+    this.shared = shared?.free ? new Int32Array(shared.free) : null;
+    if (this.shared) {
+      this.freeStack = new Int32Array(kCacheMax);
+    } else {
+      this.freeStack = new Int32Array(shape.slots);
+      for (let i = shape.slots - 1; i >= 0; i--) this.freeStack[this.freeTop++] = i;
+    }
+  }
+
+  private lock(): void {
+    const a = this.shared!;
+    while (Atomics.compareExchange(a, 0, 0, 1) !== 0);
+  }
+
+  private unlock(): void {
+    Atomics.store(this.shared!, 0, 0);
+  }
+
+  /** Move up to kCacheBulk slots from the shared stack into the cache; how many came. */
+  private refill(): number {
+    const a = this.shared!;
+    this.lock();
+    const top = a[1];
+    const n = top < kCacheBulk ? top : kCacheBulk;
+    for (let i = 0; i < n; i++) this.freeStack[this.freeTop++] = a[2 + top - 1 - i];
+    a[1] = top - n;
+    this.unlock();
+    return n;
+  }
+
+  /** Move kCacheBulk slots from the cache to the shared stack. */
+  private spill(): void {
+    const a = this.shared!;
+    this.lock();
+    let top = a[1];
+    for (let i = 0; i < kCacheBulk; i++) a[2 + top++] = this.freeStack[--this.freeTop];
+    a[1] = top;
+    this.unlock();
+  }
+
+  /** Give every cached slot back to the shared stack (a worker stopping). */
+  flushCache(): void {
+    if (!this.shared) return;
+    const a = this.shared;
+    this.lock();
+    let top = a[1];
+    while (this.freeTop > 0) a[2 + top++] = this.freeStack[--this.freeTop];
+    a[1] = top;
+    this.unlock();
   }
 
   /** Byte offset of slot s in `bytes`/`view`. */
@@ -117,7 +185,7 @@ export class PacketPool {
 
   /** Take a free slot, reset to an empty frame at the headroom; -1 when exhausted (caller counts `no-buffer`). */
   alloc(): number {
-    if (this.freeTop === 0) return -1;
+    if (this.freeTop === 0 && (this.shared === null || this.refill() === 0)) return -1;
     const s = this.freeStack[--this.freeTop];
     this.off[s] = kHeadroom;
     this.len[s] = 0;
@@ -132,6 +200,7 @@ export class PacketPool {
 
   /** Return a slot to the free list. */
   free(slot: number): void {
+    if (this.shared !== null && this.freeTop === kCacheMax) this.spill();
     this.freeStack[this.freeTop++] = slot;
   }
 
@@ -140,8 +209,9 @@ export class PacketPool {
     if (--this.refs[slot] <= 0) this.free(slot);
   }
 
+  /** Free slots this view can hand out now (its cache plus, for a shared pool, the shared stack). */
   get available(): number {
-    return this.freeTop;
+    return this.freeTop + (this.shared ? Atomics.load(this.shared, 1) : 0);
   }
 
   /** Copy `src` into a fresh slot (control path and tests); -1 when the pool is exhausted or it does not fit. */

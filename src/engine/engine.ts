@@ -39,6 +39,8 @@ import { EgressShaper } from '../policy/shaper.js';
 import { StormNode } from '../policy/storm.js';
 import { kFlood } from '../switch/forward.js';
 import { parseMacWords } from '../packet/mac.js';
+import { kWorkerMask } from '../queues/queue-tables.js';
+import type { WorkerQueues } from '../queues/worker-queues.js';
 
 export interface EngineOptions {
   pool?: PacketPool;
@@ -53,6 +55,12 @@ export interface EngineOptions {
   /** Stateful ACL flow table capacity. */
   flowTableSize?: number;
   onLink?: (ev: LinkChange) => void;
+  /** Multi-worker switch: the MAC table shared by all workers (a view of one `Fdb.sab`). */
+  fdb?: Fdb;
+  /** Multi-worker switch: the shared link-state bytes (PortTable). */
+  linkState?: SharedArrayBuffer;
+  /** Multi-worker switch: this worker's steering, rings and doorbells (queues/worker-queues.ts). */
+  queues?: WorkerQueues;
 }
 
 export interface LinkChange {
@@ -96,7 +104,12 @@ export class Engine {
   readonly counters: Counters;
   readonly clock: Clock;
   readonly fdb: Fdb;
-  readonly ports = new PortTable();
+  readonly ports: PortTable;
+  /** Steering over N workers, or null when this engine switches alone. */
+  readonly mq: WorkerQueues | null;
+  /** Ports whose link state (and link events, MAC flushes on link down) this engine owns: the ones whose
+   *  NIC it hosts. A multi-worker engine also switches for ports whose NIC lives on another worker. */
+  private readonly linkOwner = new Uint8Array(kMaxPorts);
   readonly graph: Graph;
   readonly txq = new TxQueues();
   /** Software offloads at delivery (segmentation, checksum completion, RSC). */
@@ -128,7 +141,9 @@ export class Engine {
     this.counters = opts.counters ?? new Counters();
     this.clock = opts.clock ?? new Clock();
     this.agingSeconds = opts.agingSeconds ?? kDefaultAgingSeconds;
-    this.fdb = new Fdb(opts.macTableSize ?? kDefaultMaxEntries);
+    this.fdb = opts.fdb ?? new Fdb(opts.macTableSize ?? kDefaultMaxEntries);
+    this.ports = new PortTable(opts.linkState);
+    this.mq = opts.queues ?? null;
     this.onLink = opts.onLink ?? (() => {});
     this.capture = new CaptureTap(this.pool);
     this.offload = new EgressOffload(this.pool, this.counters);
@@ -164,8 +179,21 @@ export class Engine {
     this.counters.resetPort(p);
     this.nicUp[p] = 0;
     this.adminUp[p] = 1;
+    this.linkOwner[p] = 1;
     this.sinks[p] = new PortSink(this, p);
     return p;
+  }
+
+  /**
+   * Multi-worker: this engine switches frames for `port` but its NIC lives on another worker, which owns the
+   * link state. `writer` (optional) lets this worker deliver to the port itself (a TAP fd: writes from any
+   * thread are whole frames); without one, traffic to the port is pinned to the NIC's worker.
+   */
+  attachRemote(port: number, nic: Nic | null, caps: number, read: boolean): void {
+    this.linkOwner[port] = 0;
+    this.nics[port] = nic;
+    if (nic !== null) nic.open(this.sinks[port]!); // a borrowed TAP fd opens write-only; an mq queue reads too
+    this.ports.caps[port] = read ? (nic?.offloadCaps ?? 0) : caps;
   }
 
   /** Plug a NIC into a port and start its I/O (lifecycle: NIC created -> connected). */
@@ -186,15 +214,22 @@ export class Engine {
     this.nicLink(port, false);
   }
 
+  /** Does this engine own the port's link state (host its NIC)? */
+  ownsLink(port: number): boolean {
+    return this.linkOwner[port] === 1;
+  }
+
   removePort(port: number): void {
+    const owner = this.linkOwner[port] === 1;
     this.detach(port);
     this.capture.stop(port);
     this.clearPolicy(port);
-    const flushed = this.fdb.flush(port, true);
+    const flushed = owner ? this.fdb.flush(port, true) : 0;
     this.syncFdbCounters();
-    this.ports.remove(port);
+    if (owner) this.ports.remove(port);
+    else this.ports.removeKeepingLink(port);
     this.sinks[port] = null;
-    this.onLink({ port, up: false, reason: 'port-removed', flushedMacs: flushed });
+    if (owner) this.onLink({ port, up: false, reason: 'port-removed', flushedMacs: flushed });
   }
 
   nic(port: number): Nic | null {
@@ -204,7 +239,7 @@ export class Engine {
   setVlan(port: number, vlan: VlanConfig): void {
     this.ports.setVlan(port, vlan);
     // learned addresses may now sit in VLANs the port no longer carries
-    this.fdb.flush(port);
+    if (this.linkOwner[port] === 1) this.fdb.flush(port);
     this.syncFdbCounters();
   }
 
@@ -246,6 +281,7 @@ export class Engine {
   setAdmin(port: number, up: boolean): void {
     if ((this.adminUp[port] === 1) === up) return;
     this.adminUp[port] = up ? 1 : 0;
+    if (this.linkOwner[port] === 0) return;
     this.nics[port]?.setLink?.(up);
     this.updateLink(port, up ? 'admin-up' : 'admin-down');
   }
@@ -260,7 +296,7 @@ export class Engine {
 
   /** Called by a port's sink when its NIC connects or disconnects. */
   nicLink(port: number, up: boolean): void {
-    if (!this.ports.inUse[port]) return;
+    if (!this.ports.inUse[port] || this.linkOwner[port] === 0) return;
     if ((this.nicUp[port] === 1) === up) return;
     this.nicUp[port] = up ? 1 : 0;
     this.updateLink(port, up ? 'nic-connected' : 'nic-disconnected');
@@ -282,6 +318,24 @@ export class Engine {
   /** A NIC hands over one received frame. */
   enqueue(port: number, slot: number): void {
     this.pool.port[slot] = port;
+    const mq = this.mq;
+    if (mq !== null) {
+      const w = mq.steer(this.pool, this.ports, this.fdb, slot, port);
+      if (w !== mq.me) {
+        // another worker's queue, or this worker's while its move finishes (kHeld): through the ring
+        if (!mq.send(w & kWorkerMask, slot, mq.queue)) {
+          this.counters.c[Counters.portDrop(port, drop['ring-full'])]++;
+          this.pool.free(slot);
+        }
+        return;
+      }
+      mq.countLocal(mq.queue);
+    }
+    this.add(port, slot);
+  }
+
+  /** Put a frame into the batch being filled (the spare one during a breath). */
+  private add(port: number, slot: number): void {
     const b = this.breathing ? this.spare : this.batch;
     b.slots[b.count++] = slot;
     if (b.count === kMaxBatch && !this.breathing) this.breathe();
@@ -314,7 +368,45 @@ export class Engine {
       this.spare = t;
     }
     this.syncFdbCounters();
+    if (this.mq !== null) this.mq.flush();
     this.breathing = false;
+  }
+
+  /**
+   * Multi-worker: switch the frames other workers steered here, ring by ring in FIFO order, a batch at a
+   * time; a ring whose next frame belongs to a queue still moving here (kHeld) waits. Each ring's head is
+   * published only after the batch holding its frames was switched and delivered, which is what the move
+   * protocol waits for. Returns the frames switched.
+   */
+  drainRings(): number {
+    const mq = this.mq;
+    if (mq === null || this.breathing) return 0;
+    mq.flush(); // acknowledge the current epoch before taking frames
+    const rings = mq.in;
+    const pool = this.pool;
+    let total = 0;
+    for (;;) {
+      let n = 0;
+      for (let r = 0; r < rings.length && n < kMaxBatch; r++) {
+        const ring = rings[r];
+        let avail = ring.available();
+        while (avail > 0 && n < kMaxBatch) {
+          const q = ring.peekQueue();
+          if (mq.held(q)) break;
+          const s = ring.pop();
+          avail--;
+          mq.countLocal(q);
+          this.add(pool.port[s], s);
+          n++;
+        }
+      }
+      if (n === 0) break;
+      total += n;
+      this.breathe();
+      for (let r = 0; r < rings.length; r++) rings[r].commit();
+    }
+    mq.flush(); // nothing steered since the epoch read above: acknowledge it
+    return total;
   }
 
   /**
@@ -459,7 +551,8 @@ export class Engine {
   /** Periodic housekeeping (aging); the host calls it about once a second. */
   housekeeping(): number {
     this.clock.tick();
-    const n = this.fdb.age(this.clock.nowSec, this.agingSeconds);
+    // a shared MAC table is aged by worker 0 alone
+    const n = this.mq === null || this.mq.me === 0 ? this.fdb.age(this.clock.nowSec, this.agingSeconds) : 0;
     this.syncFdbCounters();
     this.acls.expire();
     return n;
@@ -467,7 +560,8 @@ export class Engine {
 
   /** Close every NIC (shutdown). */
   close(): void {
-    for (let p = 0; p < kMaxPorts; p++) if (this.nics[p]) this.detach(p);
+    for (let p = 0; p < kMaxPorts; p++) if (this.nics[p]) this.detach(p); // a borrowed TAP fd is only forgotten
+    this.mq?.stop();
     if (this.shaperTimer !== null) clearTimeout(this.shaperTimer);
     this.shaperTimer = null;
   }

@@ -5,6 +5,24 @@
 import type { FdbEntry, LinkEvent, PortConfig, PortStatus, RuleStats, VlanConfig } from '../control/model.js';
 import type { MinimumBandwidthMode, PortPolicy } from '../policy/config.js';
 import type { CaptureShared } from './capture.js';
+import type { ModerationSettings } from '../queues/moderation.js';
+import type { WorkerQueuesInit } from '../queues/worker-queues.js';
+
+/** How a worker of a multi-worker switch joins a port whose NIC another worker hosts. */
+export type RemoteNic =
+  /** Write to the owner's TAP fd; read nothing (frames reach this worker through the rings). */
+  | { kind: 'borrow'; fd: number; offloadCaps: number }
+  /** Open this worker's own queue of a multi-queue TAP: read it and write it. */
+  | { kind: 'mq' }
+  /** No access to the endpoint (a socket): traffic to and from the port is pinned to its worker. */
+  | { kind: 'none' };
+
+export interface AddedPort {
+  index: number;
+  /** TAP fd (-1 for other NICs) and what its offloads are, for the other workers to borrow. */
+  fd: number;
+  offloadCaps: number;
+}
 
 export interface WorkerInit {
   switchName: string;
@@ -14,11 +32,18 @@ export interface WorkerInit {
   minimumBandwidthMode: MinimumBandwidthMode;
   flowTableSize: number;
   counters: SharedArrayBuffer;
-  pool: { slots: number; slotSize: number };
+  pool: { slots: number; slotSize: number; shared?: { data: SharedArrayBuffer; meta: SharedArrayBuffer; free: SharedArrayBuffer } };
+  /** Present when the switch runs on several workers: the shared tables and this worker's queues. */
+  multi?: { fdb: SharedArrayBuffer; linkState: SharedArrayBuffer; queues: WorkerQueuesInit };
 }
 
 export type Request =
-  | { op: 'addPort'; port: PortConfig }
+  /** Add a port (replies AddedPort). `index` and `remote` are set for the workers that do not host its NIC;
+   *  `place: false` defers moving a new TAP into its namespace until every worker has opened it. */
+  | { op: 'addPort'; port: PortConfig; index?: number; remote?: RemoteNic; place?: boolean }
+  /** Bring a TAP up (moving it into its namespace first): after every worker opened its queue. */
+  | { op: 'placeTap'; name: string }
+  | { op: 'setModeration'; moderation: ModerationSettings }
   | { op: 'removePort'; name: string }
   | { op: 'setVlan'; name: string; vlan: VlanConfig }
   | { op: 'setMtu'; name: string; mtu: number }

@@ -14,7 +14,12 @@ import { PacketPool } from '../dataplane/pool.js';
 import { formatMacWords, parseMacWords } from '../packet/mac.js';
 import { Engine, type LinkChange } from './engine.js';
 import { createNic, placeTap } from './nic-factory.js';
-import type { EventMessage, Reply, Request, RequestEnvelope, WorkerInit } from './protocol.js';
+import type { AddedPort, EventMessage, Reply, Request, RequestEnvelope, WorkerInit } from './protocol.js';
+import { Fdb } from '../switch/fdb.js';
+import { TapNic } from '../ports/tap.js';
+import type { Nic } from '../ports/nic.js';
+import { QueueTables } from '../queues/queue-tables.js';
+import { qs, WorkerQueues } from '../queues/worker-queues.js';
 
 const kProtoNames: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6' };
 
@@ -31,6 +36,15 @@ function addressText(family: number, words: number[]): string {
 const kHousekeepingMs = 1000;
 
 export class SwitchWorker {
+  /** The NIC through which this worker reaches a port another worker hosts (null: none, traffic pinned). */
+  private remoteNic(cfg: PortConfig, borrow: { fd: number; offloadCaps: number } | null, kind: string): Nic | null {
+    if (cfg.nic.type !== 'tap') return null;
+    const n = cfg.nic;
+    if (kind === 'mq') return new TapNic({ name: n.name, create: false, vnetHdr: n.vnetHdr ?? false, multiQueue: true, offload: n.offload ?? false });
+    if (borrow) return new TapNic({ name: n.name, vnetHdr: n.vnetHdr ?? false, offload: n.offload ?? false, borrow });
+    return null;
+  }
+
   readonly engine: Engine;
   private readonly byName = new Map<string, number>();
   private readonly configs = new Map<number, PortConfig>();
@@ -39,9 +53,13 @@ export class SwitchWorker {
     init: WorkerInit,
     private readonly emit: (m: EventMessage) => void,
   ) {
+    const m = init.multi;
     this.engine = new Engine({
-      pool: new PacketPool(init.pool),
+      pool: new PacketPool(init.pool, init.pool.shared),
       counters: new Counters(init.counters),
+      fdb: m ? new Fdb(init.macTableSize, m.fdb) : undefined,
+      linkState: m?.linkState,
+      queues: m ? new WorkerQueues(m.queues) : undefined,
       agingSeconds: init.agingSeconds,
       macTableSize: init.macTableSize,
       rsc: init.rsc,
@@ -53,7 +71,7 @@ export class SwitchWorker {
 
   private onLink(ev: LinkChange): void {
     const cfg = this.configs.get(ev.port);
-    if (!cfg) return;
+    if (!cfg || !this.engine.ownsLink(ev.port)) return;
     this.emit({ event: 'link', link: { port: cfg.name, link: ev.up ? 'up' : 'down', reason: ev.reason, flushedMacs: ev.flushedMacs } });
   }
 
@@ -69,23 +87,37 @@ export class SwitchWorker {
       case 'addPort': {
         const cfg = req.port;
         if (this.byName.has(cfg.name)) throw new Error(`port '${cfg.name}' already exists`);
-        const nic = createNic(cfg.nic);
-        const p = e.addPort(cfg.vlan ?? { mode: 'untagged' }, cfg.mtu ?? 1500);
+        const remote = req.remote;
+        const nic: Nic | null = remote === undefined ? createNic(cfg.nic) : this.remoteNic(cfg, remote.kind === 'borrow' ? remote : null, remote.kind);
+        const p = e.addPort(cfg.vlan ?? { mode: 'untagged' }, cfg.mtu ?? 1500, req.index ?? -1);
         this.byName.set(cfg.name, p);
         this.configs.set(p, cfg);
         if (cfg.disconnected) e.setAdmin(p, false);
         try {
           e.setPolicy(p, cfg.policy ?? {}, cfg.mac);
-          e.attach(p, nic);
-          if (cfg.nic.type === 'tap') await placeTap(cfg.nic);
+          if (remote === undefined) {
+            e.attach(p, nic!);
+            if (cfg.nic.type === 'tap' && req.place !== false) await placeTap(cfg.nic);
+          } else {
+            e.attachRemote(p, nic, remote.kind === 'borrow' ? remote.offloadCaps : 0, remote.kind === 'mq');
+          }
         } catch (err) {
           e.removePort(p);
           this.byName.delete(cfg.name);
           this.configs.delete(p);
           throw err;
         }
-        return p;
+        const d = e.nic(p)?.describe() ?? {};
+        return { index: p, fd: typeof d.fd === 'number' && remote === undefined ? d.fd : -1, offloadCaps: e.ports.caps[p] } satisfies AddedPort;
       }
+      case 'placeTap': {
+        const cfg = this.configs.get(this.port(req.name))!;
+        if (cfg.nic.type === 'tap') await placeTap(cfg.nic);
+        return null;
+      }
+      case 'setModeration':
+        e.mq?.setModeration(req.moderation);
+        return null;
       case 'removePort': {
         const p = this.port(req.name);
         e.removePort(p);
@@ -195,15 +227,39 @@ export class SwitchWorker {
   }
 }
 
+/**
+ * A worker of a multi-worker switch sleeps on its doorbell (its interrupt vector) between batches from
+ * other workers; its own NICs wake it through the event loop as before. One promise per wake, none per frame.
+ */
+async function serveRings(e: Engine, stopped: () => boolean): Promise<void> {
+  const mq = e.mq!;
+  const a = mq.tables.a;
+  const bell = QueueTables.doorbell(mq.me);
+  while (!stopped()) {
+    const seen = Atomics.load(a, bell);
+    e.drainRings();
+    if (stopped()) return;
+    const r = Atomics.waitAsync(a, bell, seen);
+    if (r.async) await r.value;
+    mq.stats[qs.wakes]++;
+  }
+}
+
 if (parentPort && workerData?.switchName) {
   const port = parentPort;
   const w = new SwitchWorker(workerData as WorkerInit, (m) => port.postMessage(m));
   const timer = setInterval(() => w.engine.housekeeping(), kHousekeepingMs);
+  let stopped = false;
+  if (w.engine.mq) void serveRings(w.engine, () => stopped);
   port.on('message', (m: RequestEnvelope) => {
     w.handle(m.req).then(
       (result) => port.postMessage({ id: m.id, ok: true, result } satisfies Reply),
       (err: unknown) => port.postMessage({ id: m.id, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies Reply),
     );
-    if (m.req.op === 'stop') clearInterval(timer);
+    if (m.req.op === 'stop') {
+      clearInterval(timer);
+      stopped = true;
+      if (w.engine.mq) w.engine.mq.tables.ring(w.engine.mq.me);
+    }
   });
 }

@@ -72,6 +72,11 @@ export interface TapNicOptions {
   multiQueue?: boolean;
   /** TUNSETOFFLOAD: exchange GSO frames and partial checksums with the kernel (implies vnetHdr). */
   offload?: boolean;
+  /**
+   * Write-only use of a TAP another worker opened (multi-worker switches): transmit on this fd, never read
+   * it, never report link, never close it. `offloadCaps` are the owner's.
+   */
+  borrow?: { fd: number; offloadCaps: number };
 }
 
 export class TapNic implements Nic {
@@ -116,7 +121,10 @@ export class TapNic implements Nic {
     this.vnetHdr = (opts.vnetHdr ?? false) || this.offload;
     this.multiQueue = opts.multiQueue ?? false;
     this.hdrLen = this.vnetHdr ? kVnetHdrLen : 0;
+    this.borrowed = opts.borrow ?? null;
   }
+
+  private readonly borrowed: { fd: number; offloadCaps: number } | null;
 
   /** The kernel's name for the interface (differs from the requested one for `tap%d`). */
   get name(): string {
@@ -131,6 +139,13 @@ export class TapNic implements Nic {
   open(sink: NicSink): void {
     if (this.fdNum >= 0) throw new Error(`TapNic ${this.ifname}: already open`);
     const addon = loadTapAddon();
+    if (this.borrowed !== null) {
+      this.addon = addon;
+      this.sink = sink;
+      this.fdNum = this.borrowed.fd;
+      this.offloadCaps = this.borrowed.offloadCaps;
+      return;
+    }
     const h = addon.open(this.requestedName, { create: this.create, vnetHdr: this.vnetHdr, multiQueue: this.multiQueue });
     this.addon = addon;
     this.sink = sink;
@@ -198,7 +213,7 @@ export class TapNic implements Nic {
 
   /** Nic.setLink: administrative link state shown to the host as carrier. */
   setLink(up: boolean): void {
-    if (this.fdNum >= 0 && this.addon !== null) this.setCarrier(up);
+    if (this.fdNum >= 0 && this.addon !== null && this.borrowed === null) this.setCarrier(up);
   }
 
   /** TUNSETCARRIER: false makes the host see NO-CARRIER. Returns false if the kernel lacks it. */
@@ -210,6 +225,10 @@ export class TapNic implements Nic {
   close(): void {
     const addon = this.addon;
     if (this.fdNum < 0 || addon === null) return;
+    if (this.borrowed !== null) {
+      this.fdNum = -1; // the owner closes the fd
+      return;
+    }
     if (this.pollId !== 0) addon.unpoll(this.pollId);
     this.pollId = 0;
     addon.close(this.fdNum);

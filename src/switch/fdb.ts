@@ -12,9 +12,13 @@
  * probe chains stay short. Deletion uses backward-shift (no tombstones), so lookups never slow down after
  * churn.
  *
- * Writer: exactly one thread, the datapath worker that owns the switch (learning, aging, flushes and
- * static entries requested by the control thread all run there). Readers on other threads may see an
- * entry mid-update; that is acceptable only for display, so the control plane asks the owner instead.
+ * Writers: with one datapath worker, that worker alone. With N workers (one table shared by all, `sab`
+ * from `Fdb.shared`) every structural change (an insert, a move, a delete, a sweep) takes one spin lock in
+ * the header, and the hot path stays lock-free: a lookup or a refresh of a known address (the common case,
+ * one store of `seen`) never locks; `learn` locks only when it must insert or move, then probes again under
+ * the lock. A lookup racing a backward-shift delete can miss an entry that exists: the frame floods once,
+ * as it would for an unknown address, which the switch already tolerates. Counters of learned/moved/...
+ * are per view (summed by the control plane); the entry count is shared (header word 1).
  */
 export const kNoPort = -1;
 export const kDefaultMaxEntries = 8192;
@@ -28,6 +32,9 @@ export interface FdbStats {
   flushed: number;
 }
 
+/** Bytes of the shared header: [0] lock, [1] entry count, on their own line. */
+const kHeader = 64;
+
 export class Fdb {
   readonly maxEntries: number;
   readonly capacity: number;
@@ -37,7 +44,12 @@ export class Fdb {
   readonly port: Int16Array;
   readonly seen: Int32Array; // clock seconds when last refreshed
   readonly isStatic: Uint8Array;
-  count = 0;
+  /** [0] lock (shared tables only), [1] entry count. */
+  private readonly hdr: Int32Array;
+  /** True when other threads write this table too (take the lock for structural changes). */
+  readonly sharedTable: boolean;
+  /** The whole table (header + arrays), to hand to another thread's `new Fdb(n, sab)`. */
+  readonly sab: SharedArrayBuffer;
   /** Counters (the engine mirrors them into shared counters once per breath). */
   learned = 0;
   aged = 0;
@@ -45,7 +57,8 @@ export class Fdb {
   refused = 0;
   flushed = 0;
 
-  constructor(maxEntries = kDefaultMaxEntries) {
+  /** Table for N workers: `sab` made by one `new Fdb(n).sab` and shared; every view passes the same n. */
+  constructor(maxEntries = kDefaultMaxEntries, sab?: SharedArrayBuffer) {
     if (!Number.isInteger(maxEntries) || maxEntries < 1 || maxEntries > 1 << 20)
       throw new RangeError(`MAC table size must be an integer from 1 to 1048576, got ${maxEntries}`);
     this.maxEntries = maxEntries;
@@ -53,12 +66,27 @@ export class Fdb {
     while (cap < maxEntries * 2) cap <<= 1;
     this.capacity = cap;
     this.mask = cap - 1;
-    const sab = new SharedArrayBuffer(cap * (4 + 4 + 2 + 4 + 1));
-    this.keyHi = new Int32Array(sab, 0, cap);
-    this.keyLo = new Int32Array(sab, cap * 4, cap);
-    this.seen = new Int32Array(sab, cap * 8, cap);
-    this.port = new Int16Array(sab, cap * 12, cap);
-    this.isStatic = new Uint8Array(sab, cap * 14, cap);
+    this.sharedTable = sab !== undefined;
+    this.sab = sab ?? new SharedArrayBuffer(kHeader + cap * (4 + 4 + 2 + 4 + 1));
+    this.hdr = new Int32Array(this.sab, 0, 2);
+    this.keyHi = new Int32Array(this.sab, kHeader, cap);
+    this.keyLo = new Int32Array(this.sab, kHeader + cap * 4, cap);
+    this.seen = new Int32Array(this.sab, kHeader + cap * 8, cap);
+    this.port = new Int16Array(this.sab, kHeader + cap * 12, cap);
+    this.isStatic = new Uint8Array(this.sab, kHeader + cap * 14, cap);
+  }
+
+  /** Entries in the table (all views). */
+  get count(): number {
+    return this.hdr[1];
+  }
+
+  private lock(): void {
+    if (this.sharedTable) while (Atomics.compareExchange(this.hdr, 0, 0, 1) !== 0);
+  }
+
+  private unlock(): void {
+    if (this.sharedTable) Atomics.store(this.hdr, 0, 0);
   }
 
   private home(hi: number, lo: number): number {
@@ -92,6 +120,17 @@ export class Fdb {
    */
   learn(hi: number, lo: number, port: number, now: number): void {
     lo |= 0;
+    const f = this.find(hi, lo);
+    if (f >= 0 && this.port[f] === port) {
+      this.seen[f] = now; // the common case: a refresh, no lock
+      return;
+    }
+    this.lock();
+    this.learnLocked(hi, lo, port, now);
+    this.unlock();
+  }
+
+  private learnLocked(hi: number, lo: number, port: number, now: number): void {
     const { keyHi, keyLo, mask } = this;
     let i = this.home(hi, lo);
     for (;;) {
@@ -108,7 +147,7 @@ export class Fdb {
       }
       i = (i + 1) & mask;
     }
-    if (this.count >= this.maxEntries) {
+    if (this.hdr[1] >= this.maxEntries) {
       this.refused++;
       return;
     }
@@ -117,34 +156,43 @@ export class Fdb {
     this.seen[i] = now;
     this.isStatic[i] = 0;
     keyHi[i] = hi; // written last: marks the entry present
-    this.count++;
+    this.hdr[1]++;
     this.learned++;
   }
 
   /** Add or replace a static entry; false when the table is full. */
   addStatic(hi: number, lo: number, port: number): boolean {
     lo |= 0;
+    this.lock();
     let i = this.find(hi, lo);
     if (i < 0) {
-      if (this.count >= this.maxEntries) return false;
+      if (this.hdr[1] >= this.maxEntries) {
+        this.unlock();
+        return false;
+      }
       i = this.home(hi, lo);
       while (this.keyHi[i] !== 0) i = (i + 1) & this.mask;
       this.keyLo[i] = lo;
+      this.port[i] = port;
+      this.isStatic[i] = 1;
+      this.seen[i] = 0;
       this.keyHi[i] = hi;
-      this.count++;
+      this.hdr[1]++;
     }
     this.port[i] = port;
     this.isStatic[i] = 1;
     this.seen[i] = 0;
+    this.unlock();
     return true;
   }
 
   /** Remove the entry for (hi, lo); true if there was one. */
   remove(hi: number, lo: number): boolean {
+    this.lock();
     const i = this.find(hi, lo);
-    if (i < 0) return false;
-    this.deleteAt(i);
-    return true;
+    if (i >= 0) this.deleteAt(i);
+    this.unlock();
+    return i >= 0;
   }
 
   /** Backward-shift deletion: pull later members of the probe chain into the hole. */
@@ -166,7 +214,7 @@ export class Fdb {
       i = j;
     }
     keyHi[i] = 0;
-    this.count--;
+    this.hdr[1]--;
   }
 
   /**
@@ -175,12 +223,14 @@ export class Fdb {
    */
   private sweep(match: (i: number) => boolean): number {
     let removed = 0;
+    this.lock();
     for (let i = 0; i < this.capacity; ) {
       if (this.keyHi[i] !== 0 && match(i)) {
         this.deleteAt(i);
         removed++;
       } else i++;
     }
+    this.unlock();
     return removed;
   }
 

@@ -33,7 +33,8 @@ export const kPvlanPromiscuous = 3;
 
 export class PortTable {
   readonly inUse = new Uint8Array(kMaxPorts);
-  readonly linkUp = new Uint8Array(kMaxPorts);
+  /** Link state; shared by every worker of a multi-worker switch (written by the port's home worker). */
+  readonly linkUp: Uint8Array;
   readonly pvid = new Int32Array(kMaxPorts);
   readonly mtu = new Int32Array(kMaxPorts);
   /** Offload capabilities of the port's NIC (ports/nic.ts kCap*): what egress need not do in software. */
@@ -47,6 +48,11 @@ export class PortTable {
   /** Ports in use, dense, for flooding. */
   readonly active = new Int32Array(kMaxPorts);
   activeCount = 0;
+
+  /** `linkState`: a kMaxPorts-byte shared buffer when several workers switch for the same ports. */
+  constructor(linkState?: SharedArrayBuffer) {
+    this.linkUp = linkState ? new Uint8Array(linkState, 0, kMaxPorts) : new Uint8Array(kMaxPorts);
+  }
 
   isMember(port: number, vid: number): boolean {
     return (this.members[port * kVlanWords + (vid >>> 5)] & (1 << (vid & 31))) !== 0;
@@ -82,16 +88,20 @@ export class PortTable {
   }
 
   add(port: number, vlan: VlanConfig, mtu: number): void {
-    this.inUse[port] = 1;
-    this.linkUp[port] = 0;
+    this.inUse[port] = 1; // linkUp stays 0 from remove() (or belongs to the worker hosting the NIC)
     this.mtu[port] = mtu;
     this.setVlan(port, vlan);
     this.rebuildActive();
   }
 
   remove(port: number): void {
-    this.inUse[port] = 0;
     this.linkUp[port] = 0;
+    this.removeKeepingLink(port);
+  }
+
+  /** Remove a port whose shared link state another worker owns (and clears). */
+  removeKeepingLink(port: number): void {
+    this.inUse[port] = 0;
     this.members.fill(0, port * kVlanWords, (port + 1) * kVlanWords);
     this.pvlanServes.fill(0, port * kVlanWords, (port + 1) * kVlanWords);
     this.pvlanKind[port] = kPvlanNone;

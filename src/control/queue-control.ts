@@ -1,0 +1,403 @@
+/**
+ * QueueControl: the control thread's half of receive-side scaling for one multi-worker switch (DESIGN.md
+ * section 7). It owns the shared queue tables (queues/queue-tables.ts) and is their only writer:
+ *
+ * - VMQ: a port with a MAC address and VmqWeight > 0 gets a queue of its own, first come first served,
+ *   while queues last; its filter is (MAC, the port's untagged VLAN). Others share the default queue 0.
+ * - Pinning: a port whose traffic needs one writer (a socket endpoint, stateful ACLs, StormLimit, bandwidth
+ *   policy, mirroring, a running capture) is pinned to worker 0.
+ * - RSS: the indirection table's buckets are queues kRssBase.. (spread round robin at start).
+ * - Dynamic VMQ: every samplePeriodMs it samples each worker's load (the event loop utilization the main
+ *   thread reads from each Worker, no message) and each queue's share of the frames each worker switched,
+ *   asks the balancer (queues/dvmq.ts) for moves, and applies them.
+ * - Moves (DVMQ, manual, RSS table rewrites) go through one protocol that loses and reorders nothing:
+ *     1. mark each queue `new worker | kHeld` and bump the epoch; ring every doorbell;
+ *     2. wait until every worker acknowledged the epoch: from then on no worker steers by the old table,
+ *        and everything steered before is published in the rings;
+ *     3. note the tail of every ring into each old worker and wait until its head passed it: the old worker
+ *        has switched and delivered every frame of the queue it had (heads are published after delivery);
+ *     4. clear kHeld and ring the new worker, which meanwhile left the queue's frames in its rings.
+ *   The queue's port is untouched (interrupt remapping): only the queue -> worker entry changes.
+ *
+ * Trade-off: a move costs a few milliseconds of holding one queue's frames on the new worker (and the
+ * frames queued behind them in the same ring); moves are rare by construction (minMoveIntervalMs).
+ */
+import type { Worker } from 'node:worker_threads';
+import type { EventLoopUtilization } from 'node:perf_hooks';
+import { SlotRing } from '../dataplane/slot-ring.js';
+import { parseMacWords } from '../packet/mac.js';
+import { DynamicVmq } from '../queues/dvmq.js';
+import { kDvmqDefaultConfig } from './validate-queues.js';
+import { kHeld, kMaxRss, kPinned, kQueueSlots, kRss, kRssBase, kWorkerMask, QueueTables } from '../queues/queue-tables.js';
+import { kQueueStatBase, kQueueStatWords, qs, type WorkerQueuesInit } from '../queues/worker-queues.js';
+import type { ModerationSettings } from '../queues/moderation.js';
+import type { DvmqConfig, ModerationConfig, PortConfig, QueuesStatus, QueueStatus, VmqMove } from './model.js';
+
+export const kRingSize = 2048;
+const kRecentMoves = 32;
+const kMoveTimeoutMs = 5000;
+
+export function moderationSettings(m: ModerationConfig | undefined): ModerationSettings {
+  if (m === undefined) return { mode: 'off' };
+  return typeof m === 'string' ? { mode: m } : { packets: m.packets, timeUs: m.timeUs };
+}
+
+interface PortQueueInfo {
+  name: string;
+  index: number;
+  queue: number;
+  filter: { mac: string; vlan: number } | null;
+  flags: number;
+}
+
+export class QueueControl {
+  readonly tables: QueueTables;
+  readonly rings: SharedArrayBuffer[][];
+  readonly stats: SharedArrayBuffer[];
+  private readonly ringViews: SlotRing[][];
+  private readonly statViews: Float64Array[];
+  readonly vmqQueues: number;
+  readonly rssSize: number;
+  private dvmqCfg: Required<DvmqConfig>;
+  private dvmq: DynamicVmq;
+  private readonly queuePort: Array<string | null>;
+  private readonly ports = new Map<string, PortQueueInfo>();
+  private readonly capturing = new Set<string>();
+  private readonly queueMoves: Int32Array;
+  private readonly queueLoad = new Float64Array(kQueueSlots);
+  private readonly lastFrames: Float64Array[];
+  private readonly workerLoad: Float64Array;
+  private readonly lastElu: Array<EventLoopUtilization | undefined>;
+  private movesTotal = 0;
+  private readonly recent: VmqMove[] = [];
+  private chain: Promise<void> = Promise.resolve();
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private moderation: ModerationConfig;
+
+  constructor(
+    readonly workerCount: number,
+    opts: { vmqQueues: number; rssTableSize: number; dvmq?: DvmqConfig; moderation?: ModerationConfig },
+  ) {
+    const n = workerCount;
+    this.tables = new QueueTables(n);
+    this.vmqQueues = opts.vmqQueues;
+    this.rssSize = opts.rssTableSize;
+    this.moderation = opts.moderation ?? 'off';
+    this.rings = [];
+    this.ringViews = [];
+    for (let from = 0; from < n; from++) {
+      const row: SharedArrayBuffer[] = [];
+      const views: SlotRing[] = [];
+      for (let to = 0; to < n; to++) {
+        const r = new SlotRing(kRingSize);
+        row.push(r.sab);
+        views.push(r);
+      }
+      this.rings.push(row);
+      this.ringViews.push(views);
+    }
+    this.stats = [];
+    this.statViews = [];
+    this.lastFrames = [];
+    for (let w = 0; w < n; w++) {
+      const sab = new SharedArrayBuffer(kQueueStatWords * 8);
+      this.stats.push(sab);
+      this.statViews.push(new Float64Array(sab));
+      this.lastFrames.push(new Float64Array(kQueueSlots));
+    }
+    this.workerLoad = new Float64Array(n);
+    this.lastElu = new Array(n).fill(undefined);
+    this.queuePort = new Array(opts.vmqQueues + 1).fill(null);
+    this.queueMoves = new Int32Array(kQueueSlots);
+    this.dvmqCfg = { ...kDvmqDefaultConfig, ...(opts.dvmq ?? {}) };
+    this.dvmq = this.newBalancer();
+    // RSS buckets round robin over the workers; every VMQ queue (and the default queue) on the home worker
+    this.tables.setRssSize(this.rssSize);
+    for (let i = 0; i < kMaxRss; i++) this.tables.setEntry(kRssBase + i, i % n);
+    for (let q = 0; q <= this.vmqQueues; q++) this.tables.setEntry(q, 0);
+  }
+
+  private newBalancer(): DynamicVmq {
+    const c = this.dvmqCfg;
+    return new DynamicVmq({
+      queueCount: this.vmqQueues + 1,
+      workerCount: this.workerCount,
+      upperThreshold: c.upperThreshold,
+      lowerThreshold: c.lowerThreshold,
+      samplePeriodMs: c.samplePeriodMs,
+      minMoveIntervalMs: c.minMoveIntervalMs,
+      homeWorker: 0,
+    });
+  }
+
+  /** What worker `index` needs to join (queues/worker-queues.ts). */
+  workerInit(index: number): WorkerQueuesInit {
+    return { index, count: this.workerCount, tables: this.tables.sab, rings: this.rings, ringSize: kRingSize, stats: this.stats, moderation: moderationSettings(this.moderation) };
+  }
+
+  /** Start Dynamic VMQ sampling over these workers. */
+  start(workers: readonly Worker[]): void {
+    this.timer = setInterval(() => this.sample(workers), this.dvmqCfg.samplePeriodMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  // ---- ports ----
+
+  /** Why a port's traffic must be switched by worker 0, or null. */
+  static pinReason(cfg: PortConfig, capturing: boolean): string | null {
+    if (cfg.nic.type !== 'tap') return `${cfg.nic.type} endpoint (its socket lives on worker 0)`;
+    const p = cfg.policy ?? {};
+    if (p.extendedAcls?.some((r) => r.stateful)) return 'stateful extended ACL';
+    if (p.stormLimit) return 'storm limit';
+    if (p.maximumBandwidth || p.minimumBandwidthWeight || p.minimumBandwidthAbsolute) return 'bandwidth policy';
+    if (p.mirror !== undefined && p.mirror !== 'none') return 'port mirroring';
+    if (capturing) return 'packet capture';
+    return null;
+  }
+
+  /** A port was added or changed (VLAN, MAC, policy, VmqWeight): its queue, filter and flags follow. */
+  portChanged(cfg: PortConfig, index: number): void {
+    const old = this.ports.get(cfg.name);
+    let queue = old?.queue ?? 0;
+    const wantsQueue = (cfg.vmqWeight ?? 100) > 0 && cfg.mac !== undefined;
+    if (!wantsQueue && queue > 0) {
+      this.queuePort[queue] = null;
+      queue = 0;
+    } else if (wantsQueue && queue === 0) {
+      const free = this.queuePort.findIndex((p, q) => q > 0 && p === null);
+      if (free > 0) {
+        queue = free;
+        this.queuePort[free] = cfg.name;
+        // a new queue starts on the home worker under Dynamic VMQ, else the queues are spread statically
+        this.tables.setEntry(free, this.dvmqCfg.enabled ? 0 : free % this.workerCount);
+        this.dvmq.assignment[free] = this.tables.entry(free) & kWorkerMask;
+      }
+    }
+    const pinned = QueueControl.pinReason(cfg, this.capturing.has(cfg.name)) !== null;
+    const flags = (pinned ? kPinned : 0) | (cfg.rss ? kRss : 0);
+    const filter = cfg.mac !== undefined && queue > 0 ? { mac: cfg.mac, vlan: untaggedVlan(cfg) } : null;
+    this.ports.set(cfg.name, { name: cfg.name, index, queue, filter, flags });
+    this.tables.setQueueOf(index, queue);
+    this.tables.setFlags(index, flags);
+    this.rebuildFilters();
+  }
+
+  portRemoved(name: string): void {
+    const info = this.ports.get(name);
+    if (!info) return;
+    if (info.queue > 0) this.queuePort[info.queue] = null;
+    this.ports.delete(name);
+    this.capturing.delete(name);
+    this.tables.setQueueOf(info.index, 0);
+    this.tables.setFlags(info.index, 0);
+    this.rebuildFilters();
+  }
+
+  /** A capture starts or stops on a port: its traffic is pinned to worker 0 while it runs. */
+  setCapturing(cfg: PortConfig, on: boolean): void {
+    if (on) this.capturing.add(cfg.name);
+    else this.capturing.delete(cfg.name);
+    const info = this.ports.get(cfg.name);
+    if (info) this.portChanged(cfg, info.index);
+  }
+
+  private rebuildFilters(): void {
+    const list: Array<[number, number, number]> = [];
+    for (const p of this.ports.values()) {
+      if (!p.filter) continue;
+      const { hi16, lo32 } = parseMacWords(p.filter.mac);
+      list.push([(p.filter.vlan << 16) | hi16, lo32 | 0, p.index]);
+    }
+    this.tables.setFilters(list);
+  }
+
+  // ---- moves ----
+
+  /** Move queues (VMQ queue ids or kRssBase + bucket) to workers without loss or reorder; serialized. */
+  move(queues: number[], targets: number[], reason: VmqMove['reason']): Promise<void> {
+    const run = this.chain.then(() => this.moveNow(queues, targets, reason));
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  private async moveNow(queues: number[], targets: number[], reason: VmqMove['reason']): Promise<void> {
+    const t = this.tables;
+    const from = queues.map((q) => t.entry(q) & kWorkerMask);
+    const moving: number[] = [];
+    queues.forEach((q, i) => {
+      if (from[i] !== targets[i]) moving.push(i);
+    });
+    if (moving.length === 0) return;
+    for (const i of moving) t.setEntry(queues[i]!, targets[i]! | kHeld);
+    const epoch = t.bumpEpoch();
+    for (let w = 0; w < this.workerCount; w++) t.ring(w);
+    await waitFor(() => {
+      for (let w = 0; w < this.workerCount; w++) if (t.acked(w) - epoch < 0) return false;
+      return true;
+    });
+    const marks: Array<[SlotRing, number]> = [];
+    for (const o of new Set(moving.map((i) => from[i]!))) for (let r = 0; r < this.workerCount; r++) marks.push([this.ringViews[r]![o]!, this.ringViews[r]![o]!.publishedTail()]);
+    await waitFor(() => marks.every(([ring, tail]) => ring.publishedHead() - tail >= 0));
+    const time = new Date().toISOString();
+    for (const i of moving) {
+      const q = queues[i]!;
+      t.setEntry(q, targets[i]!);
+      if (q <= this.vmqQueues) this.dvmq.assignment[q] = targets[i]!;
+      this.queueMoves[q]++;
+      this.movesTotal++;
+      this.recent.push({ time, queue: q, from: from[i]!, to: targets[i]!, reason });
+      if (this.recent.length > kRecentMoves) this.recent.shift();
+    }
+    for (const w of new Set(moving.map((i) => targets[i]!))) t.ring(w);
+  }
+
+  /** Manual move of a VMQ queue (or the default queue 0). */
+  moveQueue(queue: number, worker: number): Promise<void> {
+    if (!Number.isInteger(queue) || queue < 0 || queue > this.vmqQueues)
+      return Promise.reject(new Error(`queue ${queue} does not exist: VMQ queues are 0 (default) to ${this.vmqQueues}`));
+    if (!Number.isInteger(worker) || worker < 0 || worker >= this.workerCount)
+      return Promise.reject(new Error(`worker ${worker} does not exist: this switch has workers 0 to ${this.workerCount - 1}`));
+    return this.move([queue], [worker], 'manual');
+  }
+
+  /** Rewrite the RSS indirection table (validated by the caller): only changed buckets move. */
+  setRssTable(entries: number[]): Promise<void> {
+    if (entries.length !== this.rssSize) return Promise.reject(new Error(`the RSS table has ${this.rssSize} entries, got ${entries.length}`));
+    for (const w of entries) if (!Number.isInteger(w) || w < 0 || w >= this.workerCount) return Promise.reject(new Error(`RSS table entry ${w} is not a worker: use 0 to ${this.workerCount - 1}`));
+    return this.move(entries.map((_, i) => kRssBase + i), entries, 'manual');
+  }
+
+  tune(t: { moderation?: ModerationConfig; dvmq?: DvmqConfig }, workers: readonly Worker[]): void {
+    if (t.dvmq) {
+      this.dvmqCfg = { ...this.dvmqCfg, ...t.dvmq };
+      const assignment = Int32Array.from(this.dvmq.assignment);
+      this.dvmq = this.newBalancer();
+      this.dvmq.assignment.set(assignment);
+      this.stop();
+      this.start(workers);
+    }
+    if (t.moderation !== undefined) this.moderation = t.moderation;
+  }
+
+  get moderationConfig(): ModerationConfig {
+    return this.moderation;
+  }
+
+  get dvmqConfig(): Required<DvmqConfig> {
+    return this.dvmqCfg;
+  }
+
+  // ---- sampling and the view ----
+
+  private sample(workers: readonly Worker[]): void {
+    const n = this.workerCount;
+    const perQueue = this.queueLoad;
+    perQueue.fill(0);
+    for (let w = 0; w < n; w++) {
+      const now = workers[w]!.performance.eventLoopUtilization();
+      const prev = this.lastElu[w];
+      this.workerLoad[w] = prev ? workers[w]!.performance.eventLoopUtilization(now, prev).utilization : 0;
+      this.lastElu[w] = now;
+      const st = this.statViews[w]!;
+      const last = this.lastFrames[w]!;
+      let total = 0;
+      for (let q = 0; q < kQueueSlots; q++) total += st[kQueueStatBase + q]! - last[q]!;
+      if (total > 0) {
+        for (let q = 0; q < kQueueSlots; q++) {
+          const d = st[kQueueStatBase + q]! - last[q]!;
+          if (d > 0) perQueue[q] += (this.workerLoad[w]! * d) / total;
+        }
+      }
+      for (let q = 0; q < kQueueSlots; q++) last[q] = st[kQueueStatBase + q]!;
+    }
+    if (!this.dvmqCfg.enabled) return;
+    const loads = perQueue.subarray(0, this.vmqQueues + 1);
+    // the balancer moves only queues that have a port (or the default queue)
+    for (let q = 1; q <= this.vmqQueues; q++) if (this.queuePort[q] === null) loads[q] = 0;
+    const moves = this.dvmq.step(performance.now(), Float64Array.from(loads)).toArray();
+    // the balancer already changed its assignment: put the tables' view back until each move completes
+    for (const m of moves) this.dvmq.assignment[m.queue] = m.from;
+    for (const m of moves) void this.move([m.queue], [m.to], m.up ? 'spread' : 'coalesce').catch(() => {});
+  }
+
+  status(): QueuesStatus {
+    const n = this.workerCount;
+    const t = this.tables;
+    const framesOf = (q: number) => this.statViews.reduce((s, st) => s + st[kQueueStatBase + q]!, 0);
+    const queues: QueueStatus[] = [];
+    const byQueue = new Map<number, PortQueueInfo>();
+    for (const p of this.ports.values()) if (p.queue > 0) byQueue.set(p.queue, p);
+    for (let q = 0; q <= this.vmqQueues; q++) {
+      const p = byQueue.get(q);
+      if (q > 0 && !p) continue;
+      queues.push({
+        queue: q,
+        port: p?.name ?? null,
+        filter: p?.filter ?? null,
+        worker: p && (p.flags & kRss) !== 0 ? 'rss' : t.entry(q) & kWorkerMask,
+        frames: framesOf(q),
+        load: round(this.queueLoad[q]!),
+        moves: this.queueMoves[q]!,
+      });
+    }
+    const workers = [];
+    for (let w = 0; w < n; w++) {
+      const st = this.statViews[w]!;
+      let frames = 0;
+      for (let q = 0; q < kQueueSlots; q++) frames += st[kQueueStatBase + q]!;
+      workers.push({
+        worker: w,
+        frames,
+        load: round(this.workerLoad[w]!),
+        queues: queues.filter((x) => x.worker === w).map((x) => x.queue),
+        signals: st[qs.wakes]!,
+      });
+    }
+    const entries: number[] = [];
+    for (let i = 0; i < this.rssSize; i++) entries.push(t.entry(kRssBase + i) & kWorkerMask);
+    return {
+      workers,
+      queues,
+      rss: { size: this.rssSize, entries },
+      moves: { total: this.movesTotal, recent: [...this.recent] },
+      dvmq: { ...this.dvmqCfg },
+      moderation: this.moderation,
+    };
+  }
+
+  /** Frames each worker switched (all queues): the view's per-worker load in frames. */
+  framesByWorker(): number[] {
+    return this.statViews.map((st) => {
+      let f = 0;
+      for (let q = 0; q < kQueueSlots; q++) f += st[kQueueStatBase + q]!;
+      return f;
+    });
+  }
+}
+
+/** The VLAN an untagged frame from the port belongs to: the VLAN its VMQ filter names. */
+function untaggedVlan(cfg: PortConfig): number {
+  const v = cfg.vlan;
+  if (!v || v.mode === 'untagged') return 1;
+  if (v.mode === 'access') return v.vid;
+  if (v.mode === 'trunk') return v.native ?? 0;
+  return v.primary;
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+async function waitFor(done: () => boolean): Promise<void> {
+  const t0 = Date.now();
+  while (!done()) {
+    if (Date.now() - t0 > kMoveTimeoutMs) throw new Error('a datapath worker did not acknowledge the queue move within 5 s');
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+

@@ -1,0 +1,232 @@
+/**
+ * WorkerQueues: one datapath worker's side of receive-side scaling (DESIGN.md section 7). It decides, for
+ * each frame its NICs hand over, which worker switches it (steering), carries frames to other workers
+ * through SPSC slot rings, rings their doorbells under interrupt moderation, and pulls the frames other
+ * workers steered here.
+ *
+ * Steering, in order:
+ *   1. a frame from a pinned port, or to one, is switched by worker 0 (stateful per-port policy, capture
+ *      and socket endpoints have one writer there; queue-tables.ts);
+ *   2. the VMQ filter of the destination (MAC, VLAN) names a port; if that port has a queue of its own and
+ *      no vRSS, the worker serving that queue switches the frame;
+ *   3. everything else (the default queue, and vRSS ports' queues) goes by RSS: the Toeplitz hash's low
+ *      bits pick an indirection bucket, a bucket is a queue served by one worker; a frame RSS cannot hash
+ *      goes to the worker serving the default queue 0.
+ * One flow always takes the same path, and each (reader, worker) ring is FIFO, so a flow is never
+ * reordered; a queue move holds the queue on its new worker until the old one has finished (kHeld).
+ *
+ * Moderation: frames for another worker are published at the end of each breath; whether the doorbell
+ * rings is the Moderator's call per target (N frames or T microseconds, queues-on-one-worker coalesced on
+ * one vector); frames it holds back are signalled by one reusable timer (Node timers: 1 ms granularity,
+ * so T under 1 ms is honoured at the next millisecond when traffic stops).
+ *
+ * Stats (a Float64Array per worker over shared memory, read by the control thread): frames switched here
+ * per queue, frames sent away, ring-full drops, doorbells rung and received.
+ */
+import type { PacketPool } from '../dataplane/pool.js';
+import { SlotRing } from '../dataplane/slot-ring.js';
+import type { Fdb } from '../switch/fdb.js';
+import type { PortTable } from '../switch/port-table.js';
+import { Moderator, type ModerationSettings } from './moderation.js';
+import { kHeld, kPinned, kQueueSlots, kRss, kRssBase, kWorkerMask, QueueTables } from './queue-tables.js';
+import { kNoHash, rssHash } from './rss.js';
+
+/** Per-worker stats words. */
+export const qs = { sentAway: 0, ringFull: 1, signalsSent: 2, wakes: 3, pulled: 4 } as const;
+export const kQueueStatBase = 16;
+export const kQueueStatWords = kQueueStatBase + kQueueSlots;
+
+export interface WorkerQueuesInit {
+  index: number;
+  count: number;
+  tables: SharedArrayBuffer;
+  /** rings[from][to], SlotRing buffers. */
+  rings: SharedArrayBuffer[][];
+  ringSize: number;
+  /** stats[w]: Float64 x kQueueStatWords. */
+  stats: SharedArrayBuffer[];
+  moderation: ModerationSettings;
+}
+
+const kTpid = 0x8100;
+
+export class WorkerQueues {
+  readonly me: number;
+  readonly count: number;
+  readonly tables: QueueTables;
+  readonly out: SlotRing[];
+  readonly in: SlotRing[];
+  readonly stats: Float64Array;
+  /** Queue chosen by the last steer(). */
+  queue = 0;
+  private moderators: Moderator[];
+  private readonly signal: Uint8Array;
+  private readonly touched: Int32Array;
+  private readonly isTouched: Uint8Array;
+  private touchedCount = 0;
+  /** Microseconds, refreshed once per breath (the moderators' clock). */
+  nowUs = 0;
+  private epochSeen = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private readonly now: () => number;
+
+  constructor(init: WorkerQueuesInit, now: () => number = () => performance.now() * 1000) {
+    this.me = init.index;
+    this.count = init.count;
+    this.tables = new QueueTables(init.count, init.tables);
+    this.out = init.rings[init.index]!.map((sab) => new SlotRing(init.ringSize, sab));
+    this.in = init.rings.map((row) => new SlotRing(init.ringSize, row[init.index]!));
+    this.stats = new Float64Array(init.stats[init.index]!);
+    this.moderators = [];
+    this.setModeration(init.moderation);
+    this.signal = new Uint8Array(init.count);
+    this.touched = new Int32Array(init.count);
+    this.isTouched = new Uint8Array(init.count);
+    this.now = now;
+    this.nowUs = now();
+    this.epochSeen = this.tables.epoch();
+  }
+
+  setModeration(m: ModerationSettings): void {
+    const mods: Moderator[] = [];
+    for (let w = 0; w < this.count; w++) mods.push(new Moderator(m));
+    this.moderators = mods;
+  }
+
+  /** Moderators by target worker (signals counted there). */
+  moderator(w: number): Moderator {
+    return this.moderators[w]!;
+  }
+
+  /**
+   * The worker (| kHeld while its queue moves) that switches the frame in `slot`, received on `port`.
+   * Sets `queue`. Reads only shared tables and the frame: no allocation, no exceptions.
+   */
+  steer(pool: PacketPool, ports: PortTable, fdb: Fdb, slot: number, port: number): number {
+    const t = this.tables;
+    if (t.anyPinned && (t.flags(port) & kPinned) !== 0) return this.pinned(port);
+    const len = pool.len[slot];
+    if (len < 14) {
+      this.queue = 0;
+      return t.entry(0);
+    }
+    const view = pool.view;
+    const b = pool.frameStart(slot);
+    const hi = view.getUint16(b);
+    const lo = view.getInt32(b + 2);
+    let vid = ports.pvid[port];
+    if (view.getUint16(b + 12) === kTpid && len >= 18) {
+      const v = view.getUint16(b + 14) & 0xfff;
+      if (v !== 0) vid = v;
+    }
+    const key = (vid << 16) | hi;
+    let q = 0;
+    const d = t.filterLookup(key, lo);
+    if (d >= 0) {
+      const f = t.flags(d);
+      if ((f & kPinned) !== 0) return this.pinned(d);
+      q = t.queueOf(d);
+      if (q > 0 && (f & kRss) === 0) {
+        this.queue = q;
+        return t.entry(q);
+      }
+    } else if (t.anyPinned) {
+      // no filter: a frame that may reach a pinned port (unknown, group, or learned on one) goes to worker 0
+      const l = fdb.lookup(key, lo);
+      if (l < 0 || (t.flags(l) & kPinned) !== 0) return this.pinned(port);
+    }
+    const h = rssHash(pool, slot);
+    if (h === kNoHash) {
+      this.queue = 0;
+      return t.entry(0);
+    }
+    this.queue = kRssBase + (h & (t.rssSize - 1));
+    return t.entry(this.queue);
+  }
+
+  /** Pinned traffic: worker 0, accounted to the queue of the pinned port; never held. */
+  private pinned(port: number): number {
+    this.queue = this.tables.queueOf(port);
+    return 0;
+  }
+
+  /** Count a frame this worker switches itself (local steer or pulled from a ring). */
+  countLocal(q: number): void {
+    this.stats[kQueueStatBase + q]++;
+  }
+
+  /** Hand `slot` (steered to `queue`) to worker w; false when its ring is full (caller drops and counts). */
+  send(w: number, slot: number, queue: number): boolean {
+    if (!this.out[w]!.push(slot, queue)) {
+      this.stats[qs.ringFull]++;
+      return false;
+    }
+    this.stats[qs.sentAway]++;
+    if (this.isTouched[w] === 0) {
+      this.isTouched[w] = 1;
+      this.touched[this.touchedCount++] = w;
+    }
+    if (this.moderators[w]!.onPacket(this.nowUs)) this.signal[w] = 1;
+    return true;
+  }
+
+  /**
+   * End of a breath: publish every ring written, ring the doorbells the moderators allow, arm the timer for
+   * the rest, then acknowledge the table epoch read before this breath's steering (the move protocol).
+   */
+  flush(): void {
+    const t = this.tables;
+    for (let i = 0; i < this.touchedCount; i++) {
+      const w = this.touched[i];
+      this.isTouched[w] = 0;
+      this.out[w]!.publish();
+      if (this.signal[w] !== 0) {
+        this.signal[w] = 0;
+        this.stats[qs.signalsSent]++;
+        t.ring(w);
+      } else if (this.timer === null) {
+        this.armTimer(w);
+      }
+    }
+    this.touchedCount = 0;
+    t.ack(this.me, this.epochSeen);
+    this.epochSeen = t.epoch();
+    this.nowUs = this.now();
+  }
+
+  private armTimer(w: number): void {
+    const us = this.moderators[w]!.timeUs;
+    this.timer = setTimeout(this.onTimer, Math.max(1, Math.ceil(us / 1000)));
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = null;
+    const now = this.now();
+    for (let w = 0; w < this.count; w++) {
+      const m = this.moderators[w]!;
+      if (m.unsignalled === 0) continue;
+      if (m.onTimer(now)) {
+        this.stats[qs.signalsSent]++;
+        this.tables.ring(w);
+      } else if (this.timer === null) this.armTimer(w);
+    }
+  };
+
+  /** True when `q`'s frames must stay in the rings here (its move to this worker is not finished). */
+  held(q: number): boolean {
+    const e = this.tables.entry(q);
+    return (e & kHeld) !== 0 && (e & kWorkerMask) === this.me;
+  }
+
+  /** Frames waiting in the rings into this worker. */
+  waiting(): number {
+    let n = 0;
+    for (let i = 0; i < this.in.length; i++) n += this.in[i]!.available();
+    return n;
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
