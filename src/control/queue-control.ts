@@ -6,10 +6,15 @@
  *   while queues last; its filter is (MAC, the port's untagged VLAN). Others share the default queue 0.
  * - Pinning: a port whose traffic needs one writer (a socket endpoint, stateful ACLs, StormLimit, bandwidth
  *   policy, mirroring, a running capture) is pinned to worker 0.
- * - RSS: the indirection table's buckets are queues kRssBase.. (spread round robin at start).
- * - Dynamic VMQ: every samplePeriodMs it samples each worker's load (the event loop utilization the main
- *   thread reads from each Worker, no message) and each queue's share of the frames each worker switched,
- *   asks the balancer (queues/dvmq.ts) for moves, and applies them.
+ * - RSS: the indirection table's buckets are queues kRssBase.. too.
+ * - Dynamic VMQ: every queue, VMQ queues and RSS buckets alike, starts on the home worker 0 (and the
+ *   switch puts every single-queue TAP's NIC there too), so a lightly loaded switch switches every frame on
+ *   the thread that read it, with no hop and no cross-thread wake-up (measured here: a hop adds a thread
+ *   wake, ~150 us on these VMs). Every samplePeriodMs it samples each worker's load (the event loop
+ *   utilization the main thread reads from each Worker, no message) and each queue's share of the frames
+ *   each worker switched, asks the balancer (queues/dvmq.ts) for moves, and applies them: above the upper
+ *   threshold queues and buckets spread to other workers (a bucket move is an indirection table rewrite),
+ *   below the lower one they come home. With Dynamic VMQ off, queues and buckets are spread round robin.
  * - Moves (DVMQ, manual, RSS table rewrites) go through one protocol that loses and reorders nothing:
  *     1. mark each queue `new worker | kHeld` and bump the epoch; ring every doorbell;
  *     2. wait until every worker acknowledged the epoch: from then on no worker steers by the old table,
@@ -67,6 +72,7 @@ export class QueueControl {
   private readonly queueLoad = new Float64Array(kQueueSlots);
   private readonly lastFrames: Float64Array[];
   private readonly workerLoad: Float64Array;
+  private readonly balancerLoads: Float64Array;
   private readonly lastElu: Array<EventLoopUtilization | undefined>;
   private movesTotal = 0;
   private readonly recent: VmqMove[] = [];
@@ -106,21 +112,42 @@ export class QueueControl {
       this.lastFrames.push(new Float64Array(kQueueSlots));
     }
     this.workerLoad = new Float64Array(n);
+    this.balancerLoads = new Float64Array(opts.vmqQueues + 1 + opts.rssTableSize);
     this.lastElu = new Array(n).fill(undefined);
     this.queuePort = new Array(opts.vmqQueues + 1).fill(null);
     this.queueMoves = new Int32Array(kQueueSlots);
     this.dvmqCfg = { ...kDvmqDefaultConfig, ...(opts.dvmq ?? {}) };
     this.dvmq = this.newBalancer();
-    // RSS buckets round robin over the workers; every VMQ queue (and the default queue) on the home worker
+    // Dynamic VMQ: everything starts on the home worker; without it, buckets go round robin
+    const spread = !this.dvmqCfg.enabled;
     this.tables.setRssSize(this.rssSize);
-    for (let i = 0; i < kMaxRss; i++) this.tables.setEntry(kRssBase + i, i % n);
+    for (let i = 0; i < kMaxRss; i++) this.tables.setEntry(kRssBase + i, spread ? i % n : 0);
     for (let q = 0; q <= this.vmqQueues; q++) this.tables.setEntry(q, 0);
+    for (let d = 0; d < this.dvmqQueues; d++) this.dvmq.assignment[d] = this.tables.entry(this.queueOfDvmq(d)) & kWorkerMask;
+  }
+
+  /** The balancer sees VMQ queues 0..vmqQueues, then the RSS buckets. */
+  private get dvmqQueues(): number {
+    return this.vmqQueues + 1 + this.rssSize;
+  }
+
+  private queueOfDvmq(d: number): number {
+    return d <= this.vmqQueues ? d : kRssBase + (d - this.vmqQueues - 1);
+  }
+
+  private dvmqOfQueue(q: number): number {
+    return q < kRssBase ? q : this.vmqQueues + 1 + (q - kRssBase);
+  }
+
+  /** Where a new single-queue TAP's NIC should live: the home worker under Dynamic VMQ, else -1 (any). */
+  nicHome(): number {
+    return this.dvmqCfg.enabled ? 0 : -1;
   }
 
   private newBalancer(): DynamicVmq {
     const c = this.dvmqCfg;
     return new DynamicVmq({
-      queueCount: this.vmqQueues + 1,
+      queueCount: this.dvmqQueues,
       workerCount: this.workerCount,
       upperThreshold: c.upperThreshold,
       lowerThreshold: c.lowerThreshold,
@@ -175,7 +202,7 @@ export class QueueControl {
         this.queuePort[free] = cfg.name;
         // a new queue starts on the home worker under Dynamic VMQ, else the queues are spread statically
         this.tables.setEntry(free, this.dvmqCfg.enabled ? 0 : free % this.workerCount);
-        this.dvmq.assignment[free] = this.tables.entry(free) & kWorkerMask;
+        this.dvmq.assignment[this.dvmqOfQueue(free)] = this.tables.entry(free) & kWorkerMask;
       }
     }
     const pinned = QueueControl.pinReason(cfg, this.capturing.has(cfg.name)) !== null;
@@ -247,7 +274,7 @@ export class QueueControl {
     for (const i of moving) {
       const q = queues[i]!;
       t.setEntry(q, targets[i]!);
-      if (q <= this.vmqQueues) this.dvmq.assignment[q] = targets[i]!;
+      this.dvmq.assignment[this.dvmqOfQueue(q)] = targets[i]!;
       this.queueMoves[q]++;
       this.movesTotal++;
       this.recent.push({ time, queue: q, from: from[i]!, to: targets[i]!, reason });
@@ -316,13 +343,16 @@ export class QueueControl {
       for (let q = 0; q < kQueueSlots; q++) last[q] = st[kQueueStatBase + q]!;
     }
     if (!this.dvmqCfg.enabled) return;
-    const loads = perQueue.subarray(0, this.vmqQueues + 1);
-    // the balancer moves only queues that have a port (or the default queue)
-    for (let q = 1; q <= this.vmqQueues; q++) if (this.queuePort[q] === null) loads[q] = 0;
-    const moves = this.dvmq.step(performance.now(), Float64Array.from(loads)).toArray();
+    const loads = this.balancerLoads;
+    for (let d = 0; d < this.dvmqQueues; d++) {
+      const q = this.queueOfDvmq(d);
+      // a VMQ queue without a port carries nothing (and must not be moved around)
+      loads[d] = q > 0 && q <= this.vmqQueues && this.queuePort[q] === null ? 0 : perQueue[q]!;
+    }
+    const moves = this.dvmq.step(performance.now(), loads).toArray();
     // the balancer already changed its assignment: put the tables' view back until each move completes
     for (const m of moves) this.dvmq.assignment[m.queue] = m.from;
-    for (const m of moves) void this.move([m.queue], [m.to], m.up ? 'spread' : 'coalesce').catch(() => {});
+    for (const m of moves) void this.move([this.queueOfDvmq(m.queue)], [m.to], m.up ? 'spread' : 'coalesce').catch(() => {});
   }
 
   status(): QueuesStatus {

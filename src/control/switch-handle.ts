@@ -155,7 +155,9 @@ export class SwitchHandle {
     }
     // a TAP's NIC goes round robin over the workers; a socket endpoint lives on worker 0 (pinned there)
     const tap = port.nic.type === 'tap';
-    const home = tap ? this.nextHome++ % n : 0;
+    // (under Dynamic VMQ, single-queue TAPs live on the home worker with every queue, until load spreads them)
+    const pinnedHome = this.qc && port.nic.type === 'tap' && !port.nic.multiQueue ? this.qc.nicHome() : -1;
+    const home = !tap ? 0 : pinnedHome >= 0 ? pinnedHome : this.nextHome++ % n;
     const added = await this.call<AddedPort>({ op: 'addPort', port, place: !tap }, home);
     const joined: number[] = [];
     try {
