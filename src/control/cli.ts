@@ -37,7 +37,7 @@ export const usage = `vswitch: a userspace 802.1Q virtual switch
   vswitch rss set SW W0,W1,...                      rewrite the RSS table: one worker per entry (as many as its size)
   vswitch port list SW
   vswitch port add SW PORT ENDPOINT [--vlan MODE] [--mtu N] [--disconnected] [--vmq-weight 0-100] [--rss on|off]
-      ENDPOINT: --tap IFNAME [--netns NS] [--no-create] [--offload] | --listen PATH | --listen-tcp [HOST:]PORT
+      ENDPOINT: --tap IFNAME [--netns NS] [--no-create] [--offload] [--multi-queue] | --listen PATH | --listen-tcp [HOST:]PORT
                 | --connect PATH | --connect-tcp HOST:PORT | --dgram LPORT[:RHOST:RPORT]  [--vde]
   vswitch port rm SW PORT
   vswitch port vlan SW PORT untagged | access VID | trunk ALLOWED [--native VID] [--pruned LIST]
@@ -84,6 +84,7 @@ const options = {
   netns: { type: 'string' },
   'no-create': { type: 'boolean' },
   offload: { type: 'boolean' },
+  'multi-queue': { type: 'boolean' },
   'no-rsc': { type: 'boolean' },
   listen: { type: 'string' },
   'listen-tcp': { type: 'string' },
@@ -156,7 +157,7 @@ export function nicFromFlags(f: Flags): NicConfig {
   let raw: Record<string, unknown>;
   switch (given[0]) {
     case 'tap':
-      raw = { type: 'tap', name: f.tap, ...(f.netns ? { netns: f.netns } : {}), ...(f['no-create'] ? { create: false } : {}), ...(f.offload ? { offload: true } : {}) };
+      raw = { type: 'tap', name: f.tap, ...(f.netns ? { netns: f.netns } : {}), ...(f['no-create'] ? { create: false } : {}), ...(f.offload ? { offload: true } : {}), ...(f['multi-queue'] ? { multiQueue: true } : {}) };
       break;
     case 'listen':
       raw = { type: 'stream', mode: 'listen', path: f.listen };
