@@ -17,8 +17,8 @@
  *
  * Moderation: frames for another worker are published at the end of each breath; whether the doorbell
  * rings is the Moderator's call per target (N frames or T microseconds, queues-on-one-worker coalesced on
- * one vector); frames it holds back are signalled by one reusable timer (Node timers: 1 ms granularity,
- * so T under 1 ms is honoured at the next millisecond when traffic stops).
+ * one vector); frames it holds back are signalled when T has passed, by a timer (T >= 1 ms) or by a check
+ * on every event loop turn (T under 1 ms, below Node's timer granularity).
  *
  * Stats (a Float64Array per worker over shared memory, read by the control thread): frames switched here
  * per queue, frames sent away, ring-full drops, doorbells rung and received.
@@ -68,6 +68,7 @@ export class WorkerQueues {
   nowUs = 0;
   private epochSeen = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  private immediate: ReturnType<typeof setImmediate> | null = null;
   private readonly now: () => number;
 
   constructor(init: WorkerQueuesInit, now: () => number = () => performance.now() * 1000) {
@@ -184,9 +185,7 @@ export class WorkerQueues {
         this.signal[w] = 0;
         this.stats[qs.signalsSent]++;
         t.ring(w);
-      } else if (this.timer === null) {
-        this.armTimer(w);
-      }
+      } else this.armTimer(w);
     }
     this.touchedCount = 0;
     t.ack(this.me, this.epochSeen);
@@ -194,13 +193,22 @@ export class WorkerQueues {
     this.nowUs = this.now();
   }
 
+  /**
+   * Frames are waiting unsignalled: look again when T may have passed. Node's timers have 1 ms granularity,
+   * so for T under 1 ms the check runs once per event loop turn (setImmediate: the loop keeps polling its
+   * I/O in between) until T has passed: the cost is a busy producer for at most T, which is what buys a
+   * doorbell within microseconds of T rather than at the next millisecond.
+   */
   private armTimer(w: number): void {
+    if (this.timer !== null || this.immediate !== null) return;
     const us = this.moderators[w]!.timeUs;
-    this.timer = setTimeout(this.onTimer, Math.max(1, Math.ceil(us / 1000)));
+    if (us < 1000) this.immediate = setImmediate(this.onTimer);
+    else this.timer = setTimeout(this.onTimer, Math.ceil(us / 1000));
   }
 
   private readonly onTimer = (): void => {
     this.timer = null;
+    this.immediate = null;
     const now = this.now();
     for (let w = 0; w < this.count; w++) {
       const m = this.moderators[w]!;
@@ -208,7 +216,7 @@ export class WorkerQueues {
       if (m.onTimer(now)) {
         this.stats[qs.signalsSent]++;
         this.tables.ring(w);
-      } else if (this.timer === null) this.armTimer(w);
+      } else this.armTimer(w);
     }
   };
 
@@ -227,6 +235,8 @@ export class WorkerQueues {
 
   stop(): void {
     if (this.timer !== null) clearTimeout(this.timer);
+    if (this.immediate !== null) clearImmediate(this.immediate);
     this.timer = null;
+    this.immediate = null;
   }
 }

@@ -1,0 +1,120 @@
+/**
+ * Moderation benchmark: the latency interrupt moderation adds, as ping round trips through the switch
+ * (p50 and p99) for each preset, next to a one-worker switch and a two-worker switch whose Dynamic VMQ
+ * keeps everything on one worker (no hand-over at all) in the same run.
+ *
+ *   node dist/bench/moderation.js [--count N] [--interval S] [--rounds R] [--out FILE]
+ *
+ * Setup (root; namespaces with a per-run prefix, removed at the end): one in-process switch (the daemon's
+ * SwitchHandle, real worker threads), two TAP hosts A and B. For the preset rows the switch has 2 workers
+ * with Dynamic VMQ off, A's TAP read by worker 0 and B's by worker 1, and the RSS table pointed wholly at
+ * worker 0: A's echo request is switched where it was read, B's reply is read by worker 1 and handed to
+ * worker 0 through the ring, so every round trip crosses threads exactly once, and the doorbell of that
+ * crossing is what the preset moderates. A ping is one frame per round trip: it never reaches a preset's
+ * N, so each waits T; that is the worst case moderation is designed to trade for fewer wake-ups under load.
+ *
+ * Each case: 3 unmeasured pings, then `count` pings at `interval` (default 300 at 10 ms). R rounds
+ * (default 1) each rebuild the switch; the table shows medians over rounds.
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { SwitchHandle } from '../control/switch-handle.js';
+import type { ModerationConfig, SwitchConfig } from '../control/model.js';
+import { NetnsLab, netnsSkipReason } from '../testing/netns.js';
+import { median } from './median.js';
+import { pingRtt, warmUp, type PingResult } from './measure.js';
+import type { BenchHost } from './peers.js';
+
+interface Case {
+  name: string;
+  cfg: Partial<SwitchConfig>;
+  /** Point the whole RSS table at worker 0 (forces the one hop per round trip described above). */
+  hop: boolean;
+}
+
+const kPresets: ModerationConfig[] = ['off', 'low', 'medium', 'high', 'adaptive'];
+
+const kCases: Case[] = [
+  { name: '1 worker', cfg: { workers: 1 }, hop: false },
+  { name: '2 workers, Dynamic VMQ (no hop)', cfg: { workers: 2 }, hop: false },
+  ...kPresets.map((m) => ({ name: `2 workers, hop, moderation ${typeof m === 'string' ? m : `${m.packets}/${m.timeUs}`}`, cfg: { workers: 2, dvmq: { enabled: false }, moderation: m }, hop: true })),
+];
+
+export interface ModerationBenchRow {
+  bench: 'moderation-rtt';
+  case: string;
+  p50Us: number;
+  p99Us: number;
+  avgUs: number;
+  received: number;
+  sent: number;
+}
+
+async function runCase(lab: NetnsLab, c: Case, count: number, interval: number, round: number): Promise<PingResult> {
+  const a: BenchHost = { ns: await lab.addNs(`ma${round}`), dev: lab.ifname(`ma${round}`), ip: '10.77.0.1', mac: '' };
+  const b: BenchHost = { ns: await lab.addNs(`mb${round}`), dev: lab.ifname(`mb${round}`), ip: '10.77.0.2', mac: '' };
+  const h = new SwitchHandle({ name: 'modbench', ...c.cfg }, () => {});
+  try {
+    await h.start();
+    await h.addPort({ name: 'a', nic: { type: 'tap', name: a.dev, netns: a.ns } });
+    await h.addPort({ name: 'b', nic: { type: 'tap', name: b.dev, netns: b.ns } });
+    await lab.ip(a.ns, 'addr', 'add', `${a.ip}/24`, 'dev', a.dev);
+    await lab.ip(b.ns, 'addr', 'add', `${b.ip}/24`, 'dev', b.dev);
+    if (c.hop) await h.setRssTable(new Array((await h.queues()).rss.size).fill(0));
+    if (!(await warmUp(lab, a, b))) throw new Error(`${c.name}: no connectivity`);
+    return await pingRtt(lab, a, b, count, interval);
+  } finally {
+    await h.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { count: { type: 'string', default: '300' }, interval: { type: 'string', default: '0.01' }, rounds: { type: 'string', default: '1' }, out: { type: 'string' } },
+  });
+  const skip = netnsSkipReason();
+  if (skip) {
+    console.log(JSON.stringify({ bench: 'moderation-rtt', skipped: skip }));
+    return;
+  }
+  const count = Number(values.count);
+  const interval = Number(values.interval);
+  const rounds = Number(values.rounds);
+  const lab = new NetnsLab();
+  const rows: ModerationBenchRow[] = [];
+  try {
+    const samples = new Map<string, PingResult[]>();
+    for (let r = 0; r < rounds; r++) {
+      for (const c of kCases) {
+        const res = await runCase(lab, c, count, interval, r * kCases.length + kCases.indexOf(c));
+        samples.set(c.name, [...(samples.get(c.name) ?? []), res]);
+        console.log(JSON.stringify({ bench: 'moderation-rtt', round: r + 1, case: c.name, p50Us: res.p50Us, p99Us: res.p99Us, avgUs: Math.round(res.avgUs), received: res.received, sent: res.sent }));
+      }
+    }
+    for (const c of kCases) {
+      const s = samples.get(c.name)!;
+      rows.push({
+        bench: 'moderation-rtt',
+        case: c.name,
+        p50Us: median(s.map((x) => x.p50Us)),
+        p99Us: median(s.map((x) => x.p99Us)),
+        avgUs: Math.round(median(s.map((x) => x.avgUs))),
+        received: s.reduce((t, x) => t + x.received, 0),
+        sent: s.reduce((t, x) => t + x.sent, 0),
+      });
+    }
+  } finally {
+    await lab.cleanup();
+  }
+  console.log(`\nping RTT through the switch, ${count} pings at ${interval * 1000} ms, medians of ${rounds} round(s):`);
+  console.log('case                                          p50 us   p99 us');
+  for (const r of rows) console.log(`${r.case.padEnd(44)} ${String(Math.round(r.p50Us)).padStart(7)} ${String(Math.round(r.p99Us)).padStart(8)}`);
+  if (values.out) writeFileSync(values.out, JSON.stringify(rows, null, 2) + '\n');
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.stack : err);
+    process.exit(1);
+  });
+}
