@@ -108,3 +108,61 @@ test('constructor rejects bad shapes', () => {
   assert.throws(() => new PacketPool({ slots: 64, slotSize: 1984 }), RangeError);
   assert.throws(() => new PacketPool({ slots: 64.5, slotSize: 2048 }), RangeError);
 });
+
+// ---- shared pool (N workers): per-worker caches over one shared free list ----
+
+import { Worker } from 'node:worker_threads';
+import { createSharedFreeList } from './pool.js';
+
+const churn = `
+const { workerData, parentPort } = require('node:worker_threads');
+import(workerData.url).then(({ PacketPool }) => {
+  const { shape, shared, owner, me, rounds } = workerData;
+  const pool = new PacketPool(shape, shared);
+  const own = new Int32Array(owner);
+  const held = [];
+  let dup = 0, got = 0;
+  let x = me * 7919 + 1;
+  for (let i = 0; i < rounds; i++) {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    if ((x & 3) !== 0 || held.length === 0) {
+      const s = pool.alloc();
+      if (s >= 0) {
+        got++;
+        if (Atomics.compareExchange(own, s, 0, me) !== 0) dup++;
+        held.push(s);
+      }
+    } else {
+      const s = held.splice(x % held.length, 1)[0];
+      Atomics.store(own, s, 0);
+      pool.free(s);
+    }
+  }
+  for (const s of held) { Atomics.store(own, s, 0); pool.free(s); }
+  pool.flushCache();
+  parentPort.postMessage({ dup, got });
+});
+`;
+
+test('shared pool: two threads allocating and freeing never hold the same slot; every slot comes back', async () => {
+  const shape = { slots: 512, slotSize: 2048 };
+  const base = new PacketPool(shape);
+  const shared = { data: base.data, meta: base.meta, free: createSharedFreeList(shape.slots) };
+  const owner = new SharedArrayBuffer(shape.slots * 4);
+  const url = new URL('./pool.js', import.meta.url).href;
+  const run = (me: number) =>
+    new Promise<{ dup: number; got: number }>((resolve, reject) => {
+      const w = new Worker(churn, { eval: true, workerData: { url, shape, shared, owner, me, rounds: 200_000 } });
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+  const [a, b] = await Promise.all([run(1), run(2)]);
+  assert.equal(a.dup + b.dup, 0, 'no slot handed to two holders at once');
+  assert.ok(a.got > 10_000 && b.got > 10_000);
+  const view = new PacketPool(shape, shared);
+  assert.equal(view.available, shape.slots, 'every slot back in the shared list');
+  const seen = new Set<number>();
+  for (let i = 0; i < shape.slots; i++) seen.add(view.alloc());
+  assert.equal(seen.size, shape.slots);
+  assert.equal(seen.has(-1), false);
+});
