@@ -115,7 +115,7 @@ test('POST /queues/:q/move: queue and worker checked against the running switch'
   await rejects(api().call('POST', '/switches/sw/queues/1/move', {}), 400, /body\.worker: missing/);
   await rejects(api().call('POST', '/switches/sw/queues/1/move', { worker: 1, to: 0 }), 400, /body\.to: unknown setting; expected one of worker/);
   handle.workers = 1;
-  await rejects(api().call('POST', '/switches/sw/queues/0/move', { worker: 0 }), 400, /'sw' runs on one worker, so it has no queues to move; create it with --workers 2 or more/);
+  await rejects(api().call('POST', '/switches/sw/queues/0/move', { worker: 0 }), 400, /'sw' runs on one worker, so it has no queues to move; give it more with 'vswitch switch tune sw --workers 2'/);
   assert.equal(handle.calls.length, 1);
 });
 
@@ -132,14 +132,18 @@ test('PATCH/PUT /tuning: merged with the running settings, complete parts passed
   const r = await api().call('PATCH', '/switches/sw/tuning', { moderation: 'low', dvmq: { upperThreshold: 0.9 } });
   const dvmq = { ...kDvmqDefaultConfig, upperThreshold: 0.9 };
   assert.deepEqual(handle.calls, [['tune', { moderation: 'low', dvmq }]]);
-  assert.deepEqual(r, { moderation: 'low', dvmq });
+  assert.deepEqual(r, { workers: 2, moderation: 'low', dvmq });
   // the next change merges with what the handle applied
   await api().call('PUT', '/switches/sw/tuning', { dvmq: { lowerThreshold: 0.85 } });
   assert.deepEqual(handle.calls[1], ['tune', { dvmq: { ...dvmq, lowerThreshold: 0.85 } }]);
   await rejects(api().call('PATCH', '/switches/sw/tuning', { dvmq: { upperThreshold: 0.5 } }), 400, /tuning\.dvmq\.upperThreshold: 0\.5 must be above lowerThreshold 0\.85 \(the current value\)/);
   await rejects(api().call('PATCH', '/switches/sw/tuning', { moderation: { packets: 0, timeUs: 5 } }), 400, /tuning\.moderation\.packets: 0 is out of range/);
-  await rejects(api().call('PATCH', '/switches/sw/tuning', { workers: 3 }), 400, /tuning\.workers: unknown setting/);
+  await rejects(api().call('PATCH', '/switches/sw/tuning', { workers: 0 }), 400, /tuning\.workers: 0 is out of range; use an integer from 1 to 64/);
+  await rejects(api().call('PATCH', '/switches/sw/tuning', { vmqQueues: 3 }), 400, /tuning\.vmqQueues: unknown setting/);
   assert.equal(handle.calls.length, 2);
+  // the worker count changes at runtime
+  assert.equal((await api().call<{ workers: number }>('PATCH', '/switches/sw/tuning', { workers: 3 })).workers, 3);
+  assert.deepEqual(handle.calls[2], ['tune', { workers: 3 }]);
 });
 
 test('POST /switches: the new settings validated like every other (config file, API, CLI)', async () => {
@@ -153,20 +157,20 @@ test('POST /switches: the new settings validated like every other (config file, 
 
 test('CLI: queues, queue move, rss set, switch tune, switch add reach the routes', async () => {
   const text = await cli('queues', 'sw');
-  assert.match(text, /^moderation off; dynamic VMQ on/);
+  assert.match(text, /^2 workers; moderation off; dynamic VMQ on/);
   assert.match(text, /\n1      vm1        52:54:00:00:00:01 vlan 1  0 /);
   assert.match(text, /RSS table \(4 entries: hash low bits -> worker\)\n {4}0: 0 1 0 1\n  buckets per worker: 0=2 1=2/);
   assert.deepEqual(JSON.parse(await cli('queues', 'sw', '--json')).rss, { size: 4, entries: [0, 1, 0, 1] });
   assert.equal(await cli('queue', 'move', 'sw', '1', '1'), 'switch sw: queue 1 moved to worker 1');
   assert.equal(await cli('rss', 'set', 'sw', '1,0,1,0'), 'switch sw: RSS table rewritten (4 entries)');
-  assert.match(await cli('switch', 'tune', 'sw', '--moderation', '16/100', '--dvmq-upper', '0.7'), /^switch sw: moderation 16 frames \/ 100 us; dynamic VMQ on \(spread above 70\.0%/);
+  assert.match(await cli('switch', 'tune', 'sw', '--moderation', '16/100', '--dvmq-upper', '0.7'), /^switch sw: 2 workers; moderation 16 frames \/ 100 us; dynamic VMQ on \(spread above 70\.0%/);
   assert.deepEqual(handle.calls, [
     ['moveQueue', 1, 1],
     ['setRssTable', [1, 0, 1, 0]],
     ['tune', { moderation: { packets: 16, timeUs: 100 }, dvmq: { ...kDvmqDefaultConfig, upperThreshold: 0.7 } }],
   ]);
   await assert.rejects(cli('rss', 'set', 'sw', '0,1'), /entries: has 2 entries; this switch's RSS table has 4/);
-  await assert.rejects(cli('switch', 'tune', 'sw', '--workers', '4'), /--workers: is fixed when the switch is created/);
+  await assert.rejects(cli('switch', 'tune', 'sw', '--rss-table-size', '64'), /--rss-table-size: is fixed when the switch is created/);
   await cli('switch', 'add', 'y', '--workers', '2', '--rss-table-size', '16', '--moderation', 'adaptive', '--dvmq', 'off');
   assert.deepEqual(created.at(-1), { name: 'y', type: 'private', workers: 2, rssTableSize: 16, moderation: 'adaptive', dvmq: { enabled: false }, ports: [], staticMacs: [] });
   await assert.rejects(cli('switch', 'add', 'z', '--rss-table-size', '100'), /--rss-table-size: 100 is not a power of two/);

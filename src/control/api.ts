@@ -25,7 +25,7 @@
  *   GET    /switches/:sw/queues               workers, VMQ queues, RSS table, queue moves (QueuesStatus)
  *   POST   /switches/:sw/queues/:q/move       {worker}: a manual queue move
  *   PUT    /switches/:sw/rss                  {entries}: the whole RSS indirection table
- *   PATCH  /switches/:sw/tuning               {moderation?, dvmq?} merged with the running settings (null resets); PUT the same
+ *   PATCH  /switches/:sw/tuning               {workers?, moderation?, dvmq?} merged with the running settings (null resets); PUT the same
  *   GET    /config                            running configuration
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -68,7 +68,7 @@ type Handler = (m: RegExpMatchArray, body: unknown, url: URL) => Promise<unknown
 
 /** Queue moves and the RSS table exist only on a switch with two or more workers. */
 function multiWorker(st: QueuesStatus, sw: string, what: string): void {
-  if (st.workers.length < 2) v.fail('switch', `'${sw}' runs on one worker, so it has no ${what}; create it with --workers 2 or more (config: "workers": 2)`);
+  if (st.workers.length < 2) v.fail('switch', `'${sw}' runs on one worker, so it has no ${what}; give it more with 'vswitch switch tune ${sw} --workers 2' (config: "workers": 2)`);
 }
 
 /** A body `{key: value}` with nothing else: the value (validated by the caller). */
@@ -144,7 +144,7 @@ export function createApi(mgr: Manager, apiPath?: string): Server {
       const running = queueSettings(s.config);
       const t = tuningRequest(body, running);
       await s.tune(t);
-      return { moderation: t.moderation ?? running.moderation, dvmq: t.dvmq ?? running.dvmq };
+      return { workers: t.workers ?? running.workers, moderation: t.moderation ?? running.moderation, dvmq: t.dvmq ?? running.dvmq };
     }]),
     ['POST', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/capture$/, async (m, body) => {
       const req = captureRequest(body, 'capture');

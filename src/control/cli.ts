@@ -30,7 +30,7 @@ export const usage = `vswitch: a userspace 802.1Q virtual switch
       --workers: datapath threads (default: one per core); MODE: off|low|medium|high|adaptive, N/T: wake a
       worker after N frames or T us (16/100); X: a worker's load, 0-1 (defaults 0.8 / 0.2)
   vswitch switch aging SW SECONDS                   MAC aging time (0 = never)
-  vswitch switch tune SW [--moderation MODE|N/T] [--dvmq on|off] [--dvmq-upper X] [--dvmq-lower X]
+  vswitch switch tune SW [--workers N] [--moderation MODE|N/T] [--dvmq on|off] [--dvmq-upper X] [--dvmq-lower X]
                          [--dvmq-period MS] [--dvmq-min-move MS]    change moderation / Dynamic VMQ at runtime
   vswitch queues SW                                 workers, VMQ queues (filter, worker, load), RSS table, queue moves
   vswitch queue move SW QUEUE WORKER                move a queue to a worker (Dynamic VMQ may move it again)
@@ -364,8 +364,8 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       return 0;
     }
     case 'switch tune': {
-      need(args, 1, 'switch tune SW [--moderation MODE|N/T] [--dvmq on|off] [--dvmq-upper X] ...');
-      const r = await api.call<Pick<QueuesStatus, 'moderation' | 'dvmq'>>('PATCH', `/switches/${sw(args[0])}/tuning`, tuningFromFlags(f));
+      need(args, 1, 'switch tune SW [--workers N] [--moderation MODE|N/T] [--dvmq on|off] [--dvmq-upper X] ...');
+      const r = await api.call<Pick<QueuesStatus, 'moderation' | 'dvmq'> & { workers: number }>('PATCH', `/switches/${sw(args[0])}/tuning`, tuningFromFlags(f));
       print(`switch ${args[0]}: ${describeTuning(r)}`, r);
       return 0;
     }

@@ -215,7 +215,7 @@ export interface VmqMove {
   queue: number;
   from: number;
   to: number;
-  reason: 'spread' | 'coalesce' | 'manual';
+  reason: 'spread' | 'coalesce' | 'manual' | 'retire';
 }
 
 /** GET /switches/:sw/queues: workers, queues, the RSS table and recent queue moves. */
@@ -230,6 +230,8 @@ export interface QueuesStatus {
 
 /** Runtime tuning of moderation and Dynamic VMQ (PATCH /switches/:sw/tuning): each part given is complete. */
 export interface QueueTuning {
+  /** Workers of a running switch: added, or retired from the last (control/switch-handle.ts setWorkers). */
+  workers?: number;
   moderation?: ModerationConfig;
   dvmq?: DvmqConfig;
 }

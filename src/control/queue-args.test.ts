@@ -68,8 +68,10 @@ test('switch tune flags: moderation and dvmq only; creation-time settings refuse
   assert.deepEqual(tuningFromFlags(flags(['--dvmq-upper', '0.1'])), { dvmq: { upperThreshold: 0.1 } });
   refuses(() => tuningFromFlags(flags(['--dvmq-lower', '1'])), '--dvmq-lower', /1 must be below --dvmq-upper 1 \(its largest value\)/);
   refuses(() => tuningFromFlags(flags(['--dvmq-upper', '0.3', '--dvmq-lower', '0.4'])), '--dvmq-lower', /0\.4 must be below --dvmq-upper 0\.3;/);
-  refuses(() => tuningFromFlags(flags([])), 'switch tune', /nothing to change; give --moderation/);
-  refuses(() => tuningFromFlags(flags(['--workers', '4'])), '--workers', /is fixed when the switch is created; remove and re-create the switch to change it/);
+  refuses(() => tuningFromFlags(flags([])), 'switch tune', /nothing to change; give --workers N, --moderation/);
+  assert.deepEqual(tuningFromFlags(flags(['--workers', '4'])), { workers: 4 });
+  refuses(() => tuningFromFlags(flags(['--workers', '0'])), '--workers', /0 is out of range; use an integer from 1 to 64/);
+  refuses(() => tuningFromFlags(flags(['--vmq-queues', '4'])), '--vmq-queues', /is fixed when the switch is created; remove and re-create the switch to change it/);
   refuses(() => tuningFromFlags(flags(['--rss-table-size', '64'])), '--rss-table-size', /is fixed when the switch is created/);
   refuses(() => tuningFromFlags(flags(['--rss', 'on'])), '--rss', /is a port setting, fixed when the port is added/);
   refuses(() => tuningFromFlags(flags(['--moderation', '16/0.5ms'])), '--moderation', /is not a moderation setting/);
@@ -115,7 +117,7 @@ test('formatQueues: settings line, worker and queue tables, RSS table, last move
   assert.equal(
     text,
     [
-      'moderation 16 frames / 100 us; dynamic VMQ on (spread above 80.0%, coalesce below 20.0%, every 100 ms, a queue stays 1000 ms after a move)',
+      '2 workers; moderation 16 frames / 100 us; dynamic VMQ on (spread above 80.0%, coalesce below 20.0%, every 100 ms, a queue stays 1000 ms after a move)',
       '',
       'worker  load   frames  signals  queues',
       '0       50.0%  1200    40       1',
@@ -136,6 +138,6 @@ test('formatQueues: settings line, worker and queue tables, RSS table, last move
       '  2024-01-01T00:00:01.000Z queue 1: worker 1 -> 0 (manual)',
     ].join('\n'),
   );
-  assert.match(formatQueues({ ...status, moves: { total: 0, recent: [] }, dvmq: { ...status.dvmq, enabled: false }, moderation: 'off' }), /^moderation off; dynamic VMQ off\n[^]*\nqueue moves: 0$/);
+  assert.match(formatQueues({ ...status, moves: { total: 0, recent: [] }, dvmq: { ...status.dvmq, enabled: false }, moderation: 'off' }), /^2 workers; moderation off; dynamic VMQ off\n[^]*\nqueue moves: 0$/);
   assert.equal(formatRss({ size: 2, entries: [10, 3] }, 11).split('\n')[1], '    0: 10  3');
 });

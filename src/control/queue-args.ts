@@ -85,6 +85,8 @@ const kNames: Record<string, string> = {
   moderation: '--moderation',
 };
 const kCreateOnly: readonly QueueFlag[] = ['workers', 'vmq-queues', 'rss-table-size'];
+/** What `switch tune` cannot change (the worker count it can). */
+const kFixed: readonly QueueFlag[] = ['vmq-queues', 'rss-table-size'];
 const kSwitchOnly: readonly QueueFlag[] = [...kCreateOnly, 'moderation', ...kDvmqFlags.map(([flag]) => flag)];
 const kPortOnly: readonly QueueFlag[] = kPortFlags.map(([flag]) => flag);
 
@@ -143,10 +145,12 @@ export function portQueuesFromFlags(f: QueueFlags): Partial<PortConfig> {
  * `switch tune` flags -> the body of PATCH /switches/:sw/tuning. Each flag is checked on its own range
  * here (and lower < upper when both are given); the daemon checks the merge with the running values.
  */
-export function tuningFromFlags(f: QueueFlags): { moderation?: SwitchConfig['moderation']; dvmq?: DvmqConfig } {
-  refuse(f, kCreateOnly, 'is fixed when the switch is created; remove and re-create the switch to change it');
+export function tuningFromFlags(f: QueueFlags): { workers?: number; moderation?: SwitchConfig['moderation']; dvmq?: DvmqConfig } {
+  refuse(f, kFixed, 'is fixed when the switch is created; remove and re-create the switch to change it');
   refuse(f, kPortOnly, "is a port setting, fixed when the port is added; remove and re-add the port to change it");
-  const out: { moderation?: SwitchConfig['moderation']; dvmq?: DvmqConfig } = {};
+  const out: { workers?: number; moderation?: SwitchConfig['moderation']; dvmq?: DvmqConfig } = {};
+  const workers = value(f, 'workers');
+  if (workers !== undefined) out.workers = asTyped(() => validateSwitchQueues({ workers: whole(workers, '--workers') }, 'switch'), 'switch').workers;
   const mod = value(f, 'moderation');
   if (mod !== undefined) out.moderation = parseModeration(mod, '--moderation');
   const raw = dvmqRaw(f);
@@ -156,8 +160,8 @@ export function tuningFromFlags(f: QueueFlags): { moderation?: SwitchConfig['mod
     const widest = { enabled: true, upperThreshold: 1, lowerThreshold: Number.MIN_VALUE, samplePeriodMs: 100, minMoveIntervalMs: 0 };
     out.dvmq = asTyped(() => dvmqConfig(raw, 'switch.dvmq', widest, 'its largest value'), 'switch');
   }
-  if (out.moderation === undefined && out.dvmq === undefined)
-    fail('switch tune', 'nothing to change; give --moderation MODE|N/T and/or --dvmq on|off, --dvmq-upper X, --dvmq-lower X, --dvmq-period MS, --dvmq-min-move MS');
+  if (out.workers === undefined && out.moderation === undefined && out.dvmq === undefined)
+    fail('switch tune', 'nothing to change; give --workers N, --moderation MODE|N/T and/or --dvmq on|off, --dvmq-upper X, --dvmq-lower X, --dvmq-period MS, --dvmq-min-move MS');
   return out;
 }
 
@@ -189,12 +193,12 @@ function describeModeration(m: QueuesStatus['moderation']): string {
 }
 
 /** One line: the moderation and Dynamic VMQ settings a switch runs with. */
-export function describeTuning(s: Pick<QueuesStatus, 'moderation' | 'dvmq'>): string {
+export function describeTuning(s: Pick<QueuesStatus, 'moderation' | 'dvmq'> & { workers?: number }): string {
   const d = s.dvmq;
   const dvmq = d.enabled
     ? `on (spread above ${pct(d.upperThreshold)}, coalesce below ${pct(d.lowerThreshold)}, every ${d.samplePeriodMs} ms, a queue stays ${d.minMoveIntervalMs} ms after a move)`
     : 'off';
-  return `moderation ${describeModeration(s.moderation)}; dynamic VMQ ${dvmq}`;
+  return `${s.workers !== undefined ? `${s.workers} worker${s.workers === 1 ? '' : 's'}; ` : ''}moderation ${describeModeration(s.moderation)}; dynamic VMQ ${dvmq}`;
 }
 
 /** `vswitch queues SW`: workers, queues, the RSS table, the last moves. */
@@ -215,7 +219,7 @@ export function formatQueues(s: QueuesStatus, lastMoves = 10): string {
       String(q.moves),
     ]),
   ]);
-  const settings = describeTuning(s);
+  const settings = describeTuning({ workers: s.workers.length, moderation: s.moderation, dvmq: s.dvmq });
   const recent = s.moves.recent.slice(-lastMoves);
   const moves = recent.length
     ? `queue moves: ${s.moves.total} in all; last ${recent.length}:\n${recent.map((m) => `  ${m.time} queue ${m.queue}: worker ${m.from} -> ${m.to} (${m.reason})`).join('\n')}`

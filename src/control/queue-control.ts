@@ -33,7 +33,7 @@ import { SlotRing } from '../dataplane/slot-ring.js';
 import { parseMacWords } from '../packet/mac.js';
 import { DynamicVmq } from '../queues/dvmq.js';
 import { kDvmqDefaultConfig } from './validate-queues.js';
-import { kHeld, kMaxRss, kPinned, kQueueSlots, kRss, kRssBase, kWorkerMask, QueueTables } from '../queues/queue-tables.js';
+import { kHeld, kMaxRss, kMaxWorkers, kPinned, kQueueSlots, kRss, kRssBase, kWorkerMask, QueueTables } from '../queues/queue-tables.js';
 import { kQueueStatBase, kQueueStatWords, qs, type WorkerQueuesInit } from '../queues/worker-queues.js';
 import type { ModerationSettings } from '../queues/moderation.js';
 import type { DvmqConfig, ModerationConfig, PortConfig, QueuesStatus, QueueStatus, VmqMove } from './model.js';
@@ -71,7 +71,7 @@ export class QueueControl {
   private readonly queueMoves: Int32Array;
   private readonly queueLoad = new Float64Array(kQueueSlots);
   private readonly lastFrames: Float64Array[];
-  private readonly workerLoad: Float64Array;
+  private workerLoad: Float64Array;
   private readonly balancerLoads: Float64Array;
   private readonly lastElu: Array<EventLoopUtilization | undefined>;
   private movesTotal = 0;
@@ -81,7 +81,7 @@ export class QueueControl {
   private moderation: ModerationConfig;
 
   constructor(
-    readonly workerCount: number,
+    public workerCount: number,
     opts: { vmqQueues: number; rssTableSize: number; dvmq?: DvmqConfig; moderation?: ModerationConfig },
   ) {
     const n = workerCount;
@@ -111,7 +111,7 @@ export class QueueControl {
       this.statViews.push(new Float64Array(sab));
       this.lastFrames.push(new Float64Array(kQueueSlots));
     }
-    this.workerLoad = new Float64Array(n);
+    this.workerLoad = new Float64Array(kMaxWorkers);
     this.balancerLoads = new Float64Array(opts.vmqQueues + 1 + opts.rssTableSize);
     this.lastElu = new Array(n).fill(undefined);
     this.queuePort = new Array(opts.vmqQueues + 1).fill(null);
@@ -164,8 +164,91 @@ export class QueueControl {
 
   /** Start Dynamic VMQ sampling over these workers. */
   start(workers: readonly Worker[]): void {
+    this.stop();
     this.timer = setInterval(() => this.sample(workers), this.dvmqCfg.samplePeriodMs);
     this.timer.unref();
+  }
+
+  // ---- adding and retiring workers ----
+
+  /** Rings, stats and balancer for one more worker (index = the old count); returns what it needs. */
+  addWorker(): WorkerQueuesInit {
+    const k = this.workerCount;
+    for (let from = 0; from < k; from++) {
+      const r = new SlotRing(kRingSize);
+      this.rings[from]!.push(r.sab);
+      this.ringViews[from]!.push(r);
+    }
+    const row: SharedArrayBuffer[] = [];
+    const views: SlotRing[] = [];
+    for (let to = 0; to <= k; to++) {
+      const r = new SlotRing(kRingSize);
+      row.push(r.sab);
+      views.push(r);
+    }
+    this.rings.push(row);
+    this.ringViews.push(views);
+    const sab = new SharedArrayBuffer(kQueueStatWords * 8);
+    this.stats.push(sab);
+    this.statViews.push(new Float64Array(sab));
+    this.lastFrames.push(new Float64Array(kQueueSlots));
+    this.lastElu.push(undefined);
+    this.workerCount = k + 1;
+    this.rebalancer();
+    return this.workerInit(k);
+  }
+
+  /**
+   * Move every queue and bucket worker `k` serves to the others (VMQ queues home to worker 0, buckets round
+   * robin), through the loss-free move protocol; from then on nothing is steered to `k`.
+   */
+  async evacuate(k: number): Promise<void> {
+    const t = this.tables;
+    const queues: number[] = [];
+    const targets: number[] = [];
+    for (let q = 0; q <= this.vmqQueues; q++) {
+      if ((t.entry(q) & kWorkerMask) === k) {
+        queues.push(q);
+        targets.push(0);
+      }
+    }
+    for (let i = 0; i < kMaxRss; i++) {
+      if ((t.entry(kRssBase + i) & kWorkerMask) === k) {
+        queues.push(kRssBase + i);
+        targets.push(i % k);
+      }
+    }
+    await this.move(queues, targets, 'retire');
+  }
+
+  /** True once worker `k` has nothing left in its rings toward the others (after it stopped). */
+  drainedFrom(k: number): boolean {
+    const row = this.ringViews[k]!;
+    for (let to = 0; to < row.length; to++) if (to !== k && row[to]!.publishedHead() !== row[to]!.publishedTail()) return false;
+    return true;
+  }
+
+  /** Forget the last worker's rings and stats (it has stopped and its rings are drained). */
+  removeWorker(): void {
+    const k = this.workerCount - 1;
+    this.rings.pop();
+    this.ringViews.pop();
+    for (const row of this.rings) row.length = k;
+    for (const row of this.ringViews) row.length = k;
+    this.stats.pop();
+    this.statViews.pop();
+    this.lastFrames.pop();
+    this.lastElu.pop();
+    this.workerLoad[k] = 0;
+    this.workerCount = k;
+    this.rebalancer();
+  }
+
+  /** A balancer for the current worker count that keeps where every queue is. */
+  private rebalancer(): void {
+    const assignment = Int32Array.from(this.dvmq.assignment);
+    this.dvmq = this.newBalancer();
+    for (let d = 0; d < assignment.length; d++) this.dvmq.assignment[d] = Math.min(assignment[d]!, this.workerCount - 1);
   }
 
   stop(): void {
@@ -302,10 +385,7 @@ export class QueueControl {
   tune(t: { moderation?: ModerationConfig; dvmq?: DvmqConfig }, workers: readonly Worker[]): void {
     if (t.dvmq) {
       this.dvmqCfg = { ...this.dvmqCfg, ...t.dvmq };
-      const assignment = Int32Array.from(this.dvmq.assignment);
-      this.dvmq = this.newBalancer();
-      this.dvmq.assignment.set(assignment);
-      this.stop();
+      this.rebalancer();
       this.start(workers);
     }
     if (t.moderation !== undefined) this.moderation = t.moderation;

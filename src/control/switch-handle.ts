@@ -14,8 +14,10 @@ import { Worker } from 'node:worker_threads';
 import { Counters, kMaxPorts } from '../dataplane/counters.js';
 import { createSharedFreeList, kDefaultSlots, kDefaultSlotSize, PacketPool } from '../dataplane/pool.js';
 import { Fdb, kDefaultAgingSeconds, kDefaultMaxEntries } from '../switch/fdb.js';
-import type { AddedPort, EventMessage, PolicyStats, Reply, Request, WorkerInit } from '../engine/protocol.js';
+import type { AddedPort, EventMessage, PolicyStats, RemoteNic, Reply, Request, WorkerInit } from '../engine/protocol.js';
+import { kMaxWorkers } from '../queues/queue-tables.js';
 import { moderationSettings, QueueControl } from './queue-control.js';
+import type { WorkerQueuesInit } from '../queues/worker-queues.js';
 import { defaultWorkers, kDefaultRssTableSize, kDefaultVmqQueues, kDvmqDefaultConfig } from './validate-queues.js';
 import type { DvmqConfig, ModerationConfig, QueuesStatus } from './model.js';
 import { kDefaultFlowTableSize, type PortPolicy } from '../policy/config.js';
@@ -35,9 +37,16 @@ export class SwitchHandle {
   /** Packet captures of this switch's ports (control/capture.ts); a ring entry holds one pool frame. */
   readonly captures: SwitchCaptures;
   readonly workers: Worker[] = [];
-  /** Multi-worker switches: queues, steering tables and moves; null with one worker. */
-  readonly qc: QueueControl | null;
-  private readonly fdbView: Fdb | null = null;
+  /** Queues, steering tables and moves (control/queue-control.ts). */
+  readonly qc: QueueControl;
+  private readonly fdbView: Fdb;
+  private readonly linkState: SharedArrayBuffer;
+  private readonly poolShape: WorkerInit['pool'];
+  private readonly onLink: (ev: LinkEvent) => void;
+  /** TAP fd of each port's NIC (on its home worker), for the workers that write through it. */
+  private readonly fds = new Map<string, { fd: number; offloadCaps: number }>();
+  /** Workers stopped by setWorkers: their exit is no failure. */
+  private readonly retired = new Set<Worker>();
   /** Port name -> worker hosting its NIC. */
   private readonly home = new Map<string, number>();
   private nextHome = 0;
@@ -50,69 +59,68 @@ export class SwitchHandle {
   constructor(cfg: SwitchConfig, onLink: (ev: LinkEvent) => void) {
     this.name = cfg.name;
     this.config = { ...cfg, ports: [] };
+    this.onLink = onLink;
     const n = cfg.workers ?? defaultWorkers();
     const macTableSize = cfg.macTableSize ?? kDefaultMaxEntries;
-    let multi: ((w: number) => WorkerInit['multi']) | null = null;
-    let poolShape: WorkerInit['pool'] = { slots: kDefaultSlots, slotSize: kDefaultSlotSize };
-    if (n > 1) {
-      const slots = kDefaultSlots * 2;
-      const pool = new PacketPool({ slots, slotSize: kDefaultSlotSize });
-      poolShape = { slots, slotSize: kDefaultSlotSize, shared: { data: pool.data, meta: pool.meta, free: createSharedFreeList(slots) } };
-      this.fdbView = new Fdb(macTableSize);
-      const fdb = this.fdbView.sab;
-      const linkState = new SharedArrayBuffer(kMaxPorts);
-      const qc = new QueueControl(n, { vmqQueues: cfg.vmqQueues ?? kDefaultVmqQueues, rssTableSize: cfg.rssTableSize ?? kDefaultRssTableSize, dvmq: cfg.dvmq, moderation: cfg.moderation });
-      this.qc = qc;
-      multi = (w) => ({ fdb, linkState, queues: qc.workerInit(w) });
-    } else this.qc = null;
+    // every switch has the shared tables, even on one worker, so workers can be added while it runs
+    const slots = kDefaultSlots * 2;
+    const pool = new PacketPool({ slots, slotSize: kDefaultSlotSize });
+    this.poolShape = { slots, slotSize: kDefaultSlotSize, shared: { data: pool.data, meta: pool.meta, free: createSharedFreeList(slots) } };
+    this.fdbView = new Fdb(macTableSize);
+    this.linkState = new SharedArrayBuffer(kMaxPorts);
+    this.qc = new QueueControl(n, { vmqQueues: cfg.vmqQueues ?? kDefaultVmqQueues, rssTableSize: cfg.rssTableSize ?? kDefaultRssTableSize, dvmq: cfg.dvmq, moderation: cfg.moderation });
     this.captures = new SwitchCaptures(cfg.name, kCaptureSnap, (req) => this.captureCall(req));
-    for (let w = 0; w < n; w++) {
-      const counters = new Counters();
-      this.counterBlocks.push(counters);
-      const init: WorkerInit = {
-        switchName: cfg.name,
-        agingSeconds: cfg.agingSeconds ?? kDefaultAgingSeconds,
-        macTableSize,
-        rsc: cfg.rsc ?? true,
-        minimumBandwidthMode: cfg.minimumBandwidthMode ?? 'weight',
-        flowTableSize: cfg.flowTableSize ?? kDefaultFlowTableSize,
-        counters: counters.sab,
-        pool: poolShape,
-        ...(multi ? { multi: multi(w) } : {}),
-      };
-      const worker = new Worker(new URL('../engine/worker.js', import.meta.url), { workerData: init, name: `vswitch:${cfg.name}:${w}` });
-      this.workers.push(worker);
-      worker.on('message', (m: Reply | EventMessage) => {
-        if ('event' in m) {
-          onLink({ time: new Date().toISOString(), switch: this.name, ...m.link });
-          return;
-        }
-        const p = this.pending.get(m.id);
-        if (!p) return;
-        this.pending.delete(m.id);
-        if (m.ok) p.resolve(m.result);
-        else p.reject(new Error(m.error));
-      });
-      worker.on('error', (err) => this.failAll(new Error(`switch '${this.name}' datapath worker ${w} failed: ${err.message}`)));
-      worker.on('exit', (code) => {
-        if (this.exited) return;
-        this.exited = true;
-        this.qc?.stop();
-        void this.captures.stopAll();
-        this.failAll(new Error(`switch '${this.name}' datapath worker ${w} exited (code ${code})`));
-      });
-    }
-    this.qc?.start(this.workers);
+    for (let w = 0; w < n; w++) this.spawn(w, this.qc.workerInit(w));
+    this.qc.start(this.workers);
+  }
+
+  /** Start datapath worker w (its counter block stays in the sums even after it retires). */
+  private spawn(w: number, queues: WorkerQueuesInit): void {
+    const counters = new Counters();
+    this.counterBlocks.push(counters);
+    const cfg = this.config;
+    const init: WorkerInit = {
+      switchName: cfg.name,
+      agingSeconds: cfg.agingSeconds ?? kDefaultAgingSeconds,
+      macTableSize: this.fdbView.maxEntries,
+      rsc: cfg.rsc ?? true,
+      minimumBandwidthMode: cfg.minimumBandwidthMode ?? 'weight',
+      flowTableSize: cfg.flowTableSize ?? kDefaultFlowTableSize,
+      counters: counters.sab,
+      pool: this.poolShape,
+      multi: { fdb: this.fdbView.sab, linkState: this.linkState, queues },
+    };
+    const worker = new Worker(new URL('../engine/worker.js', import.meta.url), { workerData: init, name: `vswitch:${cfg.name}:${w}` });
+    this.workers[w] = worker;
+    worker.on('message', (m: Reply | EventMessage) => {
+      if ('event' in m) {
+        this.onLink({ time: new Date().toISOString(), switch: this.name, ...m.link });
+        return;
+      }
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (m.ok) p.resolve(m.result);
+      else p.reject(new Error(m.error));
+    });
+    worker.on('error', (err) => this.failAll(new Error(`switch '${this.name}' datapath worker ${w} failed: ${err.message}`)));
+    worker.on('exit', (code) => {
+      if (this.exited || this.retired.has(worker)) return;
+      this.exited = true;
+      this.qc.stop();
+      void this.captures.stopAll();
+      this.failAll(new Error(`switch '${this.name}' datapath worker ${w} exited (code ${code})`));
+    });
   }
 
   /** Captures run on worker 0, with the port's traffic pinned there while they run. */
   private async captureCall(req: Request): Promise<unknown> {
     const cfg = req.op === 'captureStart' || req.op === 'captureStop' ? this.portConfig(req.name) : undefined;
-    if (req.op === 'captureStart' && cfg && this.qc) this.qc.setCapturing(cfg, true);
+    if (req.op === 'captureStart' && cfg && true) this.qc.setCapturing(cfg, true);
     try {
       return await this.call(req);
     } finally {
-      if (req.op === 'captureStop' && cfg && this.qc) this.qc.setCapturing(cfg, false);
+      if (req.op === 'captureStop' && cfg && true) this.qc.setCapturing(cfg, false);
     }
   }
 
@@ -148,50 +156,54 @@ export class SwitchHandle {
   async addPort(port: PortConfig): Promise<void> {
     if (port.policy) port = { ...port, policy: withRuleIds(port.policy) };
     const n = this.workers.length;
-    if (n === 1) {
-      const added = await this.call<AddedPort>({ op: 'addPort', port });
-      this.portAdded(port, added.index, 0);
-      return;
-    }
-    // a TAP's NIC goes round robin over the workers; a socket endpoint lives on worker 0 (pinned there)
+    // A socket endpoint lives on worker 0 (pinned there). A TAP's NIC goes to the home worker under Dynamic
+    // VMQ (with every queue, until load spreads them), else round robin; a multi-queue TAP opens a queue on
+    // every worker, the others write through the home's fd.
     const tap = port.nic.type === 'tap';
-    // (under Dynamic VMQ, single-queue TAPs live on the home worker with every queue, until load spreads them)
-    const pinnedHome = this.qc && port.nic.type === 'tap' && !port.nic.multiQueue ? this.qc.nicHome() : -1;
-    const home = !tap ? 0 : pinnedHome >= 0 ? pinnedHome : this.nextHome++ % n;
-    const added = await this.call<AddedPort>({ op: 'addPort', port, place: !tap }, home);
+    const multiQueue = port.nic.type === 'tap' && port.nic.multiQueue === true;
+    const nicHome = tap && !multiQueue ? this.qc.nicHome() : -1;
+    const home = !tap ? 0 : nicHome >= 0 ? nicHome : this.nextHome++ % n;
+    const added = await this.call<AddedPort>({ op: 'addPort', port, place: !tap || n === 1 }, home);
     const joined: number[] = [];
     try {
       for (let w = 0; w < n; w++) {
         if (w === home) continue;
-        const remote = !tap ? ({ kind: 'none' } as const) : port.nic.type === 'tap' && port.nic.multiQueue ? ({ kind: 'mq' } as const) : ({ kind: 'borrow', fd: added.fd, offloadCaps: added.offloadCaps } as const);
-        await this.call({ op: 'addPort', port, index: added.index, remote }, w);
+        await this.call({ op: 'addPort', port, index: added.index, remote: this.remoteNic(port, added, multiQueue) }, w);
         joined.push(w);
       }
-      if (tap) await this.call({ op: 'placeTap', name: port.name }, home);
+      if (tap && n > 1) await this.call({ op: 'placeTap', name: port.name }, home);
     } catch (err) {
       for (const w of joined) await this.call({ op: 'removePort', name: port.name }, w).catch(() => {});
       await this.call({ op: 'removePort', name: port.name }, home).catch(() => {});
       throw err;
     }
+    this.fds.set(port.name, { fd: added.fd, offloadCaps: added.offloadCaps });
     this.portAdded(port, added.index, home);
+  }
+
+  /** How a worker that does not host a port's NIC reaches it. */
+  private remoteNic(port: PortConfig, nic: { fd: number; offloadCaps: number }, multiQueue: boolean): RemoteNic {
+    if (port.nic.type !== 'tap') return { kind: 'none' };
+    return multiQueue ? { kind: 'mq' } : { kind: 'borrow', fd: nic.fd, offloadCaps: nic.offloadCaps };
   }
 
   private portAdded(port: PortConfig, index: number, home: number): void {
     this.portIndex.set(port.name, index);
     this.home.set(port.name, home);
     this.config.ports!.push(port);
-    this.qc?.portChanged(port, index);
+    this.qc.portChanged(port, index);
   }
 
   async removePort(name: string): Promise<void> {
     const home = this.home.get(name) ?? 0;
-    this.qc?.portRemoved(name);
+    this.qc.portRemoved(name);
     // the workers borrowing the home's TAP fd let go of it before the home closes it
     await Promise.all(this.workers.map((_, w) => (w === home ? null : this.call({ op: 'removePort', name }, w))));
     await this.call({ op: 'removePort', name }, home);
     await this.captures.portRemoved(name);
     this.portIndex.delete(name);
     this.home.delete(name);
+    this.fds.delete(name);
     this.config.ports = this.config.ports!.filter((p) => p.name !== name);
   }
 
@@ -204,7 +216,7 @@ export class SwitchHandle {
   private queuesFollow(name: string): void {
     const cfg = this.portConfig(name);
     const index = this.portIndex.get(name);
-    if (cfg && index !== undefined) this.qc?.portChanged(cfg, index);
+    if (cfg && index !== undefined) this.qc.portChanged(cfg, index);
   }
 
   async setVlan(name: string, vlan: VlanConfig): Promise<void> {
@@ -229,11 +241,11 @@ export class SwitchHandle {
   async setPolicy(name: string, policy: PortPolicy, mac: string | undefined): Promise<void> {
     const before = this.portConfig(name);
     const index = this.portIndex.get(name);
-    if (this.qc && before && index !== undefined) this.qc.portChanged({ ...before, policy, mac }, index);
+    if (before && index !== undefined) this.qc.portChanged({ ...before, policy, mac }, index);
     try {
       await this.callAll({ op: 'setPolicy', name, policy, mac });
     } catch (err) {
-      if (this.qc && before && index !== undefined) this.qc.portChanged(before, index);
+      if (before && index !== undefined) this.qc.portChanged(before, index);
       throw err;
     }
     this.config.ports = this.config.ports!.map((p) => {
@@ -269,7 +281,6 @@ export class SwitchHandle {
 
   /** Ports as their home workers (which host the NICs) see them. */
   async ports(): Promise<PortStatus[]> {
-    if (this.workers.length === 1) return this.call({ op: 'ports' });
     const views = await Promise.all(this.workers.map((_, w) => this.call<PortStatus[]>({ op: 'ports' }, w)));
     return views[0]!.map((p) => {
       const home = this.home.get(p.name) ?? 0;
@@ -335,45 +346,86 @@ export class SwitchHandle {
 
   // ---- queues (multi-worker switches) ----
 
-  /** Queues, workers, the RSS table and VMQ moves. A one-worker switch has one queue and one worker. */
+  /** Queues, workers, the RSS table and VMQ moves. */
   async queues(): Promise<QueuesStatus> {
-    return this.queueStatus();
-  }
-
-  queueStatus(): QueuesStatus {
-    if (this.qc) return this.qc.status();
-    const c = this.summed().readGlobal();
-    return {
-      workers: [{ worker: 0, frames: c.frames, load: 0, queues: [0], signals: 0 }],
-      queues: [{ queue: 0, port: null, filter: null, worker: 0, frames: c.frames, load: 0, moves: 0 }],
-      rss: { size: 1, entries: [0] },
-      moves: { total: 0, recent: [] },
-      dvmq: { ...kDvmqDefaultConfig, enabled: false },
-      moderation: this.config.moderation ?? 'off',
-    };
+    return this.qc.status();
   }
 
   moveQueue(queue: number, worker: number): Promise<void> {
-    if (!this.qc) return Promise.reject(new Error(`switch '${this.name}' runs on one worker: there is nothing to move (start it with --workers 2 or more)`));
     return this.qc.moveQueue(queue, worker);
   }
 
   setRssTable(entries: number[]): Promise<void> {
-    if (!this.qc) return Promise.reject(new Error(`switch '${this.name}' runs on one worker: it has no RSS table (start it with --workers 2 or more)`));
     return this.qc.setRssTable(entries);
   }
 
+  /**
+   * Change the number of workers of a running switch (1 to 64). A new worker joins the rings, gets every
+   * port (writing to TAPs through their fds) and takes queues when Dynamic VMQ spreads them (or when moved).
+   * A retiring worker (always the last) first has its queues and buckets moved away through the loss-free
+   * move protocol, hands the TAP NICs it hosts to worker 0 (the fd stays open: the device, its namespace and
+   * addresses are untouched), stops, and the others drop its rings once they are drained. Configuration is
+   * never lost; Dynamic VMQ sampling pauses meanwhile.
+   */
+  async setWorkers(n: number): Promise<void> {
+    if (!Number.isInteger(n) || n < 1 || n > kMaxWorkers) throw new Error(`workers: ${n} is out of range; use an integer from 1 to ${kMaxWorkers}`);
+    this.qc.stop();
+    try {
+      while (this.workers.length < n) await this.addWorker();
+      while (this.workers.length > n) await this.retireWorker();
+    } finally {
+      this.qc.start(this.workers);
+    }
+    this.config.workers = n;
+  }
+
+  private async addWorker(): Promise<void> {
+    const k = this.workers.length;
+    const init = this.qc.addWorker();
+    await Promise.all(this.workers.map((_, w) => this.call({ op: 'resize', count: k + 1, rings: this.qc.rings }, w)));
+    this.spawn(k, init);
+    await this.call({ op: 'nodes' }, k);
+    for (const port of this.config.ports!) {
+      // a TAP already lives in its namespace, where a new queue cannot be opened by name: write through its fd
+      await this.call({ op: 'addPort', port, index: this.portIndex.get(port.name)!, remote: this.remoteNic(port, this.fds.get(port.name)!, false) }, k);
+    }
+  }
+
+  private async retireWorker(): Promise<void> {
+    const k = this.workers.length - 1;
+    await this.qc.evacuate(k);
+    for (const [name, home] of this.home) {
+      if (home !== k) continue;
+      const nic = await this.call<{ fd: number; offloadCaps: number }>({ op: 'releaseNic', name }, k);
+      if (nic.fd >= 0) await this.call({ op: 'adoptNic', name, fd: nic.fd, offloadCaps: nic.offloadCaps }, 0);
+      this.home.set(name, 0);
+    }
+    const worker = this.workers[k]!;
+    this.retired.add(worker);
+    await this.call({ op: 'stop' }, k).catch(() => {});
+    await worker.terminate();
+    this.workers.pop();
+    const t0 = Date.now();
+    while (!this.qc.drainedFrom(k)) {
+      if (Date.now() - t0 > 5000) throw new Error(`worker ${k} stopped but frames it handed over were not taken within 5 s`);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await Promise.all(this.workers.map((_, w) => this.call({ op: 'resize', count: k, rings: this.qc.rings }, w)));
+    this.qc.removeWorker();
+  }
+
   /** Change interrupt moderation and Dynamic VMQ settings of a running switch (validated by the caller). */
-  async tune(t: { moderation?: ModerationConfig; dvmq?: DvmqConfig }): Promise<void> {
+  async tune(t: { workers?: number; moderation?: ModerationConfig; dvmq?: DvmqConfig }): Promise<void> {
+    if (t.workers !== undefined) await this.setWorkers(t.workers);
     if (t.moderation !== undefined) await Promise.all(this.workers.map((_, w) => this.call({ op: 'setModeration', moderation: moderationSettings(t.moderation) }, w)));
-    this.qc?.tune(t, this.workers);
+    this.qc.tune(t, this.workers);
     if (t.moderation !== undefined) this.config.moderation = t.moderation;
     if (t.dvmq) this.config.dvmq = { ...(this.config.dvmq ?? {}), ...t.dvmq };
   }
 
   async stop(): Promise<void> {
     if (this.exited) return;
-    this.qc?.stop();
+    this.qc.stop();
     await Promise.all(this.workers.map((_, w) => this.call({ op: 'stop' }, w).catch(() => {})));
     await this.captures.stopAll();
     this.exited = true;

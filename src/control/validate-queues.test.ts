@@ -176,8 +176,10 @@ test('tuningRequest: merged with the running settings, null resets, cross-check 
   refuses(() => tuningRequest({ dvmq: { lowerThreshold: 0.6 } }, running), 'tuning.dvmq.lowerThreshold', /0\.6 must be below upperThreshold 0\.5 \(the current value\)/);
   // both at once is fine even when each alone would cross the running other
   assert.deepEqual(tuningRequest({ dvmq: { upperThreshold: 0.25, lowerThreshold: 0.1 } }, running).dvmq, { ...kDvmqDefaultConfig, upperThreshold: 0.25, lowerThreshold: 0.1 });
-  refuses(() => tuningRequest({}, running), 'tuning', /nothing to change; give moderation and\/or dvmq/);
-  refuses(() => tuningRequest({ workers: 4 }, running), 'tuning.workers', /unknown setting; expected one of moderation, dvmq/);
+  refuses(() => tuningRequest({}, running), 'tuning', /nothing to change; give workers, moderation and\/or dvmq/);
+  assert.deepEqual(tuningRequest({ workers: 3 }, running), { workers: 3 });
+  refuses(() => tuningRequest({ workers: 0 }, running), 'tuning.workers', /0 is out of range; use an integer from 1 to 64/);
+  refuses(() => tuningRequest({ vmqQueues: 4 }, running), 'tuning.vmqQueues', /unknown setting; expected one of workers, moderation, dvmq/);
   refuses(() => tuningRequest({ moderation: 'turbo' }, running), 'tuning.moderation', /not a moderation mode/);
   refuses(() => tuningRequest(null, running), 'tuning', /must be an object/);
 });

@@ -248,9 +248,10 @@ export function queueMove(queue: unknown, worker: unknown, queues: number, worke
  */
 export function tuningRequest(body: unknown, running: QueueSettings, field = 'tuning'): QueueTuning & { dvmq?: Required<DvmqConfig> } {
   const o = obj(body, field);
-  onlyKeys(o, field, ['moderation', 'dvmq']);
-  if (o.moderation === undefined && o.dvmq === undefined) fail(field, 'nothing to change; give moderation and/or dvmq');
+  onlyKeys(o, field, ['workers', 'moderation', 'dvmq']);
+  if (o.workers === undefined && o.moderation === undefined && o.dvmq === undefined) fail(field, 'nothing to change; give workers, moderation and/or dvmq');
   const out: QueueTuning & { dvmq?: Required<DvmqConfig> } = {};
+  if (o.workers !== undefined) out.workers = o.workers === null ? defaultWorkers() : workerCount(o.workers, `${field}.workers`);
   if (o.moderation !== undefined) out.moderation = o.moderation === null ? kDefaultModeration : moderationConfig(o.moderation, `${field}.moderation`);
   if (o.dvmq === null) out.dvmq = { ...kDvmqDefaultConfig };
   else if (o.dvmq !== undefined) {

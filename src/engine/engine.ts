@@ -214,6 +214,30 @@ export class Engine {
     this.nicLink(port, false);
   }
 
+  /**
+   * A worker retiring hands its NIC to another: stop reading, keep the fd open and the link as it is (no
+   * event, no MAC flush). Returns the NIC, now idle, or null.
+   */
+  releaseNic(port: number): Nic | null {
+    const nic = this.nics[port];
+    this.nics[port] = null;
+    this.linkOwner[port] = 0;
+    this.nicUp[port] = 0;
+    return nic;
+  }
+
+  /** Take over a released NIC of a port this engine already switches for (it becomes the link owner). */
+  adoptNic(port: number, nic: Nic): void {
+    const old = this.nics[port];
+    this.nics[port] = null;
+    old?.close(); // a borrowed writer only forgets the fd
+    this.linkOwner[port] = 1;
+    this.nicUp[port] = this.ports.linkUp[port]; // the link is up already: adopting it is no change
+    this.nics[port] = nic;
+    nic.open(this.sinks[port]!);
+    this.ports.caps[port] = nic.offloadCaps ?? 0;
+  }
+
   /** Does this engine own the port's link state (host its NIC)? */
   ownsLink(port: number): boolean {
     return this.linkOwner[port] === 1;

@@ -44,6 +44,14 @@ export type Request =
   /** Bring a TAP up (moving it into its namespace first): after every worker opened its queue. */
   | { op: 'placeTap'; name: string }
   | { op: 'setModeration'; moderation: ModerationSettings }
+  /** The switch has `count` workers now: join the rings of new ones, drop those of retired ones. */
+  | { op: 'resize'; count: number; rings: SharedArrayBuffer[][] }
+  /** Retiring: stop reading the port's TAP and let go of its fd (replies { fd, offloadCaps }). */
+  | { op: 'releaseNic'; name: string }
+  /** Take over a released TAP fd: this worker reads it and owns the port's link from now on. */
+  | { op: 'adoptNic'; name: string; fd: number; offloadCaps: number }
+  /** Frames waiting in this worker's rings and not yet signalled (retirement waits for 0). */
+  | { op: 'idle' }
   | { op: 'removePort'; name: string }
   | { op: 'setVlan'; name: string; vlan: VlanConfig }
   | { op: 'setMtu'; name: string; mtu: number }

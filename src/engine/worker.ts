@@ -118,6 +118,24 @@ export class SwitchWorker {
       case 'setModeration':
         e.mq?.setModeration(req.moderation);
         return null;
+      case 'resize':
+        e.mq?.resize(req.count, req.rings);
+        return null;
+      case 'releaseNic': {
+        const p = this.port(req.name);
+        const nic = e.releaseNic(p);
+        const fd = nic instanceof TapNic ? nic.release() : -1;
+        return { fd, offloadCaps: nic?.offloadCaps ?? 0 };
+      }
+      case 'adoptNic': {
+        const p = this.port(req.name);
+        const cfg = this.configs.get(p)!;
+        if (cfg.nic.type !== 'tap') throw new Error(`port '${req.name}' is not a TAP: its endpoint cannot change workers`);
+        e.adoptNic(p, new TapNic({ name: cfg.nic.name, vnetHdr: cfg.nic.vnetHdr ?? false, offload: cfg.nic.offload ?? false, adopt: { fd: req.fd, offloadCaps: req.offloadCaps } }));
+        return null;
+      }
+      case 'idle':
+        return e.mq ? e.mq.waiting() : 0;
       case 'removePort': {
         const p = this.port(req.name);
         e.removePort(p);
@@ -222,6 +240,7 @@ export class SwitchWorker {
       }
       case 'stop':
         e.close();
+        e.pool.flushCache(); // a shared pool gets this worker's cached free slots back
         return null;
     }
   }

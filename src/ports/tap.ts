@@ -77,6 +77,11 @@ export interface TapNicOptions {
    * it, never report link, never close it. `offloadCaps` are the owner's.
    */
   borrow?: { fd: number; offloadCaps: number };
+  /**
+   * Take over a TAP fd another worker opened and released (a retired worker's NIC): read it, write it,
+   * report its link and close it in the end. The offloads set on the fd stay as they were.
+   */
+  adopt?: { fd: number; offloadCaps: number };
 }
 
 export class TapNic implements Nic {
@@ -122,9 +127,11 @@ export class TapNic implements Nic {
     this.multiQueue = opts.multiQueue ?? false;
     this.hdrLen = this.vnetHdr ? kVnetHdrLen : 0;
     this.borrowed = opts.borrow ?? null;
+    this.adopted = opts.adopt ?? null;
   }
 
   private readonly borrowed: { fd: number; offloadCaps: number } | null;
+  private readonly adopted: { fd: number; offloadCaps: number } | null;
 
   /** The kernel's name for the interface (differs from the requested one for `tap%d`). */
   get name(): string {
@@ -146,7 +153,7 @@ export class TapNic implements Nic {
       this.offloadCaps = this.borrowed.offloadCaps;
       return;
     }
-    const h = addon.open(this.requestedName, { create: this.create, vnetHdr: this.vnetHdr, multiQueue: this.multiQueue });
+    const h = this.adopted !== null ? { fd: this.adopted.fd, name: this.requestedName } : addon.open(this.requestedName, { create: this.create, vnetHdr: this.vnetHdr, multiQueue: this.multiQueue });
     this.addon = addon;
     this.sink = sink;
     this.fdNum = h.fd;
@@ -154,7 +161,8 @@ export class TapNic implements Nic {
     this.lastErrno = 0;
     this.refillCount = 0;
     try {
-      if (this.offload) {
+      if (this.adopted !== null) this.offloadCaps = this.adopted.offloadCaps;
+      else if (this.offload) {
         const got = addon.setOffload(h.fd, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN | TUN_F_USO4 | TUN_F_USO6);
         this.offloadCaps = kCapCsum | ((got & TUN_F_TSO4) !== 0 ? kCapTso : 0) | ((got & TUN_F_USO4) !== 0 ? kCapUso : 0);
       }
@@ -209,6 +217,24 @@ export class TapNic implements Nic {
       for (let i = sent; i < n; i++) sink.drop(reason);
     }
     return sent;
+  }
+
+  /**
+   * Stop reading and let go of the fd without closing it (another worker adopts it): no link event, the
+   * slots waiting for a read go back to the pool. Returns the fd.
+   */
+  release(): number {
+    const fd = this.fdNum;
+    const addon = this.addon;
+    if (fd < 0 || addon === null) return -1;
+    if (this.pollId !== 0) addon.unpoll(this.pollId);
+    this.pollId = 0;
+    this.fdNum = -1;
+    this.linkUp = false;
+    const sink = this.sink;
+    if (sink !== null) for (let i = 0; i < this.refillCount; i++) sink.pool.free(this.refill[i]);
+    this.refillCount = 0;
+    return fd;
   }
 
   /** Nic.setLink: administrative link state shown to the host as carrier. */

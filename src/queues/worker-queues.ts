@@ -28,7 +28,7 @@ import { SlotRing } from '../dataplane/slot-ring.js';
 import type { Fdb } from '../switch/fdb.js';
 import type { PortTable } from '../switch/port-table.js';
 import { Moderator, type ModerationSettings } from './moderation.js';
-import { kHeld, kPinned, kQueueSlots, kRss, kRssBase, kWorkerMask, QueueTables } from './queue-tables.js';
+import { kHeld, kMaxWorkers, kPinned, kQueueSlots, kRss, kRssBase, kWorkerMask, QueueTables } from './queue-tables.js';
 import { kNoHash, rssHash } from './rss.js';
 
 /** Per-worker stats words. */
@@ -52,7 +52,8 @@ const kTpid = 0x8100;
 
 export class WorkerQueues {
   readonly me: number;
-  readonly count: number;
+  /** Workers of the switch (changes when workers are added or retired). */
+  count: number;
   readonly tables: QueueTables;
   readonly out: SlotRing[];
   readonly in: SlotRing[];
@@ -60,6 +61,8 @@ export class WorkerQueues {
   /** Queue chosen by the last steer(). */
   queue = 0;
   private moderators: Moderator[];
+  private moderation: ModerationSettings = { mode: 'off' };
+  private readonly ringSize: number;
   private readonly signal: Uint8Array;
   private readonly touched: Int32Array;
   private readonly isTouched: Uint8Array;
@@ -80,9 +83,10 @@ export class WorkerQueues {
     this.stats = new Float64Array(init.stats[init.index]!);
     this.moderators = [];
     this.setModeration(init.moderation);
-    this.signal = new Uint8Array(init.count);
-    this.touched = new Int32Array(init.count);
-    this.isTouched = new Uint8Array(init.count);
+    this.ringSize = init.ringSize;
+    this.signal = new Uint8Array(kMaxWorkers);
+    this.touched = new Int32Array(kMaxWorkers);
+    this.isTouched = new Uint8Array(kMaxWorkers);
     this.now = now;
     this.nowUs = now();
     this.epochSeen = this.tables.epoch();
@@ -92,6 +96,26 @@ export class WorkerQueues {
     const mods: Moderator[] = [];
     for (let w = 0; w < this.count; w++) mods.push(new Moderator(m));
     this.moderators = mods;
+    this.moderation = m;
+  }
+
+  /**
+   * The switch now has `count` workers: rings to and from new workers are added (`rings[from][to]` for
+   * the whole new matrix); rings to retired workers are dropped (nothing is steered to them any more: the
+   * control thread moved their queues away and waited for their rings to drain first).
+   */
+  resize(count: number, rings: SharedArrayBuffer[][]): void {
+    for (let w = this.count; w < count; w++) {
+      this.out.push(new SlotRing(this.ringSize, rings[this.me]![w]!));
+      this.in.push(new SlotRing(this.ringSize, rings[w]![this.me]!));
+      this.moderators.push(new Moderator(this.moderation));
+    }
+    if (count < this.count) {
+      this.out.length = count;
+      this.in.length = count;
+      this.moderators.length = count;
+    }
+    this.count = count;
   }
 
   /** Moderators by target worker (signals counted there). */
@@ -105,6 +129,10 @@ export class WorkerQueues {
    */
   steer(pool: PacketPool, ports: PortTable, fdb: Fdb, slot: number, port: number): number {
     const t = this.tables;
+    if (this.count === 1) {
+      this.queue = 0; // one worker: nothing to decide (per-queue accounting starts with a second worker)
+      return 0;
+    }
     if (t.anyPinned && (t.flags(port) & kPinned) !== 0) return this.pinned(port);
     const len = pool.len[slot];
     if (len < 14) {
