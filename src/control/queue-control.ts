@@ -221,6 +221,11 @@ export class QueueControl {
     await this.move(queues, targets, 'retire');
   }
 
+  /** Views of the rings into worker w (from each worker), for tests and the views. */
+  ringsInto(w: number): SlotRing[] {
+    return this.ringViews.map((row) => row[w]!);
+  }
+
   /** True once worker `k` has nothing left in its rings toward the others (after it stopped). */
   drainedFrom(k: number): boolean {
     const row = this.ringViews[k]!;
@@ -480,14 +485,7 @@ export class QueueControl {
     };
   }
 
-  /** Frames each worker switched (all queues): the view's per-worker load in frames. */
-  framesByWorker(): number[] {
-    return this.statViews.map((st) => {
-      let f = 0;
-      for (let q = 0; q < kQueueSlots; q++) f += st[kQueueStatBase + q]!;
-      return f;
-    });
-  }
+
 }
 
 /** The VLAN an untagged frame from the port belongs to: the VLAN its VMQ filter names. */

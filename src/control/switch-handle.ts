@@ -18,7 +18,7 @@ import type { AddedPort, EventMessage, PolicyStats, RemoteNic, Reply, Request, W
 import { kMaxWorkers } from '../queues/queue-tables.js';
 import { moderationSettings, QueueControl } from './queue-control.js';
 import type { WorkerQueuesInit } from '../queues/worker-queues.js';
-import { defaultWorkers, kDefaultRssTableSize, kDefaultVmqQueues, kDvmqDefaultConfig } from './validate-queues.js';
+import { defaultWorkers, kDefaultRssTableSize, kDefaultVmqQueues } from './validate-queues.js';
 import type { DvmqConfig, ModerationConfig, QueuesStatus } from './model.js';
 import { kDefaultFlowTableSize, type PortPolicy } from '../policy/config.js';
 import { SwitchCaptures } from './capture.js';

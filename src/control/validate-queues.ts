@@ -13,11 +13,12 @@
  */
 import { availableParallelism } from 'node:os';
 import { kDvmqDefaults } from '../queues/dvmq.js';
+import { kMaxWorkers } from '../queues/queue-tables.js';
 import type { DvmqConfig, ModerationConfig, ModerationPreset, PortConfig, QueueTuning, SwitchConfig } from './model.js';
 import { bool, ConfigError, fail, obj, onlyKeys, show } from './validate.js';
 
 /** Workers: each is a thread with its own V8 isolate (tens of MB); 64 is past every host this runs on. */
-export const kMaxWorkers = 64;
+export { kMaxWorkers };
 /** VMQ queues besides queue 0: queue ids then fit a byte (0-255), as NDIS queue ids of one NIC do in practice. */
 export const kMaxVmqQueues = 255;
 /** 16: Hyper-V's typical VMQ count on a 10 GbE NIC; enough for a lab's VMs, few enough to list. */

@@ -22,7 +22,7 @@ import { MemoryNic } from '../ports/memory.js';
 import { Fdb } from '../switch/fdb.js';
 import { QueueControl } from '../control/queue-control.js';
 import type { PortConfig } from '../control/model.js';
-import { kHeld, kRssBase, kWorkerMask } from './queue-tables.js';
+import { kHeld, kRssBase, kWorkerMask, QueueTables } from './queue-tables.js';
 import { rssHash } from './rss.js';
 import { WorkerQueues } from './worker-queues.js';
 
@@ -179,4 +179,36 @@ test('shared MAC table: learning on either worker is seen by both; one entry cou
   const { hi16, lo32 } = parseMacWords(macA);
   assert.equal(e1.fdb.lookup((1 << 16) | hi16, lo32), 0, 'worker 1 sees what worker 0 learned');
   assert.equal(e0.fdb.count, e1.fdb.count);
+});
+
+test('moderation on the hand-over: the doorbell rings after N frames or once T has passed (controlled clock)', async () => {
+  const qc = new QueueControl(2, { vmqQueues: 1, rssTableSize: 1, dvmq: { enabled: false }, moderation: { packets: 4, timeUs: 100 } });
+  let now = 1_000;
+  const wq = new WorkerQueues(qc.workerInit(0), () => now);
+  const bell = () => Atomics.load(wq.tables.a, QueueTables.doorbell(1));
+  const b0 = bell();
+  // three frames, published, but under N and under T: no doorbell
+  for (let i = 0; i < 3; i++) assert.equal(wq.send(1, i, 0), true);
+  wq.flush();
+  assert.equal(bell(), b0, 'N not reached, T not passed');
+  assert.equal(qc.ringsInto(1)[0]!.available(), 3, 'the frames are published all the same');
+  // the fourth reaches N: the next flush rings once
+  assert.equal(wq.send(1, 3, 0), true);
+  wq.flush();
+  assert.equal(bell(), b0 + 1);
+  // one frame, then T passes with no more traffic: the pending check rings it
+  assert.equal(wq.send(1, 4, 0), true);
+  wq.flush();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(bell(), b0 + 1, 'T not yet passed');
+  now += 100;
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(bell(), b0 + 2, 'rung once T passed');
+  // off: every flush with frames rings
+  wq.setModeration({ mode: 'off' });
+  wq.send(1, 5, 0);
+  wq.flush();
+  assert.equal(bell(), b0 + 3);
+  wq.stop();
 });
