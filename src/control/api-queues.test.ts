@@ -109,8 +109,8 @@ test('GET /queues answers the handle status', async () => {
 test('POST /queues/:q/move: queue and worker checked against the running switch', async () => {
   await api().call('POST', '/switches/sw/queues/2/move', { worker: 1 });
   assert.deepEqual(handle.calls, [['moveQueue', 2, 1]]);
-  await rejects(api().call('POST', '/switches/sw/queues/3/move', { worker: 1 }), 400, /^queue: 3 is out of range; use a queue number from 0 to 2/);
-  await rejects(api().call('POST', '/switches/sw/queues/x/move', { worker: 1 }), 400, /queue: must be a queue number .*got "x"/);
+  await rejects(api().call('POST', '/switches/sw/queues/3/move', { worker: 1 }), 400, /^queue: 3 is out of range; use a queue in use: 0, 1, 2/);
+  await rejects(api().call('POST', '/switches/sw/queues/x/move', { worker: 1 }), 400, /queue: must be a queue in use: 0, 1, 2 .*got "x"/);
   await rejects(api().call('POST', '/switches/sw/queues/1/move', { worker: 2 }), 400, /worker: 2 is out of range; use a worker index from 0 to 1 \(this switch has 2 workers\)/);
   await rejects(api().call('POST', '/switches/sw/queues/1/move', {}), 400, /body\.worker: missing/);
   await rejects(api().call('POST', '/switches/sw/queues/1/move', { worker: 1, to: 0 }), 400, /body\.to: unknown setting; expected one of worker/);

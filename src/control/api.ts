@@ -129,7 +129,7 @@ export function createApi(mgr: Manager, apiPath?: string): Server {
       const st = await s.queues();
       multiWorker(st, s.name, 'queues to move');
       const q = /^\d+$/.test(m[2]) ? Number(m[2]) : decodeURIComponent(m[2]);
-      const mv = queueMove(q, only(body, 'worker'), st.queues.length, st.workers.length);
+      const mv = queueMove(q, only(body, 'worker'), st.queues.map((x) => x.queue), st.workers.length);
       return s.moveQueue(mv.queue, mv.worker);
     }],
     ['PUT', /^\/v1\/switches\/([^/]+)\/rss$/, async (m, body) => {

@@ -373,8 +373,8 @@ export class QueueControl {
 
   /** Manual move of a VMQ queue (or the default queue 0). */
   moveQueue(queue: number, worker: number): Promise<void> {
-    if (!Number.isInteger(queue) || queue < 0 || queue > this.vmqQueues)
-      return Promise.reject(new Error(`queue ${queue} does not exist: VMQ queues are 0 (default) to ${this.vmqQueues}`));
+    if (!Number.isInteger(queue) || queue < 0 || queue > this.vmqQueues || (queue > 0 && this.queuePort[queue] === null))
+      return Promise.reject(new Error(`queue ${queue} is not in use: the default queue 0 and the queues ports have (vswitch queues) can move`));
     if (!Number.isInteger(worker) || worker < 0 || worker >= this.workerCount)
       return Promise.reject(new Error(`worker ${worker} does not exist: this switch has workers 0 to ${this.workerCount - 1}`));
     return this.move([queue], [worker], 'manual');

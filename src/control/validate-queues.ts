@@ -234,10 +234,16 @@ export function validateRssTable(entries: unknown, size: number, workers: number
   return entries.map((w, i) => count(w, `${path}[${i}]`, 0, workers - 1, `a worker index from 0 to ${workers - 1} (this switch has ${workers} worker${workers === 1 ? '' : 's'})`));
 }
 
-/** A manual queue move: the queue and worker exist on the switch described by `queues` and `workers`. */
-export function queueMove(queue: unknown, worker: unknown, queues: number, workers: number): { queue: number; worker: number } {
+/**
+ * A manual queue move: the queue is one the switch has in use (`inUse`: the default queue 0 and the VMQ
+ * queues given to ports, not necessarily contiguous) and the worker exists (`workers` of them).
+ */
+export function queueMove(queue: unknown, worker: unknown, inUse: readonly number[], workers: number): { queue: number; worker: number } {
+  const max = Math.max(...inUse);
+  const q = count(queue, 'queue', 0, max, `a queue in use: ${inUse.join(', ')} (queue 0 is the default queue)`);
+  if (!inUse.includes(q)) fail('queue', `${q} is not in use (no port has it); use a queue in use: ${inUse.join(', ')} (queue 0 is the default queue)`);
   return {
-    queue: count(queue, 'queue', 0, queues - 1, `a queue number from 0 to ${queues - 1} (queue 0 is the default queue)`),
+    queue: q,
     worker: count(worker, 'worker', 0, workers - 1, `a worker index from 0 to ${workers - 1} (this switch has ${workers} worker${workers === 1 ? '' : 's'})`),
   };
 }

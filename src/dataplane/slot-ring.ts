@@ -55,6 +55,16 @@ export class SlotRing {
     return true;
   }
 
+  /** Producer position (entries ever pushed, published or not). */
+  get produced(): number {
+    return this.tail;
+  }
+
+  /** Consumer position (entries ever taken). */
+  get consumed(): number {
+    return this.head;
+  }
+
   /** Entries pushed but not yet published. */
   get unpublished(): number {
     return (this.tail - Atomics.load(this.a, kTail)) | 0;

@@ -33,6 +33,9 @@ export interface LabOptions {
   /** Per host: the port's policy from the start (set more later with `vswitch port policy`, lab.daemon.cli). */
   policy?: Array<PortPolicy | undefined>;
   extraPorts?: PortConfig[];
+  /** Per host: the port's `mac` (its VMQ filter and MacAddressSpoofing check); the host's interface gets the
+   *  same MAC before it comes up. */
+  mac?: Array<string | undefined>;
   /** Add a port named 'trunk': a QEMU-stream listener at `trunkPath` for a scripted endpoint. */
   trunkPath?: boolean;
   switch?: Partial<SwitchConfig>;
@@ -56,7 +59,8 @@ export class SwitchLab {
       const vlan = opts.vlans?.[i - 1];
       const offload = opts.offload?.[i - 1] ? { offload: true } : {};
       const policy = opts.policy?.[i - 1];
-      ports.push({ name: port, nic: { type: 'tap', name: tap, netns: ns, ...offload }, ...(vlan ? { vlan } : {}), ...(policy ? { policy } : {}) });
+      const mac = opts.mac?.[i - 1];
+      ports.push({ name: port, nic: { type: 'tap', name: tap, netns: ns, ...offload }, ...(vlan ? { vlan } : {}), ...(policy ? { policy } : {}), ...(mac ? { mac } : {}) });
       this.hosts.push({ ns, port, tap, ip4: `10.77.0.${i}`, ip6: `fd77::${i}`, mac: '' });
     }
     ports.push(...(opts.extraPorts ?? []));
@@ -65,7 +69,9 @@ export class SwitchLab {
       ports.push({ name: 'trunk', nic: { type: 'stream', mode: 'listen', path: this.trunkPath } });
     }
     await this.daemon.start({ switches: [{ name: 's1', ...opts.switch, ports }] });
-    for (const h of this.hosts) {
+    for (const [i, h] of this.hosts.entries()) {
+      const mac = opts.mac?.[i];
+      if (mac) await this.lab.ip(h.ns, 'link', 'set', 'dev', h.tap, 'address', mac);
       await this.lab.ip(h.ns, 'addr', 'add', `${h.ip4}/24`, 'dev', h.tap);
       await this.lab.ip(h.ns, '-6', 'addr', 'add', `${h.ip6}/64`, 'dev', h.tap, 'nodad');
       await this.lab.ip(h.ns, 'link', 'set', h.tap, 'up');

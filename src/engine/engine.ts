@@ -345,8 +345,9 @@ export class Engine {
     const mq = this.mq;
     if (mq !== null) {
       const w = mq.steer(this.pool, this.ports, this.fdb, slot, port);
-      if (w !== mq.me) {
-        // another worker's queue, or this worker's while its move finishes (kHeld): through the ring
+      // another worker's queue, or this worker's while its move finishes (kHeld), or behind frames of a move
+      // that finished and still wait in this worker's own ring: through the ring, in order
+      if (w !== mq.me || mq.selfBacklog() !== 0) {
         if (!mq.send(w & kWorkerMask, slot, mq.queue)) {
           this.counters.c[Counters.portDrop(port, drop['ring-full'])]++;
           this.pool.free(slot);
@@ -392,8 +393,11 @@ export class Engine {
       this.spare = t;
     }
     this.syncFdbCounters();
-    if (this.mq !== null) this.mq.flush();
+    const mq = this.mq;
+    if (mq !== null) mq.flush();
     this.breathing = false;
+    // frames this worker queued behind its own ring go now (unless their queue is still held)
+    if (mq !== null && mq.selfBacklog() !== 0) this.drainRings();
   }
 
   /**

@@ -248,6 +248,15 @@ export class WorkerQueues {
     }
   };
 
+  /**
+   * Frames in this worker's ring to itself not yet taken (pushed there while a queue moving here was held).
+   * While there are any, a frame steered here must queue behind them, or it would overtake older frames
+   * of its own flow.
+   */
+  selfBacklog(): number {
+    return (this.out[this.me]!.produced - this.in[this.me]!.consumed) | 0;
+  }
+
   /** True when `q`'s frames must stay in the rings here (its move to this worker is not finished). */
   held(q: number): boolean {
     const e = this.tables.entry(q);
