@@ -11,7 +11,13 @@
  * destination by the egress node; the egress shaper (MaximumBandwidth, MinimumBandwidth shares) holds frames
  * between the egress queues and delivery, woken by one reusable timer.
  *
- * The engine knows no thread: the datapath worker (engine/worker.ts) hosts one in production, and tests
+ * Several workers (queues/): each hosts an Engine over the same shared pool, MAC table and link state. With
+ * `queues` set, `enqueue` steers each received frame (WorkerQueues.steer: VMQ filter, RSS, pinning) and hands
+ * the ones another worker serves over through a slot ring; `drainRings` switches what others handed here.
+ * A port's NIC lives on one worker (`attach`); the others reach it through `attachRemote` (a TAP's fd for
+ * writing, or their own queue of a multi-queue TAP).
+ *
+ * The engine knows no thread: the datapath workers (engine/worker.ts) host one each in production, and tests
  * and the in-process benchmark instantiate it directly. Control operations (ports, VLANs, FDB) are plain
  * methods, applied between breaths by the thread that owns the engine, so a batch never sees a
  * half-applied change.

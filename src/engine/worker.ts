@@ -1,8 +1,9 @@
 /**
- * The datapath worker: hosts one switch's Engine on its own thread, with every NIC's I/O on this thread's
- * event loop (TAP polls through uv_poll on this loop, sockets are this thread's), so a frame is read,
- * switched and written without leaving the thread. The main thread is control plane only: it sends
- * requests (engine/protocol.ts) and reads counters straight from shared memory.
+ * A datapath worker: hosts one of a switch's Engines on its own thread, with the I/O of the NICs it hosts on
+ * this thread's event loop (TAP polls through uv_poll on this loop, sockets are this thread's), so a frame
+ * is read, switched and written without leaving the thread unless its queue is served by another worker
+ * (then it crosses through a slot ring and that worker's doorbell wakes it: serveRings). The main thread is
+ * control plane only: it sends requests (engine/protocol.ts) and reads counters straight from shared memory.
  *
  * Port names are resolved here, the single writer of every datapath table.
  */
