@@ -4,7 +4,7 @@
  * reference TAP-to-TAP forwarder, native/tapfwd.c: the floor of one read() and one write() per frame),
  * measured in the same run between two namespace hosts: ping RTT, iperf3 TCP (1 and 4 streams), 64-byte
  * UDP frames/s received, and the switch process's CPU per frame; then the in-process pipeline bench
- * (bench/pipeline.ts).
+ * (bench/pipeline.ts), and the same pipeline on 1 and on 2 datapath workers (bench/pipeline-workers.ts).
  *
  *   node dist/bench/run.js [--quick] [--only vswitch,vswitch-offload,vde,bridge,ovs,ovs-tso,tapfwd] [--rounds N]
  *                          [--idle-wait S] [--json] [--out FILE]
@@ -572,6 +572,22 @@ async function main(): Promise<number> {
     const mod = (await import(pipelinePath)) as { comparePolicies?: (o?: { rounds?: number; seconds?: number }) => unknown };
     if (typeof mod.comparePolicies === 'function') policy = mod.comparePolicies(opts.quick ? { rounds: 1, seconds: 0.5 } : {});
   }
+  // the same pipeline on 1 and on 2 datapath worker threads (VMQ: no hop; rss-cross: half the frames hop)
+  let workers: unknown = null;
+  let workersText: string | null = null;
+  const workersPath = fileURLToPath(new URL('./pipeline-workers.js', import.meta.url));
+  if (existsSync(workersPath)) {
+    log('bench: pipeline on 1 and 2 workers (bench/pipeline-workers.ts)');
+    await waitForIdle(kIdleThreshold, p.idleWaitMs);
+    const mod = (await import(workersPath)) as {
+      compareWorkers?: (o?: { rounds?: number; seconds?: number; idleWaitMs?: number }) => Promise<unknown>;
+      describe?: (c: unknown) => string;
+    };
+    if (typeof mod.compareWorkers === 'function') {
+      workers = await mod.compareWorkers({ ...(opts.quick ? { rounds: 1, seconds: 0.5 } : { rounds: 5, seconds: 2 }), idleWaitMs: p.idleWaitMs });
+      workersText = mod.describe?.(workers) ?? null;
+    }
+  }
 
   const doc = {
     command: `node dist/bench/run.js ${process.argv.slice(2).join(' ')}`.trim(),
@@ -592,11 +608,13 @@ async function main(): Promise<number> {
     trials,
     pipeline,
     policy,
+    workers,
   };
   let text = render(summaries, rat, gs, pipeline);
   const pol = policy as { acl25Ratio?: number; median?: Record<string, { mpps: number; nsPerFrame: number }>; statefulExtraNsPerFrame?: number } | null;
   if (pol?.median)
     text += `\npipeline with port policy (bench/pipeline.ts --compare): none ${pol.median.none!.mpps.toFixed(2)} Mpps, 25 ACLs per port ${pol.median.acl25!.mpps.toFixed(2)} Mpps (${pol.acl25Ratio?.toFixed(2)}x, goal 0.7x), stateful ${pol.median.stateful!.mpps.toFixed(2)} Mpps (+${pol.statefulExtraNsPerFrame} ns/frame for two flow-table lookups)`;
+  if (workersText) text += `\n${workersText}`;
   for (const [peer, why] of Object.entries(skipped)) text += `\n\nskipped ${peer}: ${why}`;
   writeFileSync(opts.out, JSON.stringify(doc, null, 2) + '\n');
   if (opts.json) {

@@ -48,6 +48,9 @@ import { parseMacWords } from '../packet/mac.js';
 import { kWorkerMask } from '../queues/queue-tables.js';
 import type { WorkerQueues } from '../queues/worker-queues.js';
 
+/** Batches one drainRings call switches at most before the worker's event loop gets a turn. */
+const kDrainBudget = 8;
+
 export interface EngineOptions {
   pool?: PacketPool;
   counters?: Counters;
@@ -140,6 +143,8 @@ export class Engine {
   private batch = new Batch();
   private spare = new Batch();
   private breathing = false;
+  /** drainRings stopped at its budget with frames left in the rings. */
+  ringsPending = false;
   private readonly onLink: (ev: LinkChange) => void;
 
   constructor(opts: EngineOptions = {}) {
@@ -410,16 +415,23 @@ export class Engine {
    * Multi-worker: switch the frames other workers steered here, ring by ring in FIFO order, a batch at a
    * time; a ring whose next frame belongs to a queue still moving here (kHeld) waits. Each ring's head is
    * published only after the batch holding its frames was switched and delivered, which is what the move
-   * protocol waits for. Returns the frames switched.
+   * protocol waits for. At most `budget` batches per call, so a flood from other workers cannot starve this
+   * worker's own NICs and timers: `ringsPending` says the budget ran out with frames left (call again after
+   * the event loop had its turn). Returns the frames switched.
    */
-  drainRings(): number {
+  drainRings(budget = kDrainBudget): number {
     const mq = this.mq;
     if (mq === null || this.breathing) return 0;
     mq.flush(); // acknowledge the current epoch before taking frames
     const rings = mq.in;
     const pool = this.pool;
     let total = 0;
-    for (;;) {
+    this.ringsPending = false;
+    for (let round = 0; ; round++) {
+      if (round === budget) {
+        this.ringsPending = mq.waiting() > 0;
+        break;
+      }
       let n = 0;
       for (let r = 0; r < rings.length && n < kMaxBatch; r++) {
         const ring = rings[r];

@@ -259,6 +259,11 @@ async function serveRings(e: Engine, stopped: () => boolean): Promise<void> {
     const seen = Atomics.load(a, bell);
     e.drainRings();
     if (stopped()) return;
+    if (e.ringsPending) {
+      // more than a budget's worth waits: let this worker's own NICs and timers run first, then go on
+      await new Promise((r) => setImmediate(r));
+      continue;
+    }
     const r = Atomics.waitAsync(a, bell, seen);
     if (r.async) await r.value;
     mq.stats[qs.wakes]++;

@@ -122,7 +122,9 @@ export class Fdb {
     lo |= 0;
     const f = this.find(hi, lo);
     if (f >= 0 && this.port[f] === port) {
-      this.seen[f] = now; // the common case: a refresh, no lock
+      // the common case: a refresh, no lock; written only when the second changed, so workers refreshing
+      // the same entry do not bounce its cache line on every frame
+      if (this.seen[f] !== now) this.seen[f] = now;
       return;
     }
     this.lock();
