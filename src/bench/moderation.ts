@@ -68,18 +68,12 @@ async function runCase(lab: NetnsLab, c: Case, count: number, interval: number, 
   }
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { count: { type: 'string', default: '300' }, interval: { type: 'string', default: '0.01' }, rounds: { type: 'string', default: '1' }, out: { type: 'string' } },
-  });
-  const skip = netnsSkipReason();
-  if (skip) {
-    console.log(JSON.stringify({ bench: 'moderation-rtt', skipped: skip }));
-    return;
-  }
-  const count = Number(values.count);
-  const interval = Number(values.interval);
-  const rounds = Number(values.rounds);
+/** Every case, `rounds` times; medians per case (npm run bench calls this too). */
+export async function compareModeration(opts: { count?: number; interval?: number; rounds?: number; log?: (line: string) => void } = {}): Promise<ModerationBenchRow[]> {
+  const count = opts.count ?? 300;
+  const interval = opts.interval ?? 0.01;
+  const rounds = opts.rounds ?? 1;
+  const log = opts.log ?? ((line: string) => console.log(line));
   const lab = new NetnsLab();
   const rows: ModerationBenchRow[] = [];
   try {
@@ -88,7 +82,7 @@ async function main(): Promise<void> {
       for (const c of kCases) {
         const res = await runCase(lab, c, count, interval, r * kCases.length + kCases.indexOf(c));
         samples.set(c.name, [...(samples.get(c.name) ?? []), res]);
-        console.log(JSON.stringify({ bench: 'moderation-rtt', round: r + 1, case: c.name, p50Us: res.p50Us, p99Us: res.p99Us, avgUs: Math.round(res.avgUs), received: res.received, sent: res.sent }));
+        log(JSON.stringify({ bench: 'moderation-rtt', round: r + 1, case: c.name, p50Us: res.p50Us, p99Us: res.p99Us, avgUs: Math.round(res.avgUs), received: res.received, sent: res.sent }));
       }
     }
     for (const c of kCases) {
@@ -106,9 +100,27 @@ async function main(): Promise<void> {
   } finally {
     await lab.cleanup();
   }
-  console.log(`\nping RTT through the switch, ${count} pings at ${interval * 1000} ms, medians of ${rounds} round(s):`);
-  console.log('case                                          p50 us   p99 us');
-  for (const r of rows) console.log(`${r.case.padEnd(44)} ${String(Math.round(r.p50Us)).padStart(7)} ${String(Math.round(r.p99Us)).padStart(8)}`);
+  return rows;
+}
+
+/** The rows as a table. */
+export function describeModeration(rows: ModerationBenchRow[]): string {
+  const lines = ['moderation: ping RTT through the switch (bench/moderation.ts)', 'case                                          p50 us   p99 us'];
+  for (const r of rows) lines.push(`${r.case.padEnd(44)} ${String(Math.round(r.p50Us)).padStart(7)} ${String(Math.round(r.p99Us)).padStart(8)}`);
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { count: { type: 'string', default: '300' }, interval: { type: 'string', default: '0.01' }, rounds: { type: 'string', default: '1' }, out: { type: 'string' } },
+  });
+  const skip = netnsSkipReason();
+  if (skip) {
+    console.log(JSON.stringify({ bench: 'moderation-rtt', skipped: skip }));
+    return;
+  }
+  const rows = await compareModeration({ count: Number(values.count), interval: Number(values.interval), rounds: Number(values.rounds) });
+  console.log(`\n${describeModeration(rows)}`);
   if (values.out) writeFileSync(values.out, JSON.stringify(rows, null, 2) + '\n');
 }
 

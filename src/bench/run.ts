@@ -4,7 +4,8 @@
  * reference TAP-to-TAP forwarder, native/tapfwd.c: the floor of one read() and one write() per frame),
  * measured in the same run between two namespace hosts: ping RTT, iperf3 TCP (1 and 4 streams), 64-byte
  * UDP frames/s received, and the switch process's CPU per frame; then the in-process pipeline bench
- * (bench/pipeline.ts), and the same pipeline on 1 and on 2 datapath workers (bench/pipeline-workers.ts).
+ * (bench/pipeline.ts), the same pipeline on 1 and on 2 datapath workers (bench/pipeline-workers.ts), and
+ * the ping RTT each interrupt moderation preset gives (bench/moderation.ts).
  *
  *   node dist/bench/run.js [--quick] [--only vswitch,vswitch-offload,vde,bridge,ovs,ovs-tso,tapfwd] [--rounds N]
  *                          [--idle-wait S] [--json] [--out FILE]
@@ -589,6 +590,19 @@ async function main(): Promise<number> {
     }
   }
 
+  // the latency interrupt moderation adds (ping RTT per preset, one forced hop per round trip)
+  let moderation: unknown = null;
+  let moderationText: string | null = null;
+  const moderationPath = fileURLToPath(new URL('./moderation.js', import.meta.url));
+  if (existsSync(moderationPath)) {
+    log('bench: ping RTT per moderation preset (bench/moderation.ts)');
+    await waitForIdle(kIdleThreshold, p.idleWaitMs);
+    const mod = (await import(moderationPath)) as typeof import('./moderation.js');
+    const rows = await mod.compareModeration({ count: opts.quick ? 50 : 300, rounds: opts.quick ? 1 : Math.min(p.rounds, 3), log });
+    moderation = rows;
+    moderationText = mod.describeModeration(rows);
+  }
+
   const doc = {
     command: `node dist/bench/run.js ${process.argv.slice(2).join(' ')}`.trim(),
     date: started.toISOString(),
@@ -609,12 +623,14 @@ async function main(): Promise<number> {
     pipeline,
     policy,
     workers,
+    moderation,
   };
   let text = render(summaries, rat, gs, pipeline);
   const pol = policy as { acl25Ratio?: number; median?: Record<string, { mpps: number; nsPerFrame: number }>; statefulExtraNsPerFrame?: number } | null;
   if (pol?.median)
     text += `\npipeline with port policy (bench/pipeline.ts --compare): none ${pol.median.none!.mpps.toFixed(2)} Mpps, 25 ACLs per port ${pol.median.acl25!.mpps.toFixed(2)} Mpps (${pol.acl25Ratio?.toFixed(2)}x, goal 0.7x), stateful ${pol.median.stateful!.mpps.toFixed(2)} Mpps (+${pol.statefulExtraNsPerFrame} ns/frame for two flow-table lookups)`;
   if (workersText) text += `\n${workersText}`;
+  if (moderationText) text += `\n\n${moderationText}`;
   for (const [peer, why] of Object.entries(skipped)) text += `\n\nskipped ${peer}: ${why}`;
   writeFileSync(opts.out, JSON.stringify(doc, null, 2) + '\n');
   if (opts.json) {

@@ -3,15 +3,8 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { parseArgs } from 'node:util';
 import { aclFromArgs, bytes, extAclFromArgs, policyFlagOptions, policyFromFlags, rate } from './policy-args.js';
-import { ConfigError } from './validate.js';
+import { refuses } from '../testing/refuses.js';
 
-const refuses = (fn: () => unknown, field: string, re: RegExp) =>
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof ConfigError, `not a ConfigError: ${String(e)}`);
-    assert.equal(e.field, field, e.message);
-    assert.match(e.message, re);
-    return true;
-  });
 
 /** The flags exactly as cli.ts would get them from parseArgs. */
 const flags = (argv: string[]) => {

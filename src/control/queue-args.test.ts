@@ -4,16 +4,9 @@ import { parseArgs } from 'node:util';
 import type { QueuesStatus } from './model.js';
 import { formatQueues, formatRss, portQueuesFromFlags, queueFlagOptions, rssEntriesFromText, switchQueuesFromFlags, tuningFromFlags } from './queue-args.js';
 import { policyFlagOptions } from './policy-args.js';
-import { ConfigError } from './validate.js';
 import { kDvmqDefaultConfig } from './validate-queues.js';
+import { refuses } from '../testing/refuses.js';
 
-const refuses = (fn: () => unknown, field: string, re: RegExp) =>
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof ConfigError, `not a ConfigError: ${String(e)}`);
-    assert.equal(e.field, field, e.message);
-    assert.match(e.message, re);
-    return true;
-  });
 
 /** The flags exactly as cli.ts would get them from parseArgs. */
 const flags = (argv: string[]) => parseArgs({ args: argv, options: queueFlagOptions, allowPositionals: true, strict: true }).values as Record<string, string | boolean | undefined>;

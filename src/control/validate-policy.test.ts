@@ -2,16 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { formatIpv4, formatIpv6 } from '../packet/ipaddr.js';
-import { ConfigError } from './validate.js';
 import { aclRule, extAclRule, ipPrefix, portPolicy, portRange, pvlanConfig } from './validate-policy.js';
+import { refuses } from '../testing/refuses.js';
 
-const refuses = (fn: () => unknown, field: string, re: RegExp) =>
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof ConfigError, `not a ConfigError: ${String(e)}`);
-    assert.equal(e.field, field, e.message);
-    assert.match(e.message, re);
-    return true;
-  });
 
 test('IP prefixes: canonical spelling, host prefixes written bare, IPv6 in RFC 5952 form', () => {
   assert.equal(ipPrefix('any', 'f'), 'any');

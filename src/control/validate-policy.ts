@@ -15,7 +15,7 @@
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../packet/ipaddr.js';
 import type { AclDirection, AclProtocol, AclRule, ExtAclRule, MinimumBandwidthMode, PortPolicy } from '../policy/config.js';
 import type { PvlanMode, VlanConfig } from '../switch/vlan-config.js';
-import { bool, ConfigError, fail, int, macText, obj, onlyKeys, oneOf, show, vid, type Obj } from './validate.js';
+import { bool, fail, int, macText, obj, onlyKeys, oneOf, show, vid } from './validate.js';
 
 const kIpv4Bits = 32;
 const kIpv6Bits = 128;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, portConfig, switchConfig, vswitchConfig } from './validate.js';
+import { portConfig, switchConfig, vswitchConfig } from './validate.js';
 import {
   defaultWorkers,
   dvmqConfig,
@@ -14,14 +14,8 @@ import {
   validateRssTable,
   validateSwitchQueues,
 } from './validate-queues.js';
+import { refuses } from '../testing/refuses.js';
 
-const refuses = (fn: () => unknown, field: string, re: RegExp) =>
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof ConfigError, `not a ConfigError: ${String(e)}`);
-    assert.equal(e.field, field, e.message);
-    assert.match(e.message, re);
-    return true;
-  });
 
 const nic = { type: 'memory' };
 

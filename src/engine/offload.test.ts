@@ -34,7 +34,6 @@ const kJumboMtu = 9216;
 const kAll = kCapCsum | kCapTso | kCapUso;
 const ts = timestampOption(0x01020304, 0x0a0b0c0d);
 /** fixtures.ts MACs: every built frame goes A -> B. */
-const kMacA = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
 const kMacB = [0x52, 0x54, 0x00, 0x65, 0x43, 0x21];
 
 const untagged: VlanConfig = { mode: 'untagged' };

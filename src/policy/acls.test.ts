@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Clock } from '../dataplane/clock.js';
-import { Counters, drop, gf } from '../dataplane/counters.js';
+import { Counters, drop } from '../dataplane/counters.js';
 import { Batch, Graph } from '../dataplane/graph.js';
 import { PacketPool } from '../dataplane/pool.js';
 import { buildArpRequest, buildIpv6, buildTcp4, buildTcp6, buildUdp4 } from '../packet/frame.js';
