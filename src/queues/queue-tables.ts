@@ -120,12 +120,17 @@ export class QueueTables {
 
   // ---- control thread (write) ----
 
+  // Every write bumps the epoch: a worker drops what it cached from the tables (WorkerQueues.steer) when it
+  // sees the epoch change, before it acknowledges the new one.
+
   setEntry(q: number, value: number): void {
     Atomics.store(this.a, kWorker + q, value);
+    this.bumpEpoch();
   }
 
   setQueueOf(port: number, q: number): void {
     Atomics.store(this.a, kQueueOf + port, q);
+    this.bumpEpoch();
   }
 
   setFlags(port: number, f: number): void {
@@ -133,10 +138,12 @@ export class QueueTables {
     let any = 0;
     for (let p = 0; p < kMaxPorts; p++) if ((this.a[kFlags + p] & kPinned) !== 0) any = 1;
     Atomics.store(this.a, kAnyPinned, any);
+    this.bumpEpoch();
   }
 
   setRssSize(n: number): void {
     Atomics.store(this.a, kRssSize, n);
+    this.bumpEpoch();
   }
 
   bumpEpoch(): number {
@@ -159,6 +166,7 @@ export class QueueTables {
       a[b + 2] = port;
       Atomics.store(a, b, key); // key last: marks the entry present
     }
+    this.bumpEpoch();
   }
 }
 

@@ -71,6 +71,7 @@ function twoWorkers(dvmq = false) {
 }
 
 function steerOf(e: Engine, frame: Uint8Array, port: number): { w: number; q: number } {
+  e.mq!.flush(); // a breath boundary: the worker notices table changes (and drops its steering cache) here
   const pool = e.pool;
   const s = pool.load(frame, port);
   const w = e.mq!.steer(pool, e.ports, e.fdb, s, port);
@@ -211,4 +212,21 @@ test('moderation on the hand-over: the doorbell rings after N frames or once T h
   wq.flush();
   assert.equal(bell(), b0 + 3);
   wq.stop();
+});
+
+test('steer caches its last VMQ decision until the tables change, and forgets it at the next breath', () => {
+  const { engines } = twoWorkers();
+  const e = engines[0]!;
+  const t = e.mq!.tables;
+  const pool = e.pool;
+  const s = pool.load(udp(macA, macB, 1000), 0);
+  const steer = () => e.mq!.steer(pool, e.ports, e.fdb, s, 0);
+  e.mq!.flush();
+  assert.equal(steer(), 0, "b's queue 2 on worker 0");
+  t.setEntry(2, 1); // a move completed (the control thread bumps the epoch with it)
+  assert.equal(steer(), 0, 'within the breath: the cached decision (the move protocol waits for the ack)');
+  e.mq!.flush();
+  assert.equal(steer(), 1, 'after the breath boundary: the new table');
+  assert.equal(e.mq!.queue, 2);
+  pool.free(s);
 });

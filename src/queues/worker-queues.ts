@@ -69,6 +69,12 @@ export class WorkerQueues {
   private touchedCount = 0;
   /** Microseconds, refreshed once per breath (the moderators' clock). */
   nowUs = 0;
+  /** steer()'s cache of its last VMQ decision (cPort -1: empty). */
+  private cPort = -1;
+  private cKey = 0;
+  private cLo = 0;
+  private cQueue = 0;
+  private cEntry = 0;
   private epochSeen = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private immediate: ReturnType<typeof setImmediate> | null = null;
@@ -149,6 +155,12 @@ export class WorkerQueues {
       if (v !== 0) vid = v;
     }
     const key = (vid << 16) | hi;
+    // the last VMQ decision of this reader, valid until the tables' epoch moves (a burst to one VM costs
+    // three compares instead of the filter lookup)
+    if (port === this.cPort && key === this.cKey && lo === this.cLo) {
+      this.queue = this.cQueue;
+      return this.cEntry;
+    }
     let q = 0;
     const d = t.filterLookup(key, lo);
     if (d >= 0) {
@@ -157,7 +169,13 @@ export class WorkerQueues {
       q = t.queueOf(d);
       if (q > 0 && (f & kRss) === 0) {
         this.queue = q;
-        return t.entry(q);
+        const e = t.entry(q);
+        this.cPort = port;
+        this.cKey = key;
+        this.cLo = lo;
+        this.cQueue = q;
+        this.cEntry = e;
+        return e;
       }
     } else if (t.anyPinned) {
       // no filter: a frame that may reach a pinned port (unknown, group, or learned on one) goes to worker 0
@@ -217,7 +235,9 @@ export class WorkerQueues {
     }
     this.touchedCount = 0;
     t.ack(this.me, this.epochSeen);
-    this.epochSeen = t.epoch();
+    const epoch = t.epoch();
+    if (epoch !== this.epochSeen) this.cPort = -1; // the tables changed: forget the cached decision first
+    this.epochSeen = epoch;
     this.nowUs = this.now();
   }
 
