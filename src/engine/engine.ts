@@ -197,8 +197,9 @@ export class Engine {
 
   /**
    * Multi-worker: this engine switches frames for `port` but its NIC lives on another worker, which owns the
-   * link state. `writer` (optional) lets this worker deliver to the port itself (a TAP fd: writes from any
-   * thread are whole frames); without one, traffic to the port is pinned to the NIC's worker.
+   * link state. `nic` lets this worker reach the port itself: a borrowed TAP fd (write only: writes from any
+   * thread are whole frames; `caps` are the owner's offloads) or its own queue of a multi-queue TAP (`read`);
+   * null (a socket endpoint): traffic to and from the port is pinned to the NIC's worker.
    */
   attachRemote(port: number, nic: Nic | null, caps: number, read: boolean): void {
     this.linkOwner[port] = 0;
@@ -243,7 +244,7 @@ export class Engine {
     this.nics[port] = null;
     old?.close(); // a borrowed writer only forgets the fd
     this.linkOwner[port] = 1;
-    this.nicUp[port] = this.ports.linkUp[port]; // the link is up already: adopting it is no change
+    this.nicUp[port] = 0; // open() reports connected: the shared link state is already what it computes, so no event
     this.nics[port] = nic;
     nic.open(this.sinks[port]!);
     this.ports.caps[port] = nic.offloadCaps ?? 0;
