@@ -351,13 +351,20 @@ export class QueueControl {
     for (const i of moving) t.setEntry(queues[i]!, targets[i]! | kHeld);
     const epoch = t.bumpEpoch();
     for (let w = 0; w < this.workerCount; w++) t.ring(w);
-    await waitFor(() => {
-      for (let w = 0; w < this.workerCount; w++) if (t.acked(w) - epoch < 0) return false;
-      return true;
-    });
-    const marks: Array<[SlotRing, number]> = [];
-    for (const o of new Set(moving.map((i) => from[i]!))) for (let r = 0; r < this.workerCount; r++) marks.push([this.ringViews[r]![o]!, this.ringViews[r]![o]!.publishedTail()]);
-    await waitFor(() => marks.every(([ring, tail]) => ring.publishedHead() - tail >= 0));
+    try {
+      await waitFor(() => {
+        for (let w = 0; w < this.workerCount; w++) if (t.acked(w) - epoch < 0) return false;
+        return true;
+      });
+      const marks: Array<[SlotRing, number]> = [];
+      for (const o of new Set(moving.map((i) => from[i]!))) for (let r = 0; r < this.workerCount; r++) marks.push([this.ringViews[r]![o]!, this.ringViews[r]![o]!.publishedTail()]);
+      await waitFor(() => marks.every(([ring, tail]) => ring.publishedHead() - tail >= 0));
+    } catch (err) {
+      // never leave a queue held (frozen) because a worker stalled: release it, and say what was lost
+      for (const i of moving) t.setEntry(queues[i]!, targets[i]!);
+      for (const w of new Set(moving.map((i) => targets[i]!))) t.ring(w);
+      throw new Error(`${(err as Error).message}; the queue was released to its new worker anyway, so its frames' order across this move is not guaranteed`);
+    }
     const time = new Date().toISOString();
     for (const i of moving) {
       const q = queues[i]!;
