@@ -27,7 +27,7 @@ class FakeHandle {
   }
   async queues(): Promise<QueuesStatus> {
     return {
-      workers: Array.from({ length: this.workers }, (_, w) => ({ worker: w, frames: 10 * w, load: 0.1 * w, queues: w === 0 ? [1] : [], signals: w })),
+      workers: Array.from({ length: this.workers }, (_, w) => ({ worker: w, frames: 10 * w, load: 0.1 * w, queues: w === 0 ? [1] : [], signals: w, handedOver: 0 })),
       queues: [
         { queue: 0, port: null, filter: null, worker: 'rss', frames: 5, load: 0.05, moves: 0 },
         { queue: 1, port: 'vm1', filter: { mac: '52:54:00:00:00:01', vlan: 1 }, worker: 0, frames: 5, load: 0.05, moves: 0 },

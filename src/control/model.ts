@@ -208,6 +208,8 @@ export interface WorkerStatus {
   queues: number[];
   /** Times its notification woke it (after moderation). */
   signals: number;
+  /** Frames it read and handed to another worker (the hops it caused). */
+  handedOver: number;
 }
 
 export interface VmqMove {

@@ -85,8 +85,8 @@ test('queueFlagOptions: no clash with the policy flags, every value flag takes a
 
 const status: QueuesStatus = {
   workers: [
-    { worker: 0, frames: 1200, load: 0.5, queues: [1], signals: 40 },
-    { worker: 1, frames: 800, load: 0.25, queues: [], signals: 10 },
+    { worker: 0, frames: 1200, load: 0.5, queues: [1], signals: 40, handedOver: 300 },
+    { worker: 1, frames: 800, load: 0.25, queues: [], signals: 10, handedOver: 0 },
   ],
   queues: [
     { queue: 0, port: null, filter: null, worker: 'rss', frames: 1000, load: 0.3, moves: 0 },
@@ -112,9 +112,9 @@ test('formatQueues: settings line, worker and queue tables, RSS table, last move
     [
       '2 workers; moderation 16 frames / 100 us; dynamic VMQ on (spread above 80.0%, coalesce below 20.0%, every 100 ms, a queue stays 1000 ms after a move)',
       '',
-      'worker  load   frames  signals  queues',
-      '0       50.0%  1200    40       1',
-      '1       25.0%  800     10       -',
+      'worker  load   frames  handed over  signals  queues',
+      '0       50.0%  1200    300          40       1',
+      '1       25.0%  800     0            10       -',
       '',
       'queue  port       filter                    worker  load   frames  moves',
       '0      (default)  -                         rss     30.0%  1000    0',

@@ -204,8 +204,8 @@ export function describeTuning(s: Pick<QueuesStatus, 'moderation' | 'dvmq'> & { 
 /** `vswitch queues SW`: workers, queues, the RSS table, the last moves. */
 export function formatQueues(s: QueuesStatus, lastMoves = 10): string {
   const workers = table([
-    ['worker', 'load', 'frames', 'signals', 'queues'],
-    ...s.workers.map((w) => [String(w.worker), pct(w.load), String(w.frames), String(w.signals), w.queues.join(',') || '-']),
+    ['worker', 'load', 'frames', 'handed over', 'signals', 'queues'],
+    ...s.workers.map((w) => [String(w.worker), pct(w.load), String(w.frames), String(w.handedOver), String(w.signals), w.queues.join(',') || '-']),
   ]);
   const queues = table([
     ['queue', 'port', 'filter', 'worker', 'load', 'frames', 'moves'],

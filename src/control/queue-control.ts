@@ -478,6 +478,7 @@ export class QueueControl {
         load: round(this.workerLoad[w]!),
         queues: queues.filter((x) => x.worker === w).map((x) => x.queue),
         signals: st[qs.wakes]!,
+        handedOver: st[qs.sentAway]!,
       });
     }
     const entries: number[] = [];

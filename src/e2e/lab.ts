@@ -36,6 +36,8 @@ export interface LabOptions {
   /** Per host: the port's `mac` (its VMQ filter and MacAddressSpoofing check); the host's interface gets the
    *  same MAC before it comes up. */
   mac?: Array<string | undefined>;
+  /** Open every host's TAP with IFF_MULTI_QUEUE (one kernel queue per datapath worker). */
+  multiQueue?: boolean;
   /** Add a port named 'trunk': a QEMU-stream listener at `trunkPath` for a scripted endpoint. */
   trunkPath?: boolean;
   switch?: Partial<SwitchConfig>;
@@ -57,7 +59,7 @@ export class SwitchLab {
       const tap = this.lab.ifname(`t${i}`);
       const port = `p${i}`;
       const vlan = opts.vlans?.[i - 1];
-      const offload = opts.offload?.[i - 1] ? { offload: true } : {};
+      const offload = { ...(opts.offload?.[i - 1] ? { offload: true } : {}), ...(opts.multiQueue ? { multiQueue: true } : {}) };
       const policy = opts.policy?.[i - 1];
       const mac = opts.mac?.[i - 1];
       ports.push({ name: port, nic: { type: 'tap', name: tap, netns: ns, ...offload }, ...(vlan ? { vlan } : {}), ...(policy ? { policy } : {}), ...(mac ? { mac } : {}) });
