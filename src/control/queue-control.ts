@@ -33,7 +33,7 @@ import { SlotRing } from '../dataplane/slot-ring.js';
 import { parseMacWords } from '../packet/mac.js';
 import { DynamicVmq } from '../queues/dvmq.js';
 import { kDvmqDefaultConfig } from './validate-queues.js';
-import { kHeld, kMaxRss, kMaxWorkers, kPinned, kQueueSlots, kRss, kRssBase, kWorkerMask, QueueTables } from '../queues/queue-tables.js';
+import { kHeld, kMaxRss, kMaxWorkers, kPinned, kPinQ, kQueueSlots, kRss, kRssBase, kWorkerMask, QueueTables } from '../queues/queue-tables.js';
 import { kQueueStatBase, kQueueStatWords, qs, type WorkerQueuesInit } from '../queues/worker-queues.js';
 import type { ModerationSettings } from '../queues/moderation.js';
 import type { DvmqConfig, ModerationConfig, PortConfig, QueuesStatus, QueueStatus, VmqMove } from './model.js';
@@ -123,6 +123,7 @@ export class QueueControl {
     this.tables.setRssSize(this.rssSize);
     for (let i = 0; i < kMaxRss; i++) this.tables.setEntry(kRssBase + i, spread ? i % n : 0);
     for (let q = 0; q <= this.vmqQueues; q++) this.tables.setEntry(q, 0);
+    this.tables.setEntry(kPinQ, 0);
     for (let d = 0; d < this.dvmqQueues; d++) this.dvmq.assignment[d] = this.tables.entry(this.queueOfDvmq(d)) & kWorkerMask;
   }
 
@@ -275,8 +276,67 @@ export class QueueControl {
     return null;
   }
 
-  /** A port was added or changed (VLAN, MAC, policy, VmqWeight): its queue, filter and flags follow. */
-  portChanged(cfg: PortConfig, index: number): void {
+  /**
+   * A port was added or changed (VLAN, MAC, policy, VmqWeight, a capture): its queue, filter and flags
+   * follow. When an existing port becomes pinned (or stops being pinned) its frames change workers, so the
+   * change goes through a fence that keeps every flow in order (see `fence`); resolves when it is in force.
+   */
+  portChanged(cfg: PortConfig, index: number): Promise<void> {
+    const old = this.ports.get(cfg.name);
+    const pinned = QueueControl.pinReason(cfg, this.capturing.has(cfg.name)) !== null;
+    const wasPinned = old !== undefined && (old.flags & kPinned) !== 0;
+    if (old === undefined || pinned === wasPinned) {
+      this.applyPort(cfg, index, pinned);
+      return Promise.resolve();
+    }
+    const run = this.chain.then(() => {
+      if (pinned) {
+        // new frames go to worker 0 (held there) once every other worker has switched what it had
+        const others = [];
+        for (let w = 1; w < this.workerCount; w++) others.push(w);
+        return this.fence([kPinQ], others, () => this.applyPort(cfg, index, pinned));
+      }
+      // new frames go wherever their queues are (held there) once worker 0 has switched the pinned ones
+      const away: number[] = [];
+      for (let q = 0; q < kQueueSlots; q++) if (q !== kPinQ && (this.tables.entry(q) & kWorkerMask) !== 0) away.push(q);
+      return this.fence(away, [0], () => this.applyPort(cfg, index, pinned));
+    });
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * Change steering without reordering a flow: hold `hold` (queues keep their workers), apply the change,
+   * wait until every worker acknowledged it and the workers in `drainInto` have switched every frame that
+   * was in their rings, then release. A worker that stalls past 5 s only costs the order guarantee.
+   */
+  private async fence(hold: number[], drainInto: number[], change: () => void): Promise<void> {
+    const t = this.tables;
+    const saved = hold.map((q) => t.entry(q) & kWorkerMask);
+    hold.forEach((q, i) => t.setEntry(q, saved[i]! | kHeld));
+    change();
+    const epoch = t.bumpEpoch();
+    for (let w = 0; w < this.workerCount; w++) t.ring(w);
+    try {
+      await waitFor(() => {
+        for (let w = 0; w < this.workerCount; w++) if (t.acked(w) - epoch < 0) return false;
+        return true;
+      });
+      const marks: Array<[SlotRing, number]> = [];
+      for (const o of drainInto) for (let r = 0; r < this.workerCount; r++) marks.push([this.ringViews[r]![o]!, this.ringViews[r]![o]!.publishedTail()]);
+      await waitFor(() => marks.every(([ring, tail]) => ring.publishedHead() - tail >= 0));
+    } catch {
+      this.fencesForced++;
+    } finally {
+      hold.forEach((q, i) => t.setEntry(q, saved[i]!));
+      for (let w = 0; w < this.workerCount; w++) t.ring(w);
+    }
+  }
+
+  /** Fences whose workers stalled past the timeout (the change went through without the order guarantee). */
+  fencesForced = 0;
+
+  private applyPort(cfg: PortConfig, index: number, pinned: boolean): void {
     const old = this.ports.get(cfg.name);
     let queue = old?.queue ?? 0;
     const wantsQueue = (cfg.vmqWeight ?? 100) > 0 && cfg.mac !== undefined;
@@ -293,7 +353,6 @@ export class QueueControl {
         this.dvmq.assignment[this.dvmqOfQueue(free)] = this.tables.entry(free) & kWorkerMask;
       }
     }
-    const pinned = QueueControl.pinReason(cfg, this.capturing.has(cfg.name)) !== null;
     const flags = (pinned ? kPinned : 0) | (cfg.rss ? kRss : 0);
     const filter = cfg.mac !== undefined && queue > 0 ? { mac: cfg.mac, vlan: untaggedVlan(cfg) } : null;
     this.ports.set(cfg.name, { name: cfg.name, index, queue, filter, flags });
@@ -314,11 +373,11 @@ export class QueueControl {
   }
 
   /** A capture starts or stops on a port: its traffic is pinned to worker 0 while it runs. */
-  setCapturing(cfg: PortConfig, on: boolean): void {
+  setCapturing(cfg: PortConfig, on: boolean): Promise<void> {
     if (on) this.capturing.add(cfg.name);
     else this.capturing.delete(cfg.name);
     const info = this.ports.get(cfg.name);
-    if (info) this.portChanged(cfg, info.index);
+    return info ? this.portChanged(cfg, info.index) : Promise.resolve();
   }
 
   private rebuildFilters(): void {

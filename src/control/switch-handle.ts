@@ -116,11 +116,11 @@ export class SwitchHandle {
   /** Captures run on worker 0, with the port's traffic pinned there while they run. */
   private async captureCall(req: Request): Promise<unknown> {
     const cfg = req.op === 'captureStart' || req.op === 'captureStop' ? this.portConfig(req.name) : undefined;
-    if (req.op === 'captureStart' && cfg && true) this.qc.setCapturing(cfg, true);
+    if (req.op === 'captureStart' && cfg) await this.qc.setCapturing(cfg, true);
     try {
       return await this.call(req);
     } finally {
-      if (req.op === 'captureStop' && cfg && true) this.qc.setCapturing(cfg, false);
+      if (req.op === 'captureStop' && cfg) await this.qc.setCapturing(cfg, false);
     }
   }
 
@@ -191,7 +191,7 @@ export class SwitchHandle {
     this.portIndex.set(port.name, index);
     this.home.set(port.name, home);
     this.config.ports!.push(port);
-    this.qc.portChanged(port, index);
+    void this.qc.portChanged(port, index); // a new port: applied at once (no traffic of it to reorder yet)
   }
 
   async removePort(name: string): Promise<void> {
@@ -207,31 +207,31 @@ export class SwitchHandle {
     this.config.ports = this.config.ports!.filter((p) => p.name !== name);
   }
 
-  private patchPort(name: string, patch: Partial<PortConfig>): void {
+  private patchPort(name: string, patch: Partial<PortConfig>): Promise<void> {
     this.config.ports = this.config.ports!.map((p) => (p.name === name ? { ...p, ...patch } : p));
-    this.queuesFollow(name);
+    return this.queuesFollow(name);
   }
 
   /** The port's queue, filter and pinning follow its applied config. */
-  private queuesFollow(name: string): void {
+  private queuesFollow(name: string): Promise<void> {
     const cfg = this.portConfig(name);
     const index = this.portIndex.get(name);
-    if (cfg && index !== undefined) this.qc.portChanged(cfg, index);
+    return cfg && index !== undefined ? this.qc.portChanged(cfg, index) : Promise.resolve();
   }
 
   async setVlan(name: string, vlan: VlanConfig): Promise<void> {
     await this.callAll({ op: 'setVlan', name, vlan });
-    this.patchPort(name, { vlan });
+    await this.patchPort(name, { vlan });
   }
 
   async setMtu(name: string, mtu: number): Promise<void> {
     await this.callAll({ op: 'setMtu', name, mtu });
-    this.patchPort(name, { mtu });
+    await this.patchPort(name, { mtu });
   }
 
   async setAdmin(name: string, up: boolean): Promise<void> {
     await this.callAll({ op: 'setAdmin', name, up });
-    this.patchPort(name, { disconnected: !up });
+    await this.patchPort(name, { disconnected: !up });
   }
 
   /**
@@ -241,11 +241,11 @@ export class SwitchHandle {
   async setPolicy(name: string, policy: PortPolicy, mac: string | undefined): Promise<void> {
     const before = this.portConfig(name);
     const index = this.portIndex.get(name);
-    if (before && index !== undefined) this.qc.portChanged({ ...before, policy, mac }, index);
+    if (before && index !== undefined) await this.qc.portChanged({ ...before, policy, mac }, index);
     try {
       await this.callAll({ op: 'setPolicy', name, policy, mac });
     } catch (err) {
-      if (before && index !== undefined) this.qc.portChanged(before, index);
+      if (before && index !== undefined) await this.qc.portChanged(before, index);
       throw err;
     }
     this.config.ports = this.config.ports!.map((p) => {
@@ -253,7 +253,7 @@ export class SwitchHandle {
       const { mac: _m, policy: _p, ...rest } = p;
       return { ...rest, ...(mac !== undefined ? { mac } : {}), ...(Object.keys(policy).length ? { policy } : {}) };
     });
-    this.queuesFollow(name);
+    await this.queuesFollow(name);
   }
 
   portConfig(name: string): PortConfig | undefined {

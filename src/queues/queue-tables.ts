@@ -18,7 +18,8 @@
  *
  * Port flags: kPinned (traffic to or from the port is switched by worker 0: stateful per-port policy,
  * capture, or a socket endpoint whose I/O lives on worker 0), kRss (vRSS: the port's queue is spread by
- * RSS). `anyPinned` lets the fast path skip the pinned checks when no port is pinned.
+ * RSS). `anyPinned` lets the fast path skip the pinned checks when no port is pinned. Pinned traffic is
+ * queue kPinQ, whose entry is worker 0 (held while a port's pinning changes, as a move holds a queue).
  *
  * Epoch/acks: the move protocol bumps `epoch`; each worker stores the epoch it has seen before it steers a
  * batch (`ack[w]`), so once every ack reaches the new epoch no worker can still steer by the old table.
@@ -31,7 +32,9 @@ export const kMaxWorkers = 64;
 export const kMaxVmq = 255;
 export const kRssBase = 256;
 export const kMaxRss = 128;
-export const kQueueSlots = kRssBase + kMaxRss;
+/** The queue of pinned traffic (served by worker 0; held while a port's pinning changes). */
+export const kPinQ = kRssBase + kMaxRss;
+export const kQueueSlots = kPinQ + 1;
 export const kHeld = 1 << 16;
 export const kWorkerMask = 0xffff;
 

@@ -22,7 +22,7 @@ import { MemoryNic } from '../ports/memory.js';
 import { Fdb } from '../switch/fdb.js';
 import { QueueControl } from '../control/queue-control.js';
 import type { PortConfig } from '../control/model.js';
-import { kHeld, kRssBase, kWorkerMask, QueueTables } from './queue-tables.js';
+import { kHeld, kPinQ, kRssBase, kWorkerMask, QueueTables } from './queue-tables.js';
 import { rssHash } from './rss.js';
 import { WorkerQueues } from './worker-queues.js';
 
@@ -70,6 +70,19 @@ function twoWorkers(dvmq = false) {
   return { engines, nics, qc, cfgs, pool: engines[0]!.pool };
 }
 
+/**
+ * Wait for a table change that goes through a fence (pinning): the two engines play their workers' part,
+ * acknowledging the epoch and draining their rings, until the control side releases.
+ */
+async function settle(change: Promise<void>, engines: Engine[]): Promise<void> {
+  let done = false;
+  void change.then(() => (done = true));
+  while (!done) {
+    for (const e of engines) e.drainRings();
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
 function steerOf(e: Engine, frame: Uint8Array, port: number): { w: number; q: number } {
   e.mq!.flush(); // a breath boundary: the worker notices table changes (and drops its steering cache) here
   const pool = e.pool;
@@ -80,7 +93,7 @@ function steerOf(e: Engine, frame: Uint8Array, port: number): { w: number; q: nu
   return { w, q };
 }
 
-test('steer: VMQ filter, vRSS, RSS buckets, unhashable frames, pinned ports, held entries', () => {
+test('steer: VMQ filter, vRSS, RSS buckets, unhashable frames, pinned ports, held entries', async () => {
   const { engines, qc, cfgs } = twoWorkers();
   const e = engines[0]!;
   // dvmq off: queue q starts on worker q % 2; a got queue 1, b queue 2
@@ -105,11 +118,12 @@ test('steer: VMQ filter, vRSS, RSS buckets, unhashable frames, pinned ports, hel
   assert.equal(steerOf(e, udp(macA, macB, 1000), 0).q >= kRssBase, true);
   qc.portChanged(cfgs[1]!, 1);
   // pinned destination (a stateful ACL), then pinned source; unknown destinations go to worker 0 too
-  qc.portChanged({ ...cfgs[0]!, policy: { stormLimit: 100 } }, 0);
-  assert.equal(steerOf(e, udp(macB, macA, 1000), 1).w, 0, 'to a pinned port');
+  await settle(qc.portChanged({ ...cfgs[0]!, policy: { stormLimit: 100 } }, 0), engines);
+  assert.deepEqual(steerOf(e, udp(macB, macA, 1000), 1), { w: 0, q: kPinQ }, 'to a pinned port');
   assert.equal(steerOf(e, udp(macA, macB, 1000), 0).w, 0, 'from a pinned port');
   assert.equal(steerOf(e, udp(macB, macC, 1000), 1).w, 0, 'unknown destination while a port is pinned');
-  qc.portChanged(cfgs[0]!, 0);
+  await settle(qc.portChanged(cfgs[0]!, 0), engines);
+  assert.equal(qc.fencesForced, 0);
   // a held entry: the steer result carries kHeld; only the named worker holds
   e.mq!.tables.setEntry(2, 1 | kHeld);
   assert.equal(steerOf(e, udp(macA, macB, 1000), 0).w, 1 | kHeld);
@@ -229,4 +243,32 @@ test('steer caches its last VMQ decision until the tables change, and forgets it
   assert.equal(steer(), 1, 'after the breath boundary: the new table');
   assert.equal(e.mq!.queue, 2);
   pool.free(s);
+});
+
+test('pinning a port under traffic: its frames already handed to another worker are switched before the pinned ones', async () => {
+  const { engines, nics, qc, cfgs } = twoWorkers();
+  const [e0, e1] = engines as [Engine, Engine];
+  // learn a and b; a's queue 1 is on worker 1, so b -> a frames read by worker 0 go to worker 1
+  nics[0]![0]!.inject(udp(macA, macB, 1));
+  nics[0]![1]!.inject(udp(macB, macA, 1));
+  e1.drainRings();
+  for (const n of nics.flat()) n.received.length = 0;
+  nics[0]![1]!.injectBatch(Array.from({ length: 20 }, (_, i) => udp(macB, macA, 7, i)));
+  assert.equal(e1.mq!.waiting(), 20, 'in worker 1’s ring');
+  // pin a (a storm limit): the change waits until worker 1 switched those 20; frames read meanwhile wait
+  let done = false;
+  const change = qc.portChanged({ ...cfgs[0]!, policy: { stormLimit: 1000 } }, 0).then(() => {
+    done = true;
+  });
+  await new Promise((r) => setTimeout(r, 5));
+  e0.drainRings(); // worker 0 acknowledges; worker 1 has not yet switched its 20
+  nics[0]![1]!.injectBatch(Array.from({ length: 10 }, (_, i) => udp(macB, macA, 7, 20 + i))); // now pinned: to worker 0, held
+  assert.equal(nics[0]![0]!.received.length, 0, 'the pinned frames wait');
+  assert.equal(done, false);
+  await settle(change, engines);
+  e0.drainRings();
+  const seq = (n: MemoryNic) => n.received.map((f) => new DataView(f.buffer, f.byteOffset).getUint32(42));
+  assert.deepEqual(seq(nics[1]![0]!), Array.from({ length: 20 }, (_, i) => i), 'worker 1 delivered the first 20');
+  assert.deepEqual(seq(nics[0]![0]!), Array.from({ length: 10 }, (_, i) => 20 + i), 'worker 0 the 10 after, once those were out');
+  assert.equal(qc.fencesForced, 0);
 });

@@ -28,7 +28,7 @@ import { SlotRing } from '../dataplane/slot-ring.js';
 import type { Fdb } from '../switch/fdb.js';
 import type { PortTable } from '../switch/port-table.js';
 import { Moderator, type ModerationSettings } from './moderation.js';
-import { kHeld, kMaxWorkers, kPinned, kQueueSlots, kRss, kRssBase, kWorkerMask, QueueTables } from './queue-tables.js';
+import { kHeld, kMaxWorkers, kPinned, kPinQ, kQueueSlots, kRss, kRssBase, kWorkerMask, QueueTables } from './queue-tables.js';
 import { kNoHash, rssHash } from './rss.js';
 
 /** Per-worker stats words. */
@@ -191,10 +191,10 @@ export class WorkerQueues {
     return t.entry(this.queue);
   }
 
-  /** Pinned traffic: worker 0, accounted to the queue of the pinned port; never held. */
-  private pinned(port: number): number {
-    this.queue = this.tables.queueOf(port);
-    return 0;
+  /** Pinned traffic: queue kPinQ, on worker 0. */
+  private pinned(_port: number): number {
+    this.queue = kPinQ;
+    return this.tables.entry(kPinQ); // worker 0 (| kHeld while a port's pinning changes)
   }
 
   /** Count a frame this worker switches itself (local steer or pulled from a ring). */
