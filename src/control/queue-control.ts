@@ -318,19 +318,29 @@ export class QueueControl {
     const epoch = t.bumpEpoch();
     for (let w = 0; w < this.workerCount; w++) t.ring(w);
     try {
-      await waitFor(() => {
-        for (let w = 0; w < this.workerCount; w++) if (t.acked(w) - epoch < 0) return false;
-        return true;
-      });
-      const marks: Array<[SlotRing, number]> = [];
-      for (const o of drainInto) for (let r = 0; r < this.workerCount; r++) marks.push([this.ringViews[r]![o]!, this.ringViews[r]![o]!.publishedTail()]);
-      await waitFor(() => marks.every(([ring, tail]) => ring.publishedHead() - tail >= 0));
+      await this.drained(epoch, drainInto);
     } catch {
       this.fencesForced++;
     } finally {
       hold.forEach((q, i) => t.setEntry(q, saved[i]!));
       for (let w = 0; w < this.workerCount; w++) t.ring(w);
     }
+  }
+
+  /**
+   * Steps 2 and 3 of a move or a fence: every worker has acknowledged `epoch` (nobody steers by the old
+   * tables any more, and what was steered before is published), then every ring into the `drainInto`
+   * workers has been switched and delivered up to the tail it had at that moment.
+   */
+  private async drained(epoch: number, drainInto: readonly number[]): Promise<void> {
+    const t = this.tables;
+    await waitFor(() => {
+      for (let w = 0; w < this.workerCount; w++) if (t.acked(w) - epoch < 0) return false;
+      return true;
+    });
+    const marks: Array<[SlotRing, number]> = [];
+    for (const o of drainInto) for (let r = 0; r < this.workerCount; r++) marks.push([this.ringViews[r]![o]!, this.ringViews[r]![o]!.publishedTail()]);
+    await waitFor(() => marks.every(([ring, tail]) => ring.publishedHead() - tail >= 0));
   }
 
   /** Fences whose workers stalled past the timeout (the change went through without the order guarantee). */
@@ -411,13 +421,7 @@ export class QueueControl {
     const epoch = t.bumpEpoch();
     for (let w = 0; w < this.workerCount; w++) t.ring(w);
     try {
-      await waitFor(() => {
-        for (let w = 0; w < this.workerCount; w++) if (t.acked(w) - epoch < 0) return false;
-        return true;
-      });
-      const marks: Array<[SlotRing, number]> = [];
-      for (const o of new Set(moving.map((i) => from[i]!))) for (let r = 0; r < this.workerCount; r++) marks.push([this.ringViews[r]![o]!, this.ringViews[r]![o]!.publishedTail()]);
-      await waitFor(() => marks.every(([ring, tail]) => ring.publishedHead() - tail >= 0));
+      await this.drained(epoch, [...new Set(moving.map((i) => from[i]!))]);
     } catch (err) {
       // never leave a queue held (frozen) because a worker stalled: release it, and say what was lost
       for (const i of moving) t.setEntry(queues[i]!, targets[i]!);
