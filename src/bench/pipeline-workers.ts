@@ -11,7 +11,7 @@
  *
  * What it models (the pieces the switch wires in control/switch-handle.ts and engine/worker.ts):
  * - The control (main) thread builds the shared state a multi-worker switch has: one packet pool over
- *   SharedArrayBuffers with a shared free list (kDefaultSlots x 2 slots, as SwitchHandle), one MAC table
+ *   SharedArrayBuffers with a shared free list (createSharedPool, as SwitchHandle), one MAC table
  *   (`new Fdb(n)`, a view per worker), the shared link-state bytes, and QueueControl (workers 1 or 2,
  *   Dynamic VMQ off: nothing moves while measuring), which it tells about the 4 ports (`portChanged`).
  * - Each worker thread hosts an Engine with those shared tables and its own WorkerQueues and counter
@@ -77,7 +77,7 @@ import { kRingSize, QueueControl } from '../control/queue-control.js';
 import type { PortConfig } from '../control/model.js';
 import { Counters, dropReasons, gf, kDropCount, kMaxPorts } from '../dataplane/counters.js';
 import { kMaxBatch } from '../dataplane/graph.js';
-import { createSharedFreeList, kDefaultSlots, kDefaultSlotSize, PacketPool, type PoolShape } from '../dataplane/pool.js';
+import { createSharedPool, PacketPool, type SharedPool } from '../dataplane/pool.js';
 import { SlotRing } from '../dataplane/slot-ring.js';
 import { Engine } from '../engine/engine.js';
 import { buildUdp4 } from '../packet/frame.js';
@@ -184,7 +184,7 @@ interface WorkerSetup {
   /** Ports whose NIC this worker reads (and whose traffic it generates). */
   own: number[];
   multi: {
-    pool: PoolShape & { data: SharedArrayBuffer; meta: SharedArrayBuffer; free: SharedArrayBuffer };
+    pool: SharedPool;
     fdb: SharedArrayBuffer;
     linkState: SharedArrayBuffer;
     queues: WorkerQueuesInit;
@@ -221,7 +221,7 @@ function runWorker(d: WorkerSetup): void {
   const counters = new Counters(d.counters);
   const engine = m
     ? new Engine({
-        pool: new PacketPool({ slots: m.pool.slots, slotSize: m.pool.slotSize }, m.pool),
+        pool: new PacketPool(m.pool, m.pool.shared),
         counters,
         fdb: new Fdb(kDefaultMaxEntries, m.fdb),
         linkState: m.linkState,
@@ -410,9 +410,7 @@ export async function run(opts: { case?: WorkersCase; workers?: number; seconds?
   let fdbView: Fdb | null = null;
   let multi: ((w: number) => WorkerSetup['multi']) | null = null;
   if (c !== 'plain') {
-    const slots = kDefaultSlots * 2; // what SwitchHandle gives every switch
-    const pool = new PacketPool({ slots, slotSize: kDefaultSlotSize });
-    const shape = { slots, slotSize: kDefaultSlotSize, data: pool.data, meta: pool.meta, free: createSharedFreeList(slots) };
+    const shape = createSharedPool(); // what SwitchHandle gives every switch
     fdbView = new Fdb(kDefaultMaxEntries);
     const linkState = new SharedArrayBuffer(kMaxPorts);
     const q = new QueueControl(n, { vmqQueues: 16, rssTableSize: kMaxRss, dvmq: { enabled: false }, moderation: 'off' });

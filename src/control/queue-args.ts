@@ -106,23 +106,25 @@ function asTyped<T>(run: () => T, prefix: string): T {
   }
 }
 
-function dvmqRaw(f: QueueFlags): Record<string, unknown> | undefined {
+/** The flags of one table that were given, parsed, under their config keys. */
+function parsed(f: QueueFlags, table: ReadonlyArray<readonly [QueueFlag, string, (text: string, field: string) => unknown]>): Record<string, unknown> {
   const raw: Record<string, unknown> = {};
-  for (const [flag, key, parse] of kDvmqFlags) {
+  for (const [flag, key, parse] of table) {
     const text = value(f, flag);
     if (text !== undefined) raw[key] = parse(text, `--${flag}`);
   }
+  return raw;
+}
+
+function dvmqRaw(f: QueueFlags): Record<string, unknown> | undefined {
+  const raw = parsed(f, kDvmqFlags);
   return Object.keys(raw).length ? raw : undefined;
 }
 
 /** `switch add` flags -> the queue keys of a SwitchConfig (only the ones given). */
 export function switchQueuesFromFlags(f: QueueFlags): Partial<SwitchConfig> {
   refuse(f, kPortOnly, "is a port setting; give it to 'port add'");
-  const raw: Record<string, unknown> = {};
-  for (const [flag, key, parse] of kSwitchFlags) {
-    const text = value(f, flag);
-    if (text !== undefined) raw[key] = parse(text, `--${flag}`);
-  }
+  const raw = parsed(f, kSwitchFlags);
   const mod = value(f, 'moderation');
   if (mod !== undefined) raw.moderation = parseModeration(mod, '--moderation');
   const dvmq = dvmqRaw(f);
@@ -133,12 +135,7 @@ export function switchQueuesFromFlags(f: QueueFlags): Partial<SwitchConfig> {
 /** `port add` flags -> the queue keys of a PortConfig (only the ones given). */
 export function portQueuesFromFlags(f: QueueFlags): Partial<PortConfig> {
   refuse(f, kSwitchOnly, "is a switch setting; give it to 'switch add' (or 'switch tune' for --moderation and --dvmq*)");
-  const raw: Record<string, unknown> = {};
-  for (const [flag, key, parse] of kPortFlags) {
-    const text = value(f, flag);
-    if (text !== undefined) raw[key] = parse(text, `--${flag}`);
-  }
-  return asTyped(() => validatePortQueues(raw, 'port'), 'port');
+  return asTyped(() => validatePortQueues(parsed(f, kPortFlags), 'port'), 'port');
 }
 
 /**

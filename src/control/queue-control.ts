@@ -85,7 +85,7 @@ export class QueueControl {
     opts: { vmqQueues: number; rssTableSize: number; dvmq?: DvmqConfig; moderation?: ModerationConfig },
   ) {
     const n = workerCount;
-    this.tables = new QueueTables(n);
+    this.tables = new QueueTables();
     this.vmqQueues = opts.vmqQueues;
     this.rssSize = opts.rssTableSize;
     this.moderation = opts.moderation ?? 'off';
@@ -464,14 +464,6 @@ export class QueueControl {
       this.start(workers);
     }
     if (t.moderation !== undefined) this.moderation = t.moderation;
-  }
-
-  get moderationConfig(): ModerationConfig {
-    return this.moderation;
-  }
-
-  get dvmqConfig(): Required<DvmqConfig> {
-    return this.dvmqCfg;
   }
 
   // ---- sampling and the view ----

@@ -12,7 +12,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { Counters, kMaxPorts } from '../dataplane/counters.js';
-import { createSharedFreeList, kDefaultSlots, kDefaultSlotSize, PacketPool } from '../dataplane/pool.js';
+import { createSharedPool } from '../dataplane/pool.js';
 import { Fdb, kDefaultAgingSeconds, kDefaultMaxEntries } from '../switch/fdb.js';
 import type { AddedPort, EventMessage, PolicyStats, RemoteNic, Reply, Request, WorkerInit } from '../engine/protocol.js';
 import { kMaxWorkers } from '../queues/queue-tables.js';
@@ -63,9 +63,7 @@ export class SwitchHandle {
     const n = cfg.workers ?? defaultWorkers();
     const macTableSize = cfg.macTableSize ?? kDefaultMaxEntries;
     // every switch has the shared tables, even on one worker, so workers can be added while it runs
-    const slots = kDefaultSlots * 2;
-    const pool = new PacketPool({ slots, slotSize: kDefaultSlotSize });
-    this.poolShape = { slots, slotSize: kDefaultSlotSize, shared: { data: pool.data, meta: pool.meta, free: createSharedFreeList(slots) } };
+    this.poolShape = createSharedPool();
     this.fdbView = new Fdb(macTableSize);
     this.linkState = new SharedArrayBuffer(kMaxPorts);
     this.qc = new QueueControl(n, { vmqQueues: cfg.vmqQueues ?? kDefaultVmqQueues, rssTableSize: cfg.rssTableSize ?? kDefaultRssTableSize, dvmq: cfg.dvmq, moderation: cfg.moderation });

@@ -112,7 +112,7 @@ test('constructor rejects bad shapes', () => {
 // ---- shared pool (N workers): per-worker caches over one shared free list ----
 
 import { Worker } from 'node:worker_threads';
-import { createSharedFreeList } from './pool.js';
+import { createSharedPool } from './pool.js';
 
 const churn = `
 const { workerData, parentPort } = require('node:worker_threads');
@@ -146,8 +146,7 @@ import(workerData.url).then(({ PacketPool }) => {
 
 test('shared pool: two threads allocating and freeing never hold the same slot; every slot comes back', async () => {
   const shape = { slots: 512, slotSize: 2048 };
-  const base = new PacketPool(shape);
-  const shared = { data: base.data, meta: base.meta, free: createSharedFreeList(shape.slots) };
+  const { shared } = createSharedPool(shape);
   const owner = new SharedArrayBuffer(shape.slots * 4);
   const url = new URL('./pool.js', import.meta.url).href;
   const run = (me: number) =>

@@ -48,8 +48,22 @@ export const kGsoEcn = 0x80;
 const kCacheMax = 512;
 const kCacheBulk = 128;
 
+/** Slots of the pool a switch's workers share: twice one worker's, since each caches up to kCacheMax. */
+export const kSharedSlots = kDefaultSlots * 2;
+
+/** The buffers N workers share; each wraps them in its own view: `new PacketPool(p, p.shared)`. */
+export interface SharedPool extends PoolShape {
+  shared: { data: SharedArrayBuffer; meta: SharedArrayBuffer; free: SharedArrayBuffer };
+}
+
+/** Create the shared buffers of a multi-worker pool (data, metadata, the shared free stack). */
+export function createSharedPool(shape: PoolShape = { slots: kSharedSlots, slotSize: kDefaultSlotSize }): SharedPool {
+  const pool = new PacketPool(shape);
+  return { slots: shape.slots, slotSize: shape.slotSize, shared: { data: pool.data, meta: pool.meta, free: createSharedFreeList(shape.slots) } };
+}
+
 /** The shared free stack of a multi-worker pool: Int32 [lock, top, stack...]. */
-export function createSharedFreeList(slots: number): SharedArrayBuffer {
+function createSharedFreeList(slots: number): SharedArrayBuffer {
   const sab = new SharedArrayBuffer((2 + slots) * 4);
   const a = new Int32Array(sab);
   for (let i = 0; i < slots; i++) a[2 + i] = slots - 1 - i;

@@ -58,10 +58,8 @@ const kWords = kFilter + kFilterCap * 3;
 export class QueueTables {
   readonly sab: SharedArrayBuffer;
   readonly a: Int32Array;
-  readonly workers: number;
 
-  constructor(workers: number, sab?: SharedArrayBuffer) {
-    this.workers = workers;
+  constructor(sab?: SharedArrayBuffer) {
     this.sab = sab ?? new SharedArrayBuffer(kWords * 4);
     this.a = new Int32Array(this.sab);
     if (!sab) this.a[kRssSize] = 1;

@@ -14,7 +14,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Counters } from '../dataplane/counters.js';
-import { createSharedFreeList, PacketPool } from '../dataplane/pool.js';
+import { createSharedPool, PacketPool } from '../dataplane/pool.js';
 import { Engine } from '../engine/engine.js';
 import { buildArpRequest, buildUdp4 } from '../packet/frame.js';
 import { parseMacWords } from '../packet/mac.js';
@@ -40,8 +40,7 @@ function udp(src: string, dst: string, srcPort: number, seq = 0): Uint8Array {
 function twoWorkers(dvmq = false) {
   const slots = 1024;
   const shape = { slots, slotSize: 2048 };
-  const base = new PacketPool(shape);
-  const shared = { data: base.data, meta: base.meta, free: createSharedFreeList(slots) };
+  const { shared } = createSharedPool(shape);
   const fdb = new Fdb(1024);
   const linkState = new SharedArrayBuffer(256);
   const qc = new QueueControl(2, { vmqQueues: 4, rssTableSize: 8, dvmq: { enabled: dvmq } });

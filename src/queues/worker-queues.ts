@@ -83,7 +83,7 @@ export class WorkerQueues {
   constructor(init: WorkerQueuesInit, now: () => number = () => performance.now() * 1000) {
     this.me = init.index;
     this.count = init.count;
-    this.tables = new QueueTables(init.count, init.tables);
+    this.tables = new QueueTables(init.tables);
     this.out = init.rings[init.index]!.map((sab) => new SlotRing(init.ringSize, sab));
     this.in = init.rings.map((row) => new SlotRing(init.ringSize, row[init.index]!));
     this.stats = new Float64Array(init.stats[init.index]!);
@@ -124,11 +124,6 @@ export class WorkerQueues {
     this.count = count;
   }
 
-  /** Moderators by target worker (signals counted there). */
-  moderator(w: number): Moderator {
-    return this.moderators[w]!;
-  }
-
   /**
    * The worker (| kHeld while its queue moves) that switches the frame in `slot`, received on `port`.
    * Sets `queue`. Reads only shared tables and the frame: no allocation, no exceptions.
@@ -139,7 +134,7 @@ export class WorkerQueues {
       this.queue = 0; // one worker: nothing to decide (per-queue accounting starts with a second worker)
       return 0;
     }
-    if (t.anyPinned && (t.flags(port) & kPinned) !== 0) return this.pinned(port);
+    if (t.anyPinned && (t.flags(port) & kPinned) !== 0) return this.pinned();
     const len = pool.len[slot];
     if (len < 14) {
       this.queue = 0;
@@ -165,7 +160,7 @@ export class WorkerQueues {
     const d = t.filterLookup(key, lo);
     if (d >= 0) {
       const f = t.flags(d);
-      if ((f & kPinned) !== 0) return this.pinned(d);
+      if ((f & kPinned) !== 0) return this.pinned();
       q = t.queueOf(d);
       if (q > 0 && (f & kRss) === 0) {
         this.queue = q;
@@ -180,7 +175,7 @@ export class WorkerQueues {
     } else if (t.anyPinned) {
       // no filter: a frame that may reach a pinned port (unknown, group, or learned on one) goes to worker 0
       const l = fdb.lookup(key, lo);
-      if (l < 0 || (t.flags(l) & kPinned) !== 0) return this.pinned(port);
+      if (l < 0 || (t.flags(l) & kPinned) !== 0) return this.pinned();
     }
     const h = rssHash(pool, slot);
     if (h === kNoHash) {
@@ -192,7 +187,7 @@ export class WorkerQueues {
   }
 
   /** Pinned traffic: queue kPinQ, on worker 0. */
-  private pinned(_port: number): number {
+  private pinned(): number {
     this.queue = kPinQ;
     return this.tables.entry(kPinQ); // worker 0 (| kHeld while a port's pinning changes)
   }
