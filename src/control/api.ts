@@ -79,7 +79,8 @@ function only(body: unknown, key: string): unknown {
   return o[key];
 }
 
-export function createApi(mgr: Manager, apiPath?: string): Server {
+/** `changed` runs after every successful change (any method but GET) and is awaited before the answer. */
+export function createApi(mgr: Manager, apiPath?: string, changed?: () => Promise<void>): Server {
   const routes: Array<[string, RegExp, Handler]> = [
     ['GET', /^\/v1\/switches$/, async () => mgr.list().map((s) => ({ name: s.name, type: s.config.type ?? 'private', ports: s.config.ports!.length }))],
     ['POST', /^\/v1\/switches$/, async (_m, body) => (await mgr.createSwitch(v.switchConfig(body, 'switch'))).config],
@@ -178,6 +179,7 @@ export function createApi(mgr: Manager, apiPath?: string): Server {
         if (method !== req.method) continue;
         const body = await readBody(req);
         const result = await handler(m, body, url);
+        if (req.method !== 'GET' && changed) await changed();
         send(req.method === 'POST' && /\/(switches|ports|capture)$/.test(url.pathname) ? 201 : 200, result ?? { ok: true });
         return;
       }

@@ -1,0 +1,75 @@
+/**
+ * A restart loses nothing that was changed at runtime: ports, VLANs, MTU, ACLs, port policy, aging and
+ * tuning made through the CLI come back after a `kill -9` and a new start on the same config file; and a
+ * crash in the middle of saving (between the write and the rename) leaves the previous state whole. Stream
+ * ports only, so it needs no root and no namespaces.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { after, describe, test } from 'node:test';
+import { TestDaemon } from '../testing/daemon.js';
+import type { VswitchConfig } from '../control/model.js';
+
+describe('restart: runtime changes survive kill -9', () => {
+  const d = new TestDaemon();
+  const boot: VswitchConfig = { switches: [{ name: 's1', ports: [{ name: 'a', nic: { type: 'stream', mode: 'listen', path: d.path('a.sock') } }] }] };
+  after(() => d.cleanup());
+
+  const ok = async (...args: string[]) => {
+    const r = await d.cli(...args);
+    assert.equal(r.code, 0, `vswitch ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+
+  test('ports, VLANs, MTU, ACLs, policy, aging and tuning come back; the config file alone would not have them', async () => {
+    await d.start(boot);
+    await ok('port', 'add', 's1', 'b', '--listen', d.path('b.sock'), '--vlan', 'access 10');
+    await ok('port', 'add', 's1', 'c', '--dgram', '0:127.0.0.1:10999');
+    await ok('port', 'vlan', 's1', 'a', 'trunk', '10,20', '--native', '30');
+    await ok('port', 'mtu', 's1', 'c', '9000');
+    await ok('acl', 'add', 's1', 'b', 'deny', 'inbound', '--remote-ip', '10.9.0.0/16');
+    await ok('xacl', 'add', 's1', 'b', 'allow', 'outbound', '100', '--protocol', 'tcp', '--remote-port', '443', '--stateful');
+    await ok('port', 'policy', 's1', 'a', '--dhcp-guard', 'on', '--storm-limit', '5000');
+    await ok('switch', 'aging', 's1', '77');
+    await ok('switch', 'tune', 's1', '--dvmq', 'off');
+    await ok('switch', 'add', 's2', '--aging', '42');
+    const before: VswitchConfig = await d.json('config', 'show');
+    assert.equal(before.switches.length, 2);
+
+    await d.kill();
+    await d.start(boot);
+    assert.match(d.log, /restored the running state from .*config\.state\.json/);
+    const restored: VswitchConfig = await d.json('config', 'show');
+    assert.deepEqual(restored, before, 'the running config after the restart is the one before the crash');
+    const ports: Array<{ name: string; vlan: unknown; mtu: number }> = await d.json('port', 'list', 's1');
+    assert.deepEqual(ports.map((p) => p.name), ['a', 'b', 'c']);
+    assert.equal(ports.find((p) => p.name === 'c')!.mtu, 9000);
+    const acls: unknown[] = (await d.json('port', 'policy', 's1', 'b')).policy.acls;
+    assert.equal(acls.length, 1, 'the ACL is back');
+  });
+
+  test('a crash between writing the state and renaming it leaves the previous state whole', async () => {
+    const statePath = d.path('config.state.json');
+    const saved = readFileSync(statePath, 'utf8');
+    await d.kill();
+    await d.start(boot, 15_000, { VSWITCH_FAULT_INJECT: 'state-before-rename' });
+    const r = await d.cli('port', 'add', 's1', 'lost', '--listen', d.path('lost.sock'));
+    assert.notEqual(r.code, 0, 'the daemon died while saving, so the change was not confirmed');
+    assert.equal(await d.exited(), 'SIGKILL');
+    assert.ok(existsSync(`${statePath}.tmp-${d.proc!.pid}`), 'the crash came after the temporary file was written');
+    assert.equal(readFileSync(statePath, 'utf8'), saved, 'the state file is the previous one, byte for byte');
+    await d.start(boot);
+    const ports: Array<{ name: string }> = await d.json('port', 'list', 's1');
+    assert.deepEqual(ports.map((p) => p.name), ['a', 'b', 'c'], 'restored from the last complete state');
+  });
+
+  test('a state file that is not a valid configuration stops the start, naming the file', async () => {
+    await d.kill();
+    const statePath = d.path('config.state.json');
+    const good = readFileSync(statePath, 'utf8');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(statePath, '{"switches": [{"name": "bad name!"}]}');
+    await assert.rejects(d.start(boot), /config\.state\.json.*fix or remove it/s);
+    writeFileSync(statePath, good);
+  });
+});
