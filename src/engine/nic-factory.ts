@@ -16,7 +16,9 @@ const run = promisify(execFile);
 export function createNic(cfg: NicConfig): Nic {
   switch (cfg.type) {
     case 'tap':
-      return new TapNic({ name: cfg.name, create: cfg.create ?? true, vnetHdr: cfg.vnetHdr ?? false, multiQueue: cfg.multiQueue ?? false, offload: cfg.offload ?? false });
+      // A TAP the switch creates is persistent and made inside its namespace: a worker or daemon that dies
+      // and comes back finds the same interface (MAC, addresses, routes) and re-attaches to it.
+      return new TapNic({ name: cfg.name, create: cfg.create ?? true, persist: cfg.create ?? true, ...(cfg.netns ? { netns: cfg.netns } : {}), vnetHdr: cfg.vnetHdr ?? false, multiQueue: cfg.multiQueue ?? false, offload: cfg.offload ?? false });
     case 'stream':
       return new StreamNic({ mode: cfg.mode, path: cfg.path, host: cfg.host, port: cfg.port, framing: cfg.framing ?? 'qemu' });
     case 'dgram':
@@ -26,10 +28,9 @@ export function createNic(cfg: NicConfig): Nic {
   }
 }
 
-/** After a TAP exists: bring it up where it lives, moving it into `netns` first when asked. */
+/** After a TAP exists: bring it up where it lives (it was opened inside `netns` already). */
 export async function placeTap(cfg: Extract<NicConfig, { type: 'tap' }>): Promise<void> {
   if (cfg.netns) {
-    await run('ip', ['link', 'set', 'dev', cfg.name, 'netns', cfg.netns]);
     await run('ip', ['-n', cfg.netns, 'link', 'set', 'dev', cfg.name, 'up']);
   } else {
     await run('ip', ['link', 'set', 'dev', cfg.name, 'up']);

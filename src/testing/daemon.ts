@@ -38,6 +38,7 @@ export class TestDaemon {
    *  of this daemon is restored by the daemon itself). `env` adds environment variables (test hooks). */
   async start(config: VswitchConfig, timeoutMs = 15000, env: Record<string, string> = {}): Promise<void> {
     this.log = '';
+    this.lastStart = [config, timeoutMs, env];
     const file = join(this.dir, 'config.json');
     writeFileSync(file, JSON.stringify({ ...config, api: this.api }, null, 2));
     const argv = [process.execPath, cliPath, 'run', '--config', file];
@@ -78,6 +79,14 @@ export class TestDaemon {
     const code = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 5000))]);
     if (code === null && p.exitCode === null) p.kill('SIGKILL');
     return code;
+  }
+
+  private lastStart: [VswitchConfig, number, Record<string, string>] | null = null;
+
+  /** Start again exactly as last time (same config file, same directory: a state file there is restored). */
+  restart(): Promise<void> {
+    if (!this.lastStart) throw new Error('restart before start');
+    return this.start(...this.lastStart);
   }
 
   /** SIGKILL by PID (a crash: nothing is cleaned up) and wait for the exit. */
