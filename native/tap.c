@@ -188,6 +188,12 @@ static int fd_track(tap_state* st, int fd) {
   return 1;
 }
 
+static int fd_tracked(const tap_state* st, int fd) {
+  for (int i = 0; i < st->nfds; i++)
+    if (st->fds[i] == fd) return 1;
+  return 0;
+}
+
 static int fd_untrack(tap_state* st, int fd) {
   for (int i = 0; i < st->nfds; i++) {
     if (st->fds[i] == fd) {
@@ -344,7 +350,9 @@ static int tap_attach(const char* name, size_t name_len, int vnet, int mq, int c
   return fd;
 }
 
-/* open(name, { vnetHdr, multiQueue, create, persist, netns }) -> { fd, name }
+/* open(name, { vnetHdr, multiQueue, create, persist, netns, replaceFd }) -> { fd, name }
+ * replaceFd: an fd this env holds whose device went away; the new attachment takes over its number
+ * (dup3), so other threads that write through that number (borrowed TAP fds) follow without being told.
  * netns: a namespace name under /run/netns (what `ip netns` makes). The thread enters it for the attach
  * and comes back (setns on a network namespace affects the calling thread only), so the interface is
  * created there, or found there again after a restart, without `ip link set netns`. */
@@ -368,6 +376,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   }
 
   int vnet = 0, mq = 0, create = 1, persist = 0;
+  int32_t replace = -1;
   char ns[256] = "";
   if (argc >= 2) {
     napi_typeof(env, argv[1], &t);
@@ -376,6 +385,15 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
       mq = opt_bool(env, argv[1], "multiQueue", 0);
       create = opt_bool(env, argv[1], "create", 1);
       persist = opt_bool(env, argv[1], "persist", 0);
+      bool has_replace = false;
+      napi_value rv;
+      if (napi_has_named_property(env, argv[1], "replaceFd", &has_replace) == napi_ok && has_replace &&
+          napi_get_named_property(env, argv[1], "replaceFd", &rv) == napi_ok) {
+        napi_valuetype rt;
+        napi_typeof(env, rv, &rt);
+        if (rt != napi_undefined && !arg_int32(env, rv, "open", "replaceFd", &replace)) return NULL;
+        if (replace >= 0 && !fd_tracked(st, replace)) return throw_range(env, "open: replaceFd is not a TAP fd this thread opened");
+      }
       bool has = false;
       napi_value v;
       if (napi_has_named_property(env, argv[1], "netns", &has) == napi_ok && has &&
@@ -433,7 +451,17 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     return throw_errno(env, e.call, e.subject, e.err, e.hint);
   }
 
-  if (!fd_track(st, fd)) {
+  if (replace >= 0) {
+    tap_poll* p;
+    while ((p = poll_unlink(st, 0, replace)) != NULL) poll_close(p); /* never swap an fd under a live watcher */
+    if (dup3(fd, replace, O_CLOEXEC) < 0) {
+      int err = errno;
+      close(fd);
+      return throw_errno(env, "dup3", kname, err, NULL);
+    }
+    close(fd);
+    fd = replace;
+  } else if (!fd_track(st, fd)) {
     close(fd);
     return throw_errno(env, "open", kname, ENOMEM, NULL);
   }

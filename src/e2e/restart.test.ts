@@ -108,6 +108,29 @@ describe('restart: TAP devices outlive the daemon', { skip: netnsSkipReason() },
     assert.equal((await link(h1)).address, before1.address, 'same MAC after the restart');
   });
 
+  test('a TAP deleted under its port comes back on port connect, with the settings of the port', async () => {
+    const [h1, h2] = lab.hosts as [LabHost, LabHost];
+    const r0 = await lab.daemon.cli('port', 'vlan', 's1', h1.port, 'access', '7');
+    assert.equal(r0.code, 0, r0.stderr);
+    await lab.daemon.cli('port', 'vlan', 's1', h2.port, 'access', '7');
+    await lab.lab.ip(h1.ns, 'link', 'del', 'dev', h1.tap);
+    const linkOf = async () => (await lab.daemon.json<Array<{ name: string; link: string }>>('port', 'list', 's1')).find((p) => p.name === h1.port)!.link;
+    const t0 = Date.now();
+    while ((await linkOf()) !== 'down') {
+      assert.ok(Date.now() - t0 < 10_000, 'the switch saw the TAP go');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const r = await lab.daemon.cli('port', 'connect', 's1', h1.port);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await linkOf(), 'up', 'link up again');
+    // a new device: the host configures it again, as after any interface re-creation
+    await lab.lab.ip(h1.ns, 'addr', 'add', `${h1.ip4}/24`, 'dev', h1.tap);
+    await lab.lab.ip(h1.ns, 'link', 'set', h1.tap, 'up');
+    assert.equal(await lab.ping(h1, h2.ip4, { count: 3 }), 0, 'traffic flows through the re-created TAP');
+    const ports: Array<{ name: string; vlan: unknown }> = await lab.daemon.json('port', 'list', 's1');
+    assert.deepEqual(ports.find((p) => p.name === h1.port)!.vlan, { mode: 'access', vid: 7 }, 'the port kept its settings');
+  });
+
   test('port rm takes the persistent TAP device with it', async () => {
     const h2 = lab.hosts[1]!;
     const r = await lab.daemon.cli('port', 'rm', 's1', h2.port);

@@ -158,6 +158,12 @@ export class SwitchWorker {
       }
       case 'setAdmin': {
         const p = this.port(req.name);
+        // `port connect` also brings back a TAP whose device was deleted under the port, keeping its settings
+        const nic = e.nic(p);
+        if (req.up && nic instanceof TapNic && nic.revive()) {
+          const cfg = this.configs.get(p)!;
+          if (cfg.nic.type === 'tap') await placeTap(cfg.nic);
+        }
         e.setAdmin(p, req.up);
         this.configs.set(p, { ...this.configs.get(p)!, disconnected: !req.up });
         return null;

@@ -33,6 +33,8 @@ export interface TapOpenOptions {
   persist?: boolean;
   /** Attach (or create) inside this network namespace (a name under /run/netns) instead of the thread's own. */
   netns?: string;
+  /** An fd of this thread whose device went away: the new attachment takes over its number (dup3). */
+  replaceFd?: number;
 }
 
 export interface TapAddon {

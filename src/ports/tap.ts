@@ -257,6 +257,28 @@ export class TapNic implements Nic {
     return this.addon.setCarrier(this.fdNum, up);
   }
 
+  /**
+   * The device went away under the port (deleted): attach again, re-creating it when the switch creates it,
+   * on the same fd number (so workers that borrow it for writes follow). Reports connected. Returns false
+   * when there is nothing to revive (open and healthy, closed, or borrowed); throws when the open fails.
+   */
+  revive(): boolean {
+    const addon = this.addon;
+    const sink = this.sink;
+    if (this.fdNum < 0 || this.lastErrno === 0 || addon === null || sink === null || this.borrowed !== null) return false;
+    const h = addon.open(this.requestedName, { create: this.create, vnetHdr: this.vnetHdr, multiQueue: this.multiQueue, persist: this.persist, replaceFd: this.fdNum, ...(this.netns !== undefined ? { netns: this.netns } : {}) });
+    this.ifname = h.name;
+    this.lastErrno = 0;
+    if (this.offload) {
+      const got = addon.setOffload(h.fd, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN | TUN_F_USO4 | TUN_F_USO6);
+      this.offloadCaps = kCapCsum | ((got & TUN_F_TSO4) !== 0 ? kCapTso : 0) | ((got & TUN_F_USO4) !== 0 ? kCapUso : 0);
+    }
+    this.pollId = addon.poll(h.fd, this.onReadable);
+    this.linkUp = true;
+    sink.connected();
+    return true;
+  }
+
   /** Nic.dispose: the port is removed for good, so a persistent device goes with the fd (never a borrowed one). */
   dispose(): void {
     if (this.fdNum >= 0 && this.addon !== null && this.borrowed === null && this.persist) this.addon.unpersist(this.fdNum);
