@@ -141,7 +141,7 @@ export interface PortCounters {
 export interface SwitchCounters {
   fdb: { entries: number; learned: number; aged: number; moved: number; refused: number; flushed: number };
   /** Stateful ACL flow table. */
-  flows: { active: number; created: number; expired: number; refused: number };
+  flows: { active: number; created: number; expired: number; refused: number; earlyDropped: number; quotaRefused: number };
   ports: Record<string, PortCounters>;
   nodes: Record<string, { packets: number; drops: number }>;
 }

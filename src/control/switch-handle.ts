@@ -336,7 +336,7 @@ export class SwitchHandle {
     });
     return {
       fdb: { entries: g.fdbEntries, learned: g.fdbLearned, aged: g.fdbAged, moved: g.fdbMoved, refused: g.fdbRefused, flushed: g.fdbFlushed },
-      flows: { active: g.flowsActive, created: g.flowsCreated, expired: g.flowsExpired, refused: g.flowsRefused },
+      flows: { active: g.flowsActive, created: g.flowsCreated, expired: g.flowsExpired, refused: g.flowsRefused, earlyDropped: g.flowsEarlyDropped, quotaRefused: g.flowsQuotaRefused },
       ports,
       nodes,
     };

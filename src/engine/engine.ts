@@ -286,7 +286,7 @@ export class Engine {
    */
   setPolicy(port: number, policy: PortPolicy, mac?: string): void {
     if (mac !== undefined) parseMacWords(mac); // throws on a bad MAC before anything changes
-    this.acls.set(port, policy.acls ?? [], policy.extendedAcls ?? []);
+    this.acls.set(port, policy.acls ?? [], policy.extendedAcls ?? [], policy.maxFlows ?? 0);
     this.guards.set(port, { mac, ...policy });
     this.storm.set(port, policy.stormLimit ?? 0);
     this.shaper.setShare(port, (this.shaper.mode === 'weight' ? policy.minimumBandwidthWeight : policy.minimumBandwidthAbsolute) ?? 0);
