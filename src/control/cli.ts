@@ -7,6 +7,7 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
+import { quietOnBrokenPipe } from './broken-pipe.js';
 import { captureRequest } from './capture.js';
 import { ApiClient, ApiError } from './client.js';
 import { runDaemon } from './daemon.js';
@@ -600,6 +601,7 @@ function portTable(ports: PortStatus[]): string {
 
 const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isMain || process.argv[1]?.endsWith('/vswitch')) {
+  quietOnBrokenPipe(process.argv[2] === 'run');
   main(process.argv.slice(2)).then(
     (code) => {
       if (process.argv[2] === 'run') process.exit(code);

@@ -17,6 +17,8 @@ export const dropReasons = [
   ['truncated-vlan', 'TPID 0x8100 but shorter than the 18-byte tagged header'],
   ['src-multicast', 'source MAC is a group address (multicast or broadcast)'],
   ['vlan-not-allowed', 'VLAN not permitted on the port (ingress filter or egress membership)'],
+  ['vlan-tagged-on-access', 'VLAN-tagged frame on an access, untagged or private VLAN port (its own VID included)'],
+  ['vlan-double-tagged', 'priority tag (VID 0) with a second 802.1Q tag behind it: the inner tag would hop VLANs'],
   ['same-port', 'destination was learned on the ingress port: never forward back'],
   ['link-down', 'destination port has no connected NIC'],
   ['mtu-exceeded', 'frame longer than the egress port MTU + 14 (+4 per tag)'],
