@@ -281,7 +281,13 @@ function formatCounters(c: SwitchCounters, only?: string): string {
   const f = c.fdb;
   const fl = c.flows;
   const flows = fl && fl.created > 0 ? `\nACL flows: ${fl.active} active; created ${fl.created}, expired ${fl.expired}, refused ${fl.refused}, early-dropped ${fl.earlyDropped}, over quota ${fl.quotaRefused}` : '';
-  return `${table(rows)}${off}\nMAC table: ${f.entries} entries; learned ${f.learned}, aged ${f.aged}, moved ${f.moved}, refused ${f.refused}, flushed ${f.flushed}${flows}`;
+  // loss before the switch saw the frame (kernel counters), only where there was some
+  const kern = names
+    .map((n) => [n, c.ports[n]!.kernel] as const)
+    .filter(([, k]) => k && ((k.tapTxDropped ?? 0) + (k.tapRxDropped ?? 0) + (k.socketDrops ?? 0)) > 0)
+    .map(([n, k]) => `${n}: ${[k!.tapTxDropped ? `tap queue overflow ${k!.tapTxDropped}` : '', k!.tapRxDropped ? `host dropped ${k!.tapRxDropped}` : '', k!.socketDrops ? `socket buffer overflow ${k!.socketDrops}` : ''].filter(Boolean).join(', ')}`);
+  const kernel = kern.length ? `\nKernel drops (before the switch): ${kern.join('; ')}` : '';
+  return `${table(rows)}${off}${kernel}\nMAC table: ${f.entries} entries; learned ${f.learned}, aged ${f.aged}, moved ${f.moved}, refused ${f.refused}, flushed ${f.flushed}${flows}`;
 }
 
 export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<number> {
