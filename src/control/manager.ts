@@ -7,14 +7,14 @@
  * printed by the daemon.
  */
 import type { LinkEvent, PortConfig, SwitchConfig, VswitchConfig } from './model.js';
-import { SwitchHandle } from './switch-handle.js';
+import { ManagedSwitch } from './managed-switch.js';
 import { ConfigError } from './validate.js';
 
 /** Recent link events kept for the API: enough for a lab session, bounded so a flapping port cannot grow memory. */
 const kEventLog = 1000;
 
 export class Manager {
-  private readonly switches = new Map<string, SwitchHandle>();
+  private readonly switches = new Map<string, ManagedSwitch>();
   readonly events: LinkEvent[] = [];
 
   constructor(private readonly log: (line: string) => void = () => {}) {}
@@ -25,21 +25,21 @@ export class Manager {
     this.log(`link ${ev.link}: switch ${ev.switch} port ${ev.port} (${ev.reason}${ev.flushedMacs ? `, ${ev.flushedMacs} MACs flushed` : ''})`);
   };
 
-  list(): SwitchHandle[] {
+  list(): ManagedSwitch[] {
     return [...this.switches.values()];
   }
 
-  get(name: string): SwitchHandle {
+  get(name: string): ManagedSwitch {
     const s = this.switches.get(name);
     if (!s) throw new ConfigError('switch', `no switch named '${name}'; existing: ${[...this.switches.keys()].join(', ') || 'none'}`);
     return s;
   }
 
-  async createSwitch(cfg: SwitchConfig): Promise<SwitchHandle> {
+  async createSwitch(cfg: SwitchConfig): Promise<ManagedSwitch> {
     if (this.switches.has(cfg.name)) throw new ConfigError('switch.name', `a switch named '${cfg.name}' already exists`);
     if (cfg.type === 'external')
       throw new ConfigError('switch.type', "external switches need an uplink to a host interface, which this version cannot open yet; use 'internal' (a host TAP port) or 'private'");
-    const handle = new SwitchHandle(cfg, this.onLink);
+    const handle = new ManagedSwitch(cfg, this.onLink);
     this.switches.set(cfg.name, handle);
     try {
       await handle.start();
@@ -70,7 +70,7 @@ export class Manager {
     await s.addPort(port);
   }
 
-  port(switchName: string, portName: string): SwitchHandle {
+  port(switchName: string, portName: string): ManagedSwitch {
     const s = this.get(switchName);
     if (!s.hasPort(portName)) throw new ConfigError('port', `switch '${switchName}' has no port named '${portName}'`);
     return s;

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { NicConfig } from '../control/model.js';
+import type { NicSpec } from './spec.js';
 import { DgramNic } from '../ports/dgram.js';
 import type { Nic } from '../ports/nic.js';
 import { StreamNic } from '../ports/stream.js';
@@ -13,7 +13,7 @@ import { TapNic } from '../ports/tap.js';
 
 const run = promisify(execFile);
 
-export function createNic(cfg: NicConfig): Nic {
+export function createNic(cfg: NicSpec): Nic {
   switch (cfg.type) {
     case 'tap':
       return new TapNic({ name: cfg.name, create: cfg.create ?? true, vnetHdr: cfg.vnetHdr ?? false, multiQueue: cfg.multiQueue ?? false, offload: cfg.offload ?? false });
@@ -27,7 +27,7 @@ export function createNic(cfg: NicConfig): Nic {
 }
 
 /** After a TAP exists: bring it up where it lives, moving it into `netns` first when asked. */
-export async function placeTap(cfg: Extract<NicConfig, { type: 'tap' }>): Promise<void> {
+export async function placeTap(cfg: Extract<NicSpec, { type: 'tap' }>): Promise<void> {
   if (cfg.netns) {
     await run('ip', ['link', 'set', 'dev', cfg.name, 'netns', cfg.netns]);
     await run('ip', ['-n', cfg.netns, 'link', 'set', 'dev', cfg.name, 'up']);

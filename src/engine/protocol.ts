@@ -1,8 +1,10 @@
 /**
- * Messages between the control thread and a datapath worker. Control traffic only (a handful per
- * second): structured-clone postMessage is fine here; frames never travel this way.
+ * Messages between the runtime (runtime/switch-runtime.ts) and a datapath worker. Control traffic only (a
+ * handful per second): structured-clone postMessage is fine here; frames never travel this way. Every op
+ * has its request shape (Request) and its reply type (Replies), so a caller gets the type the worker
+ * answers with, and the worker's handler for an op must return it.
  */
-import type { FdbEntry, LinkEvent, PortConfig, PortStatus, RuleStats, VlanConfig } from '../control/model.js';
+import type { FdbRow, FlowRow, LinkEvent, PortSpec, PortStatus, RuleStats, VlanConfig } from './spec.js';
 import type { MinimumBandwidthMode, PortPolicy } from '../policy/config.js';
 import type { CaptureShared } from './capture.js';
 import type { ModerationSettings } from '../queues/moderation.js';
@@ -40,7 +42,7 @@ export interface WorkerInit {
 export type Request =
   /** Add a port (replies AddedPort). `index` and `remote` are set for the workers that do not host its NIC;
    *  `place: false` defers moving a new TAP into its namespace until every worker has opened it. */
-  | { op: 'addPort'; port: PortConfig; index?: number; remote?: RemoteNic; place?: boolean }
+  | { op: 'addPort'; port: PortSpec; index?: number; remote?: RemoteNic; place?: boolean }
   /** Bring a TAP up (moving it into its namespace first): after every worker opened its queue. */
   | { op: 'placeTap'; name: string }
   | { op: 'setModeration'; moderation: ModerationSettings }
@@ -50,8 +52,6 @@ export type Request =
   | { op: 'releaseNic'; name: string }
   /** Take over a released TAP fd: this worker reads it and owns the port's link from now on. */
   | { op: 'adoptNic'; name: string; fd: number; offloadCaps: number }
-  /** Frames waiting in this worker's rings and not yet signalled (retirement waits for 0). */
-  | { op: 'idle' }
   | { op: 'removePort'; name: string }
   | { op: 'setVlan'; name: string; vlan: VlanConfig }
   | { op: 'setMtu'; name: string; mtu: number }
@@ -75,17 +75,52 @@ export type Request =
   | { op: 'captureStop'; name: string; id: number }
   | { op: 'stop' };
 
+export type PolicyStats = { acls: RuleStats[]; extendedAcls: RuleStats[] };
+/** What a released TAP NIC leaves: its fd (-1: not a TAP) and its offloads. */
+export type ReleasedNic = { fd: number; offloadCaps: number };
+
+/** The reply of every op. */
+export interface Replies {
+  addPort: AddedPort;
+  placeTap: null;
+  setModeration: null;
+  resize: null;
+  releaseNic: ReleasedNic;
+  adoptNic: null;
+  removePort: null;
+  setVlan: null;
+  setMtu: null;
+  setAdmin: null;
+  setPolicy: null;
+  policyStats: PolicyStats;
+  flows: FlowRow[];
+  ports: PortStatus[];
+  fdbShow: FdbRow[];
+  /** Entries flushed. */
+  fdbFlush: number;
+  fdbAdd: null;
+  fdbDel: null;
+  setAging: null;
+  nodes: string[];
+  /** The port's index. */
+  captureStart: number;
+  captureStop: null;
+  stop: null;
+}
+
+export type Op = Request['op'];
+export type RequestOf<O extends Op> = Extract<Request, { op: O }>;
+/** A worker's handler for every op, each returning that op's reply. */
+export type Handlers = { [O in Op]: (req: RequestOf<O>) => Replies[O] | Promise<Replies[O]> };
+
 export interface RequestEnvelope {
   id: number;
   req: Request;
 }
 
-export type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
+export type Reply = { id: number; ok: true; result: Replies[Op] } | { id: number; ok: false; error: string };
 
 export interface EventMessage {
   event: 'link';
   link: Omit<LinkEvent, 'switch' | 'time'>;
 }
-
-export type { FdbEntry, PortStatus };
-export type PolicyStats = { acls: RuleStats[]; extendedAcls: RuleStats[] };

@@ -1,43 +1,39 @@
 /**
- * SwitchHandle: the control thread's side of one switch. It owns the switch's datapath workers (N, default
- * one per core), speaks the request/reply protocol of engine/protocol.ts, and reads the workers' counter
- * blocks straight from shared memory, summing them (no round trip for `counters`). It keeps the name ->
- * port index map and the applied config, so a listing never has to stop the datapath.
+ * SwitchRuntime: one running switch, as the control thread holds it. It owns the switch's datapath workers
+ * (N, default one per core), the tables they share (packet pool, MAC table, link state) and the queue
+ * tables (runtime/queue-control.ts), speaks the typed request/reply protocol of engine/protocol.ts, and
+ * reads the workers' counter blocks straight from shared memory, summing them (no round trip for
+ * `counters`). It keeps the name -> port index map and the applied spec, so a listing never has to stop
+ * the datapath. It knows no config file, API or CLI: control/ validates, formats and drives it.
  *
  * With several workers: every worker holds the same port table and policy (each request that changes
  * them goes to all); the MAC table, the packet pool and link state are shared memory; a port's NIC lives
  * on one worker (its home), the others write to a TAP through the home's fd (or open their own queue of
- * a multi-queue TAP); control/queue-control.ts decides which worker switches what and moves queues.
+ * a multi-queue TAP); runtime/queue-control.ts decides which worker switches what and moves queues.
  * Requests about shared or pinned state (MAC table, flows, captures) go to worker 0.
  */
 import { Worker } from 'node:worker_threads';
 import { Counters, kMaxPorts } from '../dataplane/counters.js';
 import { createSharedPool } from '../dataplane/pool.js';
 import { Fdb, kDefaultAgingSeconds, kDefaultMaxEntries } from '../switch/fdb.js';
-import type { AddedPort, EventMessage, PolicyStats, RemoteNic, Reply, Request, WorkerInit } from '../engine/protocol.js';
+import type { AddedPort, EventMessage, Op, PolicyStats, ReleasedNic, RemoteNic, Replies, Reply, RequestOf, WorkerInit } from '../engine/protocol.js';
 import { kMaxWorkers } from '../queues/queue-tables.js';
 import { moderationSettings, QueueControl } from './queue-control.js';
 import type { WorkerQueuesInit } from '../queues/worker-queues.js';
-import { defaultWorkers, kDefaultRssTableSize, kDefaultVmqQueues } from './validate-queues.js';
-import type { DvmqConfig, ModerationConfig, QueuesStatus } from './model.js';
+import { defaultWorkers, kDefaultRssTableSize, kDefaultVmqQueues, type DvmqConfig, type ModerationConfig, type QueuesStatus } from '../queues/queue-spec.js';
 import { kDefaultFlowTableSize, type PortPolicy } from '../policy/config.js';
-import { SwitchCaptures } from './capture.js';
-import { withRuleIds } from './policy-edit.js';
-import type { FdbEntry, FlowStatus, LinkEvent, PortConfig, PortCounters, PortStatus, SwitchConfig, SwitchCounters, VlanConfig } from './model.js';
+import type { FdbRow, FlowRow, LinkEvent, PortSpec, PortCounters, PortStatus, SwitchSpec, SwitchCounters, VlanConfig } from '../engine/spec.js';
 
-/** Capture ring entry size: a 9216-byte jumbo frame and its tag whole; longer GSO frames are cut, their
- *  original length kept in the pcap record (as tcpdump's snaplen does). */
-const kCaptureSnap = 9216 + 18;
+/** The capture requests a capture (control/capture.ts) sends through captureCall. */
+export type CaptureOp = RequestOf<'captureStart'> | RequestOf<'captureStop'>;
 
-export class SwitchHandle {
+export class SwitchRuntime {
   readonly name: string;
-  readonly config: SwitchConfig;
+  readonly config: SwitchSpec;
   /** One counter block per worker (summed by readCounters). */
   readonly counterBlocks: Counters[] = [];
-  /** Packet captures of this switch's ports (control/capture.ts); a ring entry holds one pool frame. */
-  readonly captures: SwitchCaptures;
   readonly workers: Worker[] = [];
-  /** Queues, steering tables and moves (control/queue-control.ts). */
+  /** Queues, steering tables and moves (runtime/queue-control.ts). */
   readonly qc: QueueControl;
   private readonly fdbView: Fdb;
   private readonly linkState: SharedArrayBuffer;
@@ -56,7 +52,7 @@ export class SwitchHandle {
   private nodeNames: string[] = [];
   private exited = false;
 
-  constructor(cfg: SwitchConfig, onLink: (ev: LinkEvent) => void) {
+  constructor(cfg: SwitchSpec, onLink: (ev: LinkEvent) => void) {
     this.name = cfg.name;
     this.config = { ...cfg, ports: [] };
     this.onLink = onLink;
@@ -67,7 +63,6 @@ export class SwitchHandle {
     this.fdbView = new Fdb(macTableSize);
     this.linkState = new SharedArrayBuffer(kMaxPorts);
     this.qc = new QueueControl(n, { vmqQueues: cfg.vmqQueues ?? kDefaultVmqQueues, rssTableSize: cfg.rssTableSize ?? kDefaultRssTableSize, dvmq: cfg.dvmq, moderation: cfg.moderation });
-    this.captures = new SwitchCaptures(cfg.name, kCaptureSnap, (req) => this.captureCall(req));
     for (let w = 0; w < n; w++) this.spawn(w, this.qc.workerInit(w));
     this.qc.start(this.workers);
   }
@@ -106,39 +101,42 @@ export class SwitchHandle {
       if (this.exited || this.retired.has(worker)) return;
       this.exited = true;
       this.qc.stop();
-      void this.captures.stopAll();
+      this.stopped();
       this.failAll(new Error(`switch '${this.name}' datapath worker ${w} exited (code ${code})`));
     });
   }
 
   /** Captures run on worker 0, with the port's traffic pinned there while they run. */
-  private async captureCall(req: Request): Promise<unknown> {
-    const cfg = req.op === 'captureStart' || req.op === 'captureStop' ? this.portConfig(req.name) : undefined;
+  async captureCall(req: CaptureOp): Promise<number | null> {
+    const cfg = this.portConfig(req.name);
     if (req.op === 'captureStart' && cfg) await this.qc.setCapturing(cfg, true);
     try {
-      return await this.call(req);
+      return req.op === 'captureStart' ? await this.call(req) : await this.call(req);
     } finally {
       if (req.op === 'captureStop' && cfg) await this.qc.setCapturing(cfg, false);
     }
   }
+
+  /** A worker exited unasked: the switch is stopped (subclasses let go of what they hold). */
+  protected stopped(): void {}
 
   private failAll(err: Error): void {
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
   }
 
-  /** A request to worker w (default 0). */
-  private call<T>(req: Request, w = 0): Promise<T> {
+  /** A request to worker w (default 0), answered with its op's reply type. */
+  private call<O extends Op>(req: RequestOf<O>, w = 0): Promise<Replies[O]> {
     if (this.exited) return Promise.reject(new Error(`switch '${this.name}' is stopped`));
     const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<Replies[O]>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       this.workers[w]!.postMessage({ id, req });
     });
   }
 
   /** A change every worker must apply: worker 0 first (it refuses what all would refuse), then the rest. */
-  private async callAll(req: Request): Promise<void> {
+  private async callAll<O extends Op>(req: RequestOf<O>): Promise<void> {
     await this.call(req, 0);
     await Promise.all(this.workers.slice(1).map((_, i) => this.call(req, i + 1)));
   }
@@ -148,11 +146,10 @@ export class SwitchHandle {
   }
 
   async start(): Promise<void> {
-    this.nodeNames = await this.call<string[]>({ op: 'nodes' });
+    this.nodeNames = await this.call({ op: 'nodes' });
   }
 
-  async addPort(port: PortConfig): Promise<void> {
-    if (port.policy) port = { ...port, policy: withRuleIds(port.policy) };
+  async addPort(port: PortSpec): Promise<void> {
     const n = this.workers.length;
     // A socket endpoint lives on worker 0 (pinned there). A TAP's NIC goes to the home worker under Dynamic
     // VMQ (with every queue, until load spreads them), else round robin; a multi-queue TAP opens a queue on
@@ -161,7 +158,7 @@ export class SwitchHandle {
     const multiQueue = port.nic.type === 'tap' && port.nic.multiQueue === true;
     const nicHome = tap && !multiQueue ? this.qc.nicHome() : -1;
     const home = !tap ? 0 : nicHome >= 0 ? nicHome : this.nextHome++ % n;
-    const added = await this.call<AddedPort>({ op: 'addPort', port, place: !tap || n === 1 }, home);
+    const added: AddedPort = await this.call({ op: 'addPort', port, place: !tap || n === 1 }, home);
     const joined: number[] = [];
     try {
       for (let w = 0; w < n; w++) {
@@ -180,12 +177,12 @@ export class SwitchHandle {
   }
 
   /** How a worker that does not host a port's NIC reaches it. */
-  private remoteNic(port: PortConfig, nic: { fd: number; offloadCaps: number }, multiQueue: boolean): RemoteNic {
+  private remoteNic(port: PortSpec, nic: { fd: number; offloadCaps: number }, multiQueue: boolean): RemoteNic {
     if (port.nic.type !== 'tap') return { kind: 'none' };
     return multiQueue ? { kind: 'mq' } : { kind: 'borrow', fd: nic.fd, offloadCaps: nic.offloadCaps };
   }
 
-  private portAdded(port: PortConfig, index: number, home: number): void {
+  private portAdded(port: PortSpec, index: number, home: number): void {
     this.portIndex.set(port.name, index);
     this.home.set(port.name, home);
     this.config.ports!.push(port);
@@ -198,14 +195,13 @@ export class SwitchHandle {
     // the workers borrowing the home's TAP fd let go of it before the home closes it
     await Promise.all(this.workers.map((_, w) => (w === home ? null : this.call({ op: 'removePort', name }, w))));
     await this.call({ op: 'removePort', name }, home);
-    await this.captures.portRemoved(name);
     this.portIndex.delete(name);
     this.home.delete(name);
     this.fds.delete(name);
     this.config.ports = this.config.ports!.filter((p) => p.name !== name);
   }
 
-  private patchPort(name: string, patch: Partial<PortConfig>): Promise<void> {
+  private patchPort(name: string, patch: Partial<PortSpec>): Promise<void> {
     this.config.ports = this.config.ports!.map((p) => (p.name === name ? { ...p, ...patch } : p));
     return this.queuesFollow(name);
   }
@@ -254,17 +250,18 @@ export class SwitchHandle {
     await this.queuesFollow(name);
   }
 
-  portConfig(name: string): PortConfig | undefined {
+  portConfig(name: string): PortSpec | undefined {
     return this.config.ports!.find((p) => p.name === name);
   }
 
-  flows(port?: string): Promise<FlowStatus[]> {
+  /** Stateful ACL flows (of one port, or all), as the datapath holds them. */
+  flowRows(port?: string): Promise<FlowRow[]> {
     return this.call({ op: 'flows', name: port });
   }
 
   /** Rule hit counters, summed over the workers (each counts the frames it switched). */
   async policyStats(name: string): Promise<PolicyStats> {
-    const all = await Promise.all(this.workers.map((_, w) => this.call<PolicyStats>({ op: 'policyStats', name }, w)));
+    const all = await Promise.all(this.workers.map((_, w) => this.call({ op: 'policyStats', name }, w)));
     const sum = (lists: PolicyStats['acls'][]) =>
       lists[0]!.map((r, i) => {
         const out = { ...r } as Record<string, unknown>;
@@ -279,7 +276,7 @@ export class SwitchHandle {
 
   /** Ports as their home workers (which host the NICs) see them. */
   async ports(): Promise<PortStatus[]> {
-    const views = await Promise.all(this.workers.map((_, w) => this.call<PortStatus[]>({ op: 'ports' }, w)));
+    const views = await Promise.all(this.workers.map((_, w) => this.call({ op: 'ports' }, w)));
     return views[0]!.map((p) => {
       const home = this.home.get(p.name) ?? 0;
       const mine = views[home]!.find((x) => x.name === p.name) ?? p;
@@ -291,20 +288,26 @@ export class SwitchHandle {
     return this.portIndex.has(name);
   }
 
-  fdbShow(): Promise<FdbEntry[]> {
+  /** The MAC table, as the datapath holds it. */
+  fdbRows(): Promise<FdbRow[]> {
     return this.call({ op: 'fdbShow' });
+  }
+
+  /** Port index -> name, for reading the datapath's rows. */
+  portNames(): Map<number, string> {
+    return new Map([...this.portIndex].map(([n, p]) => [p, n]));
   }
 
   fdbFlush(port?: string): Promise<number> {
     return this.call({ op: 'fdbFlush', port });
   }
 
-  fdbAdd(mac: string, vid: number, port: string): Promise<void> {
-    return this.call({ op: 'fdbAdd', mac, vid, port });
+  async fdbAdd(mac: string, vid: number, port: string): Promise<void> {
+    await this.call({ op: 'fdbAdd', mac, vid, port });
   }
 
-  fdbDel(mac: string, vid: number): Promise<void> {
-    return this.call({ op: 'fdbDel', mac, vid });
+  async fdbDel(mac: string, vid: number): Promise<void> {
+    await this.call({ op: 'fdbDel', mac, vid });
   }
 
   async setAging(seconds: number): Promise<void> {
@@ -394,7 +397,7 @@ export class SwitchHandle {
     await this.qc.evacuate(k);
     for (const [name, home] of this.home) {
       if (home !== k) continue;
-      const nic = await this.call<{ fd: number; offloadCaps: number }>({ op: 'releaseNic', name }, k);
+      const nic: ReleasedNic = await this.call({ op: 'releaseNic', name }, k);
       if (nic.fd >= 0) await this.call({ op: 'adoptNic', name, fd: nic.fd, offloadCaps: nic.offloadCaps }, 0);
       this.home.set(name, 0);
     }
@@ -425,7 +428,6 @@ export class SwitchHandle {
     if (this.exited) return;
     this.qc.stop();
     await Promise.all(this.workers.map((_, w) => this.call({ op: 'stop' }, w).catch(() => {})));
-    await this.captures.stopAll();
     this.exited = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
