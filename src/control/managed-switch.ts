@@ -4,8 +4,8 @@
  * files (control/capture.ts), rule ids for ACLs that came without one, and the rows turned into the
  * names and text the API and CLI show (control/datapath-text.ts).
  */
-import type { LinkEvent, PortSpec, SwitchSpec } from '../engine/spec.js';
-import { SwitchRuntime } from '../runtime/switch-runtime.js';
+import type { PortSpec, SwitchSpec } from '../engine/spec.js';
+import { SwitchRuntime, type RuntimeHooks } from '../runtime/switch-runtime.js';
 import { SwitchCaptures } from './capture.js';
 import { fdbEntries, flowStatuses } from './datapath-text.js';
 import type { FdbEntry, FlowStatus } from './model.js';
@@ -19,8 +19,8 @@ export class ManagedSwitch extends SwitchRuntime {
   /** Packet captures of this switch's ports; a ring entry holds one pool frame. */
   readonly captures: SwitchCaptures;
 
-  constructor(cfg: SwitchSpec, onLink: (ev: LinkEvent) => void) {
-    super(cfg, onLink);
+  constructor(cfg: SwitchSpec, hooks: RuntimeHooks) {
+    super(cfg, hooks);
     this.captures = new SwitchCaptures(cfg.name, kCaptureSnap, (req) => this.captureCall(req));
   }
 
@@ -33,7 +33,7 @@ export class ManagedSwitch extends SwitchRuntime {
     await this.captures.portRemoved(name);
   }
 
-  protected override stopped(): void {
+  protected override datapathLost(): void {
     void this.captures.stopAll();
   }
 

@@ -6,7 +6,7 @@
  * Link events (NIC connect/disconnect, admin up/down) are kept in a bounded log for `vswitch events` and
  * printed by the daemon.
  */
-import type { LinkEvent, PortConfig, SwitchConfig, VswitchConfig } from './model.js';
+import type { DatapathEvent, LinkEvent, PortConfig, SwitchConfig, VswitchConfig } from './model.js';
 import { ManagedSwitch } from './managed-switch.js';
 import { ConfigError } from './validate.js';
 
@@ -15,14 +15,28 @@ const kEventLog = 1000;
 
 export class Manager {
   private readonly switches = new Map<string, ManagedSwitch>();
-  readonly events: LinkEvent[] = [];
+  readonly events: Array<LinkEvent | DatapathEvent> = [];
 
-  constructor(private readonly log: (line: string) => void = () => {}) {}
+  /** `onFatal`: a switch's datapath cannot be kept alive (repeated worker faults); the daemon exits on it. */
+  constructor(
+    private readonly log: (line: string) => void = () => {},
+    private readonly onFatal: (err: Error) => void = () => {},
+  ) {}
 
-  private onLink = (ev: LinkEvent): void => {
+  private record(ev: LinkEvent | DatapathEvent): void {
     this.events.push(ev);
     if (this.events.length > kEventLog) this.events.shift();
+  }
+
+  private onLink = (ev: LinkEvent): void => {
+    this.record(ev);
     this.log(`link ${ev.link}: switch ${ev.switch} port ${ev.port} (${ev.reason}${ev.flushedMacs ? `, ${ev.flushedMacs} MACs flushed` : ''})`);
+  };
+
+  private onDatapath = (ev: DatapathEvent, stack?: string): void => {
+    this.record(ev);
+    if (ev.event === 'fault') this.log(`datapath fault: switch ${ev.switch} worker ${ev.worker}: ${stack ?? ev.reason}`);
+    else this.log(`datapath restarted: switch ${ev.switch} (${ev.reason})`);
   };
 
   list(): ManagedSwitch[] {
@@ -39,7 +53,7 @@ export class Manager {
     if (this.switches.has(cfg.name)) throw new ConfigError('switch.name', `a switch named '${cfg.name}' already exists`);
     if (cfg.type === 'external')
       throw new ConfigError('switch.type', "external switches need an uplink to a host interface, which this version cannot open yet; use 'internal' (a host TAP port) or 'private'");
-    const handle = new ManagedSwitch(cfg, this.onLink);
+    const handle = new ManagedSwitch(cfg, { onLink: this.onLink, onDatapath: this.onDatapath, onFatal: this.onFatal });
     this.switches.set(cfg.name, handle);
     try {
       await handle.start();

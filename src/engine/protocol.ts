@@ -15,13 +15,21 @@ export type RemoteNic =
   /** Write to the owner's TAP fd; read nothing (frames reach this worker through the rings). */
   | { kind: 'borrow'; fd: number; offloadCaps: number }
   /** Open this worker's own queue of a multi-queue TAP: read it and write it. */
-  | { kind: 'mq' }
+  | { kind: 'mq'; reopen?: ReopenNic }
   /** No access to the endpoint (a socket): traffic to and from the port is pinned to its worker. */
   | { kind: 'none' };
 
+/** A TAP that outlived the worker that opened it (the runtime keeps a dup of its fd): a worker taking the
+ *  port over hosts a dup of `fd`, already up in its namespace, instead of opening the device by name. */
+export interface ReopenNic {
+  fd: number;
+  offloadCaps: number;
+}
+
 export interface AddedPort {
   index: number;
-  /** TAP fd (-1 for other NICs) and what its offloads are, for the other workers to borrow. */
+  /** TAP fd this worker opened (its queue of a multi-queue TAP; -1 for other NICs) and what its offloads
+   *  are, for the other workers to borrow and the runtime to keep. */
   fd: number;
   offloadCaps: number;
 }
@@ -42,7 +50,7 @@ export interface WorkerInit {
 export type Request =
   /** Add a port (replies AddedPort). `index` and `remote` are set for the workers that do not host its NIC;
    *  `place: false` defers moving a new TAP into its namespace until every worker has opened it. */
-  | { op: 'addPort'; port: PortSpec; index?: number; remote?: RemoteNic; place?: boolean }
+  | { op: 'addPort'; port: PortSpec; index?: number; remote?: RemoteNic; place?: boolean; reopen?: ReopenNic }
   /** Bring a TAP up (moving it into its namespace first): after every worker opened its queue. */
   | { op: 'placeTap'; name: string }
   | { op: 'setModeration'; moderation: ModerationSettings }
@@ -73,7 +81,9 @@ export type Request =
   | { op: 'captureStart'; name: string; id: number; direction: number; shared: CaptureShared }
   /** Stop capture `id` on `name` (no-op if another capture replaced it); replies once the tap is off. */
   | { op: 'captureStop'; name: string; id: number }
-  | { op: 'stop' };
+  | { op: 'stop' }
+  /** Test hook, honoured only with VSWITCH_FAULT_INJECT=1 in the environment: the next breath throws. */
+  | { op: 'fault' };
 
 export type PolicyStats = { acls: RuleStats[]; extendedAcls: RuleStats[] };
 /** What a released TAP NIC leaves: its fd (-1: not a TAP) and its offloads. */
@@ -106,6 +116,8 @@ export interface Replies {
   captureStart: number;
   captureStop: null;
   stop: null;
+  /** Whether the fault was armed (false: the environment does not allow it). */
+  fault: boolean;
 }
 
 export type Op = Request['op'];

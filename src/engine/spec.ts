@@ -105,6 +105,8 @@ export interface PortCounters {
 }
 
 export interface SwitchCounters {
+  /** Times the switch's workers were replaced after a fault. */
+  datapath: { restarts: number };
   fdb: { entries: number; learned: number; aged: number; moved: number; refused: number; flushed: number };
   /** Stateful ACL flow table. */
   flows: { active: number; created: number; expired: number; refused: number };
@@ -142,3 +144,13 @@ export interface FdbRow {
 /** One stateful ACL flow as the worker reads it (policy/conntrack.ts), its `rule` the id of the stateful
  *  extended ACL that created it (not its position). */
 export type FlowRow = FlowEntry;
+
+/** A datapath worker failed (`fault`, with the error's message) or the switch's workers were replaced after
+ *  one (`restarted`). */
+export interface DatapathEvent {
+  time: string;
+  switch: string;
+  worker: number;
+  event: 'fault' | 'restarted';
+  reason: string;
+}

@@ -82,7 +82,13 @@ export class SwitchWorker {
       const cfg = req.port;
       if (this.byName.has(cfg.name)) throw new Error(`port '${cfg.name}' already exists`);
       const remote = req.remote;
-      const nic: Nic | null = remote === undefined ? createNic(cfg.nic) : this.remoteNic(cfg, remote.kind === 'borrow' ? remote : null, remote.kind);
+      const reopen = req.reopen ?? (remote?.kind === 'mq' ? remote.reopen : undefined);
+      const nic: Nic | null =
+        reopen !== undefined && cfg.nic.type === 'tap'
+          ? new TapNic({ name: cfg.nic.name, vnetHdr: cfg.nic.vnetHdr ?? false, offload: cfg.nic.offload ?? false, dupOf: reopen })
+          : remote === undefined
+            ? createNic(cfg.nic)
+            : this.remoteNic(cfg, remote.kind === 'borrow' ? remote : null, remote.kind);
       const p = e.addPort(cfg.vlan ?? { mode: 'untagged' }, cfg.mtu ?? 1500, req.index ?? -1);
       this.byName.set(cfg.name, p);
       this.configs.set(p, cfg);
@@ -91,7 +97,7 @@ export class SwitchWorker {
         e.setPolicy(p, cfg.policy ?? {}, cfg.mac);
         if (remote === undefined) {
           e.attach(p, nic!);
-          if (cfg.nic.type === 'tap' && req.place !== false) await placeTap(cfg.nic);
+          if (cfg.nic.type === 'tap' && req.place !== false && reopen === undefined) await placeTap(cfg.nic);
         } else {
           e.attachRemote(p, nic, remote.kind === 'borrow' ? remote.offloadCaps : 0, remote.kind === 'mq');
         }
@@ -102,7 +108,8 @@ export class SwitchWorker {
         throw err;
       }
       const d = e.nic(p)?.describe() ?? {};
-      return { index: p, fd: typeof d.fd === 'number' && remote === undefined ? d.fd : -1, offloadCaps: e.ports.caps[p]! };
+      const own = remote === undefined || remote.kind === 'mq';
+      return { index: p, fd: typeof d.fd === 'number' && own ? d.fd : -1, offloadCaps: e.ports.caps[p]! };
     },
     placeTap: async (req) => {
       const cfg = this.configs.get(this.port(req.name))!;
@@ -126,7 +133,8 @@ export class SwitchWorker {
       const p = this.port(req.name);
       const cfg = this.configs.get(p)!;
       if (cfg.nic.type !== 'tap') throw new Error(`port '${req.name}' is not a TAP: its endpoint cannot change workers`);
-      this.engine.adoptNic(p, new TapNic({ name: cfg.nic.name, vnetHdr: cfg.nic.vnetHdr ?? false, offload: cfg.nic.offload ?? false, adopt: { fd: req.fd, offloadCaps: req.offloadCaps } }));
+      // a dup this thread owns: the retired worker's teardown closes the fd it released
+      this.engine.adoptNic(p, new TapNic({ name: cfg.nic.name, vnetHdr: cfg.nic.vnetHdr ?? false, offload: cfg.nic.offload ?? false, dupOf: { fd: req.fd, offloadCaps: req.offloadCaps } }));
       return null;
     },
     removePort: (req) => {
@@ -219,6 +227,11 @@ export class SwitchWorker {
       const p = this.byName.get(req.name);
       if (p !== undefined && this.engine.capture.idOf(p) === req.id) this.engine.capture.stop(p);
       return null;
+    },
+    fault: () => {
+      if (process.env.VSWITCH_FAULT_INJECT !== '1') return false;
+      this.engine.injectFault();
+      return true;
     },
     stop: () => {
       this.engine.close();

@@ -13,19 +13,37 @@
  * Requests about shared or pinned state (MAC table, flows, captures) go to worker 0.
  */
 import { Worker } from 'node:worker_threads';
-import { Counters, kMaxPorts } from '../dataplane/counters.js';
+import { Counters, gf, kMaxPorts } from '../dataplane/counters.js';
 import { createSharedPool } from '../dataplane/pool.js';
 import { Fdb, kDefaultAgingSeconds, kDefaultMaxEntries } from '../switch/fdb.js';
-import type { AddedPort, EventMessage, Op, PolicyStats, ReleasedNic, RemoteNic, Replies, Reply, RequestOf, WorkerInit } from '../engine/protocol.js';
+import type { AddedPort, EventMessage, Op, PolicyStats, ReleasedNic, RemoteNic, ReopenNic, Replies, Reply, RequestOf, WorkerInit } from '../engine/protocol.js';
+import { loadTapAddon } from '../ports/tap-native.js';
+import { FaultWindow } from './fault-window.js';
 import { kMaxWorkers } from '../queues/queue-tables.js';
 import { moderationSettings, QueueControl } from './queue-control.js';
 import type { WorkerQueuesInit } from '../queues/worker-queues.js';
 import { defaultWorkers, kDefaultRssTableSize, kDefaultVmqQueues, type DvmqConfig, type ModerationConfig, type QueuesStatus } from '../queues/queue-spec.js';
 import { kDefaultFlowTableSize, type PortPolicy } from '../policy/config.js';
-import type { FdbRow, FlowRow, LinkEvent, PortSpec, PortCounters, PortStatus, SwitchSpec, SwitchCounters, VlanConfig } from '../engine/spec.js';
+import type { DatapathEvent, FdbRow, FlowRow, LinkEvent, PortSpec, PortCounters, PortStatus, SwitchSpec, SwitchCounters, VlanConfig } from '../engine/spec.js';
 
 /** The capture requests a capture (control/capture.ts) sends through captureCall. */
 export type CaptureOp = RequestOf<'captureStart'> | RequestOf<'captureStop'>;
+
+/** What a runtime tells its owner besides replies: link changes, datapath faults and restarts, and the end. */
+export interface RuntimeHooks {
+  onLink: (ev: LinkEvent) => void;
+  /** A worker failed (with the error and its stack) or the switch's workers were restarted. */
+  onDatapath?: (ev: DatapathEvent, stack?: string) => void;
+  /** The datapath cannot be kept alive (repeated faults, or a restart failed): the owner should exit. */
+  onFatal?: (err: Error) => void;
+}
+
+/** A TAP port's device, held open by this thread (a dup of each fd a worker opened; index = that worker,
+ *  one entry for a single-queue TAP), so a worker's death does not destroy it. */
+interface KeptTap {
+  fds: number[];
+  offloadCaps: number;
+}
 
 export class SwitchRuntime {
   readonly name: string;
@@ -33,15 +51,23 @@ export class SwitchRuntime {
   /** One counter block per worker (summed by readCounters). */
   readonly counterBlocks: Counters[] = [];
   readonly workers: Worker[] = [];
-  /** Queues, steering tables and moves (runtime/queue-control.ts). */
-  readonly qc: QueueControl;
-  private readonly fdbView: Fdb;
-  private readonly linkState: SharedArrayBuffer;
-  private readonly poolShape: WorkerInit['pool'];
-  private readonly onLink: (ev: LinkEvent) => void;
-  /** TAP fd of each port's NIC (on its home worker), for the workers that write through it. */
-  private readonly fds = new Map<string, { fd: number; offloadCaps: number }>();
-  /** Workers stopped by setWorkers: their exit is no failure. */
+  /** Queues, steering tables and moves (runtime/queue-control.ts); rebuilt with the workers on a restart. */
+  qc!: QueueControl;
+  private fdbView!: Fdb;
+  private linkState!: SharedArrayBuffer;
+  private poolShape!: WorkerInit['pool'];
+  private readonly hooks: RuntimeHooks;
+  /** Every TAP port's device held open here: what other workers write through, and what a restarted
+   *  worker takes over. */
+  private readonly kept = new Map<string, KeptTap>();
+  /** Recent worker faults: too many in the window and the runtime gives up (onFatal). */
+  private readonly faults = new FaultWindow();
+  /** Set while the workers are being replaced; requests wait for it. */
+  private restarting: Promise<void> | null = null;
+  /** Times the workers were replaced after a fault, and the last fault. */
+  restarts = 0;
+  lastFault: DatapathEvent | null = null;
+  /** Workers stopped by setWorkers (or replaced after a fault): their exit is no failure. */
   private readonly retired = new Set<Worker>();
   /** Port name -> worker hosting its NIC. */
   private readonly home = new Map<string, number>();
@@ -52,15 +78,19 @@ export class SwitchRuntime {
   private nodeNames: string[] = [];
   private exited = false;
 
-  constructor(cfg: SwitchSpec, onLink: (ev: LinkEvent) => void) {
+  constructor(cfg: SwitchSpec, hooks: RuntimeHooks | ((ev: LinkEvent) => void)) {
     this.name = cfg.name;
     this.config = { ...cfg, ports: [] };
-    this.onLink = onLink;
-    const n = cfg.workers ?? defaultWorkers();
-    const macTableSize = cfg.macTableSize ?? kDefaultMaxEntries;
+    this.hooks = typeof hooks === 'function' ? { onLink: hooks } : hooks;
+    this.boot(cfg.workers ?? defaultWorkers());
+  }
+
+  /** Build the shared tables and start n workers on them (at creation, and again after a fault). */
+  private boot(n: number): void {
+    const cfg = this.config;
     // every switch has the shared tables, even on one worker, so workers can be added while it runs
     this.poolShape = createSharedPool();
-    this.fdbView = new Fdb(macTableSize);
+    this.fdbView = new Fdb(cfg.macTableSize ?? kDefaultMaxEntries);
     this.linkState = new SharedArrayBuffer(kMaxPorts);
     this.qc = new QueueControl(n, { vmqQueues: cfg.vmqQueues ?? kDefaultVmqQueues, rssTableSize: cfg.rssTableSize ?? kDefaultRssTableSize, dvmq: cfg.dvmq, moderation: cfg.moderation });
     for (let w = 0; w < n; w++) this.spawn(w, this.qc.workerInit(w));
@@ -87,7 +117,7 @@ export class SwitchRuntime {
     this.workers[w] = worker;
     worker.on('message', (m: Reply | EventMessage) => {
       if ('event' in m) {
-        this.onLink({ time: new Date().toISOString(), switch: this.name, ...m.link });
+        if (!this.retired.has(worker)) this.hooks.onLink({ time: new Date().toISOString(), switch: this.name, ...m.link });
         return;
       }
       const p = this.pending.get(m.id);
@@ -96,14 +126,68 @@ export class SwitchRuntime {
       if (m.ok) p.resolve(m.result);
       else p.reject(new Error(m.error));
     });
-    worker.on('error', (err) => this.failAll(new Error(`switch '${this.name}' datapath worker ${w} failed: ${err.message}`)));
-    worker.on('exit', (code) => {
-      if (this.exited || this.retired.has(worker)) return;
+    // An uncaught exception (or unhandled rejection) ends the worker: 'error', then 'exit'. Either way the
+    // switch's workers are replaced from the running spec; a second report of the same death is ignored.
+    worker.on('error', (err) => this.workerFailed(worker, w, err));
+    worker.on('exit', (code) => this.workerFailed(worker, w, new Error(`worker exited with code ${code}`)));
+  }
+
+  /** Worker w died unasked: log and report it, then replace the workers, or give up after too many faults. */
+  private workerFailed(worker: Worker, w: number, err: Error): void {
+    if (this.exited || this.retired.has(worker)) return;
+    for (const x of this.workers) this.retired.add(x);
+    this.retired.add(worker);
+    const ev: DatapathEvent = { time: new Date().toISOString(), switch: this.name, worker: w, event: 'fault', reason: err.message };
+    this.lastFault = ev;
+    this.hooks.onDatapath?.(ev, err.stack);
+    this.failAll(new Error(`switch '${this.name}' datapath worker ${w} failed (${err.message}); its workers are being restarted, retry`));
+    const burst = this.faults.add(Date.now());
+    if (burst !== null) {
       this.exited = true;
       this.qc.stop();
-      this.stopped();
-      this.failAll(new Error(`switch '${this.name}' datapath worker ${w} exited (code ${code})`));
-    });
+      this.datapathLost();
+      void Promise.all(this.workers.map((x) => x.terminate()));
+      this.hooks.onFatal?.(new Error(`switch '${this.name}': ${burst} datapath faults within ${this.faults.windowMs / 1000} s (last: ${err.message}); giving up`));
+      return;
+    }
+    const t0 = Date.now();
+    this.restarting = this.restart().then(
+      () => {
+        this.restarting = null;
+        this.restarts++;
+        this.hooks.onDatapath?.({ time: new Date().toISOString(), switch: this.name, worker: w, event: 'restarted', reason: `${this.workers.length} workers replaced in ${Date.now() - t0} ms` });
+      },
+      (e: unknown) => {
+        this.restarting = null;
+        this.exited = true;
+        this.hooks.onFatal?.(new Error(`switch '${this.name}': restarting its datapath failed: ${(e as Error).message}`));
+      },
+    );
+  }
+
+  /**
+   * Replace every worker of the switch from the running spec: the old ones are stopped (their teardown
+   * closes the fds they opened; the devices live on through the copies kept here), new shared tables are
+   * built, and every port is added again, a TAP taking over its kept device (already up, in its namespace,
+   * with its addresses) instead of opening a new one. Learned MACs and stateful flows are lost (they are
+   * relearned); counters keep their totals; static MACs are put back.
+   */
+  private async restart(): Promise<void> {
+    const n = this.workers.length;
+    this.qc.stop();
+    this.datapathLost();
+    await Promise.all(this.workers.map((x) => x.terminate()));
+    this.workers.length = 0;
+    for (const b of this.counterBlocks) b.c[Counters.global(gf.flowsActive)] = 0; // a gauge of the old tables
+    const ports = this.config.ports!;
+    this.config.ports = [];
+    this.portIndex.clear();
+    this.home.clear();
+    this.nextHome = 0;
+    this.boot(n);
+    this.nodeNames = await this.send({ op: 'nodes' });
+    for (const port of ports) await this.plugPort(port, this.kept.get(port.name));
+    for (const m of this.config.staticMacs ?? []) await this.send({ op: 'fdbAdd', mac: m.mac, vid: m.vid, port: m.port }).catch(() => {});
   }
 
   /** Captures run on worker 0, with the port's traffic pinned there while they run. */
@@ -117,16 +201,21 @@ export class SwitchRuntime {
     }
   }
 
-  /** A worker exited unasked: the switch is stopped (subclasses let go of what they hold). */
-  protected stopped(): void {}
+  /** The workers died or are being replaced: what a subclass runs on them (captures) ends here. */
+  protected datapathLost(): void {}
 
   private failAll(err: Error): void {
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
   }
 
-  /** A request to worker w (default 0), answered with its op's reply type. */
+  /** A request to worker w (default 0), answered with its op's reply type; waits out a restart. */
   private call<O extends Op>(req: RequestOf<O>, w = 0): Promise<Replies[O]> {
+    if (this.restarting) return this.restarting.then(() => this.send(req, w));
+    return this.send(req, w);
+  }
+
+  private send<O extends Op>(req: RequestOf<O>, w = 0): Promise<Replies[O]> {
     if (this.exited) return Promise.reject(new Error(`switch '${this.name}' is stopped`));
     const id = this.nextId++;
     return new Promise<Replies[O]>((resolve, reject) => {
@@ -150,6 +239,12 @@ export class SwitchRuntime {
   }
 
   async addPort(port: PortSpec): Promise<void> {
+    if (this.restarting) await this.restarting;
+    await this.plugPort(port, undefined);
+  }
+
+  /** Add a port on every worker; `kept`: its TAP outlived the workers (a restart) and is taken over. */
+  private async plugPort(port: PortSpec, kept: KeptTap | undefined): Promise<void> {
     const n = this.workers.length;
     // A socket endpoint lives on worker 0 (pinned there). A TAP's NIC goes to the home worker under Dynamic
     // VMQ (with every queue, until load spreads them), else round robin; a multi-queue TAP opens a queue on
@@ -158,28 +253,44 @@ export class SwitchRuntime {
     const multiQueue = port.nic.type === 'tap' && port.nic.multiQueue === true;
     const nicHome = tap && !multiQueue ? this.qc.nicHome() : -1;
     const home = !tap ? 0 : nicHome >= 0 ? nicHome : this.nextHome++ % n;
-    const added: AddedPort = await this.call({ op: 'addPort', port, place: !tap || n === 1 }, home);
+    const reopen = (w: number): ReopenNic | undefined => (kept ? { fd: kept.fds[w] ?? kept.fds[0]!, offloadCaps: kept.offloadCaps } : undefined);
+    const added: AddedPort = await this.send({ op: 'addPort', port, place: !tap || n === 1, reopen: reopen(home) }, home);
     const joined: number[] = [];
+    const queueFds: number[] = [];
+    queueFds[home] = added.fd;
+    let keep: KeptTap | undefined;
     try {
+      // the device is held open here before any other worker writes through it
+      keep = kept ?? (tap && added.fd >= 0 ? { fds: [loadTapAddon().dup(added.fd)], offloadCaps: added.offloadCaps } : undefined);
       for (let w = 0; w < n; w++) {
         if (w === home) continue;
-        await this.call({ op: 'addPort', port, index: added.index, remote: this.remoteNic(port, added, multiQueue) }, w);
+        const r = await this.send({ op: 'addPort', port, index: added.index, remote: this.remoteNic(port, keep, multiQueue, kept ? reopen(w) : undefined) }, w);
         joined.push(w);
+        queueFds[w] = r.fd;
       }
-      if (tap && n > 1) await this.call({ op: 'placeTap', name: port.name }, home);
+      // a new multi-queue TAP: keep each worker's queue too (a restarted worker takes its own back)
+      if (multiQueue && !kept && keep) keep.fds = queueFds.map((fd, w) => (w === home ? keep!.fds[0]! : fd >= 0 ? loadTapAddon().dup(fd) : -1));
+      if (tap && n > 1 && !kept) await this.send({ op: 'placeTap', name: port.name }, home);
     } catch (err) {
-      for (const w of joined) await this.call({ op: 'removePort', name: port.name }, w).catch(() => {});
-      await this.call({ op: 'removePort', name: port.name }, home).catch(() => {});
+      for (const w of joined) await this.send({ op: 'removePort', name: port.name }, w).catch(() => {});
+      await this.send({ op: 'removePort', name: port.name }, home).catch(() => {});
+      if (keep && !kept) this.closeKept(keep);
       throw err;
     }
-    this.fds.set(port.name, { fd: added.fd, offloadCaps: added.offloadCaps });
+    if (keep) this.kept.set(port.name, keep);
     this.portAdded(port, added.index, home);
   }
 
-  /** How a worker that does not host a port's NIC reaches it. */
-  private remoteNic(port: PortSpec, nic: { fd: number; offloadCaps: number }, multiQueue: boolean): RemoteNic {
-    if (port.nic.type !== 'tap') return { kind: 'none' };
-    return multiQueue ? { kind: 'mq' } : { kind: 'borrow', fd: nic.fd, offloadCaps: nic.offloadCaps };
+  /** How a worker that does not host a port's NIC reaches it: through the device held open here. */
+  private remoteNic(port: PortSpec, keep: KeptTap | undefined, multiQueue: boolean, reopen: ReopenNic | undefined): RemoteNic {
+    if (port.nic.type !== 'tap' || keep === undefined) return { kind: 'none' };
+    if (multiQueue) return reopen ? { kind: 'mq', reopen } : { kind: 'mq' };
+    return { kind: 'borrow', fd: keep.fds[0]!, offloadCaps: keep.offloadCaps };
+  }
+
+  private closeKept(keep: KeptTap): void {
+    const addon = loadTapAddon();
+    for (const fd of keep.fds) if (fd >= 0) addon.close(fd);
   }
 
   private portAdded(port: PortSpec, index: number, home: number): void {
@@ -197,7 +308,10 @@ export class SwitchRuntime {
     await this.call({ op: 'removePort', name }, home);
     this.portIndex.delete(name);
     this.home.delete(name);
-    this.fds.delete(name);
+    // the workers closed their fds: closing the kept ones destroys a TAP the switch created
+    const keep = this.kept.get(name);
+    if (keep) this.closeKept(keep);
+    this.kept.delete(name);
     this.config.ports = this.config.ports!.filter((p) => p.name !== name);
   }
 
@@ -338,6 +452,7 @@ export class SwitchRuntime {
       nodes[n] = { packets: counters.c[Counters.nodePackets(i)], drops: counters.c[Counters.nodeDrops(i)] };
     });
     return {
+      datapath: { restarts: this.restarts },
       fdb: { entries: g.fdbEntries, learned: g.fdbLearned, aged: g.fdbAged, moved: g.fdbMoved, refused: g.fdbRefused, flushed: g.fdbFlushed },
       flows: { active: g.flowsActive, created: g.flowsCreated, expired: g.flowsExpired, refused: g.flowsRefused },
       ports,
@@ -388,7 +503,7 @@ export class SwitchRuntime {
     await this.call({ op: 'nodes' }, k);
     for (const port of this.config.ports!) {
       // a TAP already lives in its namespace, where a new queue cannot be opened by name: write through its fd
-      await this.call({ op: 'addPort', port, index: this.portIndex.get(port.name)!, remote: this.remoteNic(port, this.fds.get(port.name)!, false) }, k);
+      await this.call({ op: 'addPort', port, index: this.portIndex.get(port.name)!, remote: this.remoteNic(port, this.kept.get(port.name), false, undefined) }, k);
     }
   }
 
@@ -424,11 +539,21 @@ export class SwitchRuntime {
     if (t.dvmq) this.config.dvmq = { ...(this.config.dvmq ?? {}), ...t.dvmq };
   }
 
+  /** Test hook: make worker w throw inside its next breath (the worker refuses unless VSWITCH_FAULT_INJECT=1). */
+  async injectFault(w: number): Promise<boolean> {
+    if (!Number.isInteger(w) || w < 0 || w >= this.workers.length) throw new Error(`worker: ${w} is not a worker of switch '${this.name}'; it has 0 to ${this.workers.length - 1}`);
+    return this.call({ op: 'fault' }, w);
+  }
+
   async stop(): Promise<void> {
-    if (this.exited) return;
-    this.qc.stop();
-    await Promise.all(this.workers.map((_, w) => this.call({ op: 'stop' }, w).catch(() => {})));
-    this.exited = true;
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    if (this.restarting) await this.restarting.catch(() => {});
+    if (!this.exited) {
+      this.qc.stop();
+      await Promise.all(this.workers.map((_, w) => this.call({ op: 'stop' }, w).catch(() => {})));
+      this.exited = true;
+      await Promise.all(this.workers.map((w) => w.terminate()));
+    }
+    for (const keep of this.kept.values()) this.closeKept(keep);
+    this.kept.clear();
   }
 }

@@ -34,12 +34,13 @@ export class TestDaemon {
     return join(this.dir, name);
   }
 
-  async start(config: VswitchConfig, timeoutMs = 15000): Promise<void> {
+  /** Start the daemon on `config`; `env` adds environment variables (test hooks such as VSWITCH_FAULT_INJECT). */
+  async start(config: VswitchConfig, timeoutMs = 15000, env: Record<string, string> = {}): Promise<void> {
     const file = join(this.dir, 'config.json');
     writeFileSync(file, JSON.stringify({ ...config, api: this.api }, null, 2));
     const argv = [process.execPath, cliPath, 'run', '--config', file];
     const cmd = this.netns ? ['ip', 'netns', 'exec', this.netns, ...argv] : argv;
-    this.proc = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     this.proc.stdout!.on('data', (d: Buffer) => (this.log += d.toString()));
     this.proc.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
     const deadline = Date.now() + timeoutMs;
