@@ -102,6 +102,30 @@ describe('a datapath worker that dies is replaced', { skip }, () => {
   });
 });
 
+describe('multi-queue TAPs survive a fault', { skip }, () => {
+  const lab = new SwitchLab();
+  before(() => lab.start({ hosts: 2, multiQueue: true, switch: { workers: 2, dvmq: { enabled: false } }, env: { VSWITCH_FAULT_INJECT: '1' } }));
+  after(() => lab.stop());
+
+  test('each worker takes its own kernel queue back: numqueues 2, addresses kept, ping resumes', async () => {
+    const [h1, h2] = lab.hosts as [LabHost, LabHost];
+    assert.equal(await lab.ping(h1, h2.ip4), 0);
+    const before1 = await hostState(lab, h1, h2);
+    const api = new ApiClient(lab.daemon.api);
+    // the kernel may steer the ping to either queue: arm both workers, the first breath trips
+    for (const worker of [0, 1]) assert.deepEqual(await api.call('POST', '/switches/s1/fault', { worker }), { armed: true });
+    poke(lab, h1, h2);
+    await until(() => lab.daemon.log.includes('datapath restarted'), 'the daemon to log a datapath restart', 15_000);
+    // a listing during or right after the restart answers with the new workers
+    const ports: Array<{ name: string; link: string }> = await lab.daemon.json('port', 'list', 's1');
+    assert.deepEqual(ports.map((p) => [p.name, p.link]), [['p1', 'up'], ['p2', 'up']]);
+    for (const h of [h1, h2]) assert.match(await lab.lab.ip(h.ns, '-d', 'link', 'show', 'dev', h.tap), /multi_queue numqueues 2\b/);
+    assert.deepEqual(await hostState(lab, h1, h2), before1);
+    assert.equal(await lab.ping(h1, h2.ip4), 0);
+    assert.equal(await lab.ping(h2, h1.ip4), 0);
+  });
+});
+
 describe('a datapath that keeps failing ends the daemon', { skip }, () => {
   const lab = new SwitchLab();
   before(() => lab.start({ hosts: 2, switch: { workers: 1 }, env: { VSWITCH_FAULT_INJECT: '1' } }));

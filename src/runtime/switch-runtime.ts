@@ -224,6 +224,11 @@ export class SwitchRuntime {
     });
   }
 
+  /** Resolves once no restart is under way (requests to every worker must see the new set). */
+  private async ready(): Promise<void> {
+    while (this.restarting) await this.restarting;
+  }
+
   /** A change every worker must apply: worker 0 first (it refuses what all would refuse), then the rest. */
   private async callAll<O extends Op>(req: RequestOf<O>): Promise<void> {
     await this.call(req, 0);
@@ -239,7 +244,7 @@ export class SwitchRuntime {
   }
 
   async addPort(port: PortSpec): Promise<void> {
-    if (this.restarting) await this.restarting;
+    await this.ready();
     await this.plugPort(port, undefined);
   }
 
@@ -301,6 +306,7 @@ export class SwitchRuntime {
   }
 
   async removePort(name: string): Promise<void> {
+    await this.ready();
     const home = this.home.get(name) ?? 0;
     this.qc.portRemoved(name);
     // the workers borrowing the home's TAP fd let go of it before the home closes it
@@ -375,6 +381,7 @@ export class SwitchRuntime {
 
   /** Rule hit counters, summed over the workers (each counts the frames it switched). */
   async policyStats(name: string): Promise<PolicyStats> {
+    await this.ready();
     const all = await Promise.all(this.workers.map((_, w) => this.call({ op: 'policyStats', name }, w)));
     const sum = (lists: PolicyStats['acls'][]) =>
       lists[0]!.map((r, i) => {
@@ -390,6 +397,7 @@ export class SwitchRuntime {
 
   /** Ports as their home workers (which host the NICs) see them. */
   async ports(): Promise<PortStatus[]> {
+    await this.ready();
     const views = await Promise.all(this.workers.map((_, w) => this.call({ op: 'ports' }, w)));
     return views[0]!.map((p) => {
       const home = this.home.get(p.name) ?? 0;
@@ -484,6 +492,7 @@ export class SwitchRuntime {
    * never lost; Dynamic VMQ sampling pauses meanwhile.
    */
   async setWorkers(n: number): Promise<void> {
+    await this.ready();
     if (!Number.isInteger(n) || n < 1 || n > kMaxWorkers) throw new Error(`workers: ${n} is out of range; use an integer from 1 to ${kMaxWorkers}`);
     this.qc.stop();
     try {
@@ -532,6 +541,7 @@ export class SwitchRuntime {
 
   /** Change interrupt moderation and Dynamic VMQ settings of a running switch (validated by the caller). */
   async tune(t: { workers?: number; moderation?: ModerationConfig; dvmq?: DvmqConfig }): Promise<void> {
+    await this.ready();
     if (t.workers !== undefined) await this.setWorkers(t.workers);
     if (t.moderation !== undefined) await Promise.all(this.workers.map((_, w) => this.call({ op: 'setModeration', moderation: moderationSettings(t.moderation) }, w)));
     this.qc.tune(t, this.workers);
@@ -546,7 +556,7 @@ export class SwitchRuntime {
   }
 
   async stop(): Promise<void> {
-    if (this.restarting) await this.restarting.catch(() => {});
+    await this.ready();
     if (!this.exited) {
       this.qc.stop();
       await Promise.all(this.workers.map((_, w) => this.call({ op: 'stop' }, w).catch(() => {})));
