@@ -13,16 +13,16 @@
  * Requests about shared or pinned state (MAC table, flows, captures) go to worker 0.
  */
 import { Worker } from 'node:worker_threads';
-import { Counters, gf, kMaxPorts } from '../dataplane/counters.js';
-import { createSharedPool } from '../dataplane/pool.js';
-import { Fdb, kDefaultAgingSeconds, kDefaultMaxEntries } from '../switch/fdb.js';
+import { Counters, gf } from '../dataplane/counters.js';
+import { kDefaultAgingSeconds } from '../switch/fdb.js';
 import type { AddedPort, EventMessage, Op, PolicyStats, ReleasedNic, RemoteNic, ReopenNic, Replies, Reply, RequestOf, WorkerInit } from '../engine/protocol.js';
 import { loadTapAddon } from '../ports/tap-native.js';
 import { FaultWindow } from './fault-window.js';
 import { kMaxWorkers } from '../queues/queue-tables.js';
-import { moderationSettings, QueueControl } from './queue-control.js';
+import { moderationSettings, type QueueControl } from './queue-control.js';
+import { SwitchTables } from './switch-tables.js';
 import type { WorkerQueuesInit } from '../queues/worker-queues.js';
-import { defaultWorkers, kDefaultRssTableSize, kDefaultVmqQueues, type DvmqConfig, type ModerationConfig, type QueuesStatus } from '../queues/queue-spec.js';
+import { defaultWorkers, type DvmqConfig, type ModerationConfig, type QueuesStatus } from '../queues/queue-spec.js';
 import { kDefaultFlowTableSize, type PortPolicy } from '../policy/config.js';
 import type { DatapathEvent, FdbRow, FlowRow, LinkEvent, PortSpec, PortCounters, PortStatus, SwitchSpec, SwitchCounters, VlanConfig } from '../engine/spec.js';
 
@@ -51,11 +51,8 @@ export class SwitchRuntime {
   /** One counter block per worker (summed by readCounters). */
   readonly counterBlocks: Counters[] = [];
   readonly workers: Worker[] = [];
-  /** Queues, steering tables and moves (runtime/queue-control.ts); rebuilt with the workers on a restart. */
-  qc!: QueueControl;
-  private fdbView!: Fdb;
-  private linkState!: SharedArrayBuffer;
-  private poolShape!: WorkerInit['pool'];
+  /** The memory the workers share (pool, MAC table, link state, queue tables); rebuilt on a restart. */
+  private tables!: SwitchTables;
   private readonly hooks: RuntimeHooks;
   /** Every TAP port's device held open here: what other workers write through, and what a restarted
    *  worker takes over. */
@@ -87,12 +84,7 @@ export class SwitchRuntime {
 
   /** Build the shared tables and start n workers on them (at creation, and again after a fault). */
   private boot(n: number): void {
-    const cfg = this.config;
-    // every switch has the shared tables, even on one worker, so workers can be added while it runs
-    this.poolShape = createSharedPool();
-    this.fdbView = new Fdb(cfg.macTableSize ?? kDefaultMaxEntries);
-    this.linkState = new SharedArrayBuffer(kMaxPorts);
-    this.qc = new QueueControl(n, { vmqQueues: cfg.vmqQueues ?? kDefaultVmqQueues, rssTableSize: cfg.rssTableSize ?? kDefaultRssTableSize, dvmq: cfg.dvmq, moderation: cfg.moderation });
+    this.tables = new SwitchTables(n, this.config);
     for (let w = 0; w < n; w++) this.spawn(w, this.qc.workerInit(w));
     this.qc.start(this.workers);
   }
@@ -105,13 +97,13 @@ export class SwitchRuntime {
     const init: WorkerInit = {
       switchName: cfg.name,
       agingSeconds: cfg.agingSeconds ?? kDefaultAgingSeconds,
-      macTableSize: this.fdbView.maxEntries,
+      macTableSize: this.tables.fdb.maxEntries,
       rsc: cfg.rsc ?? true,
       minimumBandwidthMode: cfg.minimumBandwidthMode ?? 'weight',
       flowTableSize: cfg.flowTableSize ?? kDefaultFlowTableSize,
       counters: counters.sab,
-      pool: this.poolShape,
-      multi: { fdb: this.fdbView.sab, linkState: this.linkState, queues },
+      pool: this.tables.pool,
+      multi: this.tables.shared(queues),
     };
     const worker = new Worker(new URL('../engine/worker.js', import.meta.url), { workerData: init, name: `vswitch:${cfg.name}:${w}` });
     this.workers[w] = worker;
@@ -222,6 +214,11 @@ export class SwitchRuntime {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       this.workers[w]!.postMessage({ id, req });
     });
+  }
+
+  /** Queues, steering tables and moves (runtime/queue-control.ts); rebuilt with the workers on a restart. */
+  get qc(): QueueControl {
+    return this.tables.qc;
   }
 
   /** Resolves once no restart is under way (requests to every worker must see the new set). */
@@ -449,7 +446,7 @@ export class SwitchRuntime {
     const counters = this.summed();
     const g = counters.readGlobal();
     // the MAC table is shared: its entry count is the table's, not a sum
-    if (this.fdbView) g.fdbEntries = this.fdbView.count;
+    g.fdbEntries = this.tables.fdb.count;
     const ports: Record<string, PortCounters> = {};
     for (const [name, p] of this.portIndex) {
       const { fields, drops } = counters.readPort(p);
