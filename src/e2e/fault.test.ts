@@ -64,6 +64,7 @@ describe('a datapath worker that dies is replaced', { skip }, () => {
     const before2 = await hostState(lab, h2, h1);
     assert.match(before1.neigh, /lladdr/, 'h1 has resolved h2');
     const config = await lab.daemon.json('config', 'show');
+    const rxBefore: number = (await lab.counters()).ports.p1.rxFrames;
 
     const api = new ApiClient(lab.daemon.api);
     await arm(api, 0);
@@ -94,6 +95,7 @@ describe('a datapath worker that dies is replaced', { skip }, () => {
     assert.equal((await lab.counters()).datapath.restarts, 1);
 
     assert.equal(await lab.ping(h1, h2.ip4), 0, 'IPv4 forwards again');
+    assert.ok((await lab.counters()).ports.p1.rxFrames > rxBefore, 'port counters keep their totals');
     assert.equal(await lab.ping(h2, h1.ip6), 0, 'IPv6 forwards again');
   });
 

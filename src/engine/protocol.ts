@@ -48,7 +48,9 @@ export interface WorkerInit {
 }
 
 export type Request =
-  /** Add a port (replies AddedPort). `index` and `remote` are set for the workers that do not host its NIC;
+  /** Add a port (replies AddedPort). `index` and `remote` are set for the workers that do not host its NIC
+   *  (`index` on its host too when workers are replaced, so the port keeps its index and counters);
+   *  `reopen`: take over a TAP held open by the runtime instead of opening it by name;
    *  `place: false` defers moving a new TAP into its namespace until every worker has opened it. */
   | { op: 'addPort'; port: PortSpec; index?: number; remote?: RemoteNic; place?: boolean; reopen?: ReopenNic }
   /** Bring a TAP up (moving it into its namespace first): after every worker opened its queue. */

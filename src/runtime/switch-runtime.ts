@@ -165,20 +165,27 @@ export class SwitchRuntime {
    * relearned); counters keep their totals; static MACs are put back.
    */
   private async restart(): Promise<void> {
-    const n = this.workers.length;
+    const old = [...this.workers];
     this.qc.stop();
     this.datapathLost();
-    await Promise.all(this.workers.map((x) => x.terminate()));
+    await Promise.all(old.map((x) => x.terminate()));
+    for (const x of old) this.retired.delete(x); // their exit has been seen
     this.workers.length = 0;
-    for (const b of this.counterBlocks) b.c[Counters.global(gf.flowsActive)] = 0; // a gauge of the old tables
+    // the old workers' totals folded into one block (so restarts do not grow the sums); flowsActive is a
+    // gauge of the old flow table, which is gone
+    const totals = this.summed();
+    totals.c[Counters.global(gf.flowsActive)] = 0;
+    this.counterBlocks.length = 0;
+    this.counterBlocks.push(totals);
     const ports = this.config.ports!;
+    const indices = new Map(this.portIndex); // each port keeps its index, so its counters go on adding up
     this.config.ports = [];
     this.portIndex.clear();
     this.home.clear();
     this.nextHome = 0;
-    this.boot(n);
+    this.boot(old.length);
     this.nodeNames = await this.send({ op: 'nodes' });
-    for (const port of ports) await this.plugPort(port, this.kept.get(port.name));
+    for (const port of ports) await this.plugPort(port, this.kept.get(port.name), indices.get(port.name));
     for (const m of this.config.staticMacs ?? []) await this.send({ op: 'fdbAdd', mac: m.mac, vid: m.vid, port: m.port }).catch(() => {});
   }
 
@@ -245,8 +252,9 @@ export class SwitchRuntime {
     await this.plugPort(port, undefined);
   }
 
-  /** Add a port on every worker; `kept`: its TAP outlived the workers (a restart) and is taken over. */
-  private async plugPort(port: PortSpec, kept: KeptTap | undefined): Promise<void> {
+  /** Add a port on every worker; `kept`: its TAP outlived the workers (a restart) and is taken over;
+   *  `index`: the port index it had before the restart. */
+  private async plugPort(port: PortSpec, kept: KeptTap | undefined, index?: number): Promise<void> {
     const n = this.workers.length;
     // A socket endpoint lives on worker 0 (pinned there). A TAP's NIC goes to the home worker under Dynamic
     // VMQ (with every queue, until load spreads them), else round robin; a multi-queue TAP opens a queue on
@@ -256,7 +264,7 @@ export class SwitchRuntime {
     const nicHome = tap && !multiQueue ? this.qc.nicHome() : -1;
     const home = !tap ? 0 : nicHome >= 0 ? nicHome : this.nextHome++ % n;
     const reopen = (w: number): ReopenNic | undefined => (kept ? { fd: kept.fds[w] ?? kept.fds[0]!, offloadCaps: kept.offloadCaps } : undefined);
-    const added: AddedPort = await this.send({ op: 'addPort', port, place: !tap || n === 1, reopen: reopen(home) }, home);
+    const added: AddedPort = await this.send({ op: 'addPort', port, index, place: !tap || n === 1, reopen: reopen(home) }, home);
     const joined: number[] = [];
     const queueFds: number[] = [];
     queueFds[home] = added.fd;
