@@ -280,7 +280,9 @@ function formatCounters(c: SwitchCounters, only?: string): string {
   const f = c.fdb;
   const fl = c.flows;
   const flows = fl && fl.created > 0 ? `\nACL flows: ${fl.active} active; created ${fl.created}, expired ${fl.expired}, refused ${fl.refused}` : '';
-  return `${table(rows)}${off}\nMAC table: ${f.entries} entries; learned ${f.learned}, aged ${f.aged}, moved ${f.moved}, refused ${f.refused}, flushed ${f.flushed}${flows}`;
+  const r = c.datapath?.restarts ?? 0;
+  const restarts = r ? `\nDatapath: workers replaced ${r} time${r === 1 ? '' : 's'} after a fault (see vswitch events)` : '';
+  return `${table(rows)}${off}\nMAC table: ${f.entries} entries; learned ${f.learned}, aged ${f.aged}, moved ${f.moved}, refused ${f.refused}, flushed ${f.flushed}${flows}${restarts}`;
 }
 
 export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<number> {

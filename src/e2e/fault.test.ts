@@ -93,6 +93,10 @@ describe('a datapath worker that dies is replaced', { skip }, () => {
     assert.equal(status.datapath.workers, 2);
     assert.equal(status.datapath.restarts, 1);
     assert.equal((await lab.counters()).datapath.restarts, 1);
+    assert.match((await lab.daemon.cli('counters', 's1')).stdout, /Datapath: workers replaced 1 time after a fault/);
+    const shown = (await lab.daemon.cli('events')).stdout;
+    assert.match(shown, /s1 datapath fault worker 0 \(injected datapath fault/);
+    assert.match(shown, /s1 datapath restarted worker 0 \(2 workers replaced in \d+ ms\)/);
 
     assert.equal(await lab.ping(h1, h2.ip4), 0, 'IPv4 forwards again');
     assert.ok((await lab.counters()).ports.p1.rxFrames > rxBefore, 'port counters keep their totals');
