@@ -44,7 +44,18 @@ function socketInUse(path: string): Promise<boolean> {
   });
 }
 
-export async function runDaemon(opts: { config?: string; api?: string }, log: (line: string) => void = (l) => console.log(l)): Promise<() => Promise<void>> {
+/** Exit code when a switch's datapath keeps failing: EX_SOFTWARE (sysexits.h), so a supervisor restarts us. */
+export const kExitDatapathFailed = 70;
+
+/**
+ * `onFatal`: what to do when a switch's datapath cannot be kept alive (repeated worker faults). The
+ * default ends the process with kExitDatapathFailed at once: a half-alive daemon whose API answers while
+ * nothing switches is worse than a restart by systemd (Restart=on-failure), which rebuilds every TAP.
+ */
+export async function runDaemon(
+  opts: { config?: string; api?: string; onFatal?: (err: Error) => void },
+  log: (line: string) => void = (l) => console.log(l),
+): Promise<() => Promise<void>> {
   const fileCfg = loadConfig(opts.config);
   const state = new StateFile(statePathFor(opts.config, opts.api ?? fileCfg.api ?? defaultApiPath()), log);
   const saved = state.load();
@@ -56,7 +67,18 @@ export async function runDaemon(opts: { config?: string; api?: string }, log: (l
     unlinkSync(apiPath);
   }
   mkdirSync(dirname(apiPath), { recursive: true });
-  const mgr = new Manager(log);
+  const onFatal =
+    opts.onFatal ??
+    ((err: Error) => {
+      log(`vswitch: ${err.message}; exiting with code ${kExitDatapathFailed} so the supervisor restarts the daemon`);
+      try {
+        unlinkSync(apiPath);
+      } catch {
+        // already gone
+      }
+      process.exit(kExitDatapathFailed);
+    });
+  const mgr = new Manager(log, onFatal);
   try {
     await mgr.apply(cfg);
   } catch (err) {
