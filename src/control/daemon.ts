@@ -65,7 +65,7 @@ export async function runDaemon(opts: { config?: string; api?: string }, log: (l
   log(`vswitch: management API on ${apiPath} (try: vswitch --api ${apiPath} switch list)`);
   for (const sw of mgr.list()) {
     for (const p of sw.config.ports ?? []) {
-      const recipe = qemuRecipe(p);
+      const recipe = qemuRecipe(sw.name, p);
       if (recipe) log(`  ${sw.name}/${p.name}: qemu-system-x86_64 ... ${recipe}`);
     }
   }

@@ -6,7 +6,7 @@
  * Link events (NIC connect/disconnect, admin up/down) are kept in a bounded log for `vswitch events` and
  * printed by the daemon.
  */
-import type { LinkEvent, PortConfig, SwitchConfig, VswitchConfig } from './model.js';
+import type { LinkEvent, PortConfig, StaticMac, SwitchConfig, VswitchConfig } from './model.js';
 import { SwitchHandle } from './switch-handle.js';
 import { ConfigError } from './validate.js';
 
@@ -76,13 +76,31 @@ export class Manager {
     return s;
   }
 
+  /** A static MAC entry, kept in the switch's config so `config show` gives it back (one per MAC and VLAN). */
+  async fdbAdd(switchName: string, e: StaticMac): Promise<StaticMac> {
+    const s = this.port(switchName, e.port);
+    await s.fdbAdd(e.mac, e.vid, e.port);
+    s.config.staticMacs = [...(s.config.staticMacs ?? []).filter((x) => x.mac !== e.mac || x.vid !== e.vid), e];
+    return e;
+  }
+
+  /** Remove one MAC table entry (static or learned); a static one leaves the config too. */
+  async fdbDel(switchName: string, mac: string, vid: number): Promise<{ mac: string; vid: number }> {
+    const s = this.get(switchName);
+    await s.fdbDel(mac, vid);
+    s.config.staticMacs = (s.config.staticMacs ?? []).filter((x) => x.mac !== mac || x.vid !== vid);
+    return { mac, vid };
+  }
+
   async apply(cfg: VswitchConfig): Promise<void> {
     for (const sw of cfg.switches) await this.createSwitch(sw);
   }
 
   /** The running configuration, in the config file's shape (`vswitch config show`). */
   snapshot(api?: string): VswitchConfig {
-    return { ...(api ? { api } : {}), switches: this.list().map((s) => s.config) };
+    // a static entry goes with its port (the datapath removes it with the port)
+    const sw = (c: SwitchConfig): SwitchConfig => ({ ...c, staticMacs: (c.staticMacs ?? []).filter((m) => c.ports!.some((p) => p.name === m.port)) });
+    return { ...(api ? { api } : {}), switches: this.list().map((s) => sw(s.config)) };
   }
 
   async stop(): Promise<void> {
