@@ -17,6 +17,8 @@ export interface OptionSpec {
   choices?: readonly string[];
   /** A filesystem path: resolved against the CLI's working directory before it reaches the daemon. */
   path?: boolean;
+  /** Accepted by the parser but not offered (help, completion): a setting the command refuses with its reason. */
+  hidden?: boolean;
 }
 
 export interface ArgSpec {

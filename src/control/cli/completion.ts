@@ -38,7 +38,7 @@ export async function complete(table: readonly Command[], words: readonly string
   const prev = before[before.length - 1];
   const prevOpt = prev?.startsWith('-') ? Object.entries(opts).find(([k, o]) => prev === `--${k}` || (o.short && prev === `-${o.short}`)) : undefined;
   if (prevOpt && prevOpt[1].type === 'string') return prevOpt[1].choices ? pick(prevOpt[1].choices) : []; // a value: files come from the shell
-  if (cur.startsWith('-')) return pick(Object.keys(opts).map((k) => `--${k}`));
+  if (cur.startsWith('-')) return pick(Object.entries(opts).filter(([, o]) => !o.hidden).map(([k]) => `--${k}`));
   // the positional being typed: words after the command's own, minus option values
   const pos: string[] = [];
   for (let i = 0; i < before.length; i++) {

@@ -5,7 +5,7 @@
 import { commandName, kGlobalOptions, usageLine, type Command, type OptionSpec } from './command.js';
 
 function optionLines(opts: Readonly<Record<string, OptionSpec>>): string[] {
-  const rows = Object.entries(opts).map(([k, o]) => {
+  const rows = Object.entries(opts).filter(([, o]) => !o.hidden).map(([k, o]) => {
     const left = `${o.short ? `-${o.short}, ` : ''}--${k}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`;
     return [left, o.help + (o.choices ? ` (${o.choices.join('|')})` : '')] as const;
   });
@@ -16,7 +16,7 @@ function optionLines(opts: Readonly<Record<string, OptionSpec>>): string[] {
 export function commandHelp(c: Command): string {
   const lines = [`usage: ${usageLine(c)}`, '', c.summary];
   if (c.description) lines.push('', c.description);
-  if (c.options && Object.keys(c.options).length) lines.push('', 'Options:', ...optionLines(c.options));
+  if (c.options && Object.values(c.options).some((o) => !o.hidden)) lines.push('', 'Options:', ...optionLines(c.options));
   lines.push('', 'Global options:', ...optionLines(kGlobalOptions));
   if (c.examples?.length) lines.push('', 'Examples:', ...c.examples.map((e) => `  ${e}`));
   return lines.join('\n');

@@ -97,7 +97,12 @@ export const switchCommands: Command[] = [
     path: ['switch', 'tune'],
     args: [sw],
     summary: 'change workers, moderation and Dynamic VMQ at runtime',
-    options: kTuningOptions,
+    options: {
+      ...kTuningOptions,
+      // fixed at creation: taken so that tuningFromFlags refuses them with that reason
+      'vmq-queues': { type: 'string', help: '', hidden: true },
+      'rss-table-size': { type: 'string', help: '', hidden: true },
+    },
     examples: ['vswitch switch tune lab --workers 2 --dvmq-upper 0.7', 'vswitch switch tune lab --moderation 16/100'],
     async run({ api, args, flags, print }) {
       const r = await api.call<Pick<QueuesStatus, 'moderation' | 'dvmq'> & { workers: number }>('PATCH', `/switches/${swSeg(args[0])}/tuning`, tuningFromFlags(flags));
