@@ -39,7 +39,6 @@ import { captureRequest } from './capture.js';
 import type { Manager } from './manager.js';
 import type { PortConfig, QueuesStatus, SwitchConfig } from './model.js';
 import { portView, type PortView } from './port-view.js';
-import type { SwitchHandle } from './switch-handle.js';
 import * as v from './validate.js';
 import { addAcl, addExtendedAcl, patchPolicy, policyStatus, removeRule } from './policy-edit.js';
 import { queueMove, queueSettings, tuningRequest, validateRssTable } from './validate-queues.js';
@@ -60,6 +59,9 @@ export function errorStatus(err: unknown): number {
   if (err instanceof Error && err.constructor === Error) return 409;
   return 500;
 }
+
+/** A running switch, as the Manager hands it out. */
+type SwitchHandle = ReturnType<Manager['get']>;
 
 /** A path the daemon will open for the caller: absolute, since the daemon's directory is not the caller's. */
 function absolutePath(path: string | undefined, field: string): void {

@@ -100,3 +100,8 @@ export const str = (f: Flags, k: string): string | undefined => f[k] as string |
 /** A switch or port name as a URL path segment (validated first, so a bad name is refused here). */
 export const swSeg = (s: string | undefined): string => encodeURIComponent(v.switchName(s, 'switch name'));
 export const ptSeg = (s: string | undefined): string => encodeURIComponent(v.portName(s, 'port name'));
+
+/** Some options of a declared set, by name (a command takes the flags it uses, each declared once). */
+export function pick<K extends string>(from: Readonly<Record<K, OptionSpec>>, names: readonly K[]): Record<string, OptionSpec> {
+  return Object.fromEntries(names.map((k) => [k, from[k]]));
+}

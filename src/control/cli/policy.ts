@@ -1,48 +1,18 @@
 /** `vswitch port policy`, `acl ...`, `xacl ...` and `flows`: per-port policy with Hyper-V's names. */
 import type { AclRule, ExtAclRule, FlowStatus, PolicyStatus, SwitchConfig } from '../model.js';
-import { aclFromArgs, extAclFromArgs, policyFromFlags } from '../policy-args.js';
+import { aclFromArgs, extAclFromArgs, policyFlagOptions, policyFromFlags } from '../policy-args.js';
 import { table } from '../text-table.js';
-import { num, ptSeg, swSeg, type Command, type OptionSpec } from './command.js';
+import { num, pick, ptSeg, swSeg, type Command } from './command.js';
 import { formatAcls, formatExtAcls, formatPolicy } from './format.js';
 
 const sw = { name: 'SW', complete: 'switch' } as const;
 const port = { name: 'PORT', complete: 'port' } as const;
-const onOff = ['on', 'off'] as const;
 const kAction = { name: 'ACTION', complete: ['allow', 'deny', 'meter'] } as const;
 const kDirection = { name: 'DIRECTION', complete: ['inbound', 'outbound', 'both'] } as const;
 
-const kPolicyOptions: Record<string, OptionSpec> = {
-  mac: { type: 'string', value: 'MAC|none', help: "the endpoint's MAC (what --mac-spoofing off checks, the VMQ filter)" },
-  'mac-spoofing': { type: 'string', value: 'on|off', help: 'off: drop frames whose source is not --mac', choices: onOff },
-  'dhcp-guard': { type: 'string', value: 'on|off', help: 'drop DHCP server messages from the port', choices: onOff },
-  'router-guard': { type: 'string', value: 'on|off', help: 'drop router advertisements and redirects from the port', choices: onOff },
-  'priority-tag': { type: 'string', value: 'on|off', help: 'keep 802.1p priority (default on)', choices: onOff },
-  'storm-limit': { type: 'string', value: 'PPS', help: 'broadcast + multicast + unknown unicast frames/s from the port (0 = off)' },
-  'max-bandwidth': { type: 'string', value: 'RATE', help: 'egress cap in bits/s: 800k, 50M, 1.5G (0 = off)' },
-  'max-burst': { type: 'string', value: 'BYTES', help: 'token bucket depth: 64K, 1M' },
-  'min-weight': { type: 'string', value: '1-100', help: 'share of a congested egress (switch mode weight)' },
-  'min-absolute': { type: 'string', value: 'RATE', help: 'guaranteed bits/s of a congested egress (switch mode absolute)' },
-  mirror: { type: 'string', value: 'MODE', help: 'port mirroring role', choices: ['none', 'source', 'destination'] },
-  'mirror-direction': { type: 'string', value: 'DIR', help: 'what a source mirrors', choices: ['ingress', 'egress', 'both'] },
-};
-
-const kAclOptions: Record<string, OptionSpec> = {
-  'local-ip': { type: 'string', value: 'PREFIX|any', help: "the port's side: an IP prefix" },
-  'remote-ip': { type: 'string', value: 'PREFIX|any', help: 'the other side: an IP prefix' },
-  'local-mac': { type: 'string', value: 'MAC', help: "the port's side: a MAC" },
-  'remote-mac': { type: 'string', value: 'MAC', help: 'the other side: a MAC' },
-};
-
-const kXaclOptions: Record<string, OptionSpec> = {
-  protocol: { type: 'string', value: 'PROTO', help: 'tcp, udp, icmp, icmpv6 or a number' },
-  'local-ip': kAclOptions['local-ip']!,
-  'remote-ip': kAclOptions['remote-ip']!,
-  'local-port': { type: 'string', value: 'N[-M]', help: "the port's side: a TCP/UDP port or range" },
-  'remote-port': { type: 'string', value: 'N[-M]', help: 'the other side: a TCP/UDP port or range' },
-  stateful: { type: 'boolean', help: 'allow replies of the flows this rule allows (and nothing unsolicited)' },
-  'idle-timeout': { type: 'string', value: 'S', help: 'stateful: seconds a flow lives without traffic (default 60)' },
-  weight: { type: 'string', value: 'N', help: 'the weight, instead of the WEIGHT argument' },
-};
+const kPolicyOptions = pick(policyFlagOptions, ['mac', 'mac-spoofing', 'dhcp-guard', 'router-guard', 'priority-tag', 'storm-limit', 'max-bandwidth', 'max-burst', 'min-weight', 'min-absolute', 'mirror', 'mirror-direction']);
+const kAclOptions = pick(policyFlagOptions, ['local-ip', 'remote-ip', 'local-mac', 'remote-mac']);
+const kXaclOptions = pick(policyFlagOptions, ['protocol', 'local-ip', 'remote-ip', 'local-port', 'remote-port', 'stateful', 'idle-timeout', 'weight']);
 
 const kinds = { acl: { label: 'ACL', route: 'acls', list: 'acls' }, xacl: { label: 'extended ACL', route: 'extended-acls', list: 'extendedAcls' } } as const;
 

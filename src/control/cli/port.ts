@@ -1,9 +1,9 @@
 /** `vswitch port ...`: add (any endpoint kind), list, remove, VLAN, MTU, link up/down and the QEMU line. */
 import type { PortConfig } from '../model.js';
 import type { PortView } from '../port-view.js';
-import { portQueuesFromFlags } from '../queue-args.js';
+import { portQueuesFromFlags, queueFlagOptions } from '../queue-args.js';
 import * as v from '../validate.js';
-import { num, ptSeg, str, swSeg, UsageError, type Command } from './command.js';
+import { num, pick, ptSeg, str, swSeg, UsageError, type Command } from './command.js';
 import { describeNic, describeVlan, portTable } from './format.js';
 import { nicFromFlags, vlanFromArgs } from './port-args.js';
 
@@ -54,8 +54,7 @@ export const portCommands: Command[] = [
       ...kTrunkOptions,
       mtu: { type: 'string', value: 'N', help: 'IP MTU of the endpoint (default 1500)' },
       disconnected: { type: 'boolean', help: 'start with the link down' },
-      'vmq-weight': { type: 'string', value: '0-100', help: 'VMQ: 0 = no queue of its own (default 100)' },
-      rss: { type: 'string', value: 'on|off', help: "vRSS: spread the port's queue over the workers", choices: ['on', 'off'] },
+      ...pick(queueFlagOptions, ['vmq-weight', 'rss']),
       device: { type: 'string', value: 'MODEL', help: "the guest NIC model in the QEMU line (default virtio-net-pci; e1000 for old guests)", choices: v.kQemuDevices },
       id: { type: 'string', value: 'ID', help: 'the QEMU -netdev id (default SW.PORT)' },
     },

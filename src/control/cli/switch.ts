@@ -1,25 +1,17 @@
 /** `vswitch switch ...`: create, list, show, remove a switch; MAC aging; runtime tuning of workers and queues. */
 import type { QueuesStatus, SwitchConfig } from '../model.js';
 import type { PortView } from '../port-view.js';
-import { describeTuning, switchQueuesFromFlags, tuningFromFlags } from '../queue-args.js';
+import { describeTuning, queueFlagOptions, switchQueuesFromFlags, tuningFromFlags } from '../queue-args.js';
 import { table } from '../text-table.js';
 import { queueSettings } from '../validate-queues.js';
 import * as v from '../validate.js';
-import { num, str, swSeg, type Command, type OptionSpec } from './command.js';
+import { num, pick, str, swSeg, type Command } from './command.js';
 import { portTable } from './format.js';
 
 const sw = { name: 'SW', complete: 'switch' } as const;
 
-/** Workers, moderation and Dynamic VMQ: settable at creation and (most of them) at runtime. */
-export const kTuningOptions: Record<string, OptionSpec> = {
-  workers: { type: 'string', value: 'N', help: 'datapath threads (default: one per core)' },
-  moderation: { type: 'string', value: 'MODE|N/T', help: 'when a queue wakes its worker: off|low|medium|high|adaptive, or after N frames or T us (16/100)' },
-  dvmq: { type: 'string', value: 'on|off', help: 'Dynamic VMQ: move queues between workers by load', choices: ['on', 'off'] },
-  'dvmq-upper': { type: 'string', value: 'X', help: "a worker's load (0-1) above which it hands a queue away (default 0.8)" },
-  'dvmq-lower': { type: 'string', value: 'X', help: "a worker's load (0-1) below which it hands its queues back (default 0.2)" },
-  'dvmq-period': { type: 'string', value: 'MS', help: 'load sampling period (default 100)' },
-  'dvmq-min-move': { type: 'string', value: 'MS', help: 'a moved queue stays put at least this long (default 1000)' },
-};
+/** Workers, moderation and Dynamic VMQ: settable at creation and at runtime. */
+const kTuningOptions = pick(queueFlagOptions, ['workers', 'moderation', 'dvmq', 'dvmq-upper', 'dvmq-lower', 'dvmq-period', 'dvmq-min-move']);
 
 function describeSwitch(c: SwitchConfig): string {
   const q = queueSettings(c);
@@ -58,8 +50,7 @@ export const switchCommands: Command[] = [
       'min-bandwidth-mode': { type: 'string', value: 'MODE', help: 'how MinimumBandwidth shares a congested port (fixed at creation)', choices: ['weight', 'absolute'] },
       'flow-table-size': { type: 'string', value: 'N', help: 'stateful ACL flow table entries (default 65536)' },
       ...kTuningOptions,
-      'vmq-queues': { type: 'string', value: 'N', help: 'VMQ receive queues besides the default queue (default 16; fixed)' },
-      'rss-table-size': { type: 'string', value: 'N', help: 'RSS indirection table entries, a power of two up to 128 (fixed)' },
+      ...pick(queueFlagOptions, ['vmq-queues', 'rss-table-size']),
     },
     examples: ['vswitch switch add lab', 'vswitch switch add lab --type internal --workers 2 --moderation medium'],
     async run({ api, args, flags, print }) {
@@ -100,8 +91,7 @@ export const switchCommands: Command[] = [
     options: {
       ...kTuningOptions,
       // fixed at creation: taken so that tuningFromFlags refuses them with that reason
-      'vmq-queues': { type: 'string', help: '', hidden: true },
-      'rss-table-size': { type: 'string', help: '', hidden: true },
+      ...Object.fromEntries(['vmq-queues', 'rss-table-size'].map((k) => [k, { type: 'string', help: '', hidden: true } as const])),
     },
     examples: ['vswitch switch tune lab --workers 2 --dvmq-upper 0.7', 'vswitch switch tune lab --moderation 16/100'],
     async run({ api, args, flags, print }) {
