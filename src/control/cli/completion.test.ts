@@ -27,6 +27,8 @@ test('candidates: command words, options of that command only, choices, daemon n
   assert.deepEqual(await c('--api', '/x.sock', 'port', 'rm', 'lab', 'h'), ['h1', 'h2']);
   assert.deepEqual(await c('port', 'vlan', 'lab', 'h1', 'a'), ['access']);
   assert.deepEqual(await c('completion', ''), ['bash', 'zsh']);
+  assert.deepEqual(await c('capture', ''), ['lab', 'list', 'stop', 'sw0']);
+  assert.deepEqual(await c('capture', 'lab', ''), ['h1', 'h2']);
   assert.deepEqual(await c('help', 'fdb', ''), ['add', 'del', 'flush', 'show']);
   assert.deepEqual(await c('port', 'rm', 'lab', 'h1', ''), [], 'no more arguments');
   assert.ok(!(await c('switch', 'tune', 'lab', '--')).includes('--rss-table-size'), 'hidden options are not offered');

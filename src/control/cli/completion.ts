@@ -53,7 +53,9 @@ export async function complete(table: readonly Command[], words: readonly string
   const given = pos.slice(cmd.path.length);
   const spec = cmd.args[Math.min(given.length, cmd.args.length - 1)];
   if (!spec || (given.length >= cmd.args.length && !spec.variadic)) return [];
-  if (spec.complete === 'switch') return pick(await names('switch'));
+  // `capture SW PORT` next to `capture list` / `capture stop`: offer both in the first position
+  const subs = cmd.path.length === 1 && given.length === 0 ? visible.filter((c) => c.path.length === 2 && c.path[0] === cmd.path[0]).map((c) => c.path[1]!) : [];
+  if (spec.complete === 'switch') return pick([...subs, ...(await names('switch'))]);
   if (spec.complete === 'port') return pick(await names('port', given[0]));
   if (Array.isArray(spec.complete)) return pick(spec.complete as readonly string[]);
   return [];

@@ -7,7 +7,7 @@ import { commandName, kGlobalOptions, usageLine, type Command, type OptionSpec }
 function optionLines(opts: Readonly<Record<string, OptionSpec>>): string[] {
   const rows = Object.entries(opts).filter(([, o]) => !o.hidden).map(([k, o]) => {
     const left = `${o.short ? `-${o.short}, ` : ''}--${k}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`;
-    return [left, o.help + (o.choices ? ` (${o.choices.join('|')})` : '')] as const;
+    return [left, o.help + (o.choices && o.value !== o.choices.join('|') ? ` (${o.choices.join('|')})` : '')] as const;
   });
   const w = Math.max(0, ...rows.map(([l]) => l.length));
   return rows.map(([l, h]) => `  ${l.padEnd(w)}  ${h}`);
