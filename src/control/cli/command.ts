@@ -54,10 +54,6 @@ export interface Command {
   examples?: readonly string[];
   /** Exit code (0 when nothing is returned). */
   run(ctx: Context): Promise<number | void>;
-  /** Runs without a daemon connection (help, completion, run). */
-  local?: boolean;
-  /** Not listed in help (the completion helper). */
-  hidden?: boolean;
 }
 
 /** A mistake in the command line (exit 2), optionally naming the argument or option. */

@@ -4,7 +4,7 @@
  * values and even the running switches' and ports' names come from one place: the table and the daemon.
  * The cost is a Node start per TAB (about 50 ms); names are skipped quietly when no daemon answers.
  */
-import { commandName, kGlobalOptions, type Command } from './command.js';
+import { kGlobalOptions, type Command } from './command.js';
 
 /** Names the daemon knows, for arguments declared `complete: 'switch' | 'port'`. */
 export type NameSource = (kind: 'switch' | 'port', sw?: string) => Promise<string[]>;
@@ -13,7 +13,7 @@ export type NameSource = (kind: 'switch' | 'port', sw?: string) => Promise<strin
 export async function complete(table: readonly Command[], words: readonly string[], names: NameSource): Promise<string[]> {
   const cur = words[words.length - 1] ?? '';
   const before = words.slice(0, -1);
-  const visible = table.filter((c) => !c.hidden);
+  const visible = table;
   // the command: its words are the leading non-option words
   const plain: string[] = [];
   for (let i = 0; i < before.length; i++) {
@@ -85,5 +85,3 @@ compdef _vswitch vswitch
 `;
 }
 
-/** All command names (for tests and docs). */
-export const commandNames = (table: readonly Command[]): string[] => table.filter((c) => !c.hidden).map(commandName);

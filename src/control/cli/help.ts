@@ -23,7 +23,7 @@ export function commandHelp(c: Command): string {
 }
 
 function listing(cmds: readonly Command[]): string[] {
-  const rows = cmds.filter((c) => !c.hidden).map((c) => [usageLine(c).replace(/^vswitch /, '').replace(/ \[OPTIONS\]$/, ''), c.summary] as const);
+  const rows = cmds.map((c) => [usageLine(c).replace(/^vswitch /, '').replace(/ \[OPTIONS\]$/, ''), c.summary] as const);
   const w = Math.min(44, Math.max(...rows.map(([l]) => l.length)));
   return rows.map(([l, s]) => (l.length > w ? `  ${l}\n  ${''.padEnd(w)}  ${s}` : `  ${l.padEnd(w)}  ${s}`));
 }
@@ -52,6 +52,6 @@ export function helpFor(table: readonly Command[], words: readonly string[]): st
   const name = words.join(' ');
   const cmd = table.find((c) => commandName(c) === name);
   if (cmd) return commandHelp(cmd);
-  if (words.length === 1 && table.some((c) => c.path[0] === words[0] && !c.hidden)) return groupHelp(table, words[0]!);
+  if (words.length === 1 && table.some((c) => c.path[0] === words[0])) return groupHelp(table, words[0]!);
   return undefined;
 }

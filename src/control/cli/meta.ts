@@ -16,7 +16,6 @@ export function metaCommands(table: () => readonly Command[]): Command[] {
     {
       path: ['run'],
       args: [],
-      local: true,
       summary: 'run the daemon (default config: switch sw0, QEMU ports vm1-vm3)',
       options: { config: { type: 'string', value: 'FILE', help: 'the configuration file (vswitch config show writes one)', path: true } },
       examples: ['vswitch run', 'vswitch run --config lab.json --api /tmp/lab.sock'],
@@ -38,7 +37,6 @@ export function metaCommands(table: () => readonly Command[]): Command[] {
     {
       path: ['help'],
       args: [{ name: 'COMMAND', optional: true, variadic: true }],
-      local: true,
       summary: 'the list of commands, or one command\'s arguments, options and examples',
       examples: ['vswitch help port add', 'vswitch help fdb'],
       async run({ args, out }) {
@@ -50,7 +48,6 @@ export function metaCommands(table: () => readonly Command[]): Command[] {
     {
       path: ['completion'],
       args: [{ name: 'SHELL', complete: ['bash', 'zsh'] }],
-      local: true,
       summary: 'a shell completion script: source <(vswitch completion bash)',
       examples: ['source <(vswitch completion bash)', 'vswitch completion zsh > ~/.zfunc/_vswitch'],
       async run({ args, out }) {

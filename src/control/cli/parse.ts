@@ -40,10 +40,10 @@ export function locate(table: readonly Command[], argv: readonly string[]): Loca
     if (cmd) return { cmd, rest: without(argv, idx.slice(0, len)) };
   }
   if (words.length === 0) return { top: true, rest: [...argv] };
-  const groups = new Set(table.filter((c) => !c.hidden).map((c) => c.path[0]!));
+  const groups = new Set(table.map((c) => c.path[0]!));
   if (groups.has(words[0]!) && words.length === 1) return { group: words[0]!, rest: without(argv, idx) };
   const typed = words.join(' ');
-  const names = table.filter((c) => !c.hidden).map(commandName);
+  const names = table.map(commandName);
   const near = groups.has(words[0]!) ? closest(typed, names.filter((n) => n.startsWith(`${words[0]} `))) : (closest(typed, names) ?? closest(words[0]!, groups));
   throw new UsageError(`unknown command '${typed}'${near ? `; did you mean '${near}'?` : '.'} Run 'vswitch --help' for the list of commands.`, 'command');
 }
@@ -54,7 +54,7 @@ function parseOptions(cmd: Command): Record<string, OptionSpec> {
 
 /** Which commands take an option: for "--port belongs to 'fdb flush'". */
 function ownersOf(table: readonly Command[], name: string): string[] {
-  return table.filter((c) => !c.hidden && c.options?.[name]).map(commandName);
+  return table.filter((c) => c.options?.[name]).map(commandName);
 }
 
 function unknownOption(table: readonly Command[], cmd: Command, typed: string): UsageError {
