@@ -1,9 +1,10 @@
 /**
- * Port policy from the command line: the parseArgs option specs for the policy flags, the text parsers
- * for rates ("50M") and sizes ("64K"), and the translation of flags and positionals into PortPolicy,
- * AclRule and ExtAclRule, validated by validate-policy.ts.
+ * Port policy from the command line: the policy and ACL flags (declared once, with their help; the
+ * commands in cli/policy.ts pick theirs), the text parsers for rates ("50M") and sizes ("64K"), and the
+ * translation of flags and positionals into PortPolicy, AclRule and ExtAclRule, validated by
+ * validate-policy.ts.
  *
- * Why a separate file: cli.ts is a dispatcher; the mapping between flag names and policy keys is a table
+ * Why a separate file: the commands only dispatch; the mapping between flag names and policy keys is a table
  * here, used both to build the shape and to translate the validator's errors back to the flag the user
  * typed ("--max-bandwidth: must be 0 (off) or ...", not "policy.maximumBandwidth: ..."). Trade-off: the
  * validator's messages name JSON keys; camelCase keys in them are rewritten to flags, plain words (mirror,

@@ -1,9 +1,9 @@
 /**
- * Workers, VMQ, RSS, Dynamic VMQ and moderation from the command line: the parseArgs option specs, the
- * translation of `switch add`, `port add` and `switch tune` flags into the config shapes (validated by
+ * Workers, VMQ, RSS, Dynamic VMQ and moderation from the command line: the flags (declared once, with
+ * their help; the commands pick theirs), the translation of `switch add`, `port add` and `switch tune` flags into the config shapes (validated by
  * validate-queues.ts, with errors naming the flag typed), the RSS table list, and the `vswitch queues` view.
  *
- * Why a separate file: as with policy-args.ts, cli.ts is a dispatcher; the flag <-> key table lives here,
+ * Why a separate file: as with policy-args.ts, the commands only dispatch; the flag <-> key table lives here,
  * used both to build the shape and to put the flag back into the validator's messages. Settings fixed at
  * creation (workers, VMQ queues, RSS table size, a port's VMQ weight and vRSS) are refused by `switch tune`
  * with that reason, rather than ignored.
