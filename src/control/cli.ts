@@ -8,7 +8,7 @@
  */
 import { ApiClient, ApiError } from './client.js';
 import { defaultApiPath } from './defaults.js';
-import { commandHelp, groupHelp, overview } from './cli/help.js';
+import { groupHelp, helpFor, overview } from './cli/help.js';
 import { kGlobalOptions, UsageError } from './cli/command.js';
 import { complete } from './cli/completion.js';
 import { version } from './cli/meta.js';
@@ -64,7 +64,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   const { cmd } = loc;
   const p = parseCommand(commands, cmd, loc.rest);
   if (p.help) {
-    out(commandHelp(cmd));
+    out(helpFor(commands, cmd.path)!);
     return 0;
   }
   const json = p.flags.json === true;

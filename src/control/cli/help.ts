@@ -51,7 +51,9 @@ export function helpFor(table: readonly Command[], words: readonly string[]): st
   if (words.length === 0) return overview(table);
   const name = words.join(' ');
   const cmd = table.find((c) => commandName(c) === name);
-  if (cmd) return commandHelp(cmd);
+  // `capture` is a command and the start of `capture list` / `capture stop`: name those too
+  const more = table.filter((c) => c.path.length > words.length && c.path.slice(0, words.length).join(' ') === name).map((c) => `'vswitch ${commandName(c)}'`);
+  if (cmd) return commandHelp(cmd) + (more.length ? `\n\nSee also: ${more.join(', ')}.` : '');
   if (words.length === 1 && table.some((c) => c.path[0] === words[0])) return groupHelp(table, words[0]!);
   return undefined;
 }

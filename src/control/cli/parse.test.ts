@@ -116,6 +116,7 @@ test('--help on a command, and help CMD, show only that command', () => {
   assert.match(helpFor(commands, ['fdb'])!, /^vswitch fdb commands:\n {2}fdb show SW/);
   assert.doesNotMatch(helpFor(commands, ['fdb'])!, /port add/);
   assert.equal(helpFor(commands, ['nope']), undefined);
+  assert.match(helpFor(commands, ['capture'])!, /^usage: vswitch capture SW PORT \[OPTIONS\][\s\S]*See also: 'vswitch capture list', 'vswitch capture stop'\.$/);
   assert.equal(helpFor(commands, []), overview(commands));
   for (const c of commands) assert.match(overview(commands), new RegExp(`\\n  ${commandName(c)}\\b`));
   const tune = commandHelp(commands.find((c) => commandName(c) === 'switch tune')!);
