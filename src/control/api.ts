@@ -164,6 +164,8 @@ export function createApi(mgr: Manager, apiPath?: string, log: (line: string) =>
       const s = mgr.port(m[1], m[2]);
       const was: PortConfig | undefined = s.portConfig(m[2]);
       await s.removePort(m[2]);
+      // the datapath drops the port's static entries with it; so does the config
+      s.config.staticMacs = (s.config.staticMacs ?? []).filter((e) => e.port !== m[2]);
       return was;
     }],
     ['PUT', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/vlan$/, async (m, body) => {

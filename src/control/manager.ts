@@ -98,9 +98,7 @@ export class Manager {
 
   /** The running configuration, in the config file's shape (`vswitch config show`). */
   snapshot(api?: string): VswitchConfig {
-    // a static entry goes with its port (the datapath removes it with the port)
-    const sw = (c: SwitchConfig): SwitchConfig => ({ ...c, staticMacs: (c.staticMacs ?? []).filter((m) => c.ports!.some((p) => p.name === m.port)) });
-    return { ...(api ? { api } : {}), switches: this.list().map((s) => sw(s.config)) };
+    return { ...(api ? { api } : {}), switches: this.list().map((s) => s.config) };
   }
 
   async stop(): Promise<void> {

@@ -85,6 +85,16 @@ describe('vswitch commands', () => {
     assert.deepEqual(removed, { mac: '52:54:00:00:00:0b', vid: 2 });
     const after = await d.json('config', 'show');
     assert.deepEqual(after.switches.find((s: { name: string }) => s.name === 'base').staticMacs, [{ mac: '52:54:00:00:00:0a', vid: 1, port: 'a' }]);
+    // a port removed takes its static entries along, and a port of that name added again has none
+    assert.equal((await d.cli('port', 'add', 'base', 'tmp', '--listen', d.path('tmp.sock'))).code, 0);
+    assert.equal((await d.cli('fdb', 'add', 'base', '52:54:00:00:00:0c', '1', 'tmp')).code, 0);
+    assert.equal((await d.cli('port', 'rm', 'base', 'tmp')).code, 0);
+    assert.equal((await d.cli('port', 'add', 'base', 'tmp', '--listen', d.path('tmp.sock'))).code, 0);
+    const fdb: Array<{ mac: string }> = await d.json('fdb', 'show', 'base', '--port', 'tmp');
+    assert.deepEqual(fdb, []);
+    const again = await d.json('config', 'show');
+    assert.deepEqual(again.switches.find((s: { name: string }) => s.name === 'base').staticMacs, [{ mac: '52:54:00:00:00:0a', vid: 1, port: 'a' }]);
+    assert.equal((await d.cli('port', 'rm', 'base', 'tmp')).code, 0);
   });
 
   test('--json errors: an object on stderr with the message, the field and the status; same exit codes', async () => {
