@@ -86,7 +86,7 @@ export async function runDaemon(
     if (saved && err instanceof Error) err.message += ` (in the state restored from ${state.path}; fix or remove it to start from ${opts.config ?? 'the default config'})`;
     throw err;
   }
-  const server = createApi(mgr, apiPath, () => state.save(mgr.snapshot(apiPath)));
+  const server = createApi(mgr, apiPath, (l) => console.error(l), () => state.save(mgr.snapshot(apiPath)));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(apiPath, () => resolve());
@@ -94,7 +94,7 @@ export async function runDaemon(
   log(`vswitch: management API on ${apiPath} (try: vswitch --api ${apiPath} switch list)`);
   for (const sw of mgr.list()) {
     for (const p of sw.config.ports ?? []) {
-      const recipe = qemuRecipe(p);
+      const recipe = qemuRecipe(sw.name, p);
       if (recipe) log(`  ${sw.name}/${p.name}: qemu-system-x86_64 ... ${recipe}`);
     }
   }

@@ -6,7 +6,7 @@
  * Link events (NIC connect/disconnect, admin up/down) are kept in a bounded log for `vswitch events` and
  * printed by the daemon.
  */
-import type { DatapathEvent, LinkEvent, PortConfig, SwitchConfig, VswitchConfig } from './model.js';
+import type { DatapathEvent, LinkEvent, PortConfig, StaticMac, SwitchConfig, VswitchConfig } from './model.js';
 import { ManagedSwitch } from './managed-switch.js';
 import { ConfigError } from './validate.js';
 
@@ -91,6 +91,22 @@ export class Manager {
     const s = this.get(switchName);
     if (!s.hasPort(portName)) throw new ConfigError('port', `switch '${switchName}' has no port named '${portName}'`);
     return s;
+  }
+
+  /** A static MAC entry, kept in the switch's config so `config show` gives it back (one per MAC and VLAN). */
+  async fdbAdd(switchName: string, e: StaticMac): Promise<StaticMac> {
+    const s = this.port(switchName, e.port);
+    await s.fdbAdd(e.mac, e.vid, e.port);
+    s.config.staticMacs = [...(s.config.staticMacs ?? []).filter((x) => x.mac !== e.mac || x.vid !== e.vid), e];
+    return e;
+  }
+
+  /** Remove one MAC table entry (static or learned); a static one leaves the config too. */
+  async fdbDel(switchName: string, mac: string, vid: number): Promise<{ mac: string; vid: number }> {
+    const s = this.get(switchName);
+    await s.fdbDel(mac, vid);
+    s.config.staticMacs = (s.config.staticMacs ?? []).filter((x) => x.mac !== mac || x.vid !== vid);
+    return { mac, vid };
   }
 
   async apply(cfg: VswitchConfig): Promise<void> {

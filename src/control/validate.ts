@@ -4,7 +4,7 @@
  * right (the ws receiver style). Validation happens before any change is applied, so a refused change
  * leaves the running switch exactly as it was.
  */
-import type { MinimumBandwidthMode, NicConfig, PortConfig, StaticMac, SwitchConfig, SwitchType, VlanConfig, VswitchConfig } from './model.js';
+import type { MinimumBandwidthMode, NicConfig, PortConfig, QemuNicConfig, StaticMac, SwitchConfig, SwitchType, VlanConfig, VswitchConfig } from './model.js';
 import { portPolicy, pvlanConfig } from './validate-policy.js';
 import { kPortQueueKeys, kSwitchQueueKeys, validatePortQueues, validateSwitchQueues } from './validate-queues.js';
 import { bool, fail, int, macText, obj, oneOf, onlyKeys, show, str, vid } from './validate-helpers.js';
@@ -107,7 +107,7 @@ export function mtu(v: unknown, field: string): number {
 /** A port; `mode` is its switch's MinimumBandwidth mode (policy validation depends on it). */
 export function portConfig(v: unknown, field: string, mode: MinimumBandwidthMode = 'weight'): PortConfig {
   const o = obj(v, field);
-  onlyKeys(o, field, ['name', 'nic', 'vlan', 'mtu', 'disconnected', 'mac', 'policy', ...kPortQueueKeys]);
+  onlyKeys(o, field, ['name', 'nic', 'vlan', 'mtu', 'disconnected', 'mac', 'policy', ...kPortQueueKeys, 'qemu']);
   const out: PortConfig = { name: portName(o.name, `${field}.name`), nic: nicConfig(o.nic, `${field}.nic`) };
   if (o.vlan !== undefined) out.vlan = vlanConfig(o.vlan, `${field}.vlan`);
   if (o.mtu !== undefined) out.mtu = mtu(o.mtu, `${field}.mtu`);
@@ -115,6 +115,20 @@ export function portConfig(v: unknown, field: string, mode: MinimumBandwidthMode
   if (o.mac !== undefined) out.mac = macText(o.mac, `${field}.mac`);
   if (o.policy !== undefined) out.policy = portPolicy(o.policy, `${field}.policy`, mode);
   Object.assign(out, validatePortQueues(o, field));
+  if (o.qemu !== undefined) out.qemu = qemuNicConfig(o.qemu, `${field}.qemu`);
+  return out;
+}
+
+/** QEMU's guest NIC models that can carry a -netdev (qemu-system-x86_64 -device help, network section). */
+export const kQemuDevices = ['virtio-net-pci', 'virtio-net-pci-non-transitional', 'virtio-net-device', 'e1000', 'e1000e', 'igb', 'rtl8139', 'ne2k_pci', 'pcnet', 'vmxnet3', 'i82550', 'i82551', 'i82557b', 'i82559er', 'usb-net', 'tulip'] as const;
+
+export function qemuNicConfig(v: unknown, field: string): QemuNicConfig {
+  const o = obj(v, field);
+  onlyKeys(o, field, ['device', 'id']);
+  const out: QemuNicConfig = {};
+  if (o.device !== undefined) out.device = oneOf(o.device, `${field}.device`, kQemuDevices);
+  // QEMU's id_wellformed(): a letter, then letters, digits, '-', '.' or '_'
+  if (o.id !== undefined) out.id = str(o.id, `${field}.id`, /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'QEMU ids start with a letter, then up to 63 letters, digits, "-", "." or "_"');
   return out;
 }
 

@@ -20,6 +20,13 @@ export type NicSpec =
   | { type: 'dgram'; localHost?: string; localPort: number; remoteHost?: string; remotePort?: number }
   | { type: 'memory' };
 
+/** QEMU's side of a port: `device` is the guest NIC model (default virtio-net-pci, which every modern guest
+ *  has; e1000 for old ones); `id` the -netdev id (default derived from the switch and port names). */
+export interface QemuNicConfig {
+  device?: string;
+  id?: string;
+}
+
 export interface PortSpec {
   name: string;
   nic: NicSpec;
@@ -41,6 +48,9 @@ export interface PortSpec {
   /** vRSS: the port's queue is spread over the workers by the RSS table instead of being served by one
    *  worker (so Dynamic VMQ does not move it). Needs vmqWeight > 0. Default false. */
   rss?: boolean;
+  /** How a QEMU VM joins this port (control/recipes.ts; the datapath ignores it): the guest NIC model and
+   *  the -netdev/-device id. */
+  qemu?: QemuNicConfig;
 }
 
 export interface StaticMac {
