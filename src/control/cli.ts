@@ -5,7 +5,6 @@
  * with node:util parseArgs (no dependency); every command takes --json for machine-readable output, and
  * every refusal says what was wrong and what would be right.
  */
-import { resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import { captureRequest } from './capture.js';
 import { ApiClient, ApiError } from './client.js';
@@ -16,6 +15,7 @@ import { qemuRecipe } from './recipes.js';
 import { aclFromArgs, extAclFromArgs, policyFlagOptions, policyFromFlags } from './policy-args.js';
 import { describeTuning, formatQueues, portQueuesFromFlags, queueFlagOptions, rssEntriesFromText, switchQueuesFromFlags, tuningFromFlags } from './queue-args.js';
 import { table } from './text-table.js';
+import { hostPortText } from '../ports/address.js';
 import { queueSettings } from './validate-queues.js';
 import * as v from './validate.js';
 
@@ -37,8 +37,9 @@ export const usage = `vswitch: a userspace 802.1Q virtual switch
   vswitch rss set SW W0,W1,...                      rewrite the RSS table: one worker per entry (as many as its size)
   vswitch port list SW
   vswitch port add SW PORT ENDPOINT [--vlan MODE] [--mtu N] [--disconnected] [--vmq-weight 0-100] [--rss on|off]
-      ENDPOINT: --tap IFNAME [--netns NS] [--no-create] [--offload] [--multi-queue] | --listen PATH | --listen-tcp [HOST:]PORT
-                | --connect PATH | --connect-tcp HOST:PORT | --dgram LPORT[:RHOST:RPORT]  [--vde]
+      ENDPOINT: --tap IFNAME [--netns NS] [--no-create] [--offload] [--multi-queue]
+                | --listen PATH|HOST:PORT | --listen-tcp [HOST:]PORT | --connect PATH|HOST:PORT | --connect-tcp HOST:PORT
+                | --dgram [LHOST:]LPORT[:RHOST:RPORT]  [--vde]     IPv6 hosts in brackets: [::1]:5555, 5000:[::1]:5001
   vswitch port rm SW PORT
   vswitch port vlan SW PORT untagged | access VID | trunk ALLOWED [--native VID] [--pruned LIST]
       ALLOWED/LIST: comma-separated VIDs and ranges, e.g. 10,20,100-110
@@ -62,9 +63,11 @@ export const usage = `vswitch: a userspace 802.1Q virtual switch
   vswitch fdb add SW MAC VID PORT | del SW MAC VID     static entries
   vswitch counters SW [PORT]                           rx/tx frames and bytes, drops by reason
   vswitch events                                       recent link up/down events
-  vswitch capture SW PORT -w FILE [--direction in|out|both] [--count N] [--seconds S] [--no-wait]
+  vswitch capture SW PORT -w FILE [--direction in|out|both] [--count N] [--seconds S] [--no-wait] [--force]
                                                        write a port's frames to a pcap file (tshark -r FILE);
-                                                       waits for the limit or Ctrl-C, then prints frames written/lost
+                                                       waits for the limit or Ctrl-C, then prints frames written/lost;
+                                                       a relative FILE goes to the daemon's capture directory; an
+                                                       existing file is refused unless --force; links never followed
   vswitch capture list SW | stop SW PORT               running captures / stop one
   vswitch config show                                  the running configuration (config file format)
 
@@ -103,6 +106,7 @@ const options = {
   count: { type: 'string' },
   seconds: { type: 'string' },
   'no-wait': { type: 'boolean' },
+  force: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   'min-bandwidth-mode': { type: 'string' },
   'flow-table-size': { type: 'string' },
@@ -144,10 +148,33 @@ export function vlanFromArgs(args: string[], f: Flags): VlanConfig {
   return v.vlanConfig(raw, 'vlan');
 }
 
-function hostPort(text: string, what: string): { host?: string; port: number } {
-  const i = text.lastIndexOf(':');
-  return i < 0 ? { port: num(text, what) } : { host: text.slice(0, i), port: num(text.slice(i + 1), what) };
+/** `A:B:C` split at the colons outside brackets, brackets removed: `5000:[::1]:5001` -> 5000, ::1, 5001. */
+function addressParts(text: string, what: string): string[] {
+  const parts: string[] = [];
+  let cur = '';
+  let bracket = false;
+  for (const ch of text) {
+    if (ch === '[' && !bracket && cur === '') bracket = true;
+    else if (ch === ']' && bracket) bracket = false;
+    else if (ch === ':' && !bracket) {
+      parts.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  if (bracket) throw new UsageError(`${what}: '${text}' has an unclosed '['; write IPv6 addresses as [::1]`);
+  parts.push(cur);
+  return parts;
 }
+
+/** `PORT`, `HOST:PORT` or `[IPV6]:PORT`. */
+function hostPort(text: string, what: string): { host?: string; port: number } {
+  const parts = addressParts(text, what);
+  if (parts.length > 2) throw new UsageError(`${what}: write an IPv6 address in brackets, e.g. [::1]:5555, got '${text}'`);
+  return parts.length === 1 ? { port: num(parts[0], `${what} port`) } : { host: parts[0], port: num(parts[1], `${what} port`) };
+}
+
+/** `--listen`/`--connect` take a unix PATH, or a TCP HOST:PORT / [IPV6]:PORT (no '/' and a numeric port). */
+const kTcpAddress = /^(\[[^\]/]+\]|[^/:[\]]+):\d+$/;
 
 export function nicFromFlags(f: Flags): NicConfig {
   const given = (['tap', 'listen', 'listen-tcp', 'connect', 'connect-tcp', 'dgram'] as const).filter((k) => f[k] !== undefined);
@@ -160,25 +187,30 @@ export function nicFromFlags(f: Flags): NicConfig {
       raw = { type: 'tap', name: f.tap, ...(f.netns ? { netns: f.netns } : {}), ...(f['no-create'] ? { create: false } : {}), ...(f.offload ? { offload: true } : {}), ...(f['multi-queue'] ? { multiQueue: true } : {}) };
       break;
     case 'listen':
-      raw = { type: 'stream', mode: 'listen', path: f.listen };
+      raw = kTcpAddress.test(f.listen!) ? { type: 'stream', mode: 'listen', ...hostPort(f.listen!, '--listen') } : { type: 'stream', mode: 'listen', path: f.listen };
       break;
     case 'connect':
-      raw = { type: 'stream', mode: 'connect', path: f.connect };
+      raw = kTcpAddress.test(f.connect!) ? { type: 'stream', mode: 'connect', ...hostPort(f.connect!, '--connect') } : { type: 'stream', mode: 'connect', path: f.connect };
       break;
     case 'listen-tcp':
-      raw = { type: 'stream', mode: 'listen', ...hostPort(f['listen-tcp']!, '--listen-tcp port') };
+      raw = { type: 'stream', mode: 'listen', ...hostPort(f['listen-tcp']!, '--listen-tcp') };
       break;
     case 'connect-tcp': {
-      const hp = hostPort(f['connect-tcp']!, '--connect-tcp port');
-      if (!hp.host) throw new UsageError('--connect-tcp needs HOST:PORT, e.g. 127.0.0.1:5555');
+      const hp = hostPort(f['connect-tcp']!, '--connect-tcp');
+      if (!hp.host) throw new UsageError('--connect-tcp needs HOST:PORT, e.g. 127.0.0.1:5555 or [::1]:5555');
       raw = { type: 'stream', mode: 'connect', ...hp };
       break;
     }
     case 'dgram': {
-      const parts = f.dgram!.split(':');
-      if (parts.length !== 1 && parts.length !== 3) throw new UsageError(`--dgram takes LPORT or LPORT:RHOST:RPORT, got '${f.dgram}'`);
-      raw = { type: 'dgram', localPort: num(parts[0], '--dgram local port') };
-      if (parts.length === 3) Object.assign(raw, { remoteHost: parts[1], remotePort: num(parts[2], '--dgram remote port') });
+      // [LHOST:]LPORT[:RHOST:RPORT], IPv6 hosts in brackets: 5000, [::1]:5000, 5000:[::1]:5001, [::1]:5000:[::1]:5001
+      const p = addressParts(f.dgram!, '--dgram');
+      if (p.length < 1 || p.length > 4)
+        throw new UsageError(`--dgram takes [LHOST:]LPORT[:RHOST:RPORT] (IPv6 in brackets, e.g. 5000:[::1]:5001), got '${f.dgram}'`);
+      const local = p.length === 2 || p.length === 4 ? p.slice(0, 2) : [undefined, p[0]];
+      const remote = p.length >= 3 ? p.slice(-2) : null;
+      raw = { type: 'dgram', localPort: num(local[1], '--dgram local port') };
+      if (local[0] !== undefined) raw.localHost = local[0];
+      if (remote) Object.assign(raw, { remoteHost: remote[0], remotePort: num(remote[1], '--dgram remote port') });
       break;
     }
   }
@@ -239,9 +271,11 @@ function describeNic(n: NicConfig): string {
     case 'tap':
       return `tap ${n.name}${n.offload ? ' offload' : ''}${n.netns ? ` (netns ${n.netns})` : ''}`;
     case 'stream':
-      return `stream ${n.mode} ${n.path ?? `${n.host ?? ''}:${n.port}`}`;
-    case 'dgram':
-      return `dgram ${n.localHost ?? '127.0.0.1'}:${n.localPort}${n.remotePort ? ` -> ${n.remoteHost ?? '127.0.0.1'}:${n.remotePort}` : ''}`;
+      return `stream ${n.mode} ${n.path ?? hostPortText(n.host ?? '127.0.0.1', n.port)}`;
+    case 'dgram': {
+      const local = n.localHost ?? (n.remoteHost?.includes(':') ? '::1' : '127.0.0.1');
+      return `dgram ${hostPortText(local, n.localPort)}${n.remotePort ? ` -> ${hostPortText(n.remoteHost ?? local, n.remotePort)}` : ''}`;
+    }
     case 'memory':
       return 'memory';
   }
@@ -569,7 +603,9 @@ async function capture(args: string[], f: Flags, api: ApiClient, print: (human: 
   }
   need(args, 2, 'capture SW PORT -w FILE');
   if (f.write === undefined) throw new UsageError("capture needs the file to write: -w FILE (a pcap file, e.g. 'vswitch capture sw0 vm1 -w /tmp/vm1.pcap')");
-  const raw: Record<string, unknown> = { file: resolvePath(process.cwd(), f.write), direction: f.direction ?? 'both' };
+  // a relative name is the daemon's: a file in its capture directory (config captureDir); the reply names the full path
+  const raw: Record<string, unknown> = { file: f.write, direction: f.direction ?? 'both' };
+  if (f.force) raw.force = true;
   if (f.count !== undefined) raw.count = num(f.count, '--count');
   if (f.seconds !== undefined) raw.seconds = num(f.seconds, '--seconds');
   const body = captureRequest(raw, 'capture');
@@ -594,8 +630,19 @@ async function capture(args: string[], f: Flags, api: ApiClient, print: (human: 
   }
 }
 
+/** Why a port is down, in words (its NIC says; '' when up): the `reason` column of `port list`. */
+function downReason(p: PortStatus): string {
+  if (p.adminDown) return "disconnected by 'port disconnect'";
+  if (p.link === 'up') return '';
+  const d = p.detail as { down?: unknown; lastError?: unknown };
+  return String(d.down ?? d.lastError ?? 'endpoint not connected');
+}
+
 function portTable(ports: PortStatus[]): string {
-  return table([['port', 'link', 'vlan', 'mtu', 'endpoint'], ...ports.map((p) => [p.name, p.link + (p.adminDown ? ' (admin)' : ''), describeVlan(p.vlan), String(p.mtu), describeNic(p.nic)])]);
+  const reasons = ports.map(downReason);
+  const withReason = reasons.some(Boolean);
+  const head = ['port', 'link', 'vlan', 'mtu', 'endpoint', ...(withReason ? ['reason'] : [])];
+  return table([head, ...ports.map((p, i) => [p.name, p.link + (p.adminDown ? ' (admin)' : ''), describeVlan(p.vlan), String(p.mtu), describeNic(p.nic), ...(withReason ? [reasons[i] || '-'] : [])])]);
 }
 
 const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;

@@ -6,7 +6,12 @@
  * Link events (NIC connect/disconnect, admin up/down) are kept in a bounded log for `vswitch events` and
  * printed by the daemon.
  */
+import { isAbsolute, join, resolve } from 'node:path';
+import { runtimeDir } from './defaults.js';
+import { ensurePrivateDir } from './private-dir.js';
+import { listenPath, sharedEndpoint } from './endpoints.js';
 import type { LinkEvent, PortConfig, SwitchConfig, VswitchConfig } from './model.js';
+import { claimSocketPath } from './socket-path.js';
 import { SwitchHandle } from './switch-handle.js';
 import { ConfigError } from './validate.js';
 
@@ -17,7 +22,49 @@ export class Manager {
   private readonly switches = new Map<string, SwitchHandle>();
   readonly events: LinkEvent[] = [];
 
-  constructor(private readonly log: (line: string) => void = () => {}) {}
+  /** Where relative capture file names go (VswitchConfig.captureDir). */
+  readonly captureDir: string;
+
+  /** `apiPath`: the daemon's API socket, which no port may listen on. */
+  constructor(
+    private readonly log: (line: string) => void = () => {},
+    private readonly apiPath?: string,
+    captureDir?: string,
+  ) {
+    this.captureDir = resolve(captureDir ?? join(runtimeDir(), 'captures'));
+  }
+
+  /** The absolute path of a capture file: a relative name lands in the capture directory, made 0700 and checked first. */
+  async captureFile(file: string): Promise<string> {
+    if (isAbsolute(file)) return file;
+    try {
+      await ensurePrivateDir(this.captureDir, 'capture directory');
+    } catch (err) {
+      throw new ConfigError('capture.file', (err as Error).message);
+    }
+    return join(this.captureDir, file);
+  }
+
+  /**
+   * Before a port's NIC is opened: its endpoint is no running port's (any switch) and, for a unix
+   * listener, its path is free or stale (control/socket-path.ts). On the control thread, bounded.
+   */
+  private async claimEndpoint(switchName: string, port: PortConfig): Promise<void> {
+    for (const s of this.switches.values()) {
+      for (const other of s.config.ports ?? []) {
+        const shared = sharedEndpoint(port.nic, other.nic);
+        if (shared) throw new ConfigError(`port.nic.${shared.field}`, `${shared.text} is already the endpoint of port ${s.name}/${other.name}; an endpoint belongs to one port: choose another`);
+      }
+    }
+    const path = listenPath(port.nic);
+    if (path === null) return;
+    if (this.apiPath !== undefined && path === resolve(this.apiPath)) throw new ConfigError('port.nic.path', `${path} is this daemon's API socket; give the port another path`);
+    try {
+      await claimSocketPath(path, `port ${switchName}/${port.name}`);
+    } catch (err) {
+      throw new ConfigError('port.nic.path', (err as Error).message);
+    }
+  }
 
   private onLink = (ev: LinkEvent): void => {
     this.events.push(ev);
@@ -46,7 +93,10 @@ export class Manager {
       const ports: PortConfig[] = [...(cfg.ports ?? [])];
       if (cfg.type === 'internal' && !ports.some((p) => p.name === 'host'))
         ports.unshift({ name: 'host', nic: { type: 'tap', name: hostTapName(cfg.name), create: true } });
-      for (const p of ports) await handle.addPort(p);
+      for (const p of ports) {
+        await this.claimEndpoint(cfg.name, p);
+        await handle.addPort(p);
+      }
       for (const m of cfg.staticMacs ?? []) await handle.fdbAdd(m.mac, m.vid, m.port);
     } catch (err) {
       this.switches.delete(cfg.name);
@@ -67,6 +117,7 @@ export class Manager {
   async addPort(switchName: string, port: PortConfig): Promise<void> {
     const s = this.get(switchName);
     if (s.hasPort(port.name)) throw new ConfigError('port.name', `switch '${switchName}' already has a port named '${port.name}'`);
+    await this.claimEndpoint(switchName, port);
     await s.addPort(port);
   }
 
@@ -82,7 +133,7 @@ export class Manager {
 
   /** The running configuration, in the config file's shape (`vswitch config show`). */
   snapshot(api?: string): VswitchConfig {
-    return { ...(api ? { api } : {}), switches: this.list().map((s) => s.config) };
+    return { ...(api ? { api } : {}), captureDir: this.captureDir, switches: this.list().map((s) => s.config) };
   }
 
   async stop(): Promise<void> {

@@ -14,7 +14,7 @@ import { Counters } from '../dataplane/counters.js';
 import { PacketPool } from '../dataplane/pool.js';
 import { formatMacWords, parseMacWords } from '../packet/mac.js';
 import { Engine, type LinkChange } from './engine.js';
-import { createNic, placeTap } from './nic-factory.js';
+import { createNic, endpointStarted, placeTap } from './nic-factory.js';
 import type { AddedPort, EventMessage, Reply, Request, RequestEnvelope, WorkerInit } from './protocol.js';
 import { Fdb } from '../switch/fdb.js';
 import { TapNic } from '../ports/tap.js';
@@ -98,6 +98,7 @@ export class SwitchWorker {
           e.setPolicy(p, cfg.policy ?? {}, cfg.mac);
           if (remote === undefined) {
             e.attach(p, nic!);
+            await endpointStarted(nic!); // a bind that fails (address in use) fails the add, with the reason
             if (cfg.nic.type === 'tap' && req.place !== false) await placeTap(cfg.nic);
           } else {
             e.attachRemote(p, nic, remote.kind === 'borrow' ? remote.offloadCaps : 0, remote.kind === 'mq');
