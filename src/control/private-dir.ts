@@ -53,7 +53,7 @@ export async function makeDirs(dir: string, mode = 0o777): Promise<void> {
  * 0700 (whatever the umask) when missing; an existing one is checked, never changed.
  */
 export async function ensurePrivateDir(dir: string, what = 'runtime directory'): Promise<void> {
-  await makeDirs(dirname(resolve(dir)));
+  await makeDirs(dirname(resolve(dir)), kPrivateDirMode); // missing parents (the runtime directory) are private too
   let created = false;
   try {
     await withDeadline(mkdir(dir, { mode: kPrivateDirMode }), `mkdir ${dir}`);

@@ -432,8 +432,15 @@ describe('bad input from endpoints and operators', { skip }, () => {
     const events0: unknown[] = await lab.daemon.json('events');
     // HTTP on a QEMU socket: 'GET ' read as a length is 1195725856
     const saBefore = await drops('sa');
+    // one client at a time (as QEMU's server): the first leaves before the next is accepted
+    a.end();
+    await a.closed;
+    const t00 = Date.now();
+    while ((await port('sa')).link !== 'down') {
+      if (Date.now() - t00 > kWaitMs) assert.fail('sa link did not go down after its client left');
+      await sleep(20);
+    }
     const http = await attach('sa', pathA);
-    await a.closed; // the newer client replaced the old one (one client at a time)
     http.raw('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
     assert.equal(await http.closesWithin(2000), true, 'the switch closed the HTTP connection');
     assert.deepEqual(dropDelta(saBefore, await drops('sa')), { 'framing-error': 1 });
