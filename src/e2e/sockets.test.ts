@@ -110,13 +110,20 @@ async function runDaemon(args: string[], env: NodeJS.ProcessEnv, umask?: number)
   p.stdout!.on('data', (x: Buffer) => (log += x.toString()));
   p.stderr!.on('data', (x: Buffer) => (log += x.toString()));
   const exited = once(p, 'exit');
+  /** SIGTERM by PID; SIGKILL if it is still there after 5 s (a daemon stuck in a loop ignores SIGTERM). */
   const stop = async () => {
-    if (p.exitCode === null && p.signalCode === null) {
-      p.kill('SIGTERM');
-      await exited;
-    }
+    if (p.exitCode !== null || p.signalCode !== null) return;
+    p.kill('SIGTERM');
+    const t = setTimeout(() => p.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(t);
   };
-  await until(() => p.exitCode !== null || log.includes('management API on'), 'the daemon to start or exit', 15_000);
+  try {
+    await until(() => p.exitCode !== null || log.includes('management API on'), 'the daemon to start or exit', 15_000);
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}:\n${log}`);
+  }
   return { state: p.exitCode !== null ? 'exited' : 'running', code: p.exitCode, log, stop };
 }
 
