@@ -554,6 +554,18 @@ describe('bad input from endpoints and operators', { skip }, () => {
       assert.equal(existsSync(x()), false, 'no socket was created for the refused port');
     });
 
+    test("a TAP name the host's namespace already has is refused in words, not as raw ip output; no TAP is left", async () => {
+      const h = lab.hosts[0];
+      await lab.lab.ip(h.ns, 'link', 'add', 'dupx0', 'type', 'veth', 'peer', 'name', 'dupx1'); // no dummy module here
+      try {
+        await refused(['port', 'add', 's1', 'dx', '--tap', 'dupx0', '--netns', h.ns], new RegExp(`namespace ${h.ns} already has an interface named dupx0; choose another TAP name`));
+        const left = await lab.lab.exec(lab.swNs, ['ip', 'link', 'show', 'dev', 'dupx0']);
+        assert.notEqual(left.code, 0, 'the TAP made for the refused port is gone');
+      } finally {
+        await lab.lab.ip(h.ns, 'link', 'del', 'dupx0');
+      }
+    });
+
     test('an MTU out of range names the value and the range', async () => {
       await refused(['port', 'mtu', 's1', 'p1', '99999'], /99999/, /68 to 9216/);
     });

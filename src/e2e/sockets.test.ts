@@ -293,6 +293,22 @@ describe('sockets and paths', () => {
     }
   });
 
+  test('a config file whose UDP address is in use does not start: the daemon exits with the address and EADDRINUSE', async () => {
+    const udp = dgram.createSocket('udp4');
+    udp.bind(0, '127.0.0.1');
+    await once(udp, 'listening');
+    try {
+      const cfg = join(d.dir, 'inuse.json');
+      writeFileSync(cfg, JSON.stringify({ api: d.path('inuse-api.sock'), switches: [{ name: 'x', workers: 1, ports: [{ name: 'p', nic: { type: 'dgram', localPort: udp.address().port } }] }] }));
+      const r = await runDaemon(['--config', cfg], process.env);
+      await r.stop();
+      assert.equal(r.state, 'exited', `the daemon started with a dead port:\n${r.log}`);
+      assert.match(r.log, new RegExp(`cannot bind 127\\.0\\.0\\.1:${udp.address().port}: already in use \\(EADDRINUSE\\)`));
+    } finally {
+      udp.close();
+    }
+  });
+
   test('a missing --connect path is accepted (it re-dials), down, and port list says why', async () => {
     const missing = d.path('nobody-listens.sock');
     const r = await cli(d, 'port', 'add', 's', 'c', '--connect', missing);
