@@ -33,6 +33,7 @@ export async function makeDirs(dir: string, mode = 0o777): Promise<void> {
       if (st.isSymbolicLink() || st.isDirectory()) break; // a symlink is resolved by mkdir below it (and by the check)
       throw new Error(`${d} exists and is not a directory; cannot create ${full} under it`);
     } catch (err) {
+      if (codeOf(err) === 'ENOTDIR') throw new Error(`cannot create directory ${full}: a part of that path is a file, not a directory (ENOTDIR)`);
       if (codeOf(err) !== 'ENOENT') throw err;
     }
     missing.push(d);

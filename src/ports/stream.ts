@@ -73,7 +73,6 @@ function checkOptions(opts: StreamNicOptions): void {
   if (opts.retryMs !== undefined && (!Number.isFinite(opts.retryMs) || opts.retryMs <= 0)) throw new RangeError(`stream retryMs must be > 0, got ${opts.retryMs}`);
 }
 
-
 export class StreamNic implements Nic {
   readonly kind = 'stream';
   readonly mode: 'listen' | 'connect';
