@@ -30,6 +30,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { captureRequest } from './capture.js';
+import { kernelDrops } from './kernel-drops.js';
 import type { Manager } from './manager.js';
 import type { QueuesStatus } from './model.js';
 import * as v from './validate.js';
@@ -79,7 +80,8 @@ function only(body: unknown, key: string): unknown {
   return o[key];
 }
 
-export function createApi(mgr: Manager, apiPath?: string): Server {
+/** `changed` runs after every successful change (any method but GET) and is awaited before the answer. */
+export function createApi(mgr: Manager, apiPath?: string, changed?: () => Promise<void>): Server {
   const routes: Array<[string, RegExp, Handler]> = [
     ['GET', /^\/v1\/switches$/, async () => mgr.list().map((s) => ({ name: s.name, type: s.config.type ?? 'private', ports: s.config.ports!.length }))],
     ['POST', /^\/v1\/switches$/, async (_m, body) => (await mgr.createSwitch(v.switchConfig(body, 'switch'))).config],
@@ -117,7 +119,18 @@ export function createApi(mgr: Manager, apiPath?: string): Server {
     }],
     ['DELETE', /^\/v1\/switches\/([^/]+)\/fdb\/([^/]+)\/([^/]+)$/, async (m) =>
       mgr.get(m[1]).fdbDel(v.macText(decodeURIComponent(m[3]), 'mac'), v.vid(Number(m[2]), 'vid'))],
-    ['GET', /^\/v1\/switches\/([^/]+)\/counters$/, async (m) => mgr.get(m[1]).readCounters()],
+    ['GET', /^\/v1\/switches\/([^/]+)\/counters$/, async (m) => {
+      const s = mgr.get(m[1]);
+      const c = s.readCounters();
+      // beside the switch's own drops: what the kernel dropped before the switch saw it (TAP queue, socket buffer)
+      const status = await s.ports();
+      const bound = (name: string) => {
+        const local = status.find((p) => p.name === name)?.detail.local;
+        return typeof local === 'string' ? Number(local.slice(local.lastIndexOf(':') + 1)) : undefined;
+      };
+      for (const [name, k] of Object.entries(await kernelDrops(s.config.ports ?? [], bound))) if (c.ports[name]) c.ports[name].kernel = k;
+      return c;
+    }],
     ['GET', /^\/v1\/switches\/([^/]+)\/flows$/, async (m, _b, url) => {
       const port = url.searchParams.get('port') ?? undefined;
       return port === undefined ? mgr.get(m[1]).flows() : mgr.port(m[1], port).flows(port);
@@ -179,6 +192,7 @@ export function createApi(mgr: Manager, apiPath?: string): Server {
         if (method !== req.method) continue;
         const body = await readBody(req);
         const result = await handler(m, body, url);
+        if (req.method !== 'GET' && changed) await changed();
         send(req.method === 'POST' && /\/(switches|ports|capture)$/.test(url.pathname) ? 201 : 200, result ?? { ok: true });
         return;
       }

@@ -6,6 +6,7 @@
  * every refusal says what was wrong and what would be right.
  */
 import { parseArgs } from 'node:util';
+import { quietOnBrokenPipe } from './broken-pipe.js';
 import { captureRequest } from './capture.js';
 import { ApiClient, ApiError } from './client.js';
 import { runDaemon } from './daemon.js';
@@ -49,7 +50,7 @@ export const usage = `vswitch: a userspace 802.1Q virtual switch
   vswitch port netdev SW PORT                          the QEMU -netdev/-device line for the port
   vswitch port policy SW PORT [SETTINGS]               show, or change, the port's policy (Hyper-V names):
       --mac MAC|none  --mac-spoofing on|off  --dhcp-guard on|off  --router-guard on|off  --priority-tag on|off
-      --storm-limit PPS  --max-bandwidth RATE [--max-burst BYTES]  --min-weight 1-100 | --min-absolute RATE
+      --storm-limit PPS  --max-flows N  --max-bandwidth RATE [--max-burst BYTES]  --min-weight 1-100 | --min-absolute RATE
       --mirror none|source|destination [--mirror-direction ingress|egress|both]     RATE: 50M, 1.5G, 800k
   vswitch acl add SW PORT allow|deny|meter inbound|outbound|both  --local-ip|--remote-ip PREFIX|any
                                                        and/or --local-mac|--remote-mac MAC  (most specific wins)
@@ -232,7 +233,7 @@ function formatPolicy(port: string, r: PolicyStatus): string {
   const lines = [
     `port ${port}: mac ${r.mac ?? '-'}`,
     `  mac-spoofing ${onOff(p.macAddressSpoofing, false)}${r.mac ? '' : ' (no mac set: not checked)'}, dhcp-guard ${onOff(p.dhcpGuard, false)}, router-guard ${onOff(p.routerGuard, false)}, priority-tag ${onOff(p.ieeePriorityTag, true)}`,
-    `  storm-limit ${p.stormLimit ? `${p.stormLimit} pps` : 'off'}, max-bandwidth ${rate(p.maximumBandwidth)}${p.maximumBurst ? ` burst ${p.maximumBurst} B` : ''}, min-bandwidth ${p.minimumBandwidthAbsolute ? `${p.minimumBandwidthAbsolute} bit/s` : `weight ${p.minimumBandwidthWeight ?? 1}`}`,
+    `  storm-limit ${p.stormLimit ? `${p.stormLimit} pps` : 'off'}, max-flows ${p.maxFlows || 'no quota'}, max-bandwidth ${rate(p.maximumBandwidth)}${p.maximumBurst ? ` burst ${p.maximumBurst} B` : ''}, min-bandwidth ${p.minimumBandwidthAbsolute ? `${p.minimumBandwidthAbsolute} bit/s` : `weight ${p.minimumBandwidthWeight ?? 1}`}`,
     `  mirror ${p.mirror ?? 'none'}${p.mirror === 'source' ? ` (${p.mirrorDirection ?? 'both'})` : ''}, ${p.acls?.length ?? 0} ACLs, ${p.extendedAcls?.length ?? 0} extended ACLs`,
   ];
   return lines.join('\n');
@@ -313,8 +314,14 @@ function formatCounters(c: SwitchCounters, only?: string): string {
   const off = offRows.length > 1 ? `\n\n${table(offRows)}` : '';
   const f = c.fdb;
   const fl = c.flows;
-  const flows = fl && fl.created > 0 ? `\nACL flows: ${fl.active} active; created ${fl.created}, expired ${fl.expired}, refused ${fl.refused}` : '';
-  return `${table(rows)}${off}\nMAC table: ${f.entries} entries; learned ${f.learned}, aged ${f.aged}, moved ${f.moved}, refused ${f.refused}, flushed ${f.flushed}${flows}`;
+  const flows = fl && fl.created > 0 ? `\nACL flows: ${fl.active} active; created ${fl.created}, expired ${fl.expired}, refused ${fl.refused}, early-dropped ${fl.earlyDropped}, over quota ${fl.quotaRefused}` : '';
+  // loss before the switch saw the frame (kernel counters), only where there was some
+  const kern = names
+    .map((n) => [n, c.ports[n]!.kernel] as const)
+    .filter(([, k]) => k && ((k.tapTxDropped ?? 0) + (k.tapRxDropped ?? 0) + (k.socketDrops ?? 0)) > 0)
+    .map(([n, k]) => `${n}: ${[k!.tapTxDropped ? `tap queue overflow ${k!.tapTxDropped}` : '', k!.tapRxDropped ? `host dropped ${k!.tapRxDropped}` : '', k!.socketDrops ? `socket buffer overflow ${k!.socketDrops}` : ''].filter(Boolean).join(', ')}`);
+  const kernel = kern.length ? `\nKernel drops (before the switch): ${kern.join('; ')}` : '';
+  return `${table(rows)}${off}${kernel}\nMAC table: ${f.entries} entries; learned ${f.learned}, aged ${f.aged}, moved ${f.moved}, refused ${f.refused}, flushed ${f.flushed}${flows}`;
 }
 
 export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<number> {
@@ -647,6 +654,7 @@ function portTable(ports: PortStatus[]): string {
 
 const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isMain || process.argv[1]?.endsWith('/vswitch')) {
+  quietOnBrokenPipe(process.argv[2] === 'run');
   main(process.argv.slice(2)).then(
     (code) => {
       if (process.argv[2] === 'run') process.exit(code);

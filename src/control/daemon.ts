@@ -1,7 +1,8 @@
 /**
  * The daemon: load and validate the configuration (a file, or the embedded default), start every switch,
  * serve the management API on a unix socket, print the QEMU lines to paste, and shut down cleanly on
- * SIGINT/SIGTERM (every NIC closed, every worker stopped, the API socket removed).
+ * SIGINT/SIGTERM (every NIC closed, every worker stopped, the API socket removed). Changes made through the
+ * API are saved to a state file (control/state-file.ts) that the next start restores.
  *
  * The API socket is the owner's alone: mode 0600 whatever the umask (bound under umask 177), in the
  * runtime directory, which is created 0700 and refused if someone else owns it or may write to it
@@ -17,6 +18,7 @@ import { ensurePrivateDir, kPrivateDirMode, makeDirs } from './private-dir.js';
 import { claimSocketPath } from './socket-path.js';
 import type { VswitchConfig } from './model.js';
 import { qemuRecipe } from './recipes.js';
+import { StateFile, statePathFor } from './state-file.js';
 import { ConfigError, vswitchConfig } from './validate.js';
 
 export function loadConfig(file?: string): VswitchConfig {
@@ -45,10 +47,17 @@ const kApiUmask = 0o177;
 const inside = (p: string, dir: string) => p === dir || p.startsWith(dir + '/');
 
 export async function runDaemon(opts: { config?: string; api?: string }, log: (line: string) => void = (l) => console.log(l)): Promise<() => Promise<void>> {
-  const cfg = loadConfig(opts.config);
-  const apiPath = resolve(opts.api ?? cfg.api ?? defaultApiPath());
-  // the runtime directory is trusted only if it is ours alone: checked whenever the API or a port lives there
+  const fileCfg = loadConfig(opts.config);
+  // the runtime directory is trusted only if it is ours alone: checked before anything in it is read (the
+  // state file of the default config lives there) and whenever the API or a port lives there
   const rt = resolve(runtimeDir());
+  const statePath = statePathFor(opts.config, opts.api ?? fileCfg.api ?? defaultApiPath());
+  if (inside(resolve(statePath), rt)) await ensurePrivateDir(rt);
+  const state = new StateFile(statePath, log);
+  const saved = state.load();
+  if (saved) log(`vswitch: restored the running state from ${state.path} (remove it to start from ${opts.config ?? 'the default config'})`);
+  const cfg = saved ?? fileCfg;
+  const apiPath = resolve(opts.api ?? cfg.api ?? defaultApiPath());
   const paths = [apiPath, ...cfg.switches.flatMap((s) => (s.ports ?? []).map((p) => (p.nic.type === 'stream' && p.nic.path ? resolve(p.nic.path) : '')))];
   if (paths.some((p) => p && inside(p, rt))) await ensurePrivateDir(rt);
   // elsewhere a missing directory is made 0700; an existing one of the user's choice (even /tmp) is used as
@@ -60,9 +69,10 @@ export async function runDaemon(opts: { config?: string; api?: string }, log: (l
     await mgr.apply(cfg);
   } catch (err) {
     await mgr.stop();
+    if (saved && err instanceof Error) err.message += ` (in the state restored from ${state.path}; fix or remove it to start from ${opts.config ?? 'the default config'})`;
     throw err;
   }
-  const server = createApi(mgr, apiPath);
+  const server = createApi(mgr, apiPath, () => state.save(mgr.snapshot(apiPath)));
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -88,6 +98,7 @@ export async function runDaemon(opts: { config?: string; api?: string }, log: (l
   const graceful = async () => {
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
+    await state.flush();
     await mgr.stop();
   };
   return () =>

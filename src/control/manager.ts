@@ -82,7 +82,9 @@ export class Manager {
     return s;
   }
 
-  async createSwitch(cfg: SwitchConfig): Promise<SwitchHandle> {
+  /** `restoring`: a start from the config or state file, whose TAP devices may already exist and must outlive
+   *  a failed start; a switch created through the API takes its half-made devices with it on failure. */
+  async createSwitch(cfg: SwitchConfig, restoring = false): Promise<SwitchHandle> {
     if (this.switches.has(cfg.name)) throw new ConfigError('switch.name', `a switch named '${cfg.name}' already exists`);
     if (cfg.type === 'external')
       throw new ConfigError('switch.type', "external switches need an uplink to a host interface, which this version cannot open yet; use 'internal' (a host TAP port) or 'private'");
@@ -100,17 +102,18 @@ export class Manager {
       for (const m of cfg.staticMacs ?? []) await handle.fdbAdd(m.mac, m.vid, m.port);
     } catch (err) {
       this.switches.delete(cfg.name);
-      await handle.stop();
+      await handle.stop(!restoring);
       throw err;
     }
     this.log(`switch ${cfg.name} (${cfg.type ?? 'private'}) started with ${handle.config.ports!.length} ports`);
     return handle;
   }
 
-  async removeSwitch(name: string): Promise<void> {
+  /** `dispose` false (a shutdown): the switch's persistent TAP devices stay for the next start. */
+  async removeSwitch(name: string, dispose = true): Promise<void> {
     const s = this.get(name);
     this.switches.delete(name);
-    await s.stop();
+    await s.stop(dispose);
     this.log(`switch ${name} removed`);
   }
 
@@ -128,7 +131,7 @@ export class Manager {
   }
 
   async apply(cfg: VswitchConfig): Promise<void> {
-    for (const sw of cfg.switches) await this.createSwitch(sw);
+    for (const sw of cfg.switches) await this.createSwitch(sw, true);
   }
 
   /** The running configuration, in the config file's shape (`vswitch config show`). */
@@ -137,7 +140,7 @@ export class Manager {
   }
 
   async stop(): Promise<void> {
-    for (const name of [...this.switches.keys()]) await this.removeSwitch(name);
+    for (const name of [...this.switches.keys()]) await this.removeSwitch(name, false);
   }
 }
 

@@ -128,7 +128,19 @@ export interface PortStatus {
   detail: Record<string, unknown>;
 }
 
+/** Loss the kernel counted before the switch saw it (control/kernel-drops.ts). */
+export interface KernelDrops {
+  /** TAP: frames the host sent that overflowed the TAP queue before the switch read them. */
+  tapTxDropped?: number;
+  /** TAP: frames the switch delivered that the host's stack dropped. */
+  tapRxDropped?: number;
+  /** dgram port: datagrams dropped by the kernel because the socket's receive buffer was full. */
+  socketDrops?: number;
+}
+
 export interface PortCounters {
+  /** Loss the kernel counted before the switch saw it (control/kernel-drops.ts), for TAP and dgram ports. */
+  kernel?: KernelDrops;
   rxFrames: number;
   rxBytes: number;
   txFrames: number;
@@ -144,7 +156,7 @@ export interface PortCounters {
 export interface SwitchCounters {
   fdb: { entries: number; learned: number; aged: number; moved: number; refused: number; flushed: number };
   /** Stateful ACL flow table. */
-  flows: { active: number; created: number; expired: number; refused: number };
+  flows: { active: number; created: number; expired: number; refused: number; earlyDropped: number; quotaRefused: number };
   ports: Record<string, PortCounters>;
   nodes: Record<string, { packets: number; drops: number }>;
 }

@@ -336,7 +336,7 @@ export class SwitchHandle {
     });
     return {
       fdb: { entries: g.fdbEntries, learned: g.fdbLearned, aged: g.fdbAged, moved: g.fdbMoved, refused: g.fdbRefused, flushed: g.fdbFlushed },
-      flows: { active: g.flowsActive, created: g.flowsCreated, expired: g.flowsExpired, refused: g.flowsRefused },
+      flows: { active: g.flowsActive, created: g.flowsCreated, expired: g.flowsExpired, refused: g.flowsRefused, earlyDropped: g.flowsEarlyDropped, quotaRefused: g.flowsQuotaRefused },
       ports,
       nodes,
     };
@@ -421,10 +421,12 @@ export class SwitchHandle {
     if (t.dvmq) this.config.dvmq = { ...(this.config.dvmq ?? {}), ...t.dvmq };
   }
 
-  async stop(): Promise<void> {
+  /** Stop the workers and close every NIC; `dispose` (the switch is removed for good) lets persistent TAP
+   *  devices go too, while a shutdown keeps them for the next start. */
+  async stop(dispose = false): Promise<void> {
     if (this.exited) return;
     this.qc.stop();
-    await Promise.all(this.workers.map((_, w) => this.call({ op: 'stop' }, w).catch(() => {})));
+    await Promise.all(this.workers.map((_, w) => this.call({ op: 'stop', dispose }, w).catch(() => {})));
     await this.captures.stopAll();
     this.exited = true;
     await Promise.all(this.workers.map((w) => w.terminate()));

@@ -210,6 +210,7 @@ export const kPolicySettings = [
   'routerGuard',
   'ieeePriorityTag',
   'stormLimit',
+  'maxFlows',
   'maximumBandwidth',
   'maximumBurst',
   'minimumBandwidthWeight',
@@ -224,6 +225,7 @@ export function portPolicy(v: unknown, field: string, mode?: MinimumBandwidthMod
   const out: PortPolicy = {};
   for (const k of ['macAddressSpoofing', 'dhcpGuard', 'routerGuard', 'ieeePriorityTag'] as const) if (o[k] !== undefined) out[k] = bool(o[k], `${field}.${k}`);
   if (o.stormLimit !== undefined) out.stormLimit = int(o.stormLimit, `${field}.stormLimit`, 0, kMaxStormLimit);
+  if (o.maxFlows !== undefined) out.maxFlows = int(o.maxFlows, `${field}.maxFlows`, 0, 1 << 22);
   if (o.maximumBandwidth !== undefined) out.maximumBandwidth = bandwidth(o.maximumBandwidth, `${field}.maximumBandwidth`);
   if (o.maximumBurst !== undefined) out.maximumBurst = int(o.maximumBurst, `${field}.maximumBurst`, kMinBurst, kMaxBurst);
   const w = o.minimumBandwidthWeight;

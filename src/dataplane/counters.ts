@@ -17,6 +17,8 @@ export const dropReasons = [
   ['truncated-vlan', 'TPID 0x8100 but shorter than the 18-byte tagged header'],
   ['src-multicast', 'source MAC is a group address (multicast or broadcast)'],
   ['vlan-not-allowed', 'VLAN not permitted on the port (ingress filter or egress membership)'],
+  ['vlan-tagged-on-access', 'VLAN-tagged frame on an access, untagged or private VLAN port (its own VID included)'],
+  ['vlan-double-tagged', 'priority tag (VID 0) with a second 802.1Q tag behind it: the inner tag would hop VLANs'],
   ['same-port', 'destination was learned on the ingress port: never forward back'],
   ['link-down', 'destination port has no connected NIC'],
   ['mtu-exceeded', 'frame longer than the egress port MTU + 14 (+4 per tag)'],
@@ -75,7 +77,9 @@ export const globalFields = [
   ['flowsActive', 'stateful ACL flow entries now'],
   ['flowsCreated', 'stateful ACL flows created'],
   ['flowsExpired', 'stateful ACL flows removed after their idle timeout'],
-  ['flowsRefused', 'stateful ACL flows not created because the flow table was full'],
+  ['flowsRefused', 'stateful ACL flows not created because the flow table was full of assured flows'],
+  ['flowsEarlyDropped', 'unassured stateful ACL flows evicted to make room for a new one (early drop)'],
+  ['flowsQuotaRefused', "stateful ACL flows not created because the port had its quota (policy maxFlows)"],
 ] as const;
 export type GlobalField = (typeof globalFields)[number][0];
 export const gf = Object.fromEntries(globalFields.map(([name], i) => [name, i])) as Record<GlobalField, number>;

@@ -47,7 +47,9 @@ export function endpointStarted(nic: Nic): Promise<void> {
 export function createNic(cfg: NicConfig): Nic {
   switch (cfg.type) {
     case 'tap':
-      return new TapNic({ name: cfg.name, create: cfg.create ?? true, vnetHdr: cfg.vnetHdr ?? false, multiQueue: cfg.multiQueue ?? false, offload: cfg.offload ?? false });
+      // A TAP the switch creates is persistent and made inside its namespace: a worker or daemon that dies
+      // and comes back finds the same interface (MAC, addresses, routes) and re-attaches to it.
+      return new TapNic({ name: cfg.name, create: cfg.create ?? true, persist: cfg.create ?? true, ...(cfg.netns ? { netns: cfg.netns } : {}), vnetHdr: cfg.vnetHdr ?? false, multiQueue: cfg.multiQueue ?? false, offload: cfg.offload ?? false });
     case 'stream':
       return new StreamNic({ mode: cfg.mode, path: cfg.path, host: cfg.host, port: cfg.port, framing: cfg.framing ?? 'qemu' });
     case 'dgram':
@@ -57,16 +59,9 @@ export function createNic(cfg: NicConfig): Nic {
   }
 }
 
-/** After a TAP exists: bring it up where it lives, moving it into `netns` first when asked. */
+/** After a TAP exists: bring it up where it lives (it was opened inside `netns` already). */
 export async function placeTap(cfg: Extract<NicConfig, { type: 'tap' }>): Promise<void> {
   if (cfg.netns) {
-    // a device of that name already in the namespace would make `ip` answer "File exists": say what it means
-    const clash = await execFileP('ip', ['-n', cfg.netns, 'link', 'show', 'dev', cfg.name], { timeout: kIpTimeoutMs }).then(
-      () => true,
-      () => false,
-    );
-    if (clash) throw new Error(`TAP ${cfg.name}: namespace ${cfg.netns} already has an interface named ${cfg.name}; choose another TAP name or remove that interface`);
-    await run('ip', ['link', 'set', 'dev', cfg.name, 'netns', cfg.netns]);
     await run('ip', ['-n', cfg.netns, 'link', 'set', 'dev', cfg.name, 'up']);
   } else {
     await run('ip', ['link', 'set', 'dev', cfg.name, 'up']);

@@ -73,7 +73,8 @@ export type Request =
   | { op: 'captureStart'; name: string; id: number; direction: number; shared: CaptureShared }
   /** Stop capture `id` on `name` (no-op if another capture replaced it); replies once the tap is off. */
   | { op: 'captureStop'; name: string; id: number }
-  | { op: 'stop' };
+  /** dispose: the switch is removed for good (persistent TAP devices go too); a shutdown keeps them. */
+  | { op: 'stop'; dispose?: boolean };
 
 export interface RequestEnvelope {
   id: number;

@@ -41,7 +41,7 @@ export class SwitchWorker {
   private remoteNic(cfg: PortConfig, borrow: { fd: number; offloadCaps: number } | null, kind: string): Nic | null {
     if (cfg.nic.type !== 'tap') return null;
     const n = cfg.nic;
-    if (kind === 'mq') return new TapNic({ name: n.name, create: false, vnetHdr: n.vnetHdr ?? false, multiQueue: true, offload: n.offload ?? false });
+    if (kind === 'mq') return new TapNic({ name: n.name, create: false, persist: n.create ?? true, ...(n.netns ? { netns: n.netns } : {}), vnetHdr: n.vnetHdr ?? false, multiQueue: true, offload: n.offload ?? false });
     if (borrow) return new TapNic({ name: n.name, vnetHdr: n.vnetHdr ?? false, offload: n.offload ?? false, borrow });
     return null;
   }
@@ -133,7 +133,7 @@ export class SwitchWorker {
         const p = this.port(req.name);
         const cfg = this.configs.get(p)!;
         if (cfg.nic.type !== 'tap') throw new Error(`port '${req.name}' is not a TAP: its endpoint cannot change workers`);
-        e.adoptNic(p, new TapNic({ name: cfg.nic.name, vnetHdr: cfg.nic.vnetHdr ?? false, offload: cfg.nic.offload ?? false, adopt: { fd: req.fd, offloadCaps: req.offloadCaps } }));
+        e.adoptNic(p, new TapNic({ name: cfg.nic.name, persist: cfg.nic.create ?? true, vnetHdr: cfg.nic.vnetHdr ?? false, offload: cfg.nic.offload ?? false, adopt: { fd: req.fd, offloadCaps: req.offloadCaps } }));
         return null;
       }
       case 'idle':
@@ -159,6 +159,12 @@ export class SwitchWorker {
       }
       case 'setAdmin': {
         const p = this.port(req.name);
+        // `port connect` also brings back a TAP whose device was deleted under the port, keeping its settings
+        const nic = e.nic(p);
+        if (req.up && nic instanceof TapNic && nic.revive()) {
+          const cfg = this.configs.get(p)!;
+          if (cfg.nic.type === 'tap') await placeTap(cfg.nic);
+        }
         e.setAdmin(p, req.up);
         this.configs.set(p, { ...this.configs.get(p)!, disconnected: !req.up });
         return null;
@@ -241,7 +247,7 @@ export class SwitchWorker {
         return null;
       }
       case 'stop':
-        e.close();
+        e.close(req.dispose === true);
         e.pool.flushCache(); // a shared pool gets this worker's cached free slots back
         return null;
     }
