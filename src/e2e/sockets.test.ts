@@ -102,7 +102,7 @@ async function linkIs(d: TestDaemon, name: string, link: 'up' | 'down'): Promise
 }
 
 /** A daemon process with its own env and umask: resolves with its exit code and output, or 'running' once it serves. */
-async function runDaemon(args: string[], env: NodeJS.ProcessEnv, umask?: number): Promise<{ state: 'exited' | 'running'; code: number | null; log: string; stop: () => Promise<void> }> {
+async function runDaemon(args: string[], env: NodeJS.ProcessEnv, umask?: number): Promise<{ state: 'exited' | 'running'; code: number | null; log: string; stop: () => Promise<number | null> }> {
   const old = umask === undefined ? undefined : process.umask(umask);
   const p = spawn(process.execPath, [cliPath, 'run', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   if (old !== undefined) process.umask(old);
@@ -111,12 +111,13 @@ async function runDaemon(args: string[], env: NodeJS.ProcessEnv, umask?: number)
   p.stderr!.on('data', (x: Buffer) => (log += x.toString()));
   const exited = once(p, 'exit');
   /** SIGTERM by PID; SIGKILL if it is still there after 5 s (a daemon stuck in a loop ignores SIGTERM). */
-  const stop = async () => {
-    if (p.exitCode !== null || p.signalCode !== null) return;
+  const stop = async (): Promise<number | null> => {
+    if (p.exitCode !== null || p.signalCode !== null) return p.exitCode;
     p.kill('SIGTERM');
     const t = setTimeout(() => p.kill('SIGKILL'), 5000);
     await exited;
     clearTimeout(t);
+    return p.exitCode;
   };
   try {
     await until(() => p.exitCode !== null || log.includes('management API on'), 'the daemon to start or exit', 15_000);
@@ -391,6 +392,23 @@ describe('sockets and paths', () => {
     assert.equal(code, 0);
     assert.ok(ms < kSigtermMs, `SIGTERM took ${ms} ms`);
   });
+});
+
+test('a datapath worker that never answers its stop cannot keep the daemon alive: SIGTERM ends it within 3 s', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vswitch-hang-'));
+  try {
+    const cfg = join(dir, 'config.json');
+    writeFileSync(cfg, JSON.stringify({ api: join(dir, 'api.sock'), switches: [{ name: 's', workers: 2, ports: [{ name: 'a', nic: { type: 'stream', mode: 'listen', path: join(dir, 'a.sock') } }] }] }));
+    const r = await runDaemon(['--config', cfg], { ...process.env, VSWITCH_FAULT_INJECT: 'worker-stop-hang' });
+    assert.equal(r.state, 'running', r.log);
+    const t0 = Date.now();
+    const code = await r.stop();
+    const ms = Date.now() - t0;
+    assert.ok(ms < kSigtermMs, `SIGTERM took ${ms} ms`);
+    assert.equal(code, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe('the runtime directory and the API socket are the owner\'s alone', () => {

@@ -284,6 +284,8 @@ if (parentPort && workerData?.switchName) {
   let stopped = false;
   if (w.engine.mq) void serveRings(w.engine, () => stopped);
   port.on('message', (m: RequestEnvelope) => {
+    // test hook: a worker that never answers its stop, to prove SIGTERM still ends the daemon (e2e/sockets)
+    if (m.req.op === 'stop' && process.env.VSWITCH_FAULT_INJECT === 'worker-stop-hang') return;
     w.handle(m.req).then(
       (result) => port.postMessage({ id: m.id, ok: true, result } satisfies Reply),
       (err: unknown) => port.postMessage({ id: m.id, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies Reply),
