@@ -715,6 +715,27 @@ static napi_value js_unpoll(napi_env env, napi_callback_info info) {
   return ret;
 }
 
+/* dup(fd) -> a new close-on-exec fd on the same open TAP, owned (and closed at teardown) by this env. A TAP
+ * lives while any fd on it is open: the control thread keeps a dup of each TAP a worker opened, so a worker
+ * whose env is torn down (a crash) closes its own fds and the device, its addresses and neighbours stay. */
+static napi_value js_dup(napi_env env, napi_callback_info info) {
+  tap_state* st = get_state(env);
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  if (argc < 1 || !arg_int32(env, argv[0], "dup", "fd", &fd)) return NULL;
+  int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (nfd < 0) return throw_errno(env, "dup", NULL, errno, NULL);
+  if (!fd_track(st, nfd)) {
+    close(nfd);
+    return throw_errno(env, "dup", NULL, ENOMEM, NULL);
+  }
+  napi_value out;
+  NAPI_OK(napi_create_int32(env, nfd, &out));
+  return out;
+}
+
 /* close(fd) -> true if it closed an fd this env opened (stopping its polls first), false otherwise */
 static napi_value js_close(napi_env env, napi_callback_info info) {
   tap_state* st = get_state(env);
@@ -782,6 +803,7 @@ NAPI_MODULE_INIT() {
       {"unpoll", NULL, js_unpoll, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unpersist", NULL, js_unpersist, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"dup", NULL, js_dup, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_OK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   napi_value hdr;

@@ -87,7 +87,7 @@ export function createApi(mgr: Manager, apiPath?: string, changed?: () => Promis
     ['POST', /^\/v1\/switches$/, async (_m, body) => (await mgr.createSwitch(v.switchConfig(body, 'switch'))).config],
     ['GET', /^\/v1\/switches\/([^/]+)$/, async (m) => {
       const s = mgr.get(m[1]);
-      return { config: s.config, ports: await s.ports() };
+      return { config: s.config, ports: await s.ports(), datapath: { workers: s.workerCount, restarts: s.restarts, lastFault: s.lastFault } };
     }],
     ['DELETE', /^\/v1\/switches\/([^/]+)$/, async (m) => mgr.removeSwitch(m[1])],
     ['PUT', /^\/v1\/switches\/([^/]+)\/aging$/, async (m, body) => {
@@ -176,6 +176,9 @@ export function createApi(mgr: Manager, apiPath?: string, changed?: () => Promis
     }],
     ['GET', /^\/v1\/config$/, async () => mgr.snapshot(apiPath)],
   ];
+  // Test hook, absent from the CLI and from a normal run: make a datapath worker throw (reliability tests).
+  if (process.env.VSWITCH_FAULT_INJECT === '1')
+    routes.push(['POST', /^\/v1\/switches\/([^/]+)\/fault$/, async (m, body) => ({ armed: await mgr.get(m[1]).injectFault(v.int(only(body, 'worker'), 'worker', 0, 63)) })]);
 
   return createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://vswitch');

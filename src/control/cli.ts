@@ -11,7 +11,7 @@ import { captureRequest } from './capture.js';
 import { ApiClient, ApiError } from './client.js';
 import { runDaemon } from './daemon.js';
 import { defaultApiPath } from './defaults.js';
-import type { AclRule, CaptureStatus, ExtAclRule, FdbEntry, FlowStatus, LinkEvent, NicConfig, PolicyStatus, PortConfig, PortStatus, QueuesStatus, RuleStats, SwitchConfig, SwitchCounters, VlanConfig } from './model.js';
+import type { AclRule, CaptureStatus, DatapathEvent, ExtAclRule, FdbEntry, FlowStatus, LinkEvent, NicConfig, PolicyStatus, PortConfig, PortStatus, QueuesStatus, RuleStats, SwitchConfig, SwitchCounters, VlanConfig } from './model.js';
 import { qemuRecipe } from './recipes.js';
 import { aclFromArgs, extAclFromArgs, policyFlagOptions, policyFromFlags } from './policy-args.js';
 import { describeTuning, formatQueues, portQueuesFromFlags, queueFlagOptions, rssEntriesFromText, switchQueuesFromFlags, tuningFromFlags } from './queue-args.js';
@@ -63,7 +63,7 @@ export const usage = `vswitch: a userspace 802.1Q virtual switch
   vswitch fdb show SW | flush SW [--port PORT]
   vswitch fdb add SW MAC VID PORT | del SW MAC VID     static entries
   vswitch counters SW [PORT]                           rx/tx frames and bytes, drops by reason
-  vswitch events                                       recent link up/down events
+  vswitch events                                       recent link up/down events, datapath faults and restarts
   vswitch capture SW PORT -w FILE [--direction in|out|both] [--count N] [--seconds S] [--no-wait] [--force]
                                                        write a port's frames to a pcap file (tshark -r FILE);
                                                        waits for the limit or Ctrl-C, then prints frames written/lost;
@@ -321,7 +321,9 @@ function formatCounters(c: SwitchCounters, only?: string): string {
     .filter(([, k]) => k && ((k.tapTxDropped ?? 0) + (k.tapRxDropped ?? 0) + (k.socketDrops ?? 0)) > 0)
     .map(([n, k]) => `${n}: ${[k!.tapTxDropped ? `tap queue overflow ${k!.tapTxDropped}` : '', k!.tapRxDropped ? `host dropped ${k!.tapRxDropped}` : '', k!.socketDrops ? `socket buffer overflow ${k!.socketDrops}` : ''].filter(Boolean).join(', ')}`);
   const kernel = kern.length ? `\nKernel drops (before the switch): ${kern.join('; ')}` : '';
-  return `${table(rows)}${off}${kernel}\nMAC table: ${f.entries} entries; learned ${f.learned}, aged ${f.aged}, moved ${f.moved}, refused ${f.refused}, flushed ${f.flushed}${flows}`;
+  const r = c.datapath?.restarts ?? 0;
+  const restarts = r ? `\nDatapath: workers replaced ${r} time${r === 1 ? '' : 's'} after a fault (see vswitch events)` : '';
+  return `${table(rows)}${off}${kernel}\nMAC table: ${f.entries} entries; learned ${f.learned}, aged ${f.aged}, moved ${f.moved}, refused ${f.refused}, flushed ${f.flushed}${flows}${restarts}`;
 }
 
 export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<number> {
@@ -559,8 +561,12 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       return 0;
     }
     case 'events': {
-      const r = await api.call<LinkEvent[]>('GET', '/events');
-      print(r.map((e) => `${e.time} ${e.switch}/${e.port} link ${e.link} (${e.reason}${e.flushedMacs ? `, ${e.flushedMacs} MACs flushed` : ''})`).join('\n') || 'no link events', r);
+      const r = await api.call<Array<LinkEvent | DatapathEvent>>('GET', '/events');
+      const line = (e: LinkEvent | DatapathEvent) =>
+        'worker' in e
+          ? `${e.time} ${e.switch} datapath ${e.event} worker ${e.worker} (${e.reason})`
+          : `${e.time} ${e.switch}/${e.port} link ${e.link} (${e.reason}${e.flushedMacs ? `, ${e.flushedMacs} MACs flushed` : ''})`;
+      print(r.map(line).join('\n') || 'no events', r);
       return 0;
     }
     case 'config show': {

@@ -9,7 +9,7 @@
  * (private-dir.ts). A socket path in use is never taken (socket-path.ts). Shutdown has a deadline
  * (kShutdownMs): a worker that does not answer cannot keep the daemon alive after SIGTERM.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createApi } from './api.js';
 import { defaultApiPath, defaultConfig, runtimeDir } from './defaults.js';
@@ -46,7 +46,18 @@ const kApiUmask = 0o177;
 /** Is `p` inside `dir` (or `dir` itself)? */
 const inside = (p: string, dir: string) => p === dir || p.startsWith(dir + '/');
 
-export async function runDaemon(opts: { config?: string; api?: string }, log: (line: string) => void = (l) => console.log(l)): Promise<() => Promise<void>> {
+/** Exit code when a switch's datapath keeps failing: EX_SOFTWARE (sysexits.h), so a supervisor restarts us. */
+export const kExitDatapathFailed = 70;
+
+/**
+ * `onFatal`: what to do when a switch's datapath cannot be kept alive (repeated worker faults). The
+ * default ends the process with kExitDatapathFailed at once: a half-alive daemon whose API answers while
+ * nothing switches is worse than a restart by systemd (Restart=on-failure), which rebuilds every TAP.
+ */
+export async function runDaemon(
+  opts: { config?: string; api?: string; onFatal?: (err: Error) => void },
+  log: (line: string) => void = (l) => console.log(l),
+): Promise<() => Promise<void>> {
   const fileCfg = loadConfig(opts.config);
   // the runtime directory is trusted only if it is ours alone: checked before anything in it is read (the
   // state file of the default config lives there) and whenever the API or a port lives there
@@ -64,7 +75,18 @@ export async function runDaemon(opts: { config?: string; api?: string }, log: (l
   // it is: the socket's own mode protects it
   if (!inside(apiPath, rt)) await makeDirs(dirname(apiPath), kPrivateDirMode);
   await claimSocketPath(apiPath, 'API');
-  const mgr = new Manager(log, apiPath, cfg.captureDir);
+  const onFatal =
+    opts.onFatal ??
+    ((err: Error) => {
+      log(`vswitch: ${err.message}; exiting with code ${kExitDatapathFailed} so the supervisor restarts the daemon`);
+      try {
+        unlinkSync(apiPath);
+      } catch {
+        // already gone
+      }
+      process.exit(kExitDatapathFailed);
+    });
+  const mgr = new Manager(log, onFatal, { api: apiPath, captureDir: cfg.captureDir });
   try {
     await mgr.apply(cfg);
   } catch (err) {

@@ -8,30 +8,36 @@
  */
 import { isAbsolute, join, resolve } from 'node:path';
 import { runtimeDir } from './defaults.js';
-import { ensurePrivateDir } from './private-dir.js';
 import { listenPath, sharedEndpoint } from './endpoints.js';
-import type { LinkEvent, PortConfig, SwitchConfig, VswitchConfig } from './model.js';
+import type { DatapathEvent, LinkEvent, PortConfig, SwitchConfig, VswitchConfig } from './model.js';
+import { ManagedSwitch } from './managed-switch.js';
+import { ensurePrivateDir } from './private-dir.js';
 import { claimSocketPath } from './socket-path.js';
-import { SwitchHandle } from './switch-handle.js';
 import { ConfigError } from './validate.js';
 
 /** Recent link events kept for the API: enough for a lab session, bounded so a flapping port cannot grow memory. */
 const kEventLog = 1000;
 
 export class Manager {
-  private readonly switches = new Map<string, SwitchHandle>();
-  readonly events: LinkEvent[] = [];
+  private readonly switches = new Map<string, ManagedSwitch>();
+  readonly events: Array<LinkEvent | DatapathEvent> = [];
 
   /** Where relative capture file names go (VswitchConfig.captureDir). */
   readonly captureDir: string;
 
-  /** `apiPath`: the daemon's API socket, which no port may listen on. */
+  private readonly apiPath: string | undefined;
+
+  /**
+   * `onFatal`: a switch's datapath cannot be kept alive (repeated worker faults); the daemon exits on it.
+   * `paths.api`: the daemon's API socket, which no port may listen on; `paths.captureDir`: VswitchConfig.captureDir.
+   */
   constructor(
     private readonly log: (line: string) => void = () => {},
-    private readonly apiPath?: string,
-    captureDir?: string,
+    private readonly onFatal: (err: Error) => void = () => {},
+    paths: { api?: string; captureDir?: string } = {},
   ) {
-    this.captureDir = resolve(captureDir ?? join(runtimeDir(), 'captures'));
+    this.apiPath = paths.api;
+    this.captureDir = resolve(paths.captureDir ?? join(runtimeDir(), 'captures'));
   }
 
   /** The absolute path of a capture file: a relative name lands in the capture directory, made 0700 and checked first. */
@@ -66,17 +72,27 @@ export class Manager {
     }
   }
 
-  private onLink = (ev: LinkEvent): void => {
+  private record(ev: LinkEvent | DatapathEvent): void {
     this.events.push(ev);
     if (this.events.length > kEventLog) this.events.shift();
+  }
+
+  private onLink = (ev: LinkEvent): void => {
+    this.record(ev);
     this.log(`link ${ev.link}: switch ${ev.switch} port ${ev.port} (${ev.reason}${ev.flushedMacs ? `, ${ev.flushedMacs} MACs flushed` : ''})`);
   };
 
-  list(): SwitchHandle[] {
+  private onDatapath = (ev: DatapathEvent, stack?: string): void => {
+    this.record(ev);
+    if (ev.event === 'fault') this.log(`datapath fault: switch ${ev.switch} worker ${ev.worker}: ${stack ?? ev.reason}`);
+    else this.log(`datapath restarted: switch ${ev.switch} (${ev.reason})`);
+  };
+
+  list(): ManagedSwitch[] {
     return [...this.switches.values()];
   }
 
-  get(name: string): SwitchHandle {
+  get(name: string): ManagedSwitch {
     const s = this.switches.get(name);
     if (!s) throw new ConfigError('switch', `no switch named '${name}'; existing: ${[...this.switches.keys()].join(', ') || 'none'}`);
     return s;
@@ -84,11 +100,11 @@ export class Manager {
 
   /** `restoring`: a start from the config or state file, whose TAP devices may already exist and must outlive
    *  a failed start; a switch created through the API takes its half-made devices with it on failure. */
-  async createSwitch(cfg: SwitchConfig, restoring = false): Promise<SwitchHandle> {
+  async createSwitch(cfg: SwitchConfig, restoring = false): Promise<ManagedSwitch> {
     if (this.switches.has(cfg.name)) throw new ConfigError('switch.name', `a switch named '${cfg.name}' already exists`);
     if (cfg.type === 'external')
       throw new ConfigError('switch.type', "external switches need an uplink to a host interface, which this version cannot open yet; use 'internal' (a host TAP port) or 'private'");
-    const handle = new SwitchHandle(cfg, this.onLink);
+    const handle = new ManagedSwitch(cfg, { onLink: this.onLink, onDatapath: this.onDatapath, onFatal: this.onFatal });
     this.switches.set(cfg.name, handle);
     try {
       await handle.start();
@@ -124,7 +140,7 @@ export class Manager {
     await s.addPort(port);
   }
 
-  port(switchName: string, portName: string): SwitchHandle {
+  port(switchName: string, portName: string): ManagedSwitch {
     const s = this.get(switchName);
     if (!s.hasPort(portName)) throw new ConfigError('port', `switch '${switchName}' has no port named '${portName}'`);
     return s;

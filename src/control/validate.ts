@@ -10,53 +10,8 @@ import { listenPath, sharedEndpoint } from './endpoints.js';
 import type { MinimumBandwidthMode, NicConfig, PortConfig, StaticMac, SwitchConfig, SwitchType, VlanConfig, VswitchConfig } from './model.js';
 import { portPolicy, pvlanConfig } from './validate-policy.js';
 import { kPortQueueKeys, kSwitchQueueKeys, validatePortQueues, validateSwitchQueues } from './validate-queues.js';
-
-export class ConfigError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
-    this.name = 'ConfigError';
-  }
-}
-
-export function fail(field: string, msg: string): never {
-  throw new ConfigError(field, msg);
-}
-export const show = (v: unknown) => JSON.stringify(v) ?? String(v);
-
-export type Obj = Record<string, unknown>;
-
-export function obj(v: unknown, field: string): Obj {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(field, `must be an object, got ${show(v)}`);
-  return v as Obj;
-}
-
-export function onlyKeys(o: Obj, field: string, keys: readonly string[]): void {
-  for (const k of Object.keys(o)) if (!keys.includes(k)) fail(`${field}.${k}`, `unknown setting; expected one of ${keys.join(', ')}`);
-}
-
-export function int(v: unknown, field: string, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(field, `must be an integer from ${min} to ${max}, got ${show(v)}`);
-  return v as number;
-}
-
-export function str(v: unknown, field: string, pattern?: RegExp, hint?: string): string {
-  if (typeof v !== 'string' || v.length === 0) fail(field, `must be a non-empty string, got ${show(v)}`);
-  if (pattern && !pattern.test(v as string)) fail(field, `${show(v)} is not valid; ${hint}`);
-  return v as string;
-}
-
-export function bool(v: unknown, field: string): boolean {
-  if (typeof v !== 'boolean') fail(field, `must be true or false, got ${show(v)}`);
-  return v as boolean;
-}
-
-export function oneOf<T extends string>(v: unknown, field: string, options: readonly T[]): T {
-  if (!options.includes(v as T)) fail(field, `must be one of ${options.join(', ')}, got ${show(v)}`);
-  return v as T;
-}
+import { bool, fail, int, macText, obj, oneOf, onlyKeys, show, str, vid } from './validate-helpers.js';
+export * from './validate-helpers.js';
 
 /** Names of switches and ports: also used in file paths and interface names. */
 const kName = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
@@ -64,10 +19,6 @@ const kNameHint = 'use 1-32 letters, digits, ".", "_" or "-", starting with a le
 /** Linux interface names: at most 15 bytes (IFNAMSIZ 16 with the NUL). */
 const kIfName = /^[A-Za-z0-9_.-]{1,15}$/;
 const kIfHint = 'Linux interface names are 1-15 letters, digits, ".", "_" or "-"';
-
-export function vid(v: unknown, field: string): number {
-  return int(v, field, 1, 4094);
-}
 
 /** VLAN lists accept numbers and "a-b" ranges: [10, "20-29"]. */
 export function vidList(v: unknown, field: string): number[] {
@@ -192,10 +143,6 @@ export function portName(v: unknown, field: string): string {
 
 export function switchName(v: unknown, field: string): string {
   return str(v, field, kName, kNameHint);
-}
-
-export function macText(v: unknown, field: string): string {
-  return str(v, field, /^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$/, 'expected six hex pairs like 52:54:00:12:34:56').toLowerCase().replace(/-/g, ':');
 }
 
 export function staticMac(v: unknown, field: string): StaticMac {

@@ -385,6 +385,17 @@ export class Engine {
     }
   }
 
+  /**
+   * Test hook (the worker honours it only with VSWITCH_FAULT_INJECT=1): the next breath throws inside the
+   * graph, as a bug in a node would. Costs nothing until armed: the first node's process is swapped once.
+   */
+  injectFault(): void {
+    const node = this.graph.nodes[0]!;
+    node.process = () => {
+      throw new Error('injected datapath fault (VSWITCH_FAULT_INJECT)');
+    };
+  }
+
   /** Run everything received so far through the graph and transmit the result. */
   breathe(): void {
     if (this.breathing) return;

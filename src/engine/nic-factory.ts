@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { NicConfig } from '../control/model.js';
+import type { NicSpec } from './spec.js';
 import { DgramNic } from '../ports/dgram.js';
 import type { Nic } from '../ports/nic.js';
 import { StreamNic } from '../ports/stream.js';
@@ -44,7 +44,7 @@ export function endpointStarted(nic: Nic): Promise<void> {
   return Promise.race([ready, late]).finally(() => clearTimeout(timer));
 }
 
-export function createNic(cfg: NicConfig): Nic {
+export function createNic(cfg: NicSpec): Nic {
   switch (cfg.type) {
     case 'tap':
       // A TAP the switch creates is persistent and made inside its namespace: a worker or daemon that dies
@@ -60,7 +60,7 @@ export function createNic(cfg: NicConfig): Nic {
 }
 
 /** After a TAP exists: bring it up where it lives (it was opened inside `netns` already). */
-export async function placeTap(cfg: Extract<NicConfig, { type: 'tap' }>): Promise<void> {
+export async function placeTap(cfg: Extract<NicSpec, { type: 'tap' }>): Promise<void> {
   if (cfg.netns) {
     await run('ip', ['-n', cfg.netns, 'link', 'set', 'dev', cfg.name, 'up']);
   } else {

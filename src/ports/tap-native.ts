@@ -68,6 +68,9 @@ export interface TapAddon {
   unpersist(fd: number): boolean;
   /** Close an fd this thread opened (stopping its polls first); false if not open here (idempotent). */
   close(fd: number): boolean;
+  /** A new fd on the same open TAP (fcntl F_DUPFD_CLOEXEC), owned and closed at teardown by this thread.
+   *  The TAP device lives while any fd on it is open. */
+  dup(fd: number): number;
   /** Bytes of virtio_net_hdr used with vnetHdr (12). */
   readonly vnetHdrLen: number;
 }

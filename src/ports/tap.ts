@@ -83,10 +83,11 @@ export interface TapNicOptions {
    */
   borrow?: { fd: number; offloadCaps: number };
   /**
-   * Take over a TAP fd another worker opened and released (a retired worker's NIC): read it, write it,
-   * report its link and close it in the end. The offloads set on the fd stay as they were.
+   * Take over a TAP that stays open elsewhere (a retired worker's released fd, the runtime's copy of a
+   * crashed worker's): this NIC opens a dup of `fd` (its own, closed by it or by this thread's teardown),
+   * reads it, writes it and reports its link. The device is already up; its offloads stay as they were.
    */
-  adopt?: { fd: number; offloadCaps: number };
+  dupOf?: { fd: number; offloadCaps: number };
 }
 
 export class TapNic implements Nic {
@@ -136,7 +137,7 @@ export class TapNic implements Nic {
     this.multiQueue = opts.multiQueue ?? false;
     this.hdrLen = this.vnetHdr ? kVnetHdrLen : 0;
     this.borrowed = opts.borrow ?? null;
-    this.adopted = opts.adopt ?? null;
+    this.adopted = opts.dupOf ?? null;
   }
 
   private readonly borrowed: { fd: number; offloadCaps: number } | null;
@@ -162,7 +163,7 @@ export class TapNic implements Nic {
       this.offloadCaps = this.borrowed.offloadCaps;
       return;
     }
-    const h = this.adopted !== null ? { fd: this.adopted.fd, name: this.requestedName } : addon.open(this.requestedName, { create: this.create, vnetHdr: this.vnetHdr, multiQueue: this.multiQueue, persist: this.persist, ...(this.netns !== undefined ? { netns: this.netns } : {}) });
+    const h = this.adopted !== null ? { fd: addon.dup(this.adopted.fd), name: this.requestedName } : addon.open(this.requestedName, { create: this.create, vnetHdr: this.vnetHdr, multiQueue: this.multiQueue, persist: this.persist, ...(this.netns !== undefined ? { netns: this.netns } : {}) });
     this.addon = addon;
     this.sink = sink;
     this.fdNum = h.fd;

@@ -1,51 +1,70 @@
 /**
- * SwitchHandle: the control thread's side of one switch. It owns the switch's datapath workers (N, default
- * one per core), speaks the request/reply protocol of engine/protocol.ts, and reads the workers' counter
- * blocks straight from shared memory, summing them (no round trip for `counters`). It keeps the name ->
- * port index map and the applied config, so a listing never has to stop the datapath.
+ * SwitchRuntime: one running switch, as the control thread holds it. It owns the switch's datapath workers
+ * (N, default one per core), the tables they share (packet pool, MAC table, link state) and the queue
+ * tables (runtime/queue-control.ts), speaks the typed request/reply protocol of engine/protocol.ts, and
+ * reads the workers' counter blocks straight from shared memory, summing them (no round trip for
+ * `counters`). It keeps the name -> port index map and the applied spec, so a listing never has to stop
+ * the datapath. It knows no config file, API or CLI: control/ validates, formats and drives it.
  *
  * With several workers: every worker holds the same port table and policy (each request that changes
  * them goes to all); the MAC table, the packet pool and link state are shared memory; a port's NIC lives
  * on one worker (its home), the others write to a TAP through the home's fd (or open their own queue of
- * a multi-queue TAP); control/queue-control.ts decides which worker switches what and moves queues.
+ * a multi-queue TAP); runtime/queue-control.ts decides which worker switches what and moves queues.
  * Requests about shared or pinned state (MAC table, flows, captures) go to worker 0.
  */
 import { Worker } from 'node:worker_threads';
-import { Counters, kMaxPorts } from '../dataplane/counters.js';
-import { createSharedPool } from '../dataplane/pool.js';
-import { Fdb, kDefaultAgingSeconds, kDefaultMaxEntries } from '../switch/fdb.js';
-import type { AddedPort, EventMessage, PolicyStats, RemoteNic, Reply, Request, WorkerInit } from '../engine/protocol.js';
+import { Counters, gf } from '../dataplane/counters.js';
+import { kDefaultAgingSeconds } from '../switch/fdb.js';
+import type { AddedPort, EventMessage, Op, PolicyStats, ReleasedNic, RemoteNic, ReopenNic, Replies, Reply, RequestOf, WorkerInit } from '../engine/protocol.js';
+import { loadTapAddon } from '../ports/tap-native.js';
+import { FaultWindow } from './fault-window.js';
 import { kMaxWorkers } from '../queues/queue-tables.js';
-import { moderationSettings, QueueControl } from './queue-control.js';
+import { moderationSettings, type QueueControl } from './queue-control.js';
+import { SwitchTables } from './switch-tables.js';
 import type { WorkerQueuesInit } from '../queues/worker-queues.js';
-import { defaultWorkers, kDefaultRssTableSize, kDefaultVmqQueues } from './validate-queues.js';
-import type { DvmqConfig, ModerationConfig, QueuesStatus } from './model.js';
+import { defaultWorkers, type DvmqConfig, type ModerationConfig, type QueuesStatus } from '../queues/queue-spec.js';
 import { kDefaultFlowTableSize, type PortPolicy } from '../policy/config.js';
-import { SwitchCaptures } from './capture.js';
-import { withRuleIds } from './policy-edit.js';
-import type { FdbEntry, FlowStatus, LinkEvent, PortConfig, PortCounters, PortStatus, SwitchConfig, SwitchCounters, VlanConfig } from './model.js';
+import type { DatapathEvent, FdbRow, FlowRow, LinkEvent, PortSpec, PortCounters, PortStatus, SwitchSpec, SwitchCounters, VlanConfig } from '../engine/spec.js';
 
-/** Capture ring entry size: a 9216-byte jumbo frame and its tag whole; longer GSO frames are cut, their
- *  original length kept in the pcap record (as tcpdump's snaplen does). */
-const kCaptureSnap = 9216 + 18;
+/** The capture requests a capture (control/capture.ts) sends through captureCall. */
+export type CaptureOp = RequestOf<'captureStart'> | RequestOf<'captureStop'>;
 
-export class SwitchHandle {
+/** What a runtime tells its owner besides replies: link changes, datapath faults and restarts, and the end. */
+export interface RuntimeHooks {
+  onLink: (ev: LinkEvent) => void;
+  /** A worker failed (with the error and its stack) or the switch's workers were restarted. */
+  onDatapath?: (ev: DatapathEvent, stack?: string) => void;
+  /** The datapath cannot be kept alive (repeated faults, or a restart failed): the owner should exit. */
+  onFatal?: (err: Error) => void;
+}
+
+/** A TAP port's device, held open by this thread (a dup of each fd a worker opened; index = that worker,
+ *  one entry for a single-queue TAP), so a worker's death does not destroy it. */
+interface KeptTap {
+  fds: number[];
+  offloadCaps: number;
+}
+
+export class SwitchRuntime {
   readonly name: string;
-  readonly config: SwitchConfig;
+  readonly config: SwitchSpec;
   /** One counter block per worker (summed by readCounters). */
   readonly counterBlocks: Counters[] = [];
-  /** Packet captures of this switch's ports (control/capture.ts); a ring entry holds one pool frame. */
-  readonly captures: SwitchCaptures;
   readonly workers: Worker[] = [];
-  /** Queues, steering tables and moves (control/queue-control.ts). */
-  readonly qc: QueueControl;
-  private readonly fdbView: Fdb;
-  private readonly linkState: SharedArrayBuffer;
-  private readonly poolShape: WorkerInit['pool'];
-  private readonly onLink: (ev: LinkEvent) => void;
-  /** TAP fd of each port's NIC (on its home worker), for the workers that write through it. */
-  private readonly fds = new Map<string, { fd: number; offloadCaps: number }>();
-  /** Workers stopped by setWorkers: their exit is no failure. */
+  /** The memory the workers share (pool, MAC table, link state, queue tables); rebuilt on a restart. */
+  private tables!: SwitchTables;
+  private readonly hooks: RuntimeHooks;
+  /** Every TAP port's device held open here: what other workers write through, and what a restarted
+   *  worker takes over. */
+  private readonly kept = new Map<string, KeptTap>();
+  /** Recent worker faults: too many in the window and the runtime gives up (onFatal). */
+  private readonly faults = new FaultWindow();
+  /** Set while the workers are being replaced; requests wait for it. */
+  private restarting: Promise<void> | null = null;
+  /** Times the workers were replaced after a fault, and the last fault. */
+  restarts = 0;
+  lastFault: DatapathEvent | null = null;
+  /** Workers stopped by setWorkers (or replaced after a fault): their exit is no failure. */
   private readonly retired = new Set<Worker>();
   /** Port name -> worker hosting its NIC. */
   private readonly home = new Map<string, number>();
@@ -56,18 +75,16 @@ export class SwitchHandle {
   private nodeNames: string[] = [];
   private exited = false;
 
-  constructor(cfg: SwitchConfig, onLink: (ev: LinkEvent) => void) {
+  constructor(cfg: SwitchSpec, hooks: RuntimeHooks | ((ev: LinkEvent) => void)) {
     this.name = cfg.name;
     this.config = { ...cfg, ports: [] };
-    this.onLink = onLink;
-    const n = cfg.workers ?? defaultWorkers();
-    const macTableSize = cfg.macTableSize ?? kDefaultMaxEntries;
-    // every switch has the shared tables, even on one worker, so workers can be added while it runs
-    this.poolShape = createSharedPool();
-    this.fdbView = new Fdb(macTableSize);
-    this.linkState = new SharedArrayBuffer(kMaxPorts);
-    this.qc = new QueueControl(n, { vmqQueues: cfg.vmqQueues ?? kDefaultVmqQueues, rssTableSize: cfg.rssTableSize ?? kDefaultRssTableSize, dvmq: cfg.dvmq, moderation: cfg.moderation });
-    this.captures = new SwitchCaptures(cfg.name, kCaptureSnap, (req) => this.captureCall(req));
+    this.hooks = typeof hooks === 'function' ? { onLink: hooks } : hooks;
+    this.boot(cfg.workers ?? defaultWorkers());
+  }
+
+  /** Build the shared tables and start n workers on them (at creation, and again after a fault). */
+  private boot(n: number): void {
+    this.tables = new SwitchTables(n, this.config);
     for (let w = 0; w < n; w++) this.spawn(w, this.qc.workerInit(w));
     this.qc.start(this.workers);
   }
@@ -80,19 +97,19 @@ export class SwitchHandle {
     const init: WorkerInit = {
       switchName: cfg.name,
       agingSeconds: cfg.agingSeconds ?? kDefaultAgingSeconds,
-      macTableSize: this.fdbView.maxEntries,
+      macTableSize: this.tables.fdb.maxEntries,
       rsc: cfg.rsc ?? true,
       minimumBandwidthMode: cfg.minimumBandwidthMode ?? 'weight',
       flowTableSize: cfg.flowTableSize ?? kDefaultFlowTableSize,
       counters: counters.sab,
-      pool: this.poolShape,
-      multi: { fdb: this.fdbView.sab, linkState: this.linkState, queues },
+      pool: this.tables.pool,
+      multi: this.tables.shared(queues),
     };
     const worker = new Worker(new URL('../engine/worker.js', import.meta.url), { workerData: init, name: `vswitch:${cfg.name}:${w}` });
     this.workers[w] = worker;
     worker.on('message', (m: Reply | EventMessage) => {
       if ('event' in m) {
-        this.onLink({ time: new Date().toISOString(), switch: this.name, ...m.link });
+        if (!this.retired.has(worker)) this.hooks.onLink({ time: new Date().toISOString(), switch: this.name, ...m.link });
         return;
       }
       const p = this.pending.get(m.id);
@@ -101,44 +118,123 @@ export class SwitchHandle {
       if (m.ok) p.resolve(m.result);
       else p.reject(new Error(m.error));
     });
-    worker.on('error', (err) => this.failAll(new Error(`switch '${this.name}' datapath worker ${w} failed: ${err.message}`)));
-    worker.on('exit', (code) => {
-      if (this.exited || this.retired.has(worker)) return;
+    // An uncaught exception (or unhandled rejection) ends the worker: 'error', then 'exit'. Either way the
+    // switch's workers are replaced from the running spec; a second report of the same death is ignored.
+    worker.on('error', (err) => this.workerFailed(worker, w, err));
+    worker.on('exit', (code) => this.workerFailed(worker, w, new Error(`worker exited with code ${code}`)));
+  }
+
+  /** Worker w died unasked: log and report it, then replace the workers, or give up after too many faults. */
+  private workerFailed(worker: Worker, w: number, err: Error): void {
+    if (this.exited || this.retired.has(worker)) return;
+    for (const x of this.workers) this.retired.add(x);
+    this.retired.add(worker);
+    const ev: DatapathEvent = { time: new Date().toISOString(), switch: this.name, worker: w, event: 'fault', reason: err.message };
+    this.lastFault = ev;
+    this.hooks.onDatapath?.(ev, err.stack);
+    this.failAll(new Error(`switch '${this.name}' datapath worker ${w} failed (${err.message}); its workers are being restarted, retry`));
+    const burst = this.faults.add(Date.now());
+    if (burst !== null) {
       this.exited = true;
       this.qc.stop();
-      void this.captures.stopAll();
-      this.failAll(new Error(`switch '${this.name}' datapath worker ${w} exited (code ${code})`));
-    });
+      this.datapathLost();
+      void Promise.all(this.workers.map((x) => x.terminate()));
+      this.hooks.onFatal?.(new Error(`switch '${this.name}': ${burst} datapath faults within ${this.faults.windowMs / 1000} s (last: ${err.message}); giving up`));
+      return;
+    }
+    const t0 = Date.now();
+    this.restarting = this.restart().then(
+      () => {
+        this.restarting = null;
+        this.restarts++;
+        this.hooks.onDatapath?.({ time: new Date().toISOString(), switch: this.name, worker: w, event: 'restarted', reason: `${this.workers.length} workers replaced in ${Date.now() - t0} ms` });
+      },
+      (e: unknown) => {
+        this.restarting = null;
+        this.exited = true;
+        this.hooks.onFatal?.(new Error(`switch '${this.name}': restarting its datapath failed: ${(e as Error).message}`));
+      },
+    );
+  }
+
+  /**
+   * Replace every worker of the switch from the running spec: the old ones are stopped (their teardown
+   * closes the fds they opened; the devices live on through the copies kept here), new shared tables are
+   * built, and every port is added again, a TAP taking over its kept device (already up, in its namespace,
+   * with its addresses) instead of opening a new one. Learned MACs and stateful flows are lost (they are
+   * relearned); counters keep their totals; static MACs are put back.
+   */
+  private async restart(): Promise<void> {
+    const old = [...this.workers];
+    this.qc.stop();
+    this.datapathLost();
+    await Promise.all(old.map((x) => x.terminate()));
+    for (const x of old) this.retired.delete(x); // their exit has been seen
+    this.workers.length = 0;
+    // the old workers' totals folded into one block (so restarts do not grow the sums); flowsActive is a
+    // gauge of the old flow table, which is gone
+    const totals = this.summed();
+    totals.c[Counters.global(gf.flowsActive)] = 0;
+    this.counterBlocks.length = 0;
+    this.counterBlocks.push(totals);
+    const ports = this.config.ports!;
+    const indices = new Map(this.portIndex); // each port keeps its index, so its counters go on adding up
+    this.config.ports = [];
+    this.portIndex.clear();
+    this.home.clear();
+    this.nextHome = 0;
+    this.boot(old.length);
+    this.nodeNames = await this.send({ op: 'nodes' });
+    for (const port of ports) await this.plugPort(port, this.kept.get(port.name), indices.get(port.name));
+    for (const m of this.config.staticMacs ?? []) await this.send({ op: 'fdbAdd', mac: m.mac, vid: m.vid, port: m.port }).catch(() => {});
   }
 
   /** Captures run on worker 0, with the port's traffic pinned there while they run. */
-  private async captureCall(req: Request): Promise<unknown> {
-    const cfg = req.op === 'captureStart' || req.op === 'captureStop' ? this.portConfig(req.name) : undefined;
+  async captureCall(req: CaptureOp): Promise<number | null> {
+    const cfg = this.portConfig(req.name);
     if (req.op === 'captureStart' && cfg) await this.qc.setCapturing(cfg, true);
     try {
-      return await this.call(req);
+      return req.op === 'captureStart' ? await this.call(req) : await this.call(req);
     } finally {
       if (req.op === 'captureStop' && cfg) await this.qc.setCapturing(cfg, false);
     }
   }
+
+  /** The workers died or are being replaced: what a subclass runs on them (captures) ends here. */
+  protected datapathLost(): void {}
 
   private failAll(err: Error): void {
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
   }
 
-  /** A request to worker w (default 0). */
-  private call<T>(req: Request, w = 0): Promise<T> {
+  /** A request to worker w (default 0), answered with its op's reply type; waits out a restart. */
+  private call<O extends Op>(req: RequestOf<O>, w = 0): Promise<Replies[O]> {
+    if (this.restarting) return this.restarting.then(() => this.send(req, w));
+    return this.send(req, w);
+  }
+
+  private send<O extends Op>(req: RequestOf<O>, w = 0): Promise<Replies[O]> {
     if (this.exited) return Promise.reject(new Error(`switch '${this.name}' is stopped`));
     const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<Replies[O]>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       this.workers[w]!.postMessage({ id, req });
     });
   }
 
+  /** Queues, steering tables and moves (runtime/queue-control.ts); rebuilt with the workers on a restart. */
+  get qc(): QueueControl {
+    return this.tables.qc;
+  }
+
+  /** Resolves once no restart is under way (requests to every worker must see the new set). */
+  private async ready(): Promise<void> {
+    while (this.restarting) await this.restarting;
+  }
+
   /** A change every worker must apply: worker 0 first (it refuses what all would refuse), then the rest. */
-  private async callAll(req: Request): Promise<void> {
+  private async callAll<O extends Op>(req: RequestOf<O>): Promise<void> {
     await this.call(req, 0);
     await Promise.all(this.workers.slice(1).map((_, i) => this.call(req, i + 1)));
   }
@@ -148,11 +244,17 @@ export class SwitchHandle {
   }
 
   async start(): Promise<void> {
-    this.nodeNames = await this.call<string[]>({ op: 'nodes' });
+    this.nodeNames = await this.call({ op: 'nodes' });
   }
 
-  async addPort(port: PortConfig): Promise<void> {
-    if (port.policy) port = { ...port, policy: withRuleIds(port.policy) };
+  async addPort(port: PortSpec): Promise<void> {
+    await this.ready();
+    await this.plugPort(port, undefined);
+  }
+
+  /** Add a port on every worker; `kept`: its TAP outlived the workers (a restart) and is taken over;
+   *  `index`: the port index it had before the restart. */
+  private async plugPort(port: PortSpec, kept: KeptTap | undefined, index?: number): Promise<void> {
     const n = this.workers.length;
     // A socket endpoint lives on worker 0 (pinned there). A TAP's NIC goes to the home worker under Dynamic
     // VMQ (with every queue, until load spreads them), else round robin; a multi-queue TAP opens a queue on
@@ -161,31 +263,47 @@ export class SwitchHandle {
     const multiQueue = port.nic.type === 'tap' && port.nic.multiQueue === true;
     const nicHome = tap && !multiQueue ? this.qc.nicHome() : -1;
     const home = !tap ? 0 : nicHome >= 0 ? nicHome : this.nextHome++ % n;
-    const added = await this.call<AddedPort>({ op: 'addPort', port, place: !tap || n === 1 }, home);
+    const reopen = (w: number): ReopenNic | undefined => (kept ? { fd: kept.fds[w] ?? kept.fds[0]!, offloadCaps: kept.offloadCaps } : undefined);
+    const added: AddedPort = await this.send({ op: 'addPort', port, index, place: !tap || n === 1, reopen: reopen(home) }, home);
     const joined: number[] = [];
+    const queueFds: number[] = [];
+    queueFds[home] = added.fd;
+    let keep: KeptTap | undefined;
     try {
+      // the device is held open here before any other worker writes through it
+      keep = kept ?? (tap && added.fd >= 0 ? { fds: [loadTapAddon().dup(added.fd)], offloadCaps: added.offloadCaps } : undefined);
       for (let w = 0; w < n; w++) {
         if (w === home) continue;
-        await this.call({ op: 'addPort', port, index: added.index, remote: this.remoteNic(port, added, multiQueue) }, w);
+        const r = await this.send({ op: 'addPort', port, index: added.index, remote: this.remoteNic(port, keep, multiQueue, kept ? reopen(w) : undefined) }, w);
         joined.push(w);
+        queueFds[w] = r.fd;
       }
-      if (tap && n > 1) await this.call({ op: 'placeTap', name: port.name }, home);
+      // a new multi-queue TAP: keep each worker's queue too (a restarted worker takes its own back)
+      if (multiQueue && !kept && keep) keep.fds = queueFds.map((fd, w) => (w === home ? keep!.fds[0]! : fd >= 0 ? loadTapAddon().dup(fd) : -1));
+      if (tap && n > 1 && !kept) await this.send({ op: 'placeTap', name: port.name }, home);
     } catch (err) {
-      for (const w of joined) await this.call({ op: 'removePort', name: port.name }, w).catch(() => {});
-      await this.call({ op: 'removePort', name: port.name }, home).catch(() => {});
+      for (const w of joined) await this.send({ op: 'removePort', name: port.name }, w).catch(() => {});
+      await this.send({ op: 'removePort', name: port.name }, home).catch(() => {});
+      if (keep && !kept) this.closeKept(keep);
       throw err;
     }
-    this.fds.set(port.name, { fd: added.fd, offloadCaps: added.offloadCaps });
+    if (keep) this.kept.set(port.name, keep);
     this.portAdded(port, added.index, home);
   }
 
-  /** How a worker that does not host a port's NIC reaches it. */
-  private remoteNic(port: PortConfig, nic: { fd: number; offloadCaps: number }, multiQueue: boolean): RemoteNic {
-    if (port.nic.type !== 'tap') return { kind: 'none' };
-    return multiQueue ? { kind: 'mq' } : { kind: 'borrow', fd: nic.fd, offloadCaps: nic.offloadCaps };
+  /** How a worker that does not host a port's NIC reaches it: through the device held open here. */
+  private remoteNic(port: PortSpec, keep: KeptTap | undefined, multiQueue: boolean, reopen: ReopenNic | undefined): RemoteNic {
+    if (port.nic.type !== 'tap' || keep === undefined) return { kind: 'none' };
+    if (multiQueue) return reopen ? { kind: 'mq', reopen } : { kind: 'mq' };
+    return { kind: 'borrow', fd: keep.fds[0]!, offloadCaps: keep.offloadCaps };
   }
 
-  private portAdded(port: PortConfig, index: number, home: number): void {
+  private closeKept(keep: KeptTap): void {
+    const addon = loadTapAddon();
+    for (const fd of keep.fds) if (fd >= 0) addon.close(fd);
+  }
+
+  private portAdded(port: PortSpec, index: number, home: number): void {
     this.portIndex.set(port.name, index);
     this.home.set(port.name, home);
     this.config.ports!.push(port);
@@ -193,19 +311,22 @@ export class SwitchHandle {
   }
 
   async removePort(name: string): Promise<void> {
+    await this.ready();
     const home = this.home.get(name) ?? 0;
     this.qc.portRemoved(name);
     // the workers borrowing the home's TAP fd let go of it before the home closes it
     await Promise.all(this.workers.map((_, w) => (w === home ? null : this.call({ op: 'removePort', name }, w))));
     await this.call({ op: 'removePort', name }, home);
-    await this.captures.portRemoved(name);
     this.portIndex.delete(name);
     this.home.delete(name);
-    this.fds.delete(name);
+    // the workers closed their fds: closing the kept ones destroys a TAP the switch created
+    const keep = this.kept.get(name);
+    if (keep) this.closeKept(keep);
+    this.kept.delete(name);
     this.config.ports = this.config.ports!.filter((p) => p.name !== name);
   }
 
-  private patchPort(name: string, patch: Partial<PortConfig>): Promise<void> {
+  private patchPort(name: string, patch: Partial<PortSpec>): Promise<void> {
     this.config.ports = this.config.ports!.map((p) => (p.name === name ? { ...p, ...patch } : p));
     return this.queuesFollow(name);
   }
@@ -254,17 +375,19 @@ export class SwitchHandle {
     await this.queuesFollow(name);
   }
 
-  portConfig(name: string): PortConfig | undefined {
+  portConfig(name: string): PortSpec | undefined {
     return this.config.ports!.find((p) => p.name === name);
   }
 
-  flows(port?: string): Promise<FlowStatus[]> {
+  /** Stateful ACL flows (of one port, or all), as the datapath holds them. */
+  flowRows(port?: string): Promise<FlowRow[]> {
     return this.call({ op: 'flows', name: port });
   }
 
   /** Rule hit counters, summed over the workers (each counts the frames it switched). */
   async policyStats(name: string): Promise<PolicyStats> {
-    const all = await Promise.all(this.workers.map((_, w) => this.call<PolicyStats>({ op: 'policyStats', name }, w)));
+    await this.ready();
+    const all = await Promise.all(this.workers.map((_, w) => this.call({ op: 'policyStats', name }, w)));
     const sum = (lists: PolicyStats['acls'][]) =>
       lists[0]!.map((r, i) => {
         const out = { ...r } as Record<string, unknown>;
@@ -279,7 +402,8 @@ export class SwitchHandle {
 
   /** Ports as their home workers (which host the NICs) see them. */
   async ports(): Promise<PortStatus[]> {
-    const views = await Promise.all(this.workers.map((_, w) => this.call<PortStatus[]>({ op: 'ports' }, w)));
+    await this.ready();
+    const views = await Promise.all(this.workers.map((_, w) => this.call({ op: 'ports' }, w)));
     return views[0]!.map((p) => {
       const home = this.home.get(p.name) ?? 0;
       const mine = views[home]!.find((x) => x.name === p.name) ?? p;
@@ -291,20 +415,26 @@ export class SwitchHandle {
     return this.portIndex.has(name);
   }
 
-  fdbShow(): Promise<FdbEntry[]> {
+  /** The MAC table, as the datapath holds it. */
+  fdbRows(): Promise<FdbRow[]> {
     return this.call({ op: 'fdbShow' });
+  }
+
+  /** Port index -> name, for reading the datapath's rows. */
+  portNames(): Map<number, string> {
+    return new Map([...this.portIndex].map(([n, p]) => [p, n]));
   }
 
   fdbFlush(port?: string): Promise<number> {
     return this.call({ op: 'fdbFlush', port });
   }
 
-  fdbAdd(mac: string, vid: number, port: string): Promise<void> {
-    return this.call({ op: 'fdbAdd', mac, vid, port });
+  async fdbAdd(mac: string, vid: number, port: string): Promise<void> {
+    await this.call({ op: 'fdbAdd', mac, vid, port });
   }
 
-  fdbDel(mac: string, vid: number): Promise<void> {
-    return this.call({ op: 'fdbDel', mac, vid });
+  async fdbDel(mac: string, vid: number): Promise<void> {
+    await this.call({ op: 'fdbDel', mac, vid });
   }
 
   async setAging(seconds: number): Promise<void> {
@@ -324,7 +454,7 @@ export class SwitchHandle {
     const counters = this.summed();
     const g = counters.readGlobal();
     // the MAC table is shared: its entry count is the table's, not a sum
-    if (this.fdbView) g.fdbEntries = this.fdbView.count;
+    g.fdbEntries = this.tables.fdb.count;
     const ports: Record<string, PortCounters> = {};
     for (const [name, p] of this.portIndex) {
       const { fields, drops } = counters.readPort(p);
@@ -335,6 +465,7 @@ export class SwitchHandle {
       nodes[n] = { packets: counters.c[Counters.nodePackets(i)], drops: counters.c[Counters.nodeDrops(i)] };
     });
     return {
+      datapath: { restarts: this.restarts },
       fdb: { entries: g.fdbEntries, learned: g.fdbLearned, aged: g.fdbAged, moved: g.fdbMoved, refused: g.fdbRefused, flushed: g.fdbFlushed },
       flows: { active: g.flowsActive, created: g.flowsCreated, expired: g.flowsExpired, refused: g.flowsRefused, earlyDropped: g.flowsEarlyDropped, quotaRefused: g.flowsQuotaRefused },
       ports,
@@ -366,6 +497,7 @@ export class SwitchHandle {
    * never lost; Dynamic VMQ sampling pauses meanwhile.
    */
   async setWorkers(n: number): Promise<void> {
+    await this.ready();
     if (!Number.isInteger(n) || n < 1 || n > kMaxWorkers) throw new Error(`workers: ${n} is out of range; use an integer from 1 to ${kMaxWorkers}`);
     this.qc.stop();
     try {
@@ -385,7 +517,7 @@ export class SwitchHandle {
     await this.call({ op: 'nodes' }, k);
     for (const port of this.config.ports!) {
       // a TAP already lives in its namespace, where a new queue cannot be opened by name: write through its fd
-      await this.call({ op: 'addPort', port, index: this.portIndex.get(port.name)!, remote: this.remoteNic(port, this.fds.get(port.name)!, false) }, k);
+      await this.call({ op: 'addPort', port, index: this.portIndex.get(port.name)!, remote: this.remoteNic(port, this.kept.get(port.name), false, undefined) }, k);
     }
   }
 
@@ -394,7 +526,7 @@ export class SwitchHandle {
     await this.qc.evacuate(k);
     for (const [name, home] of this.home) {
       if (home !== k) continue;
-      const nic = await this.call<{ fd: number; offloadCaps: number }>({ op: 'releaseNic', name }, k);
+      const nic: ReleasedNic = await this.call({ op: 'releaseNic', name }, k);
       if (nic.fd >= 0) await this.call({ op: 'adoptNic', name, fd: nic.fd, offloadCaps: nic.offloadCaps }, 0);
       this.home.set(name, 0);
     }
@@ -414,6 +546,7 @@ export class SwitchHandle {
 
   /** Change interrupt moderation and Dynamic VMQ settings of a running switch (validated by the caller). */
   async tune(t: { workers?: number; moderation?: ModerationConfig; dvmq?: DvmqConfig }): Promise<void> {
+    await this.ready();
     if (t.workers !== undefined) await this.setWorkers(t.workers);
     if (t.moderation !== undefined) await Promise.all(this.workers.map((_, w) => this.call({ op: 'setModeration', moderation: moderationSettings(t.moderation) }, w)));
     this.qc.tune(t, this.workers);
@@ -421,14 +554,23 @@ export class SwitchHandle {
     if (t.dvmq) this.config.dvmq = { ...(this.config.dvmq ?? {}), ...t.dvmq };
   }
 
+  /** Test hook: make worker w throw inside its next breath (the worker refuses unless VSWITCH_FAULT_INJECT=1). */
+  async injectFault(w: number): Promise<boolean> {
+    if (!Number.isInteger(w) || w < 0 || w >= this.workers.length) throw new Error(`worker: ${w} is not a worker of switch '${this.name}'; it has 0 to ${this.workers.length - 1}`);
+    return this.call({ op: 'fault' }, w);
+  }
+
   /** Stop the workers and close every NIC; `dispose` (the switch is removed for good) lets persistent TAP
    *  devices go too, while a shutdown keeps them for the next start. */
   async stop(dispose = false): Promise<void> {
-    if (this.exited) return;
-    this.qc.stop();
-    await Promise.all(this.workers.map((_, w) => this.call({ op: 'stop', dispose }, w).catch(() => {})));
-    await this.captures.stopAll();
-    this.exited = true;
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await this.ready();
+    if (!this.exited) {
+      this.qc.stop();
+      await Promise.all(this.workers.map((_, w) => this.call({ op: 'stop', dispose }, w).catch(() => {})));
+      this.exited = true;
+      await Promise.all(this.workers.map((w) => w.terminate()));
+    }
+    for (const keep of this.kept.values()) this.closeKept(keep);
+    this.kept.clear();
   }
 }
