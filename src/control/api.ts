@@ -239,7 +239,8 @@ export function createApi(mgr: Manager, apiPath?: string, log: (line: string) =>
     }]),
     ['POST', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/capture$/, async (m, body) => {
       const req = captureRequest(body, 'capture');
-      return mgr.port(m[1], m[2]).captures.start(m[2], req);
+      const s = mgr.port(m[1], m[2]);
+      return s.captures.start(m[2], { ...req, file: await mgr.captureFile(req.file) });
     }],
     ['DELETE', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/capture$/, async (m) => mgr.port(m[1], m[2]).captures.stop(m[2])],
     ['GET', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/capture$/, async (m, _b, url) => {

@@ -67,7 +67,8 @@ function records(file: string): Array<{ bytes: Buffer; orig: number }> {
 test('request validation: each field refused with a message that says what would be right', () => {
   const bad: Array<[unknown, RegExp]> = [
     [null, /must be an object like/],
-    [{ file: 'rel.pcap' }, /capture\.file: must be an absolute path/],
+    [{ file: '../rel.pcap' }, /capture\.file: a relative name is a file in the daemon's capture directory and cannot leave it with '\.\.'/],
+    [{ file: '/tmp/x.pcap', force: 'yes' }, /capture\.force: must be true/],
     [{ file: '' }, /capture\.file: must be the path/],
     [{ file: '/tmp/x.pcap', direction: 'sideways' }, /capture\.direction: must be in .* out .* or both, got "sideways"/],
     [{ file: '/tmp/x.pcap', count: 0 }, /capture\.count: must be an integer from 1 to 1000000000/],

@@ -6,8 +6,13 @@
  * Link events (NIC connect/disconnect, admin up/down) are kept in a bounded log for `vswitch events` and
  * printed by the daemon.
  */
+import { isAbsolute, join, resolve } from 'node:path';
+import { runtimeDir } from './defaults.js';
+import { listenPath, sharedEndpoint } from './endpoints.js';
 import type { DatapathEvent, LinkEvent, PortConfig, StaticMac, SwitchConfig, VswitchConfig } from './model.js';
 import { ManagedSwitch } from './managed-switch.js';
+import { ensurePrivateDir } from './private-dir.js';
+import { claimSocketPath } from './socket-path.js';
 import { ConfigError } from './validate.js';
 
 /** Recent link events kept for the API: enough for a lab session, bounded so a flapping port cannot grow memory. */
@@ -17,11 +22,55 @@ export class Manager {
   private readonly switches = new Map<string, ManagedSwitch>();
   readonly events: Array<LinkEvent | DatapathEvent> = [];
 
-  /** `onFatal`: a switch's datapath cannot be kept alive (repeated worker faults); the daemon exits on it. */
+  /** Where relative capture file names go (VswitchConfig.captureDir). */
+  readonly captureDir: string;
+
+  private readonly apiPath: string | undefined;
+
+  /**
+   * `onFatal`: a switch's datapath cannot be kept alive (repeated worker faults); the daemon exits on it.
+   * `paths.api`: the daemon's API socket, which no port may listen on; `paths.captureDir`: VswitchConfig.captureDir.
+   */
   constructor(
     private readonly log: (line: string) => void = () => {},
     private readonly onFatal: (err: Error) => void = () => {},
-  ) {}
+    paths: { api?: string; captureDir?: string } = {},
+  ) {
+    this.apiPath = paths.api;
+    this.captureDir = resolve(paths.captureDir ?? join(runtimeDir(), 'captures'));
+  }
+
+  /** The absolute path of a capture file: a relative name lands in the capture directory, made 0700 and checked first. */
+  async captureFile(file: string): Promise<string> {
+    if (isAbsolute(file)) return file;
+    try {
+      await ensurePrivateDir(this.captureDir, 'capture directory');
+    } catch (err) {
+      throw new ConfigError('capture.file', (err as Error).message);
+    }
+    return join(this.captureDir, file);
+  }
+
+  /**
+   * Before a port's NIC is opened: its endpoint is no running port's (any switch) and, for a unix
+   * listener, its path is free or stale (control/socket-path.ts). On the control thread, bounded.
+   */
+  private async claimEndpoint(switchName: string, port: PortConfig): Promise<void> {
+    for (const s of this.switches.values()) {
+      for (const other of s.config.ports ?? []) {
+        const shared = sharedEndpoint(port.nic, other.nic);
+        if (shared) throw new ConfigError(`port.nic.${shared.field}`, `${shared.text} is already the endpoint of port ${s.name}/${other.name}; an endpoint belongs to one port: choose another`);
+      }
+    }
+    const path = listenPath(port.nic);
+    if (path === null) return;
+    if (this.apiPath !== undefined && path === resolve(this.apiPath)) throw new ConfigError('port.nic.path', `${path} is this daemon's API socket; give the port another path`);
+    try {
+      await claimSocketPath(path, `port ${switchName}/${port.name}`);
+    } catch (err) {
+      throw new ConfigError('port.nic.path', (err as Error).message);
+    }
+  }
 
   private record(ev: LinkEvent | DatapathEvent): void {
     this.events.push(ev);
@@ -62,7 +111,10 @@ export class Manager {
       const ports: PortConfig[] = [...(cfg.ports ?? [])];
       if (cfg.type === 'internal' && !ports.some((p) => p.name === 'host'))
         ports.unshift({ name: 'host', nic: { type: 'tap', name: hostTapName(cfg.name), create: true } });
-      for (const p of ports) await handle.addPort(p);
+      for (const p of ports) {
+        await this.claimEndpoint(cfg.name, p);
+        await handle.addPort(p);
+      }
       for (const m of cfg.staticMacs ?? []) await handle.fdbAdd(m.mac, m.vid, m.port);
     } catch (err) {
       this.switches.delete(cfg.name);
@@ -84,6 +136,7 @@ export class Manager {
   async addPort(switchName: string, port: PortConfig): Promise<void> {
     const s = this.get(switchName);
     if (s.hasPort(port.name)) throw new ConfigError('port.name', `switch '${switchName}' already has a port named '${port.name}'`);
+    await this.claimEndpoint(switchName, port);
     await s.addPort(port);
   }
 
@@ -115,7 +168,7 @@ export class Manager {
 
   /** The running configuration, in the config file's shape (`vswitch config show`). */
   snapshot(api?: string): VswitchConfig {
-    return { ...(api ? { api } : {}), switches: this.list().map((s) => s.config) };
+    return { ...(api ? { api } : {}), captureDir: this.captureDir, switches: this.list().map((s) => s.config) };
   }
 
   async stop(): Promise<void> {

@@ -18,6 +18,9 @@ export type SwitchConfig = SwitchSpec;
 export interface VswitchConfig {
   /** Unix socket path of the management API. */
   api?: string;
+  /** Where `capture -w NAME` writes a relative NAME: a directory of the daemon's user alone (created 0700).
+   *  Default: the runtime directory's `captures` (/tmp/vswitch-$UID/captures or $XDG_RUNTIME_DIR/vswitch/captures). */
+  captureDir?: string;
   switches: SwitchConfig[];
 }
 
@@ -55,8 +58,10 @@ export type CaptureDirection = 'in' | 'out' | 'both';
 
 /** Start a packet capture on a port (POST /v1/switches/:sw/ports/:p/capture). */
 export interface CaptureRequest {
-  /** Absolute path of the pcap file the daemon writes (created or truncated). */
+  /** The pcap file the daemon creates: absolute, or relative to its capture directory (captureDir). */
   file: string;
+  /** Overwrite (truncate) an existing regular file; without it an existing file is refused. Never follows a symlink. */
+  force?: boolean;
   direction: CaptureDirection;
   /** Stop after this many frames written. */
   count?: number;

@@ -4,6 +4,9 @@
  * right (the ws receiver style). Validation happens before any change is applied, so a refused change
  * leaves the running switch exactly as it was.
  */
+import net from 'node:net';
+import { resolve } from 'node:path';
+import { listenPath, sharedEndpoint } from './endpoints.js';
 import type { MinimumBandwidthMode, NicConfig, PortConfig, QemuNicConfig, StaticMac, SwitchConfig, SwitchType, VlanConfig, VswitchConfig } from './model.js';
 import { portPolicy, pvlanConfig } from './validate-policy.js';
 import { kPortQueueKeys, kSwitchQueueKeys, validatePortQueues, validateSwitchQueues } from './validate-queues.js';
@@ -55,6 +58,19 @@ export function vlanConfig(v: unknown, field: string): VlanConfig {
   return out;
 }
 
+/** A DNS name (RFC 1123 labels), not an all-numeric one (that is a mistyped IPv4 address). */
+const kHostName = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** A host: an IPv4 or IPv6 address (no brackets) or, where names are allowed, a host name. */
+export function host(v: unknown, field: string, names = true): string {
+  const h = str(v, field);
+  if (net.isIP(h)) return h;
+  if (/^\[.*\]$/.test(h) && net.isIPv6(h.slice(1, -1))) fail(field, `write the IPv6 address without brackets here: ${show(h.slice(1, -1))}`);
+  if (!names) fail(field, `${show(h)} is not an IP address; give one, e.g. 127.0.0.1 or ::1 (a dgram port compares each sender with it, so it cannot be a name)`);
+  if (!kHostName.test(h) || /^[\d.]+$/.test(h)) fail(field, `${show(h)} is neither an IP address nor a host name; e.g. 127.0.0.1, ::1 or vm-host.example`);
+  return h;
+}
+
 export function nicConfig(v: unknown, field: string): NicConfig {
   const o = obj(v, field);
   const type = oneOf(o.type, `${field}.type`, ['tap', 'stream', 'dgram', 'memory'] as const);
@@ -74,7 +90,7 @@ export function nicConfig(v: unknown, field: string): NicConfig {
       const mode = oneOf(o.mode, `${field}.mode`, ['listen', 'connect'] as const);
       const out: NicConfig = { type, mode };
       if (o.path !== undefined) out.path = str(o.path, `${field}.path`);
-      if (o.host !== undefined) out.host = str(o.host, `${field}.host`);
+      if (o.host !== undefined) out.host = host(o.host, `${field}.host`);
       // port 0 on a listener asks the kernel for a free port (`vswitch port list` shows the one bound)
       if (o.port !== undefined) out.port = int(o.port, `${field}.port`, mode === 'listen' ? 0 : 1, 65535);
       if (o.framing !== undefined) out.framing = oneOf(o.framing, `${field}.framing`, ['qemu', 'vde'] as const);
@@ -85,9 +101,12 @@ export function nicConfig(v: unknown, field: string): NicConfig {
     case 'dgram': {
       onlyKeys(o, field, ['type', 'localHost', 'localPort', 'remoteHost', 'remotePort']);
       const out: NicConfig = { type, localPort: int(o.localPort, `${field}.localPort`, 0, 65535) };
-      if (o.localHost !== undefined) out.localHost = str(o.localHost, `${field}.localHost`);
-      if (o.remoteHost !== undefined) out.remoteHost = str(o.remoteHost, `${field}.remoteHost`);
+      if (o.localHost !== undefined) out.localHost = host(o.localHost, `${field}.localHost`, false);
+      if (o.remoteHost !== undefined) out.remoteHost = host(o.remoteHost, `${field}.remoteHost`, false);
       if (o.remotePort !== undefined) out.remotePort = int(o.remotePort, `${field}.remotePort`, 1, 65535);
+      if (out.remoteHost !== undefined && out.remotePort === undefined) fail(`${field}.remotePort`, 'missing: a remoteHost needs its remotePort');
+      if (out.localHost !== undefined && out.remoteHost !== undefined && net.isIP(out.localHost) !== net.isIP(out.remoteHost))
+        fail(`${field}.remoteHost`, `${out.remoteHost} is IPv${net.isIP(out.remoteHost)} but localHost ${out.localHost} is IPv${net.isIP(out.localHost)}; use one family for both`);
       return out;
     }
     case 'memory':
@@ -172,6 +191,7 @@ export function switchConfig(v: unknown, field: string): SwitchConfig {
     if (seen.has(p.name)) fail(`${field}.ports[${i}].name`, `port name '${p.name}' is used twice in this switch`);
     seen.add(p.name);
   });
+  uniqueEndpoints(out.ports.map((p, i) => ({ port: p, field: `${field}.ports[${i}]` })));
   const statics = o.staticMacs === undefined ? [] : o.staticMacs;
   if (!Array.isArray(statics)) fail(`${field}.staticMacs`, 'must be a list of {mac, vid, port}');
   out.staticMacs = (statics as unknown[]).map((s, i) => staticMac(s, `${field}.staticMacs[${i}]`));
@@ -183,9 +203,10 @@ export function switchConfig(v: unknown, field: string): SwitchConfig {
 
 export function vswitchConfig(v: unknown): VswitchConfig {
   const o = obj(v, 'config');
-  onlyKeys(o, 'config', ['api', 'switches']);
+  onlyKeys(o, 'config', ['api', 'captureDir', 'switches']);
   const out: VswitchConfig = { switches: [] };
   if (o.api !== undefined) out.api = str(o.api, 'config.api');
+  if (o.captureDir !== undefined) out.captureDir = str(o.captureDir, 'config.captureDir');
   if (!Array.isArray(o.switches)) fail('config.switches', 'must be a list of switches');
   out.switches = (o.switches as unknown[]).map((s, i) => switchConfig(s, `config.switches[${i}]`));
   const names = new Set<string>();
@@ -193,5 +214,26 @@ export function vswitchConfig(v: unknown): VswitchConfig {
     if (names.has(s.name)) fail(`config.switches[${i}].name`, `switch name '${s.name}' is used twice`);
     names.add(s.name);
   });
+  const all = out.switches.flatMap((s, i) => (s.ports ?? []).map((p, j) => ({ port: p, field: `config.switches[${i}].ports[${j}]` })));
+  uniqueEndpoints(all);
+  if (out.api !== undefined) {
+    const api = resolve(out.api);
+    const clash = all.find((x) => listenPath(x.port.nic) === api);
+    if (clash) fail(`${clash.field}.nic.path`, `${api} is the management API's socket (config.api); give the port another path`);
+  }
   return out;
+}
+
+/** Refuse two ports claiming one endpoint (endpoints.ts), naming both fields. */
+export function uniqueEndpoints(ports: Array<{ port: PortConfig; field: string }>): void {
+  for (let i = 1; i < ports.length; i++) {
+    for (let j = 0; j < i; j++) {
+      const shared = sharedEndpoint(ports[i]!.port.nic, ports[j]!.port.nic);
+      if (shared)
+        fail(
+          `${ports[i]!.field}.nic.${shared.field}`,
+          `${shared.text} is already the endpoint of port '${ports[j]!.port.name}' (${ports[j]!.field}.nic.${shared.field}); an endpoint belongs to one port: choose another`,
+        );
+    }
+  }
 }

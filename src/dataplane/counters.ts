@@ -37,6 +37,7 @@ export const dropReasons = [
   ['storm-limit', 'broadcast/multicast/unknown-unicast over the port StormLimit'],
   ['pvlan-isolated', 'private VLAN rules forbid this source and destination pair'],
   ['qos-queue-full', 'egress shaping queue of the source class full (MaximumBandwidth congestion)'],
+  ['foreign-source', "datagram from another address than the dgram port's configured remote"],
 ] as const;
 
 export type DropReason = (typeof dropReasons)[number][0];

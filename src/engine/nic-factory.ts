@@ -11,7 +11,38 @@ import type { Nic } from '../ports/nic.js';
 import { StreamNic } from '../ports/stream.js';
 import { TapNic } from '../ports/tap.js';
 
-const run = promisify(execFile);
+const execFileP = promisify(execFile);
+/** `ip` answers in milliseconds; 10 s bounds a wedged netlink without failing a loaded machine. */
+const kIpTimeoutMs = 10_000;
+/** A listener binds, a UDP socket binds at once; 5 s also covers a TCP host name's DNS lookup. */
+export const kEndpointStartMs = 5000;
+
+/** Run `ip`, bounded; a failure says what was attempted and what `ip` answered, on one line. */
+async function run(cmd: string, args: string[]): Promise<void> {
+  try {
+    await execFileP(cmd, args, { timeout: kIpTimeoutMs });
+  } catch (err) {
+    const e = err as { stderr?: string; killed?: boolean; message: string };
+    const said = e.killed ? `no answer within ${kIpTimeoutMs} ms` : (e.stderr ?? e.message).trim().replace(/\s+/g, ' ');
+    throw new Error(`${cmd} ${args.join(' ')} failed: ${said}`);
+  }
+}
+
+/**
+ * Resolves once the endpoint has started (a listener bound, a UDP socket bound), or rejects with why it
+ * could not (address in use, permission denied, ...), within kEndpointStartMs: so `port add` fails at once
+ * with the reason instead of leaving a port that never comes up. A connecting stream is not waited for: it
+ * re-dials until its peer appears (its reason shows in `port list`), and a TAP is up once open() returned.
+ */
+export function endpointStarted(nic: Nic): Promise<void> {
+  const ready = nic instanceof DgramNic ? nic.ready() : nic instanceof StreamNic && nic.mode === 'listen' ? nic.ready() : null;
+  if (ready === null) return Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the endpoint did not start within ${kEndpointStartMs} ms`)), kEndpointStartMs);
+  });
+  return Promise.race([ready, late]).finally(() => clearTimeout(timer));
+}
 
 export function createNic(cfg: NicSpec): Nic {
   switch (cfg.type) {

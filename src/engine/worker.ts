@@ -13,7 +13,7 @@ import { Counters } from '../dataplane/counters.js';
 import { PacketPool } from '../dataplane/pool.js';
 import { parseMacWords } from '../packet/mac.js';
 import { Engine, type LinkChange } from './engine.js';
-import { createNic, placeTap } from './nic-factory.js';
+import { createNic, endpointStarted, placeTap } from './nic-factory.js';
 import type { EventMessage, Handlers, Reply, Request, RequestEnvelope, WorkerInit } from './protocol.js';
 import { Fdb } from '../switch/fdb.js';
 import { TapNic } from '../ports/tap.js';
@@ -97,6 +97,7 @@ export class SwitchWorker {
         e.setPolicy(p, cfg.policy ?? {}, cfg.mac);
         if (remote === undefined) {
           e.attach(p, nic!);
+          await endpointStarted(nic!); // a bind that fails (address in use) fails the add, with the reason
           if (cfg.nic.type === 'tap' && req.place !== false && reopen === undefined) await placeTap(cfg.nic);
         } else {
           e.attachRemote(p, nic, remote.kind === 'borrow' ? remote.offloadCaps : 0, remote.kind === 'mq');
@@ -277,6 +278,8 @@ if (parentPort && workerData?.switchName) {
   let stopped = false;
   if (w.engine.mq) void serveRings(w.engine, () => stopped);
   port.on('message', (m: RequestEnvelope) => {
+    // test hook: a worker that never answers its stop, to prove SIGTERM still ends the daemon (e2e/sockets)
+    if (m.req.op === 'stop' && process.env.VSWITCH_FAULT_INJECT === 'worker-stop-hang') return;
     w.handle(m.req).then(
       (result) => port.postMessage({ id: m.id, ok: true, result: result as Extract<Reply, { ok: true }>['result'] } satisfies Reply),
       (err: unknown) => port.postMessage({ id: m.id, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies Reply),

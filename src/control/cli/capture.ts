@@ -13,9 +13,11 @@ export const captureCommands: Command[] = [
     path: ['capture'],
     args: [sw, port],
     summary: "write a port's frames to a pcap file (tshark -r FILE); waits for the limit or Ctrl-C",
-    description: 'Prints frames written and lost at the end. A relative -w path is taken from the current directory.',
+    description:
+      "Prints frames written and lost at the end. A relative -w name is a file in the daemon's capture directory (config captureDir, default <runtime dir>/captures); an existing file is refused unless --force, and a symlink is never followed.",
     options: {
-      write: { type: 'string', short: 'w', value: 'FILE', help: 'the pcap file to write', path: true },
+      write: { type: 'string', short: 'w', value: 'FILE', help: "the pcap file to write (relative: in the daemon's capture directory)" },
+      force: { type: 'boolean', help: 'replace an existing regular file' },
       direction: { type: 'string', value: 'DIR', help: 'frames the port receives (in), sends (out) or both', choices: ['in', 'out', 'both'] },
       count: { type: 'string', value: 'N', help: 'stop after N frames' },
       seconds: { type: 'string', value: 'S', help: 'stop after S seconds' },
@@ -25,6 +27,7 @@ export const captureCommands: Command[] = [
     async run({ api, args, flags, json, print }) {
       if (flags.write === undefined) throw new UsageError("capture needs the file to write: -w FILE (a pcap file, e.g. 'vswitch capture sw0 vm1 -w /tmp/vm1.pcap')", '-w');
       const raw: Record<string, unknown> = { file: flags.write, direction: flags.direction ?? 'both' };
+      if (flags.force) raw.force = true;
       if (flags.count !== undefined) raw.count = num(flags.count as string, '--count');
       if (flags.seconds !== undefined) raw.seconds = num(flags.seconds as string, '--seconds');
       const body = captureRequest(raw, 'capture');

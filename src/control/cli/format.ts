@@ -5,6 +5,7 @@
 import type { AclRule, CaptureStatus, ExtAclRule, NicConfig, PolicyStatus, RuleStats, SwitchCounters, VlanConfig } from '../model.js';
 import type { PortView } from '../port-view.js';
 import { table } from '../text-table.js';
+import { hostPortText } from '../../ports/address.js';
 import { UsageError } from './command.js';
 
 export function describeVlan(x: VlanConfig): string {
@@ -60,9 +61,11 @@ export function describeNic(n: NicConfig): string {
     case 'tap':
       return `tap ${n.name}${n.offload ? ' offload' : ''}${n.netns ? ` (netns ${n.netns})` : ''}`;
     case 'stream':
-      return `stream ${n.mode} ${n.path ?? `${n.host ?? ''}:${n.port}`}`;
-    case 'dgram':
-      return `dgram ${n.localHost ?? '127.0.0.1'}:${n.localPort}${n.remotePort ? ` -> ${n.remoteHost ?? '127.0.0.1'}:${n.remotePort}` : ''}`;
+      return `stream ${n.mode} ${n.path ?? hostPortText(n.host ?? '127.0.0.1', n.port ?? 0)}`;
+    case 'dgram': {
+      const local = n.localHost ?? (n.remoteHost?.includes(':') ? '::1' : '127.0.0.1');
+      return `dgram ${hostPortText(local, n.localPort)}${n.remotePort ? ` -> ${hostPortText(n.remoteHost ?? local, n.remotePort)}` : ''}`;
+    }
     case 'memory':
       return 'memory';
   }
@@ -122,11 +125,21 @@ export function captureSummary(c: CaptureStatus): string {
   return `capture ${c.switch}/${c.port} ended (${why}): ${c.framesWritten} frames written to ${c.file}, ${c.captureLost} lost (capture ring full)${c.error ? `\n  ${c.error}` : ''}`;
 }
 
-/** Ports: link, VLAN, MTU, endpoint, the VM's MAC and the worker that hosts the NIC. */
+/** Why a port is down, in words (its NIC says; '' when up): the `reason` column of `port list`. */
+function downReason(p: PortView): string {
+  if (p.adminDown) return "disconnected by 'port disconnect'";
+  if (p.link === 'up') return '';
+  const d = (p.detail ?? {}) as { down?: unknown; lastError?: unknown };
+  return String(d.down ?? d.lastError ?? 'endpoint not connected');
+}
+
+/** Ports: link, VLAN, MTU, endpoint, the VM's MAC, the worker that hosts the NIC, and why a port is down. */
 export function portTable(ports: PortView[]): string {
+  const reasons = ports.map(downReason);
+  const withReason = reasons.some(Boolean);
   return table([
-    ['port', 'link', 'vlan', 'mtu', 'endpoint', 'mac', 'worker'],
-    ...ports.map((p) => [p.name, p.link + (p.adminDown ? ' (admin)' : ''), describeVlan(p.vlan), String(p.mtu), describeNic(p.nic), p.mac ?? '-', String(p.detail?.worker ?? '-')]),
+    ['port', 'link', 'vlan', 'mtu', 'endpoint', 'mac', 'worker', ...(withReason ? ['reason'] : [])],
+    ...ports.map((p, i) => [p.name, p.link + (p.adminDown ? ' (admin)' : ''), describeVlan(p.vlan), String(p.mtu), describeNic(p.nic), p.mac ?? '-', String(p.detail?.worker ?? '-'), ...(withReason ? [reasons[i] || '-'] : [])]),
   ]);
 }
 

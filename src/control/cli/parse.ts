@@ -8,6 +8,9 @@
 import { resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import { commandName, kGlobalOptions, UsageError, usageLine, type Command, type Flags, type OptionSpec } from './command.js';
+
+/** `HOST:PORT` or `[IPV6]:PORT` (no '/' and a numeric port): a TCP address, not a unix path. */
+export const kTcpAddress = /^(\[[^\]/]+\]|[^/:[\]]+):\d+$/;
 import { closest } from './suggest.js';
 
 export type Located = { cmd: Command; rest: string[] } | { group: string; rest: string[] } | { top: true; rest: string[] };
@@ -106,7 +109,8 @@ export function parseCommand(table: readonly Command[], cmd: Command, rest: read
       const near = closest(val, o.choices);
       throw new UsageError(`--${k} must be one of ${o.choices.join(', ')}, got '${val}'${near ? `; did you mean '${near}'?` : ''}`, `--${k}`);
     }
-    if (o.path) flags[k] = resolvePath(cwd, val);
+    // a path option that also takes a TCP address (--listen HOST:PORT) keeps the address as given
+    if (o.path && !kTcpAddress.test(val)) flags[k] = resolvePath(cwd, val);
   }
   return { args, flags, help: false };
 }

@@ -6,6 +6,7 @@
 import type { NicConfig, VlanConfig } from '../model.js';
 import * as v from '../validate.js';
 import { num, str, UsageError, type Flags } from './command.js';
+import { kTcpAddress } from './parse.js';
 
 function list(text: string): (number | string)[] {
   return text.split(',').filter(Boolean).map((x) => (/^\d+$/.test(x) ? Number(x) : x));
@@ -30,15 +31,35 @@ export function vlanFromArgs(args: string[], f: Flags): VlanConfig {
   return v.vlanConfig(raw, 'vlan');
 }
 
+/** `A:B:C` split at the colons outside brackets, brackets removed: `5000:[::1]:5001` -> 5000, ::1, 5001. */
+function addressParts(text: string, what: string): string[] {
+  const parts: string[] = [];
+  let cur = '';
+  let bracket = false;
+  for (const ch of text) {
+    if (ch === '[' && !bracket && cur === '') bracket = true;
+    else if (ch === ']' && bracket) bracket = false;
+    else if (ch === ':' && !bracket) {
+      parts.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  if (bracket) throw new UsageError(`${what}: '${text}' has an unclosed '['; write IPv6 addresses as [::1]`);
+  parts.push(cur);
+  return parts;
+}
+
+/** `PORT`, `HOST:PORT` or `[IPV6]:PORT`. */
 function hostPort(text: string, what: string): { host?: string; port: number } {
-  const i = text.lastIndexOf(':');
-  return i < 0 ? { port: num(text, what) } : { host: text.slice(0, i), port: num(text.slice(i + 1), what) };
+  const parts = addressParts(text, what);
+  if (parts.length > 2) throw new UsageError(`${what}: write an IPv6 address in brackets, e.g. [::1]:5555, got '${text}'`);
+  return parts.length === 1 ? { port: num(parts[0], `${what} port`) } : { host: parts[0], port: num(parts[1], `${what} port`) };
 }
 
 export function nicFromFlags(f: Flags): NicConfig {
   const given = (['tap', 'listen', 'listen-tcp', 'connect', 'connect-tcp', 'dgram'] as const).filter((k) => f[k] !== undefined);
   if (given.length !== 1)
-    throw new UsageError(`give exactly one endpoint: --tap IFNAME, --listen PATH, --listen-tcp [HOST:]PORT, --connect PATH, --connect-tcp HOST:PORT or --dgram LPORT[:RHOST:RPORT]${given.length ? ` (got ${given.map((g) => '--' + g).join(', ')})` : ''}`);
+    throw new UsageError(`give exactly one endpoint: --tap IFNAME, --listen PATH|HOST:PORT, --listen-tcp [HOST:]PORT, --connect PATH|HOST:PORT, --connect-tcp HOST:PORT or --dgram [LHOST:]LPORT[:RHOST:RPORT]${given.length ? ` (got ${given.map((g) => '--' + g).join(', ')})` : ''}`);
   const framing = f.vde ? 'vde' : undefined;
   let raw: Record<string, unknown>;
   switch (given[0]) {
@@ -46,25 +67,30 @@ export function nicFromFlags(f: Flags): NicConfig {
       raw = { type: 'tap', name: f.tap, ...(f.netns ? { netns: f.netns } : {}), ...(f['no-create'] ? { create: false } : {}), ...(f.offload ? { offload: true } : {}), ...(f['multi-queue'] ? { multiQueue: true } : {}) };
       break;
     case 'listen':
-      raw = { type: 'stream', mode: 'listen', path: f.listen };
+      raw = kTcpAddress.test(str(f, 'listen')!) ? { type: 'stream', mode: 'listen', ...hostPort(str(f, 'listen')!, '--listen') } : { type: 'stream', mode: 'listen', path: f.listen };
       break;
     case 'connect':
-      raw = { type: 'stream', mode: 'connect', path: f.connect };
+      raw = kTcpAddress.test(str(f, 'connect')!) ? { type: 'stream', mode: 'connect', ...hostPort(str(f, 'connect')!, '--connect') } : { type: 'stream', mode: 'connect', path: f.connect };
       break;
     case 'listen-tcp':
-      raw = { type: 'stream', mode: 'listen', ...hostPort(str(f, 'listen-tcp')!, '--listen-tcp port') };
+      raw = { type: 'stream', mode: 'listen', ...hostPort(str(f, 'listen-tcp')!, '--listen-tcp') };
       break;
     case 'connect-tcp': {
-      const hp = hostPort(str(f, 'connect-tcp')!, '--connect-tcp port');
-      if (!hp.host) throw new UsageError('--connect-tcp needs HOST:PORT, e.g. 127.0.0.1:5555');
+      const hp = hostPort(str(f, 'connect-tcp')!, '--connect-tcp');
+      if (!hp.host) throw new UsageError('--connect-tcp needs HOST:PORT, e.g. 127.0.0.1:5555 or [::1]:5555');
       raw = { type: 'stream', mode: 'connect', ...hp };
       break;
     }
     case 'dgram': {
-      const parts = str(f, 'dgram')!.split(':');
-      if (parts.length !== 1 && parts.length !== 3) throw new UsageError(`--dgram takes LPORT or LPORT:RHOST:RPORT, got '${f.dgram}'`);
-      raw = { type: 'dgram', localPort: num(parts[0], '--dgram local port') };
-      if (parts.length === 3) Object.assign(raw, { remoteHost: parts[1], remotePort: num(parts[2], '--dgram remote port') });
+      // [LHOST:]LPORT[:RHOST:RPORT], IPv6 hosts in brackets: 5000, [::1]:5000, 5000:[::1]:5001, [::1]:5000:[::1]:5001
+      const p = addressParts(str(f, 'dgram')!, '--dgram');
+      if (p.length < 1 || p.length > 4)
+        throw new UsageError(`--dgram takes [LHOST:]LPORT[:RHOST:RPORT] (IPv6 in brackets, e.g. 5000:[::1]:5001), got '${f.dgram}'`);
+      const local = p.length === 2 || p.length === 4 ? p.slice(0, 2) : [undefined, p[0]];
+      const remote = p.length >= 3 ? p.slice(-2) : null;
+      raw = { type: 'dgram', localPort: num(local[1], '--dgram local port') };
+      if (local[0] !== undefined) raw.localHost = local[0];
+      if (remote) Object.assign(raw, { remoteHost: remote[0], remotePort: num(remote[1], '--dgram remote port') });
       break;
     }
   }
