@@ -26,6 +26,7 @@ export const usage = `vswitch: a userspace 802.1Q virtual switch
   vswitch switch list | show SW | rm SW
   vswitch switch add SW [--type private|internal] [--aging SECONDS] [--mac-table-size N] [--no-rsc]
                         [--min-bandwidth-mode weight|absolute] [--flow-table-size N]
+                        [--vde-switch DIR [--vde-vlan MODE]]   serve vde_switch's protocol on DIR
                         [--workers N] [--vmq-queues N] [--rss-table-size N] [--moderation MODE|N/T]
                         [--dvmq on|off] [--dvmq-upper X] [--dvmq-lower X] [--dvmq-period MS] [--dvmq-min-move MS]
       --workers: datapath threads (default: one per core); MODE: off|low|medium|high|adaptive, N/T: wake a
@@ -107,6 +108,8 @@ const options = {
   help: { type: 'boolean', short: 'h' },
   'min-bandwidth-mode': { type: 'string' },
   'flow-table-size': { type: 'string' },
+  'vde-switch': { type: 'string' },
+  'vde-vlan': { type: 'string' },
   ...policyFlagOptions,
   ...queueFlagOptions,
 } as const;
@@ -245,6 +248,8 @@ function describeNic(n: NicConfig): string {
       return `dgram ${n.localHost ?? '127.0.0.1'}:${n.localPort}${n.remotePort ? ` -> ${n.remoteHost ?? '127.0.0.1'}:${n.remotePort}` : ''}`;
     case 'memory':
       return 'memory';
+    case 'vde':
+      return `vde client ${n.path}`;
   }
 }
 
@@ -365,6 +370,9 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       if (f['no-rsc']) raw.rsc = false;
       if (f['min-bandwidth-mode'] !== undefined) raw.minimumBandwidthMode = f['min-bandwidth-mode'];
       if (f['flow-table-size'] !== undefined) raw.flowTableSize = num(f['flow-table-size'], '--flow-table-size');
+      if (f['vde-switch'] !== undefined)
+        raw.vdeSwitch = { dir: resolvePath(f['vde-switch']!), ...(f['vde-vlan'] !== undefined ? { vlan: vlanFromArgs(f['vde-vlan'].split(/\s+/), {} as Flags) } : {}) };
+      else if (f['vde-vlan'] !== undefined) throw new UsageError('--vde-vlan sets the VLAN of VDE client ports; give --vde-switch DIR too');
       Object.assign(raw, switchQueuesFromFlags(f));
       const r = await api.call('POST', '/switches', v.switchConfig(raw, 'switch'));
       print(`switch ${args[0]} created`, r);

@@ -8,6 +8,7 @@
  */
 import type { LinkEvent, PortConfig, SwitchConfig, VswitchConfig } from './model.js';
 import { SwitchHandle } from './switch-handle.js';
+import { VdeService } from './vde-service.js';
 import { ConfigError } from './validate.js';
 
 /** Recent link events kept for the API: enough for a lab session, bounded so a flapping port cannot grow memory. */
@@ -15,6 +16,8 @@ const kEventLog = 1000;
 
 export class Manager {
   private readonly switches = new Map<string, SwitchHandle>();
+  /** VDE control sockets, by switch (switch setting vdeSwitch). */
+  private readonly vde = new Map<string, VdeService>();
   readonly events: LinkEvent[] = [];
 
   constructor(private readonly log: (line: string) => void = () => {}) {}
@@ -50,6 +53,11 @@ export class Manager {
         ports.unshift({ name: 'host', nic: { type: 'tap', name: hostTapName(cfg.name), create: true } });
       for (const p of ports) await handle.addPort(p);
       for (const m of cfg.staticMacs ?? []) await handle.fdbAdd(m.mac, m.vid, m.port);
+      if (cfg.vdeSwitch) {
+        const svc = new VdeService(cfg.vdeSwitch, { addPort: (p) => handle.addPort(p), removePort: (n) => handle.removePort(n) }, this.log);
+        await svc.start();
+        this.vde.set(cfg.name, svc);
+      }
     } catch (err) {
       this.switches.delete(cfg.name);
       await handle.stop(!restoring);
@@ -62,6 +70,8 @@ export class Manager {
   /** `dispose` false (a shutdown): the switch's persistent TAP devices stay for the next start. */
   async removeSwitch(name: string, dispose = true): Promise<void> {
     const s = this.get(name);
+    await this.vde.get(name)?.stop();
+    this.vde.delete(name);
     this.switches.delete(name);
     await s.stop(dispose);
     this.log(`switch ${name} removed`);
@@ -85,7 +95,13 @@ export class Manager {
 
   /** The running configuration, in the config file's shape (`vswitch config show`). */
   snapshot(api?: string): VswitchConfig {
-    return { ...(api ? { api } : {}), switches: this.list().map((s) => s.config) };
+    // VDE clients are transient ports: they attach again after a restart
+    return { ...(api ? { api } : {}), switches: this.list().map((s) => ({ ...s.config, ports: s.config.ports!.filter((p) => p.nic.type !== 'vde') })) };
+  }
+
+  /** The VDE control socket of a switch, when it serves one. */
+  vdeOf(name: string): VdeService | undefined {
+    return this.vde.get(name);
   }
 
   async stop(): Promise<void> {
