@@ -32,12 +32,15 @@
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <node_api.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -475,6 +478,66 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* unixDgram(bindPath, peer) -> fd: a non-blocking AF_UNIX datagram socket bound at bindPath and connected
+ * to `peer` (the raw struct sockaddr_un a VDE client sent, 110 bytes; an abstract name when sun_path[0] is
+ * 0). One datagram is one frame, so readBatch/writeBatch/poll/close serve it as they serve a TAP; connected,
+ * it receives only from that peer. */
+static napi_value js_unix_dgram(napi_env env, napi_callback_info info) {
+  tap_state* st = get_state(env);
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char path[sizeof(((struct sockaddr_un*)0)->sun_path) + 1];
+  size_t path_len = 0;
+  napi_valuetype t = napi_undefined;
+  if (argc >= 1) napi_typeof(env, argv[0], &t);
+  if (t != napi_string) return throw_type(env, "unixDgram: bindPath must be a string");
+  NAPI_OK(napi_get_value_string_utf8(env, argv[0], path, sizeof path, &path_len));
+  struct sockaddr_un self;
+  if (path_len == 0 || path_len >= sizeof self.sun_path) return throw_range(env, "unixDgram: bindPath must be 1-107 bytes");
+  bool is_typed = false;
+  if (argc < 2 || napi_is_typedarray(env, argv[1], &is_typed) != napi_ok || !is_typed)
+    return throw_type(env, "unixDgram: peer must be a Uint8Array holding a struct sockaddr_un");
+  napi_typedarray_type tt;
+  size_t plen = 0;
+  void* pdata = NULL;
+  NAPI_OK(napi_get_typedarray_info(env, argv[1], &tt, &plen, &pdata, NULL, NULL));
+  struct sockaddr_un peer;
+  if (tt != napi_uint8_array || plen < sizeof(sa_family_t) + 1 || plen > sizeof peer)
+    return throw_range(env, "unixDgram: peer must be 3-110 bytes of struct sockaddr_un");
+  memset(&peer, 0, sizeof peer);
+  memcpy(&peer, pdata, plen);
+  if (peer.sun_family != AF_UNIX) return throw_range(env, "unixDgram: peer is not an AF_UNIX address");
+  /* a pathname is as long as its string; an abstract name is every byte the client sent */
+  socklen_t peer_len = peer.sun_path[0] != 0
+                           ? (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strnlen(peer.sun_path, sizeof peer.sun_path))
+                           : (socklen_t)plen;
+  memset(&self, 0, sizeof self);
+  self.sun_family = AF_UNIX;
+  memcpy(self.sun_path, path, path_len);
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket", "AF_UNIX SOCK_DGRAM", errno, NULL);
+  if (bind(fd, (struct sockaddr*)&self, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + path_len + 1)) < 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "bind", path, err, err == EADDRINUSE ? "the path exists already" : NULL);
+  }
+  if (connect(fd, (struct sockaddr*)&peer, peer_len) < 0) {
+    int err = errno;
+    close(fd);
+    unlink(path);
+    return throw_errno(env, "connect", peer.sun_path[0] ? peer.sun_path : "(abstract peer)", err, err == ENOENT || err == ECONNREFUSED ? "the client's socket is not there" : NULL);
+  }
+  if (!fd_track(st, fd)) {
+    close(fd);
+    unlink(path);
+    return throw_errno(env, "unixDgram", path, ENOMEM, NULL);
+  }
+  napi_value ret;
+  NAPI_OK(napi_create_int32(env, fd, &ret));
+  return ret;
+}
+
 /* unpersist(fd) -> true: TUNSETPERSIST 0, so the device goes away with its last fd (a port removed for good). */
 static napi_value js_unpersist(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -804,6 +867,7 @@ NAPI_MODULE_INIT() {
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unpersist", NULL, js_unpersist, NULL, NULL, NULL, napi_enumerable, NULL},
       {"dup", NULL, js_dup, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixDgram", NULL, js_unix_dgram, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_OK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   napi_value hdr;

@@ -205,7 +205,8 @@ export function createApi(mgr: Manager, apiPath?: string, log: (line: string) =>
         return typeof local === 'string' ? Number(local.slice(local.lastIndexOf(':') + 1)) : undefined;
       };
       for (const [name, k] of Object.entries(await kernelDrops(s.config.ports ?? [], bound))) if (c.ports[name]) c.ports[name].kernel = k;
-      return c;
+      const vde = mgr.vdeOf(s.name);
+      return vde ? { ...c, vde: vde.stats() } : c;
     }],
     ['GET', /^\/v1\/switches\/([^/]+)\/flows$/, async (m, _b, url) => {
       const port = url.searchParams.get('port') ?? undefined;

@@ -50,6 +50,7 @@ function claimOf(nic: NicConfig): Claim | null {
       return { kind: 'udp', host, port: nic.localPort, id: where, field: 'localPort', text: `UDP local address ${where}` };
     }
     case 'memory':
+    case 'vde': // made by the switch per VDE client, at a path of its own choosing
       return null;
   }
 }

@@ -13,6 +13,7 @@ import type { DatapathEvent, LinkEvent, PortConfig, StaticMac, SwitchConfig, Vsw
 import { ManagedSwitch } from './managed-switch.js';
 import { ensurePrivateDir } from './private-dir.js';
 import { claimSocketPath } from './socket-path.js';
+import { VdeService } from './vde-service.js';
 import { ConfigError } from './validate.js';
 
 /** Recent link events kept for the API: enough for a lab session, bounded so a flapping port cannot grow memory. */
@@ -20,6 +21,8 @@ const kEventLog = 1000;
 
 export class Manager {
   private readonly switches = new Map<string, ManagedSwitch>();
+  /** VDE control sockets, by switch (switch setting vdeSwitch). */
+  private readonly vde = new Map<string, VdeService>();
   readonly events: Array<LinkEvent | DatapathEvent> = [];
 
   /** Where relative capture file names go (VswitchConfig.captureDir). */
@@ -116,6 +119,11 @@ export class Manager {
         await handle.addPort(p);
       }
       for (const m of cfg.staticMacs ?? []) await handle.fdbAdd(m.mac, m.vid, m.port);
+      if (cfg.vdeSwitch) {
+        const svc = new VdeService(cfg.vdeSwitch, { addPort: (p) => handle.addPort(p), removePort: (n) => handle.removePort(n) }, this.log);
+        await svc.start();
+        this.vde.set(cfg.name, svc);
+      }
     } catch (err) {
       this.switches.delete(cfg.name);
       await handle.stop(!restoring);
@@ -128,6 +136,8 @@ export class Manager {
   /** `dispose` false (a shutdown): the switch's persistent TAP devices stay for the next start. */
   async removeSwitch(name: string, dispose = true): Promise<void> {
     const s = this.get(name);
+    await this.vde.get(name)?.stop();
+    this.vde.delete(name);
     this.switches.delete(name);
     await s.stop(dispose);
     this.log(`switch ${name} removed`);
@@ -168,7 +178,13 @@ export class Manager {
 
   /** The running configuration, in the config file's shape (`vswitch config show`). */
   snapshot(api?: string): VswitchConfig {
-    return { ...(api ? { api } : {}), captureDir: this.captureDir, switches: this.list().map((s) => s.config) };
+    // VDE clients are transient ports: they attach again after a restart
+    return { ...(api ? { api } : {}), captureDir: this.captureDir, switches: this.list().map((s) => ({ ...s.config, ports: s.config.ports!.filter((p) => p.nic.type !== 'vde') })) };
+  }
+
+  /** The VDE control socket of a switch, when it serves one. */
+  vdeOf(name: string): VdeService | undefined {
+    return this.vde.get(name);
   }
 
   async stop(): Promise<void> {

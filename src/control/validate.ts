@@ -7,7 +7,7 @@
 import net from 'node:net';
 import { resolve } from 'node:path';
 import { listenPath, sharedEndpoint } from './endpoints.js';
-import type { MinimumBandwidthMode, NicConfig, PortConfig, QemuNicConfig, StaticMac, SwitchConfig, SwitchType, VlanConfig, VswitchConfig } from './model.js';
+import type { MinimumBandwidthMode, NicConfig, PortConfig, QemuNicConfig, StaticMac, SwitchConfig, SwitchType, VdeSwitchConfig, VlanConfig, VswitchConfig } from './model.js';
 import { portPolicy, pvlanConfig } from './validate-policy.js';
 import { kPortQueueKeys, kSwitchQueueKeys, validatePortQueues, validateSwitchQueues } from './validate-queues.js';
 import { bool, fail, int, macText, obj, oneOf, onlyKeys, show, str, vid } from './validate-helpers.js';
@@ -174,7 +174,7 @@ export function agingSeconds(v: unknown, field: string): number {
 
 export function switchConfig(v: unknown, field: string): SwitchConfig {
   const o = obj(v, field);
-  onlyKeys(o, field, ['name', 'type', 'agingSeconds', 'macTableSize', 'rsc', 'minimumBandwidthMode', 'flowTableSize', ...kSwitchQueueKeys, 'ports', 'staticMacs']);
+  onlyKeys(o, field, ['name', 'type', 'agingSeconds', 'macTableSize', 'rsc', 'minimumBandwidthMode', 'flowTableSize', ...kSwitchQueueKeys, 'ports', 'staticMacs', 'vdeSwitch']);
   const out: SwitchConfig = { name: switchName(o.name, `${field}.name`) };
   out.type = o.type === undefined ? 'private' : oneOf<SwitchType>(o.type, `${field}.type`, ['private', 'internal', 'external']);
   if (o.agingSeconds !== undefined) out.agingSeconds = agingSeconds(o.agingSeconds, `${field}.agingSeconds`);
@@ -198,6 +198,25 @@ export function switchConfig(v: unknown, field: string): SwitchConfig {
   out.staticMacs.forEach((s, i) => {
     if (!seen.has(s.port)) fail(`${field}.staticMacs[${i}].port`, `no port named '${s.port}' in this switch`);
   });
+  if (o.vdeSwitch !== undefined) out.vdeSwitch = vdeSwitchConfig(o.vdeSwitch, `${field}.vdeSwitch`, out.minimumBandwidthMode ?? 'weight');
+  return out;
+}
+
+/** DIR/ctl and DIR/<n> must fit sun_path (108 bytes with its NUL). */
+const kMaxVdeDir = 96;
+
+export function vdeSwitchConfig(v: unknown, field: string, mode: MinimumBandwidthMode): VdeSwitchConfig {
+  const o = obj(v, field);
+  onlyKeys(o, field, ['dir', 'prefix', 'maxClients', 'vlan', 'mtu', 'policy']);
+  const dir = str(o.dir, `${field}.dir`);
+  if (!dir.startsWith('/')) fail(`${field}.dir`, `must be an absolute path (the CLI resolves a relative one), got ${JSON.stringify(dir)}`);
+  if (Buffer.byteLength(dir) > kMaxVdeDir) fail(`${field}.dir`, `must be at most ${kMaxVdeDir} bytes (its sockets must fit a unix socket address), got ${Buffer.byteLength(dir)}`);
+  const out: VdeSwitchConfig = { dir: dir.replace(/\/+$/, '') || '/' };
+  if (o.prefix !== undefined) out.prefix = str(o.prefix, `${field}.prefix`, /^[A-Za-z][A-Za-z0-9_.-]{0,23}$/, 'use 1-24 letters, digits, ".", "_" or "-", starting with a letter (client ports are PREFIX<n>)');
+  if (o.maxClients !== undefined) out.maxClients = int(o.maxClients, `${field}.maxClients`, 1, 1024);
+  if (o.vlan !== undefined) out.vlan = vlanConfig(o.vlan, `${field}.vlan`);
+  if (o.mtu !== undefined) out.mtu = mtu(o.mtu, `${field}.mtu`);
+  if (o.policy !== undefined) out.policy = portPolicy(o.policy, `${field}.policy`, mode);
   return out;
 }
 

@@ -10,6 +10,7 @@ import { DgramNic } from '../ports/dgram.js';
 import type { Nic } from '../ports/nic.js';
 import { StreamNic } from '../ports/stream.js';
 import { TapNic } from '../ports/tap.js';
+import { VdeClientNic } from '../ports/vde-switch.js';
 
 const execFileP = promisify(execFile);
 /** `ip` answers in milliseconds; 10 s bounds a wedged netlink without failing a loaded machine. */
@@ -54,6 +55,8 @@ export function createNic(cfg: NicSpec): Nic {
       return new StreamNic({ mode: cfg.mode, path: cfg.path, host: cfg.host, port: cfg.port, framing: cfg.framing ?? 'qemu' });
     case 'dgram':
       return new DgramNic({ localHost: cfg.localHost, localPort: cfg.localPort, remoteHost: cfg.remoteHost, remotePort: cfg.remotePort });
+    case 'vde':
+      return new VdeClientNic({ path: cfg.path, peer: Uint8Array.from(Buffer.from(cfg.peer, 'hex')) });
     case 'memory':
       throw new Error('memory NICs exist only inside a test process; use tap, stream or dgram in a running switch');
   }

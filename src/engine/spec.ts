@@ -18,13 +18,29 @@ export type NicSpec =
   | { type: 'tap'; name: string; create?: boolean; netns?: string; vnetHdr?: boolean; multiQueue?: boolean; offload?: boolean }
   | { type: 'stream'; mode: 'listen' | 'connect'; path?: string; host?: string; port?: number; framing?: 'qemu' | 'vde' }
   | { type: 'dgram'; localHost?: string; localPort: number; remoteHost?: string; remotePort?: number }
-  | { type: 'memory' };
+  | { type: 'memory' }
+  /** A client of the switch's VDE control socket (made by control/vde-service.ts, never by a user): the
+   *  switch's datagram socket `path` connected to the client's, `peer` (hex of its struct sockaddr_un). */
+  | { type: 'vde'; path: string; peer: string };
 
 /** QEMU's side of a port: `device` is the guest NIC model (default virtio-net-pci, which every modern guest
  *  has; e1000 for old ones); `id` the -netdev id (default derived from the switch and port names). */
 export interface QemuNicConfig {
   device?: string;
   id?: string;
+}
+
+/** What `vdeSwitch` takes: the directory (DIR/ctl is the control socket) and the template of client ports. */
+export interface VdeSwitchConfig {
+  dir: string;
+  /** Client ports are named PREFIX<n> (default 'vde'). */
+  prefix?: string;
+  /** Most clients at once (default 64). */
+  maxClients?: number;
+  /** Settings of every client port. */
+  vlan?: VlanConfig;
+  mtu?: number;
+  policy?: PortPolicy;
 }
 
 export interface PortSpec {
@@ -87,6 +103,8 @@ export interface SwitchSpec {
   moderation?: ModerationConfig;
   ports?: PortSpec[];
   staticMacs?: StaticMac[];
+  /** Serve the vde_switch protocol on a directory: each VDE client (QEMU -netdev vde, vde_plug) is a port. */
+  vdeSwitch?: VdeSwitchConfig;
 }
 
 export interface PortStatus {

@@ -64,6 +64,9 @@ export interface TapAddon {
   poll(fd: number, onReadable: (status: number) => void): number;
   /** Stop and close a poll handle; false if it was already gone (idempotent). */
   unpoll(handle: number): boolean;
+  /** A non-blocking AF_UNIX datagram socket bound at bindPath and connected to `peer` (a raw 110-byte
+   *  struct sockaddr_un): a VDE client's data channel, read and written like a TAP (one datagram per frame). */
+  unixDgram(bindPath: string, peer: Uint8Array): number;
   /** TUNSETPERSIST 0: the device goes away with its last fd. */
   unpersist(fd: number): boolean;
   /** Close an fd this thread opened (stopping its polls first); false if not open here (idempotent). */

@@ -68,6 +68,8 @@ export function describeNic(n: NicConfig): string {
     }
     case 'memory':
       return 'memory';
+    case 'vde':
+      return `vde client ${n.path}`;
   }
 }
 

@@ -5,7 +5,8 @@ import { describeTuning, queueFlagOptions, switchQueuesFromFlags, tuningFromFlag
 import { table } from '../text-table.js';
 import { queueSettings } from '../validate-queues.js';
 import * as v from '../validate.js';
-import { num, pick, str, swSeg, type Command } from './command.js';
+import { num, pick, str, swSeg, UsageError, type Command } from './command.js';
+import { vlanFromArgs } from './port-args.js';
 import { portTable } from './format.js';
 
 const sw = { name: 'SW', complete: 'switch' } as const;
@@ -49,6 +50,8 @@ export const switchCommands: Command[] = [
       'no-rsc': { type: 'boolean', help: 'no receive segment coalescing toward offload-capable ports' },
       'min-bandwidth-mode': { type: 'string', value: 'MODE', help: 'how MinimumBandwidth shares a congested port (fixed at creation)', choices: ['weight', 'absolute'] },
       'flow-table-size': { type: 'string', value: 'N', help: 'stateful ACL flow table entries (default 65536)' },
+      'vde-switch': { type: 'string', value: 'DIR', help: "serve vde_switch's protocol on DIR (QEMU -netdev vde,sock=DIR, vde_plug DIR): each client a port", path: true },
+      'vde-vlan': { type: 'string', value: 'MODE', help: "VLAN of the VDE client ports, as 'port vlan' takes it (e.g. 'access 10')" },
       ...kTuningOptions,
       ...pick(queueFlagOptions, ['vmq-queues', 'rss-table-size']),
     },
@@ -61,6 +64,9 @@ export const switchCommands: Command[] = [
       if (flags['no-rsc']) raw.rsc = false;
       if (flags['min-bandwidth-mode'] !== undefined) raw.minimumBandwidthMode = flags['min-bandwidth-mode'];
       if (flags['flow-table-size'] !== undefined) raw.flowTableSize = num(str(flags, 'flow-table-size'), '--flow-table-size');
+      if (flags['vde-switch'] !== undefined)
+        raw.vdeSwitch = { dir: str(flags, 'vde-switch'), ...(flags['vde-vlan'] !== undefined ? { vlan: vlanFromArgs(str(flags, 'vde-vlan')!.split(/\s+/), {}) } : {}) };
+      else if (flags['vde-vlan'] !== undefined) throw new UsageError('--vde-vlan sets the VLAN of VDE client ports; give --vde-switch DIR too', '--vde-vlan');
       Object.assign(raw, switchQueuesFromFlags(flags));
       const r = await api.call<SwitchConfig>('POST', '/switches', v.switchConfig(raw, 'switch'));
       print(`switch ${args[0]} created: ${describeSwitch(r)}`, r);
