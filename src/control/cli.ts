@@ -281,7 +281,7 @@ function formatCounters(c: SwitchCounters, only?: string): string {
   const f = c.fdb;
   const fl = c.flows;
   const flows = fl && fl.created > 0 ? `\nACL flows: ${fl.active} active; created ${fl.created}, expired ${fl.expired}, refused ${fl.refused}` : '';
-  return `${table(rows)}${off}\nMAC table: ${f.entries} entries; learned ${f.learned}, aged ${f.aged}, moved ${f.moved}, refused ${f.refused}, flushed ${f.flushed}${flows}`;
+  return `${table(rows)}${off}\nMAC table: ${f.entries} entries; learned ${f.learned}, aged ${f.aged}, moved ${f.moved}, evicted ${f.evicted ?? 0}, refused ${f.refused}, flushed ${f.flushed}${flows}`;
 }
 
 export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<number> {

@@ -139,7 +139,7 @@ export interface PortCounters {
 }
 
 export interface SwitchCounters {
-  fdb: { entries: number; learned: number; aged: number; moved: number; refused: number; flushed: number };
+  fdb: { entries: number; learned: number; aged: number; moved: number; refused: number; evicted: number; flushed: number };
   /** Stateful ACL flow table. */
   flows: { active: number; created: number; expired: number; refused: number };
   ports: Record<string, PortCounters>;

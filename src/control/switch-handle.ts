@@ -335,7 +335,7 @@ export class SwitchHandle {
       nodes[n] = { packets: counters.c[Counters.nodePackets(i)], drops: counters.c[Counters.nodeDrops(i)] };
     });
     return {
-      fdb: { entries: g.fdbEntries, learned: g.fdbLearned, aged: g.fdbAged, moved: g.fdbMoved, refused: g.fdbRefused, flushed: g.fdbFlushed },
+      fdb: { entries: g.fdbEntries, learned: g.fdbLearned, aged: g.fdbAged, moved: g.fdbMoved, refused: g.fdbRefused, evicted: g.fdbEvicted, flushed: g.fdbFlushed },
       flows: { active: g.flowsActive, created: g.flowsCreated, expired: g.flowsExpired, refused: g.flowsRefused },
       ports,
       nodes,
