@@ -9,7 +9,7 @@
  *   PUT    /switches/:sw/aging                {seconds}
  *   GET    /switches/:sw/ports                status         POST /switches/:sw/ports  add (PortConfig)
  *   DELETE /switches/:sw/ports/:p             remove
- *   PUT    /switches/:sw/ports/:p/vlan        VlanConfig     PUT .../mtu {mtu}
+ *   PUT    /switches/:sw/ports/:p/vlan        VlanConfig     PUT .../mtu {mtu}     PUT .../mac-limit {macLimit}
  *   POST   /switches/:sw/ports/:p/disconnect  link down      POST .../connect          link up
  *   GET    /switches/:sw/fdb                  entries        DELETE /switches/:sw/fdb[?port=p]  flush
  *   POST   /switches/:sw/fdb                  static {mac, vid, port}
@@ -103,6 +103,7 @@ export function createApi(mgr: Manager, apiPath?: string): Server {
     ['DELETE', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)$/, async (m) => mgr.port(m[1], m[2]).removePort(m[2])],
     ['PUT', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/vlan$/, async (m, body) => mgr.port(m[1], m[2]).setVlan(m[2], v.vlanConfig(body, 'vlan'))],
     ['PUT', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/mtu$/, async (m, body) => mgr.port(m[1], m[2]).setMtu(m[2], v.mtu((body as { mtu?: unknown })?.mtu, 'mtu'))],
+    ['PUT', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/mac-limit$/, async (m, body) => mgr.port(m[1], m[2]).setMacLimit(m[2], v.macLimit((body as { macLimit?: unknown })?.macLimit, 'macLimit'))],
     ['POST', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/disconnect$/, async (m) => mgr.port(m[1], m[2]).setAdmin(m[2], false)],
     ['POST', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/connect$/, async (m) => mgr.port(m[1], m[2]).setAdmin(m[2], true)],
     ['GET', /^\/v1\/switches\/([^/]+)\/fdb$/, async (m) => mgr.get(m[1]).fdbShow()],

@@ -37,7 +37,7 @@ export const usage = `vswitch: a userspace 802.1Q virtual switch
   vswitch queue move SW QUEUE WORKER                move a queue to a worker (Dynamic VMQ may move it again)
   vswitch rss set SW W0,W1,...                      rewrite the RSS table: one worker per entry (as many as its size)
   vswitch port list SW
-  vswitch port add SW PORT ENDPOINT [--vlan MODE] [--mtu N] [--disconnected] [--vmq-weight 0-100] [--rss on|off]
+  vswitch port add SW PORT ENDPOINT [--vlan MODE] [--mtu N] [--mac-limit N] [--disconnected] [--vmq-weight 0-100] [--rss on|off]
       ENDPOINT: --tap IFNAME [--netns NS] [--no-create] [--offload] [--multi-queue] | --listen PATH | --listen-tcp [HOST:]PORT
                 | --connect PATH | --connect-tcp HOST:PORT | --dgram LPORT[:RHOST:RPORT]  [--vde]
   vswitch port rm SW PORT
@@ -45,6 +45,7 @@ export const usage = `vswitch: a userspace 802.1Q virtual switch
       ALLOWED/LIST: comma-separated VIDs and ranges, e.g. 10,20,100-110
       | private isolated|community PRIMARY SECONDARY | private promiscuous PRIMARY SECONDARIES
   vswitch port mtu SW PORT MTU
+  vswitch port mac-limit SW PORT N                     port security: at most N learned MACs (0 = no limit)
   vswitch port disconnect SW PORT | connect SW PORT   link down / up (learned MACs flushed on down)
   vswitch port netdev SW PORT                          the QEMU -netdev/-device line for the port
   vswitch port policy SW PORT [SETTINGS]               show, or change, the port's policy (Hyper-V names):
@@ -95,6 +96,7 @@ const options = {
   vde: { type: 'boolean' },
   vlan: { type: 'string' },
   mtu: { type: 'string' },
+  'mac-limit': { type: 'string' },
   disconnected: { type: 'boolean' },
   native: { type: 'string' },
   pruned: { type: 'string' },
@@ -407,6 +409,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       const port: PortConfig = { name: v.portName(args[1], 'port name'), nic: nicFromFlags(f) };
       if (f.vlan !== undefined) port.vlan = vlanFromArgs(f.vlan.split(/\s+/), f);
       if (f.mtu !== undefined) port.mtu = v.mtu(num(f.mtu, '--mtu'), 'mtu');
+      if (f['mac-limit'] !== undefined) port.macLimit = v.macLimit(num(f['mac-limit'], '--mac-limit'), 'macLimit');
       if (f.disconnected) port.disconnected = true;
       Object.assign(port, portQueuesFromFlags(f));
       const r = await api.call('POST', `/switches/${sw(args[0])}/ports`, v.portConfig(port, 'port'));
@@ -465,6 +468,12 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       const vlan = vlanFromArgs(args.slice(2), f);
       const r = await api.call('PUT', `/switches/${sw(args[0])}/ports/${pt(args[1])}/vlan`, vlan);
       print(`port ${args[1]}: ${describeVlan(vlan)}`, r);
+      return 0;
+    }
+    case 'port mac-limit': {
+      need(args, 3, 'port mac-limit SW PORT N');
+      const r = await api.call('PUT', `/switches/${sw(args[0])}/ports/${pt(args[1])}/mac-limit`, { macLimit: v.macLimit(num(args[2], 'N'), 'macLimit') });
+      print(`port ${args[1]}: MAC limit ${args[2] === '0' ? 'none' : args[2]}`, r);
       return 0;
     }
     case 'port mtu': {

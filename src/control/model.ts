@@ -24,6 +24,9 @@ export interface PortConfig {
   vlan?: VlanConfig;
   /** IP MTU of the endpoint: frames longer than mtu + 14 (+4 per tag) are dropped at egress. Default 1500. */
   mtu?: number;
+  /** Port security: at most this many learned MACs on the port; beyond it addresses are not learned (frames
+   *  still pass) and counted `macLimitRefused`. 0 or absent = no limit. */
+  macLimit?: number;
   /** Pad frames shorter than 60 bytes before delivery (endpoints that need a minimum Ethernet frame). */
   pad?: boolean;
   /** Start with the NIC disconnected (link down). */
@@ -119,6 +122,9 @@ export interface PortStatus {
   nic: NicConfig;
   vlan: VlanConfig;
   mtu: number;
+  /** The port's MAC limit (0 = none) and the learned MACs it owns now. */
+  macLimit: number;
+  macs: number;
   link: 'up' | 'down';
   /** Administratively disconnected by the user (as opposed to the endpoint going away). */
   adminDown: boolean;

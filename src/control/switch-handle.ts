@@ -227,6 +227,12 @@ export class SwitchHandle {
     await this.patchPort(name, { mtu });
   }
 
+  /** The limit lives in the shared MAC table: one worker writes it for all. */
+  async setMacLimit(name: string, macLimit: number): Promise<void> {
+    await this.call({ op: 'setMacLimit', name, macLimit });
+    await this.patchPort(name, { macLimit });
+  }
+
   async setAdmin(name: string, up: boolean): Promise<void> {
     await this.callAll({ op: 'setAdmin', name, up });
     await this.patchPort(name, { disconnected: !up });

@@ -153,13 +153,21 @@ export function mtu(v: unknown, field: string): number {
   return int(v, field, kMinMtu, kMaxMtu);
 }
 
+/** Port security: 0 (no limit) up to the largest MAC table (fdb.ts bounds its size to 1048576). */
+export const kMaxMacLimit = 1 << 20;
+
+export function macLimit(v: unknown, field: string): number {
+  return int(v, field, 0, kMaxMacLimit);
+}
+
 /** A port; `mode` is its switch's MinimumBandwidth mode (policy validation depends on it). */
 export function portConfig(v: unknown, field: string, mode: MinimumBandwidthMode = 'weight'): PortConfig {
   const o = obj(v, field);
-  onlyKeys(o, field, ['name', 'nic', 'vlan', 'mtu', 'disconnected', 'mac', 'policy', ...kPortQueueKeys]);
+  onlyKeys(o, field, ['name', 'nic', 'vlan', 'mtu', 'macLimit', 'disconnected', 'mac', 'policy', ...kPortQueueKeys]);
   const out: PortConfig = { name: portName(o.name, `${field}.name`), nic: nicConfig(o.nic, `${field}.nic`) };
   if (o.vlan !== undefined) out.vlan = vlanConfig(o.vlan, `${field}.vlan`);
   if (o.mtu !== undefined) out.mtu = mtu(o.mtu, `${field}.mtu`);
+  if (o.macLimit !== undefined) out.macLimit = macLimit(o.macLimit, `${field}.macLimit`);
   if (o.disconnected !== undefined) out.disconnected = bool(o.disconnected, `${field}.disconnected`);
   if (o.mac !== undefined) out.mac = macText(o.mac, `${field}.mac`);
   if (o.policy !== undefined) out.policy = portPolicy(o.policy, `${field}.policy`, mode);

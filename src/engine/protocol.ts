@@ -55,6 +55,7 @@ export type Request =
   | { op: 'removePort'; name: string }
   | { op: 'setVlan'; name: string; vlan: VlanConfig }
   | { op: 'setMtu'; name: string; mtu: number }
+  | { op: 'setMacLimit'; name: string; macLimit: number }
   | { op: 'setAdmin'; name: string; up: boolean }
   /** Replace the port's whole policy (and its MAC); replies once the datapath tables are rebuilt. */
   | { op: 'setPolicy'; name: string; policy: PortPolicy; mac?: string }

@@ -93,6 +93,7 @@ export class SwitchWorker {
         const p = e.addPort(cfg.vlan ?? { mode: 'untagged' }, cfg.mtu ?? 1500, req.index ?? -1);
         this.byName.set(cfg.name, p);
         this.configs.set(p, cfg);
+        if (cfg.macLimit) e.setMacLimit(p, cfg.macLimit);
         if (cfg.disconnected) e.setAdmin(p, false);
         try {
           e.setPolicy(p, cfg.policy ?? {}, cfg.mac);
@@ -156,6 +157,12 @@ export class SwitchWorker {
         this.configs.set(p, { ...this.configs.get(p)!, mtu: req.mtu });
         return null;
       }
+      case 'setMacLimit': {
+        const p = this.port(req.name);
+        e.setMacLimit(p, req.macLimit);
+        this.configs.set(p, { ...this.configs.get(p)!, macLimit: req.macLimit });
+        return null;
+      }
       case 'setAdmin': {
         const p = this.port(req.name);
         e.setAdmin(p, req.up);
@@ -200,6 +207,8 @@ export class SwitchWorker {
             nic: cfg.nic,
             vlan: cfg.vlan ?? ({ mode: 'untagged' } as VlanConfig),
             mtu: e.ports.mtu[p],
+            macLimit: e.fdb.limitOf(p),
+            macs: e.fdb.portMacs[p],
             link: e.ports.linkUp[p] ? 'up' : 'down',
             adminDown: !e.isAdminUp(p),
             detail: e.nic(p)?.describe() ?? {},
