@@ -29,6 +29,7 @@
  *   GET    /config                            running configuration
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { apiServerOptions, boundConnections } from './api-limits.js';
 import { captureRequest } from './capture.js';
 import type { Manager } from './manager.js';
 import type { QueuesStatus } from './model.js';
@@ -79,7 +80,7 @@ function only(body: unknown, key: string): unknown {
   return o[key];
 }
 
-export function createApi(mgr: Manager, apiPath?: string): Server {
+export function createApi(mgr: Manager, apiPath?: string, log: (line: string) => void = (l) => console.log(l)): Server {
   const routes: Array<[string, RegExp, Handler]> = [
     ['GET', /^\/v1\/switches$/, async () => mgr.list().map((s) => ({ name: s.name, type: s.config.type ?? 'private', ports: s.config.ports!.length }))],
     ['POST', /^\/v1\/switches$/, async (_m, body) => (await mgr.createSwitch(v.switchConfig(body, 'switch'))).config],
@@ -164,7 +165,7 @@ export function createApi(mgr: Manager, apiPath?: string): Server {
     ['GET', /^\/v1\/config$/, async () => mgr.snapshot(apiPath)],
   ];
 
-  return createServer((req: IncomingMessage, res: ServerResponse) => {
+  const server = createServer(apiServerOptions, (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://vswitch');
     const send = (status: number, payload: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -190,4 +191,6 @@ export function createApi(mgr: Manager, apiPath?: string): Server {
       send(status, { error: err instanceof Error ? err.message : String(err), ...(field ? { field } : {}) });
     });
   });
+  boundConnections(server, log);
+  return server;
 }
