@@ -6,7 +6,7 @@
  * Routes (all under /v1):
  *   GET    /switches                          list           POST /switches            create (SwitchConfig)
  *   GET    /switches/:sw                      config+ports   DELETE /switches/:sw      remove
- *   PUT    /switches/:sw/aging                {seconds}
+ *   PUT    /switches/:sw/aging                {seconds}     PUT /switches/:sw/mac-table-size {macTableSize}
  *   GET    /switches/:sw/ports                status         POST /switches/:sw/ports  add (PortConfig)
  *   DELETE /switches/:sw/ports/:p             remove
  *   PUT    /switches/:sw/ports/:p/vlan        VlanConfig     PUT .../mtu {mtu}     PUT .../mac-limit {macLimit}
@@ -89,6 +89,7 @@ export function createApi(mgr: Manager, apiPath?: string, log: (line: string) =>
       return { config: s.config, ports: await s.ports() };
     }],
     ['DELETE', /^\/v1\/switches\/([^/]+)$/, async (m) => mgr.removeSwitch(m[1])],
+    ['PUT', /^\/v1\/switches\/([^/]+)\/mac-table-size$/, async (m, body) => mgr.get(m[1]).setMacTableSize(v.macTableSize(only(body, 'macTableSize'), 'macTableSize'))],
     ['PUT', /^\/v1\/switches\/([^/]+)\/aging$/, async (m, body) => {
       const s = mgr.get(m[1]);
       return s.setAging(v.agingSeconds((body as { seconds?: unknown })?.seconds, 'seconds'));

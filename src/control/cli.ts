@@ -31,6 +31,7 @@ export const usage = `vswitch: a userspace 802.1Q virtual switch
       --workers: datapath threads (default: one per core); MODE: off|low|medium|high|adaptive, N/T: wake a
       worker after N frames or T us (16/100); X: a worker's load, 0-1 (defaults 0.8 / 0.2)
   vswitch switch aging SW SECONDS                   MAC aging time (0 = never)
+  vswitch switch mac-table-size SW N                MAC table size, on the running switch
   vswitch switch tune SW [--workers N] [--moderation MODE|N/T] [--dvmq on|off] [--dvmq-upper X] [--dvmq-lower X]
                          [--dvmq-period MS] [--dvmq-min-move MS]    change moderation / Dynamic VMQ at runtime
   vswitch queues SW                                 workers, VMQ queues (filter, worker, load), RSS table, queue moves
@@ -390,6 +391,12 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       need(args, 1, 'switch rm SW');
       const r = await api.call('DELETE', `/switches/${sw(args[0])}`);
       print(`switch ${args[0]} removed`, r);
+      return 0;
+    }
+    case 'switch mac-table-size': {
+      need(args, 2, 'switch mac-table-size SW N');
+      const r = await api.call<{ entries: number; dropped: number }>('PUT', `/switches/${sw(args[0])}/mac-table-size`, { macTableSize: v.macTableSize(num(args[1], 'N'), 'macTableSize') });
+      print(`switch ${args[0]}: MAC table size ${args[1]}, ${r.entries} entries kept, ${r.dropped} dropped`, r);
       return 0;
     }
     case 'switch aging': {

@@ -39,7 +39,8 @@ export class SwitchHandle {
   readonly workers: Worker[] = [];
   /** Queues, steering tables and moves (control/queue-control.ts). */
   readonly qc: QueueControl;
-  private readonly fdbView: Fdb;
+  /** The control thread's view of the shared MAC table (replaced by a resize). */
+  private fdbView: Fdb;
   private readonly linkState: SharedArrayBuffer;
   private readonly poolShape: WorkerInit['pool'];
   private readonly onLink: (ev: LinkEvent) => void;
@@ -225,6 +226,23 @@ export class SwitchHandle {
   async setMtu(name: string, mtu: number): Promise<void> {
     await this.callAll({ op: 'setMtu', name, mtu });
     await this.patchPort(name, { mtu });
+  }
+
+  /**
+   * Resize the MAC table of the running switch: rebuild the shared table at the new size (fdb.ts resized:
+   * statics, then the most recently seen), have every worker adopt it between two breaths, then forget the
+   * entries of ports whose link went down meanwhile (their flush went to the old table). Addresses learned
+   * in the old table during the switch-over are learned again from their next frame.
+   */
+  async setMacTableSize(size: number): Promise<{ macTableSize: number; entries: number; dropped: number }> {
+    const { table, dropped } = this.fdbView.resized(size);
+    this.fdbView = table;
+    await this.callAll({ op: 'fdbAdopt', maxEntries: size, sab: table.sab });
+    const locked = new Fdb(size, table.sab);
+    const link = new Uint8Array(this.linkState);
+    for (const p of this.portIndex.values()) if (link[p] === 0) locked.flush(p);
+    this.config.macTableSize = size;
+    return { macTableSize: size, entries: table.count, dropped };
   }
 
   /** The limit lives in the shared MAC table: one worker writes it for all. */

@@ -195,6 +195,11 @@ export function staticMac(v: unknown, field: string): StaticMac {
   return { mac, vid: vid(o.vid ?? 1, `${field}.vid`), port: portName(o.port, `${field}.port`) };
 }
 
+/** MAC table size: the bounds of switch/fdb.ts (a million entries is 16 MB of table). */
+export function macTableSize(v: unknown, field: string): number {
+  return int(v, field, 1, 1 << 20);
+}
+
 /** MAC aging: 0 disables; at most a day (a larger value is almost certainly a unit mistake). */
 export function agingSeconds(v: unknown, field: string): number {
   return int(v, field, 0, 86400);
@@ -206,7 +211,7 @@ export function switchConfig(v: unknown, field: string): SwitchConfig {
   const out: SwitchConfig = { name: switchName(o.name, `${field}.name`) };
   out.type = o.type === undefined ? 'private' : oneOf<SwitchType>(o.type, `${field}.type`, ['private', 'internal', 'external']);
   if (o.agingSeconds !== undefined) out.agingSeconds = agingSeconds(o.agingSeconds, `${field}.agingSeconds`);
-  if (o.macTableSize !== undefined) out.macTableSize = int(o.macTableSize, `${field}.macTableSize`, 1, 1 << 20);
+  if (o.macTableSize !== undefined) out.macTableSize = macTableSize(o.macTableSize, `${field}.macTableSize`);
   if (o.rsc !== undefined) out.rsc = bool(o.rsc, `${field}.rsc`);
   if (o.minimumBandwidthMode !== undefined) out.minimumBandwidthMode = oneOf(o.minimumBandwidthMode, `${field}.minimumBandwidthMode`, ['weight', 'absolute'] as const);
   if (o.flowTableSize !== undefined) out.flowTableSize = int(o.flowTableSize, `${field}.flowTableSize`, 16, 1 << 22);

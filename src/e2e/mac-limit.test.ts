@@ -3,7 +3,8 @@
  * `--mac-limit 8` flooded with frames from 200 random source MACs owns 8 MAC table entries, the rest is
  * counted `macLimitRefused` on it; a station on another port is still learned; the limit shows in
  * `port list` and the running config, is changed at runtime with `port mac-limit`, and a bad value is
- * refused naming the field.
+ * refused naming the field. The MAC table of the same running switch (two workers, one shared table) is
+ * then shrunk and grown with `switch mac-table-size`: the most recent entries stay, the new size holds.
  */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,6 +30,7 @@ describe('per-port MAC limit (port security)', () => {
       switches: [
         {
           name: 's1',
+          workers: 2,
           ports: [
             { name: 'a', macLimit: 8, nic: { type: 'stream', mode: 'listen', path: d.path('a.sock') } },
             { name: 'b', nic: { type: 'stream', mode: 'listen', path: d.path('b.sock') } },
@@ -81,5 +83,28 @@ describe('per-port MAC limit (port security)', () => {
     r = await d.cli('port', 'mac-limit', 's1', 'a', '2000000');
     assert.equal(r.code, 2);
     assert.match(r.stderr, /macLimit.*0 to 1048576.*2000000/);
+  });
+
+  test('the MAC table is resized on the running switch, on both workers', async () => {
+    let r = await d.cli('switch', 'mac-table-size', 's1', '10', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { macTableSize: 10, entries: 10, dropped: 19 }, '29 entries (a 28, b 1): 19 did not fit in 10');
+    let c = await d.json('counters', 's1');
+    assert.equal(c.fdb.entries, 10);
+    b.send(frame(0x020000000099));
+    c = await until(() => d.json('counters', 's1'), (c) => c.fdb.evicted >= 1, 'an eviction at the new size');
+    assert.equal(c.fdb.entries, 10);
+    const fdb: Array<{ mac: string }> = await d.json('fdb', 'show', 's1');
+    assert.ok(fdb.some((e) => e.mac === '02:00:00:00:00:99'), 'the newcomer was learned in the full, smaller table');
+    r = await d.cli('switch', 'mac-table-size', 's1', '1000');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /MAC table size 1000, 10 entries kept, 0 dropped/);
+    for (let i = 0; i < 20; i++) a.send(frame(0x026800000000 + i));
+    await until(() => d.json('counters', 's1'), (c) => c.fdb.entries === 30, '20 more entries after growing');
+    const cfg: { switches: Array<{ macTableSize?: number }> } = await d.json('config', 'show');
+    assert.equal(cfg.switches[0].macTableSize, 1000);
+    r = await d.cli('switch', 'mac-table-size', 's1', '0');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /macTableSize.*1 to 1048576.*0/);
   });
 });

@@ -314,6 +314,19 @@ export class Engine {
     this.ports.mtu[port] = mtu;
   }
 
+  /** Resize the MAC table of a one-thread engine (tests); returns the learned entries that did not fit. */
+  resizeFdb(maxEntries: number): number {
+    const { table, dropped } = this.fdb.resized(maxEntries);
+    this.adoptFdb(maxEntries, table.sab);
+    return dropped;
+  }
+
+  /** Switch to a rebuilt shared MAC table (a resize), between two breaths. */
+  adoptFdb(maxEntries: number, sab: SharedArrayBuffer): void {
+    this.fdb.adopt(maxEntries, sab);
+    this.syncFdbCounters();
+  }
+
   /** Port security: at most `n` learned MACs on the port (0 = no limit); the shared table holds it. */
   setMacLimit(port: number, n: number): void {
     this.fdb.setLimit(port, n);

@@ -77,3 +77,18 @@ test('a MAC limit keeps a flooding port to its share; the refusals are counted o
   nics[0].inject(frame(peer, flooder(5000)));
   assert.equal(eng.counters.readGlobal().fdbEntries, 19, 'limit 0: learning again');
 });
+
+test('the MAC table is resized on a running engine: entries kept, the new size in force', () => {
+  const { eng, clock, nics } = rig();
+  for (let i = 0; i < 100; i++) nics[0].inject(frame([0xff, 0xff, 0xff, 0xff, 0xff, 0xff], flooder(i)));
+  clock.advance(2000);
+  nics[1].inject(frame(peer, station));
+  assert.equal(eng.resizeFdb(32), 101 - 32, 'a smaller table keeps the 32 most recent');
+  assert.equal(eng.counters.readGlobal().fdbEntries, 32);
+  for (const n of nics) n.received.length = 0;
+  nics[2].inject(frame(station, peer));
+  assert.deepEqual(nics.map((n) => n.received.length), [0, 1, 0], 'the station (seen last) is still known');
+  assert.equal(eng.resizeFdb(1000), 0);
+  for (let i = 0; i < 500; i++) nics[0].inject(frame([0xff, 0xff, 0xff, 0xff, 0xff, 0xff], flooder(1000 + i)));
+  assert.equal(eng.counters.readGlobal().fdbEntries, 32 + 500, 'room for more after growing (the peer took an evicted entry\'s place)');
+});

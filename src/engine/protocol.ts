@@ -56,6 +56,7 @@ export type Request =
   | { op: 'setVlan'; name: string; vlan: VlanConfig }
   | { op: 'setMtu'; name: string; mtu: number }
   | { op: 'setMacLimit'; name: string; macLimit: number }
+  | { op: 'fdbAdopt'; maxEntries: number; sab: SharedArrayBuffer }
   | { op: 'setAdmin'; name: string; up: boolean }
   /** Replace the port's whole policy (and its MAC); replies once the datapath tables are rebuilt. */
   | { op: 'setPolicy'; name: string; policy: PortPolicy; mac?: string }

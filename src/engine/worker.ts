@@ -157,6 +157,9 @@ export class SwitchWorker {
         this.configs.set(p, { ...this.configs.get(p)!, mtu: req.mtu });
         return null;
       }
+      case 'fdbAdopt':
+        e.adoptFdb(req.maxEntries, req.sab);
+        return null;
       case 'setMacLimit': {
         const p = this.port(req.name);
         e.setMacLimit(p, req.macLimit);

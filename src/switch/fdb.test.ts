@@ -387,3 +387,28 @@ test('heavy churn: 200k random ops on a 1024-entry table stay consistent with th
   agree(f, m, keys, stats);
   assert.ok(stats.learned > 50_000 && stats.evicted > 0, `churn exercised learning and eviction: ${JSON.stringify(stats)}`);
 });
+
+test('resized: statics first, then the most recently seen; limits follow; the old table is untouched', () => {
+  const f = new Fdb(16);
+  const m = (i: number) => key(1, [0x02, 0, 0, 0, 2, i]);
+  for (let i = 0; i < 10; i++) f.learn(...m(i), i % 3, i); // seen 0..9
+  f.addStatic(...m(20), 5);
+  f.setLimit(2, 7);
+  const { table, dropped } = f.resized(4);
+  assert.equal(dropped, 7);
+  assert.deepEqual(
+    table.entries(9).map((e) => [e.lo & 0xff, e.static]).sort((a, b) => Number(a[0]) - Number(b[0])),
+    [[7, false], [8, false], [9, false], [20, true]],
+  );
+  assert.equal(table.limitOf(2), 7);
+  assert.deepEqual([table.portMacs[0], table.portMacs[1], table.portMacs[2]], [1, 1, 1], 'entries 9, 7, 8 on ports 0, 1, 2');
+  assert.equal(f.count, 11, 'the old table still serves lookups until every worker has adopted the new one');
+  const g = f.resized(64).table;
+  assert.equal(g.count, 11);
+  for (let i = 0; i < 10; i++) assert.equal(g.lookup(...m(i)), i % 3);
+  // a view adopting the new buffer sees it whole
+  const view = new Fdb(16, f.sab);
+  view.adopt(64, g.sab);
+  assert.equal(view.lookup(...m(20)), 5);
+  assert.equal(view.capacity, 128);
+});

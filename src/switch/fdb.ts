@@ -357,6 +357,37 @@ export class Fdb {
     return n;
   }
 
+  /**
+   * Control path: a new table of `maxEntries` holding this one's entries and port limits, for a resize of a
+   * running switch. Copied under this table's lock (workers keep looking up lock-free meanwhile); static
+   * entries first, then learned ones newest first, so a smaller table keeps the statics and the most
+   * recently seen. Returns it and how many learned entries did not fit. Workers then adopt() it between two
+   * breaths; what they learn in the old table until then is learned again from the next frame.
+   */
+  resized(maxEntries: number): { table: Fdb; dropped: number } {
+    const next = new Fdb(maxEntries);
+    while (Atomics.compareExchange(this.hdr, 0, 0, 1) !== 0); // this view may be an unlocked one
+    try {
+      const order: number[] = [];
+      for (let i = 0; i < this.capacity; i++) if (this.keyHi[i] !== 0) order.push(i);
+      order.sort((a, b) => this.isStatic[b] - this.isStatic[a] || this.seen[b] - this.seen[a]);
+      let dropped = 0;
+      for (const i of order) {
+        if (next.count >= maxEntries) {
+          dropped++;
+          continue;
+        }
+        if (this.isStatic[i] !== 0) next.addStatic(this.keyHi[i], this.keyLo[i], this.port[i]);
+        else next.learn(this.keyHi[i], this.keyLo[i], this.port[i], this.seen[i]);
+      }
+      next.limit.set(this.limit);
+      next.learned = 0; // copies, not learning
+      return { table: next, dropped };
+    } finally {
+      Atomics.store(this.hdr, 0, 0);
+    }
+  }
+
   /** Control path: every entry. */
   entries(now: number): Array<{ vid: number; hi: number; lo: number; port: number; static: boolean; age: number }> {
     const out = [];
