@@ -76,6 +76,12 @@ export class Fdb {
   private readonly candSeen = new Int32Array(kCandidates);
   private candNext = 0;
   private candCount = 0;
+  /** Where the candidate scan goes on, and its step (odd, about 0.618 x capacity): the scan visits the
+   *  slots in a spread-out order, so evictions among equally old entries are spread over the table. Taken
+   *  in slot order they would empty one end and pack the other into one long probe chain (measured: a
+   *  single cluster of ~8000 entries and 20 us per learn under a flood). */
+  private scanAt = 0;
+  private scanStep = 1;
   /** Counters (the engine mirrors them into shared counters once per breath). */
   learned = 0;
   aged = 0;
@@ -113,6 +119,8 @@ export class Fdb {
     this.port = new Int16Array(this.sab, kPortWords + cap * 12, cap);
     this.isStatic = new Uint8Array(this.sab, kPortWords + cap * 14, cap);
     this.candNext = this.candCount = 0;
+    this.scanAt = 0;
+    this.scanStep = Math.floor(cap * 0.618) | 1;
   }
 
   /** Port security: at most `n` dynamic entries on `port` (0 = no limit). Entries it has stay. */
@@ -256,13 +264,16 @@ export class Fdb {
       }
     this.candNext = this.candCount = 0;
     if (!any) return false;
-    for (let i = 0; i < capacity && this.candCount < kCandidates; i++)
+    const { mask, scanStep } = this;
+    let i = this.scanAt;
+    for (let n = 0; n < capacity && this.candCount < kCandidates; n++, i = (i + scanStep) & mask)
       if (keyHi[i] !== 0 && isStatic[i] === 0 && seen[i] === oldest) {
         const c = this.candCount++;
         this.candHi[c] = keyHi[i];
         this.candLo[c] = this.keyLo[i];
         this.candSeen[c] = oldest;
       }
+    this.scanAt = i;
     return true;
   }
 
