@@ -137,6 +137,30 @@ test('a flood of new addresses from one port cannot keep a newcomer out, and doe
   assert.equal(f.refused, 0);
 });
 
+test('evictions within one second are spread over the table: probe chains stay short', () => {
+  const f = new Fdb(1024);
+  let x = 7;
+  for (let i = 0; i < 20_000; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    f.learn(...key(1, [0x02, 0x66, (x >>> 24) & 0xff, (x >>> 16) & 0xff, (x >>> 8) & 0xff, x & 0xff]), 0, 5);
+  }
+  assert.ok(f.evicted > 18_000);
+  assert.ok(longestRun(f) < 64, `longest probe run ${longestRun(f)} of ${f.capacity} slots`);
+});
+
+/** The longest run of occupied slots (a probe chain), wrapping around the end. */
+function longestRun(f: Fdb): number {
+  let best = 0;
+  let run = 0;
+  for (let n = 0; n < 2 * f.capacity; n++) {
+    run = f.keyHi[n & (f.capacity - 1)] !== 0 ? run + 1 : 0;
+    best = Math.max(best, Math.min(run, f.capacity));
+  }
+  return best;
+}
+
 test('port limit (port security): excess addresses refused on that port only; moves count; statics do not', () => {
   const f = new Fdb(100);
   const m = (i: number) => key(1, [0x02, 0, 0, 0, 1, i]);
