@@ -23,7 +23,7 @@
 import { isAbsolute } from 'node:path';
 import { FrameRing } from '../dataplane/ring.js';
 import { createCaptureShared, kCaptureIn, kCaptureOut, kCaptureRingSize, kMeta, type CaptureShared } from '../engine/capture.js';
-import type { Request } from '../engine/protocol.js';
+import type { CaptureOp } from '../runtime/switch-runtime.js';
 import type { CaptureDirection, CaptureRequest, CaptureStatus } from './model.js';
 import { PcapWriter } from './pcap.js';
 import { ConfigError } from './validate.js';
@@ -81,7 +81,7 @@ interface Session {
   waiters: Array<(s: CaptureStatus) => void>;
 }
 
-type Call = (req: Request) => Promise<unknown>;
+type Call = (req: CaptureOp) => Promise<number | null>;
 
 export class SwitchCaptures {
   private shared: CaptureShared | null = null;

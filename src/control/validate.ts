@@ -4,56 +4,11 @@
  * right (the ws receiver style). Validation happens before any change is applied, so a refused change
  * leaves the running switch exactly as it was.
  */
-import type { MinimumBandwidthMode, NicConfig, PortConfig, StaticMac, SwitchConfig, SwitchType, VlanConfig, VswitchConfig } from './model.js';
+import type { MinimumBandwidthMode, NicConfig, PortConfig, QemuNicConfig, StaticMac, SwitchConfig, SwitchType, VlanConfig, VswitchConfig } from './model.js';
 import { portPolicy, pvlanConfig } from './validate-policy.js';
 import { kPortQueueKeys, kSwitchQueueKeys, validatePortQueues, validateSwitchQueues } from './validate-queues.js';
-
-export class ConfigError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
-    this.name = 'ConfigError';
-  }
-}
-
-export function fail(field: string, msg: string): never {
-  throw new ConfigError(field, msg);
-}
-export const show = (v: unknown) => JSON.stringify(v) ?? String(v);
-
-export type Obj = Record<string, unknown>;
-
-export function obj(v: unknown, field: string): Obj {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(field, `must be an object, got ${show(v)}`);
-  return v as Obj;
-}
-
-export function onlyKeys(o: Obj, field: string, keys: readonly string[]): void {
-  for (const k of Object.keys(o)) if (!keys.includes(k)) fail(`${field}.${k}`, `unknown setting; expected one of ${keys.join(', ')}`);
-}
-
-export function int(v: unknown, field: string, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(field, `must be an integer from ${min} to ${max}, got ${show(v)}`);
-  return v as number;
-}
-
-export function str(v: unknown, field: string, pattern?: RegExp, hint?: string): string {
-  if (typeof v !== 'string' || v.length === 0) fail(field, `must be a non-empty string, got ${show(v)}`);
-  if (pattern && !pattern.test(v as string)) fail(field, `${show(v)} is not valid; ${hint}`);
-  return v as string;
-}
-
-export function bool(v: unknown, field: string): boolean {
-  if (typeof v !== 'boolean') fail(field, `must be true or false, got ${show(v)}`);
-  return v as boolean;
-}
-
-export function oneOf<T extends string>(v: unknown, field: string, options: readonly T[]): T {
-  if (!options.includes(v as T)) fail(field, `must be one of ${options.join(', ')}, got ${show(v)}`);
-  return v as T;
-}
+import { bool, fail, int, macText, obj, oneOf, onlyKeys, show, str, vid } from './validate-helpers.js';
+export * from './validate-helpers.js';
 
 /** Names of switches and ports: also used in file paths and interface names. */
 const kName = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
@@ -61,10 +16,6 @@ const kNameHint = 'use 1-32 letters, digits, ".", "_" or "-", starting with a le
 /** Linux interface names: at most 15 bytes (IFNAMSIZ 16 with the NUL). */
 const kIfName = /^[A-Za-z0-9_.-]{1,15}$/;
 const kIfHint = 'Linux interface names are 1-15 letters, digits, ".", "_" or "-"';
-
-export function vid(v: unknown, field: string): number {
-  return int(v, field, 1, 4094);
-}
 
 /** VLAN lists accept numbers and "a-b" ranges: [10, "20-29"]. */
 export function vidList(v: unknown, field: string): number[] {
@@ -163,7 +114,7 @@ export function macLimit(v: unknown, field: string): number {
 /** A port; `mode` is its switch's MinimumBandwidth mode (policy validation depends on it). */
 export function portConfig(v: unknown, field: string, mode: MinimumBandwidthMode = 'weight'): PortConfig {
   const o = obj(v, field);
-  onlyKeys(o, field, ['name', 'nic', 'vlan', 'mtu', 'macLimit', 'disconnected', 'mac', 'policy', ...kPortQueueKeys]);
+  onlyKeys(o, field, ['name', 'nic', 'vlan', 'mtu', 'macLimit', 'disconnected', 'mac', 'policy', ...kPortQueueKeys, 'qemu']);
   const out: PortConfig = { name: portName(o.name, `${field}.name`), nic: nicConfig(o.nic, `${field}.nic`) };
   if (o.vlan !== undefined) out.vlan = vlanConfig(o.vlan, `${field}.vlan`);
   if (o.mtu !== undefined) out.mtu = mtu(o.mtu, `${field}.mtu`);
@@ -172,6 +123,20 @@ export function portConfig(v: unknown, field: string, mode: MinimumBandwidthMode
   if (o.mac !== undefined) out.mac = macText(o.mac, `${field}.mac`);
   if (o.policy !== undefined) out.policy = portPolicy(o.policy, `${field}.policy`, mode);
   Object.assign(out, validatePortQueues(o, field));
+  if (o.qemu !== undefined) out.qemu = qemuNicConfig(o.qemu, `${field}.qemu`);
+  return out;
+}
+
+/** QEMU's guest NIC models that can carry a -netdev (qemu-system-x86_64 -device help, network section). */
+export const kQemuDevices = ['virtio-net-pci', 'virtio-net-pci-non-transitional', 'virtio-net-device', 'e1000', 'e1000e', 'igb', 'rtl8139', 'ne2k_pci', 'pcnet', 'vmxnet3', 'i82550', 'i82551', 'i82557b', 'i82559er', 'usb-net', 'tulip'] as const;
+
+export function qemuNicConfig(v: unknown, field: string): QemuNicConfig {
+  const o = obj(v, field);
+  onlyKeys(o, field, ['device', 'id']);
+  const out: QemuNicConfig = {};
+  if (o.device !== undefined) out.device = oneOf(o.device, `${field}.device`, kQemuDevices);
+  // QEMU's id_wellformed(): a letter, then letters, digits, '-', '.' or '_'
+  if (o.id !== undefined) out.id = str(o.id, `${field}.id`, /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'QEMU ids start with a letter, then up to 63 letters, digits, "-", "." or "_"');
   return out;
 }
 
@@ -181,10 +146,6 @@ export function portName(v: unknown, field: string): string {
 
 export function switchName(v: unknown, field: string): string {
   return str(v, field, kName, kNameHint);
-}
-
-export function macText(v: unknown, field: string): string {
-  return str(v, field, /^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$/, 'expected six hex pairs like 52:54:00:12:34:56').toLowerCase().replace(/-/g, ':');
 }
 
 export function staticMac(v: unknown, field: string): StaticMac {

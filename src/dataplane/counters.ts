@@ -78,7 +78,9 @@ export const globalFields = [
   ['flowsActive', 'stateful ACL flow entries now'],
   ['flowsCreated', 'stateful ACL flows created'],
   ['flowsExpired', 'stateful ACL flows removed after their idle timeout'],
-  ['flowsRefused', 'stateful ACL flows not created because the flow table was full'],
+  ['flowsRefused', 'stateful ACL flows not created because the flow table was full of assured flows'],
+  ['flowsEarlyDropped', 'unassured stateful ACL flows evicted to make room for a new one (early drop)'],
+  ['flowsQuotaRefused', "stateful ACL flows not created because the port had its quota (policy maxFlows)"],
 ] as const;
 export type GlobalField = (typeof globalFields)[number][0];
 export const gf = Object.fromEntries(globalFields.map(([name], i) => [name, i])) as Record<GlobalField, number>;

@@ -258,6 +258,7 @@ export class Engine {
 
   removePort(port: number): void {
     const owner = this.linkOwner[port] === 1;
+    this.nics[port]?.dispose?.();
     this.detach(port);
     this.capture.stop(port);
     this.clearPolicy(port);
@@ -286,7 +287,7 @@ export class Engine {
    */
   setPolicy(port: number, policy: PortPolicy, mac?: string): void {
     if (mac !== undefined) parseMacWords(mac); // throws on a bad MAC before anything changes
-    this.acls.set(port, policy.acls ?? [], policy.extendedAcls ?? []);
+    this.acls.set(port, policy.acls ?? [], policy.extendedAcls ?? [], policy.maxFlows ?? 0);
     this.guards.set(port, { mac, ...policy });
     this.storm.set(port, policy.stormLimit ?? 0);
     this.shaper.setShare(port, (this.shaper.mode === 'weight' ? policy.minimumBandwidthWeight : policy.minimumBandwidthAbsolute) ?? 0);
@@ -401,6 +402,17 @@ export class Engine {
       this.counters.c[Counters.portDrop(port, drop['ring-full'])]++;
       this.pool.free(slot);
     }
+  }
+
+  /**
+   * Test hook (the worker honours it only with VSWITCH_FAULT_INJECT=1): the next breath throws inside the
+   * graph, as a bug in a node would. Costs nothing until armed: the first node's process is swapped once.
+   */
+  injectFault(): void {
+    const node = this.graph.nodes[0]!;
+    node.process = () => {
+      throw new Error('injected datapath fault (VSWITCH_FAULT_INJECT)');
+    };
   }
 
   /** Run everything received so far through the graph and transmit the result. */
@@ -625,9 +637,13 @@ export class Engine {
     return n;
   }
 
-  /** Close every NIC (shutdown). */
-  close(): void {
-    for (let p = 0; p < kMaxPorts; p++) if (this.nics[p]) this.detach(p); // a borrowed TAP fd is only forgotten
+  /** Close every NIC: a shutdown keeps persistent devices for the next start; `dispose` (switch removed) lets them go. */
+  close(dispose = false): void {
+    for (let p = 0; p < kMaxPorts; p++) {
+      if (!this.nics[p]) continue;
+      if (dispose) this.nics[p]!.dispose?.();
+      this.detach(p); // a borrowed TAP fd is only forgotten
+    }
     this.mq?.stop();
     if (this.shaperTimer !== null) clearTimeout(this.shaperTimer);
     this.shaperTimer = null;

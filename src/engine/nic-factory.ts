@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { NicConfig } from '../control/model.js';
+import type { NicSpec } from './spec.js';
 import { DgramNic } from '../ports/dgram.js';
 import type { Nic } from '../ports/nic.js';
 import { StreamNic } from '../ports/stream.js';
@@ -13,10 +13,12 @@ import { TapNic } from '../ports/tap.js';
 
 const run = promisify(execFile);
 
-export function createNic(cfg: NicConfig): Nic {
+export function createNic(cfg: NicSpec): Nic {
   switch (cfg.type) {
     case 'tap':
-      return new TapNic({ name: cfg.name, create: cfg.create ?? true, vnetHdr: cfg.vnetHdr ?? false, multiQueue: cfg.multiQueue ?? false, offload: cfg.offload ?? false });
+      // A TAP the switch creates is persistent and made inside its namespace: a worker or daemon that dies
+      // and comes back finds the same interface (MAC, addresses, routes) and re-attaches to it.
+      return new TapNic({ name: cfg.name, create: cfg.create ?? true, persist: cfg.create ?? true, ...(cfg.netns ? { netns: cfg.netns } : {}), vnetHdr: cfg.vnetHdr ?? false, multiQueue: cfg.multiQueue ?? false, offload: cfg.offload ?? false });
     case 'stream':
       return new StreamNic({ mode: cfg.mode, path: cfg.path, host: cfg.host, port: cfg.port, framing: cfg.framing ?? 'qemu' });
     case 'dgram':
@@ -26,10 +28,9 @@ export function createNic(cfg: NicConfig): Nic {
   }
 }
 
-/** After a TAP exists: bring it up where it lives, moving it into `netns` first when asked. */
-export async function placeTap(cfg: Extract<NicConfig, { type: 'tap' }>): Promise<void> {
+/** After a TAP exists: bring it up where it lives (it was opened inside `netns` already). */
+export async function placeTap(cfg: Extract<NicSpec, { type: 'tap' }>): Promise<void> {
   if (cfg.netns) {
-    await run('ip', ['link', 'set', 'dev', cfg.name, 'netns', cfg.netns]);
     await run('ip', ['-n', cfg.netns, 'link', 'set', 'dev', cfg.name, 'up']);
   } else {
     await run('ip', ['link', 'set', 'dev', cfg.name, 'up']);

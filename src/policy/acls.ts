@@ -75,8 +75,11 @@ export class PortAcls {
     this.sync();
   }
 
+  /** Per port: the most stateful flows it may hold (0 = no quota); applied to the flow table when it exists. */
+  private readonly quotas = new Int32Array(kMaxPorts);
+
   /** Replace port `port`'s rules (compiled first: a bad rule throws and leaves the old rules in place). */
-  set(port: number, acls: readonly AclRule[] = [], ext: readonly ExtAclRule[] = []): void {
+  set(port: number, acls: readonly AclRule[] = [], ext: readonly ExtAclRule[] = [], maxFlows = 0): void {
     checkPort(port);
     const b = compileAcls(acls ?? []);
     const x = compileExtAcls(ext ?? []);
@@ -86,7 +89,12 @@ export class PortAcls {
     this.ext[port] = xOn ? x : null;
     this.ingressOn[port] = (bOn && b.has(kDirOut)) || (xOn && x.has(kDirOut)) ? 1 : 0;
     this.egressOn[port] = (bOn && b.has(kDirIn)) || (xOn && x.has(kDirIn)) ? 1 : 0;
-    if (xOn && x.hasStateful && this.flows === null) this.flows = new FlowTable(this.flowTableSize);
+    if (xOn && x.hasStateful && this.flows === null) {
+      this.flows = new FlowTable(this.flowTableSize);
+      for (let p = 0; p < kMaxPorts; p++) if (this.quotas[p] !== 0) this.flows.setQuota(p, this.quotas[p]!);
+    }
+    this.quotas[port] = maxFlows;
+    this.flows?.setQuota(port, maxFlows);
     this.flows?.removePort(port);
     this.sync();
   }
@@ -175,6 +183,8 @@ export class PortAcls {
     c[Counters.global(gf.flowsCreated)] = f.created;
     c[Counters.global(gf.flowsExpired)] = f.expired;
     c[Counters.global(gf.flowsRefused)] = f.refused;
+    c[Counters.global(gf.flowsEarlyDropped)] = f.earlyDropped;
+    c[Counters.global(gf.flowsQuotaRefused)] = f.quotaRefused;
   }
 }
 
