@@ -6,10 +6,10 @@
  * Routes (all under /v1):
  *   GET    /switches                          list           POST /switches            create (SwitchConfig)
  *   GET    /switches/:sw                      config+ports   DELETE /switches/:sw      remove
- *   PUT    /switches/:sw/aging                {seconds}
+ *   PUT    /switches/:sw/aging                {seconds}     PUT /switches/:sw/mac-table-size {macTableSize}
  *   GET    /switches/:sw/ports                status         POST /switches/:sw/ports  add (PortConfig)
  *   GET    /switches/:sw/ports/:p             {config, status}   DELETE /switches/:sw/ports/:p  remove
- *   PUT    /switches/:sw/ports/:p/vlan        VlanConfig     PUT .../mtu {mtu}
+ *   PUT    /switches/:sw/ports/:p/vlan        VlanConfig     PUT .../mtu {mtu}     PUT .../mac-limit {macLimit}
  *   POST   /switches/:sw/ports/:p/disconnect  link down      POST .../connect          link up
  *   GET    /switches/:sw/fdb                  entries        DELETE /switches/:sw/fdb[?port=p]  flush
  *   POST   /switches/:sw/fdb                  static {mac, vid, port}
@@ -35,6 +35,7 @@
  * daemon's working directory is not the caller's (the CLI resolves them against its own).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { apiServerOptions, boundConnections } from './api-limits.js';
 import { captureRequest } from './capture.js';
 import { kernelDrops } from './kernel-drops.js';
 import type { Manager } from './manager.js';
@@ -141,6 +142,7 @@ export function createApi(mgr: Manager, apiPath?: string, log: (line: string) =>
       await mgr.removeSwitch(m[1]);
       return was;
     }],
+    ['PUT', /^\/v1\/switches\/([^/]+)\/mac-table-size$/, async (m, body) => mgr.get(m[1]).setMacTableSize(v.macTableSize(only(body, 'macTableSize'), 'macTableSize'))],
     ['PUT', /^\/v1\/switches\/([^/]+)\/aging$/, async (m, body) => {
       const s = mgr.get(m[1]);
       await s.setAging(v.agingSeconds((body as { seconds?: unknown })?.seconds, 'seconds'));
@@ -179,6 +181,11 @@ export function createApi(mgr: Manager, apiPath?: string, log: (line: string) =>
     ['PUT', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/mtu$/, async (m, body) => {
       const s = mgr.port(m[1], m[2]);
       await s.setMtu(m[2], v.mtu((body as { mtu?: unknown })?.mtu, 'mtu'));
+      return portOf(s, m[2]);
+    }],
+    ['PUT', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/mac-limit$/, async (m, body) => {
+      const s = mgr.port(m[1], m[2]);
+      await s.setMacLimit(m[2], v.macLimit((body as { macLimit?: unknown })?.macLimit, 'macLimit'));
       return portOf(s, m[2]);
     }],
     ...(['disconnect', 'connect'] as const).map((op): [string, RegExp, Handler] => ['POST', new RegExp(`^/v1/switches/([^/]+)/ports/([^/]+)/${op}$`), async (m) => {
@@ -259,7 +266,7 @@ export function createApi(mgr: Manager, apiPath?: string, log: (line: string) =>
   if (process.env.VSWITCH_FAULT_INJECT === '1')
     routes.push(['POST', /^\/v1\/switches\/([^/]+)\/fault$/, async (m, body) => ({ armed: await mgr.get(m[1]).injectFault(v.int(only(body, 'worker'), 'worker', 0, 63)) })]);
 
-  return createServer((req: IncomingMessage, res: ServerResponse) => {
+  const server = createServer(apiServerOptions, (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://vswitch');
     const send = (status: number, payload: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -287,4 +294,6 @@ export function createApi(mgr: Manager, apiPath?: string, log: (line: string) =>
       send(status, { error: err instanceof Error ? err.message : String(err), ...(field ? { field } : {}) });
     });
   });
+  boundConnections(server, log);
+  return server;
 }

@@ -6,6 +6,7 @@
  * a failure into a message and an exit code: 2 for the user's mistake (a usage error, a refused value, an
  * API 4xx), 1 for anything else (no daemon, an API 5xx). With --json the error is a JSON object on stderr.
  */
+import { quietOnBrokenPipe } from './broken-pipe.js';
 import { ApiClient, ApiError } from './client.js';
 import { defaultApiPath } from './defaults.js';
 import { groupHelp, helpFor, overview } from './cli/help.js';
@@ -90,6 +91,7 @@ export function errorReport(err: unknown, json: boolean): string {
 const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isMain || process.argv[1]?.endsWith('/vswitch')) {
   const argv = process.argv.slice(2);
+  quietOnBrokenPipe(argv.includes('run'));
   main(argv).then(
     (code) => {
       if (argv.includes('run')) process.exit(code);

@@ -123,13 +123,21 @@ export function mtu(v: unknown, field: string): number {
   return int(v, field, kMinMtu, kMaxMtu);
 }
 
+/** Port security: 0 (no limit) up to the largest MAC table (fdb.ts bounds its size to 1048576). */
+export const kMaxMacLimit = 1 << 20;
+
+export function macLimit(v: unknown, field: string): number {
+  return int(v, field, 0, kMaxMacLimit);
+}
+
 /** A port; `mode` is its switch's MinimumBandwidth mode (policy validation depends on it). */
 export function portConfig(v: unknown, field: string, mode: MinimumBandwidthMode = 'weight'): PortConfig {
   const o = obj(v, field);
-  onlyKeys(o, field, ['name', 'nic', 'vlan', 'mtu', 'disconnected', 'mac', 'policy', ...kPortQueueKeys, 'qemu']);
+  onlyKeys(o, field, ['name', 'nic', 'vlan', 'mtu', 'macLimit', 'disconnected', 'mac', 'policy', ...kPortQueueKeys, 'qemu']);
   const out: PortConfig = { name: portName(o.name, `${field}.name`), nic: nicConfig(o.nic, `${field}.nic`) };
   if (o.vlan !== undefined) out.vlan = vlanConfig(o.vlan, `${field}.vlan`);
   if (o.mtu !== undefined) out.mtu = mtu(o.mtu, `${field}.mtu`);
+  if (o.macLimit !== undefined) out.macLimit = macLimit(o.macLimit, `${field}.macLimit`);
   if (o.disconnected !== undefined) out.disconnected = bool(o.disconnected, `${field}.disconnected`);
   if (o.mac !== undefined) out.mac = macText(o.mac, `${field}.mac`);
   if (o.policy !== undefined) out.policy = portPolicy(o.policy, `${field}.policy`, mode);
@@ -167,6 +175,11 @@ export function staticMac(v: unknown, field: string): StaticMac {
   return { mac, vid: vid(o.vid ?? 1, `${field}.vid`), port: portName(o.port, `${field}.port`) };
 }
 
+/** MAC table size: the bounds of switch/fdb.ts (a million entries is 16 MB of table). */
+export function macTableSize(v: unknown, field: string): number {
+  return int(v, field, 1, 1 << 20);
+}
+
 /** MAC aging: 0 disables; at most a day (a larger value is almost certainly a unit mistake). */
 export function agingSeconds(v: unknown, field: string): number {
   return int(v, field, 0, 86400);
@@ -178,7 +191,7 @@ export function switchConfig(v: unknown, field: string): SwitchConfig {
   const out: SwitchConfig = { name: switchName(o.name, `${field}.name`) };
   out.type = o.type === undefined ? 'private' : oneOf<SwitchType>(o.type, `${field}.type`, ['private', 'internal', 'external']);
   if (o.agingSeconds !== undefined) out.agingSeconds = agingSeconds(o.agingSeconds, `${field}.agingSeconds`);
-  if (o.macTableSize !== undefined) out.macTableSize = int(o.macTableSize, `${field}.macTableSize`, 1, 1 << 20);
+  if (o.macTableSize !== undefined) out.macTableSize = macTableSize(o.macTableSize, `${field}.macTableSize`);
   if (o.rsc !== undefined) out.rsc = bool(o.rsc, `${field}.rsc`);
   if (o.minimumBandwidthMode !== undefined) out.minimumBandwidthMode = oneOf(o.minimumBandwidthMode, `${field}.minimumBandwidthMode`, ['weight', 'absolute'] as const);
   if (o.flowTableSize !== undefined) out.flowTableSize = int(o.flowTableSize, `${field}.flowTableSize`, 16, 1 << 22);

@@ -61,6 +61,7 @@ export const portFields = [
   ['offCoalesced', 'segments merged by receive segment coalescing (RSC)'],
   ['mirrorCopies', 'mirror copies of this source port frames delivered to destinations'],
   ['qosDelayed', 'frames held by the egress shaper before delivery (MaximumBandwidth)'],
+  ['macLimitRefused', 'source addresses not learned: the port owns its macLimit of MAC table entries'],
 ] as const;
 export type PortField = (typeof portFields)[number][0];
 export const pf = Object.fromEntries(portFields.map(([name], i) => [name, i])) as Record<PortField, number>;
@@ -70,7 +71,8 @@ export const globalFields = [
   ['fdbLearned', 'MAC addresses learned'],
   ['fdbAged', 'entries removed by aging'],
   ['fdbMoved', 'MAC moves (address seen on another port)'],
-  ['fdbRefused', 'addresses not learned because the table was full'],
+  ['fdbRefused', 'addresses not learned because the table was full of static entries'],
+  ['fdbEvicted', 'least recently seen entries removed to make room in a full table'],
   ['fdbFlushed', 'entries removed by flush or link down'],
   ['breaths', 'pipeline runs (batches)'],
   ['frames', 'frames entering the pipeline'],

@@ -71,8 +71,9 @@ const zeroFields: Record<PortField, number> = {
   offCoalesced: 0,
   mirrorCopies: 0,
   qosDelayed: 0,
+  macLimitRefused: 0,
 };
-const zeroGlobal = { fdbEntries: 0, fdbLearned: 0, fdbAged: 0, fdbMoved: 0, fdbRefused: 0, fdbFlushed: 0, breaths: 0, frames: 0, flowsActive: 0, flowsCreated: 0, flowsExpired: 0, flowsRefused: 0, flowsEarlyDropped: 0, flowsQuotaRefused: 0 };
+const zeroGlobal = { fdbEntries: 0, fdbLearned: 0, fdbAged: 0, fdbMoved: 0, fdbRefused: 0, fdbEvicted: 0, fdbFlushed: 0, breaths: 0, frames: 0, flowsActive: 0, flowsCreated: 0, flowsExpired: 0, flowsRefused: 0, flowsEarlyDropped: 0, flowsQuotaRefused: 0 };
 
 interface Rig {
   eng: Engine;

@@ -168,7 +168,7 @@ export class Engine {
       .add(new IngressNode(this.pool, this.ports, this.counters))
       .add(this.guards)
       .add(this.acls.ingress)
-      .add(new LearnNode(this.pool, this.fdb, this.clock))
+      .add(new LearnNode(this.pool, this.fdb, this.clock, this.counters))
       .add(new ForwardNode(this.pool, this.fdb))
       .add(this.storm)
       .add(new EgressNode(this.pool, this.ports, this.txq, this.counters, this.acls));
@@ -187,6 +187,7 @@ export class Engine {
     if (p < 0) throw new Error(`switch is full: at most ${kMaxPorts} ports`);
     if (this.ports.inUse[p]) throw new Error(`port index ${p} is in use`);
     this.ports.add(p, vlan, mtu);
+    this.fdb.setLimit(p, 0); // a reused index does not inherit the previous port's limit
     this.counters.resetPort(p);
     this.nicUp[p] = 0;
     this.adminUp[p] = 1;
@@ -312,6 +313,24 @@ export class Engine {
 
   setMtu(port: number, mtu: number): void {
     this.ports.mtu[port] = mtu;
+  }
+
+  /** Resize the MAC table of a one-thread engine (tests); returns the learned entries that did not fit. */
+  resizeFdb(maxEntries: number): number {
+    const { table, dropped } = this.fdb.resized(maxEntries);
+    this.adoptFdb(maxEntries, table.sab);
+    return dropped;
+  }
+
+  /** Switch to a rebuilt shared MAC table (a resize), between two breaths. */
+  adoptFdb(maxEntries: number, sab: SharedArrayBuffer): void {
+    this.fdb.adopt(maxEntries, sab);
+    this.syncFdbCounters();
+  }
+
+  /** Port security: at most `n` learned MACs on the port (0 = no limit); the shared table holds it. */
+  setMacLimit(port: number, n: number): void {
+    this.fdb.setLimit(port, n);
   }
 
   /** Administrative link state (Hyper-V: disconnect the adapter); the NIC stays open, its carrier follows. */
@@ -604,6 +623,7 @@ export class Engine {
     c[gf.fdbAged] = f.aged;
     c[gf.fdbMoved] = f.moved;
     c[gf.fdbRefused] = f.refused;
+    c[gf.fdbEvicted] = f.evicted;
     c[gf.fdbFlushed] = f.flushed;
   }
 

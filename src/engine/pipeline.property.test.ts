@@ -147,7 +147,7 @@ interface ModelPort {
 }
 
 type Counts = Record<PortField, number>;
-const zero = (): Counts => ({ rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, txUnicast: 0, txFlood: 0, vlanStripped: 0, vlanInserted: 0, linkChanges: 0, offSegmented: 0, offSegments: 0, offCsum: 0, offCoalesced: 0, mirrorCopies: 0, qosDelayed: 0 });
+const zero = (): Counts => ({ rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, txUnicast: 0, txFlood: 0, vlanStripped: 0, vlanInserted: 0, linkChanges: 0, offSegmented: 0, offSegments: 0, offCsum: 0, offCoalesced: 0, mirrorCopies: 0, qosDelayed: 0, macLimitRefused: 0 });
 
 class Model {
   readonly ports: ModelPort[];

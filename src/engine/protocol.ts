@@ -65,6 +65,8 @@ export type Request =
   | { op: 'removePort'; name: string }
   | { op: 'setVlan'; name: string; vlan: VlanConfig }
   | { op: 'setMtu'; name: string; mtu: number }
+  | { op: 'setMacLimit'; name: string; macLimit: number }
+  | { op: 'fdbAdopt'; maxEntries: number; sab: SharedArrayBuffer }
   | { op: 'setAdmin'; name: string; up: boolean }
   /** Replace the port's whole policy (and its MAC); replies once the datapath tables are rebuilt. */
   | { op: 'setPolicy'; name: string; policy: PortPolicy; mac?: string }
@@ -103,6 +105,8 @@ export interface Replies {
   removePort: null;
   setVlan: null;
   setMtu: null;
+  setMacLimit: null;
+  fdbAdopt: null;
   setAdmin: null;
   setPolicy: null;
   policyStats: PolicyStats;

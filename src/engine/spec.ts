@@ -49,6 +49,9 @@ export interface PortSpec {
   vlan?: VlanConfig;
   /** IP MTU of the endpoint: frames longer than mtu + 14 (+4 per tag) are dropped at egress. Default 1500. */
   mtu?: number;
+  /** Port security: at most this many learned MACs on the port; beyond it addresses are not learned (frames
+   *  still pass) and counted `macLimitRefused`. 0 or absent = no limit. */
+  macLimit?: number;
   /** Pad frames shorter than 60 bytes before delivery (endpoints that need a minimum Ethernet frame). */
   pad?: boolean;
   /** Start with the NIC disconnected (link down). */
@@ -113,6 +116,9 @@ export interface PortStatus {
   nic: NicSpec;
   vlan: VlanConfig;
   mtu: number;
+  /** The port's MAC limit (0 = none) and the learned MACs it owns now. */
+  macLimit: number;
+  macs: number;
   link: 'up' | 'down';
   /** Administratively disconnected by the user (as opposed to the endpoint going away). */
   adminDown: boolean;
@@ -147,7 +153,7 @@ export interface PortCounters {
 export interface SwitchCounters {
   /** Times the switch's workers were replaced after a fault. */
   datapath: { restarts: number };
-  fdb: { entries: number; learned: number; aged: number; moved: number; refused: number; flushed: number };
+  fdb: { entries: number; learned: number; aged: number; moved: number; refused: number; evicted: number; flushed: number };
   /** Stateful ACL flow table. */
   flows: { active: number; created: number; expired: number; refused: number; earlyDropped: number; quotaRefused: number };
   ports: Record<string, PortCounters>;

@@ -92,6 +92,7 @@ export class SwitchWorker {
       const p = e.addPort(cfg.vlan ?? { mode: 'untagged' }, cfg.mtu ?? 1500, req.index ?? -1);
       this.byName.set(cfg.name, p);
       this.configs.set(p, cfg);
+      if (cfg.macLimit) e.setMacLimit(p, cfg.macLimit);
       if (cfg.disconnected) e.setAdmin(p, false);
       try {
         e.setPolicy(p, cfg.policy ?? {}, cfg.mac);
@@ -157,6 +158,16 @@ export class SwitchWorker {
       this.configs.set(p, { ...this.configs.get(p)!, mtu: req.mtu });
       return null;
     },
+    setMacLimit: (req) => {
+      const p = this.port(req.name);
+      this.engine.setMacLimit(p, req.macLimit);
+      this.configs.set(p, { ...this.configs.get(p)!, macLimit: req.macLimit });
+      return null;
+    },
+    fdbAdopt: (req) => {
+      this.engine.adoptFdb(req.maxEntries, req.sab);
+      return null;
+    },
     setAdmin: async (req) => {
       const p = this.port(req.name);
       // `port connect` also brings back a TAP whose device was deleted under the port, keeping its settings
@@ -197,6 +208,8 @@ export class SwitchWorker {
           nic: cfg.nic,
           vlan: cfg.vlan ?? ({ mode: 'untagged' } as VlanConfig),
           mtu: e.ports.mtu[p]!,
+          macLimit: e.fdb.limitOf(p),
+          macs: e.fdb.portMacs[p]!,
           link: e.ports.linkUp[p] ? 'up' : 'down',
           adminDown: !e.isAdminUp(p),
           detail: e.nic(p)?.describe() ?? {},

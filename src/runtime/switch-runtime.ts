@@ -14,7 +14,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { Counters, gf } from '../dataplane/counters.js';
-import { kDefaultAgingSeconds } from '../switch/fdb.js';
+import { Fdb, kDefaultAgingSeconds } from '../switch/fdb.js';
 import type { AddedPort, EventMessage, Op, PolicyStats, ReleasedNic, RemoteNic, ReopenNic, Replies, Reply, RequestOf, WorkerInit } from '../engine/protocol.js';
 import { loadTapAddon } from '../ports/tap-native.js';
 import { FaultWindow } from './fault-window.js';
@@ -348,6 +348,29 @@ export class SwitchRuntime {
     await this.patchPort(name, { mtu });
   }
 
+  /** The limit lives in the shared MAC table: one worker writes it for all. */
+  async setMacLimit(name: string, macLimit: number): Promise<void> {
+    await this.call({ op: 'setMacLimit', name, macLimit });
+    await this.patchPort(name, { macLimit });
+  }
+
+  /**
+   * Resize the MAC table of the running switch: rebuild the shared table at the new size (fdb.ts resized:
+   * statics, then the most recently seen), have every worker adopt it between two breaths, then forget the
+   * entries of ports whose link went down meanwhile (their flush went to the old table). Addresses learned
+   * in the old table during the switch-over are learned again from their next frame.
+   */
+  async setMacTableSize(size: number): Promise<{ macTableSize: number; entries: number; dropped: number }> {
+    const { table, dropped } = this.tables.fdb.resized(size);
+    this.tables.fdb = table;
+    await this.callAll({ op: 'fdbAdopt', maxEntries: size, sab: table.sab });
+    const locked = new Fdb(size, table.sab);
+    const link = new Uint8Array(this.tables.linkState);
+    for (const p of this.portIndex.values()) if (link[p] === 0) locked.flush(p);
+    this.config.macTableSize = size;
+    return { macTableSize: size, entries: table.count, dropped };
+  }
+
   async setAdmin(name: string, up: boolean): Promise<void> {
     await this.callAll({ op: 'setAdmin', name, up });
     await this.patchPort(name, { disconnected: !up });
@@ -466,7 +489,7 @@ export class SwitchRuntime {
     });
     return {
       datapath: { restarts: this.restarts },
-      fdb: { entries: g.fdbEntries, learned: g.fdbLearned, aged: g.fdbAged, moved: g.fdbMoved, refused: g.fdbRefused, flushed: g.fdbFlushed },
+      fdb: { entries: g.fdbEntries, learned: g.fdbLearned, aged: g.fdbAged, moved: g.fdbMoved, refused: g.fdbRefused, evicted: g.fdbEvicted, flushed: g.fdbFlushed },
       flows: { active: g.flowsActive, created: g.flowsCreated, expired: g.flowsExpired, refused: g.flowsRefused, earlyDropped: g.flowsEarlyDropped, quotaRefused: g.flowsQuotaRefused },
       ports,
       nodes,

@@ -15,7 +15,8 @@ import { QueueControl } from './queue-control.js';
 
 export class SwitchTables {
   readonly pool: SharedPool = createSharedPool();
-  readonly fdb: Fdb;
+  /** Replaced by a resize of the running switch (SwitchRuntime.setMacTableSize). */
+  fdb: Fdb;
   readonly linkState = new SharedArrayBuffer(kMaxPorts);
   readonly qc: QueueControl;
 

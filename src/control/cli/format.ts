@@ -114,7 +114,7 @@ export function formatCounters(c: SwitchCounters, only?: string): string {
   const kernel = kern.length ? `\nKernel drops (before the switch): ${kern.join('; ')}` : '';
   const r = c.datapath?.restarts ?? 0;
   const restarts = r ? `\nDatapath: workers replaced ${r} time${r === 1 ? '' : 's'} after a fault (see vswitch events)` : '';
-  return `${table(rows)}${off}${kernel}\nMAC table: ${f.entries} entries; learned ${f.learned}, aged ${f.aged}, moved ${f.moved}, refused ${f.refused}, flushed ${f.flushed}${flows}${restarts}`;
+  return `${table(rows)}${off}${kernel}\nMAC table: ${f.entries} entries; learned ${f.learned}, aged ${f.aged}, moved ${f.moved}, evicted ${f.evicted ?? 0}, refused ${f.refused}, flushed ${f.flushed}${flows}${restarts}`;
 }
 
 export function describeCapture(c: CaptureStatus): string {

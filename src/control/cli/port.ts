@@ -53,6 +53,7 @@ export const portCommands: Command[] = [
       vlan: { type: 'string', value: 'MODE', help: "'untagged', 'access VID', 'trunk ALLOWED' (with --native, --pruned)" },
       ...kTrunkOptions,
       mtu: { type: 'string', value: 'N', help: 'IP MTU of the endpoint (default 1500)' },
+      'mac-limit': { type: 'string', value: 'N', help: 'port security: at most N learned MACs (default 0: no limit)' },
       disconnected: { type: 'boolean', help: 'start with the link down' },
       ...pick(queueFlagOptions, ['vmq-weight', 'rss']),
       device: { type: 'string', value: 'MODEL', help: "the guest NIC model in the QEMU line (default virtio-net-pci; e1000 for old guests)", choices: v.kQemuDevices },
@@ -67,6 +68,7 @@ export const portCommands: Command[] = [
       const cfg: PortConfig = { name: v.portName(args[1], 'port name'), nic: nicFromFlags(flags) };
       if (flags.vlan !== undefined) cfg.vlan = vlanFromArgs(str(flags, 'vlan')!.split(/\s+/), flags);
       if (flags.mtu !== undefined) cfg.mtu = v.mtu(num(str(flags, 'mtu'), '--mtu'), 'mtu');
+      if (flags['mac-limit'] !== undefined) cfg.macLimit = v.macLimit(num(str(flags, 'mac-limit'), '--mac-limit'), 'macLimit');
       if (flags.disconnected) cfg.disconnected = true;
       if (flags.device !== undefined || flags.id !== undefined) cfg.qemu = v.qemuNicConfig({ device: flags.device, id: flags.id }, '--device/--id');
       Object.assign(cfg, portQueuesFromFlags(flags));
@@ -102,6 +104,15 @@ export const portCommands: Command[] = [
     summary: "set a port's MTU (longer frames are dropped at egress)",
     async run({ api, args, print }) {
       const r = await api.call<PortView>('PUT', `/switches/${swSeg(args[0])}/ports/${ptSeg(args[1])}/mtu`, { mtu: v.mtu(num(args[2], 'MTU'), 'mtu') });
+      print(summary(r), r);
+    },
+  },
+  {
+    path: ['port', 'mac-limit'],
+    args: [sw, port, { name: 'N' }],
+    summary: 'port security: at most N learned MACs on the port (0 = no limit); the excess is counted, not learned',
+    async run({ api, args, print }) {
+      const r = await api.call<PortView>('PUT', `/switches/${swSeg(args[0])}/ports/${ptSeg(args[1])}/mac-limit`, { macLimit: v.macLimit(num(args[2], 'N'), 'macLimit') });
       print(summary(r), r);
     },
   },

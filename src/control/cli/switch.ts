@@ -91,6 +91,15 @@ export const switchCommands: Command[] = [
     },
   },
   {
+    path: ['switch', 'mac-table-size'],
+    args: [sw, { name: 'N' }],
+    summary: 'resize the MAC table of the running switch (statics and the most recently seen entries stay)',
+    async run({ api, args, print }) {
+      const r = await api.call<{ entries: number; dropped: number }>('PUT', `/switches/${swSeg(args[0])}/mac-table-size`, { macTableSize: v.macTableSize(num(args[1], 'N'), 'macTableSize') });
+      print(`switch ${args[0]}: MAC table size ${args[1]}, ${r.entries} entries kept, ${r.dropped} dropped`, r);
+    },
+  },
+  {
     path: ['switch', 'tune'],
     args: [sw],
     summary: 'change workers, moderation and Dynamic VMQ at runtime',
