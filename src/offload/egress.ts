@@ -1,5 +1,5 @@
 /**
- * Egress offload fix-ups (DESIGN.md section 3 step 4 and section 6): what the switch does in software for a
+ * Egress offload node (DESIGN.md section 3 step 4 and section 6): what the switch does in software for a
  * destination whose endpoint lacks an offload, frame by frame just before delivery.
  *
  *   GSO frame, port without TSO/USO  -> segments of at most gsoSize (segment.ts); the port's queue reference
@@ -10,11 +10,14 @@
  *
  * Work happens per destination, at transmit, rather than once at ingress, because one flooded frame may go
  * to a TAP that takes it whole and to a QEMU socket that needs segments. Segments are new slots owned by
- * this delivery (refs = 1). Counters: offSegmented, offSegments, offCsum, offCoalesced per port, and the
- * drop reasons of errors.ts mapped onto the switch's (gso-malformed, gso-unsupported, no-buffer, ring-full).
+ * this delivery (refs = 1). The fixed frames go on in chunks of at most kChunk, so a vector of 64 KB GSO
+ * frames being segmented never holds more than one chunk of segments in the pool at once. Counters:
+ * offSegmented, offSegments, offCsum, offCoalesced per port, and the drop reasons of errors.ts mapped onto
+ * the switch's (gso-malformed, gso-unsupported, no-buffer, ring-full).
  */
 import { Counters, drop, pf } from '../dataplane/counters.js';
 import { kGsoEcn, kGsoNone, kGsoUdpL4, kOffNeedsCsum, type PacketPool } from '../dataplane/pool.js';
+import { VectorNode } from '../dataplane/vector-chain.js';
 import { kCapCsum, kCapTso, kCapUso } from '../ports/nic.js';
 import { completeChecksum } from './checksum.js';
 import { coalesceTcp, CoalesceResult } from './coalesce.js';
@@ -29,16 +32,36 @@ const kOutLen = kChunk + 128;
 /** RSC never builds a frame longer than 64 KB: the IPv4 total length limit, and what a TAP accepts. */
 const kRscMaxBytes = 65535;
 
-export class EgressOffload {
+export class OffloadNode extends VectorNode {
+  readonly name = 'offload';
   readonly out = new Int32Array(kOutLen);
   private readonly res = new CoalesceResult(kOutLen);
   /** Receive segment coalescing toward offload-capable ports (switch setting `rsc`). */
   rsc = true;
 
+  /** `caps[p]` is port p's offload capabilities (kCap*), `mtu[p]` its IP MTU. */
   constructor(
     private readonly pool: PacketPool,
     private readonly counters: Counters,
-  ) {}
+    private readonly caps: Int32Array,
+    private readonly mtu: Int32Array,
+  ) {
+    super();
+  }
+
+  protected push(p: number, slots: Int32Array, n: number): void {
+    const caps = this.caps[p];
+    const mtu = this.mtu[p];
+    let w = 0;
+    for (let i = 0; i < n; i++) {
+      w = this.fix(p, caps, mtu, slots[i], w);
+      if (w >= kChunk) {
+        this.emit(p, this.out, this.coalesce(p, caps, w));
+        w = 0;
+      }
+    }
+    if (w > 0) this.emit(p, this.out, this.coalesce(p, caps, w));
+  }
 
   /** Append the delivery of slot s to port p (IP MTU `mtu`) at out[w..]; returns the new w. Releases s when replaced. */
   fix(p: number, caps: number, mtu: number, s: number, w: number): number {

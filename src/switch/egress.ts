@@ -1,6 +1,7 @@
 /**
- * Egress node (DESIGN.md section 3 step 4): turns each forwarding decision into queued deliveries, one
- * per destination port, applying the VLAN egress rule, link state and the MTU of each destination.
+ * Egress node, the replicate step and last node of the ingress graph (DESIGN.md section 3 step 4): turns
+ * each forwarding decision into one vector per destination port (txq.ts), applying the VLAN egress rule,
+ * link state and the MTU of each destination; the vectors then walk the egress list (engine/pipeline.ts).
  *
  * A frame arrives here untagged (ingress stripped it) with `pool.vid`/`pool.pcp`. A destination whose
  * pvid differs from the frame's VLAN gets it tagged (PCP kept). A flooded frame that goes out both tagged
@@ -14,8 +15,8 @@
  *
  * Egress drops are counted against the egress port (where the frame could not go): `link-down`,
  * `vlan-not-allowed`, `pvlan-isolated` (known unicast only: a flood simply skips ports it may not reach),
- * `acl-deny`, `mtu-exceeded` (longer than MTU + 14, +4 when tagged), `ring-full`. This node is terminal: the
- * batch is empty when it returns.
+ * `acl-deny`, `mtu-exceeded` (longer than MTU + 14, +4 when tagged), `ring-full`: not through `pool.aux`,
+ * which charges the ingress port. The batch is empty when it returns: every frame is queued or dropped.
  */
 import { Counters, drop, pf } from '../dataplane/counters.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';
@@ -70,9 +71,9 @@ export class EgressNode implements GraphNode {
     if (ports.linkUp[d] === 0) code = drop['link-down'];
     else if (!ports.isMember(d, vid)) code = drop['vlan-not-allowed'];
     else if ((ports.pvlanKind[pool.port[s]] | ports.pvlanKind[d]) !== 0 && !ports.pvlanAllows(pool.port[s], d)) code = drop['pvlan-isolated'];
-    else if (this.filter.egressOn[d] !== 0 && (code = this.filter.admitEgress(d, s)) !== 0) {
-      // inbound ACL of d refused it: code set
-    } else if (pool.len[s] - kEthHeader > ports.mtu[d] && pool.gsoType[s] === 0) code = drop['mtu-exceeded']; // GSO: its segment size is checked at delivery (offload/egress.ts)
+    else if (this.filter.egressOn[d] !== 0) code = this.filter.admitEgress(d, s); // inbound ACLs of d
+    // GSO: its segment size is checked at delivery (offload/egress.ts)
+    if (code === 0 && pool.len[s] - kEthHeader > ports.mtu[d] && pool.gsoType[s] === 0) code = drop['mtu-exceeded'];
     if (code !== 0) {
       c[Counters.portDrop(d, code)]++;
       pool.free(s);
