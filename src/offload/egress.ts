@@ -19,9 +19,13 @@ import { Counters, drop, pf } from '../dataplane/counters.js';
 import { kGsoEcn, kGsoNone, kGsoUdpL4, kOffNeedsCsum, type PacketPool } from '../dataplane/pool.js';
 import { VectorNode } from '../dataplane/vector-chain.js';
 import { kCapCsum, kCapTso, kCapUso } from '../ports/nic.js';
+import * as eth from '../packet/ethernet.js';
+import * as tcp from '../packet/tcp.js';
+import { walked } from '../packet/walk.js';
 import { completeChecksum } from './checksum.js';
 import { coalesceTcp, CoalesceResult } from './coalesce.js';
 import { kErrGsoUnsupported, kErrNoBuffer, kErrOutFull } from './errors.js';
+import { kUdpHeader } from './headers.js';
 import { segmentGso } from './segment.js';
 
 /** Deliveries are handed to the NIC in chunks of this many frames, so a queue of 64 KB GSO frames being
@@ -110,12 +114,12 @@ export class OffloadNode extends VectorNode {
    *  not inside the frame (the segmenter then refuses it with its own reason). */
   private segmentL3Len(s: number, udp: boolean): number {
     const pool = this.pool;
-    const start = pool.frameStart(s);
     const cs = pool.csumStart[s];
-    if (cs < 14 || cs + 13 >= pool.len[s]) return 0;
-    const l2 = pool.view.getUint16(start + 12) === 0x8100 ? 18 : 14; // one 802.1Q tag at most here
-    const l4 = udp ? 8 : (pool.bytes[start + cs + 12] >>> 4) << 2; // UDP header, or TCP data offset
-    return cs - l2 + l4 + pool.gsoSize[s];
+    if (cs < eth.field.headerLen || cs + tcp.field.dataOff >= pool.len[s] - 1) return 0; // the data offset byte is in the frame
+    walked(pool, s);
+    const l3 = pool.l3[s]; // 14, or 18 behind one 802.1Q tag
+    const l4 = udp ? kUdpHeader : tcp.headerLen(pool.view, pool.frameStart(s) + cs); // UDP header, or TCP data offset
+    return cs - l3 + l4 + pool.gsoSize[s];
   }
 
   /** RSC over a chunk about to go to an offload-capable port: merged-away slots are released. */

@@ -27,6 +27,7 @@ import { compileAcls, kDirIn, kDirOut, type AclTable } from './acl.js';
 import { kDefaultFlowTableSize, type AclRule, type ExtAclRule } from './config.js';
 import { FlowTable, type FlowEntry } from './conntrack.js';
 import { compileExtAcls, type ExtAclTable } from './ext-acl.js';
+import { family, walked } from '../packet/walk.js';
 import { FlowKey } from './flow-key.js';
 
 export interface RuleStats {
@@ -135,9 +136,10 @@ export class PortAcls {
     const bytes = pool.len[s]!;
     const b = this.basic[p];
     const x = this.ext[p];
-    // basic ACLs only: a cached verdict straight from the frame bytes, no parse (acl.ts probe)
+    // basic ACLs only: a cached verdict from the header record, no FlowKey (acl.ts probe)
     if (b !== null && x === null && bytes >= 14) {
-      const r = b.probe(dir, pool.view, pool.slotBase(s) + pool.off[s]!, bytes, bytes);
+      const fam = family(walked(pool, s)); // walk first: it fills l3
+      const r = b.probe(dir, pool.view, pool.slotBase(s) + pool.off[s]!, pool.l3[s]!, fam, bytes);
       if (r >= 0) return r;
     }
     if (!key.parse(pool, s)) return 0; // shorter than Ethernet: ingress drops these as malformed

@@ -192,6 +192,10 @@ export class Mirror extends Tap {
       pool.gsoSize[t] = pool.gsoSize[s];
       pool.csumStart[t] = pool.csumStart[s];
       pool.csumOffset[t] = pool.csumOffset[s];
+      pool.hdr[t] = pool.hdr[s];
+      pool.l3[t] = pool.l3[s];
+      pool.l4[t] = pool.l4[s];
+      pool.hash[t] = pool.hash[s];
       if (n === 0) this.dirty[this.dirtyCount++] = d;
       this.slots[d][n] = t;
       count[d] = n + 1;

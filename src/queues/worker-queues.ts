@@ -25,6 +25,8 @@
  */
 import type { PacketPool } from '../dataplane/pool.js';
 import { SlotRing } from '../dataplane/slot-ring.js';
+import * as eth from '../packet/ethernet.js';
+import * as vlan from '../packet/vlan.js';
 import type { Fdb } from '../switch/fdb.js';
 import type { PortTable } from '../switch/port-table.js';
 import { Moderator, type ModerationSettings } from './moderation.js';
@@ -47,8 +49,6 @@ export interface WorkerQueuesInit {
   stats: SharedArrayBuffer[];
   moderation: ModerationSettings;
 }
-
-const kTpid = 0x8100;
 
 export class WorkerQueues {
   readonly me: number;
@@ -136,17 +136,17 @@ export class WorkerQueues {
     }
     if (t.anyPinned && (t.flags(port) & kPinned) !== 0) return this.pinned();
     const len = pool.len[slot];
-    if (len < 14) {
+    if (len < eth.field.headerLen) {
       this.queue = 0;
       return t.entry(0);
     }
     const view = pool.view;
     const b = pool.frameStart(slot);
-    const hi = view.getUint16(b);
-    const lo = view.getInt32(b + 2);
+    const hi = eth.dstHi16(view, b);
+    const lo = eth.dstLo32(view, b) | 0; // int32, as the filter table holds it
     let vid = ports.pvid[port];
-    if (view.getUint16(b + 12) === kTpid && len >= 18) {
-      const v = view.getUint16(b + 14) & 0xfff;
+    if (vlan.isTagged(view, b) && len >= vlan.field.headerLen) {
+      const v = vlan.vid(view, b);
       if (v !== 0) vid = v;
     }
     const key = (vid << 16) | hi;

@@ -25,6 +25,7 @@ import type { TxQueues } from '../dataplane/txq.js';
 import { kMaxPorts } from '../dataplane/counters.js';
 import * as eth from '../packet/ethernet.js';
 import * as vlan from '../packet/vlan.js';
+import { shiftL2 } from '../packet/walk.js';
 import { kFlood } from './forward.js';
 import type { PortTable } from './port-table.js';
 
@@ -152,6 +153,7 @@ export class EgressNode implements GraphNode {
     pool.off[s] -= vlan.field.tagLen;
     pool.len[s] += vlan.field.tagLen;
     if (pool.oflags[s] !== 0) pool.csumStart[s] += vlan.field.tagLen;
+    if (pool.hdr[s] !== 0) shiftL2(pool, s, vlan.field.tagLen);
   }
 
   /** A tagged copy of an untagged slot in a new slot; -1 when the pool is exhausted. */
@@ -177,6 +179,11 @@ export class EgressNode implements GraphNode {
     pool.gsoSize[t] = pool.gsoSize[s];
     pool.csumStart[t] = pool.csumStart[s] + (pool.oflags[s] !== 0 ? vlan.field.tagLen : 0);
     pool.csumOffset[t] = pool.csumOffset[s];
+    pool.hdr[t] = pool.hdr[s];
+    pool.l3[t] = pool.l3[s];
+    pool.l4[t] = pool.l4[s];
+    pool.hash[t] = pool.hash[s];
+    if (pool.hdr[t] !== 0) shiftL2(pool, t, vlan.field.tagLen);
     return t;
   }
 }

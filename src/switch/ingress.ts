@@ -16,6 +16,7 @@ import type { Batch, GraphNode } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
 import * as eth from '../packet/ethernet.js';
 import * as vlan from '../packet/vlan.js';
+import { shiftL2 } from '../packet/walk.js';
 import type { PortTable } from './port-table.js';
 
 const kVidReserved = 0xfff; // 802.1Q reserves VID 4095
@@ -74,6 +75,7 @@ export class IngressNode implements GraphNode {
         off[s] += vlan.field.tagLen;
         len[s] = n - vlan.field.tagLen;
         if (pool.oflags[s] !== 0) pool.csumStart[s] -= vlan.field.tagLen; // partial checksum offsets are frame-relative
+        if (pool.hdr[s] !== 0) shiftL2(pool, s, -vlan.field.tagLen); // and so are the header record's
         c[Counters.port(p, pf.vlanStripped)]++;
       } else {
         const vid = ports.pvid[p];
