@@ -75,7 +75,8 @@ import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { kRingSize, QueueControl } from '../control/queue-control.js';
 import type { PortConfig } from '../control/model.js';
-import { Counters, dropReasons, gf, kDropCount, kMaxPorts } from '../dataplane/counters.js';
+import { Counters, declaredRows, kMaxPorts } from '../dataplane/counters.js';
+import { engineCounters } from '../engine/counter-layout.js';
 import { kMaxBatch } from '../dataplane/graph.js';
 import { createSharedPool, PacketPool, type SharedPool } from '../dataplane/pool.js';
 import { SlotRing } from '../dataplane/slot-ring.js';
@@ -350,10 +351,10 @@ function runWorker(d: WorkerSetup): void {
   let drops = 0;
   const dropsByReason: Record<string, number> = {};
   for (let p = 0; p < kPorts; p++)
-    for (let c = 1; c <= kDropCount; c++) {
+    for (const { index: c, name } of declaredRows('drop')) {
       const x = counters.c[Counters.portDrop(p, c)]!;
       drops += x;
-      if (x !== 0) dropsByReason[`port ${p} ${dropReasons[c - 1]![0]}`] = x;
+      if (x !== 0) dropsByReason[`port ${p} ${name}`] = x;
     }
   const report: WorkerReport = {
     type: 'result',
@@ -362,7 +363,7 @@ function runWorker(d: WorkerSetup): void {
     sentByPort: nics.map((n, p) => n.sent - sentBase[p]!),
     windowFrames: window1 - window0,
     windowMs: t1 - t0,
-    switched: counters.c[gf.frames]!,
+    switched: counters.c[engineCounters.frames]!,
     injected: injectedByPort.reduce((s, x) => s + x, 0),
     sentAway: mq ? mq.stats[qs.sentAway]! : 0,
     signalsSent: mq ? mq.stats[qs.signalsSent]! : 0,

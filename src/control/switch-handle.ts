@@ -12,6 +12,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { Counters, kMaxPorts } from '../dataplane/counters.js';
+import '../engine/counter-layout.js'; // every counter row's name, for readCounters
 import { createSharedPool } from '../dataplane/pool.js';
 import { Fdb, kDefaultAgingSeconds, kDefaultMaxEntries } from '../switch/fdb.js';
 import type { AddedPort, EventMessage, PolicyStats, RemoteNic, Reply, Request, WorkerInit } from '../engine/protocol.js';

@@ -17,7 +17,7 @@
  * half-applied change.
  */
 import { Clock } from '../dataplane/clock.js';
-import { Counters, drop, gf, kMaxPorts, pf } from '../dataplane/counters.js';
+import { Counters, dropCode, kMaxPorts } from '../dataplane/counters.js';
 import { Batch, kMaxBatch } from '../dataplane/graph.js';
 import { PacketPool } from '../dataplane/pool.js';
 import { parseMacWords } from '../packet/mac.js';
@@ -29,8 +29,11 @@ import type { WorkerQueues } from '../queues/worker-queues.js';
 import { Fdb, kDefaultAgingSeconds, kDefaultMaxEntries } from '../switch/fdb.js';
 import { kDefaultMtu, PortTable } from '../switch/port-table.js';
 import type { VlanConfig } from '../switch/vlan-config.js';
+import { engineCounters } from './counter-layout.js';
 import { Pipeline } from './pipeline.js';
 import { createNicTable } from './transmit.js';
+import { mechanismDrops } from '../dataplane/drops.js';
+import { portCounters, switchDrops } from '../switch/counters.js';
 
 /** Batches one drainRings call switches at most before the worker's event loop gets a turn. */
 const kDrainBudget = 8;
@@ -82,7 +85,7 @@ class PortSink implements NicSink {
     this.engine.breathe();
   }
   drop(reason: NicDropReason): void {
-    this.engine.counters.c[Counters.portDrop(this.port, drop[reason])]++;
+    this.engine.counters.c[Counters.portDrop(this.port, dropCode(reason))]++; // a NIC's refusal: rare, by name
   }
   connected(): void {
     this.engine.nicLink(this.port, true);
@@ -126,6 +129,7 @@ export class Engine {
     this.clock = opts.clock ?? new Clock();
     this.agingSeconds = opts.agingSeconds ?? kDefaultAgingSeconds;
     this.fdb = opts.fdb ?? new Fdb(opts.macTableSize ?? kDefaultMaxEntries);
+    this.fdb.countInto(this.counters.c);
     this.ports = new PortTable(opts.linkState);
     this.mq = opts.queues ?? null;
     this.onLink = opts.onLink ?? (() => {});
@@ -231,7 +235,6 @@ export class Engine {
     this.capture.stop(port);
     this.clearPolicy(port);
     const flushed = owner ? this.fdb.flush(port, true) : 0;
-    this.syncFdbCounters();
     if (owner) this.ports.remove(port);
     else this.ports.removeKeepingLink(port);
     this.sinks[port] = null;
@@ -246,7 +249,6 @@ export class Engine {
     this.ports.setVlan(port, vlan);
     // learned addresses may now sit in VLANs the port no longer carries
     if (this.linkOwner[port] === 1) this.fdb.flush(port);
-    this.syncFdbCounters();
   }
 
   /**
@@ -277,7 +279,7 @@ export class Engine {
     acls.clear(port);
     guards.clear(port);
     storm.set(port, 0);
-    this.counters.c[Counters.portDrop(port, drop['link-down'])] += shaper.drop(port);
+    this.counters.c[Counters.portDrop(port, switchDrops['link-down'])] += shaper.drop(port);
     shaper.setRate(port, 0);
     shaper.setShare(port, 0);
     mirror.clear(port);
@@ -316,10 +318,9 @@ export class Engine {
     const up = this.nicUp[port] === 1 && this.adminUp[port] === 1;
     if ((this.ports.linkUp[port] === 1) === up) return;
     this.ports.linkUp[port] = up ? 1 : 0;
-    this.counters.c[Counters.port(port, pf.linkChanges)]++;
-    if (!up) this.counters.c[Counters.portDrop(port, drop['link-down'])] += this.pipeline.shaper.shaper.drop(port);
+    this.counters.c[Counters.port(port, portCounters.linkChanges)]++;
+    if (!up) this.counters.c[Counters.portDrop(port, switchDrops['link-down'])] += this.pipeline.shaper.shaper.drop(port);
     const flushed = up ? 0 : this.fdb.flush(port);
-    this.syncFdbCounters();
     this.onLink({ port, up, reason, flushedMacs: flushed });
   }
 
@@ -335,7 +336,7 @@ export class Engine {
       // that finished and still wait in this worker's own ring: through the ring, in order
       if (w !== mq.me || mq.selfBacklog() !== 0) {
         if (!mq.send(w & kWorkerMask, slot, mq.queue)) {
-          this.counters.c[Counters.portDrop(port, drop['ring-full'])]++;
+          this.counters.c[Counters.portDrop(port, mechanismDrops['ring-full'])]++;
           this.pool.free(slot);
         }
         return;
@@ -353,7 +354,7 @@ export class Engine {
     else if (b.count === kMaxBatch) {
       // a NIC delivering synchronously inside a breath filled the spare batch: drop the newest
       b.count--;
-      this.counters.c[Counters.portDrop(port, drop['ring-full'])]++;
+      this.counters.c[Counters.portDrop(port, mechanismDrops['ring-full'])]++;
       this.pool.free(slot);
     }
   }
@@ -365,14 +366,13 @@ export class Engine {
     const c = this.counters.c;
     while (this.batch.count > 0) {
       this.clock.tick();
-      c[gf.breaths]++;
-      c[gf.frames] += this.batch.count;
+      c[engineCounters.breaths]++;
+      c[engineCounters.frames] += this.batch.count;
       this.pipeline.run(this.batch);
       const t = this.batch;
       this.batch = this.spare;
       this.spare = t;
     }
-    this.syncFdbCounters();
     const mq = this.mq;
     if (mq !== null) mq.flush();
     this.breathing = false;
@@ -431,35 +431,18 @@ export class Engine {
     this.pipeline.egress.flush();
   };
 
-  // ---- MAC table changes from the control path: each keeps the shared counters current ----
+  // ---- MAC table changes from the control path (the table counts in place) ----
 
   fdbAddStatic(hi: number, lo: number, port: number): boolean {
-    const ok = this.fdb.addStatic(hi, lo, port);
-    this.syncFdbCounters();
-    return ok;
+    return this.fdb.addStatic(hi, lo, port);
   }
 
   fdbRemove(hi: number, lo: number): boolean {
-    const ok = this.fdb.remove(hi, lo);
-    this.syncFdbCounters();
-    return ok;
+    return this.fdb.remove(hi, lo);
   }
 
   fdbFlush(port = -1): number {
-    const n = this.fdb.flush(port);
-    this.syncFdbCounters();
-    return n;
-  }
-
-  private syncFdbCounters(): void {
-    const c = this.counters.c;
-    const f = this.fdb;
-    c[gf.fdbEntries] = f.count;
-    c[gf.fdbLearned] = f.learned;
-    c[gf.fdbAged] = f.aged;
-    c[gf.fdbMoved] = f.moved;
-    c[gf.fdbRefused] = f.refused;
-    c[gf.fdbFlushed] = f.flushed;
+    return this.fdb.flush(port);
   }
 
   /** Periodic housekeeping (aging); the host calls it about once a second. */
@@ -467,7 +450,6 @@ export class Engine {
     this.clock.tick();
     // a shared MAC table is aged by worker 0 alone
     const n = this.mq === null || this.mq.me === 0 ? this.fdb.age(this.clock.nowSec, this.agingSeconds) : 0;
-    this.syncFdbCounters();
     this.acls.expire();
     return n;
   }

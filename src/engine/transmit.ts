@@ -9,10 +9,11 @@
  *
  * Both read the same per-port NIC table, which the engine fills as NICs are attached and detached.
  */
-import { Counters, drop, kMaxPorts, pf } from '../dataplane/counters.js';
+import { Counters, kMaxPorts } from '../dataplane/counters.js';
 import type { PacketPool } from '../dataplane/pool.js';
 import { VectorNode } from '../dataplane/vector-chain.js';
 import type { Nic } from '../ports/nic.js';
+import { portCounters, switchDrops } from '../switch/counters.js';
 
 /** The NIC of each port on this worker, null where there is none (or only a remote one). */
 export type NicTable = Array<Nic | null>;
@@ -36,7 +37,7 @@ export class AttachedNode extends VectorNode {
       this.emit(p, slots, n);
       return;
     }
-    this.counters.c[Counters.portDrop(p, drop['link-down'])] += n;
+    this.counters.c[Counters.portDrop(p, switchDrops['link-down'])] += n;
     for (let i = 0; i < n; i++) this.pool.release(slots[i]);
   }
 }
@@ -61,7 +62,7 @@ export class TransmitNode extends VectorNode {
       if (i < sent) bytes += pool.len[s];
       pool.release(s);
     }
-    c[Counters.port(p, pf.txFrames)] += sent;
-    c[Counters.port(p, pf.txBytes)] += bytes;
+    c[Counters.port(p, portCounters.txFrames)] += sent;
+    c[Counters.port(p, portCounters.txBytes)] += bytes;
   }
 }

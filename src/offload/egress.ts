@@ -15,7 +15,7 @@
  * offSegmented, offSegments, offCsum, offCoalesced per port, and the drop reasons of errors.ts mapped onto
  * the switch's (gso-malformed, gso-unsupported, no-buffer, ring-full).
  */
-import { Counters, drop, pf } from '../dataplane/counters.js';
+import { Counters } from '../dataplane/counters.js';
 import { kGsoEcn, kGsoNone, kGsoUdpL4, kOffNeedsCsum, type PacketPool } from '../dataplane/pool.js';
 import { VectorNode } from '../dataplane/vector-chain.js';
 import { kCapCsum, kCapTso, kCapUso } from '../ports/nic.js';
@@ -27,6 +27,10 @@ import { coalesceTcp, CoalesceResult } from './coalesce.js';
 import { kErrGsoUnsupported, kErrNoBuffer, kErrOutFull } from './errors.js';
 import { kUdpHeader } from './headers.js';
 import { segmentGso } from './segment.js';
+import { mechanismDrops } from '../dataplane/drops.js';
+import { offloadCounters, offloadDrops } from './counters.js';
+import { portDrops } from '../ports/counters.js';
+import { switchDrops } from '../switch/counters.js';
 
 /** Deliveries are handed to the NIC in chunks of this many frames, so a queue of 64 KB GSO frames being
  *  segmented never holds more than one chunk of segments (plus one frame's worth) in the pool at once. */
@@ -76,7 +80,7 @@ export class OffloadNode extends VectorNode {
       if (this.segmentL3Len(s, udp) > mtu) {
         // each segment would exceed the port's MTU, cut here or by the receiving kernel: refuse it whole, as
         // Linux's bridge does (skb_gso_validate_network_len)
-        this.counters.c[Counters.portDrop(p, drop['mtu-exceeded'])]++;
+        this.counters.c[Counters.portDrop(p, switchDrops['mtu-exceeded'])]++;
         pool.release(s);
         return w;
       }
@@ -87,21 +91,21 @@ export class OffloadNode extends VectorNode {
       const c = this.counters.c;
       const k = segmentGso(pool, s, this.out, w);
       if (k < 0) {
-        const reason = k === kErrNoBuffer ? drop['no-buffer'] : k === kErrOutFull ? drop['ring-full'] : k === kErrGsoUnsupported ? drop['gso-unsupported'] : drop['gso-malformed'];
+        const reason = k === kErrNoBuffer ? mechanismDrops['no-buffer'] : k === kErrOutFull ? mechanismDrops['ring-full'] : k === kErrGsoUnsupported ? offloadDrops['gso-unsupported'] : offloadDrops['gso-malformed'];
         c[Counters.portDrop(p, reason)]++;
         pool.release(s);
         return w;
       }
       for (let i = w; i < w + k; i++) pool.refs[this.out[i]] = 1;
-      c[Counters.port(p, pf.offSegmented)]++;
-      c[Counters.port(p, pf.offSegments)] += k;
+      c[Counters.port(p, offloadCounters.offSegmented)]++;
+      c[Counters.port(p, offloadCounters.offSegments)] += k;
       pool.release(s);
       return w + k;
     }
     if ((pool.oflags[s] & kOffNeedsCsum) !== 0 && (caps & kCapCsum) === 0) {
-      if (completeChecksum(pool, s) === 0) this.counters.c[Counters.port(p, pf.offCsum)]++;
+      if (completeChecksum(pool, s) === 0) this.counters.c[Counters.port(p, offloadCounters.offCsum)]++;
       else {
-        this.counters.c[Counters.portDrop(p, drop['bad-vnet-hdr'])]++;
+        this.counters.c[Counters.portDrop(p, portDrops['bad-vnet-hdr'])]++;
         pool.release(s);
         return w;
       }
@@ -128,7 +132,7 @@ export class OffloadNode extends VectorNode {
     const res = this.res;
     const m = coalesceTcp(this.pool, this.out, n, kRscMaxBytes, res);
     for (let i = 0; i < res.freedCount; i++) this.pool.release(res.freed[i]);
-    if (res.freedCount > 0) this.counters.c[Counters.port(p, pf.offCoalesced)] += res.freedCount;
+    if (res.freedCount > 0) this.counters.c[Counters.port(p, offloadCounters.offCoalesced)] += res.freedCount;
     return m;
   }
 }

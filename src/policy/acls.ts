@@ -14,13 +14,12 @@
  * Cost: a port with no rules in a direction costs one typed-array read per frame (`ingressOn[p]`,
  * `egressOn[d]`); per-port compiled tables sit in plain arrays indexed by port (no Map on the datapath).
  *
- * Counters: rule hits live in each compiled table (`stats`); the flow table's counts are copied into the
- * global block (gf.flowsActive/Created/Expired/Refused) after every batch or egress check that touched the
- * table, and by `set`/`clear`/`expire`. Replacing or clearing a port's rules drops its flows (they were
+ * Counters: rule hits live in each compiled table (`stats`); the flow table counts in place in the
+ * worker's counter block (conntrack.ts flowCounters). Replacing or clearing a port's rules drops its flows (they were
  * admitted by the old rules) and resets its hit counters.
  */
 import type { Clock } from '../dataplane/clock.js';
-import { Counters, drop, gf, kMaxPorts } from '../dataplane/counters.js';
+import { type Counters, kMaxPorts } from '../dataplane/counters.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
 import { compileAcls, kDirIn, kDirOut, type AclTable } from './acl.js';
@@ -29,6 +28,7 @@ import { FlowTable, type FlowEntry } from './conntrack.js';
 import { compileExtAcls, type ExtAclTable } from './ext-acl.js';
 import { family, walked } from '../packet/walk.js';
 import { FlowKey } from './flow-key.js';
+import { policyDrops } from './counters.js';
 
 export interface RuleStats {
   id: number;
@@ -41,7 +41,7 @@ export interface PortAclStats {
   extendedAcls: RuleStats[];
 }
 
-const kAclDeny = drop['acl-deny'];
+const kAclDeny = policyDrops['acl-deny'];
 
 class AclIngressNode implements GraphNode {
   readonly name = 'acl-in';
@@ -73,7 +73,6 @@ export class PortAcls {
     this.c = counters.c;
     if (!Number.isInteger(flowTableSize) || flowTableSize < 1) throw new RangeError(`flow table size must be a positive integer, got ${flowTableSize}`);
     this.ingress = new AclIngressNode(this);
-    this.sync();
   }
 
   /** Replace port `port`'s rules (compiled first: a bad rule throws and leaves the old rules in place). */
@@ -87,9 +86,11 @@ export class PortAcls {
     this.ext[port] = xOn ? x : null;
     this.ingressOn[port] = (bOn && b.has(kDirOut)) || (xOn && x.has(kDirOut)) ? 1 : 0;
     this.egressOn[port] = (bOn && b.has(kDirIn)) || (xOn && x.has(kDirIn)) ? 1 : 0;
-    if (xOn && x.hasStateful && this.flows === null) this.flows = new FlowTable(this.flowTableSize);
+    if (xOn && x.hasStateful && this.flows === null) {
+      this.flows = new FlowTable(this.flowTableSize);
+      this.flows.countInto(this.c);
+    }
     this.flows?.removePort(port);
-    this.sync();
   }
 
   /** Remove every rule (and flow) of a port. */
@@ -100,7 +101,6 @@ export class PortAcls {
     this.ingressOn[port] = 0;
     this.egressOn[port] = 0;
     this.flows?.removePort(port);
-    this.sync();
   }
 
   /** The ingress node's work (called by `ingress.process`). */
@@ -109,24 +109,18 @@ export class PortAcls {
     const { port, aux } = pool;
     const on = this.ingressOn;
     const slots = batch.slots;
-    let touched = false;
     for (let i = 0; i < batch.count; i++) {
       const s = slots[i]!;
       const p = port[s]!;
       if (on[p] === 0) continue;
       if (this.check(p, kDirOut, s) !== 0) aux[s] = kAclDeny;
-      touched = true;
     }
-    if (touched) this.sync();
   }
 
-  /** 0 = deliver, else drop['acl-deny']: port d's inbound rules for the frame in slot s. */
+  /** 0 = deliver, else policyDrops['acl-deny']: port d's inbound rules for the frame in slot s. */
   admitEgress(d: number, s: number): number {
     if (this.egressOn[d] === 0) return 0;
-    const r = this.check(d, kDirIn, s);
-    const x = this.ext[d];
-    if (x !== null && x.hasStateful) this.sync();
-    return r === 0 ? 0 : kAclDeny;
+    return this.check(d, kDirIn, s) === 0 ? 0 : kAclDeny;
   }
 
   /** Basic then extended rules of port p in direction dir: 0 pass, 1 deny. */
@@ -163,20 +157,7 @@ export class PortAcls {
 
   /** Housekeeping: remove idle flows (clock.nowSec); returns how many. */
   expire(): number {
-    const n = this.flows?.expire(this.clock.nowSec) ?? 0;
-    this.sync();
-    return n;
-  }
-
-  /** Copy the flow table's counts into the global counter block. */
-  private sync(): void {
-    const c = this.c;
-    const f = this.flows;
-    if (f === null) return;
-    c[Counters.global(gf.flowsActive)] = f.active;
-    c[Counters.global(gf.flowsCreated)] = f.created;
-    c[Counters.global(gf.flowsExpired)] = f.expired;
-    c[Counters.global(gf.flowsRefused)] = f.refused;
+    return this.flows?.expire(this.clock.nowSec) ?? 0;
   }
 }
 

@@ -25,8 +25,21 @@
  * housekeeping. ICMP is keyed without its identifier (ports 0): echo replies match their request's flow.
  * Later fragments have no ports, so they do not match a TCP/UDP flow and meet the rules instead.
  */
+import { declareSwitchCounters, kSwitchSlots } from '../dataplane/counters.js';
 import { kDefaultFlowTableSize } from './config.js';
 import type { FlowKey } from './flow-key.js';
+
+/** The flow table's rows in the counter block (dataplane/counters.ts). */
+export const flowCounters = declareSwitchCounters('flows', [
+  [8, 'flowsActive', 'stateful ACL flow entries now'],
+  [9, 'flowsCreated', 'stateful ACL flows created'],
+  [10, 'flowsExpired', 'stateful ACL flows removed after their idle timeout'],
+  [11, 'flowsRefused', 'stateful ACL flows not created because the flow table was full'],
+] as const);
+const kActive = flowCounters.flowsActive;
+const kCreated = flowCounters.flowsCreated;
+const kExpired = flowCounters.flowsExpired;
+const kRefused = flowCounters.flowsRefused;
 
 const kKeyWords = 10; // see the header diagram
 
@@ -58,14 +71,8 @@ export class FlowTable {
   readonly capacity: number;
   /** Slots in the open-addressing array (power of two). */
   readonly slots: number;
-  /** Entries now. */
-  active = 0;
-  /** Entries created since construction. */
-  created = 0;
-  /** Entries removed after their idle timeout (by lookup, insert or expire). */
-  expired = 0;
-  /** Inserts refused because the table was full. */
-  refused = 0;
+  /** Where the counters live (flowCounters rows): the table's own until `countInto` names a worker's block. */
+  private c: Float64Array = new Float64Array(kSwitchSlots);
 
   private readonly mask: number;
   private readonly seed: number;
@@ -75,6 +82,29 @@ export class FlowTable {
   private readonly timeouts: Int32Array; // idle timeout in seconds; 0 = empty slot
   private readonly tags: Int32Array; // caller data (the creating rule's position)
   private readonly k = new Int32Array(kKeyWords); // scratch key
+
+  /** Entries now. */
+  get active(): number {
+    return this.c[kActive]!;
+  }
+  /** Entries created since construction. */
+  get created(): number {
+    return this.c[kCreated]!;
+  }
+  /** Entries removed after their idle timeout (by lookup, insert or expire). */
+  get expired(): number {
+    return this.c[kExpired]!;
+  }
+  /** Inserts refused because the table was full. */
+  get refused(): number {
+    return this.c[kRefused]!;
+  }
+
+  /** Count into `c` (a worker's counter block) from now on, carrying over what was counted so far. */
+  countInto(c: Float64Array): void {
+    for (const i of [kActive, kCreated, kExpired, kRefused]) c[i] = this.c[i]!;
+    this.c = c;
+  }
 
   constructor(capacity: number = kDefaultFlowTableSize) {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 24)
@@ -143,7 +173,7 @@ export class FlowTable {
       if (hashes[i] === h && this.same(i)) {
         if (nowSec - this.lastSeen[i]! > t) {
           this.remove(i);
-          this.expired++;
+          this.c[kExpired]++;
           return -1;
         }
         this.lastSeen[i] = nowSec;
@@ -167,8 +197,8 @@ export class FlowTable {
       if (hashes[i] === h && this.same(i)) {
         if (nowSec - this.lastSeen[i]! > ti) {
           // the old flow ran out: it expired, this is a new one in its place
-          this.expired++;
-          this.created++;
+          this.c[kExpired]++;
+          this.c[kCreated]++;
         }
         this.lastSeen[i] = nowSec;
         timeouts[i] = t;
@@ -176,8 +206,8 @@ export class FlowTable {
         return i;
       }
     }
-    if (this.active >= this.capacity) {
-      this.refused++;
+    if (this.c[kActive]! >= this.capacity) {
+      this.c[kRefused]++;
       return -1;
     }
     const keys = this.keys;
@@ -188,8 +218,8 @@ export class FlowTable {
     this.lastSeen[i] = nowSec;
     timeouts[i] = t;
     this.tags[i] = tag;
-    this.active++;
-    this.created++;
+    this.c[kActive]++;
+    this.c[kCreated]++;
     return i;
   }
 
@@ -220,7 +250,7 @@ export class FlowTable {
       }
     }
     timeouts[hole] = 0;
-    this.active--;
+    this.c[kActive]--;
   }
 
   /**
@@ -237,7 +267,7 @@ export class FlowTable {
         n++;
       } else i++;
     }
-    this.expired += n;
+    this.c[kExpired] += n;
     return n;
   }
 

@@ -37,7 +37,7 @@
  * parse it as IP either). ESP (50) and unknown extension headers end the walk: the upper layer is
  * unknown, so nothing matches. Checksums are not verified: a guard drops on what the frame claims to be.
  */
-import { drop, kMaxPorts } from '../dataplane/counters.js';
+import { kMaxPorts } from '../dataplane/counters.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
 import * as eth from '../packet/ethernet.js';
@@ -49,6 +49,7 @@ import * as ipv6 from '../packet/ipv6.js';
 import { parseMacWords } from '../packet/mac.js';
 import * as udp from '../packet/udp.js';
 import { family, kFamIpv4, kFamIpv6, kFragFirst, kFragLater, protocol, walked } from '../packet/walk.js';
+import { policyDrops } from './counters.js';
 
 /** What a control-path caller sets on one port (policy/config.ts PortPolicy names, plus the port's MAC). */
 export interface GuardSettings {
@@ -137,7 +138,7 @@ export class GuardNode implements GraphNode {
       if (n < eth.field.headerLen) continue; // ingress drops these; never read past the frame
       const start = pool.slotBase(s) + off[s];
       if ((f & kSpoofCheck) !== 0 && (eth.srcHi16(view, start) !== this.macHi[p] || eth.srcLo32(view, start) !== this.macLo[p])) {
-        aux[s] = drop['mac-spoofing'];
+        aux[s] = policyDrops['mac-spoofing'];
         continue;
       }
       if ((f & kInspect) === 0) continue;
@@ -160,14 +161,14 @@ export class GuardNode implements GraphNode {
     const l4Len = ipv4.totalLength(view, ip) - (l4 - ip);
     if (proto === IpProto.udp) {
       if ((f & kDhcpGuard) === 0) return 0;
-      if (l4Len < kSrcPortLen) return first ? drop['dhcp-guard'] : 0;
-      return udp.srcPort(view, l4) === udp.UdpPort.bootps ? drop['dhcp-guard'] : 0;
+      if (l4Len < kSrcPortLen) return first ? policyDrops['dhcp-guard'] : 0;
+      return udp.srcPort(view, l4) === udp.UdpPort.bootps ? policyDrops['dhcp-guard'] : 0;
     }
     if (proto === IpProto.icmp) {
       if ((f & kRouterGuard) === 0) return 0;
-      if (l4Len < kTypeLen) return first ? drop['router-guard'] : 0;
+      if (l4Len < kTypeLen) return first ? policyDrops['router-guard'] : 0;
       const t = icmp.type(view, l4);
-      return t === icmp.IcmpType.redirect || t === kIcmp4RouterAdvert ? drop['router-guard'] : 0;
+      return t === icmp.IcmpType.redirect || t === kIcmp4RouterAdvert ? policyDrops['router-guard'] : 0;
     }
     return 0;
   }
@@ -187,18 +188,18 @@ export class GuardNode implements GraphNode {
     const l4Len = end - pos;
     if (next === IpProto.udp) {
       if ((f & kDhcpGuard) === 0) return 0;
-      if (l4Len < kPortsLen) return first ? drop['dhcp-guard'] : 0;
-      if (udp.srcPort(view, pos) === udp.UdpPort.dhcpv6Server) return drop['dhcp-guard'];
+      if (l4Len < kPortsLen) return first ? policyDrops['dhcp-guard'] : 0;
+      if (udp.srcPort(view, pos) === udp.UdpPort.dhcpv6Server) return policyDrops['dhcp-guard'];
       if (udp.dstPort(view, pos) !== udp.UdpPort.dhcpv6Client) return 0;
-      if (l4Len < udp.field.headerLen + kDhcp6MsgTypeLen) return first ? drop['dhcp-guard'] : 0;
+      if (l4Len < udp.field.headerLen + kDhcp6MsgTypeLen) return first ? policyDrops['dhcp-guard'] : 0;
       const m = view.getUint8(pos + udp.field.headerLen);
-      return m === kDhcp6Advertise || m === kDhcp6Reply || m === kDhcp6Reconfigure || m === kDhcp6RelayRepl ? drop['dhcp-guard'] : 0;
+      return m === kDhcp6Advertise || m === kDhcp6Reply || m === kDhcp6Reconfigure || m === kDhcp6RelayRepl ? policyDrops['dhcp-guard'] : 0;
     }
     if (next === IpProto.icmpv6) {
       if ((f & kRouterGuard) === 0) return 0;
-      if (l4Len < kTypeLen) return first ? drop['router-guard'] : 0;
+      if (l4Len < kTypeLen) return first ? policyDrops['router-guard'] : 0;
       const t = icmpv6.type(view, pos);
-      return t === icmpv6.Icmp6Type.routerAdvert || t === icmpv6.Icmp6Type.redirect ? drop['router-guard'] : 0;
+      return t === icmpv6.Icmp6Type.routerAdvert || t === icmpv6.Icmp6Type.redirect ? policyDrops['router-guard'] : 0;
     }
     return 0;
   }
@@ -206,7 +207,7 @@ export class GuardNode implements GraphNode {
 
 /** First fragment whose extension chain ends before its upper-layer header: the upper layer is unknown. */
 function truncatedChain(f: number): number {
-  return (f & kRouterGuard) !== 0 ? drop['router-guard'] : drop['dhcp-guard'];
+  return (f & kRouterGuard) !== 0 ? policyDrops['router-guard'] : policyDrops['dhcp-guard'];
 }
 
 function checkPort(port: number): void {

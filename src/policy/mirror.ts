@@ -32,12 +32,14 @@
  * that the copy (never the frame) is dropped as `ring-full` on the destination, and an exhausted pool
  * drops it as `no-buffer` on the source: mirroring must never starve or block the switched traffic.
  */
-import { Counters, drop, kMaxPorts, pf } from '../dataplane/counters.js';
+import { Counters, kMaxPorts } from '../dataplane/counters.js';
 import { kMaxBatch } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
 import { kTapIn, kTapOut, Tap } from '../dataplane/tap.js';
 import type { VectorNode } from '../dataplane/vector-chain.js';
 import type { MirrorDirection, MirrorMode } from './config.js';
+import { mechanismDrops } from '../dataplane/drops.js';
+import { policyCounters } from './counters.js';
 
 /** flags bit: the port's received frames (switch ingress) are mirrored. */
 export const kMirrorIn = kTapIn;
@@ -170,12 +172,12 @@ export class Mirror extends Tap {
       const d = dests[k];
       const n = count[d];
       if (n >= kMirrorQueueLen) {
-        c[Counters.portDrop(d, drop['ring-full'])]++;
+        c[Counters.portDrop(d, mechanismDrops['ring-full'])]++;
         continue;
       }
       const t = pool.alloc();
       if (t < 0) {
-        c[Counters.portDrop(src, drop['no-buffer'])]++;
+        c[Counters.portDrop(src, mechanismDrops['no-buffer'])]++;
         continue;
       }
       const to = pool.slotBase(t) + off;
@@ -199,7 +201,7 @@ export class Mirror extends Tap {
       if (n === 0) this.dirty[this.dirtyCount++] = d;
       this.slots[d][n] = t;
       count[d] = n + 1;
-      c[Counters.port(src, pf.mirrorCopies)]++;
+      c[Counters.port(src, policyCounters.mirrorCopies)]++;
     }
   }
 }

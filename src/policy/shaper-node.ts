@@ -8,11 +8,12 @@
  * Counters: `qosDelayed` per destination for every frame held, `qos-queue-full` when its class queue is full.
  */
 import type { Clock } from '../dataplane/clock.js';
-import { Counters, drop, pf } from '../dataplane/counters.js';
+import { Counters } from '../dataplane/counters.js';
 import { kMaxBatch } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
 import { VectorNode } from '../dataplane/vector-chain.js';
 import type { EgressShaper } from './shaper.js';
+import { policyCounters, policyDrops } from './counters.js';
 
 export class ShaperNode extends VectorNode {
   readonly name = 'shaper';
@@ -40,9 +41,9 @@ export class ShaperNode extends VectorNode {
     }
     const c = this.counters.c;
     for (let i = 0; i < n; i++) {
-      if (shaper.enqueue(p, slots[i])) c[Counters.port(p, pf.qosDelayed)]++;
+      if (shaper.enqueue(p, slots[i])) c[Counters.port(p, policyCounters.qosDelayed)]++;
       else {
-        c[Counters.portDrop(p, drop['qos-queue-full'])]++;
+        c[Counters.portDrop(p, policyDrops['qos-queue-full'])]++;
         this.pool.release(slots[i]);
       }
     }

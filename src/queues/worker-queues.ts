@@ -20,9 +20,10 @@
  * one vector); frames it holds back are signalled when T has passed, by a timer (T >= 1 ms) or by a check
  * on every event loop turn (T under 1 ms, below Node's timer granularity).
  *
- * Stats (a Float64Array per worker over shared memory, read by the control thread): frames switched here
- * per queue, frames sent away, ring-full drops, doorbells rung and received.
+ * Stats (a Float64Array per worker over shared memory, read by the control thread; rows in queueStatRows):
+ * frames switched here per queue, frames sent away, ring-full drops, doorbells rung and received.
  */
+import type { CounterRow } from '../dataplane/counters.js';
 import type { PacketPool } from '../dataplane/pool.js';
 import { SlotRing } from '../dataplane/slot-ring.js';
 import * as eth from '../packet/ethernet.js';
@@ -33,8 +34,16 @@ import { Moderator, type ModerationSettings } from './moderation.js';
 import { kHeld, kMaxWorkers, kPinned, kPinQ, kQueueSlots, kRss, kRssBase, kWorkerMask, QueueTables } from './queue-tables.js';
 import { kNoHash, rssHash } from './rss.js';
 
-/** Per-worker stats words. */
-export const qs = { sentAway: 0, ringFull: 1, signalsSent: 2, wakes: 3, pulled: 4 } as const;
+/** Per-worker queue stats, declared as rows like the counter block's (dataplane/counters.ts): a block of
+ *  their own per worker (`stats`), these words first, then one word per queue from kQueueStatBase. */
+export const queueStatRows = [
+  [0, 'sentAway', 'frames this worker steered to another worker (hops)'],
+  [1, 'ringFull', 'frames dropped because the ring to the other worker was full'],
+  [2, 'signalsSent', 'doorbells rung at other workers'],
+  [3, 'wakes', 'doorbells that woke this worker'],
+] as const satisfies readonly CounterRow[];
+export const qs = Object.fromEntries(queueStatRows.map(([i, name]) => [name, i])) as { [K in (typeof queueStatRows)[number][1]]: number };
+/** Frames switched here per queue: word kQueueStatBase + queue. */
 export const kQueueStatBase = 16;
 export const kQueueStatWords = kQueueStatBase + kQueueSlots;
 

@@ -18,7 +18,7 @@
  * `acl-deny`, `mtu-exceeded` (longer than MTU + 14, +4 when tagged), `ring-full`: not through `pool.aux`,
  * which charges the ingress port. The batch is empty when it returns: every frame is queued or dropped.
  */
-import { Counters, drop, pf } from '../dataplane/counters.js';
+import { Counters } from '../dataplane/counters.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
 import type { TxQueues } from '../dataplane/txq.js';
@@ -28,6 +28,8 @@ import * as vlan from '../packet/vlan.js';
 import { shiftL2 } from '../packet/walk.js';
 import { kFlood } from './forward.js';
 import type { PortTable } from './port-table.js';
+import { mechanismDrops } from '../dataplane/drops.js';
+import { portCounters, switchDrops } from './counters.js';
 
 const kEthHeader = eth.field.headerLen;
 
@@ -69,12 +71,12 @@ export class EgressNode implements GraphNode {
     const c = this.counters.c;
     const vid = pool.vid[s];
     let code = 0;
-    if (ports.linkUp[d] === 0) code = drop['link-down'];
-    else if (!ports.isMember(d, vid)) code = drop['vlan-not-allowed'];
-    else if ((ports.pvlanKind[pool.port[s]] | ports.pvlanKind[d]) !== 0 && !ports.pvlanAllows(pool.port[s], d)) code = drop['pvlan-isolated'];
+    if (ports.linkUp[d] === 0) code = switchDrops['link-down'];
+    else if (!ports.isMember(d, vid)) code = switchDrops['vlan-not-allowed'];
+    else if ((ports.pvlanKind[pool.port[s]] | ports.pvlanKind[d]) !== 0 && !ports.pvlanAllows(pool.port[s], d)) code = switchDrops['pvlan-isolated'];
     else if (this.filter.egressOn[d] !== 0) code = this.filter.admitEgress(d, s); // inbound ACLs of d
     // GSO: its segment size is checked at delivery (offload/egress.ts)
-    if (code === 0 && pool.len[s] - kEthHeader > ports.mtu[d] && pool.gsoType[s] === 0) code = drop['mtu-exceeded'];
+    if (code === 0 && pool.len[s] - kEthHeader > ports.mtu[d] && pool.gsoType[s] === 0) code = switchDrops['mtu-exceeded'];
     if (code !== 0) {
       c[Counters.portDrop(d, code)]++;
       pool.free(s);
@@ -82,13 +84,13 @@ export class EgressNode implements GraphNode {
     }
     if (vid !== ports.pvid[d]) {
       this.insertTag(s);
-      c[Counters.port(d, pf.vlanInserted)]++;
+      c[Counters.port(d, portCounters.vlanInserted)]++;
     }
     if (this.txq.push(d, s)) {
       pool.refs[s] = 1;
-      c[Counters.port(d, pf.txUnicast)]++;
+      c[Counters.port(d, portCounters.txUnicast)]++;
     } else {
-      c[Counters.portDrop(d, drop['ring-full'])]++;
+      c[Counters.portDrop(d, mechanismDrops['ring-full'])]++;
       pool.free(s);
     }
   }
@@ -114,7 +116,7 @@ export class EgressNode implements GraphNode {
         }
       }
       if (payload > ports.mtu[d]) {
-        c[Counters.portDrop(d, drop['mtu-exceeded'])]++;
+        c[Counters.portDrop(d, switchDrops['mtu-exceeded'])]++;
         continue;
       }
       const t = vid !== ports.pvid[d] ? 1 : 0;
@@ -129,7 +131,7 @@ export class EgressNode implements GraphNode {
         tagSlot = s;
       } else {
         tagSlot = this.cloneTagged(s);
-        if (tagSlot < 0) c[Counters.portDrop(inPort, drop['no-buffer'])]++;
+        if (tagSlot < 0) c[Counters.portDrop(inPort, mechanismDrops['no-buffer'])]++;
       }
     }
     for (let k = 0; k < n; k++) {
@@ -138,9 +140,9 @@ export class EgressNode implements GraphNode {
       if (slot < 0) continue;
       if (this.txq.push(d, slot)) {
         pool.refs[slot]++;
-        c[Counters.port(d, pf.txFlood)]++;
-        if (wantsTag[k] !== 0) c[Counters.port(d, pf.vlanInserted)]++;
-      } else c[Counters.portDrop(d, drop['ring-full'])]++;
+        c[Counters.port(d, portCounters.txFlood)]++;
+        if (wantsTag[k] !== 0) c[Counters.port(d, portCounters.vlanInserted)]++;
+      } else c[Counters.portDrop(d, mechanismDrops['ring-full'])]++;
     }
     if (pool.refs[s] === 0) pool.free(s);
     if (tagSlot >= 0 && tagSlot !== s && pool.refs[tagSlot] === 0) pool.free(tagSlot);

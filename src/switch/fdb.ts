@@ -18,19 +18,30 @@
  * one store of `seen`) never locks; `learn` locks only when it must insert or move, then probes again under
  * the lock. A lookup racing a backward-shift delete can miss an entry that exists: the frame floods once,
  * as it would for an unknown address, which the switch already tolerates. Counters of learned/moved/...
- * are per view (summed by the control plane); the entry count is shared (header word 1).
+ * are per view (summed by the control plane), written in place into the worker's counter block once
+ * `countInto` gave it one; the entry count is shared (header word 1) and copied to the block on change.
  */
+import { declareSwitchCounters, kSwitchSlots } from '../dataplane/counters.js';
+
+/** The MAC table's rows in the counter block (dataplane/counters.ts). */
+export const fdbCounters = declareSwitchCounters('fdb', [
+  [0, 'fdbEntries', 'MAC table entries now'],
+  [1, 'fdbLearned', 'MAC addresses learned'],
+  [2, 'fdbAged', 'entries removed by aging'],
+  [3, 'fdbMoved', 'MAC moves (address seen on another port)'],
+  [4, 'fdbRefused', 'addresses not learned because the table was full'],
+  [5, 'fdbFlushed', 'entries removed by flush or link down'],
+] as const);
+const kEntries = fdbCounters.fdbEntries;
+const kLearned = fdbCounters.fdbLearned;
+const kAged = fdbCounters.fdbAged;
+const kMoved = fdbCounters.fdbMoved;
+const kRefused = fdbCounters.fdbRefused;
+const kFlushed = fdbCounters.fdbFlushed;
 export const kNoPort = -1;
 export const kDefaultMaxEntries = 8192;
 export const kDefaultAgingSeconds = 300;
 
-export interface FdbStats {
-  learned: number;
-  aged: number;
-  moved: number;
-  refused: number;
-  flushed: number;
-}
 
 /** Bytes of the shared header: [0] lock, [1] entry count, on their own line. */
 const kHeader = 64;
@@ -50,12 +61,8 @@ export class Fdb {
   readonly sharedTable: boolean;
   /** The whole table (header + arrays), to hand to another thread's `new Fdb(n, sab)`. */
   readonly sab: SharedArrayBuffer;
-  /** Counters (the engine mirrors them into shared counters once per breath). */
-  learned = 0;
-  aged = 0;
-  moved = 0;
-  refused = 0;
-  flushed = 0;
+  /** Where the counters live: a block of the table's own until `countInto` names the worker's. */
+  private c: Float64Array = new Float64Array(kSwitchSlots);
 
   /** Table for N workers: `sab` made by one `new Fdb(n).sab` and shared; every view passes the same n. */
   constructor(maxEntries = kDefaultMaxEntries, sab?: SharedArrayBuffer) {
@@ -79,6 +86,29 @@ export class Fdb {
   /** Entries in the table (all views). */
   get count(): number {
     return this.hdr[1];
+  }
+
+  /** Count into `c` (a worker's counter block) from now on, carrying over what was counted so far. */
+  countInto(c: Float64Array): void {
+    for (const i of [kLearned, kAged, kMoved, kRefused, kFlushed]) c[i] = this.c[i]!;
+    c[kEntries] = this.hdr[1]!;
+    this.c = c;
+  }
+
+  get learned(): number {
+    return this.c[kLearned]!;
+  }
+  get aged(): number {
+    return this.c[kAged]!;
+  }
+  get moved(): number {
+    return this.c[kMoved]!;
+  }
+  get refused(): number {
+    return this.c[kRefused]!;
+  }
+  get flushed(): number {
+    return this.c[kFlushed]!;
   }
 
   private lock(): void {
@@ -142,7 +172,7 @@ export class Fdb {
         if (this.port[i] !== port) {
           if (this.isStatic[i] !== 0) return;
           this.port[i] = port;
-          this.moved++;
+          this.c[kMoved]++;
         }
         this.seen[i] = now;
         return;
@@ -150,7 +180,7 @@ export class Fdb {
       i = (i + 1) & mask;
     }
     if (this.hdr[1] >= this.maxEntries) {
-      this.refused++;
+      this.c[kRefused]++;
       return;
     }
     keyLo[i] = lo;
@@ -158,8 +188,8 @@ export class Fdb {
     this.seen[i] = now;
     this.isStatic[i] = 0;
     keyHi[i] = hi; // written last: marks the entry present
-    this.hdr[1]++;
-    this.learned++;
+    this.c[kEntries] = ++this.hdr[1];
+    this.c[kLearned]++;
   }
 
   /** Add or replace a static entry; false when the table is full. */
@@ -179,7 +209,7 @@ export class Fdb {
       this.isStatic[i] = 1;
       this.seen[i] = 0;
       this.keyHi[i] = hi;
-      this.hdr[1]++;
+      this.c[kEntries] = ++this.hdr[1];
     }
     this.port[i] = port;
     this.isStatic[i] = 1;
@@ -216,7 +246,7 @@ export class Fdb {
       i = j;
     }
     keyHi[i] = 0;
-    this.hdr[1]--;
+    this.c[kEntries] = --this.hdr[1];
   }
 
   /**
@@ -240,14 +270,14 @@ export class Fdb {
   age(now: number, agingSeconds: number): number {
     if (agingSeconds <= 0) return 0;
     const n = this.sweep((i) => this.isStatic[i] === 0 && now - this.seen[i] >= agingSeconds);
-    this.aged += n;
+    this.c[kAged] += n;
     return n;
   }
 
   /** Flush dynamic entries (of one port, or all with port < 0); static entries stay unless `includeStatic`. */
   flush(port = -1, includeStatic = false): number {
     const n = this.sweep((i) => (port < 0 || this.port[i] === port) && (includeStatic || this.isStatic[i] === 0));
-    this.flushed += n;
+    this.c[kFlushed] += n;
     return n;
   }
 
