@@ -12,8 +12,8 @@
  * to a TAP that takes it whole and to a QEMU socket that needs segments. Segments are new slots owned by
  * this delivery (refs = 1). The fixed frames go on in chunks of at most kChunk, so a vector of 64 KB GSO
  * frames being segmented never holds more than one chunk of segments in the pool at once. Counters:
- * offSegmented, offSegments, offCsum, offCoalesced per port, and the drop reasons of errors.ts mapped onto
- * the switch's (gso-malformed, gso-unsupported, no-buffer, ring-full).
+ * offSegmented, offSegments, offCsum, offCoalesced per port, and the error codes of errors.ts mapped onto
+ * the switch's drop reasons by one table (kSegmentDrop).
  */
 import { Counters } from '../dataplane/counters.js';
 import { kGsoEcn, kGsoNone, kGsoUdpL4, kOffNeedsCsum, type PacketPool } from '../dataplane/pool.js';
@@ -24,7 +24,6 @@ import * as tcp from '../packet/tcp.js';
 import { walked } from '../packet/walk.js';
 import { completeChecksum } from './checksum.js';
 import { coalesceTcp, CoalesceResult } from './coalesce.js';
-import { kErrGsoUnsupported, kErrNoBuffer, kErrOutFull } from './errors.js';
 import { kUdpHeader } from './headers.js';
 import { segmentGso } from './segment.js';
 import { mechanismDrops } from '../dataplane/drops.js';
@@ -39,6 +38,16 @@ export const kChunk = 256;
 const kOutLen = kChunk + 128;
 /** RSC never builds a frame longer than 64 KB: the IPv4 total length limit, and what a TAP accepts. */
 const kRscMaxBytes = 65535;
+
+/** The segmenter's error codes (errors.ts, -1..-5) as the switch's drop reasons, indexed by -code. */
+const kSegmentDrop = [
+  0,
+  offloadDrops['gso-malformed'], // csum-bad-offset: the GSO frame's offsets disagree with it
+  offloadDrops['gso-malformed'],
+  offloadDrops['gso-unsupported'],
+  mechanismDrops['no-buffer'],
+  mechanismDrops['ring-full'], // gso-out-full: no room left for this delivery's segments
+];
 
 export class OffloadNode extends VectorNode {
   readonly name = 'offload';
@@ -91,8 +100,7 @@ export class OffloadNode extends VectorNode {
       const c = this.counters.c;
       const k = segmentGso(pool, s, this.out, w);
       if (k < 0) {
-        const reason = k === kErrNoBuffer ? mechanismDrops['no-buffer'] : k === kErrOutFull ? mechanismDrops['ring-full'] : k === kErrGsoUnsupported ? offloadDrops['gso-unsupported'] : offloadDrops['gso-malformed'];
-        c[Counters.portDrop(p, reason)]++;
+        c[Counters.portDrop(p, kSegmentDrop[-k]!)]++;
         pool.release(s);
         return w;
       }
