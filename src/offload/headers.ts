@@ -22,8 +22,9 @@ import * as ipv4 from '../packet/ipv4.js';
 import * as ipv6 from '../packet/ipv6.js';
 import * as tcp from '../packet/tcp.js';
 import * as udp from '../packet/udp.js';
-import { ethertype, family, kFamBad, kFamIpv4, kFamNone, kFragFirst, kFragLater, protocol, walked } from '../packet/walk.js';
+import { family, kFamBad, kFamIpv4, kFamNone, kFragFirst, kFragLater, protocol, walked } from '../packet/walk.js';
 import { EtherType } from '../packet/ethernet.js';
+import * as vlan from '../packet/vlan.js';
 import { kErrGsoMalformed, kErrGsoUnsupported, kOffloadOk } from './errors.js';
 
 // Header sizes and fields the offloads name, from packet/ (the offsets live there).
@@ -63,7 +64,7 @@ export function parseHeaders(pool: PacketPool, slot: number, h: Headers): number
   const view = pool.view;
   const base = pool.frameStart(slot);
   const ip = base + l3;
-  if (fam === kFamBad) return jumbogram(view, ip, pool.len[slot]! - l3, rec) ? kErrGsoUnsupported : kErrGsoMalformed;
+  if (fam === kFamBad) return jumbogram(view, base, ip, pool.len[slot]! - l3) ? kErrGsoUnsupported : kErrGsoMalformed;
   if ((rec & kFragLater) !== 0) return kErrGsoMalformed; // a later fragment: no L4 header to work on
   const l4 = pool.l4[slot]!;
   const v4 = fam === kFamIpv4;
@@ -94,6 +95,6 @@ export function parseHeaders(pool: PacketPool, slot: number, h: Headers): number
 }
 
 /** An IPv6 jumbogram header (payload length 0, hop-by-hop next): sound, but nothing segmentation handles. */
-function jumbogram(view: DataView, ip: number, avail: number, rec: number): boolean {
-  return ethertype(rec) === EtherType.ipv6 && ipv6.check(view, ip, avail) === ipv6.Ipv6Check.payloadLength && ipv6.payloadLength(view, ip) === 0;
+function jumbogram(view: DataView, frame: number, ip: number, avail: number): boolean {
+  return vlan.innerEthertype(view, frame) === EtherType.ipv6 && ipv6.check(view, ip, avail) === ipv6.Ipv6Check.payloadLength && ipv6.payloadLength(view, ip) === 0;
 }

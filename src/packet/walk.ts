@@ -4,7 +4,8 @@
  * slot's metadata so every later stage (RSS steering, guards, ACL flow keys, the offload fix-ups) reads
  * offsets and flags instead of walking the frame again.
  *
- *   hdr[s]  | ethertype (16) | protocol (8) | . | hashed | inner tag | later frag | first frag | family (2) | walked |
+ *   hdr[s]  | protocol (8) | . | hashed | inner tag | later frag | first frag | family (2) | walked |   (16 bits:
+ *           a small integer, never a heap number)
  *   l3[s]   frame-relative offset of the IP header (14 or 18; 0 for a frame shorter than its L2 header)
  *   l4[s]   frame-relative offset after the IP fixed header (IPv4 options included); 0 when not IP
  *
@@ -49,7 +50,6 @@ export const kInnerTag = 1 << 5;
 /** `hash[s]` holds the frame's RSS hash (queues/rss.ts). */
 export const kHashed = 1 << 6;
 const kProtoShift = 8;
-const kTypeShift = 16;
 
 export function family(hdr: number): number {
   return (hdr >> kFamilyShift) & 3;
@@ -57,10 +57,6 @@ export function family(hdr: number): number {
 /** IPv4 protocol or IPv6 next header (of the fixed header). */
 export function protocol(hdr: number): number {
   return (hdr >> kProtoShift) & 0xff;
-}
-/** The EtherType after the skipped tag (the TPID itself for a tag cut short). */
-export function ethertype(hdr: number): number {
-  return hdr >>> kTypeShift;
 }
 
 /** The record of slot s, walking the frame first if no stage has. */
@@ -90,7 +86,6 @@ export function walk(m: WalkMeta, s: number): number {
         if (type === kTpid) h |= kInnerTag;
       }
     }
-    h |= type << kTypeShift;
     const ip = start + l3;
     if (l3 !== 0 && type === EtherType.ipv4) {
       if (ipv4.check(view, ip, len - l3) !== ipv4.Ipv4Check.ok) h |= kFamBad << kFamilyShift;

@@ -26,12 +26,15 @@
  * - One 802.1Q tag is skipped if present (frames reaching policy are untagged; this is only defence).
  */
 import type { PacketPool } from '../dataplane/pool.js';
+import * as eth from '../packet/ethernet.js';
 import { field as ethField } from '../packet/ethernet.js';
+import * as vlan from '../packet/vlan.js';
+import { field as vlanField } from '../packet/vlan.js';
 import { kLo32Off } from '../packet/mac.js';
 import * as ipv4 from '../packet/ipv4.js';
 import * as ipv6 from '../packet/ipv6.js';
 import * as udp from '../packet/udp.js';
-import { ethertype as walkEthertype, family, kFamIpv4, kFamIpv6, kFragLater, protocol, walked } from '../packet/walk.js';
+import { family, kFamIpv4, kFamIpv6, kFragLater, protocol, walked } from '../packet/walk.js';
 
 /**
  * Slots of `FlowKey.v`, the flat int32 vector rule programs (acl.ts) compare against. Address words are
@@ -148,7 +151,7 @@ export class FlowKey {
     this.srcMacLo = view.getInt32(start + ethField.src + kLo32Off);
     // the slot's header record (packet/walk.ts): EtherType after one tag, checked IP header, offsets
     const h = walked(pool, slot);
-    this.ethertype = walkEthertype(h);
+    this.ethertype = pool.l3[slot] === vlanField.headerLen ? vlan.innerEthertype(view, start) : eth.ethertype(view, start);
     const fam = family(h);
     const ip = start + pool.l3[slot]!;
     if (fam === kFamIpv4) {
