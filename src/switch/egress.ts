@@ -32,6 +32,9 @@ import { mechanismDrops } from '../dataplane/drops.js';
 import { portCounters, switchDrops } from './counters.js';
 
 const kEthHeader = eth.field.headerLen;
+// per-frame counter rows as module constants (small integers the JIT folds, not property loads)
+const kTxUnicast = portCounters.txUnicast;
+const kTxFlood = portCounters.txFlood;
 
 /** A per-destination admission check applied at egress (inbound ACLs): `on[d]` says whether port d has one. */
 export interface EgressFilter {
@@ -88,7 +91,7 @@ export class EgressNode implements GraphNode {
     }
     if (this.txq.push(d, s)) {
       pool.refs[s] = 1;
-      c[Counters.port(d, portCounters.txUnicast)]++;
+      c[Counters.port(d, kTxUnicast)]++;
     } else {
       c[Counters.portDrop(d, mechanismDrops['ring-full'])]++;
       pool.free(s);
@@ -140,7 +143,7 @@ export class EgressNode implements GraphNode {
       if (slot < 0) continue;
       if (this.txq.push(d, slot)) {
         pool.refs[slot]++;
-        c[Counters.port(d, portCounters.txFlood)]++;
+        c[Counters.port(d, kTxFlood)]++;
         if (wantsTag[k] !== 0) c[Counters.port(d, portCounters.vlanInserted)]++;
       } else c[Counters.portDrop(d, mechanismDrops['ring-full'])]++;
     }

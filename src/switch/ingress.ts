@@ -21,6 +21,9 @@ import type { PortTable } from './port-table.js';
 import { portCounters, switchDrops } from './counters.js';
 
 const kVidReserved = 0xfff; // 802.1Q reserves VID 4095
+// per-frame counter rows as module constants (small integers the JIT folds, not property loads)
+const kRxFrames = portCounters.rxFrames;
+const kRxBytes = portCounters.rxBytes;
 
 export class IngressNode implements GraphNode {
   readonly name = 'ingress';
@@ -39,8 +42,8 @@ export class IngressNode implements GraphNode {
       const s = slots[i];
       const p = pool.port[s];
       const n = len[s];
-      c[Counters.port(p, portCounters.rxFrames)]++;
-      c[Counters.port(p, portCounters.rxBytes)] += n;
+      c[Counters.port(p, kRxFrames)]++;
+      c[Counters.port(p, kRxBytes)] += n;
       if (ports.linkUp[p] === 0) {
         aux[s] = switchDrops['link-down'];
         continue;
