@@ -32,11 +32,15 @@
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <node_api.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -187,6 +191,12 @@ static int fd_track(tap_state* st, int fd) {
   return 1;
 }
 
+static int fd_tracked(const tap_state* st, int fd) {
+  for (int i = 0; i < st->nfds; i++)
+    if (st->fds[i] == fd) return 1;
+  return 0;
+}
+
 static int fd_untrack(tap_state* st, int fd) {
   for (int i = 0; i < st->nfds; i++) {
     if (st->fds[i] == fd) {
@@ -269,7 +279,86 @@ static void on_poll(uv_poll_t* h, int status, int events) {
 /* ------------------------------------------------------------------------------------------------ */
 /* exported functions */
 
-/* open(name, { vnetHdr, multiQueue, create }) -> { fd, name } */
+/* An error met while attaching, reported after the thread is back in its own network namespace. */
+typedef struct tap_err {
+  const char* call;
+  const char* subject;
+  int err;
+  const char* hint;
+} tap_err;
+
+/* The attach itself: the create:false check, /dev/net/tun, TUNSETIFF, the vnet header size and
+ * TUNSETPERSIST, all in the calling thread's current network namespace. Returns the fd or -1 with *e set. */
+static int tap_attach(const char* name, size_t name_len, int vnet, int mq, int create, int persist, char* out_name,
+                      tap_err* e) {
+  /* create:false must not create. Checked in this thread's network namespace (if_nametoindex asks the
+   * kernel through a socket, which /sys/class/net may not reflect after a setns). A racing creator between
+   * this check and TUNSETIFF would be attached to, which is what the caller asked for anyway. */
+  if (!create && if_nametoindex(name) == 0) {
+    e->call = "open";
+    e->subject = name;
+    e->err = ENODEV;
+    e->hint = "no such interface in this network namespace (create: false)";
+    return -1;
+  }
+  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    e->call = "open";
+    e->subject = "/dev/net/tun";
+    e->err = err;
+    e->hint = err == ENOENT || err == ENODEV ? "is the tun module loaded and the device node present?"
+              : err == EACCES || err == EPERM ? "need root or CAP_NET_ADMIN"
+                                              : NULL;
+    return -1;
+  }
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0) | (mq ? IFF_MULTI_QUEUE : 0);
+  memcpy(ifr.ifr_name, name, name_len); /* name_len <= kMaxIfName, ifr zeroed: NUL-terminated */
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    int err = errno;
+    close(fd);
+    e->call = "TUNSETIFF";
+    e->subject = name;
+    e->err = err;
+    e->hint = err == EPERM || err == EACCES ? "need root or CAP_NET_ADMIN"
+              : err == EBUSY ? "already attached: a single-queue TAP takes one fd, or the flags differ"
+              : err == EINVAL ? "an interface of that name exists but is not a TAP, or its vnetHdr/multiQueue flags differ"
+                              : NULL;
+    return -1;
+  }
+  memcpy(out_name, ifr.ifr_name, IFNAMSIZ);
+  if (vnet) {
+    int sz = kVnetHdrLen;
+    if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0) {
+      e->call = "TUNSETVNETHDRSZ";
+      e->subject = name;
+      e->err = errno;
+      e->hint = NULL;
+      close(fd);
+      return -1;
+    }
+  }
+  /* Persistent: the device (its MAC, addresses, routes) outlives this fd, so a datapath worker or a
+   * daemon that dies and comes back re-attaches to the same interface. */
+  if (persist && ioctl(fd, TUNSETPERSIST, 1) < 0) {
+    e->call = "TUNSETPERSIST";
+    e->subject = name;
+    e->err = errno;
+    e->hint = NULL;
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* open(name, { vnetHdr, multiQueue, create, persist, netns, replaceFd }) -> { fd, name }
+ * replaceFd: an fd this env holds whose device went away; the new attachment takes over its number
+ * (dup3), so other threads that write through that number (borrowed TAP fds) follow without being told.
+ * netns: a namespace name under /run/netns (what `ip netns` makes). The thread enters it for the attach
+ * and comes back (setns on a network namespace affects the calling thread only), so the interface is
+ * created there, or found there again after a restart, without `ip link set netns`. */
 static napi_value js_open(napi_env env, napi_callback_info info) {
   tap_state* st = get_state(env);
   size_t argc = 2;
@@ -289,73 +378,177 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     return throw_range(env, msg);
   }
 
-  int vnet = 0, mq = 0, create = 1;
+  int vnet = 0, mq = 0, create = 1, persist = 0;
+  int32_t replace = -1;
+  char ns[256] = "";
   if (argc >= 2) {
     napi_typeof(env, argv[1], &t);
     if (t == napi_object) {
       vnet = opt_bool(env, argv[1], "vnetHdr", 0);
       mq = opt_bool(env, argv[1], "multiQueue", 0);
       create = opt_bool(env, argv[1], "create", 1);
+      persist = opt_bool(env, argv[1], "persist", 0);
+      bool has_replace = false;
+      napi_value rv;
+      if (napi_has_named_property(env, argv[1], "replaceFd", &has_replace) == napi_ok && has_replace &&
+          napi_get_named_property(env, argv[1], "replaceFd", &rv) == napi_ok) {
+        napi_valuetype rt;
+        napi_typeof(env, rv, &rt);
+        if (rt != napi_undefined && !arg_int32(env, rv, "open", "replaceFd", &replace)) return NULL;
+        if (replace >= 0 && !fd_tracked(st, replace)) return throw_range(env, "open: replaceFd is not a TAP fd this thread opened");
+      }
+      bool has = false;
+      napi_value v;
+      if (napi_has_named_property(env, argv[1], "netns", &has) == napi_ok && has &&
+          napi_get_named_property(env, argv[1], "netns", &v) == napi_ok) {
+        napi_valuetype vt;
+        napi_typeof(env, v, &vt);
+        if (vt == napi_string) {
+          size_t n = 0;
+          NAPI_OK(napi_get_value_string_utf8(env, v, ns, sizeof ns, &n));
+          if (n == 0 || n >= sizeof ns - 1 || strchr(ns, '/') || strcmp(ns, ".") == 0 || strcmp(ns, "..") == 0)
+            return throw_range(env, "open: netns must be a namespace name (as `ip netns list` shows it), without '/'");
+        } else if (vt != napi_undefined && vt != napi_null) {
+          return throw_type(env, "open: netns must be a string");
+        }
+      }
     } else if (t != napi_undefined && t != napi_null) {
       return throw_type(env, "open: options must be an object");
     }
   }
 
-  /* create:false must not create. Checked in this thread's network namespace (if_nametoindex asks the
-   * kernel through a socket, which /sys/class/net may not reflect after a setns). A racing creator between
-   * this check and TUNSETIFF would be attached to, which is what the caller asked for anyway. */
-  if (!create && if_nametoindex(name) == 0) {
-    char msg[256];
-    snprintf(msg, sizeof msg,
-             "open %s: no such interface in this network namespace (create: false; /sys/class/net/%s does not exist)",
-             name, name);
-    return throw_msg(env, "ENODEV", msg);
+  int home = -1;
+  if (ns[0]) {
+    char path[300];
+    snprintf(path, sizeof path, "/run/netns/%s", ns);
+    int target = open(path, O_RDONLY | O_CLOEXEC);
+    if (target < 0) {
+      int err = errno;
+      return throw_errno(env, "open", path, err, err == ENOENT ? "no such network namespace (ip netns list)" : NULL);
+    }
+    home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (home < 0 || setns(target, CLONE_NEWNET) < 0) {
+      int err = errno;
+      if (home >= 0) close(home);
+      close(target);
+      return throw_errno(env, "setns", path, err, err == EPERM ? "need root or CAP_SYS_ADMIN" : NULL);
+    }
+    close(target);
   }
-
-  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  char kname[IFNAMSIZ];
+  tap_err e = {0};
+  int fd = tap_attach(name, name_len, vnet, mq, create, persist, kname, &e);
+  if (home >= 0) {
+    /* Back home before anything else runs on this thread; failing that, the thread would go on in the
+     * wrong namespace, so it is fatal. */
+    if (setns(home, CLONE_NEWNET) < 0) napi_fatal_error("vswitch_tap open", NAPI_AUTO_LENGTH, "setns back to the thread's own network namespace failed", NAPI_AUTO_LENGTH);
+    close(home);
+  }
   if (fd < 0) {
-    int err = errno;
-    return throw_errno(env, "open", "/dev/net/tun", err,
-                       err == ENOENT || err == ENODEV ? "is the tun module loaded and the device node present?"
-                       : err == EACCES || err == EPERM ? "need root or CAP_NET_ADMIN"
-                                                       : NULL);
+    if (e.err == ENODEV && strcmp(e.call, "open") == 0 && e.subject == name) {
+      char msg[300];
+      snprintf(msg, sizeof msg, "open %s: no such interface in %s%s (create: false)", name,
+               ns[0] ? "network namespace " : "this network namespace", ns);
+      return throw_msg(env, "ENODEV", msg);
+    }
+    return throw_errno(env, e.call, e.subject, e.err, e.hint);
   }
 
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0) | (mq ? IFF_MULTI_QUEUE : 0);
-  memcpy(ifr.ifr_name, name, name_len); /* name_len <= kMaxIfName, ifr zeroed: NUL-terminated */
-  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-    int err = errno;
-    close(fd);
-    const char* hint = NULL;
-    if (err == EPERM || err == EACCES) hint = "need root or CAP_NET_ADMIN";
-    else if (err == EBUSY) hint = "already attached: a single-queue TAP takes one fd, or the flags differ";
-    else if (err == EINVAL) hint = "an interface of that name exists but is not a TAP, or its vnetHdr/multiQueue flags differ";
-    return throw_errno(env, "TUNSETIFF", name, err, hint);
-  }
-
-  if (vnet) {
-    int sz = kVnetHdrLen;
-    if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0) {
+  if (replace >= 0) {
+    tap_poll* p;
+    while ((p = poll_unlink(st, 0, replace)) != NULL) poll_close(p); /* never swap an fd under a live watcher */
+    if (dup3(fd, replace, O_CLOEXEC) < 0) {
       int err = errno;
       close(fd);
-      return throw_errno(env, "TUNSETVNETHDRSZ", ifr.ifr_name, err, NULL);
+      return throw_errno(env, "dup3", kname, err, NULL);
     }
-  }
-
-  if (!fd_track(st, fd)) {
     close(fd);
-    return throw_errno(env, "open", ifr.ifr_name, ENOMEM, NULL);
+    fd = replace;
+  } else if (!fd_track(st, fd)) {
+    close(fd);
+    return throw_errno(env, "open", kname, ENOMEM, NULL);
   }
 
   napi_value out, vfd, vname;
   NAPI_OK(napi_create_object(env, &out));
   NAPI_OK(napi_create_int32(env, fd, &vfd));
-  NAPI_OK(napi_create_string_utf8(env, ifr.ifr_name, NAPI_AUTO_LENGTH, &vname)); /* kernel-expanded "tap%d" */
+  NAPI_OK(napi_create_string_utf8(env, kname, NAPI_AUTO_LENGTH, &vname)); /* kernel-expanded "tap%d" */
   NAPI_OK(napi_set_named_property(env, out, "fd", vfd));
   NAPI_OK(napi_set_named_property(env, out, "name", vname));
   return out;
+}
+
+/* unixDgram(bindPath, peer) -> fd: a non-blocking AF_UNIX datagram socket bound at bindPath and connected
+ * to `peer` (the raw struct sockaddr_un a VDE client sent, 110 bytes; an abstract name when sun_path[0] is
+ * 0). One datagram is one frame, so readBatch/writeBatch/poll/close serve it as they serve a TAP; connected,
+ * it receives only from that peer. */
+static napi_value js_unix_dgram(napi_env env, napi_callback_info info) {
+  tap_state* st = get_state(env);
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char path[sizeof(((struct sockaddr_un*)0)->sun_path) + 1];
+  size_t path_len = 0;
+  napi_valuetype t = napi_undefined;
+  if (argc >= 1) napi_typeof(env, argv[0], &t);
+  if (t != napi_string) return throw_type(env, "unixDgram: bindPath must be a string");
+  NAPI_OK(napi_get_value_string_utf8(env, argv[0], path, sizeof path, &path_len));
+  struct sockaddr_un self;
+  if (path_len == 0 || path_len >= sizeof self.sun_path) return throw_range(env, "unixDgram: bindPath must be 1-107 bytes");
+  bool is_typed = false;
+  if (argc < 2 || napi_is_typedarray(env, argv[1], &is_typed) != napi_ok || !is_typed)
+    return throw_type(env, "unixDgram: peer must be a Uint8Array holding a struct sockaddr_un");
+  napi_typedarray_type tt;
+  size_t plen = 0;
+  void* pdata = NULL;
+  NAPI_OK(napi_get_typedarray_info(env, argv[1], &tt, &plen, &pdata, NULL, NULL));
+  struct sockaddr_un peer;
+  if (tt != napi_uint8_array || plen < sizeof(sa_family_t) + 1 || plen > sizeof peer)
+    return throw_range(env, "unixDgram: peer must be 3-110 bytes of struct sockaddr_un");
+  memset(&peer, 0, sizeof peer);
+  memcpy(&peer, pdata, plen);
+  if (peer.sun_family != AF_UNIX) return throw_range(env, "unixDgram: peer is not an AF_UNIX address");
+  /* a pathname is as long as its string; an abstract name is every byte the client sent */
+  socklen_t peer_len = peer.sun_path[0] != 0
+                           ? (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strnlen(peer.sun_path, sizeof peer.sun_path))
+                           : (socklen_t)plen;
+  memset(&self, 0, sizeof self);
+  self.sun_family = AF_UNIX;
+  memcpy(self.sun_path, path, path_len);
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket", "AF_UNIX SOCK_DGRAM", errno, NULL);
+  if (bind(fd, (struct sockaddr*)&self, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + path_len + 1)) < 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "bind", path, err, err == EADDRINUSE ? "the path exists already" : NULL);
+  }
+  if (connect(fd, (struct sockaddr*)&peer, peer_len) < 0) {
+    int err = errno;
+    close(fd);
+    unlink(path);
+    return throw_errno(env, "connect", peer.sun_path[0] ? peer.sun_path : "(abstract peer)", err, err == ENOENT || err == ECONNREFUSED ? "the client's socket is not there" : NULL);
+  }
+  if (!fd_track(st, fd)) {
+    close(fd);
+    unlink(path);
+    return throw_errno(env, "unixDgram", path, ENOMEM, NULL);
+  }
+  napi_value ret;
+  NAPI_OK(napi_create_int32(env, fd, &ret));
+  return ret;
+}
+
+/* unpersist(fd) -> true: TUNSETPERSIST 0, so the device goes away with its last fd (a port removed for good). */
+static napi_value js_unpersist(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  if (argc < 1 || !arg_int32(env, argv[0], "unpersist", "fd", &fd)) return NULL;
+  if (ioctl(fd, TUNSETPERSIST, 0) < 0) return throw_errno(env, "TUNSETPERSIST", NULL, errno, NULL);
+  napi_value ret;
+  NAPI_OK(napi_get_boolean(env, true, &ret));
+  return ret;
 }
 
 /* setCarrier(fd, up) -> true, or false when the kernel has no TUNSETCARRIER (EINVAL, before 4.19) */
@@ -585,6 +778,27 @@ static napi_value js_unpoll(napi_env env, napi_callback_info info) {
   return ret;
 }
 
+/* dup(fd) -> a new close-on-exec fd on the same open TAP, owned (and closed at teardown) by this env. A TAP
+ * lives while any fd on it is open: the control thread keeps a dup of each TAP a worker opened, so a worker
+ * whose env is torn down (a crash) closes its own fds and the device, its addresses and neighbours stay. */
+static napi_value js_dup(napi_env env, napi_callback_info info) {
+  tap_state* st = get_state(env);
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  if (argc < 1 || !arg_int32(env, argv[0], "dup", "fd", &fd)) return NULL;
+  int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (nfd < 0) return throw_errno(env, "dup", NULL, errno, NULL);
+  if (!fd_track(st, nfd)) {
+    close(nfd);
+    return throw_errno(env, "dup", NULL, ENOMEM, NULL);
+  }
+  napi_value out;
+  NAPI_OK(napi_create_int32(env, nfd, &out));
+  return out;
+}
+
 /* close(fd) -> true if it closed an fd this env opened (stopping its polls first), false otherwise */
 static napi_value js_close(napi_env env, napi_callback_info info) {
   tap_state* st = get_state(env);
@@ -651,6 +865,9 @@ NAPI_MODULE_INIT() {
       {"poll", NULL, js_poll, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unpoll", NULL, js_unpoll, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unpersist", NULL, js_unpersist, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"dup", NULL, js_dup, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixDgram", NULL, js_unix_dgram, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_OK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   napi_value hdr;

@@ -6,7 +6,7 @@
  *   node dist/bench/moderation.js [--count N] [--interval S] [--rounds R] [--out FILE]
  *
  * Setup (root; namespaces with a per-run prefix, removed at the end): one in-process switch (the daemon's
- * SwitchHandle, real worker threads), two TAP hosts A and B. For the preset rows the switch has 2 workers
+ * SwitchRuntime, real worker threads), two TAP hosts A and B. For the preset rows the switch has 2 workers
  * with Dynamic VMQ off, A's TAP read by worker 0 and B's by worker 1, and the RSS table pointed wholly at
  * worker 0: A's echo request is switched where it was read, B's reply is read by worker 1 and handed to
  * worker 0 through the ring, so every round trip crosses threads exactly once, and the doorbell of that
@@ -18,8 +18,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { SwitchHandle } from '../control/switch-handle.js';
-import type { ModerationConfig, SwitchConfig } from '../control/model.js';
+import { SwitchRuntime } from '../runtime/switch-runtime.js';
+import type { SwitchSpec } from '../engine/spec.js';
+import type { ModerationConfig } from '../queues/queue-spec.js';
 import { NetnsLab, netnsSkipReason } from '../testing/netns.js';
 import { median } from './median.js';
 import { pingRtt, warmUp, type PingResult } from './measure.js';
@@ -27,7 +28,7 @@ import type { BenchHost } from './peers.js';
 
 interface Case {
   name: string;
-  cfg: Partial<SwitchConfig>;
+  cfg: Partial<SwitchSpec>;
   /** Point the whole RSS table at worker 0 (forces the one hop per round trip described above). */
   hop: boolean;
 }
@@ -53,7 +54,7 @@ export interface ModerationBenchRow {
 async function runCase(lab: NetnsLab, c: Case, count: number, interval: number, round: number): Promise<PingResult> {
   const a: BenchHost = { ns: await lab.addNs(`ma${round}`), dev: lab.ifname(`ma${round}`), ip: '10.77.0.1', mac: '' };
   const b: BenchHost = { ns: await lab.addNs(`mb${round}`), dev: lab.ifname(`mb${round}`), ip: '10.77.0.2', mac: '' };
-  const h = new SwitchHandle({ name: 'modbench', ...c.cfg }, () => {});
+  const h = new SwitchRuntime({ name: 'modbench', ...c.cfg }, () => {});
   try {
     await h.start();
     await h.addPort({ name: 'a', nic: { type: 'tap', name: a.dev, netns: a.ns } });

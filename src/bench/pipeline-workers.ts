@@ -9,11 +9,13 @@
  *        with the medians and ratios, and the same in words on stderr
  *   node dist/bench/pipeline-workers.js --case vmq|rss-cross|plain --workers 1|2 [--seconds S]   one run
  *
- * What it models (the pieces the switch wires in control/switch-handle.ts and engine/worker.ts):
- * - The control (main) thread builds the shared state a multi-worker switch has: one packet pool over
- *   SharedArrayBuffers with a shared free list (createSharedPool, as SwitchHandle), one MAC table
- *   (`new Fdb(n)`, a view per worker), the shared link-state bytes, and QueueControl (workers 1 or 2,
- *   Dynamic VMQ off: nothing moves while measuring), which it tells about the 4 ports (`portChanged`).
+ * What it models (the pieces the switch wires in runtime/switch-runtime.ts and engine/worker.ts):
+ * - The control (main) thread builds the shared state a multi-worker switch has with the runtime's own
+ *   builder (runtime/switch-tables.ts, as SwitchRuntime does): one packet pool over SharedArrayBuffers
+ *   with a shared free list, one MAC table (a view per worker), the shared link-state bytes, and
+ *   QueueControl (workers 1 or 2, Dynamic VMQ off: nothing moves while measuring), which it tells about
+ *   the 4 ports (`portChanged`). The workers are its own, not engine/worker.ts: they generate traffic in
+ *   a busy loop with MemoryNics, which a switch's event-loop workers cannot host.
  * - Each worker thread hosts an Engine with those shared tables and its own WorkerQueues and counter
  *   block, holds all 4 ports (every worker holds the same port table), and has a MemoryNic on each: the
  *   ports it reads are attached (it owns their link state), the others through `attachRemote` as a writer
@@ -42,7 +44,7 @@
  *   nothing. Not a configuration the switch has; it is the control experiment. plain 2w / plain 1w is the
  *   most two threads of this work get on this machine (the host's scheduling, shared caches, frequency),
  *   and vmq 2w / plain 2w is what the shared tables and steering cost at 2 workers. (A one-worker switch
- *   runs the shared tables too: SwitchHandle gives them to every switch, and with one worker steering is a
+ *   runs the shared tables too: SwitchRuntime gives them to every switch, and with one worker steering is a
  *   shortcut, so vmq and rss-cross on 1 worker are what a one-worker switch does.)
  *
  * The port configs given to QueueControl say `nic: { type: 'tap' }`: the MemoryNics stand in for TAPs,
@@ -73,12 +75,13 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { kRingSize, QueueControl } from '../control/queue-control.js';
-import type { PortConfig } from '../control/model.js';
-import { Counters, declaredRows, kMaxPorts } from '../dataplane/counters.js';
+import { kRingSize, type QueueControl } from '../runtime/queue-control.js';
+import { SwitchTables } from '../runtime/switch-tables.js';
+import type { PortSpec } from '../engine/spec.js';
+import { Counters, declaredRows } from '../dataplane/counters.js';
 import { engineCounters } from '../engine/counter-layout.js';
 import { kMaxBatch } from '../dataplane/graph.js';
-import { createSharedPool, PacketPool, type SharedPool } from '../dataplane/pool.js';
+import { PacketPool, type SharedPool } from '../dataplane/pool.js';
 import { SlotRing } from '../dataplane/slot-ring.js';
 import { Engine } from '../engine/engine.js';
 import { buildUdp4 } from '../packet/frame.js';
@@ -168,7 +171,7 @@ function frame(p: number, flow: number, broadcast = false): Uint8Array {
 
 /** The port as the control plane sees it: a TAP (any other endpoint would be pinned to worker 0), with a
  *  MAC (so a VMQ queue and filter) in the vmq and plain cases, without one in rss-cross. */
-function portConfig(p: number, c: WorkersCase): PortConfig {
+function portConfig(p: number, c: WorkersCase): PortSpec {
   return { name: `bench${p}`, nic: { type: 'tap', name: `vsbench${p}` }, ...(c === 'rss-cross' ? {} : { mac: macOf(p) }) };
 }
 
@@ -411,14 +414,13 @@ export async function run(opts: { case?: WorkersCase; workers?: number; seconds?
   let fdbView: Fdb | null = null;
   let multi: ((w: number) => WorkerSetup['multi']) | null = null;
   if (c !== 'plain') {
-    const shape = createSharedPool(); // what SwitchHandle gives every switch
-    fdbView = new Fdb(kDefaultMaxEntries);
-    const linkState = new SharedArrayBuffer(kMaxPorts);
-    const q = new QueueControl(n, { vmqQueues: 16, rssTableSize: kMaxRss, dvmq: { enabled: false }, moderation: 'off' });
+    // the shared memory of a switch, built by the runtime's own builder
+    const tables = new SwitchTables(n, { vmqQueues: 16, rssTableSize: kMaxRss, dvmq: { enabled: false }, moderation: 'off' });
+    const q = tables.qc;
     for (let p = 0; p < kPorts; p++) q.portChanged(portConfig(p, c), p);
     qc = q;
-    const fdb = fdbView.sab;
-    multi = (w) => ({ pool: shape, fdb, linkState, queues: q.workerInit(w) });
+    fdbView = tables.fdb;
+    multi = (w) => ({ pool: tables.pool, ...tables.shared(q.workerInit(w)) });
   }
 
   const workers: Worker[] = [];

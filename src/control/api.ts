@@ -6,10 +6,10 @@
  * Routes (all under /v1):
  *   GET    /switches                          list           POST /switches            create (SwitchConfig)
  *   GET    /switches/:sw                      config+ports   DELETE /switches/:sw      remove
- *   PUT    /switches/:sw/aging                {seconds}
+ *   PUT    /switches/:sw/aging                {seconds}     PUT /switches/:sw/mac-table-size {macTableSize}
  *   GET    /switches/:sw/ports                status         POST /switches/:sw/ports  add (PortConfig)
- *   DELETE /switches/:sw/ports/:p             remove
- *   PUT    /switches/:sw/ports/:p/vlan        VlanConfig     PUT .../mtu {mtu}
+ *   GET    /switches/:sw/ports/:p             {config, status}   DELETE /switches/:sw/ports/:p  remove
+ *   PUT    /switches/:sw/ports/:p/vlan        VlanConfig     PUT .../mtu {mtu}     PUT .../mac-limit {macLimit}
  *   POST   /switches/:sw/ports/:p/disconnect  link down      POST .../connect          link up
  *   GET    /switches/:sw/fdb                  entries        DELETE /switches/:sw/fdb[?port=p]  flush
  *   POST   /switches/:sw/fdb                  static {mac, vid, port}
@@ -27,11 +27,20 @@
  *   PUT    /switches/:sw/rss                  {entries}: the whole RSS indirection table
  *   PATCH  /switches/:sw/tuning               {workers?, moderation?, dvmq?} merged with the running settings (null resets); PUT the same
  *   GET    /config                            running configuration
+ *
+ * A change answers with the resource as it now is (a removal: as it was), never a bare "ok". Status codes
+ * say whose mistake it was: 4xx the caller's (a ConfigError names the field; a plain Error is a refusal
+ * the datapath or an endpoint explained in words, such as an address in use: 409), 5xx ours (any other
+ * exception: a TypeError is a bug), logged with its stack. Paths in a request must be absolute: the
+ * daemon's working directory is not the caller's (the CLI resolves them against its own).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { apiServerOptions, boundConnections } from './api-limits.js';
 import { captureRequest } from './capture.js';
+import { kernelDrops } from './kernel-drops.js';
 import type { Manager } from './manager.js';
-import type { QueuesStatus } from './model.js';
+import type { PortConfig, QueuesStatus, SwitchConfig } from './model.js';
+import { portView, type PortView } from './port-view.js';
 import * as v from './validate.js';
 import { addAcl, addExtendedAcl, patchPolicy, policyStatus, removeRule } from './policy-edit.js';
 import { queueMove, queueSettings, tuningRequest, validateRssTable } from './validate-queues.js';
@@ -43,6 +52,45 @@ export class HttpError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The HTTP status of a failed request: whose mistake it was (see the header). */
+export function errorStatus(err: unknown): number {
+  if (err instanceof HttpError) return err.status;
+  if (err instanceof v.ConfigError) return 400;
+  if (err instanceof Error && err.constructor === Error) return 409;
+  return 500;
+}
+
+/** A running switch, as the Manager hands it out. */
+type SwitchHandle = ReturnType<Manager['get']>;
+
+/** A path the daemon will open for the caller: absolute, since the daemon's directory is not the caller's. */
+function absolutePath(path: string | undefined, field: string): void {
+  if (path !== undefined && !path.startsWith('/'))
+    v.fail(field, `'${path}' is a relative path; give an absolute one (the daemon's working directory is not yours; the vswitch CLI resolves relative paths against its own)`);
+}
+
+async function portsOf(s: SwitchHandle): Promise<PortView[]> {
+  return (await s.ports()).map((p) => portView(s.name, p, s.portConfig(p.name)));
+}
+
+async function portOf(s: SwitchHandle, name: string): Promise<PortView> {
+  const p = (await portsOf(s)).find((x) => x.name === name);
+  if (!p) throw new v.ConfigError('port', `switch '${s.name}' has no port named '${name}'`);
+  return p;
+}
+
+/** Remove an ACL and answer the rule as it was. */
+async function removeRuleOf(s: SwitchHandle, port: string, list: 'acls' | 'extendedAcls', id: string): Promise<unknown> {
+  const was = (s.portConfig(port)?.policy?.[list] ?? []).find((r) => String(r.id) === id);
+  await removeRule(s, port, list, id);
+  return was;
+}
+
+/** The switch's config as it now is (ports included), the answer to a switch-level change. */
+function switchConfigOf(mgr: Manager, name: string): SwitchConfig {
+  return mgr.snapshot().switches.find((x) => x.name === name)!;
 }
 
 /** Request bodies are small JSON documents; 1 MiB is far above any config and bounds a hostile client. */
@@ -79,45 +127,94 @@ function only(body: unknown, key: string): unknown {
   return o[key];
 }
 
-export function createApi(mgr: Manager, apiPath?: string): Server {
+/** `log` gets internal errors with their stack; `changed` runs after every successful change (any method but
+ *  GET) and is awaited before the answer (the daemon saves its state file there). */
+export function createApi(mgr: Manager, apiPath?: string, log: (line: string) => void = (l) => console.error(l), changed?: () => Promise<void>): Server {
   const routes: Array<[string, RegExp, Handler]> = [
     ['GET', /^\/v1\/switches$/, async () => mgr.list().map((s) => ({ name: s.name, type: s.config.type ?? 'private', ports: s.config.ports!.length }))],
     ['POST', /^\/v1\/switches$/, async (_m, body) => (await mgr.createSwitch(v.switchConfig(body, 'switch'))).config],
     ['GET', /^\/v1\/switches\/([^/]+)$/, async (m) => {
       const s = mgr.get(m[1]);
-      return { config: s.config, ports: await s.ports() };
+      return { config: switchConfigOf(mgr, s.name), ports: await portsOf(s), datapath: { workers: s.workerCount, restarts: s.restarts, lastFault: s.lastFault } };
     }],
-    ['DELETE', /^\/v1\/switches\/([^/]+)$/, async (m) => mgr.removeSwitch(m[1])],
+    ['DELETE', /^\/v1\/switches\/([^/]+)$/, async (m) => {
+      const was = switchConfigOf(mgr, mgr.get(m[1]).name);
+      await mgr.removeSwitch(m[1]);
+      return was;
+    }],
+    ['PUT', /^\/v1\/switches\/([^/]+)\/mac-table-size$/, async (m, body) => mgr.get(m[1]).setMacTableSize(v.macTableSize(only(body, 'macTableSize'), 'macTableSize'))],
     ['PUT', /^\/v1\/switches\/([^/]+)\/aging$/, async (m, body) => {
       const s = mgr.get(m[1]);
-      return s.setAging(v.agingSeconds((body as { seconds?: unknown })?.seconds, 'seconds'));
+      await s.setAging(v.agingSeconds((body as { seconds?: unknown })?.seconds, 'seconds'));
+      return switchConfigOf(mgr, s.name);
     }],
-    ['GET', /^\/v1\/switches\/([^/]+)\/ports$/, async (m) => mgr.get(m[1]).ports()],
-    ['POST', /^\/v1\/switches\/([^/]+)\/ports$/, async (m, body) => mgr.addPort(m[1], v.portConfig(body, 'port', mgr.get(m[1]).config.minimumBandwidthMode))],
+    ['GET', /^\/v1\/switches\/([^/]+)\/ports$/, async (m) => portsOf(mgr.get(m[1]))],
+    ['POST', /^\/v1\/switches\/([^/]+)\/ports$/, async (m, body) => {
+      const port = v.portConfig(body, 'port', mgr.get(m[1]).config.minimumBandwidthMode);
+      if (port.nic.type === 'stream') absolutePath(port.nic.path, 'port.nic.path');
+      await mgr.addPort(m[1], port);
+      return portOf(mgr.get(m[1]), port.name);
+    }],
+    ['GET', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)$/, async (m) => {
+      const s = mgr.port(m[1], m[2]);
+      return { config: s.portConfig(m[2]), status: await portOf(s, m[2]) };
+    }],
     ['GET', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/policy$/, async (m) => policyStatus(mgr.port(m[1], m[2]), m[2])],
     ['PUT', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/policy$/, async (m, body) => patchPolicy(mgr.port(m[1], m[2]), m[2], body)],
     ['POST', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/acls$/, async (m, body) => addAcl(mgr.port(m[1], m[2]), m[2], body)],
-    ['DELETE', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/acls\/([^/]+)$/, async (m) => removeRule(mgr.port(m[1], m[2]), m[2], 'acls', m[3])],
+    ['DELETE', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/acls\/([^/]+)$/, async (m) => removeRuleOf(mgr.port(m[1], m[2]), m[2], 'acls', m[3])],
     ['POST', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/extended-acls$/, async (m, body) => addExtendedAcl(mgr.port(m[1], m[2]), m[2], body)],
-    ['DELETE', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/extended-acls\/([^/]+)$/, async (m) => removeRule(mgr.port(m[1], m[2]), m[2], 'extendedAcls', m[3])],
-    ['DELETE', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)$/, async (m) => mgr.port(m[1], m[2]).removePort(m[2])],
-    ['PUT', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/vlan$/, async (m, body) => mgr.port(m[1], m[2]).setVlan(m[2], v.vlanConfig(body, 'vlan'))],
-    ['PUT', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/mtu$/, async (m, body) => mgr.port(m[1], m[2]).setMtu(m[2], v.mtu((body as { mtu?: unknown })?.mtu, 'mtu'))],
-    ['POST', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/disconnect$/, async (m) => mgr.port(m[1], m[2]).setAdmin(m[2], false)],
-    ['POST', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/connect$/, async (m) => mgr.port(m[1], m[2]).setAdmin(m[2], true)],
+    ['DELETE', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/extended-acls\/([^/]+)$/, async (m) => removeRuleOf(mgr.port(m[1], m[2]), m[2], 'extendedAcls', m[3])],
+    ['DELETE', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)$/, async (m) => {
+      const s = mgr.port(m[1], m[2]);
+      const was: PortConfig | undefined = s.portConfig(m[2]);
+      await s.removePort(m[2]);
+      // the datapath drops the port's static entries with it; so does the config
+      s.config.staticMacs = (s.config.staticMacs ?? []).filter((e) => e.port !== m[2]);
+      return was;
+    }],
+    ['PUT', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/vlan$/, async (m, body) => {
+      const s = mgr.port(m[1], m[2]);
+      await s.setVlan(m[2], v.vlanConfig(body, 'vlan'));
+      return portOf(s, m[2]);
+    }],
+    ['PUT', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/mtu$/, async (m, body) => {
+      const s = mgr.port(m[1], m[2]);
+      await s.setMtu(m[2], v.mtu((body as { mtu?: unknown })?.mtu, 'mtu'));
+      return portOf(s, m[2]);
+    }],
+    ['PUT', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/mac-limit$/, async (m, body) => {
+      const s = mgr.port(m[1], m[2]);
+      await s.setMacLimit(m[2], v.macLimit((body as { macLimit?: unknown })?.macLimit, 'macLimit'));
+      return portOf(s, m[2]);
+    }],
+    ...(['disconnect', 'connect'] as const).map((op): [string, RegExp, Handler] => ['POST', new RegExp(`^/v1/switches/([^/]+)/ports/([^/]+)/${op}$`), async (m) => {
+      const s = mgr.port(m[1], m[2]);
+      await s.setAdmin(m[2], op === 'connect');
+      return portOf(s, m[2]);
+    }]),
     ['GET', /^\/v1\/switches\/([^/]+)\/fdb$/, async (m) => mgr.get(m[1]).fdbShow()],
     ['DELETE', /^\/v1\/switches\/([^/]+)\/fdb$/, async (m, _b, url) => {
       const port = url.searchParams.get('port') ?? undefined;
       const s = port === undefined ? mgr.get(m[1]) : mgr.port(m[1], port);
       return { flushed: await s.fdbFlush(port) };
     }],
-    ['POST', /^\/v1\/switches\/([^/]+)\/fdb$/, async (m, body) => {
-      const e = v.staticMac(body, 'entry');
-      return mgr.port(m[1], e.port).fdbAdd(e.mac, e.vid, e.port);
-    }],
+    ['POST', /^\/v1\/switches\/([^/]+)\/fdb$/, async (m, body) => mgr.fdbAdd(m[1], v.staticMac(body, 'entry'))],
     ['DELETE', /^\/v1\/switches\/([^/]+)\/fdb\/([^/]+)\/([^/]+)$/, async (m) =>
-      mgr.get(m[1]).fdbDel(v.macText(decodeURIComponent(m[3]), 'mac'), v.vid(Number(m[2]), 'vid'))],
-    ['GET', /^\/v1\/switches\/([^/]+)\/counters$/, async (m) => mgr.get(m[1]).readCounters()],
+      mgr.fdbDel(m[1], v.macText(decodeURIComponent(m[3]), 'mac'), v.vid(Number(m[2]), 'vid'))],
+    ['GET', /^\/v1\/switches\/([^/]+)\/counters$/, async (m) => {
+      const s = mgr.get(m[1]);
+      const c = s.readCounters();
+      // beside the switch's own drops: what the kernel dropped before the switch saw it (TAP queue, socket buffer)
+      const status = await s.ports();
+      const bound = (name: string) => {
+        const local = status.find((p) => p.name === name)?.detail.local;
+        return typeof local === 'string' ? Number(local.slice(local.lastIndexOf(':') + 1)) : undefined;
+      };
+      for (const [name, k] of Object.entries(await kernelDrops(s.config.ports ?? [], bound))) if (c.ports[name]) c.ports[name].kernel = k;
+      const vde = mgr.vdeOf(s.name);
+      return vde ? { ...c, vde: vde.stats() } : c;
+    }],
     ['GET', /^\/v1\/switches\/([^/]+)\/flows$/, async (m, _b, url) => {
       const port = url.searchParams.get('port') ?? undefined;
       return port === undefined ? mgr.get(m[1]).flows() : mgr.port(m[1], port).flows(port);
@@ -130,13 +227,15 @@ export function createApi(mgr: Manager, apiPath?: string): Server {
       multiWorker(st, s.name, 'queues to move');
       const q = /^\d+$/.test(m[2]) ? Number(m[2]) : decodeURIComponent(m[2]);
       const mv = queueMove(q, only(body, 'worker'), st.queues.map((x) => x.queue), st.workers.length);
-      return s.moveQueue(mv.queue, mv.worker);
+      await s.moveQueue(mv.queue, mv.worker);
+      return (await s.queues()).queues.find((x) => x.queue === mv.queue);
     }],
     ['PUT', /^\/v1\/switches\/([^/]+)\/rss$/, async (m, body) => {
       const s = mgr.get(m[1]);
       const st = await s.queues();
       multiWorker(st, s.name, 'RSS table');
-      return s.setRssTable(validateRssTable(only(body, 'entries'), st.rss.size, st.workers.length, 'entries'));
+      await s.setRssTable(validateRssTable(only(body, 'entries'), st.rss.size, st.workers.length, 'entries'));
+      return (await s.queues()).rss;
     }],
     ...(['PATCH', 'PUT'] as const).map((method): [string, RegExp, Handler] => [method, /^\/v1\/switches\/([^/]+)\/tuning$/, async (m, body) => {
       // merged with the applied config (the handle keeps it), so `config show` and the next change agree
@@ -148,7 +247,8 @@ export function createApi(mgr: Manager, apiPath?: string): Server {
     }]),
     ['POST', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/capture$/, async (m, body) => {
       const req = captureRequest(body, 'capture');
-      return mgr.port(m[1], m[2]).captures.start(m[2], req);
+      const s = mgr.port(m[1], m[2]);
+      return s.captures.start(m[2], { ...req, file: await mgr.captureFile(req.file) });
     }],
     ['DELETE', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/capture$/, async (m) => mgr.port(m[1], m[2]).captures.stop(m[2])],
     ['GET', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/capture$/, async (m, _b, url) => {
@@ -162,8 +262,11 @@ export function createApi(mgr: Manager, apiPath?: string): Server {
     }],
     ['GET', /^\/v1\/config$/, async () => mgr.snapshot(apiPath)],
   ];
+  // Test hook, absent from the CLI and from a normal run: make a datapath worker throw (reliability tests).
+  if (process.env.VSWITCH_FAULT_INJECT === '1')
+    routes.push(['POST', /^\/v1\/switches\/([^/]+)\/fault$/, async (m, body) => ({ armed: await mgr.get(m[1]).injectFault(v.int(only(body, 'worker'), 'worker', 0, 63)) })]);
 
-  return createServer((req: IncomingMessage, res: ServerResponse) => {
+  const server = createServer(apiServerOptions, (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://vswitch');
     const send = (status: number, payload: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -178,15 +281,19 @@ export function createApi(mgr: Manager, apiPath?: string): Server {
         if (method !== req.method) continue;
         const body = await readBody(req);
         const result = await handler(m, body, url);
+        if (req.method !== 'GET' && changed) await changed();
         send(req.method === 'POST' && /\/(switches|ports|capture)$/.test(url.pathname) ? 201 : 200, result ?? { ok: true });
         return;
       }
       if (allowed.length) throw new HttpError(405, `${req.method} not allowed on ${url.pathname}; use ${allowed.join(' or ')}`);
       throw new HttpError(404, `no such API path ${url.pathname}; see 'vswitch --help'`);
     })().catch((err: unknown) => {
-      const status = err instanceof HttpError ? err.status : 400;
+      const status = errorStatus(err);
+      if (status >= 500) log(`vswitch: API ${req.method} ${url.pathname}: internal error\n${err instanceof Error ? err.stack : String(err)}`);
       const field = err instanceof v.ConfigError ? err.field : undefined;
       send(status, { error: err instanceof Error ? err.message : String(err), ...(field ? { field } : {}) });
     });
   });
+  boundConnections(server, log);
+  return server;
 }

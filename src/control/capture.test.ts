@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine } from '../engine/engine.js';
-import type { Request } from '../engine/protocol.js';
+import type { CaptureOp } from '../runtime/switch-runtime.js';
 import { buildEthernet } from '../packet/frame.js';
 import { MemoryNic } from '../ports/memory.js';
 import { captureRequest, SwitchCaptures } from './capture.js';
@@ -34,19 +34,16 @@ function rig() {
   e.attach(names.get('a')!, na);
   e.attach(names.get('b')!, nb);
   // what engine/worker.ts does for the two capture requests
-  const call = async (req: Request): Promise<unknown> => {
+  const call = async (req: CaptureOp): Promise<number | null> => {
     if (req.op === 'captureStart') {
       const p = names.get(req.name);
       if (p === undefined) throw new Error(`no port named '${req.name}'`);
       e.capture.start(p, req.direction, req.id, req.shared);
       return p;
     }
-    if (req.op === 'captureStop') {
-      const p = names.get(req.name)!;
-      if (e.capture.idOf(p) === req.id) e.capture.stop(p);
-      return null;
-    }
-    throw new Error(`unexpected ${req.op}`);
+    const p = names.get(req.name)!;
+    if (e.capture.idOf(p) === req.id) e.capture.stop(p);
+    return null;
   };
   const caps = new SwitchCaptures('s1', e.pool.maxFrame, call);
   const dir = mkdtempSync(join(tmpdir(), 'vswitch-cap-'));
@@ -70,7 +67,8 @@ function records(file: string): Array<{ bytes: Buffer; orig: number }> {
 test('request validation: each field refused with a message that says what would be right', () => {
   const bad: Array<[unknown, RegExp]> = [
     [null, /must be an object like/],
-    [{ file: 'rel.pcap' }, /capture\.file: must be an absolute path/],
+    [{ file: '../rel.pcap' }, /capture\.file: a relative name is a file in the daemon's capture directory and cannot leave it with '\.\.'/],
+    [{ file: '/tmp/x.pcap', force: 'yes' }, /capture\.force: must be true/],
     [{ file: '' }, /capture\.file: must be the path/],
     [{ file: '/tmp/x.pcap', direction: 'sideways' }, /capture\.direction: must be in .* out .* or both, got "sideways"/],
     [{ file: '/tmp/x.pcap', count: 0 }, /capture\.count: must be an integer from 1 to 1000000000/],

@@ -23,7 +23,7 @@
 import { isAbsolute } from 'node:path';
 import { FrameRing } from '../dataplane/ring.js';
 import { createCaptureShared, kCaptureIn, kCaptureOut, kCaptureRingSize, kMeta, type CaptureShared } from '../engine/capture.js';
-import type { Request } from '../engine/protocol.js';
+import type { CaptureOp } from '../runtime/switch-runtime.js';
 import type { CaptureDirection, CaptureRequest, CaptureStatus } from './model.js';
 import { PcapWriter } from './pcap.js';
 import { ConfigError } from './validate.js';
@@ -47,15 +47,20 @@ export function captureRequest(raw: unknown, field = 'capture'): CaptureRequest 
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     fail(field, `must be an object like {"file": "/tmp/p1.pcap", "direction": "both"}, got ${show(raw)}`);
   const o = raw as Record<string, unknown>;
-  const keys = ['file', 'direction', 'count', 'seconds'];
+  const keys = ['file', 'direction', 'count', 'seconds', 'force'];
   for (const k of Object.keys(o)) if (!keys.includes(k)) fail(`${field}.${k}`, `unknown setting; expected one of ${keys.join(', ')}`);
   if (typeof o.file !== 'string' || o.file.length === 0) fail(`${field}.file`, `must be the path of the pcap file to write, got ${show(o.file)}`);
   const file = o.file as string;
-  if (!isAbsolute(file)) fail(`${field}.file`, `must be an absolute path (the daemon has its own working directory), got ${show(file)}`);
+  if (!isAbsolute(file) && file.split('/').includes('..'))
+    fail(`${field}.file`, `a relative name is a file in the daemon's capture directory and cannot leave it with '..'; give a name like "vm1.pcap" or an absolute path, got ${show(file)}`);
   const direction = o.direction ?? 'both';
   if (direction !== 'in' && direction !== 'out' && direction !== 'both')
     fail(`${field}.direction`, `must be in (as received from the port's endpoint), out (as delivered to it) or both, got ${show(direction)}`);
   const out: CaptureRequest = { file, direction: direction as CaptureDirection };
+  if (o.force !== undefined) {
+    if (typeof o.force !== 'boolean') fail(`${field}.force`, `must be true (overwrite an existing file) or false, got ${show(o.force)}`);
+    if (o.force) out.force = true;
+  }
   if (o.count !== undefined) {
     if (typeof o.count !== 'number' || !Number.isInteger(o.count) || o.count < 1 || o.count > kMaxCaptureCount)
       fail(`${field}.count`, `must be an integer from 1 to ${kMaxCaptureCount} frames, got ${show(o.count)}`);
@@ -81,7 +86,7 @@ interface Session {
   waiters: Array<(s: CaptureStatus) => void>;
 }
 
-type Call = (req: Request) => Promise<unknown>;
+type Call = (req: CaptureOp) => Promise<number | null>;
 
 export class SwitchCaptures {
   private shared: CaptureShared | null = null;
@@ -126,7 +131,7 @@ export class SwitchCaptures {
     const s: Session = { status, writer: null as unknown as PcapWriter, index: -1, timer: null, full: false, ending: null, waiters: [] };
     this.byPort.set(port, s);
     try {
-      s.writer = await PcapWriter.create(req.file);
+      s.writer = await PcapWriter.create(req.file, { force: req.force === true });
     } catch (err) {
       this.byPort.delete(port);
       throw new ConfigError('capture.file', `cannot create capture file ${req.file}: ${(err as Error).message}`);

@@ -9,6 +9,8 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The request field the daemon refused, when it named one. */
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -34,7 +36,8 @@ export class ApiClient {
               return reject(new Error(`API answered ${res.statusCode} with non-JSON: ${text.slice(0, 200)}`));
             }
             const status = res.statusCode ?? 500;
-            if (status >= 400) reject(new ApiError(status, (parsed as { error?: string })?.error ?? `API error ${status}`));
+            const e = parsed as { error?: string; field?: string } | null;
+            if (status >= 400) reject(new ApiError(status, e?.error ?? `API error ${status}`, e?.field));
             else resolve(parsed as T);
           });
         },

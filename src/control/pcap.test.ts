@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync as run } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildIcmpEcho, fromHex, toHex } from '../packet/frame.js';
@@ -79,6 +80,40 @@ test('many records across write chunks arrive whole and in order', async () => {
 
 test('create fails with the OS reason for a path that cannot be written', async () => {
   await assert.rejects(PcapWriter.create('/nonexistent-dir-for-vswitch/x.pcap'), /ENOENT/);
+});
+
+test('created new and private (0600); an existing file is refused, --force truncates it; a symlink or a FIFO never', async () => {
+  const dir = tmp();
+  try {
+    const file = join(dir, 'c.pcap');
+    const w = await PcapWriter.create(file);
+    await w.close();
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    writeFileSync(file, 'precious');
+    await assert.rejects(PcapWriter.create(file), /c\.pcap already exists; choose another name, or pass --force/);
+    assert.equal(readFileSync(file, 'utf8'), 'precious', 'the refused create left the file alone');
+    const f = await PcapWriter.create(file, { force: true });
+    await f.close();
+    assert.equal(toHex(readFileSync(file)), kGoldenHeader, 'forced: truncated and rewritten');
+
+    const target = join(dir, 'target');
+    writeFileSync(target, 'root-owned config, say');
+    const link = join(dir, 'link.pcap');
+    symlinkSync(target, link);
+    await assert.rejects(PcapWriter.create(link), /already exists/, 'O_EXCL: a planted link is an existing name');
+    await assert.rejects(PcapWriter.create(link, { force: true }), /link\.pcap is a symbolic link; captures never follow links/);
+    const dangling = join(dir, 'dangling.pcap');
+    symlinkSync(join(dir, 'would-be-created'), dangling);
+    await assert.rejects(PcapWriter.create(dangling), /already exists/);
+    assert.equal(readFileSync(target, 'utf8'), 'root-owned config, say', 'nothing written through a link');
+    assert.throws(() => statSync(join(dir, 'would-be-created')), /ENOENT/, 'nothing created through a dangling link');
+
+    const fifo = join(dir, 'fifo.pcap');
+    run('mkfifo', [fifo]);
+    await assert.rejects(PcapWriter.create(fifo, { force: true }), /FIFO with no reader/, 'no hang on a FIFO');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 function hasTshark(): boolean {

@@ -17,7 +17,39 @@
  * flight, so the number of syscalls falls as the rate rises. Trade-off: an unflushed chunk is lost if the
  * daemon dies; `close()` flushes everything.
  */
+import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { withDeadline } from './deadline.js';
+
+/**
+ * How a capture file is opened: created new (O_EXCL: an existing file, or a symlink planted in its place, is
+ * refused), or with `force` truncated if it is a regular file; never through a symlink (O_NOFOLLOW); never
+ * blocking on a FIFO without a reader (O_NONBLOCK, no effect on regular files). Mode 0600: frames are private.
+ */
+const { O_WRONLY, O_CREAT, O_EXCL, O_TRUNC, O_NOFOLLOW, O_NONBLOCK } = constants;
+const kCreateFlags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK;
+const kForceFlags = O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK;
+const kFileMode = 0o600;
+
+/** Opens `path` as a new capture file, or says why not in the user's terms. */
+async function openCaptureFile(path: string, force: boolean): Promise<FileHandle> {
+  let fh: FileHandle;
+  try {
+    fh = await withDeadline(open(path, force ? kForceFlags : kCreateFlags, kFileMode), `open ${path}`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new Error(`${path} already exists; choose another name, or pass --force (API: "force": true) to overwrite it`);
+    if (code === 'ELOOP') throw new Error(`${path} is a symbolic link; captures never follow links: give the real path`);
+    if (code === 'ENXIO') throw new Error(`${path} is a FIFO with no reader; captures write regular files`);
+    throw err;
+  }
+  const st = await fh.stat();
+  if (!st.isFile()) {
+    await fh.close();
+    throw new Error(`${path} is not a regular file; captures write regular files only`);
+  }
+  return fh;
+}
 
 export const kPcapMagic = 0xa1b2c3d4;
 export const kPcapVersionMajor = 2;
@@ -76,9 +108,10 @@ export class PcapWriter {
     private readonly fh: FileHandle,
   ) {}
 
-  /** Create (or truncate) `path` and write the global header. Rejects with the OS reason if it cannot. */
-  static async create(path: string, snaplen = kPcapSnaplen): Promise<PcapWriter> {
-    const fh = await open(path, 'w', 0o644);
+  /** Create `path` (truncate an existing regular file only with `force`), write the global header. Rejects with the reason. */
+  static async create(path: string, opts: { force?: boolean; snaplen?: number } = {}): Promise<PcapWriter> {
+    const snaplen = opts.snaplen ?? kPcapSnaplen;
+    const fh = await openCaptureFile(path, opts.force === true);
     const w = new PcapWriter(path, fh);
     w.append(globalHeader(snaplen), 0, kGlobalHeaderLen);
     return w;

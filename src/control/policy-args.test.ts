@@ -214,7 +214,7 @@ test('extAclFromArgs: refusals name the flag or positional', () => {
 
 test('policyFlagOptions: every flag the brief lists, --stateful the only switch, no clash with parseArgs', () => {
   assert.deepEqual(Object.keys(policyFlagOptions).sort(), [
-    'dhcp-guard', 'idle-timeout', 'local-ip', 'local-mac', 'local-port', 'mac', 'mac-spoofing', 'max-bandwidth', 'max-burst',
+    'dhcp-guard', 'idle-timeout', 'local-ip', 'local-mac', 'local-port', 'mac', 'mac-spoofing', 'max-bandwidth', 'max-burst', 'max-flows',
     'min-absolute', 'min-weight', 'mirror', 'mirror-direction', 'priority-tag', 'protocol', 'remote-ip', 'remote-mac',
     'remote-port', 'router-guard', 'stateful', 'storm-limit', 'weight',
   ]);

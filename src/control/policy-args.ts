@@ -1,9 +1,10 @@
 /**
- * Port policy from the command line: the parseArgs option specs for the policy flags, the text parsers
- * for rates ("50M") and sizes ("64K"), and the translation of flags and positionals into PortPolicy,
- * AclRule and ExtAclRule, validated by validate-policy.ts.
+ * Port policy from the command line: the policy and ACL flags (declared once, with their help; the
+ * commands in cli/policy.ts pick theirs), the text parsers for rates ("50M") and sizes ("64K"), and the
+ * translation of flags and positionals into PortPolicy, AclRule and ExtAclRule, validated by
+ * validate-policy.ts.
  *
- * Why a separate file: cli.ts is a dispatcher; the mapping between flag names and policy keys is a table
+ * Why a separate file: the commands only dispatch; the mapping between flag names and policy keys is a table
  * here, used both to build the shape and to translate the validator's errors back to the flag the user
  * typed ("--max-bandwidth: must be 0 (off) or ...", not "policy.maximumBandwidth: ..."). Trade-off: the
  * validator's messages name JSON keys; camelCase keys in them are rewritten to flags, plain words (mirror,
@@ -14,35 +15,40 @@
  * no float rounding): '1.5G' is 1500000000, '1.5K' is 1536, and '0.5' bits/s is refused.
  */
 import type { AclRule, ExtAclRule, MinimumBandwidthMode, PortPolicy } from '../policy/config.js';
+import type { OptionSpec } from './cli/command.js';
 import { ConfigError, macText } from './validate.js';
 import { aclRule, extAclRule, portPolicy } from './validate-policy.js';
 
 export type PolicyFlags = Record<string, string | boolean | undefined>;
 
+const kOnOff = ['on', 'off'] as const;
+
+/** The policy and ACL flags, declared once: their type and help. The commands (cli/policy.ts) pick theirs. */
 export const policyFlagOptions = {
-  mac: { type: 'string' },
-  'mac-spoofing': { type: 'string' },
-  'dhcp-guard': { type: 'string' },
-  'router-guard': { type: 'string' },
-  'priority-tag': { type: 'string' },
-  'storm-limit': { type: 'string' },
-  'max-bandwidth': { type: 'string' },
-  'max-burst': { type: 'string' },
-  'min-weight': { type: 'string' },
-  'min-absolute': { type: 'string' },
-  mirror: { type: 'string' },
-  'mirror-direction': { type: 'string' },
-  'local-ip': { type: 'string' },
-  'remote-ip': { type: 'string' },
-  'local-mac': { type: 'string' },
-  'remote-mac': { type: 'string' },
-  protocol: { type: 'string' },
-  'local-port': { type: 'string' },
-  'remote-port': { type: 'string' },
-  stateful: { type: 'boolean' },
-  'idle-timeout': { type: 'string' },
-  weight: { type: 'string' },
-} as const;
+  mac: { type: 'string', value: 'MAC|none', help: "the endpoint's MAC (what --mac-spoofing off checks, the VMQ filter)" },
+  'mac-spoofing': { type: 'string', value: 'on|off', help: 'off: drop frames whose source is not --mac', choices: kOnOff },
+  'dhcp-guard': { type: 'string', value: 'on|off', help: 'drop DHCP server messages from the port', choices: kOnOff },
+  'router-guard': { type: 'string', value: 'on|off', help: 'drop router advertisements and redirects from the port', choices: kOnOff },
+  'priority-tag': { type: 'string', value: 'on|off', help: 'keep 802.1p priority (default on)', choices: kOnOff },
+  'storm-limit': { type: 'string', value: 'PPS', help: 'broadcast + multicast + unknown unicast frames/s from the port (0 = off)' },
+  'max-flows': { type: 'string', value: 'N', help: 'stateful ACL flows the port may hold at once (0 = no quota)' },
+  'max-bandwidth': { type: 'string', value: 'RATE', help: 'egress cap in bits/s: 800k, 50M, 1.5G (0 = off)' },
+  'max-burst': { type: 'string', value: 'BYTES', help: 'token bucket depth: 64K, 1M' },
+  'min-weight': { type: 'string', value: '1-100', help: 'share of a congested egress (switch mode weight)' },
+  'min-absolute': { type: 'string', value: 'RATE', help: 'guaranteed bits/s of a congested egress (switch mode absolute)' },
+  mirror: { type: 'string', value: 'MODE', help: 'port mirroring role', choices: ['none', 'source', 'destination'] },
+  'mirror-direction': { type: 'string', value: 'DIR', help: 'what a source mirrors', choices: ['ingress', 'egress', 'both'] },
+  'local-ip': { type: 'string', value: 'PREFIX|any', help: "the port's side: an IP prefix" },
+  'remote-ip': { type: 'string', value: 'PREFIX|any', help: 'the other side: an IP prefix' },
+  'local-mac': { type: 'string', value: 'MAC', help: "the port's side: a MAC" },
+  'remote-mac': { type: 'string', value: 'MAC', help: 'the other side: a MAC' },
+  protocol: { type: 'string', value: 'PROTO', help: 'tcp, udp, icmp, icmpv6 or a number' },
+  'local-port': { type: 'string', value: 'N[-M]', help: "the port's side: a TCP/UDP port or range" },
+  'remote-port': { type: 'string', value: 'N[-M]', help: 'the other side: a TCP/UDP port or range' },
+  stateful: { type: 'boolean', help: 'allow replies of the flows this rule allows (and nothing unsolicited)' },
+  'idle-timeout': { type: 'string', value: 'S', help: 'stateful: seconds a flow lives without traffic (default 60)' },
+  weight: { type: 'string', value: 'N', help: 'the weight, instead of the WEIGHT argument' },
+} as const satisfies Record<string, OptionSpec>;
 
 type PolicyFlag = keyof typeof policyFlagOptions;
 
@@ -105,6 +111,7 @@ const kPolicyFlags: ReadonlyArray<readonly [PolicyFlag, keyof PortPolicy, (text:
   ['router-guard', 'routerGuard', onOff],
   ['priority-tag', 'ieeePriorityTag', onOff],
   ['storm-limit', 'stormLimit', whole],
+  ['max-flows', 'maxFlows', whole],
   ['max-bandwidth', 'maximumBandwidth', rate],
   ['max-burst', 'maximumBurst', bytes],
   ['min-weight', 'minimumBandwidthWeight', whole],

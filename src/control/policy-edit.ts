@@ -11,20 +11,16 @@
 import type { AclRule, ExtAclRule, PortConfig, PortPolicy, PolicyStatus } from './model.js';
 import { ConfigError, macText, obj } from './validate.js';
 import { aclRule, extAclRule, kPolicySettings, portPolicy } from './validate-policy.js';
-import type { SwitchHandle } from './switch-handle.js';
+import type { SwitchRuntime } from '../runtime/switch-runtime.js';
+import { nextId, withRuleIds } from './rule-ids.js';
 
-
-function current(h: SwitchHandle, port: string): PortConfig {
+function current(h: SwitchRuntime, port: string): PortConfig {
   const cfg = h.portConfig(port);
   if (!cfg) throw new ConfigError('port', `no port named '${port}' on switch '${h.name}'`);
   return cfg;
 }
 
-function nextId(rules: Array<{ id?: number }>): number {
-  return rules.reduce((m, r) => Math.max(m, r.id ?? 0), 0) + 1;
-}
-
-async function apply(h: SwitchHandle, port: string, raw: PortPolicy, mac: string | undefined): Promise<PortPolicy> {
+async function apply(h: SwitchRuntime, port: string, raw: PortPolicy, mac: string | undefined): Promise<PortPolicy> {
   const policy = portPolicy(raw, 'policy', h.config.minimumBandwidthMode ?? 'weight');
   // an emptied rule list is no list (config show stays as short as the user left it)
   if (policy.acls?.length === 0) delete policy.acls;
@@ -37,7 +33,7 @@ async function apply(h: SwitchHandle, port: string, raw: PortPolicy, mac: string
  * Merge `patch` (scalar settings; `null` resets one to its default; `mac: null` removes the MAC) into the
  * port's policy. Rule lists are edited with the ACL calls, but a patch may replace them whole too.
  */
-export async function patchPolicy(h: SwitchHandle, port: string, patch: unknown): Promise<PolicyStatus> {
+export async function patchPolicy(h: SwitchRuntime, port: string, patch: unknown): Promise<PolicyStatus> {
   const cfg = current(h, port);
   const body = obj(patch, 'policy');
   const next: Record<string, unknown> = { ...(cfg.policy ?? {}) };
@@ -58,7 +54,7 @@ export async function patchPolicy(h: SwitchHandle, port: string, patch: unknown)
   return { ...(mac !== undefined ? { mac } : {}), policy, stats: await h.policyStats(port) };
 }
 
-export async function addAcl(h: SwitchHandle, port: string, body: unknown): Promise<AclRule> {
+export async function addAcl(h: SwitchRuntime, port: string, body: unknown): Promise<AclRule> {
   const cfg = current(h, port);
   const acls = cfg.policy?.acls ?? [];
   const rule = { ...aclRule(body, 'acl'), id: nextId(acls) };
@@ -66,7 +62,7 @@ export async function addAcl(h: SwitchHandle, port: string, body: unknown): Prom
   return rule;
 }
 
-export async function addExtendedAcl(h: SwitchHandle, port: string, body: unknown): Promise<ExtAclRule> {
+export async function addExtendedAcl(h: SwitchRuntime, port: string, body: unknown): Promise<ExtAclRule> {
   const cfg = current(h, port);
   const rules = cfg.policy?.extendedAcls ?? [];
   const rule = { ...extAclRule(body, 'extendedAcl'), id: nextId(rules) };
@@ -74,7 +70,7 @@ export async function addExtendedAcl(h: SwitchHandle, port: string, body: unknow
   return rule;
 }
 
-export async function removeRule(h: SwitchHandle, port: string, list: 'acls' | 'extendedAcls', idText: string): Promise<void> {
+export async function removeRule(h: SwitchRuntime, port: string, list: 'acls' | 'extendedAcls', idText: string): Promise<void> {
   const cfg = current(h, port);
   const rules: Array<{ id?: number }> = cfg.policy?.[list] ?? [];
   const id = Number(idText);
@@ -83,20 +79,7 @@ export async function removeRule(h: SwitchHandle, port: string, list: 'acls' | '
   await apply(h, port, { ...(cfg.policy ?? {}), [list]: rules.filter((r) => r.id !== id) }, cfg.mac);
 }
 
-export async function policyStatus(h: SwitchHandle, port: string): Promise<PolicyStatus> {
+export async function policyStatus(h: SwitchRuntime, port: string): Promise<PolicyStatus> {
   const cfg = current(h, port);
   return { ...(cfg.mac !== undefined ? { mac: cfg.mac } : {}), policy: cfg.policy ?? {}, stats: await h.policyStats(port) };
-}
-
-/** Give every rule of a policy from a config file an id (its position when absent). */
-export function withRuleIds(policy: PortPolicy): PortPolicy {
-  const ids = <T extends { id?: number }>(rules: T[] | undefined): T[] | undefined => {
-    if (!rules) return rules;
-    let next = nextId(rules);
-    return rules.map((r) => (r.id !== undefined ? r : { ...r, id: next++ }));
-  };
-  const out: PortPolicy = { ...policy };
-  if (policy.acls) out.acls = ids(policy.acls);
-  if (policy.extendedAcls) out.extendedAcls = ids(policy.extendedAcls);
-  return out;
 }

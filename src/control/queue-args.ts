@@ -1,13 +1,14 @@
 /**
- * Workers, VMQ, RSS, Dynamic VMQ and moderation from the command line: the parseArgs option specs, the
- * translation of `switch add`, `port add` and `switch tune` flags into the config shapes (validated by
+ * Workers, VMQ, RSS, Dynamic VMQ and moderation from the command line: the flags (declared once, with
+ * their help; the commands pick theirs), the translation of `switch add`, `port add` and `switch tune` flags into the config shapes (validated by
  * validate-queues.ts, with errors naming the flag typed), the RSS table list, and the `vswitch queues` view.
  *
- * Why a separate file: as with policy-args.ts, cli.ts is a dispatcher; the flag <-> key table lives here,
+ * Why a separate file: as with policy-args.ts, the commands only dispatch; the flag <-> key table lives here,
  * used both to build the shape and to put the flag back into the validator's messages. Settings fixed at
  * creation (workers, VMQ queues, RSS table size, a port's VMQ weight and vRSS) are refused by `switch tune`
  * with that reason, rather than ignored.
  */
+import type { OptionSpec } from './cli/command.js';
 import type { DvmqConfig, PortConfig, QueuesStatus, SwitchConfig } from './model.js';
 import { table } from './text-table.js';
 import { ConfigError } from './validate.js';
@@ -15,19 +16,20 @@ import { dvmqConfig, parseModeration, validatePortQueues, validateSwitchQueues }
 
 export type QueueFlags = Record<string, string | boolean | undefined>;
 
+/** The worker and queue flags, declared once: their type and help. `switch add`, `switch tune` and `port add` pick theirs. */
 export const queueFlagOptions = {
-  workers: { type: 'string' },
-  'vmq-queues': { type: 'string' },
-  'rss-table-size': { type: 'string' },
-  moderation: { type: 'string' },
-  dvmq: { type: 'string' },
-  'dvmq-upper': { type: 'string' },
-  'dvmq-lower': { type: 'string' },
-  'dvmq-period': { type: 'string' },
-  'dvmq-min-move': { type: 'string' },
-  'vmq-weight': { type: 'string' },
-  rss: { type: 'string' },
-} as const;
+  workers: { type: 'string', value: 'N', help: 'datapath threads (default: one per core)' },
+  'vmq-queues': { type: 'string', value: 'N', help: 'VMQ receive queues besides the default queue (default 16; fixed at creation)' },
+  'rss-table-size': { type: 'string', value: 'N', help: 'RSS indirection table entries, a power of two up to 128 (fixed at creation)' },
+  moderation: { type: 'string', value: 'MODE|N/T', help: 'when a queue wakes its worker: off|low|medium|high|adaptive, or after N frames or T us (16/100)' },
+  dvmq: { type: 'string', value: 'on|off', help: 'Dynamic VMQ: move queues between workers by load', choices: ['on', 'off'] },
+  'dvmq-upper': { type: 'string', value: 'X', help: "a worker's load (0-1) above which it hands a queue away (default 0.8)" },
+  'dvmq-lower': { type: 'string', value: 'X', help: "a worker's load (0-1) below which it hands its queues back (default 0.2)" },
+  'dvmq-period': { type: 'string', value: 'MS', help: 'load sampling period (default 100)' },
+  'dvmq-min-move': { type: 'string', value: 'MS', help: 'a moved queue stays put at least this long (default 1000)' },
+  'vmq-weight': { type: 'string', value: '0-100', help: 'VMQ: 0 = no queue of its own (default 100)' },
+  rss: { type: 'string', value: 'on|off', help: "vRSS: spread the port's queue over the workers", choices: ['on', 'off'] },
+} as const satisfies Record<string, OptionSpec>;
 
 type QueueFlag = keyof typeof queueFlagOptions;
 

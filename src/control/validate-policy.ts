@@ -15,7 +15,7 @@
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../packet/ipaddr.js';
 import type { AclDirection, AclProtocol, AclRule, ExtAclRule, MinimumBandwidthMode, PortPolicy } from '../policy/config.js';
 import type { PvlanMode, VlanConfig } from '../switch/vlan-config.js';
-import { bool, fail, int, macText, obj, onlyKeys, oneOf, show, vid } from './validate.js';
+import { bool, fail, int, macText, obj, onlyKeys, oneOf, show, vid } from './validate-helpers.js';
 
 const kIpv4Bits = 32;
 const kIpv6Bits = 128;
@@ -37,7 +37,7 @@ const kMaxBurst = 1_000_000_000;
 /** Hyper-V MinimumBandwidthWeight range. */
 const kMaxMinWeight = 100;
 /** IP protocol numbers with a name in ExtAclRule.protocol: the name is the canonical form. */
-const kProtoNames: Record<number, AclProtocol> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6' };
+export const kProtoNames: Record<number, AclProtocol> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6' };
 
 const kAclActions = ['allow', 'deny', 'meter'] as const;
 const kExtActions = ['allow', 'deny'] as const;
@@ -210,6 +210,7 @@ export const kPolicySettings = [
   'routerGuard',
   'ieeePriorityTag',
   'stormLimit',
+  'maxFlows',
   'maximumBandwidth',
   'maximumBurst',
   'minimumBandwidthWeight',
@@ -224,6 +225,7 @@ export function portPolicy(v: unknown, field: string, mode?: MinimumBandwidthMod
   const out: PortPolicy = {};
   for (const k of ['macAddressSpoofing', 'dhcpGuard', 'routerGuard', 'ieeePriorityTag'] as const) if (o[k] !== undefined) out[k] = bool(o[k], `${field}.${k}`);
   if (o.stormLimit !== undefined) out.stormLimit = int(o.stormLimit, `${field}.stormLimit`, 0, kMaxStormLimit);
+  if (o.maxFlows !== undefined) out.maxFlows = int(o.maxFlows, `${field}.maxFlows`, 0, 1 << 22);
   if (o.maximumBandwidth !== undefined) out.maximumBandwidth = bandwidth(o.maximumBandwidth, `${field}.maximumBandwidth`);
   if (o.maximumBurst !== undefined) out.maximumBurst = int(o.maximumBurst, `${field}.maximumBurst`, kMinBurst, kMaxBurst);
   const w = o.minimumBandwidthWeight;

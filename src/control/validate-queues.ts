@@ -11,21 +11,16 @@
  * changes are merged here, against the running settings, so a cross-field rule (lower below upper) is
  * checked on what the switch would run, and the handle gets complete settings.
  */
-import { availableParallelism } from 'node:os';
-import { kDvmqDefaults } from '../queues/dvmq.js';
 import { kMaxWorkers } from '../queues/queue-tables.js';
+import { defaultWorkers, kDefaultRssTableSize, kDefaultVmqQueues, kDvmqDefaultConfig, kMaxRssTableSize } from '../queues/queue-spec.js';
+export { defaultWorkers, kDefaultRssTableSize, kDefaultVmqQueues, kDvmqDefaultConfig, kMaxRssTableSize };
 import type { DvmqConfig, ModerationConfig, ModerationPreset, PortConfig, QueueTuning, SwitchConfig } from './model.js';
-import { bool, ConfigError, fail, obj, onlyKeys, show } from './validate.js';
+import { bool, ConfigError, fail, obj, onlyKeys, show } from './validate-helpers.js';
 
 /** Workers: each is a thread with its own V8 isolate (tens of MB); 64 is past every host this runs on. */
 export { kMaxWorkers };
 /** VMQ queues besides queue 0: queue ids then fit a byte (0-255), as NDIS queue ids of one NIC do in practice. */
 export const kMaxVmqQueues = 255;
-/** 16: Hyper-V's typical VMQ count on a 10 GbE NIC; enough for a lab's VMs, few enough to list. */
-export const kDefaultVmqQueues = 16;
-/** NDIS's RSS limit (NDIS_RSS_INDIRECTION_TABLE_MAX_SIZE_REVISION_1); queues/rss.ts kMaxIndirectionSize. */
-export const kMaxRssTableSize = 128;
-export const kDefaultRssTableSize = kMaxRssTableSize;
 /** Hyper-V VmqWeight range; 0 = no queue of its own. */
 export const kMaxVmqWeight = 100;
 export const kDefaultVmqWeight = kMaxVmqWeight;
@@ -46,18 +41,6 @@ export const kSwitchQueueKeys = ['workers', 'vmqQueues', 'rssTableSize', 'dvmq',
 export const kPortQueueKeys = ['vmqWeight', 'rss'] as const;
 const kDvmqKeys = ['enabled', 'upperThreshold', 'lowerThreshold', 'samplePeriodMs', 'minMoveIntervalMs'] as const;
 
-export const kDvmqDefaultConfig: Readonly<Required<DvmqConfig>> = Object.freeze({
-  enabled: true,
-  upperThreshold: kDvmqDefaults.upperThreshold,
-  lowerThreshold: kDvmqDefaults.lowerThreshold,
-  samplePeriodMs: kDvmqDefaults.samplePeriodMs,
-  minMoveIntervalMs: kDvmqDefaults.minMoveIntervalMs,
-});
-
-/** The worker count a switch without `workers` gets: one per core the process may use, at most kMaxWorkers. */
-export function defaultWorkers(): number {
-  return Math.min(availableParallelism(), kMaxWorkers);
-}
 
 /** A switch's queue settings with every default filled in (what the datapath runs). */
 export interface QueueSettings {

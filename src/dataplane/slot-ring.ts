@@ -10,7 +10,7 @@
  *
  * Batching: the producer publishes `tail` once per batch; the consumer publishes `head` only after it has
  * processed what it took (`commit`), so "head passed position X" means "every frame before X is switched
- * and delivered". The queue move protocol (control/queue-control.ts) relies on exactly that.
+ * and delivered". The queue move protocol (runtime/queue-control.ts) relies on exactly that.
  *
  * A full ring refuses the push (the caller counts `ring-full` and frees the slot); it never blocks.
  */

@@ -221,7 +221,7 @@ describe('port ACLs, extended and stateful ACLs with real traffic', { skip }, ()
       assert.ok(c1.flows.created - c0.flows.created >= 3, `flows created: ${c0.flows.created} -> ${c1.flows.created} (3 connections from h2)`);
       assert.ok((c1.ports.p2.drops['acl-deny'] ?? 0) - drops0 >= 2, 'h1 SYNs counted acl-deny on p2');
       const human = await cli('counters', 's1');
-      assert.match(human, /^ACL flows: \d+ active; created \d+, expired \d+, refused \d+$/m, human);
+      assert.match(human, /^ACL flows: \d+ active; created \d+, expired \d+, refused \d+, early-dropped \d+, over quota \d+$/m, human);
       const allowHits = await stats('xacl', 'p2', ids[0]);
       assert.ok(allowHits.frames >= 6, `the stateful allow counts its flows' frames: ${JSON.stringify(allowHits)}`);
       // the flows themselves, as `vswitch flows` lists them: p2's endpoint (local) talking to h1's listeners

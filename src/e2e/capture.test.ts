@@ -3,7 +3,8 @@
  * the files read back by the real tshark. Checks: a `both` capture of a ping shows the echo requests and
  * replies with the right MACs; the trunk's frames are captured as on its wire (802.1Q tag, VLAN 10, in
  * both directions); --count stops after exactly N; --seconds on a silent port ends with 0 frames; one
- * capture per port; validation messages; a relative -w path lands in the CLI's directory; Ctrl-C stops a
+ * capture per port; validation messages; a relative -w name lands in the daemon's capture directory,
+ * existing files and symlinks are refused (--force overwrites a regular file); Ctrl-C stops a
  * waiting capture and prints the summary; and the switch keeps switching afterwards.
  *
  * Hosts: h1, h2 untagged (VLAN 1); h3 access 10; `trunk` (StreamPeer, trunk 10, answers 10.77.0.100);
@@ -11,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { cliPath } from '../testing/daemon.js';
@@ -157,7 +158,7 @@ describe('packet capture to pcap files', { skip }, () => {
 
   test('validation: direction, count, seconds, the file, the port', async () => {
     const cases: Array<[string[], RegExp]> = [
-      [['capture', 's1', 'p1', '-w', file('x.pcap'), '--direction', 'sideways'], /direction: must be in .* out .* or both, got "sideways"/],
+      [['capture', 's1', 'p1', '-w', file('x.pcap'), '--direction', 'sideways'], /--direction must be one of in, out, both, got 'sideways'/],
       [['capture', 's1', 'p1', '-w', file('x.pcap'), '--count', '0'], /count: must be an integer from 1 to 1000000000/],
       [['capture', 's1', 'p1', '-w', file('x.pcap'), '--seconds', '86401'], /seconds: must be an integer from 1 to 86400/],
       [['capture', 's1', 'p1'], /capture needs the file to write: -w FILE/],
@@ -172,16 +173,39 @@ describe('packet capture to pcap files', { skip }, () => {
     assert.deepEqual(await lab.daemon.json('capture', 'list', 's1'), [], 'nothing was left running');
   });
 
-  test("a relative -w path is resolved against the CLI's working directory", async () => {
-    const dir = lab.daemon.dir;
-    const r = await new Promise<{ code: number; stdout: string; stderr: string }>((res) => {
-      execFile(process.execPath, [cliPath, '--api', lab.daemon.api, 'capture', 's1', 'quiet', '-w', 'relative.pcap', '--seconds', '1', '--json'], { cwd: dir }, (err, stdout, stderr) =>
-        res({ code: err ? 1 : 0, stdout, stderr }),
-      );
-    });
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(JSON.parse(r.stdout).file, join(dir, 'relative.pcap'));
-    assert.ok(existsSync(join(dir, 'relative.pcap')));
+  test("a relative -w name lands in the daemon's capture directory (made 0700); an existing file is refused unless --force; a symlink never", async () => {
+    const cfg = await lab.daemon.json<{ captureDir: string }>('config', 'show');
+    const dir = cfg.captureDir;
+    const name = `relative-${process.pid}-${Date.now()}.pcap`;
+    const full = join(dir, name);
+    try {
+      const r = await lab.daemon.json('capture', 's1', 'quiet', '-w', name, '--seconds', '1');
+      assert.equal(r.file, full);
+      assert.ok(existsSync(full));
+      assert.equal(statSync(dir).mode & 0o777, 0o700, 'capture directory mode');
+      assert.equal(statSync(full).mode & 0o777, 0o600, 'capture file mode');
+      writeFileSync(full, 'precious');
+      const again = await lab.daemon.cli('capture', 's1', 'quiet', '-w', name, '--seconds', '1');
+      assert.equal(again.code, 2);
+      assert.match(again.stderr, /already exists; choose another name, or pass --force/);
+      assert.equal(readFileSync(full, 'utf8'), 'precious');
+      const forced = await lab.daemon.json('capture', 's1', 'quiet', '-w', name, '--seconds', '1', '--force');
+      assert.equal(forced.reason, 'seconds');
+      assert.notEqual(readFileSync(full, 'utf8'), 'precious', 'overwritten with --force');
+      const target = file('not-a-capture');
+      writeFileSync(target, 'keep');
+      const link = file('link.pcap');
+      symlinkSync(target, link);
+      const viaLink = await lab.daemon.cli('capture', 's1', 'quiet', '-w', link, '--seconds', '1', '--force');
+      assert.equal(viaLink.code, 2);
+      assert.match(viaLink.stderr, /is a symbolic link; captures never follow links/);
+      assert.equal(readFileSync(target, 'utf8'), 'keep');
+      const up = await lab.daemon.cli('capture', 's1', 'quiet', '-w', '../escape.pcap');
+      assert.equal(up.code, 2);
+      assert.match(up.stderr, /cannot leave it with '\.\.'/);
+    } finally {
+      rmSync(full, { force: true });
+    }
   });
 
   test('Ctrl-C stops a waiting capture and prints how many frames were written and lost', async () => {

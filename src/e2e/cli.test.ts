@@ -35,7 +35,7 @@ describe('vswitch CLI lifecycle', () => {
       return r.stdout;
     };
     const out = await add('b', '--listen', d.path('b.sock'), '--vlan', 'access 10', '--mtu', '9000');
-    assert.match(out, /QEMU: -netdev stream,id=n0,server=off,addr.type=unix,addr.path=.*b\.sock -device e1000/);
+    assert.match(out, /QEMU: -netdev stream,id=base\.b,server=off,addr.type=unix,addr.path=.*b\.sock -device virtio-net-pci,netdev=base\.b,mac=52:54:00:/);
     await add('c', '--connect', d.path('qemu-c.sock'));
     await add('d', '--listen-tcp', '127.0.0.1:0');
     await add('e', '--dgram', '0:127.0.0.1:10999');
@@ -52,7 +52,7 @@ describe('vswitch CLI lifecycle', () => {
     assert.equal(ports.find((p) => p.name === 'e')!.mtu, 1400);
     assert.equal(ports.find((p) => p.name === 'a')!.link, 'down', 'no QEMU connected yet');
     r = await d.cli('port', 'netdev', 'base', 'c');
-    assert.match(r.stdout, /-netdev stream,id=n0,server=on,addr.type=unix,addr.path=.*qemu-c\.sock/);
+    assert.match(r.stdout, /-netdev stream,id=base\.c,server=on,addr.type=unix,addr.path=.*qemu-c\.sock/);
     r = await d.cli('port', 'netdev', 'base', 'f');
     assert.equal(r.code, 2, 'VDE framing is not a QEMU netdev');
     const human = (await d.cli('port', 'list', 'base')).stdout;

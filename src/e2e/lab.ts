@@ -41,6 +41,8 @@ export interface LabOptions {
   /** Add a port named 'trunk': a QEMU-stream listener at `trunkPath` for a scripted endpoint. */
   trunkPath?: boolean;
   switch?: Partial<SwitchConfig>;
+  /** Environment variables for the daemon (test hooks such as VSWITCH_FAULT_INJECT). */
+  env?: Record<string, string>;
 }
 
 export class SwitchLab {
@@ -70,7 +72,7 @@ export class SwitchLab {
       this.trunkPath = this.daemon.path('trunk.sock');
       ports.push({ name: 'trunk', nic: { type: 'stream', mode: 'listen', path: this.trunkPath } });
     }
-    await this.daemon.start({ switches: [{ name: 's1', ...opts.switch, ports }] });
+    await this.daemon.start({ switches: [{ name: 's1', ...opts.switch, ports }] }, undefined, opts.env);
     for (const [i, h] of this.hosts.entries()) {
       const mac = opts.mac?.[i];
       if (mac) await this.lab.ip(h.ns, 'link', 'set', 'dev', h.tap, 'address', mac);

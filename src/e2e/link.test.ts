@@ -68,7 +68,7 @@ describe('link down and up', { skip }, () => {
     assert.equal(await lab.ping(lab.hosts[0], '10.77.0.50'), 0, 'back in VLAN 10 after reconnect');
     again.send(buildArpRequest({ srcMac: '02:00:00:00:05:00', srcIp: '10.77.0.50', targetIp: '10.77.0.1', vlan: { vid: 20 } }));
     await new Promise((res) => setTimeout(res, 200));
-    assert.ok(((await lab.counters()).ports.trunk.drops['vlan-not-allowed'] ?? 0) >= 1, 'still access 10');
+    assert.ok(((await lab.counters()).ports.trunk.drops['vlan-tagged-on-access'] ?? 0) >= 1, 'still access 10');
     await again.close();
     r = await lab.daemon.cli('events');
     assert.match(r.stdout, /s1\/trunk link up \(nic-connected\)/);

@@ -1,5 +1,5 @@
 /**
- * Workers added and retired on a running switch (control/switch-handle.ts setWorkers), with real traffic
+ * Workers added and retired on a running switch (runtime/switch-runtime.ts setWorkers), with real traffic
  * through real TAPs: h1 pings h2 every 5 ms while the switch goes 1 -> 2 workers, its RSS table is pointed
  * at the new worker (so the new worker really switches the pings), then 2 -> 1 (the retiring worker's
  * buckets move home and the TAP NIC it hosts is handed to worker 0 without closing it), and again.

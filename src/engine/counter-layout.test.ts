@@ -20,14 +20,18 @@ test('every existing row keeps its name and index', () => {
     ...['malformed', 'truncated-vlan', 'src-multicast', 'vlan-not-allowed', 'same-port', 'link-down', 'mtu-exceeded', 'no-buffer', 'ring-full', 'tx-error'],
     ...['framing-error', 'oversize', 'bad-vnet-hdr', 'gso-unsupported', 'gso-malformed', 'acl-deny', 'mac-spoofing', 'dhcp-guard', 'router-guard'],
     ...['storm-limit', 'pvlan-isolated', 'qos-queue-full'],
+    // rows added after the registry: new codes at the end
+    ...['vlan-tagged-on-access', 'vlan-double-tagged', 'foreign-source'],
   ].map((n, i) => `${i + 1}:${n}`));
   assert.deepEqual(names('port'), [
     ...['rxFrames', 'rxBytes', 'txFrames', 'txBytes', 'txUnicast', 'txFlood', 'vlanStripped', 'vlanInserted', 'linkChanges'],
     ...['offSegmented', 'offSegments', 'offCsum', 'offCoalesced', 'mirrorCopies', 'qosDelayed'],
+    ...['macLimitRefused'],
   ].map((n, i) => `${i}:${n}`));
   assert.deepEqual(names('switch'), [
     ...['fdbEntries', 'fdbLearned', 'fdbAged', 'fdbMoved', 'fdbRefused', 'fdbFlushed', 'breaths', 'frames'],
     ...['flowsActive', 'flowsCreated', 'flowsExpired', 'flowsRefused'],
+    ...['fdbEvicted', 'flowsEarlyDropped', 'flowsQuotaRefused'],
   ].map((n, i) => `${i}:${n}`));
 });
 
@@ -59,9 +63,15 @@ test('the flow table counts in place into the block it was given', () => {
   const key = new FlowKey();
   const s = pool.load(buildUdp4({ srcMac: '02:00:00:00:00:01', dstMac: '02:00:00:00:00:02', srcIp: '10.0.0.1', dstIp: '10.0.0.2', srcPort: 1, dstPort: 2 }));
   key.parse(pool, s);
+  const first = flows.insert(0, key, true, 0, 30);
+  assert.ok(first >= 0);
+  key.srcPort = 9; // another flow: the table (capacity 1) is full of an unassured flow, which makes room
   assert.ok(flows.insert(0, key, true, 0, 30) >= 0);
-  key.srcPort = 9; // another flow: the table (capacity 1) is full
-  flows.insert(0, key, true, 0, 30);
-  const g = counters.readGlobal();
-  assert.deepEqual([g.flowsActive, g.flowsCreated, g.flowsRefused], [1, 1, 1]);
+  let g = counters.readGlobal();
+  assert.deepEqual([g.flowsActive, g.flowsCreated, g.flowsRefused, g.flowsEarlyDropped], [1, 2, 0, 1]);
+  flows.setQuota(0, 1); // port 0 holds 1 flow: its next one is over its quota
+  key.srcPort = 10;
+  assert.equal(flows.insert(0, key, true, 0, 30), -1);
+  g = counters.readGlobal();
+  assert.deepEqual([g.flowsActive, g.flowsCreated, g.flowsEarlyDropped, g.flowsQuotaRefused], [1, 2, 1, 1]);
 });

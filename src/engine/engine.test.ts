@@ -71,8 +71,9 @@ const zeroFields: Record<PortField, number> = {
   offCoalesced: 0,
   mirrorCopies: 0,
   qosDelayed: 0,
+  macLimitRefused: 0,
 };
-const zeroGlobal = { fdbEntries: 0, fdbLearned: 0, fdbAged: 0, fdbMoved: 0, fdbRefused: 0, fdbFlushed: 0, breaths: 0, frames: 0, flowsActive: 0, flowsCreated: 0, flowsExpired: 0, flowsRefused: 0 };
+const zeroGlobal = { fdbEntries: 0, fdbLearned: 0, fdbAged: 0, fdbMoved: 0, fdbRefused: 0, fdbEvicted: 0, fdbFlushed: 0, breaths: 0, frames: 0, flowsActive: 0, flowsCreated: 0, flowsExpired: 0, flowsRefused: 0, flowsEarlyDropped: 0, flowsQuotaRefused: 0 };
 
 interface Rig {
   eng: Engine;
@@ -262,10 +263,10 @@ test('link down (NIC disconnect): MACs flushed, event sent, port gets nothing; r
   assert.deepEqual(r.take(), [[], [bc], [], [bc]], 'access 10 kept: VLAN 1 port 2 still gets nothing');
   const t20 = tagged(BCAST, B, 0, 20, 64);
   r.nics[1].inject(t20);
-  const t10 = tagged(BCAST, B, 3, 10, 64);
-  r.nics[1].inject(t10);
-  assert.deepEqual(r.take(), [[stripTag(t10)], [], [], [stripTag(t10)]], 'still access 10: tagged 20 refused, tagged 10 accepted');
-  r.port(1, { rxFrames: 3, rxBytes: 188, txFrames: 2, txBytes: 121, txFlood: 2, vlanStripped: 1, linkChanges: 3 }, { 'link-down': 1, 'vlan-not-allowed': 1 });
+  const p3 = tagged(BCAST, B, 3, 0, 64);
+  r.nics[1].inject(p3);
+  assert.deepEqual(r.take(), [[stripTag(p3)], [], [], [stripTag(p3)]], 'still access 10: tagged 20 refused, a priority tag classified to 10');
+  r.port(1, { rxFrames: 3, rxBytes: 188, txFrames: 2, txBytes: 121, txFlood: 2, vlanStripped: 1, linkChanges: 3 }, { 'link-down': 1, 'vlan-tagged-on-access': 1 });
   r.noLeak();
 });
 
@@ -326,12 +327,14 @@ test('access VLANs are isolated; the MAC table is keyed by (VLAN, MAC)', () => {
   r.nics[1].inject(u2); // A in VLAN 10 is on port 0
   assert.deepEqual(r.take(), [[u2], [], [], []]);
   r.global({ fdbEntries: 4, fdbLearned: 4, fdbMoved: 0, breaths: 4, frames: 4 });
-  // tagged ingress on an access port: its own VID accepted (tag stripped), another VID refused
-  const t10 = tagged(BCAST, A, 0, 10, 70);
-  r.nics[0].inject(t10);
+  // tagged ingress on an access port: every VID refused, its own included (no double-tag hop); a priority
+  // tag (VID 0) is classified to the port's VLAN and stripped
+  r.nics[0].inject(tagged(BCAST, A, 0, 10, 70));
   r.nics[0].inject(tagged(BCAST, A, 0, 20, 70));
-  assert.deepEqual(r.take(), [[], [stripTag(t10)], [], []]);
-  r.port(0, { rxFrames: 3, rxBytes: 200, txFrames: 1, txBytes: 63, txUnicast: 1, vlanStripped: 1 }, { 'vlan-not-allowed': 1 });
+  const p0 = tagged(BCAST, A, 0, 0, 70);
+  r.nics[0].inject(p0);
+  assert.deepEqual(r.take(), [[], [stripTag(p0)], [], []]);
+  r.port(0, { rxFrames: 4, rxBytes: 270, txFrames: 1, txBytes: 63, txUnicast: 1, vlanStripped: 1 }, { 'vlan-tagged-on-access': 2 });
   r.noLeak();
 });
 
@@ -339,9 +342,9 @@ test('trunk: tagged 10/20 with PCP preserved, native 30 untagged, exact bytes bo
   const r = rig([access(10), access(20), access(30), trunk([10, 20], 30)]);
   const u10 = eth(BCAST, A, 60);
   r.nics[0].inject(u10);
-  const p5 = tagged(BCAST, A, 5, 10, 64, 0x0800, 2); // priority 5 on the access port's own VLAN
+  const p5 = tagged(BCAST, A, 5, 0, 64, 0x0800, 2); // priority 5 in a priority tag (an access port takes no VLAN tag)
   r.nics[0].inject(p5);
-  const p3 = tagged(BCAST, B, 3, 20, 64, 0x0800, 3);
+  const p3 = tagged(BCAST, B, 3, 0, 64, 0x0800, 3);
   r.nics[1].inject(p3);
   const u30 = eth(BCAST, C, 60, 0x0800, 4);
   r.nics[2].inject(u30);
@@ -349,7 +352,7 @@ test('trunk: tagged 10/20 with PCP preserved, native 30 untagged, exact bytes bo
   assert.deepEqual(got[3], [addTag(u10, 0, 10), addTag(stripTag(p5), 5, 10), addTag(stripTag(p3), 3, 20), u30]);
   assert.equal(hex(got[3][1].subarray(12, 16)), '8100a00a', 'TPID 0x8100, TCI 5 << 13 | 10');
   assert.equal(hex(got[3][2].subarray(12, 16)), '81006014', 'TCI 3 << 13 | 20');
-  assert.deepEqual(got[3][1], p5, 'a tagged frame crosses access -> trunk byte for byte');
+  assert.deepEqual(got[3][1].subarray(16), p5.subarray(16), 'the priority tag became the VLAN tag, the rest byte for byte');
   assert.deepEqual(got.slice(0, 3), [[], [], []]);
   // from the trunk
   const t10 = tagged(BCAST, D, 2, 10, 80, 0x0800, 5);
@@ -438,7 +441,7 @@ test('flood to a mix of tagged and untagged receivers: exact bytes on each, clon
   assert.deepEqual(r2.take(), [[], [gt], [gt], [gt]]);
   r2.noLeak();
   // a batch that mixes both layouts and unicast in one breath
-  const r3 = rig([access(10), access(10), trunk([10]), trunk([10], 10)]);
+  const r3 = rig([trunk([10], 10), access(10), trunk([10]), trunk([10], 10)]);
   const batch = [eth(BCAST, A, 60, 0x0800, 1), eth(C, A, 61, 0x0800, 2), tagged(BCAST, A, 7, 10, 62, 0x0800, 3), eth(BCAST, A, 63, 0x0800, 4)];
   assert.equal(r3.nics[0].injectBatch(batch), 4);
   const [b0, b1, b2, b3] = batch;
@@ -451,7 +454,7 @@ test('flood to a mix of tagged and untagged receivers: exact bytes on each, clon
 // ---- edge checks ----
 
 test('short frames: 14..59 bytes delivered unpadded; <14 malformed; tagged <18 truncated-vlan; group source dropped', () => {
-  const r = rig([untagged, untagged, access(1), trunk([1])]);
+  const r = rig([trunk([1], 1), untagged, access(1), trunk([1])]);
   const ok = [14, 15, 42, 59].map((n) => eth(BCAST, A, n, 0x0806, n));
   for (const f of ok) r.nics[0].inject(f);
   const t18 = tagged(BCAST, A, 2, 1, 18);

@@ -161,6 +161,7 @@ export class Engine {
     if (p < 0) throw new Error(`switch is full: at most ${kMaxPorts} ports`);
     if (this.ports.inUse[p]) throw new Error(`port index ${p} is in use`);
     this.ports.add(p, vlan, mtu);
+    this.fdb.setLimit(p, 0); // a reused index does not inherit the previous port's limit
     this.counters.resetPort(p);
     this.nicUp[p] = 0;
     this.adminUp[p] = 1;
@@ -231,6 +232,7 @@ export class Engine {
 
   removePort(port: number): void {
     const owner = this.linkOwner[port] === 1;
+    this.nics[port]?.dispose?.();
     this.detach(port);
     this.capture.stop(port);
     this.clearPolicy(port);
@@ -259,7 +261,7 @@ export class Engine {
     if (mac !== undefined) parseMacWords(mac); // throws on a bad MAC before anything changes
     const { acls, guards, storm, mirror } = this.pipeline;
     const shaper = this.pipeline.shaper.shaper;
-    acls.set(port, policy.acls ?? [], policy.extendedAcls ?? []);
+    acls.set(port, policy.acls ?? [], policy.extendedAcls ?? [], policy.maxFlows ?? 0);
     guards.set(port, { mac, ...policy });
     storm.set(port, policy.stormLimit ?? 0);
     shaper.setShare(port, (shaper.mode === 'weight' ? policy.minimumBandwidthWeight : policy.minimumBandwidthAbsolute) ?? 0);
@@ -287,6 +289,23 @@ export class Engine {
 
   setMtu(port: number, mtu: number): void {
     this.ports.mtu[port] = mtu;
+  }
+
+  /** Resize the MAC table of a one-thread engine (tests); returns the learned entries that did not fit. */
+  resizeFdb(maxEntries: number): number {
+    const { table, dropped } = this.fdb.resized(maxEntries);
+    this.adoptFdb(maxEntries, table.sab);
+    return dropped;
+  }
+
+  /** Switch to a rebuilt shared MAC table (a resize), between two breaths. */
+  adoptFdb(maxEntries: number, sab: SharedArrayBuffer): void {
+    this.fdb.adopt(maxEntries, sab); // the entry count row follows the new table (Fdb.adopt)
+  }
+
+  /** Port security: at most `n` learned MACs on the port (0 = no limit); the shared table holds it. */
+  setMacLimit(port: number, n: number): void {
+    this.fdb.setLimit(port, n);
   }
 
   /** Administrative link state (Hyper-V: disconnect the adapter); the NIC stays open, its carrier follows. */
@@ -357,6 +376,17 @@ export class Engine {
       this.counters.c[Counters.portDrop(port, mechanismDrops['ring-full'])]++;
       this.pool.free(slot);
     }
+  }
+
+  /**
+   * Test hook (the worker honours it only with VSWITCH_FAULT_INJECT=1): the next breath throws inside the
+   * graph, as a bug in a node would. Costs nothing until armed: the first node's process is swapped once.
+   */
+  injectFault(): void {
+    const node = this.pipeline.ingress.nodes[0]!;
+    node.process = () => {
+      throw new Error('injected datapath fault (VSWITCH_FAULT_INJECT)');
+    };
   }
 
   /** Run everything received so far through the graph and transmit the result. */
@@ -454,9 +484,13 @@ export class Engine {
     return n;
   }
 
-  /** Close every NIC (shutdown). */
-  close(): void {
-    for (let p = 0; p < kMaxPorts; p++) if (this.nics[p]) this.detach(p); // a borrowed TAP fd is only forgotten
+  /** Close every NIC: a shutdown keeps persistent devices for the next start; `dispose` (switch removed) lets them go. */
+  close(dispose = false): void {
+    for (let p = 0; p < kMaxPorts; p++) {
+      if (!this.nics[p]) continue;
+      if (dispose) this.nics[p]!.dispose?.();
+      this.detach(p); // a borrowed TAP fd is only forgotten
+    }
     this.mq?.stop();
     this.pipeline.shaper.stop();
   }

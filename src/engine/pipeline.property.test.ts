@@ -1,6 +1,7 @@
 /**
  * Property test of the whole pipeline (fast-check): random frames (0..2000 bytes of random bytes, often
- * with chosen MACs, sometimes with an 802.1Q or QinQ tag) from random ingress ports of a 4-port switch
+ * with chosen MACs, sometimes with an 802.1Q or QinQ tag, sometimes a second 802.1Q tag behind it) from
+ * random ingress ports of a 4-port switch
  * with random VLAN modes, MTUs and link states, injected in mixed-port batches, with link and VLAN
  * changes between batches.
  *
@@ -76,7 +77,7 @@ interface FrameSpec {
   bytes: Uint8Array;
   dst: number; // index into macs, or -1 keep random
   src: number;
-  tag: null | { tpid: number; pcp: number; vid: number };
+  tag: null | { tpid: number; pcp: number; vid: number; inner: number | null }; // inner: VID of a second 802.1Q tag
 }
 
 const frameArb: fc.Arbitrary<FrameSpec> = fc.record({
@@ -88,7 +89,10 @@ const frameArb: fc.Arbitrary<FrameSpec> = fc.record({
   ),
   dst: fc.integer({ min: -1, max: macs.length - 1 }),
   src: fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 0, max: 5 }) }, { weight: 1, arbitrary: fc.integer({ min: -1, max: macs.length - 1 }) }),
-  tag: fc.option(fc.record({ tpid: fc.constantFrom(0x8100, 0x8100, 0x8100, 0x88a8), pcp: fc.integer({ min: 0, max: 7 }), vid: vidArb }), { nil: null, freq: 2 }),
+  tag: fc.option(
+    fc.record({ tpid: fc.constantFrom(0x8100, 0x8100, 0x8100, 0x88a8), pcp: fc.integer({ min: 0, max: 7 }), vid: vidArb, inner: fc.option(vidArb, { nil: null, freq: 2 }) }),
+    { nil: null, freq: 2 },
+  ),
 });
 
 type Ctl =
@@ -123,6 +127,7 @@ function materialize(spec: FrameSpec, id: number): Uint8Array {
     const t = spec.tag;
     const tci = (t.pcp << 13) | t.vid;
     f.set([t.tpid >> 8, t.tpid & 0xff, tci >> 8, tci & 0xff].slice(0, f.length - 12), 12);
+    if (t.inner !== null && f.length > 16) f.set([0x81, 0x00, t.inner >> 8, t.inner & 0xff].slice(0, f.length - 16), 16);
   }
   if (f.length >= 26) {
     const v = new DataView(f.buffer);
@@ -142,7 +147,7 @@ interface ModelPort {
 }
 
 type Counts = Record<PortField, number>;
-const zero = (): Counts => ({ rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, txUnicast: 0, txFlood: 0, vlanStripped: 0, vlanInserted: 0, linkChanges: 0, offSegmented: 0, offSegments: 0, offCsum: 0, offCoalesced: 0, mirrorCopies: 0, qosDelayed: 0 });
+const zero = (): Counts => ({ rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, txUnicast: 0, txFlood: 0, vlanStripped: 0, vlanInserted: 0, linkChanges: 0, offSegmented: 0, offSegments: 0, offCsum: 0, offCoalesced: 0, mirrorCopies: 0, qosDelayed: 0, macLimitRefused: 0 });
 
 class Model {
   readonly ports: ModelPort[];
@@ -232,6 +237,15 @@ class Model {
         }
         const tci = (f[14] << 8) | f[15];
         let vid = tci & 0xfff;
+        // no VLAN hopping: only a trunk takes VLAN tags; a priority tag over a second tag hops anywhere
+        if (vid === 0 && f[16] === 0x81 && f[17] === 0x00) {
+          this.drop(port, 'vlan-double-tagged');
+          continue;
+        }
+        if (vid !== 0 && this.ports[port].vlan.mode !== 'trunk') {
+          this.drop(port, 'vlan-tagged-on-access');
+          continue;
+        }
         if (vid === 0) vid = this.pvid(port);
         else if (vid === 4095 || !this.carries(port, vid)) vid = 0;
         if (vid === 0) {

@@ -74,7 +74,7 @@ export class Pipeline {
       .add(new IngressNode(pool, ports, counters)) // length, VLAN classification, tag strip
       .add(this.guards) // MAC spoofing, DHCP guard, router guard, priority tag
       .add(this.acls.ingress) // outbound ACLs and extended ACLs of the source port
-      .add(new LearnNode(pool, x.fdb, clock))
+      .add(new LearnNode(pool, x.fdb, clock, counters))
       .add(new ForwardNode(pool, x.fdb))
       .add(this.storm) // flooded frames over the source's StormLimit
       .add(new EgressNode(pool, ports, this.txq, counters, this.acls)); // replicate: per destination link,

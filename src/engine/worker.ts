@@ -8,47 +8,35 @@
  * Port names are resolved here, the single writer of every datapath table.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { FdbEntry, FlowStatus, PortConfig, PortStatus, VlanConfig } from '../control/model.js';
-import { formatIpv4, formatIpv6 } from '../packet/ipaddr.js';
+import type { PortSpec, PortStatus, VlanConfig } from './spec.js';
 import { Counters } from '../dataplane/counters.js';
 import { PacketPool } from '../dataplane/pool.js';
-import { formatMacWords, parseMacWords } from '../packet/mac.js';
+import { parseMacWords } from '../packet/mac.js';
 import { Engine, type LinkChange } from './engine.js';
-import { createNic, placeTap } from './nic-factory.js';
-import type { AddedPort, EventMessage, Reply, Request, RequestEnvelope, WorkerInit } from './protocol.js';
+import { createNic, endpointStarted, placeTap } from './nic-factory.js';
+import type { EventMessage, Handlers, Reply, Request, RequestEnvelope, WorkerInit } from './protocol.js';
 import { Fdb } from '../switch/fdb.js';
 import { TapNic } from '../ports/tap.js';
 import type { Nic } from '../ports/nic.js';
 import { QueueTables } from '../queues/queue-tables.js';
 import { qs, WorkerQueues } from '../queues/worker-queues.js';
 
-const kProtoNames: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6' };
-
-/** A flow address (4 words, IPv4 in word 0) as text. */
-function addressText(family: number, words: number[]): string {
-  if (family === 4) return formatIpv4(words[0]! >>> 0);
-  const b = new Uint8Array(16);
-  const v = new DataView(b.buffer);
-  words.forEach((w, i) => v.setInt32(4 * i, w));
-  return formatIpv6(b);
-}
-
 /** Aging sweeps once a second: MAC ages are kept in whole seconds. */
 const kHousekeepingMs = 1000;
 
 export class SwitchWorker {
   /** The NIC through which this worker reaches a port another worker hosts (null: none, traffic pinned). */
-  private remoteNic(cfg: PortConfig, borrow: { fd: number; offloadCaps: number } | null, kind: string): Nic | null {
+  private remoteNic(cfg: PortSpec, borrow: { fd: number; offloadCaps: number } | null, kind: string): Nic | null {
     if (cfg.nic.type !== 'tap') return null;
     const n = cfg.nic;
-    if (kind === 'mq') return new TapNic({ name: n.name, create: false, vnetHdr: n.vnetHdr ?? false, multiQueue: true, offload: n.offload ?? false });
+    if (kind === 'mq') return new TapNic({ name: n.name, create: false, persist: n.create ?? true, ...(n.netns ? { netns: n.netns } : {}), vnetHdr: n.vnetHdr ?? false, multiQueue: true, offload: n.offload ?? false });
     if (borrow) return new TapNic({ name: n.name, vnetHdr: n.vnetHdr ?? false, offload: n.offload ?? false, borrow });
     return null;
   }
 
   readonly engine: Engine;
   private readonly byName = new Map<string, number>();
-  private readonly configs = new Map<number, PortConfig>();
+  private readonly configs = new Map<number, PortSpec>();
 
   constructor(
     init: WorkerInit,
@@ -82,169 +70,195 @@ export class SwitchWorker {
     return p;
   }
 
-  async handle(req: Request): Promise<unknown> {
-    const e = this.engine;
-    switch (req.op) {
-      case 'addPort': {
-        const cfg = req.port;
-        if (this.byName.has(cfg.name)) throw new Error(`port '${cfg.name}' already exists`);
-        const remote = req.remote;
-        const nic: Nic | null = remote === undefined ? createNic(cfg.nic) : this.remoteNic(cfg, remote.kind === 'borrow' ? remote : null, remote.kind);
-        const p = e.addPort(cfg.vlan ?? { mode: 'untagged' }, cfg.mtu ?? 1500, req.index ?? -1);
-        this.byName.set(cfg.name, p);
-        this.configs.set(p, cfg);
-        if (cfg.disconnected) e.setAdmin(p, false);
-        try {
-          e.setPolicy(p, cfg.policy ?? {}, cfg.mac);
-          if (remote === undefined) {
-            e.attach(p, nic!);
-            if (cfg.nic.type === 'tap' && req.place !== false) await placeTap(cfg.nic);
-          } else {
-            e.attachRemote(p, nic, remote.kind === 'borrow' ? remote.offloadCaps : 0, remote.kind === 'mq');
-          }
-        } catch (err) {
-          e.removePort(p);
-          this.byName.delete(cfg.name);
-          this.configs.delete(p);
-          throw err;
-        }
-        const d = e.nic(p)?.describe() ?? {};
-        return { index: p, fd: typeof d.fd === 'number' && remote === undefined ? d.fd : -1, offloadCaps: e.ports.caps[p] } satisfies AddedPort;
-      }
-      case 'placeTap': {
-        const cfg = this.configs.get(this.port(req.name))!;
-        if (cfg.nic.type === 'tap') await placeTap(cfg.nic);
-        return null;
-      }
-      case 'setModeration':
-        e.mq?.setModeration(req.moderation);
-        return null;
-      case 'resize':
-        e.mq?.resize(req.count, req.rings);
-        return null;
-      case 'releaseNic': {
-        const p = this.port(req.name);
-        const nic = e.releaseNic(p);
-        const fd = nic instanceof TapNic ? nic.release() : -1;
-        return { fd, offloadCaps: nic?.offloadCaps ?? 0 };
-      }
-      case 'adoptNic': {
-        const p = this.port(req.name);
-        const cfg = this.configs.get(p)!;
-        if (cfg.nic.type !== 'tap') throw new Error(`port '${req.name}' is not a TAP: its endpoint cannot change workers`);
-        e.adoptNic(p, new TapNic({ name: cfg.nic.name, vnetHdr: cfg.nic.vnetHdr ?? false, offload: cfg.nic.offload ?? false, adopt: { fd: req.fd, offloadCaps: req.offloadCaps } }));
-        return null;
-      }
-      case 'idle':
-        return e.mq ? e.mq.waiting() : 0;
-      case 'removePort': {
-        const p = this.port(req.name);
-        e.removePort(p);
-        this.byName.delete(req.name);
-        this.configs.delete(p);
-        return null;
-      }
-      case 'setVlan': {
-        const p = this.port(req.name);
-        e.setVlan(p, req.vlan);
-        this.configs.set(p, { ...this.configs.get(p)!, vlan: req.vlan });
-        return null;
-      }
-      case 'setMtu': {
-        const p = this.port(req.name);
-        e.setMtu(p, req.mtu);
-        this.configs.set(p, { ...this.configs.get(p)!, mtu: req.mtu });
-        return null;
-      }
-      case 'setAdmin': {
-        const p = this.port(req.name);
-        e.setAdmin(p, req.up);
-        this.configs.set(p, { ...this.configs.get(p)!, disconnected: !req.up });
-        return null;
-      }
-      case 'setPolicy': {
-        const p = this.port(req.name);
-        e.setPolicy(p, req.policy, req.mac);
-        this.configs.set(p, { ...this.configs.get(p)!, policy: req.policy, mac: req.mac });
-        return null;
-      }
-      case 'policyStats':
-        return e.policyStats(this.port(req.name));
-      case 'flows': {
-        const only = req.name === undefined ? -1 : this.port(req.name);
-        const names = new Map([...this.byName].map(([n, p]) => [p, n]));
-        // rule ids by position, read once per port (not once per flow)
-        const ruleIds = new Map<number, number[]>();
-        const idsOf = (p: number) => ruleIds.get(p) ?? ruleIds.set(p, e.policyStats(p).extendedAcls.map((x) => x.id)).get(p)!;
-        return e.acls
-          .flowEntries()
-          .filter((f) => only < 0 || f.port === only)
-          .map((f): FlowStatus => ({
-            port: names.get(f.port) ?? `#${f.port}`,
-            protocol: kProtoNames[f.protocol] ?? String(f.protocol),
-            local: addressText(f.family, f.local),
-            remote: addressText(f.family, f.remote),
-            localPort: f.localPort,
-            remotePort: f.remotePort,
-            idleSeconds: f.idleSeconds,
-            timeoutSeconds: f.timeoutSeconds,
-            rule: idsOf(f.port)[f.rule] ?? f.rule + 1,
-          }));
-      }
-      case 'ports':
-        return [...this.byName].map(([name, p]): PortStatus => {
-          const cfg = this.configs.get(p)!;
-          return {
-            name,
-            index: p,
-            nic: cfg.nic,
-            vlan: cfg.vlan ?? ({ mode: 'untagged' } as VlanConfig),
-            mtu: e.ports.mtu[p],
-            link: e.ports.linkUp[p] ? 'up' : 'down',
-            adminDown: !e.isAdminUp(p),
-            detail: e.nic(p)?.describe() ?? {},
-          };
-        });
-      case 'fdbShow': {
-        e.clock.tick();
-        const names = new Map([...this.byName].map(([n, p]) => [p, n]));
-        return e.fdb.entries(e.clock.nowSec).map(
-          (x): FdbEntry => ({ mac: formatMacWords(x.hi, x.lo), vid: x.vid, port: names.get(x.port) ?? `#${x.port}`, static: x.static, ageSeconds: x.age }),
-        );
-      }
-      case 'fdbFlush':
-        return e.fdbFlush(req.port === undefined ? -1 : this.port(req.port));
-      case 'fdbAdd': {
-        const { hi16: hi, lo32: lo } = parseMacWords(req.mac);
-        if (!e.fdbAddStatic((req.vid << 16) | hi, lo, this.port(req.port))) throw new Error(`MAC table is full (${e.fdb.maxEntries} entries)`);
-        return null;
-      }
-      case 'fdbDel': {
-        const { hi16: hi, lo32: lo } = parseMacWords(req.mac);
-        if (!e.fdbRemove((req.vid << 16) | hi, lo)) throw new Error(`no MAC table entry for ${req.mac} in VLAN ${req.vid}`);
-        return null;
-      }
-      case 'setAging':
-        e.agingSeconds = req.seconds;
-        return null;
-      case 'nodes':
-        return e.nodeNames();
-      case 'captureStart': {
-        const p = this.port(req.name);
-        e.capture.start(p, req.direction, req.id, req.shared);
-        return p;
-      }
-      case 'captureStop': {
-        const p = this.byName.get(req.name);
-        if (p !== undefined && e.capture.idOf(p) === req.id) e.capture.stop(p);
-        return null;
-      }
-      case 'stop':
-        e.close();
-        e.pool.flushCache(); // a shared pool gets this worker's cached free slots back
-        return null;
-    }
+  /** Apply one request; its reply type is the op's (engine/protocol.ts Replies). */
+  handle(req: Request): Promise<unknown> {
+    const h = this.handlers[req.op] as (r: Request) => unknown;
+    return Promise.resolve().then(() => h(req));
   }
+
+  private readonly handlers: Handlers = {
+    addPort: async (req) => {
+      const e = this.engine;
+      const cfg = req.port;
+      if (this.byName.has(cfg.name)) throw new Error(`port '${cfg.name}' already exists`);
+      const remote = req.remote;
+      const reopen = req.reopen ?? (remote?.kind === 'mq' ? remote.reopen : undefined);
+      const nic: Nic | null =
+        reopen !== undefined && cfg.nic.type === 'tap'
+          ? new TapNic({ name: cfg.nic.name, persist: cfg.nic.create ?? true, vnetHdr: cfg.nic.vnetHdr ?? false, offload: cfg.nic.offload ?? false, dupOf: reopen })
+          : remote === undefined
+            ? createNic(cfg.nic)
+            : this.remoteNic(cfg, remote.kind === 'borrow' ? remote : null, remote.kind);
+      const p = e.addPort(cfg.vlan ?? { mode: 'untagged' }, cfg.mtu ?? 1500, req.index ?? -1);
+      this.byName.set(cfg.name, p);
+      this.configs.set(p, cfg);
+      if (cfg.macLimit) e.setMacLimit(p, cfg.macLimit);
+      if (cfg.disconnected) e.setAdmin(p, false);
+      try {
+        e.setPolicy(p, cfg.policy ?? {}, cfg.mac);
+        if (remote === undefined) {
+          e.attach(p, nic!);
+          await endpointStarted(nic!); // a bind that fails (address in use) fails the add, with the reason
+          if (cfg.nic.type === 'tap' && req.place !== false && reopen === undefined) await placeTap(cfg.nic);
+        } else {
+          e.attachRemote(p, nic, remote.kind === 'borrow' ? remote.offloadCaps : 0, remote.kind === 'mq');
+        }
+      } catch (err) {
+        e.removePort(p);
+        this.byName.delete(cfg.name);
+        this.configs.delete(p);
+        throw err;
+      }
+      const d = e.nic(p)?.describe() ?? {};
+      const own = remote === undefined || remote.kind === 'mq';
+      return { index: p, fd: typeof d.fd === 'number' && own ? d.fd : -1, offloadCaps: e.ports.caps[p]! };
+    },
+    placeTap: async (req) => {
+      const cfg = this.configs.get(this.port(req.name))!;
+      if (cfg.nic.type === 'tap') await placeTap(cfg.nic);
+      return null;
+    },
+    setModeration: (req) => {
+      this.engine.mq?.setModeration(req.moderation);
+      return null;
+    },
+    resize: (req) => {
+      this.engine.mq?.resize(req.count, req.rings);
+      return null;
+    },
+    releaseNic: (req) => {
+      const nic = this.engine.releaseNic(this.port(req.name));
+      const fd = nic instanceof TapNic ? nic.release() : -1;
+      return { fd, offloadCaps: nic?.offloadCaps ?? 0 };
+    },
+    adoptNic: (req) => {
+      const p = this.port(req.name);
+      const cfg = this.configs.get(p)!;
+      if (cfg.nic.type !== 'tap') throw new Error(`port '${req.name}' is not a TAP: its endpoint cannot change workers`);
+      // a dup this thread owns: the retired worker's teardown closes the fd it released
+      this.engine.adoptNic(p, new TapNic({ name: cfg.nic.name, persist: cfg.nic.create ?? true, vnetHdr: cfg.nic.vnetHdr ?? false, offload: cfg.nic.offload ?? false, dupOf: { fd: req.fd, offloadCaps: req.offloadCaps } }));
+      return null;
+    },
+    removePort: (req) => {
+      const p = this.port(req.name);
+      this.engine.removePort(p);
+      this.byName.delete(req.name);
+      this.configs.delete(p);
+      return null;
+    },
+    setVlan: (req) => {
+      const p = this.port(req.name);
+      this.engine.setVlan(p, req.vlan);
+      this.configs.set(p, { ...this.configs.get(p)!, vlan: req.vlan });
+      return null;
+    },
+    setMtu: (req) => {
+      const p = this.port(req.name);
+      this.engine.setMtu(p, req.mtu);
+      this.configs.set(p, { ...this.configs.get(p)!, mtu: req.mtu });
+      return null;
+    },
+    setMacLimit: (req) => {
+      const p = this.port(req.name);
+      this.engine.setMacLimit(p, req.macLimit);
+      this.configs.set(p, { ...this.configs.get(p)!, macLimit: req.macLimit });
+      return null;
+    },
+    fdbAdopt: (req) => {
+      this.engine.adoptFdb(req.maxEntries, req.sab);
+      return null;
+    },
+    setAdmin: async (req) => {
+      const p = this.port(req.name);
+      // `port connect` also brings back a TAP whose device was deleted under the port, keeping its settings
+      const nic = this.engine.nic(p);
+      if (req.up && nic instanceof TapNic && nic.revive()) {
+        const cfg = this.configs.get(p)!;
+        if (cfg.nic.type === 'tap') await placeTap(cfg.nic);
+      }
+      this.engine.setAdmin(p, req.up);
+      this.configs.set(p, { ...this.configs.get(p)!, disconnected: !req.up });
+      return null;
+    },
+    setPolicy: (req) => {
+      const p = this.port(req.name);
+      this.engine.setPolicy(p, req.policy, req.mac);
+      this.configs.set(p, { ...this.configs.get(p)!, policy: req.policy, mac: req.mac });
+      return null;
+    },
+    policyStats: (req) => this.engine.policyStats(this.port(req.name)),
+    flows: (req) => {
+      const e = this.engine;
+      const only = req.name === undefined ? -1 : this.port(req.name);
+      // rule ids by position, read once per port (not once per flow)
+      const ruleIds = new Map<number, number[]>();
+      const idsOf = (p: number) => ruleIds.get(p) ?? ruleIds.set(p, e.policyStats(p).extendedAcls.map((x) => x.id)).get(p)!;
+      return e.acls
+        .flowEntries()
+        .filter((f) => only < 0 || f.port === only)
+        .map((f) => ({ ...f, rule: idsOf(f.port)[f.rule] ?? f.rule + 1 }));
+    },
+    ports: () => {
+      const e = this.engine;
+      return [...this.byName].map(([name, p]): PortStatus => {
+        const cfg = this.configs.get(p)!;
+        return {
+          name,
+          index: p,
+          nic: cfg.nic,
+          vlan: cfg.vlan ?? ({ mode: 'untagged' } as VlanConfig),
+          mtu: e.ports.mtu[p]!,
+          macLimit: e.fdb.limitOf(p),
+          macs: e.fdb.portMacs[p]!,
+          link: e.ports.linkUp[p] ? 'up' : 'down',
+          adminDown: !e.isAdminUp(p),
+          detail: e.nic(p)?.describe() ?? {},
+        };
+      });
+    },
+    fdbShow: () => {
+      const e = this.engine;
+      e.clock.tick();
+      return e.fdb.entries(e.clock.nowSec).map((x) => ({ hi: x.hi, lo: x.lo, vid: x.vid, port: x.port, static: x.static, ageSeconds: x.age }));
+    },
+    fdbFlush: (req) => this.engine.fdbFlush(req.port === undefined ? -1 : this.port(req.port)),
+    fdbAdd: (req) => {
+      const e = this.engine;
+      const { hi16: hi, lo32: lo } = parseMacWords(req.mac);
+      if (!e.fdbAddStatic((req.vid << 16) | hi, lo, this.port(req.port))) throw new Error(`MAC table is full (${e.fdb.maxEntries} entries)`);
+      return null;
+    },
+    fdbDel: (req) => {
+      const { hi16: hi, lo32: lo } = parseMacWords(req.mac);
+      if (!this.engine.fdbRemove((req.vid << 16) | hi, lo)) throw new Error(`no MAC table entry for ${req.mac} in VLAN ${req.vid}`);
+      return null;
+    },
+    setAging: (req) => {
+      this.engine.agingSeconds = req.seconds;
+      return null;
+    },
+    nodes: () => this.engine.nodeNames(),
+    captureStart: (req) => {
+      const p = this.port(req.name);
+      this.engine.capture.start(p, req.direction, req.id, req.shared);
+      return p;
+    },
+    captureStop: (req) => {
+      const p = this.byName.get(req.name);
+      if (p !== undefined && this.engine.capture.idOf(p) === req.id) this.engine.capture.stop(p);
+      return null;
+    },
+    fault: () => {
+      if (process.env.VSWITCH_FAULT_INJECT !== '1') return false;
+      this.engine.injectFault();
+      return true;
+    },
+    stop: (req) => {
+      this.engine.close(req.dispose === true);
+      this.engine.pool.flushCache(); // a shared pool gets this worker's cached free slots back
+      return null;
+    },
+  };
 }
 
 /**
@@ -277,8 +291,10 @@ if (parentPort && workerData?.switchName) {
   let stopped = false;
   if (w.engine.mq) void serveRings(w.engine, () => stopped);
   port.on('message', (m: RequestEnvelope) => {
+    // test hook: a worker that never answers its stop, to prove SIGTERM still ends the daemon (e2e/sockets)
+    if (m.req.op === 'stop' && process.env.VSWITCH_FAULT_INJECT === 'worker-stop-hang') return;
     w.handle(m.req).then(
-      (result) => port.postMessage({ id: m.id, ok: true, result } satisfies Reply),
+      (result) => port.postMessage({ id: m.id, ok: true, result: result as Extract<Reply, { ok: true }>['result'] } satisfies Reply),
       (err: unknown) => port.postMessage({ id: m.id, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies Reply),
     );
     if (m.req.op === 'stop') {

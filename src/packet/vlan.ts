@@ -11,7 +11,8 @@
  *
  * Trade-offs:
  * - Only TPID 0x8100 is a tag. 0x88a8 (802.1ad S-tag) and 0x9100 are ordinary EtherTypes here: QinQ is
- *   carried, not parsed (DESIGN.md section 4). Only the outer tag is looked at.
+ *   carried, not parsed (DESIGN.md section 4). Only the outer tag is looked at, and whether a second
+ *   0x8100 tag follows it (the VLAN-hopping check on ingress).
  * - Accessors take the FRAME start (`off` of the Ethernet header), since that is what the datapath
  *   holds; `field` offsets are frame-relative. `VlanRepr` instead describes the 4 tag bytes after the
  *   TPID, i.e. it parses the payload of an Ethernet frame whose EtherType is 0x8100 (smoltcp layering:
@@ -58,6 +59,11 @@ export function headerLen(view: DataView, off: number): number {
 export function innerEthertype(view: DataView, off: number): number {
   const t = view.getUint16(off + field.tpid);
   return t === kTpid ? view.getUint16(off + field.ethertype) : t;
+}
+
+/** A tagged frame whose tag is followed by a second 802.1Q tag (the frame holds at least 18 bytes). */
+export function hasInnerTag(view: DataView, off: number): boolean {
+  return view.getUint16(off + field.ethertype) === kTpid;
 }
 
 export function tci(view: DataView, off: number): number {

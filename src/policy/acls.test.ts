@@ -153,14 +153,33 @@ test('idle timeout with a manual clock: refreshed flows live on; idle ones expir
   assert.equal(deliver(kVm, synAckIn(40002, 80)), true);
 });
 
-test('a full flow table refuses new flows (counted): the SYN still passes, its reply does not', () => {
+test('a flow table full of answered flows refuses new flows (counted): the SYN still passes, its reply does not', () => {
   const { acls, send, deliver, g } = setup(2);
   acls.set(kVm, [], webClient);
-  assert.deepEqual(send(kVm, synOut(1, 80), synOut(2, 80), synOut(3, 80)), [true, true, true]);
-  assert.deepEqual(g(), [2, 2, 0, 1]);
+  assert.deepEqual(send(kVm, synOut(1, 80), synOut(2, 80)), [true, true]);
   assert.equal(deliver(kVm, synAckIn(1, 80)), true);
   assert.equal(deliver(kVm, synAckIn(2, 80)), true);
+  assert.deepEqual(send(kVm, synOut(3, 80)), [true]);
+  assert.deepEqual(g(), [2, 2, 0, 1]);
   assert.equal(deliver(kVm, synAckIn(3, 80)), false);
+});
+
+test('a flow table full of unanswered flows early-drops the stalest for a new one (counted)', () => {
+  const { acls, send, deliver, g, counters } = setup(2);
+  acls.set(kVm, [], webClient);
+  assert.deepEqual(send(kVm, synOut(1, 80), synOut(2, 80), synOut(3, 80)), [true, true, true]);
+  assert.deepEqual(g(), [2, 3, 0, 0]);
+  assert.equal(counters.readGlobal().flowsEarlyDropped, 1);
+  assert.equal(deliver(kVm, synAckIn(3, 80)), true, 'the newest flow got its entry');
+});
+
+test('policy maxFlows: a port beyond its quota gets no new flow (counted)', () => {
+  const { acls, send, deliver, counters } = setup(64);
+  acls.set(kVm, [], webClient, 1);
+  assert.deepEqual(send(kVm, synOut(1, 80), synOut(2, 80)), [true, true]);
+  assert.equal(deliver(kVm, synAckIn(1, 80)), true);
+  assert.equal(deliver(kVm, synAckIn(2, 80)), false, 'over the quota: no flow, so the reply meets the deny');
+  assert.equal(counters.readGlobal().flowsQuotaRefused, 1);
 });
 
 test('basic ACL runs first: a basic deny drops a reply even when its flow exists; meters count both ways', () => {

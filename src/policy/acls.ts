@@ -75,8 +75,11 @@ export class PortAcls {
     this.ingress = new AclIngressNode(this);
   }
 
+  /** Per port: the most stateful flows it may hold (0 = no quota); applied to the flow table when it exists. */
+  private readonly quotas = new Int32Array(kMaxPorts);
+
   /** Replace port `port`'s rules (compiled first: a bad rule throws and leaves the old rules in place). */
-  set(port: number, acls: readonly AclRule[] = [], ext: readonly ExtAclRule[] = []): void {
+  set(port: number, acls: readonly AclRule[] = [], ext: readonly ExtAclRule[] = [], maxFlows = 0): void {
     checkPort(port);
     const b = compileAcls(acls ?? []);
     const x = compileExtAcls(ext ?? []);
@@ -89,7 +92,10 @@ export class PortAcls {
     if (xOn && x.hasStateful && this.flows === null) {
       this.flows = new FlowTable(this.flowTableSize);
       this.flows.countInto(this.c);
+      for (let p = 0; p < kMaxPorts; p++) if (this.quotas[p] !== 0) this.flows.setQuota(p, this.quotas[p]!);
     }
+    this.quotas[port] = maxFlows;
+    this.flows?.setQuota(port, maxFlows);
     this.flows?.removePort(port);
   }
 

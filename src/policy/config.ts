@@ -66,6 +66,8 @@ export interface PortPolicy {
   ieeePriorityTag?: boolean;
   /** StormLimit: broadcast + multicast + unknown-unicast frames per second accepted from the port (0 = off). */
   stormLimit?: number;
+  /** Stateful ACL flows the port may hold at once (0 or absent: no quota but the switch's flow table size). */
+  maxFlows?: number;
   /** MaximumBandwidth: bits per second the switch delivers to the port (egress shaping, 0 = off). */
   maximumBandwidth?: number;
   /** Token bucket depth in bytes for maximumBandwidth (default: 10 ms at the rate, at least 64 KiB). */

@@ -83,9 +83,10 @@ test('expire(now) sweeps idle entries, keeps live ones, per-entry timeouts', () 
   assert.equal(t.active, 0);
 });
 
-test('a full table refuses inserts (counted) and takes them again after expiry', () => {
+test('a table full of assured flows refuses inserts (counted) and takes them again after expiry', () => {
   const t = new FlowTable(4);
   for (let i = 0; i < 4; i++) assert.ok(t.insert(0, k(i, 9, 1, 2), true, 0, 10) >= 0);
+  for (let i = 0; i < 4; i++) assert.ok(t.lookup(0, reply(k(i, 9, 1, 2)), false, 0) >= 0, 'a reply assures the flow');
   assert.equal(t.insert(0, k(99, 9, 1, 2), true, 0, 10), -1);
   assert.equal(t.insert(0, k(98, 9, 1, 2), true, 0, 10), -1);
   assert.deepEqual([t.active, t.created, t.refused], [4, 4, 2]);
@@ -93,6 +94,37 @@ test('a full table refuses inserts (counted) and takes them again after expiry',
   t.expire(12);
   assert.ok(t.insert(0, k(99, 9, 1, 2), true, 12, 10) >= 0);
   assert.equal(t.refused, 2);
+});
+
+test('early drop: a full table evicts the stalest one-way flow for a new one; assured flows stay', () => {
+  const t = new FlowTable(8);
+  // port 1: 2 flows with replies (assured); port 2: 6 one-way flows (a scan), seen at seconds 0..5
+  for (let i = 0; i < 2; i++) {
+    t.insert(1, k(i, 9, 1, 2), true, 0, 100);
+    t.lookup(1, reply(k(i, 9, 1, 2)), false, 0);
+  }
+  for (let i = 0; i < 6; i++) t.insert(2, k(100 + i, 9, 1, 2), true, i, 100);
+  assert.equal(t.active, 8);
+  // port 1 opens a new flow at second 6: the table is full, the stalest unassured entry (port 2's first) goes
+  assert.ok(t.insert(1, k(50, 9, 1, 2), true, 6, 100) >= 0, 'the new flow is admitted');
+  assert.deepEqual([t.active, t.earlyDropped, t.refused], [8, 1, 0]);
+  assert.equal(t.lookup(2, k(100, 9, 1, 2), true, 6), -1, 'the stalest one-way flow was evicted');
+  assert.ok(t.lookup(2, k(101, 9, 1, 2), true, 6) >= 0, 'the next one stays');
+  for (let i = 0; i < 2; i++) assert.ok(t.lookup(1, k(i, 9, 1, 2), true, 6) >= 0, 'assured flows are never early-dropped');
+  assert.deepEqual([t.countOf(1), t.countOf(2)], [3, 5]);
+});
+
+test('per-port quota: new flows beyond it are refused (counted) while other ports still get theirs', () => {
+  const t = new FlowTable(64);
+  t.setQuota(3, 4);
+  for (let i = 0; i < 4; i++) assert.ok(t.insert(3, k(i, 9, 1, 2), true, 0, 10) >= 0);
+  assert.equal(t.insert(3, k(9, 9, 1, 2), true, 0, 10), -1, 'the fifth flow of port 3 is refused');
+  assert.ok(t.insert(3, k(1, 9, 1, 2), true, 1, 10) >= 0, 'an existing flow of port 3 is still refreshed');
+  assert.ok(t.insert(4, k(9, 9, 1, 2), true, 0, 10) >= 0, 'port 4 is not affected');
+  assert.deepEqual([t.quotaRefused, t.refused, t.countOf(3), t.countOf(4)], [1, 0, 4, 1]);
+  t.removePort(3);
+  assert.equal(t.countOf(3), 0, 'counts follow removals');
+  assert.ok(t.insert(3, k(9, 9, 1, 2), true, 2, 10) >= 0, 'room again under the quota');
 });
 
 test('removePort drops only that port', () => {
@@ -129,6 +161,7 @@ test('backward-shift deletion keeps every remaining entry reachable (random mode
       const e = t.insert(5, key, true, now, timeout);
       if (live || model.size < 48) {
         assert.ok(e >= 0, `step ${step} insert ${id}`);
+        assert.ok(t.lookup(5, reply(key), false, now) >= 0, 'its reply (assured: never early-dropped here)');
         model.set(id, { last: now, timeout });
       } else assert.equal(e, -1);
     } else if (op === 8) {

@@ -24,6 +24,13 @@
  * as absent by lookup (and removed there, counted as expired); `expire(now)` sweeps the whole table for
  * housekeeping. ICMP is keyed without its identifier (ports 0): echo replies match their request's flow.
  * Later fragments have no ports, so they do not match a TCP/UDP flow and meet the rules instead.
+ *
+ * Fairness (one port cannot starve the others): an entry is *assured* once a frame of the opposite
+ * direction to the one that created it is seen (a reply). When the table is full, a new flow evicts the
+ * stalest unassured entry among the next kEarlyDropScan occupied slots from its home (Linux conntrack's
+ * early drop: a flood of one-way flows from one port is what fills a table, and it is what goes first);
+ * only when all of them are assured is the flow refused. A port may also have a quota (`setQuota`, policy
+ * `maxFlows`): its new flows beyond it are refused, counted in `quotaRefused`.
  */
 import { declareSwitchCounters, kSwitchSlots } from '../dataplane/counters.js';
 import { kDefaultFlowTableSize } from './config.js';
@@ -34,14 +41,24 @@ export const flowCounters = declareSwitchCounters('flows', [
   [8, 'flowsActive', 'stateful ACL flow entries now'],
   [9, 'flowsCreated', 'stateful ACL flows created'],
   [10, 'flowsExpired', 'stateful ACL flows removed after their idle timeout'],
-  [11, 'flowsRefused', 'stateful ACL flows not created because the flow table was full'],
+  [11, 'flowsRefused', 'stateful ACL flows not created because the flow table was full of assured flows'],
+  [13, 'flowsEarlyDropped', 'unassured stateful ACL flows evicted to make room for a new one (early drop)'],
+  [14, 'flowsQuotaRefused', 'stateful ACL flows not created because the port had its quota (policy maxFlows)'],
 ] as const);
 const kActive = flowCounters.flowsActive;
 const kCreated = flowCounters.flowsCreated;
 const kExpired = flowCounters.flowsExpired;
 const kRefused = flowCounters.flowsRefused;
+const kEarlyDropped = flowCounters.flowsEarlyDropped;
+const kQuotaRefused = flowCounters.flowsQuotaRefused;
 
 const kKeyWords = 10; // see the header diagram
+/** Occupied slots an early drop looks at: enough to find a one-way flow in a flooded table, bounded per insert. */
+const kEarlyDropScan = 64;
+/** Ports are 16 bits in the key (w0); quotas and counts are kept per port number. */
+const kPortSpace = 1 << 16;
+const kFlagOutbound = 1; // created by an outbound frame
+const kFlagAssured = 2; // a frame of the other direction was seen
 
 /** One flow as `entries` reports it (the VM's view: local = the port's endpoint). */
 export interface FlowEntry {
@@ -81,6 +98,10 @@ export class FlowTable {
   private readonly lastSeen: Int32Array; // seconds (clock.nowSec)
   private readonly timeouts: Int32Array; // idle timeout in seconds; 0 = empty slot
   private readonly tags: Int32Array; // caller data (the creating rule's position)
+  private readonly flags: Uint8Array; // kFlagOutbound | kFlagAssured
+  /** Entries per port, and each port's quota (0 = none but the table's capacity). */
+  private readonly perPort = new Int32Array(kPortSpace);
+  private readonly quota = new Int32Array(kPortSpace);
   private readonly k = new Int32Array(kKeyWords); // scratch key
 
   /** Entries now. */
@@ -95,14 +116,22 @@ export class FlowTable {
   get expired(): number {
     return this.c[kExpired]!;
   }
-  /** Inserts refused because the table was full. */
+  /** Inserts refused because the table was full (of assured entries). */
   get refused(): number {
     return this.c[kRefused]!;
+  }
+  /** Unassured entries evicted to make room for a new flow (early drop). */
+  get earlyDropped(): number {
+    return this.c[kEarlyDropped]!;
+  }
+  /** Inserts refused because the port had its quota of entries. */
+  get quotaRefused(): number {
+    return this.c[kQuotaRefused]!;
   }
 
   /** Count into `c` (a worker's counter block) from now on, carrying over what was counted so far. */
   countInto(c: Float64Array): void {
-    for (const i of [kActive, kCreated, kExpired, kRefused]) c[i] = this.c[i]!;
+    for (const i of [kActive, kCreated, kExpired, kRefused, kEarlyDropped, kQuotaRefused]) c[i] = this.c[i]!;
     this.c = c;
   }
 
@@ -118,6 +147,17 @@ export class FlowTable {
     this.lastSeen = new Int32Array(this.slots);
     this.timeouts = new Int32Array(this.slots);
     this.tags = new Int32Array(this.slots);
+    this.flags = new Uint8Array(this.slots);
+  }
+
+  /** At most `max` entries for `port` (0: no quota). Entries it already has beyond it stay until they expire. */
+  setQuota(port: number, max: number): void {
+    this.quota[port & 0xffff] = max > 0 ? max : 0;
+  }
+
+  /** Entries `port` holds now. */
+  countOf(port: number): number {
+    return this.perPort[port & 0xffff]!;
   }
 
   /** Pack the VM-view key of a frame into the scratch words; returns its hash. */
@@ -177,6 +217,7 @@ export class FlowTable {
           return -1;
         }
         this.lastSeen[i] = nowSec;
+        if ((this.flags[i]! & kFlagOutbound) !== (outbound ? kFlagOutbound : 0)) this.flags[i]! |= kFlagAssured;
         return i;
       }
     }
@@ -187,6 +228,18 @@ export class FlowTable {
    * returns its index, or -1 when the table is full (counted in `refused`). Datapath: no allocation.
    */
   insert(port: number, key: FlowKey, outbound: boolean, nowSec: number, idleTimeout: number, tag = 0): number {
+    const i = this.place(port, key, outbound, nowSec, idleTimeout, tag);
+    if (i !== -2) return i;
+    // full: evict the stalest unassured entry near this flow's home, then place it again (now there is room)
+    if (!this.earlyDrop(this.pack(port, key, outbound), nowSec)) {
+      this.c[kRefused]++;
+      return -1;
+    }
+    return this.place(port, key, outbound, nowSec, idleTimeout, tag);
+  }
+
+  /** insert's probe: the entry's index, -1 refused by the port's quota, -2 the table is full. */
+  private place(port: number, key: FlowKey, outbound: boolean, nowSec: number, idleTimeout: number, tag: number): number {
     const h = this.pack(port, key, outbound);
     const { timeouts, hashes, mask } = this;
     const t = idleTimeout < 1 ? 1 : idleTimeout | 0;
@@ -199,6 +252,7 @@ export class FlowTable {
           // the old flow ran out: it expired, this is a new one in its place
           this.c[kExpired]++;
           this.c[kCreated]++;
+          this.flags[i] = outbound ? kFlagOutbound : 0;
         }
         this.lastSeen[i] = nowSec;
         timeouts[i] = t;
@@ -206,10 +260,12 @@ export class FlowTable {
         return i;
       }
     }
-    if (this.c[kActive]! >= this.capacity) {
-      this.c[kRefused]++;
+    const q = this.quota[port & 0xffff]!;
+    if (q !== 0 && this.perPort[port & 0xffff]! >= q) {
+      this.c[kQuotaRefused]++;
       return -1;
     }
+    if (this.active >= this.capacity) return -2;
     const keys = this.keys;
     const k = this.k;
     const b = i * kKeyWords;
@@ -218,9 +274,34 @@ export class FlowTable {
     this.lastSeen[i] = nowSec;
     timeouts[i] = t;
     this.tags[i] = tag;
+    this.flags[i] = outbound ? kFlagOutbound : 0;
+    this.perPort[port & 0xffff]!++;
     this.c[kActive]++;
     this.c[kCreated]++;
     return i;
+  }
+
+  /** Remove the least recently seen unassured entry among kEarlyDropScan occupied slots from hash h's home
+   *  (wrapping over empty slots); false when every one of them is assured. */
+  private earlyDrop(h: number, nowSec: number): boolean {
+    const { timeouts, flags, lastSeen, mask, slots } = this;
+    let victim = -1;
+    let oldest = 0;
+    let seen = 0;
+    for (let n = 0, i = h & mask; n < slots && seen < kEarlyDropScan; n++, i = (i + 1) & mask) {
+      if (timeouts[i] === 0) continue;
+      seen++;
+      if ((flags[i]! & kFlagAssured) !== 0) continue;
+      const idle = nowSec - lastSeen[i]!;
+      if (victim < 0 || idle > oldest) {
+        victim = i;
+        oldest = idle;
+      }
+    }
+    if (victim < 0) return false;
+    this.remove(victim);
+    this.c[kEarlyDropped]++;
+    return true;
   }
 
   /** The tag stored with entry `i` (from lookup/insert). */
@@ -235,7 +316,8 @@ export class FlowTable {
 
   /** Backward-shift delete of slot i. */
   private remove(i: number): void {
-    const { timeouts, hashes, keys, lastSeen, tags, mask } = this;
+    const { timeouts, hashes, keys, lastSeen, tags, flags, mask } = this;
+    this.perPort[keys[i * kKeyWords]! >>> 16]!--;
     let hole = i;
     for (let j = (i + 1) & mask; timeouts[j] !== 0; j = (j + 1) & mask) {
       const home = hashes[j]! & mask;
@@ -246,6 +328,7 @@ export class FlowTable {
         lastSeen[hole] = lastSeen[j]!;
         timeouts[hole] = timeouts[j]!;
         tags[hole] = tags[j]!;
+        flags[hole] = flags[j]!;
         hole = j;
       }
     }

@@ -72,7 +72,7 @@ test('learned remote: receive from a peer, then transmit back to it; flushed onc
   nic.close();
 });
 
-test('configured remote: transmit without having heard from it; another sender does not redirect it', async () => {
+test('configured remote: transmit without having heard from it; another sender is dropped (foreign-source) and redirects nothing', async () => {
   const p = await peer();
   const stranger = await peer();
   cleanups.push(() => p.sock.close(), () => stranger.sock.close());
@@ -82,13 +82,60 @@ test('configured remote: transmit without having heard from it; another sender d
   nic.open(sink);
   await nic.ready();
   stranger.sock.send(frameOf(60, 1), nic.boundPort, '127.0.0.1');
-  await until(() => sink.frames.length === 1, 'frame from the stranger');
+  await until(() => sink.drops['foreign-source'] === 1, 'the stranger counted foreign-source');
+  p.sock.send(frameOf(60, 4), nic.boundPort, '127.0.0.1');
+  await until(() => sink.frames.length === 1, 'frame from the configured remote');
+  assert.deepEqual(sink.frames, [frameOf(60, 4)], "only the remote's frame was taken");
+  assert.equal(nic.describe().foreignDropped, 1);
+  assert.equal(nic.describe().lastForeign, `127.0.0.1:${stranger.port}`);
+  assert.equal(sink.pool.available, 512, 'no slot leaked by the drop');
   const slots = Int32Array.of(sink.pool.load(frameOf(1920, 2)), sink.pool.load(frameOf(1, 3)));
   assert.equal(nic.transmit(slots, 2), 2);
   await until(() => p.got.length === 2, 'frames at the configured remote');
   assert.deepEqual(p.got, [frameOf(1920, 2), frameOf(1, 3)]);
   assert.equal(stranger.got.length, 0);
+  assert.deepEqual(sink.drops, { 'foreign-source': 1 });
   for (const s of slots) sink.pool.free(s);
+  nic.close();
+});
+
+test('IPv6: a configured remote ::1 (written 0:0::1) is bound on ::1 by default, frames both ways, strangers dropped', async () => {
+  const sock = dgram.createSocket('udp6');
+  const got: Buffer[] = [];
+  sock.on('message', (m: Buffer) => got.push(m));
+  sock.bind(0, '::1');
+  await once(sock, 'listening');
+  const stranger = dgram.createSocket('udp6');
+  stranger.bind(0, '::1');
+  await once(stranger, 'listening');
+  cleanups.push(() => sock.close(), () => stranger.close());
+  const sink = new RecordingSink(newPool());
+  const nic = new DgramNic({ localPort: 0, remoteHost: '0:0::1', remotePort: sock.address().port });
+  cleanups.push(() => nic.close());
+  nic.open(sink);
+  await nic.ready();
+  assert.equal(nic.localHost, '::1');
+  assert.equal(nic.describe().remote, `[::1]:${sock.address().port}`);
+  stranger.send(frameOf(60, 1), nic.boundPort, '::1');
+  sock.send(frameOf(60, 2), nic.boundPort, '::1');
+  await until(() => sink.frames.length === 1 && sink.drops['foreign-source'] === 1, 'one frame taken, one foreign');
+  assert.deepEqual(sink.frames, [frameOf(60, 2)]);
+  const slots = Int32Array.of(sink.pool.load(frameOf(100, 3)));
+  assert.equal(nic.transmit(slots, 1), 1);
+  sink.pool.free(slots[0]);
+  await until(() => got.length === 1, 'frame at the IPv6 peer');
+  assert.deepEqual(got[0], frameOf(100, 3));
+  nic.close();
+});
+
+test('a local address in use: ready() rejects with the address and EADDRINUSE', async () => {
+  const p = await peer();
+  cleanups.push(() => p.sock.close());
+  const nic = new DgramNic({ localPort: p.port });
+  cleanups.push(() => nic.close());
+  nic.open(new RecordingSink(newPool()));
+  await assert.rejects(nic.ready(), new RegExp(`cannot bind 127\\.0\\.0\\.1:${p.port}: already in use \\(EADDRINUSE\\)`));
+  assert.match(String(nic.describe().down), /EADDRINUSE/);
   nic.close();
 });
 

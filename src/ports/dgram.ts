@@ -4,9 +4,12 @@
  *
  * Why: UDP needs no connection state, so either side can restart and traffic simply resumes; the price is
  * no batching on QEMU's side (one sendto() per frame) and no delivery guarantee. The port is up once the
- * local socket is bound and stays up. If no remote is configured it is learned from the last sender, so a
- * QEMU started with `local.port=0` (an ephemeral port) works; anyone who can reach the port can then
- * redirect the switch's frames, so bind to loopback (the default) or configure the remote.
+ * local socket is bound and stays up. With a configured remote, only datagrams from exactly that address
+ * and port are taken; any other source is dropped and counted `foreign-source` (no one else can inject
+ * frames). If no remote is configured it is learned from the last sender, so a QEMU started with
+ * `local.port=0` (an ephemeral port) works; anyone who can reach the port can then redirect the switch's
+ * frames, so bind to loopback (the default) or configure the remote. IPv6 works: the socket's family
+ * follows the local address (default ::1 when the remote is IPv6, else 127.0.0.1).
  *
  * Receive: each datagram is copied whole into a pool slot (`bytes.set(msg, start)`: no view, no allocation)
  * and the batch is flushed once per event-loop turn through one preallocated callback (setImmediate costs
@@ -19,6 +22,7 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { canonicalHost, hostPortText } from './address.js';
 import { copyBytes, kFlushEvery, viewOf } from './framing.js';
 import type { Nic, NicSink } from './nic.js';
 import { qemuEscape, reachable } from './qemu-args.js';
@@ -33,6 +37,12 @@ export const kTxRing = 256;
 const kTxMask = kTxRing - 1;
 /** Default bind address: loopback, so the port is not reachable from the network unless asked. */
 const kDefaultHost = '127.0.0.1';
+const kDefaultHost6 = '::1';
+
+/** The local address when none is given: loopback of the remote's family (a udp4 socket cannot reach ::1). */
+function defaultLocal(opts: DgramNicOptions): string {
+  return opts.remoteHost !== undefined && net.isIPv6(opts.remoteHost) ? kDefaultHost6 : kDefaultHost;
+}
 
 export interface DgramNicOptions {
   /** Local bind address (default 127.0.0.1) and port (0 picks a free port). */
@@ -53,6 +63,9 @@ function checkOptions(opts: DgramNicOptions): void {
   checkPort('localPort', opts.localPort, true);
   checkPort('remotePort', opts.remotePort, false);
   if (opts.remoteHost !== undefined && opts.remotePort === undefined) throw new RangeError('dgram remoteHost needs remotePort');
+  const local = opts.localHost ?? defaultLocal(opts);
+  if (opts.remoteHost !== undefined && net.isIP(opts.remoteHost) && net.isIP(local) && net.isIP(opts.remoteHost) !== net.isIP(local))
+    throw new RangeError(`dgram local ${local} and remote ${opts.remoteHost} are of different IP families; use two IPv4 or two IPv6 addresses`);
 }
 
 export class DgramNic implements Nic {
@@ -68,8 +81,13 @@ export class DgramNic implements Nic {
   private sock: dgram.Socket | null = null;
   private bound = false;
   private closed = false;
+  /** Why binding failed; ready() rejects with it from then on. */
+  private failure: Error | null = null;
   private readonly waiters = new ReadyWaiters();
   private lastError = '';
+  /** Datagrams dropped because they came from another address than the configured remote. */
+  private foreign = 0;
+  private lastForeign = '';
 
   // Receive: frames handed to the sink and not yet flushed; whether the flush callback is queued.
   private unflushed = 0;
@@ -86,10 +104,10 @@ export class DgramNic implements Nic {
 
   constructor(opts: DgramNicOptions) {
     checkOptions(opts);
-    this.localHost = opts.localHost ?? kDefaultHost;
+    this.localHost = opts.localHost ?? defaultLocal(opts);
     this.localPort = opts.localPort;
     this.learn = opts.remotePort === undefined;
-    this.remoteHost = opts.remoteHost ?? reachable(this.localHost);
+    this.remoteHost = canonicalHost(opts.remoteHost ?? reachable(this.localHost));
     this.remotePort = opts.remotePort ?? 0;
   }
 
@@ -105,9 +123,13 @@ export class DgramNic implements Nic {
     const sock = dgram.createSocket({ type: net.isIPv6(this.localHost) ? 'udp6' : 'udp4' });
     this.sock = sock;
     sock.on('message', this.onMessage);
-    sock.on('error', (e: Error) => {
-      this.lastError = e.message;
-      if (!this.bound) this.waiters.settle(e);
+    sock.on('error', (e: NodeJS.ErrnoException) => {
+      const where = hostPortText(this.localHost, this.localPort);
+      this.lastError = e.code === 'EADDRINUSE' ? `cannot bind ${where}: already in use (EADDRINUSE)` : `cannot bind ${where}: ${e.message}`;
+      if (!this.bound) {
+        this.failure = new Error(this.lastError);
+        this.waiters.settle(this.failure);
+      }
     });
     sock.on('listening', () => {
       if (this.closed) return;
@@ -121,6 +143,7 @@ export class DgramNic implements Nic {
   /** Resolves once the local socket is bound (then `boundPort` is known). Control path only. */
   ready(): Promise<void> {
     if (this.closed) return Promise.reject(new Error('dgram: closed'));
+    if (this.failure) return Promise.reject(this.failure);
     if (this.bound) return Promise.resolve();
     return this.waiters.wait();
   }
@@ -142,6 +165,12 @@ export class DgramNic implements Nic {
     if (this.learn) {
       this.remoteHost = rinfo.address;
       this.remotePort = rinfo.port;
+    } else if (rinfo.port !== this.remotePort || rinfo.address !== this.remoteHost) {
+      // not the configured peer: two compares per datagram, and a string kept only for `port show`
+      this.foreign++;
+      if (this.foreign === 1 || (this.foreign & 1023) === 0) this.lastForeign = hostPortText(rinfo.address, rinfo.port);
+      sink.drop('foreign-source');
+      return;
     }
     const slot = sink.alloc();
     if (slot < 0) {
@@ -242,10 +271,13 @@ export class DgramNic implements Nic {
   describe(): Record<string, unknown> {
     return {
       kind: this.kind,
-      local: `${this.localHost}:${this.boundPort}`,
-      remote: this.remotePort ? `${this.remoteHost}:${this.remotePort}` : null,
+      local: hostPortText(this.localHost, this.boundPort),
+      remote: this.remotePort ? hostPortText(this.remoteHost, this.remotePort) : null,
       remoteLearned: this.learn,
       connected: this.bound,
+      foreignDropped: this.foreign,
+      lastForeign: this.lastForeign || null,
+      down: this.bound ? null : (this.failure?.message ?? (this.closed ? 'closed' : 'binding')),
       inFlight: this.inFlight,
       txErrors: this.txErrors,
       lastError: this.lastError || null,
@@ -263,7 +295,7 @@ export class DgramNic implements Nic {
  */
 export function qemuDgramNetdevArg(opts: DgramNicOptions, id: string): string {
   checkOptions(opts);
-  const reach = reachable(opts.localHost ?? kDefaultHost);
+  const reach = reachable(opts.localHost ?? defaultLocal(opts));
   const qLocalHost = opts.remoteHost ?? reach;
   const qLocalPort = opts.remotePort ?? 0;
   return (

@@ -34,7 +34,7 @@ export interface NicSink {
   disconnected(): void;
 }
 
-export type NicDropReason = 'malformed' | 'framing-error' | 'oversize' | 'no-buffer' | 'tx-error' | 'ring-full' | 'bad-vnet-hdr' | 'gso-unsupported';
+export type NicDropReason = 'malformed' | 'framing-error' | 'oversize' | 'no-buffer' | 'tx-error' | 'ring-full' | 'bad-vnet-hdr' | 'gso-unsupported' | 'foreign-source';
 
 /** Offload capabilities of an endpoint (Nic.offloadCaps): frames it takes with a partial checksum... */
 export const kCapCsum = 1;
@@ -53,6 +53,9 @@ export interface Nic {
   transmit(slots: Int32Array, count: number): number;
   /** Stop I/O and release OS resources; must be safe to call twice. */
   close(): void;
+  /** The port is removed for good (not a shutdown): let go of what was kept across restarts (a persistent
+   *  TAP device). Called before close(). */
+  dispose?(): void;
   /** Administrative link change (port disconnect/connect): show it to the endpoint where the medium can (TAP carrier). */
   setLink?(up: boolean): void;
   /** Plain-object description for `port show` (addresses, fd, peer...). Control path only. */

@@ -1,5 +1,5 @@
 /**
- * StreamNic over real sockets: unix and TCP listeners with a real net client, client replacement, garbage
+ * StreamNic over real sockets: unix and TCP listeners with a real net client, one client at a time, garbage
  * input, backpressure, connect mode against a net.Server that goes away and comes back, and (when
  * qemu-system-x86_64 is installed) QEMU 7.2 itself on the other end in both directions, using the exact
  * `-netdev` strings qemuNetdevArg/qemuDgramNetdevArg print, including a QEMU restart; and (when vde2 is
@@ -105,8 +105,9 @@ function openNic(opts: StreamNicOptions): { sink: RecordingSink; nic: StreamNic 
   return { sink, nic };
 }
 
-test('listen on unix: creates the parent directory, frames both ways across chunk splits, removes the socket on close', async () => {
+test('listen on unix: frames both ways across chunk splits, removes the socket on close', async () => {
   const p = path.join(tmp, 'a', 'b', 'sw.sock');
+  fs.mkdirSync(path.dirname(p), { recursive: true }); // the control plane makes the directory (control/private-dir.ts)
   const { sink, nic } = openNic({ mode: 'listen', path: p });
   await nic.ready();
   assert.ok(fs.lstatSync(p).isSocket());
@@ -144,53 +145,59 @@ test('listen on unix: creates the parent directory, frames both ways across chun
   assert.deepEqual(sink.drops, {});
 });
 
-test('listen on unix: a stale socket file is replaced; a regular file is never deleted', async () => {
+test('listen on unix: the NIC removes no file it did not bind; a path in use fails ready() with EADDRINUSE', async () => {
   const p = path.join(tmp, 'stale.sock');
-  // A listener killed without cleanup leaves its socket file behind.
+  // A listener killed without cleanup leaves its socket file behind: only the control plane may judge it stale.
   spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(p)}, () => process.kill(process.pid, 'SIGKILL'))`]);
   assert.ok(fs.lstatSync(p).isSocket(), 'stale socket exists');
-  const { sink, nic } = openNic({ mode: 'listen', path: p });
-  await nic.ready();
-  const c = await connectTo({ path: p });
-  await until(() => sink.connects === 1, 'connected()');
-  c.destroy();
+  const { nic } = openNic({ mode: 'listen', path: p });
+  await assert.rejects(nic.ready(), /cannot listen on .*stale\.sock: already in use \(EADDRINUSE\)/);
+  await assert.rejects(nic.ready(), /EADDRINUSE/, 'a later ready() still says why');
+  assert.match(String(nic.describe().down), /EADDRINUSE/);
   nic.close();
+  assert.ok(fs.lstatSync(p).isSocket(), 'close did not remove a file the NIC never bound');
 
   const f = path.join(tmp, 'not-a-socket');
   fs.writeFileSync(f, 'precious');
-  const nic2 = new StreamNic({ mode: 'listen', path: f });
-  assert.throws(() => nic2.open(new RecordingSink(newPool())), /not a socket/);
-  assert.equal(fs.readFileSync(f, 'utf8'), 'precious');
+  const { nic: nic2 } = openNic({ mode: 'listen', path: f });
+  await assert.rejects(nic2.ready(), /EADDRINUSE/);
   nic2.close();
+  assert.equal(fs.readFileSync(f, 'utf8'), 'precious');
 });
 
-test('listen: a second client replaces the first; only the current client going away lowers the link', async () => {
-  const p = path.join(tmp, 'replace.sock');
-  const { sink, nic } = openNic({ mode: 'listen', path: p });
-  await nic.ready();
+for (const kind of ['unix', 'tcp'] as const) {
+  test(`listen on ${kind}: the connected client keeps the port; a second is closed at once and counted; accepted after the first leaves`, async () => {
+    const p = path.join(tmp, 'one-client.sock');
+    const { sink, nic } = openNic(kind === 'unix' ? { mode: 'listen', path: p } : { mode: 'listen', port: 0 });
+    await nic.ready();
+    const where: net.NetConnectOpts = kind === 'unix' ? { path: p } : { host: '127.0.0.1', port: nic.boundPort! };
 
-  const c1 = await connectTo({ path: p });
-  const r1 = new FrameReader(c1);
-  await until(() => sink.connects === 1, 'first connected()');
-  const c1closed = once(c1, 'close');
-  const c2 = await connectTo({ path: p });
-  const r2 = new FrameReader(c2);
-  await until(() => sink.connects === 2, 'second connected()');
-  await c1closed; // the switch dropped the old client
-  await sleep(20);
-  assert.equal(sink.disconnects, 0, 'replacement is not a link-down');
+    const c1 = await connectTo(where);
+    const r1 = new FrameReader(c1);
+    await until(() => sink.connects === 1, 'first connected()');
+    const c2 = await connectTo(where);
+    const r2 = new FrameReader(c2);
+    await once(c2, 'close'); // the switch closed the newcomer
+    c2.write = () => true;
+    assert.equal(sink.connects, 1, 'the newcomer never became the peer');
+    assert.equal(nic.describe().refused, 1);
+    assert.equal(c1.destroyed, false, 'the first client is still connected');
 
-  sendAll(nic, sink.pool, [frameOf(60, 7)]);
-  await until(() => r2.frames.length === 1, 'frame at the new client');
-  assert.equal(r1.frames.length, 0);
-  c2.write(encode([frameOf(60, 8)]));
-  await until(() => sink.frames.length === 1, 'frame from the new client');
-  assert.equal(nic.describe().replaced, 1);
+    sendAll(nic, sink.pool, [frameOf(60, 7)]);
+    await until(() => r1.frames.length === 1, 'frame at the first client');
+    c1.write(encode([frameOf(60, 8)]));
+    await until(() => sink.frames.length === 1, 'frame from the first client');
+    assert.equal(r2.frames.length, 0);
 
-  c2.end();
-  await until(() => sink.disconnects === 1, 'disconnected()');
-  nic.close();
-});
+    c1.end();
+    await until(() => sink.disconnects === 1, 'disconnected()');
+    const c3 = await connectTo(where);
+    await until(() => sink.connects === 2, 'a new client once the first is gone');
+    c3.destroy();
+    await until(() => sink.disconnects === 2, 'second disconnected()');
+    nic.close();
+  });
+}
 
 test('listen: garbage (an HTTP request) counts framing-error, closes that connection, and the listener accepts again', async () => {
   const p = path.join(tmp, 'garbage.sock');

@@ -4,10 +4,12 @@
  * socket (e.g. with socat), 2-byte prefix.
  *
  * Why both directions:
- *   listen  - the switch listens, QEMU connects (`server=off`). One client at a time: a newer connection
- *             replaces the older one, because a rebooted or restarted VM reconnects before the old socket
- *             has noticed that its peer is gone. But QEMU 7.2 (Debian 12) has no client `reconnect`, so a
- *             switch restart leaves such a VM unplugged until QEMU itself restarts.
+ *   listen  - the switch listens, QEMU connects (`server=off`). One client at a time, as QEMU's own server:
+ *             while a client is connected a second one is closed at once and counted (`refused`), so no
+ *             other local user can take the port over; once the first is gone the next is accepted. QEMU
+ *             7.2 (Debian 12) has no client `reconnect`, so a switch restart leaves such a VM unplugged
+ *             until QEMU itself restarts. The NIC never removes a file it did not bind: the control plane
+ *             readies the path first (control/socket-path.ts), so a path in use fails here as EADDRINUSE.
  *   connect - QEMU listens (`server=on`), the switch connects and re-connects forever (every kReconnectMs)
  *             after either side restarts. With QEMU 7.2 this is the direction that survives a switch restart.
  *
@@ -21,9 +23,8 @@
  * 'ring-full'. Node allocates per chunk ('data' Buffers) and per write (the batch Buffer); per frame, only
  * frames of 128 bytes or more cost one short-lived view inside the native copy (see framing.ts copyBytes).
  */
-import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
+import { hostPortText } from './address.js';
 import { countUnencodable, encodeBatch, FrameReassembler, prefixBytesFor, type FramingKind, type PrefixBytes } from './framing.js';
 import type { Nic, NicSink } from './nic.js';
 import { qemuEscape, reachable } from './qemu-args.js';
@@ -72,27 +73,6 @@ function checkOptions(opts: StreamNicOptions): void {
   if (opts.retryMs !== undefined && (!Number.isFinite(opts.retryMs) || opts.retryMs <= 0)) throw new RangeError(`stream retryMs must be > 0, got ${opts.retryMs}`);
 }
 
-/** Make `p` listenable: create its directory, remove a stale socket; refuse to delete anything that is not a socket. */
-function prepareUnixPath(p: string): void {
-  fs.mkdirSync(path.dirname(p), { recursive: true });
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(p);
-  } catch {
-    return; // nothing there
-  }
-  if (!st.isSocket()) throw new Error(`stream: ${p} exists and is not a socket; not removing it`);
-  fs.unlinkSync(p);
-}
-
-function removeSocketFile(p: string): void {
-  try {
-    if (fs.lstatSync(p).isSocket()) fs.unlinkSync(p);
-  } catch {
-    // already gone
-  }
-}
-
 export class StreamNic implements Nic {
   readonly kind = 'stream';
   readonly mode: 'listen' | 'connect';
@@ -113,10 +93,13 @@ export class StreamNic implements Nic {
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private listening = false;
+  /** Why listening failed (bind error); ready() rejects with it from then on. */
+  private failure: Error | null = null;
   private readonly waiters = new ReadyWaiters();
   private peer = '';
   private connects = 0;
-  private replaced = 0;
+  /** Clients closed at once because another was connected (listen mode). */
+  private refused = 0;
   private framingErrors = 0;
   private lastError = '';
 
@@ -147,6 +130,7 @@ export class StreamNic implements Nic {
    */
   ready(): Promise<void> {
     if (this.closed) return Promise.reject(new Error('stream: closed'));
+    if (this.failure) return Promise.reject(this.failure);
     if (this.mode === 'listen' ? this.listening : this.sock !== null) return Promise.resolve();
     return this.waiters.wait();
   }
@@ -154,7 +138,6 @@ export class StreamNic implements Nic {
   // --- listen mode ---
 
   private listen(): void {
-    if (this.path) prepareUnixPath(this.path); // may throw (not a socket): before anything is created
     const srv = net.createServer();
     this.server = srv;
     srv.on('connection', (s: net.Socket) => this.accept(s));
@@ -162,9 +145,12 @@ export class StreamNic implements Nic {
       this.listening = true;
       this.waiters.settle(null);
     });
-    srv.on('error', (e: Error) => {
-      this.lastError = e.message;
-      this.waiters.settle(e);
+    srv.on('error', (e: NodeJS.ErrnoException) => {
+      const where = this.path ?? hostPortText(this.host, this.port);
+      const why = e.code === 'EADDRINUSE' ? 'already in use (EADDRINUSE)' : e.message;
+      this.lastError = `cannot listen on ${where}: ${why}`;
+      if (!this.listening) this.failure = new Error(this.lastError);
+      this.waiters.settle(this.failure ?? e);
     });
     if (this.path) {
       srv.listen(this.path);
@@ -182,13 +168,14 @@ export class StreamNic implements Nic {
       this.lastError = e.message;
     });
     s.on('close', () => this.onClose(s));
-    const old = this.sock;
-    if (old !== null) {
-      // A newer client wins: the old one is most likely a VM that has already restarted. Its 'close' is then
-      // ignored (it is no longer this.sock), so the port sees one connected() and no disconnected().
-      this.sock = null;
-      this.replaced++;
-      old.destroy();
+    if (this.sock !== null && this.sock.destroyed) this.onClose(this.sock); // closed by us, its 'close' not yet here
+    if (this.sock !== null) {
+      // One client at a time, as QEMU's own server: the connected one keeps the port; a VM that restarts
+      // closes its old socket first (the kernel does it when QEMU exits), so it is accepted again.
+      this.refused++;
+      this.lastError = `refused a second client while ${this.peer} is connected`;
+      s.destroy();
+      return;
     }
     this.attach(s);
   }
@@ -238,7 +225,7 @@ export class StreamNic implements Nic {
     this.sock = s;
     reasm.reset();
     if (!this.path) s.setNoDelay(true); // frames are latency-sensitive and already batched per write
-    this.peer = this.path ? `unix:${this.path}` : `${s.remoteAddress}:${s.remotePort}`;
+    this.peer = this.path ? `unix:${this.path}` : hostPortText(s.remoteAddress ?? '?', s.remotePort);
     this.connects++;
     // One closure per connection (not per frame).
     s.on('data', (chunk: Buffer) => {
@@ -300,9 +287,8 @@ export class StreamNic implements Nic {
       this.sink!.disconnected();
     }
     if (this.server !== null) {
-      this.server.close();
+      this.server.close(); // libuv removes the socket file it bound
       this.server = null;
-      if (this.path) removeSocketFile(this.path);
     }
     this.listening = false;
     this.waiters.settle(new Error('stream: closed'));
@@ -314,8 +300,16 @@ export class StreamNic implements Nic {
     return a && typeof a === 'object' ? a.port : this.port;
   }
 
+  /** Why the link is down, in words (null when up): what `port list` shows. */
+  private downReason(): string | null {
+    if (this.sock !== null) return null;
+    if (this.mode === 'connect') return `connecting to ${this.path ?? hostPortText(this.host, this.port)}${this.lastError ? `: ${this.lastError}` : ''}`;
+    if (this.failure) return this.failure.message;
+    return `no client connected to ${this.path ?? hostPortText(this.host, this.boundPort)}`;
+  }
+
   describe(): Record<string, unknown> {
-    const where = this.path !== undefined ? { path: this.path } : { address: `${this.host}:${this.boundPort}` };
+    const where = this.path !== undefined ? { path: this.path } : { address: hostPortText(this.host, this.boundPort) };
     return {
       kind: this.kind,
       mode: this.mode,
@@ -324,7 +318,8 @@ export class StreamNic implements Nic {
       connected: this.sock !== null,
       peer: this.peer || null,
       connects: this.connects,
-      replaced: this.replaced,
+      refused: this.refused,
+      down: this.downReason(),
       framingErrors: this.framingErrors,
       lastError: this.lastError || null,
     };

@@ -29,6 +29,12 @@ export interface TapOpenOptions {
   /** Create the TAP if missing (default true, non-persistent: it vanishes when its last fd closes).
    *  false: fail with a clear error when no interface of that name exists. */
   create?: boolean;
+  /** TUNSETPERSIST: the device outlives its fds (a restarted switch re-attaches to it, MAC and addresses kept). */
+  persist?: boolean;
+  /** Attach (or create) inside this network namespace (a name under /run/netns) instead of the thread's own. */
+  netns?: string;
+  /** An fd of this thread whose device went away: the new attachment takes over its number (dup3). */
+  replaceFd?: number;
 }
 
 export interface TapAddon {
@@ -58,8 +64,16 @@ export interface TapAddon {
   poll(fd: number, onReadable: (status: number) => void): number;
   /** Stop and close a poll handle; false if it was already gone (idempotent). */
   unpoll(handle: number): boolean;
+  /** A non-blocking AF_UNIX datagram socket bound at bindPath and connected to `peer` (a raw 110-byte
+   *  struct sockaddr_un): a VDE client's data channel, read and written like a TAP (one datagram per frame). */
+  unixDgram(bindPath: string, peer: Uint8Array): number;
+  /** TUNSETPERSIST 0: the device goes away with its last fd. */
+  unpersist(fd: number): boolean;
   /** Close an fd this thread opened (stopping its polls first); false if not open here (idempotent). */
   close(fd: number): boolean;
+  /** A new fd on the same open TAP (fcntl F_DUPFD_CLOEXEC), owned and closed at teardown by this thread.
+   *  The TAP device lives while any fd on it is open. */
+  dup(fd: number): number;
   /** Bytes of virtio_net_hdr used with vnetHdr (12). */
   readonly vnetHdrLen: number;
 }

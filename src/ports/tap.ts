@@ -64,8 +64,13 @@ const TUN_F_USO6 = 0x40;
 export interface TapNicOptions {
   /** Interface name (<= 15 bytes); `tap%d` lets the kernel pick. */
   name: string;
-  /** Create it if missing (default true; non-persistent: gone when closed). false: must exist. */
+  /** Create it if missing (default true). false: must exist. */
   create?: boolean;
+  /** Make the device persistent (it outlives the fd: a restarted switch finds it, MAC and addresses kept);
+   *  `dispose()` undoes it when the port is removed for good. Default false: gone when closed. */
+  persist?: boolean;
+  /** Network namespace (a name under /run/netns) to create or find the device in. */
+  netns?: string;
   /** IFF_VNET_HDR: 12-byte virtio_net_hdr per frame (prerequisite for the later offload work). */
   vnetHdr?: boolean;
   /** IFF_MULTI_QUEUE: this NIC opens one queue; other TapNics on the same name add more. */
@@ -78,10 +83,11 @@ export interface TapNicOptions {
    */
   borrow?: { fd: number; offloadCaps: number };
   /**
-   * Take over a TAP fd another worker opened and released (a retired worker's NIC): read it, write it,
-   * report its link and close it in the end. The offloads set on the fd stay as they were.
+   * Take over a TAP that stays open elsewhere (a retired worker's released fd, the runtime's copy of a
+   * crashed worker's): this NIC opens a dup of `fd` (its own, closed by it or by this thread's teardown),
+   * reads it, writes it and reports its link. The device is already up; its offloads stay as they were.
    */
-  adopt?: { fd: number; offloadCaps: number };
+  dupOf?: { fd: number; offloadCaps: number };
 }
 
 export class TapNic implements Nic {
@@ -92,6 +98,8 @@ export class TapNic implements Nic {
   /** Nic.offloadCaps: what the kernel accepted through TUNSETOFFLOAD (0 until open). */
   offloadCaps = 0;
   private readonly create: boolean;
+  private readonly persist: boolean;
+  private readonly netns: string | undefined;
   private requestedName: string;
   private ifname: string;
   private addon: TapAddon | null = null;
@@ -122,12 +130,14 @@ export class TapNic implements Nic {
     this.requestedName = opts.name;
     this.ifname = opts.name;
     this.create = opts.create ?? true;
+    this.persist = opts.persist ?? false;
+    this.netns = opts.netns;
     this.offload = opts.offload ?? false;
     this.vnetHdr = (opts.vnetHdr ?? false) || this.offload;
     this.multiQueue = opts.multiQueue ?? false;
     this.hdrLen = this.vnetHdr ? kVnetHdrLen : 0;
     this.borrowed = opts.borrow ?? null;
-    this.adopted = opts.adopt ?? null;
+    this.adopted = opts.dupOf ?? null;
   }
 
   private readonly borrowed: { fd: number; offloadCaps: number } | null;
@@ -153,7 +163,7 @@ export class TapNic implements Nic {
       this.offloadCaps = this.borrowed.offloadCaps;
       return;
     }
-    const h = this.adopted !== null ? { fd: this.adopted.fd, name: this.requestedName } : addon.open(this.requestedName, { create: this.create, vnetHdr: this.vnetHdr, multiQueue: this.multiQueue });
+    const h = this.adopted !== null ? { fd: addon.dup(this.adopted.fd), name: this.requestedName } : addon.open(this.requestedName, { create: this.create, vnetHdr: this.vnetHdr, multiQueue: this.multiQueue, persist: this.persist, ...(this.netns !== undefined ? { netns: this.netns } : {}) });
     this.addon = addon;
     this.sink = sink;
     this.fdNum = h.fd;
@@ -246,6 +256,33 @@ export class TapNic implements Nic {
   setCarrier(up: boolean): boolean {
     if (this.fdNum < 0 || this.addon === null) throw new Error(`TapNic ${this.ifname}: not open`);
     return this.addon.setCarrier(this.fdNum, up);
+  }
+
+  /**
+   * The device went away under the port (deleted): attach again, re-creating it when the switch creates it,
+   * on the same fd number (so workers that borrow it for writes follow). Reports connected. Returns false
+   * when there is nothing to revive (open and healthy, closed, or borrowed); throws when the open fails.
+   */
+  revive(): boolean {
+    const addon = this.addon;
+    const sink = this.sink;
+    if (this.fdNum < 0 || this.lastErrno === 0 || addon === null || sink === null || this.borrowed !== null) return false;
+    const h = addon.open(this.requestedName, { create: this.create, vnetHdr: this.vnetHdr, multiQueue: this.multiQueue, persist: this.persist, replaceFd: this.fdNum, ...(this.netns !== undefined ? { netns: this.netns } : {}) });
+    this.ifname = h.name;
+    this.lastErrno = 0;
+    if (this.offload) {
+      const got = addon.setOffload(h.fd, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN | TUN_F_USO4 | TUN_F_USO6);
+      this.offloadCaps = kCapCsum | ((got & TUN_F_TSO4) !== 0 ? kCapTso : 0) | ((got & TUN_F_USO4) !== 0 ? kCapUso : 0);
+    }
+    this.pollId = addon.poll(h.fd, this.onReadable);
+    this.linkUp = true;
+    sink.connected();
+    return true;
+  }
+
+  /** Nic.dispose: the port is removed for good, so a persistent device goes with the fd (never a borrowed one). */
+  dispose(): void {
+    if (this.fdNum >= 0 && this.addon !== null && this.borrowed === null && this.persist) this.addon.unpersist(this.fdNum);
   }
 
   close(): void {

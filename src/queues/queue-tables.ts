@@ -6,7 +6,7 @@
  * serving it); queues 1..kMaxVmq are VMQ queues, one per port that got one; queues kRssBase..kRssBase+127
  * are the RSS indirection table's buckets. Treating each bucket as a queue means one mechanism serves
  * both: `worker[q]` says who serves queue q, and rewriting an RSS entry is moving a bucket-queue, with the
- * same no-loss, no-reorder protocol as a Dynamic VMQ move (control/queue-control.ts).
+ * same no-loss, no-reorder protocol as a Dynamic VMQ move (runtime/queue-control.ts).
  *
  *   worker[q] = worker index | kHeld while a move of q is in progress: the new worker leaves q's frames in
  *               its rings until the old worker has switched every frame of q it had (the hold bit is only

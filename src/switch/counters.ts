@@ -14,6 +14,8 @@ export const switchDrops = declareDrops('switch', [
   [6, 'link-down', 'destination port has no connected NIC'],
   [7, 'mtu-exceeded', 'frame longer than the egress port MTU + 14 (+4 per tag)'],
   [21, 'pvlan-isolated', 'private VLAN rules forbid this source and destination pair'],
+  [23, 'vlan-tagged-on-access', 'VLAN-tagged frame on an access, untagged or private VLAN port (its own VID included)'],
+  [24, 'vlan-double-tagged', 'priority tag (VID 0) with a second 802.1Q tag behind it: the inner tag would hop VLANs'],
 ] as const);
 
 export const portCounters = declarePortCounters('switch', [
@@ -26,6 +28,7 @@ export const portCounters = declarePortCounters('switch', [
   [6, 'vlanStripped', '802.1Q tags removed on ingress (offload: VLAN strip)'],
   [7, 'vlanInserted', '802.1Q tags inserted on egress (offload: VLAN insert)'],
   [8, 'linkChanges', 'NIC connect/disconnect events'],
+  [15, 'macLimitRefused', 'source addresses not learned: the port owns its macLimit of MAC table entries'],
 ] as const);
 
 declare module '../dataplane/counters.js' {

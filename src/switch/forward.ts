@@ -7,13 +7,13 @@
  * Two nodes rather than one so a forwarding extension (a later issue) can replace lookup and keep
  * learning, as in the Hyper-V extensible switch.
  */
-
+import { Counters } from '../dataplane/counters.js';
 import type { Clock } from '../dataplane/clock.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
 import * as eth from '../packet/ethernet.js';
-import type { Fdb } from './fdb.js';
-import { switchDrops } from './counters.js';
+import { kLearnLimited, type Fdb } from './fdb.js';
+import { portCounters, switchDrops } from './counters.js';
 
 export const kFlood = -1;
 
@@ -23,17 +23,22 @@ export class LearnNode implements GraphNode {
     private readonly pool: PacketPool,
     private readonly fdb: Fdb,
     private readonly clock: Clock,
+    private readonly counters: Counters,
   ) {}
 
+  /** A port over its MAC limit still forwards (its frames are not the table's to judge); the address is
+   *  just not learned, and counted. */
   process(batch: Batch): void {
     const { pool, fdb } = this;
     const { view, off } = pool;
+    const c = this.counters.c;
     const now = this.clock.nowSec;
     const slots = batch.slots;
     for (let i = 0; i < batch.count; i++) {
       const s = slots[i];
       const start = pool.slotBase(s) + off[s];
-      fdb.learn((pool.vid[s] << 16) | eth.srcHi16(view, start), eth.srcLo32(view, start), pool.port[s], now);
+      const p = pool.port[s];
+      if (fdb.learn((pool.vid[s] << 16) | eth.srcHi16(view, start), eth.srcLo32(view, start), p, now) === kLearnLimited) c[Counters.port(p, portCounters.macLimitRefused)]++;
     }
   }
 }

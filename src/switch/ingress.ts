@@ -7,6 +7,9 @@
  * - group source MAC: `src-multicast`; port link down (admin disconnected): `link-down`
  * - classification by the port's pvid/membership (switch/port-table.ts): a tagged frame keeps its PCP;
  *   VID 0 is a priority tag (classified to the pvid); 0x88a8 (QinQ) is just an EtherType here
+ * - no VLAN hopping: a VLAN-tagged frame on a port that is not a trunk is `vlan-tagged-on-access` (its own
+ *   VID too: stripping it would expose an inner tag, [30, 20] on access 30 leaving a native-30 trunk as
+ *   VLAN 20), and a priority tag with an 802.1Q tag behind it is `vlan-double-tagged` on any port
  * - the tag is stripped in place (the frame moves 4 bytes into its headroom: 12 bytes copied) so every
  *   later node sees an untagged frame with `pool.vid`/`pool.pcp` set; egress re-inserts it where needed.
  *   Counted as the VLAN-strip offload.
@@ -64,11 +67,18 @@ export class IngressNode implements GraphNode {
         }
         let vid = vlan.vid(view, start);
         if (vid === 0) {
+          if (vlan.hasInnerTag(view, start)) {
+            aux[s] = switchDrops['vlan-double-tagged'];
+            continue;
+          }
           vid = ports.pvid[p];
           if (vid === 0) {
             aux[s] = switchDrops['vlan-not-allowed'];
             continue;
           }
+        } else if (ports.trunk[p] === 0) {
+          aux[s] = switchDrops['vlan-tagged-on-access'];
+          continue;
         } else if (vid === kVidReserved || !ports.isMember(p, vid)) {
           aux[s] = switchDrops['vlan-not-allowed'];
           continue;

@@ -12,7 +12,10 @@
  *   trunk A, native n pvid = n or 0, member = (A minus pruned) plus n
  *   private P, S      pvid = P, member = {P}, plus a PVLAN kind and secondary (see pvlanAllows)
  *
- * Ingress: tagged v accepted iff member(p, v); untagged accepted iff pvid != 0 and classified to pvid.
+ * Ingress: tagged v accepted iff p is a trunk and member(p, v); untagged and priority-tagged accepted iff
+ * pvid != 0 and classified to pvid. Every other mode refuses VLAN-tagged frames, its own VID included, and
+ * a priority tag with a second 802.1Q tag behind it is refused everywhere: either would let a
+ * double-tagged frame leave an untagged egress with its inner tag exposed, i.e. hop into another VLAN.
  * Egress in VLAN v: only if member(p, v); untagged iff v == pvid, else tagged.
  *
  * Writer: the thread that owns the switch's datapath (control changes are applied there, between
@@ -36,6 +39,8 @@ export class PortTable {
   /** Link state; shared by every worker of a multi-worker switch (written by the port's home worker). */
   readonly linkUp: Uint8Array;
   readonly pvid = new Int32Array(kMaxPorts);
+  /** 1 = a trunk: accepts frames tagged with a VID it carries; 0 = untagged, access or private VLAN port. */
+  readonly trunk = new Uint8Array(kMaxPorts);
   readonly mtu = new Int32Array(kMaxPorts);
   /** Offload capabilities of the port's NIC (ports/nic.ts kCap*): what egress need not do in software. */
   readonly caps = new Int32Array(kMaxPorts);
@@ -102,6 +107,7 @@ export class PortTable {
   /** Remove a port whose shared link state another worker owns (and clears). */
   removeKeepingLink(port: number): void {
     this.inUse[port] = 0;
+    this.trunk[port] = 0;
     this.members.fill(0, port * kVlanWords, (port + 1) * kVlanWords);
     this.pvlanServes.fill(0, port * kVlanWords, (port + 1) * kVlanWords);
     this.pvlanKind[port] = kPvlanNone;
@@ -115,6 +121,7 @@ export class PortTable {
     this.pvlanKind[port] = kPvlanNone;
     this.pvlanSecondary[port] = 0;
     this.pvlanServes.fill(0, base, base + kVlanWords);
+    this.trunk[port] = vlan.mode === 'trunk' ? 1 : 0;
     if (vlan.mode === 'private') {
       this.pvlanKind[port] = vlan.pvlan === 'isolated' ? kPvlanIsolated : vlan.pvlan === 'community' ? kPvlanCommunity : kPvlanPromiscuous;
       this.pvlanSecondary[port] = vlan.pvlan === 'promiscuous' ? 0 : vlan.secondary[0];

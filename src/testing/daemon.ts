@@ -34,12 +34,16 @@ export class TestDaemon {
     return join(this.dir, name);
   }
 
-  async start(config: VswitchConfig, timeoutMs = 15000): Promise<void> {
+  /** Start the daemon on `config` (written to DIR/config.json; a state file beside it from an earlier run
+   *  of this daemon is restored by the daemon itself). `env` adds environment variables (test hooks). */
+  async start(config: VswitchConfig, timeoutMs = 15000, env: Record<string, string> = {}): Promise<void> {
+    this.log = '';
+    this.lastStart = [config, timeoutMs, env];
     const file = join(this.dir, 'config.json');
     writeFileSync(file, JSON.stringify({ ...config, api: this.api }, null, 2));
     const argv = [process.execPath, cliPath, 'run', '--config', file];
     const cmd = this.netns ? ['ip', 'netns', 'exec', this.netns, ...argv] : argv;
-    this.proc = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     this.proc.stdout!.on('data', (d: Buffer) => (this.log += d.toString()));
     this.proc.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
     const deadline = Date.now() + timeoutMs;
@@ -75,6 +79,30 @@ export class TestDaemon {
     const code = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 5000))]);
     if (code === null && p.exitCode === null) p.kill('SIGKILL');
     return code;
+  }
+
+  private lastStart: [VswitchConfig, number, Record<string, string>] | null = null;
+
+  /** Start again exactly as last time (same config file, same directory: a state file there is restored). */
+  restart(): Promise<void> {
+    if (!this.lastStart) throw new Error('restart before start');
+    return this.start(...this.lastStart);
+  }
+
+  /** SIGKILL by PID (a crash: nothing is cleaned up) and wait for the exit. */
+  async kill(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise<void>((r) => p.once('exit', () => r()));
+    p.kill('SIGKILL');
+    await exited;
+  }
+
+  /** Resolves with the exit code (or signal name) once the daemon has exited by itself. */
+  exited(): Promise<number | string | null> {
+    const p = this.proc!;
+    if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve(p.exitCode ?? p.signalCode);
+    return new Promise((r) => p.once('exit', (code, sig) => r(code ?? sig)));
   }
 
   async cleanup(): Promise<void> {

@@ -20,11 +20,11 @@ import { buildArpRequest, buildUdp4 } from '../packet/frame.js';
 import { parseMacWords } from '../packet/mac.js';
 import { MemoryNic } from '../ports/memory.js';
 import { Fdb } from '../switch/fdb.js';
-import { QueueControl } from '../control/queue-control.js';
-import type { PortConfig } from '../control/model.js';
-import { kHeld, kPinQ, kRssBase, kWorkerMask, QueueTables } from './queue-tables.js';
-import { rssHash } from './rss.js';
-import { WorkerQueues } from './worker-queues.js';
+import { QueueControl } from './queue-control.js';
+import type { PortSpec } from '../engine/spec.js';
+import { kHeld, kPinQ, kRssBase, kWorkerMask, QueueTables } from '../queues/queue-tables.js';
+import { rssHash } from '../queues/rss.js';
+import { WorkerQueues } from '../queues/worker-queues.js';
 
 const macA = '02:00:00:00:00:0a';
 const macB = '02:00:00:00:00:0b';
@@ -60,7 +60,7 @@ function twoWorkers(dvmq = false) {
     engines.push(e);
     nics.push(ns);
   }
-  const cfgs: PortConfig[] = [
+  const cfgs: PortSpec[] = [
     { name: 'a', nic: { type: 'tap', name: 'ta' }, mac: macA },
     { name: 'b', nic: { type: 'tap', name: 'tb' }, mac: macB },
     { name: 'c', nic: { type: 'tap', name: 'tc' } },

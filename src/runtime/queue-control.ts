@@ -32,11 +32,11 @@ import type { EventLoopUtilization } from 'node:perf_hooks';
 import { SlotRing } from '../dataplane/slot-ring.js';
 import { parseMacWords } from '../packet/mac.js';
 import { DynamicVmq } from '../queues/dvmq.js';
-import { kDvmqDefaultConfig } from './validate-queues.js';
 import { kHeld, kMaxRss, kMaxWorkers, kPinned, kPinQ, kQueueSlots, kRss, kRssBase, kWorkerMask, QueueTables } from '../queues/queue-tables.js';
 import { kQueueStatBase, kQueueStatWords, qs, type WorkerQueuesInit } from '../queues/worker-queues.js';
 import type { ModerationSettings } from '../queues/moderation.js';
-import type { DvmqConfig, ModerationConfig, PortConfig, QueuesStatus, QueueStatus, VmqMove } from './model.js';
+import { kDvmqDefaultConfig, type DvmqConfig, type ModerationConfig, type QueuesStatus, type QueueStatus, type VmqMove } from '../queues/queue-spec.js';
+import type { PortSpec } from '../engine/spec.js';
 
 export const kRingSize = 2048;
 const kRecentMoves = 32;
@@ -265,7 +265,7 @@ export class QueueControl {
   // ---- ports ----
 
   /** Why a port's traffic must be switched by worker 0, or null. */
-  static pinReason(cfg: PortConfig, capturing: boolean): string | null {
+  static pinReason(cfg: PortSpec, capturing: boolean): string | null {
     if (cfg.nic.type !== 'tap') return `${cfg.nic.type} endpoint (its socket lives on worker 0)`;
     const p = cfg.policy ?? {};
     if (p.extendedAcls?.some((r) => r.stateful)) return 'stateful extended ACL';
@@ -281,7 +281,7 @@ export class QueueControl {
    * follow. When an existing port becomes pinned (or stops being pinned) its frames change workers, so the
    * change goes through a fence that keeps every flow in order (see `fence`); resolves when it is in force.
    */
-  portChanged(cfg: PortConfig, index: number): Promise<void> {
+  portChanged(cfg: PortSpec, index: number): Promise<void> {
     const old = this.ports.get(cfg.name);
     const pinned = QueueControl.pinReason(cfg, this.capturing.has(cfg.name)) !== null;
     const wasPinned = old !== undefined && (old.flags & kPinned) !== 0;
@@ -346,7 +346,7 @@ export class QueueControl {
   /** Fences whose workers stalled past the timeout (the change went through without the order guarantee). */
   fencesForced = 0;
 
-  private applyPort(cfg: PortConfig, index: number, pinned: boolean): void {
+  private applyPort(cfg: PortSpec, index: number, pinned: boolean): void {
     const old = this.ports.get(cfg.name);
     let queue = old?.queue ?? 0;
     const wantsQueue = (cfg.vmqWeight ?? 100) > 0 && cfg.mac !== undefined;
@@ -383,7 +383,7 @@ export class QueueControl {
   }
 
   /** A capture starts or stops on a port: its traffic is pinned to worker 0 while it runs. */
-  setCapturing(cfg: PortConfig, on: boolean): Promise<void> {
+  setCapturing(cfg: PortSpec, on: boolean): Promise<void> {
     if (on) this.capturing.add(cfg.name);
     else this.capturing.delete(cfg.name);
     const info = this.ports.get(cfg.name);
@@ -552,7 +552,7 @@ export class QueueControl {
 }
 
 /** The VLAN an untagged frame from the port belongs to: the VLAN its VMQ filter names. */
-function untaggedVlan(cfg: PortConfig): number {
+function untaggedVlan(cfg: PortSpec): number {
   const v = cfg.vlan;
   if (!v || v.mode === 'untagged') return 1;
   if (v.mode === 'access') return v.vid;
