@@ -78,7 +78,8 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { kRingSize, type QueueControl } from '../runtime/queue-control.js';
 import { SwitchTables } from '../runtime/switch-tables.js';
 import type { PortSpec } from '../engine/spec.js';
-import { Counters, dropReasons, gf, kDropCount } from '../dataplane/counters.js';
+import { Counters, declaredRows } from '../dataplane/counters.js';
+import { engineCounters } from '../engine/counter-layout.js';
 import { kMaxBatch } from '../dataplane/graph.js';
 import { PacketPool, type SharedPool } from '../dataplane/pool.js';
 import { SlotRing } from '../dataplane/slot-ring.js';
@@ -353,10 +354,10 @@ function runWorker(d: WorkerSetup): void {
   let drops = 0;
   const dropsByReason: Record<string, number> = {};
   for (let p = 0; p < kPorts; p++)
-    for (let c = 1; c <= kDropCount; c++) {
+    for (const { index: c, name } of declaredRows('drop')) {
       const x = counters.c[Counters.portDrop(p, c)]!;
       drops += x;
-      if (x !== 0) dropsByReason[`port ${p} ${dropReasons[c - 1]![0]}`] = x;
+      if (x !== 0) dropsByReason[`port ${p} ${name}`] = x;
     }
   const report: WorkerReport = {
     type: 'result',
@@ -365,7 +366,7 @@ function runWorker(d: WorkerSetup): void {
     sentByPort: nics.map((n, p) => n.sent - sentBase[p]!),
     windowFrames: window1 - window0,
     windowMs: t1 - t0,
-    switched: counters.c[gf.frames]!,
+    switched: counters.c[engineCounters.frames]!,
     injected: injectedByPort.reduce((s, x) => s + x, 0),
     sentAway: mq ? mq.stats[qs.sentAway]! : 0,
     signalsSent: mq ? mq.stats[qs.signalsSent]! : 0,

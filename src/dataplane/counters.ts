@@ -1,98 +1,101 @@
 /**
- * Counters declared as data (the VPP `foreach_l2_learn_error` idea): every drop reason, per-port field and
- * global counter is one row of a table with a name and a meaning. The values live in one Float64Array over
- * a SharedArrayBuffer per datapath worker, so the control thread (CLI, API, tests) reads them directly with
- * no message round trip, and the datapath only does `c[i]++`.
+ * The counter registry (the VPP `foreach_l2_learn_error` idea): every drop reason, per-port counter and
+ * per-switch counter is one declared row (index, name, meaning), declared by the feature that counts it,
+ * in its own file (`declareDrops`, `declarePortCounters`, `declareSwitchCounters`). This file is the
+ * mechanism: it knows no row's name. The values live in one Float64Array over a SharedArrayBuffer per
+ * datapath worker, written in place by the stage that counts (`c[i]++`, never copied per breath), so the
+ * control thread (CLI, API, tests) reads them directly with no message round trip.
+ *
+ * Indices are data in each declaration, not an import order: the layout is the same on every thread
+ * whatever modules it loaded first, and two features claiming one index fail at load. A reader lists the
+ * rows declared in its thread (engine/counter-layout.ts loads them all).
  *
  * Single writer: only the owning worker writes its block; readers may see a counter one batch stale, never
  * a torn value (aligned 64-bit stores). Float64 holds integers exactly up to 2^53, i.e. 285 years of
  * 1 Mpps: no wrap handling needed.
  *
- *   block: | global (kGlobal) | nodes (kMaxNodes x 2) | ports (kMaxPorts x kPortStride) |
+ *   block: | switch (kSwitchSlots) | nodes (kMaxNodes x 2) | ports (kMaxPorts x kPortStride) |
+ *   port:  | counters (kPortCounterSlots) | drops by reason code - 1 (kDropSlots) |
  */
 
-/** Why a frame was dropped: code = index + 1 (0 means "not dropped" in pool.aux). */
-export const dropReasons = [
-  ['malformed', 'frame shorter than its Ethernet header (14 bytes) or otherwise unparsable'],
-  ['truncated-vlan', 'TPID 0x8100 but shorter than the 18-byte tagged header'],
-  ['src-multicast', 'source MAC is a group address (multicast or broadcast)'],
-  ['vlan-not-allowed', 'VLAN not permitted on the port (ingress filter or egress membership)'],
-  ['vlan-tagged-on-access', 'VLAN-tagged frame on an access, untagged or private VLAN port (its own VID included)'],
-  ['vlan-double-tagged', 'priority tag (VID 0) with a second 802.1Q tag behind it: the inner tag would hop VLANs'],
-  ['same-port', 'destination was learned on the ingress port: never forward back'],
-  ['link-down', 'destination port has no connected NIC'],
-  ['mtu-exceeded', 'frame longer than the egress port MTU + 14 (+4 per tag)'],
-  ['no-buffer', 'packet pool exhausted'],
-  ['ring-full', 'egress queue or socket backlog full'],
-  ['tx-error', 'the endpoint refused the write'],
-  ['framing-error', 'stream length prefix invalid (connection closed, as QEMU does)'],
-  ['oversize', 'frame larger than the switch buffer size'],
-  ['bad-vnet-hdr', 'virtio_net_hdr claims more than the frame holds (checksum offset, GSO without checksum)'],
-  ['gso-unsupported', 'GSO type the switch cannot segment'],
-  ['gso-malformed', 'GSO frame whose headers cannot be segmented (lengths, options, extension headers)'],
-  ['acl-deny', 'a port ACL or extended ACL denied the frame'],
-  ['mac-spoofing', "source MAC is not the port's MAC and MacAddressSpoofing is off"],
-  ['dhcp-guard', 'DHCP server message from a port with DhcpGuard on'],
-  ['router-guard', 'router advertisement or redirect from a port with RouterGuard on'],
-  ['storm-limit', 'broadcast/multicast/unknown-unicast over the port StormLimit'],
-  ['pvlan-isolated', 'private VLAN rules forbid this source and destination pair'],
-  ['qos-queue-full', 'egress shaping queue of the source class full (MaximumBandwidth congestion)'],
-  ['foreign-source', "datagram from another address than the dgram port's configured remote"],
-] as const;
+/** A declared row: [index (a drop's code), name, meaning]. */
+export type CounterRow = readonly [index: number, name: string, meaning: string];
 
-export type DropReason = (typeof dropReasons)[number][0];
-export const kDropCount = dropReasons.length;
-export const drop = Object.fromEntries(dropReasons.map(([name], i) => [name, i + 1])) as Record<DropReason, number>;
+/**
+ * The values of the declared per-port counters by name: each declaring file adds its names to this
+ * interface (module augmentation), so readers are typed without this file knowing a name.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by the declaring features
+export interface PortCounterValues {}
+export type PortField = keyof PortCounterValues;
 
-/** Per-port fields before the drop reasons. */
-export const portFields = [
-  ['rxFrames', 'frames received from the NIC'],
-  ['rxBytes', 'bytes received from the NIC'],
-  ['txFrames', 'frames delivered to the NIC'],
-  ['txBytes', 'bytes delivered to the NIC'],
-  ['txUnicast', 'frames delivered as known unicast'],
-  ['txFlood', 'frames delivered as flood copies (broadcast, multicast, unknown unicast)'],
-  ['vlanStripped', '802.1Q tags removed on ingress (offload: VLAN strip)'],
-  ['vlanInserted', '802.1Q tags inserted on egress (offload: VLAN insert)'],
-  ['linkChanges', 'NIC connect/disconnect events'],
-  ['offSegmented', 'GSO frames segmented in software (LSO) for this port'],
-  ['offSegments', 'segments produced by software LSO'],
-  ['offCsum', 'partial checksums completed in software'],
-  ['offCoalesced', 'segments merged by receive segment coalescing (RSC)'],
-  ['mirrorCopies', 'mirror copies of this source port frames delivered to destinations'],
-  ['qosDelayed', 'frames held by the egress shaper before delivery (MaximumBandwidth)'],
-  ['macLimitRefused', 'source addresses not learned: the port owns its macLimit of MAC table entries'],
-] as const;
-export type PortField = (typeof portFields)[number][0];
-export const pf = Object.fromEntries(portFields.map(([name], i) => [name, i])) as Record<PortField, number>;
+/** Room per block section: a declaration beyond it fails at load. */
+export const kSwitchSlots = 32;
+export const kPortCounterSlots = 24;
+export const kDropSlots = 32;
 
-export const globalFields = [
-  ['fdbEntries', 'MAC table entries now'],
-  ['fdbLearned', 'MAC addresses learned'],
-  ['fdbAged', 'entries removed by aging'],
-  ['fdbMoved', 'MAC moves (address seen on another port)'],
-  ['fdbRefused', 'addresses not learned because the table was full of static entries'],
-  ['fdbEvicted', 'least recently seen entries removed to make room in a full table'],
-  ['fdbFlushed', 'entries removed by flush or link down'],
-  ['breaths', 'pipeline runs (batches)'],
-  ['frames', 'frames entering the pipeline'],
-  ['flowsActive', 'stateful ACL flow entries now'],
-  ['flowsCreated', 'stateful ACL flows created'],
-  ['flowsExpired', 'stateful ACL flows removed after their idle timeout'],
-  ['flowsRefused', 'stateful ACL flows not created because the flow table was full of assured flows'],
-  ['flowsEarlyDropped', 'unassured stateful ACL flows evicted to make room for a new one (early drop)'],
-  ['flowsQuotaRefused', "stateful ACL flows not created because the port had its quota (policy maxFlows)"],
-] as const;
-export type GlobalField = (typeof globalFields)[number][0];
-export const gf = Object.fromEntries(globalFields.map(([name], i) => [name, i])) as Record<GlobalField, number>;
+interface Table {
+  readonly what: string;
+  readonly size: number;
+  readonly names: string[];
+  readonly meanings: string[];
+}
+
+const table = (what: string, size: number): Table => ({ what, size, names: [], meanings: [] });
+const drops = table('drop reason code', kDropSlots + 1); // codes 1..kDropSlots (0 = not dropped)
+const portRows = table('per-port counter', kPortCounterSlots);
+const switchRows = table('switch counter', kSwitchSlots);
+
+function declare<const R extends readonly CounterRow[]>(t: Table, owner: string, rows: R, min: number): { [K in R[number][1]]: number } {
+  const out: Record<string, number> = {};
+  for (const [i, name, meaning] of rows) {
+    if (!Number.isInteger(i) || i < min || i >= t.size) throw new Error(`${owner}: ${t.what} ${i} for '${name}' is outside ${min}..${t.size - 1}`);
+    const had = t.names[i];
+    if (had !== undefined && had !== name) throw new Error(`${owner}: ${t.what} ${i} for '${name}' is already '${had}'`);
+    if (t.names.indexOf(name) >= 0 && t.names.indexOf(name) !== i) throw new Error(`${owner}: '${name}' is already declared as ${t.what} ${t.names.indexOf(name)}`);
+    t.names[i] = name;
+    t.meanings[i] = meaning;
+    out[name] = i;
+  }
+  return out as { [K in R[number][1]]: number };
+}
+
+/** Declare drop reasons: [code (1-based, what a node writes into pool.aux), name, meaning]. */
+export function declareDrops<const R extends readonly CounterRow[]>(owner: string, rows: R): { [K in R[number][1]]: number } {
+  return declare(drops, owner, rows, 1);
+}
+
+/** Declare per-port counters: [index within the port's counters, name, meaning]. */
+export function declarePortCounters<const R extends readonly CounterRow[]>(owner: string, rows: R): { [K in R[number][1]]: number } {
+  return declare(portRows, owner, rows, 0);
+}
+
+/** Declare per-switch counters (one per worker block, summed by the reader): [index, name, meaning]. */
+export function declareSwitchCounters<const R extends readonly CounterRow[]>(owner: string, rows: R): { [K in R[number][1]]: number } {
+  return declare(switchRows, owner, rows, 0);
+}
+
+/** The code of a declared drop reason (control path, or a cold datapath event such as a NIC's drop). */
+export function dropCode(name: string): number {
+  const i = drops.names.indexOf(name);
+  if (i < 1) throw new Error(`unknown drop reason '${name}'`);
+  return i;
+}
+
+/** The declared rows, in index order (control path: help text, metrics, tests). */
+export function declaredRows(kind: 'drop' | 'port' | 'switch'): Array<{ index: number; name: string; meaning: string }> {
+  const t = kind === 'drop' ? drops : kind === 'port' ? portRows : switchRows;
+  const out: Array<{ index: number; name: string; meaning: string }> = [];
+  t.names.forEach((name, index) => out.push({ index, name, meaning: t.meanings[index]! }));
+  return out;
+}
 
 /** Ports per switch: bounds the counter block and the per-port tables (a Hyper-V host rarely has more VMs). */
 export const kMaxPorts = 256;
 /** Graph nodes per worker: a pipeline of a dozen feature nodes with room to grow. */
 export const kMaxNodes = 32;
-const kGlobal = 16; // room for globalFields to grow without moving the node block
-export const kPortStride = portFields.length + kDropCount;
-const kNodeBase = kGlobal;
+export const kPortStride = kPortCounterSlots + kDropSlots;
+const kNodeBase = kSwitchSlots;
 const kPortBase = kNodeBase + kMaxNodes * 2;
 export const kCounterSlots = kPortBase + kMaxPorts * kPortStride;
 
@@ -109,7 +112,7 @@ export class Counters {
   }
   /** Index of a per-port drop counter for reason code (1-based). */
   static portDrop(port: number, code: number): number {
-    return kPortBase + port * kPortStride + portFields.length + code - 1;
+    return kPortBase + port * kPortStride + kPortCounterSlots + code - 1;
   }
   static nodePackets(node: number): number {
     return kNodeBase + node * 2;
@@ -125,21 +128,22 @@ export class Counters {
     const b = kPortBase + port * kPortStride;
     this.c.fill(0, b, b + kPortStride);
   }
-  /** Control path: a port's counters as a plain object. */
-  readPort(port: number): { fields: Record<PortField, number>; drops: Record<string, number> } {
+  /** Control path: a port's declared counters, and its non-zero drops by reason. */
+  readPort(port: number): { fields: PortCounterValues; drops: Record<string, number> } {
     const b = kPortBase + port * kPortStride;
-    const fields = {} as Record<PortField, number>;
-    portFields.forEach(([n], i) => (fields[n] = this.c[b + i]));
-    const drops: Record<string, number> = {};
-    dropReasons.forEach(([n], i) => {
-      const v = this.c[b + portFields.length + i];
-      if (v !== 0) drops[n] = v;
+    const fields: Record<string, number> = {};
+    portRows.names.forEach((n, i) => (fields[n] = this.c[b + i]!));
+    const out: Record<string, number> = {};
+    drops.names.forEach((n, code) => {
+      const v = this.c[b + kPortCounterSlots + code - 1]!;
+      if (v !== 0) out[n] = v;
     });
-    return { fields, drops };
+    return { fields: fields as unknown as PortCounterValues, drops: out };
   }
-  readGlobal(): Record<GlobalField, number> {
-    const out = {} as Record<GlobalField, number>;
-    globalFields.forEach(([n], i) => (out[n] = this.c[i]));
+  /** Control path: the declared switch counters. */
+  readGlobal(): Record<string, number> {
+    const out: Record<string, number> = {};
+    switchRows.names.forEach((n, i) => (out[n] = this.c[i]!));
     return out;
   }
 }

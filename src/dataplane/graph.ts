@@ -21,6 +21,8 @@ export class Batch {
 
 export interface GraphNode {
   readonly name: string;
+  /** True for a node that never drops (a tap): the graph skips compacting after it. */
+  readonly passive?: boolean;
   /** Process `batch.slots[0..count)`, setting pool.aux[slot] to a drop code for packets that stop here. */
   process(batch: Batch): void;
 }
@@ -45,7 +47,9 @@ export class Graph {
     for (let n = 0; n < nodes.length; n++) {
       if (batch.count === 0) return;
       c[Counters.nodePackets(n)] += batch.count;
-      nodes[n].process(batch);
+      const node = nodes[n];
+      node.process(batch);
+      if (node.passive === true) continue;
       // compact: keep slots whose aux is 0, count and free the rest
       const slots = batch.slots;
       let w = 0;

@@ -102,6 +102,11 @@ export class PacketPool {
   readonly gsoSize: Int32Array; // MSS (payload bytes per segment) of a GSO frame
   readonly csumStart: Int32Array; // partial checksum: sum from this byte (relative to the frame start) to the end...
   readonly csumOffset: Int32Array; // ...and store it at csumStart + csumOffset
+  // Header record (packet/walk.ts), filled by the first stage that needs it: 0 in `hdr` = not walked yet.
+  readonly hdr: Int32Array; // EtherType, IP protocol, family, fragment flags
+  readonly l3: Int32Array; // frame-relative offset of the IP header
+  readonly l4: Int32Array; // frame-relative offset after the IP fixed header
+  readonly hash: Int32Array; // RSS hash (unsigned: read with >>> 0), valid when hdr has kHashed
   private readonly freeStack: Int32Array;
   private freeTop = 0;
   /** Multi-worker pools: the shared free stack ([0] lock, [1] top, [2..] slots), else null. */
@@ -117,7 +122,7 @@ export class PacketPool {
     this.slots = shape.slots;
     this.slotSize = shape.slotSize;
     this.maxFrame = shape.slotSize - kHeadroom;
-    const metaFields = 13;
+    const metaFields = 17;
     this.data = shared?.data ?? new SharedArrayBuffer(shape.slots * shape.slotSize);
     this.meta = shared?.meta ?? new SharedArrayBuffer(shape.slots * 4 * metaFields);
     this.bytes = new Uint8Array(this.data);
@@ -136,6 +141,10 @@ export class PacketPool {
     this.gsoSize = m(10);
     this.csumStart = m(11);
     this.csumOffset = m(12);
+    this.hdr = m(13);
+    this.l3 = m(14);
+    this.l4 = m(15);
+    this.hash = m(16);
     this.shared = shared?.free ? new Int32Array(shared.free) : null;
     if (this.shared) {
       this.freeStack = new Int32Array(kCacheMax);
@@ -209,6 +218,7 @@ export class PacketPool {
     this.aux[s] = 0;
     this.oflags[s] = 0;
     this.gsoType[s] = 0;
+    this.hdr[s] = 0;
     return s;
   }
 

@@ -3,19 +3,13 @@
  * copied byte-exact as on the wire of a port into the switch's one FrameRing, with a metadata header per
  * entry; the control thread (control/capture.ts) drains the ring and writes pcap.
  *
- *   in:  as received from the NIC, before the ingress node strips a tag   (Engine.breathe, before graph.run)
- *   out: as handed to the NIC, after egress tagging                        (Engine.transmit, before nic.transmit)
- *
- * Zero cost when off (VPP's tracing idea): `flags` holds one byte per port (bit 1 in, bit 2 out) and
- * `inPorts` counts ports with the in bit, so with no capture the engine pays one integer test per breath
- * for `in` and one flag test per destination port per breath for `out`, nothing per packet. The flags are
- * written only by the thread that owns the engine, between breaths (control messages run there), so a
- * batch never sees a capture half switched on.
+ * It is a tap (dataplane/tap.ts): `in` copies as received, before ingress strips a tag; `out` as handed
+ * to the NIC, after egress tagging and the offload fix-ups. Zero cost when off, as every tap.
  *
  * When on: one ring entry per frame, the frame copied in (FrameRing.push: words for small frames, one
  * memcpy for large; no allocation for frames up to 192 bytes, one short-lived view object beyond), and
  * six metadata words (kMeta). The timestamp is read once per breath (`stamp`), like the switch clock;
- * the ring is published once per breath. A full ring drops the copy, never the frame: it counts in the
+ * the ring is published once per breath (`flush`). A full ring drops the copy, never the frame: it counts in the
  * ring's `drops` and in `lost[port]` (shared Float64Array the control thread reads as `captureLost`).
  * Frames longer than the ring's entry capacity are cut to it (pcap incl_len < orig_len), not dropped.
  *
@@ -31,12 +25,13 @@
  * each capture's losses are counted separately.
  */
 import { kMaxPorts } from '../dataplane/counters.js';
-import type { Batch } from '../dataplane/graph.js';
+import type { Clock } from '../dataplane/clock.js';
 import type { PacketPool } from '../dataplane/pool.js';
 import { FrameRing } from '../dataplane/ring.js';
+import { kTapIn, kTapOut, Tap } from '../dataplane/tap.js';
 
-export const kCaptureIn = 1;
-export const kCaptureOut = 2;
+export const kCaptureIn = kTapIn;
+export const kCaptureOut = kTapOut;
 /** Ring entries: 1024 = four full 256-frame batches, i.e. a few breaths of slack for the control thread. */
 export const kCaptureRingSize = 1024;
 
@@ -71,11 +66,7 @@ export function createCaptureShared(capacity: number): CaptureShared {
   };
 }
 
-export class CaptureTap {
-  /** Per port: kCaptureIn | kCaptureOut bits. Written between breaths only. */
-  readonly flags = new Uint8Array(kMaxPorts);
-  /** Ports with the `in` bit: the engine skips the whole in-tap when 0. */
-  inPorts = 0;
+export class CaptureTap extends Tap {
   /** Ports with any bit: the engine skips stamping and publishing when 0. */
   armed = 0;
   private readonly ids = new Int32Array(kMaxPorts);
@@ -84,8 +75,14 @@ export class CaptureTap {
   private sec = 0;
   private usec = 0;
   private pushed = 0;
+  private stampedMs = NaN;
 
-  constructor(private readonly pool: PacketPool) {}
+  constructor(
+    pool: PacketPool,
+    private readonly clock: Clock,
+  ) {
+    super(pool);
+  }
 
   /** Start capturing `port` in `direction` (bits) for capture `id`, into the switch's shared ring. */
   start(port: number, direction: number, id: number, shared: CaptureShared): void {
@@ -117,32 +114,18 @@ export class CaptureTap {
     return this.ids[port];
   }
 
-  /** Once per breath while armed: the wall-clock time every frame of this breath is stamped with. */
-  stamp(nowMs: number): void {
+  /** The wall-clock time of the switch clock's current breath, computed once per breath. */
+  private stamp(): void {
+    const nowMs = this.clock.nowMs;
+    this.stampedMs = nowMs;
     const t = performance.timeOrigin + nowMs;
     const sec = Math.floor(t / 1000);
     this.sec = sec;
     this.usec = Math.floor((t - sec * 1000) * 1000);
   }
 
-  /** The in-tap: copy every frame of the batch whose ingress port has the `in` bit. */
-  tapIn(batch: Batch): void {
-    const { flags, pool } = this;
-    const port = pool.port;
-    const slots = batch.slots;
-    for (let i = 0; i < batch.count; i++) {
-      const s = slots[i];
-      const p = port[s];
-      if ((flags[p] & kCaptureIn) !== 0) this.copy(p, kCaptureIn, s);
-    }
-  }
-
-  /** The out-tap: copy the frames queued for `port` (the engine tests the `out` bit first). */
-  tapOut(port: number, slots: Int32Array, count: number): void {
-    for (let i = 0; i < count; i++) this.copy(port, kCaptureOut, slots[i]);
-  }
-
-  private copy(port: number, direction: number, slot: number): void {
+  protected copy(port: number, direction: number, slot: number): void {
+    if (this.clock.nowMs !== this.stampedMs) this.stamp();
     const ring = this.ring!;
     const pool = this.pool;
     const len = pool.len[slot];
@@ -161,7 +144,7 @@ export class CaptureTap {
   }
 
   /** Once per breath: make this breath's copies visible and wake the reader (nothing to do if none). */
-  publish(): void {
+  override flush(): void {
     if (this.pushed === 0) return;
     this.pushed = 0;
     this.ring!.publish();

@@ -1,15 +1,9 @@
 /**
- * Engine: one switch's datapath, assembled from the feature nodes and the NICs of its ports, and run to
- * completion (the OVS PMD / Snabb model): a NIC's I/O event fills the batch, `breathe()` pushes it
- * through ingress -> learn -> forward -> egress, then drains every egress queue with one transmit per
- * port, all in the same turn of the thread's event loop. No frame changes threads unless it must.
- *
- * Port policy (DESIGN.md sections 3 and 5) sits where the Hyper-V pipeline puts it: mirroring taps the
- * frames as received and as delivered; guards and the ingress (outbound-direction) ACLs run right after
- * VLAN classification and before learning, so a refused frame teaches the MAC table nothing; the storm limit
- * judges frames once forwarding knows they flood; inbound ACLs and private VLAN rules are applied per
- * destination by the egress node; the egress shaper (MaximumBandwidth, MinimumBandwidth shares) holds frames
- * between the egress queues and delivery, woken by one reusable timer.
+ * Engine: one switch's datapath, assembled from the pipeline (engine/pipeline.ts: every stage, in order)
+ * and the NICs of its ports, and run to completion (the OVS PMD / Snabb model): a NIC's I/O event fills the
+ * batch, `breathe()` runs it from ports to ports, all in the same turn of the thread's event loop. No frame
+ * changes threads unless it must. The engine itself holds only what is not a stage: ports, NICs and link
+ * state, steering between workers, and the control operations.
  *
  * Several workers (queues/): each hosts an Engine over the same shared pool, MAC table and link state. With
  * `queues` set, `enqueue` steers each received frame (WorkerQueues.steer: VMQ filter, RSS, pinning) and hands
@@ -23,30 +17,23 @@
  * half-applied change.
  */
 import { Clock } from '../dataplane/clock.js';
-import { Counters, drop, gf, kMaxNodes, kMaxPorts, pf } from '../dataplane/counters.js';
-import { Batch, Graph, kMaxBatch } from '../dataplane/graph.js';
+import { Counters, dropCode, kMaxPorts } from '../dataplane/counters.js';
+import { Batch, kMaxBatch } from '../dataplane/graph.js';
 import { PacketPool } from '../dataplane/pool.js';
-import { TxQueues } from '../dataplane/txq.js';
-import type { Nic, NicDropReason, NicSink } from '../ports/nic.js';
-import { EgressNode } from '../switch/egress.js';
-import { Fdb, kDefaultAgingSeconds, kDefaultMaxEntries } from '../switch/fdb.js';
-import { ForwardNode, LearnNode } from '../switch/forward.js';
-import { IngressNode } from '../switch/ingress.js';
-import { kDefaultMtu, PortTable } from '../switch/port-table.js';
-import type { VlanConfig } from '../switch/vlan-config.js';
-import { CaptureTap, kCaptureOut } from './capture.js';
-import { EgressOffload, kChunk } from '../offload/egress.js';
+import { parseMacWords } from '../packet/mac.js';
 import type { MinimumBandwidthMode, PortPolicy } from '../policy/config.js';
 import { kDefaultFlowTableSize } from '../policy/config.js';
-import { PortAcls } from '../policy/acls.js';
-import { GuardNode } from '../policy/guards.js';
-import { kMirrorOut, Mirror } from '../policy/mirror.js';
-import { EgressShaper } from '../policy/shaper.js';
-import { StormNode } from '../policy/storm.js';
-import { kFlood } from '../switch/forward.js';
-import { parseMacWords } from '../packet/mac.js';
+import type { Nic, NicDropReason, NicSink } from '../ports/nic.js';
 import { kWorkerMask } from '../queues/queue-tables.js';
 import type { WorkerQueues } from '../queues/worker-queues.js';
+import { Fdb, kDefaultAgingSeconds, kDefaultMaxEntries } from '../switch/fdb.js';
+import { kDefaultMtu, PortTable } from '../switch/port-table.js';
+import type { VlanConfig } from '../switch/vlan-config.js';
+import { engineCounters } from './counter-layout.js';
+import { Pipeline } from './pipeline.js';
+import { createNicTable } from './transmit.js';
+import { mechanismDrops } from '../dataplane/drops.js';
+import { portCounters, switchDrops } from '../switch/counters.js';
 
 /** Batches one drainRings call switches at most before the worker's event loop gets a turn. */
 const kDrainBudget = 8;
@@ -98,7 +85,7 @@ class PortSink implements NicSink {
     this.engine.breathe();
   }
   drop(reason: NicDropReason): void {
-    this.engine.counters.c[Counters.portDrop(this.port, drop[reason])]++;
+    this.engine.counters.c[Counters.portDrop(this.port, dropCode(reason))]++; // a NIC's refusal: rare, by name
   }
   connected(): void {
     this.engine.nicLink(this.port, true);
@@ -119,24 +106,13 @@ export class Engine {
   /** Ports whose link state (and link events, MAC flushes on link down) this engine owns: the ones whose
    *  NIC it hosts. A multi-worker engine also switches for ports whose NIC lives on another worker. */
   private readonly linkOwner = new Uint8Array(kMaxPorts);
-  readonly graph: Graph;
-  readonly txq = new TxQueues();
-  /** Software offloads at delivery (segmentation, checksum completion, RSC). */
-  readonly offload: EgressOffload;
-  /** Packet capture taps (engine/capture.ts): one test per breath when no capture runs. */
-  readonly capture: CaptureTap;
-  /** Port policy (policy/): guards, ACLs with their flow table, storm limit, egress shaper, mirroring. */
-  readonly guards: GuardNode;
-  readonly acls: PortAcls;
-  readonly storm: StormNode;
-  readonly shaper: EgressShaper;
-  readonly mirror: Mirror;
+  /** Every stage from received batch to NIC (engine/pipeline.ts). */
+  readonly pipeline: Pipeline;
+  /** Packet capture taps (engine/capture.ts) and port ACLs, reached by control operations. */
+  readonly capture: Pipeline['capture'];
+  readonly acls: Pipeline['acls'];
   agingSeconds: number;
-  /** Frames the shaper lets go in one pass for one port. */
-  private readonly shaped = new Int32Array(kMaxBatch);
-  private shaperTimer: ReturnType<typeof setTimeout> | null = null;
-  private shaperDue = Infinity;
-  private readonly nics: Array<Nic | null> = new Array(kMaxPorts).fill(null);
+  private readonly nics = createNicTable();
   private readonly sinks: Array<PortSink | null> = new Array(kMaxPorts).fill(null);
   private readonly nicUp = new Uint8Array(kMaxPorts);
   private readonly adminUp = new Uint8Array(kMaxPorts);
@@ -153,31 +129,29 @@ export class Engine {
     this.clock = opts.clock ?? new Clock();
     this.agingSeconds = opts.agingSeconds ?? kDefaultAgingSeconds;
     this.fdb = opts.fdb ?? new Fdb(opts.macTableSize ?? kDefaultMaxEntries);
+    this.fdb.countInto(this.counters.c);
     this.ports = new PortTable(opts.linkState);
     this.mq = opts.queues ?? null;
     this.onLink = opts.onLink ?? (() => {});
-    this.capture = new CaptureTap(this.pool);
-    this.offload = new EgressOffload(this.pool, this.counters);
-    this.offload.rsc = opts.rsc ?? true;
-    this.guards = new GuardNode(this.pool);
-    this.acls = new PortAcls(this.pool, this.counters, this.clock, opts.flowTableSize ?? kDefaultFlowTableSize);
-    this.storm = new StormNode(this.pool, this.clock, kFlood);
-    this.shaper = new EgressShaper(this.pool, this.clock, opts.minimumBandwidthMode ?? 'weight');
-    this.mirror = new Mirror(this.pool, this.counters);
-    this.graph = new Graph(this.pool, this.counters)
-      .add(new IngressNode(this.pool, this.ports, this.counters))
-      .add(this.guards)
-      .add(this.acls.ingress)
-      .add(new LearnNode(this.pool, this.fdb, this.clock, this.counters))
-      .add(new ForwardNode(this.pool, this.fdb))
-      .add(this.storm)
-      .add(new EgressNode(this.pool, this.ports, this.txq, this.counters, this.acls));
-    if (this.graph.nodes.length > kMaxNodes) throw new Error('too many graph nodes for the counter block');
+    this.pipeline = new Pipeline({
+      pool: this.pool,
+      counters: this.counters,
+      clock: this.clock,
+      fdb: this.fdb,
+      ports: this.ports,
+      nics: this.nics,
+      minimumBandwidthMode: opts.minimumBandwidthMode ?? 'weight',
+      flowTableSize: opts.flowTableSize ?? kDefaultFlowTableSize,
+    });
+    this.pipeline.offload.rsc = opts.rsc ?? true;
+    this.pipeline.shaper.onDue = this.onShaperDue;
+    this.capture = this.pipeline.capture;
+    this.acls = this.pipeline.acls;
   }
 
-  /** Node names in graph order (index = counter row). */
+  /** Node names in pipeline order (index = counter row). */
   nodeNames(): string[] {
-    return this.graph.nodes.map((n) => n.name);
+    return this.pipeline.nodeNames();
   }
 
   // ---- ports and NICs (control path) ----
@@ -263,7 +237,6 @@ export class Engine {
     this.capture.stop(port);
     this.clearPolicy(port);
     const flushed = owner ? this.fdb.flush(port, true) : 0;
-    this.syncFdbCounters();
     if (owner) this.ports.remove(port);
     else this.ports.removeKeepingLink(port);
     this.sinks[port] = null;
@@ -278,7 +251,6 @@ export class Engine {
     this.ports.setVlan(port, vlan);
     // learned addresses may now sit in VLANs the port no longer carries
     if (this.linkOwner[port] === 1) this.fdb.flush(port);
-    this.syncFdbCounters();
   }
 
   /**
@@ -287,28 +259,32 @@ export class Engine {
    */
   setPolicy(port: number, policy: PortPolicy, mac?: string): void {
     if (mac !== undefined) parseMacWords(mac); // throws on a bad MAC before anything changes
-    this.acls.set(port, policy.acls ?? [], policy.extendedAcls ?? [], policy.maxFlows ?? 0);
-    this.guards.set(port, { mac, ...policy });
-    this.storm.set(port, policy.stormLimit ?? 0);
-    this.shaper.setShare(port, (this.shaper.mode === 'weight' ? policy.minimumBandwidthWeight : policy.minimumBandwidthAbsolute) ?? 0);
-    this.shaper.setRate(port, policy.maximumBandwidth ?? 0, policy.maximumBurst);
-    this.mirror.set(port, policy.mirror ?? 'none', policy.mirrorDirection ?? 'both');
-    this.pumpShaper(); // frames a lifted limit released go now
+    const { acls, guards, storm, mirror } = this.pipeline;
+    const shaper = this.pipeline.shaper.shaper;
+    acls.set(port, policy.acls ?? [], policy.extendedAcls ?? [], policy.maxFlows ?? 0);
+    guards.set(port, { mac, ...policy });
+    storm.set(port, policy.stormLimit ?? 0);
+    shaper.setShare(port, (shaper.mode === 'weight' ? policy.minimumBandwidthWeight : policy.minimumBandwidthAbsolute) ?? 0);
+    shaper.setRate(port, policy.maximumBandwidth ?? 0, policy.maximumBurst);
+    mirror.set(port, policy.mirror ?? 'none', policy.mirrorDirection ?? 'both');
+    this.pipeline.egress.flush(); // frames a lifted limit released go now
   }
 
   /** Per-rule hit counters of a port's ACLs. */
-  policyStats(port: number): ReturnType<PortAcls['stats']> {
+  policyStats(port: number): ReturnType<Pipeline['acls']['stats']> {
     return this.acls.stats(port);
   }
 
   private clearPolicy(port: number): void {
-    this.acls.clear(port);
-    this.guards.clear(port);
-    this.storm.set(port, 0);
-    this.counters.c[Counters.portDrop(port, drop['link-down'])] += this.shaper.drop(port);
-    this.shaper.setRate(port, 0);
-    this.shaper.setShare(port, 0);
-    this.mirror.clear(port);
+    const { acls, guards, storm, mirror } = this.pipeline;
+    const shaper = this.pipeline.shaper.shaper;
+    acls.clear(port);
+    guards.clear(port);
+    storm.set(port, 0);
+    this.counters.c[Counters.portDrop(port, switchDrops['link-down'])] += shaper.drop(port);
+    shaper.setRate(port, 0);
+    shaper.setShare(port, 0);
+    mirror.clear(port);
   }
 
   setMtu(port: number, mtu: number): void {
@@ -324,8 +300,7 @@ export class Engine {
 
   /** Switch to a rebuilt shared MAC table (a resize), between two breaths. */
   adoptFdb(maxEntries: number, sab: SharedArrayBuffer): void {
-    this.fdb.adopt(maxEntries, sab);
-    this.syncFdbCounters();
+    this.fdb.adopt(maxEntries, sab); // the entry count row follows the new table (Fdb.adopt)
   }
 
   /** Port security: at most `n` learned MACs on the port (0 = no limit); the shared table holds it. */
@@ -362,10 +337,9 @@ export class Engine {
     const up = this.nicUp[port] === 1 && this.adminUp[port] === 1;
     if ((this.ports.linkUp[port] === 1) === up) return;
     this.ports.linkUp[port] = up ? 1 : 0;
-    this.counters.c[Counters.port(port, pf.linkChanges)]++;
-    if (!up) this.counters.c[Counters.portDrop(port, drop['link-down'])] += this.shaper.drop(port);
+    this.counters.c[Counters.port(port, portCounters.linkChanges)]++;
+    if (!up) this.counters.c[Counters.portDrop(port, switchDrops['link-down'])] += this.pipeline.shaper.shaper.drop(port);
     const flushed = up ? 0 : this.fdb.flush(port);
-    this.syncFdbCounters();
     this.onLink({ port, up, reason, flushedMacs: flushed });
   }
 
@@ -381,7 +355,7 @@ export class Engine {
       // that finished and still wait in this worker's own ring: through the ring, in order
       if (w !== mq.me || mq.selfBacklog() !== 0) {
         if (!mq.send(w & kWorkerMask, slot, mq.queue)) {
-          this.counters.c[Counters.portDrop(port, drop['ring-full'])]++;
+          this.counters.c[Counters.portDrop(port, mechanismDrops['ring-full'])]++;
           this.pool.free(slot);
         }
         return;
@@ -399,7 +373,7 @@ export class Engine {
     else if (b.count === kMaxBatch) {
       // a NIC delivering synchronously inside a breath filled the spare batch: drop the newest
       b.count--;
-      this.counters.c[Counters.portDrop(port, drop['ring-full'])]++;
+      this.counters.c[Counters.portDrop(port, mechanismDrops['ring-full'])]++;
       this.pool.free(slot);
     }
   }
@@ -409,7 +383,7 @@ export class Engine {
    * graph, as a bug in a node would. Costs nothing until armed: the first node's process is swapped once.
    */
   injectFault(): void {
-    const node = this.graph.nodes[0]!;
+    const node = this.pipeline.ingress.nodes[0]!;
     node.process = () => {
       throw new Error('injected datapath fault (VSWITCH_FAULT_INJECT)');
     };
@@ -422,20 +396,13 @@ export class Engine {
     const c = this.counters.c;
     while (this.batch.count > 0) {
       this.clock.tick();
-      c[gf.breaths]++;
-      c[gf.frames] += this.batch.count;
-      const cap = this.capture;
-      if (cap.armed !== 0) cap.stamp(this.clock.nowMs);
-      if (cap.inPorts !== 0) cap.tapIn(this.batch); // as received: before ingress strips a tag
-      if (this.mirror.inPorts !== 0) this.mirror.tapIn(this.batch);
-      this.graph.run(this.batch);
-      this.transmit();
-      if (cap.armed !== 0) cap.publish();
+      c[engineCounters.breaths]++;
+      c[engineCounters.frames] += this.batch.count;
+      this.pipeline.run(this.batch);
       const t = this.batch;
       this.batch = this.spare;
       this.spare = t;
     }
-    this.syncFdbCounters();
     const mq = this.mq;
     if (mq !== null) mq.flush();
     this.breathing = false;
@@ -487,144 +454,25 @@ export class Engine {
     return total;
   }
 
-  /**
-   * Drain every egress queue touched this breath: each frame goes through the offload fix-ups
-   * (offload/egress.ts: MTU of GSO frames, segmentation, checksum completion, RSC) into chunks of at most
-   * kChunk deliveries, each chunk written with one transmit call.
-   */
-  private transmit(): void {
-    const { txq, pool, shaper } = this;
-    const c = this.counters.c;
-    for (let k = 0; k < txq.dirtyCount; k++) {
-      const p = txq.dirty[k];
-      const n = txq.count[p];
-      const slots = txq.slots[p];
-      txq.count[p] = 0;
-      if (shaper.shaped[p] === 0) {
-        this.send(p, slots, n);
-        continue;
-      }
-      // MaximumBandwidth: every frame waits its turn in its source class (DRR), even if tokens remain
-      for (let i = 0; i < n; i++) {
-        if (shaper.enqueue(p, slots[i])) c[Counters.port(p, pf.qosDelayed)]++;
-        else {
-          c[Counters.portDrop(p, drop['qos-queue-full'])]++;
-          pool.release(slots[i]);
-        }
-      }
-    }
-    txq.dirtyCount = 0;
-    if (shaper.dirtyCount > 0) this.pumpShaper();
-    if (this.mirror.dirtyCount > 0) this.sendMirrorCopies();
-  }
-
-  /** Offload fix-ups and delivery of n queued frames to port p, in chunks of at most kChunk. */
-  private send(p: number, slots: Int32Array, n: number): void {
-    const { pool, offload } = this;
-    const nic = this.nics[p];
-    if (!nic) {
-      this.counters.c[Counters.portDrop(p, drop['link-down'])] += n;
-      for (let i = 0; i < n; i++) pool.release(slots[i]);
-      return;
-    }
-    const caps = this.ports.caps[p];
-    const mtu = this.ports.mtu[p];
-    let w = 0;
-    for (let i = 0; i < n; i++) {
-      w = offload.fix(p, caps, mtu, slots[i], w);
-      if (w >= kChunk) {
-        this.deliver(p, nic, offload.out, offload.coalesce(p, caps, w));
-        w = 0;
-      }
-    }
-    if (w > 0) this.deliver(p, nic, offload.out, offload.coalesce(p, caps, w));
-  }
-
-  /** Deliver what the shaper's tokens allow now, and arm the timer for the rest. */
-  private pumpShaper(): void {
-    const shaper = this.shaper;
-    for (let k = 0; k < shaper.dirtyCount; ) {
-      const p = shaper.dirty[k];
-      const n = shaper.dequeue(p, this.shaped, kMaxBatch);
-      if (n > 0) this.send(p, this.shaped, n);
-      // dequeue may drop p from the dirty list (nothing left held): re-read the same index then
-      if (k < shaper.dirtyCount && shaper.dirty[k] === p) k++;
-    }
-    if (this.mirror.dirtyCount > 0) this.sendMirrorCopies();
-    const due = shaper.nextWakeMs();
-    if (due === Infinity || (this.shaperTimer !== null && due >= this.shaperDue)) return;
-    this.shaperDue = due;
-    const ms = Math.max(1, Math.ceil(due - this.clock.nowMs));
-    if (this.shaperTimer !== null) clearTimeout(this.shaperTimer);
-    this.shaperTimer = setTimeout(this.onShaperTimer, ms);
-    this.shaperTimer.unref(); // held frames never keep a process alive on their own
-  }
-
-  private readonly onShaperTimer = (): void => {
-    this.shaperTimer = null;
-    this.shaperDue = Infinity;
-    if (this.breathing) return; // the breath in progress pumps on its way out
+  /** Held frames fell due in the shaper: send them on (a breath in progress does so on its way out). */
+  private readonly onShaperDue = (): void => {
+    if (this.breathing) return;
     this.clock.tick();
-    this.pumpShaper();
+    this.pipeline.egress.flush();
   };
 
-  /** Mirror copies made this breath (as received and as delivered), one transmit per destination. */
-  private sendMirrorCopies(): void {
-    const m = this.mirror;
-    for (let k = 0; k < m.dirtyCount; k++) {
-      const d = m.dirty[k];
-      this.send(d, m.slots[d], m.count[d]);
-    }
-    m.reset();
-  }
-
-  /** One transmit call: capture as delivered (after egress tagging and segmentation), count, release. */
-  private deliver(p: number, nic: Nic, list: Int32Array, n: number): void {
-    const pool = this.pool;
-    const c = this.counters.c;
-    if ((this.capture.flags[p] & kCaptureOut) !== 0) this.capture.tapOut(p, list, n);
-    if ((this.mirror.flags[p] & kMirrorOut) !== 0) this.mirror.tapOut(p, list, n);
-    const sent = nic.transmit(list, n);
-    let bytes = 0;
-    for (let i = 0; i < n; i++) {
-      const s = list[i];
-      if (i < sent) bytes += pool.len[s];
-      pool.release(s);
-    }
-    c[Counters.port(p, pf.txFrames)] += sent;
-    c[Counters.port(p, pf.txBytes)] += bytes;
-  }
-
-  // ---- MAC table changes from the control path: each keeps the shared counters current ----
+  // ---- MAC table changes from the control path (the table counts in place) ----
 
   fdbAddStatic(hi: number, lo: number, port: number): boolean {
-    const ok = this.fdb.addStatic(hi, lo, port);
-    this.syncFdbCounters();
-    return ok;
+    return this.fdb.addStatic(hi, lo, port);
   }
 
   fdbRemove(hi: number, lo: number): boolean {
-    const ok = this.fdb.remove(hi, lo);
-    this.syncFdbCounters();
-    return ok;
+    return this.fdb.remove(hi, lo);
   }
 
   fdbFlush(port = -1): number {
-    const n = this.fdb.flush(port);
-    this.syncFdbCounters();
-    return n;
-  }
-
-  private syncFdbCounters(): void {
-    const c = this.counters.c;
-    const f = this.fdb;
-    c[gf.fdbEntries] = f.count;
-    c[gf.fdbLearned] = f.learned;
-    c[gf.fdbAged] = f.aged;
-    c[gf.fdbMoved] = f.moved;
-    c[gf.fdbRefused] = f.refused;
-    c[gf.fdbEvicted] = f.evicted;
-    c[gf.fdbFlushed] = f.flushed;
+    return this.fdb.flush(port);
   }
 
   /** Periodic housekeeping (aging); the host calls it about once a second. */
@@ -632,7 +480,6 @@ export class Engine {
     this.clock.tick();
     // a shared MAC table is aged by worker 0 alone
     const n = this.mq === null || this.mq.me === 0 ? this.fdb.age(this.clock.nowSec, this.agingSeconds) : 0;
-    this.syncFdbCounters();
     this.acls.expire();
     return n;
   }
@@ -645,7 +492,6 @@ export class Engine {
       this.detach(p); // a borrowed TAP fd is only forgotten
     }
     this.mq?.stop();
-    if (this.shaperTimer !== null) clearTimeout(this.shaperTimer);
-    this.shaperTimer = null;
+    this.pipeline.shaper.stop();
   }
 }

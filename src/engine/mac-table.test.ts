@@ -8,7 +8,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Clock } from '../dataplane/clock.js';
-import { Counters, gf, pf } from '../dataplane/counters.js';
+import { Counters } from '../dataplane/counters.js';
+import { portCounters } from '../switch/counters.js';
+import { fdbCounters } from '../switch/fdb.js';
 import { PacketPool } from '../dataplane/pool.js';
 import { MemoryNic } from '../ports/memory.js';
 import { Engine } from './engine.js';
@@ -67,8 +69,8 @@ test('a MAC limit keeps a flooding port to its share; the refusals are counted o
   for (let i = 0; i < 1000; i++) nics[0].inject(frame([0xff, 0xff, 0xff, 0xff, 0xff, 0xff], flooder(i)));
   const c = eng.counters.c;
   assert.equal(eng.counters.readGlobal().fdbEntries, 16);
-  assert.equal(c[Counters.port(0, pf.macLimitRefused)], 1000 - 16);
-  assert.equal(c[Counters.global(gf.fdbEvicted)], 0, 'the table never filled');
+  assert.equal(c[Counters.port(0, portCounters.macLimitRefused)], 1000 - 16);
+  assert.equal(c[Counters.global(fdbCounters.fdbEvicted)], 0, 'the table never filled');
   assert.equal(nics[1].received.length, 1000, 'frames from unlearned addresses are still forwarded');
   nics[1].inject(frame(peer, station));
   nics[2].inject(frame(station, peer));

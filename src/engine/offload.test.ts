@@ -13,7 +13,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { portFields, type PortField } from '../dataplane/counters.js';
+import { declaredRows, type PortField } from '../dataplane/counters.js';
+import './counter-layout.js';
 import { kGsoNone, kGsoTcp4, kGsoTcp6, kGsoUdpL4, kOffNeedsCsum, PacketPool } from '../dataplane/pool.js';
 import type { VlanConfig } from '../switch/vlan-config.js';
 import { verifyIpv4Header, verifyL4 } from '../packet/checksum.js';
@@ -94,7 +95,7 @@ const sum = (fs: Uint8Array[]) => fs.reduce((a, f) => a + f.length, 0);
 
 // ---- rig ----
 
-const zeroFields = Object.fromEntries(portFields.map(([n]) => [n, 0])) as Record<PortField, number>;
+const zeroFields = Object.fromEntries(declaredRows('port').map(({ name }) => [name, 0])) as Record<PortField, number>;
 
 interface PortSpec {
   vlan?: VlanConfig;

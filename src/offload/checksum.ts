@@ -19,6 +19,7 @@
  * - A GSO frame is not refused here: completing its checksum is correct arithmetic but the frame is still
  *   too big for a port without GSO; the egress node must call segment.ts for those.
  */
+import * as udp from '../packet/udp.js';
 import type { PacketPool } from '../dataplane/pool.js';
 import { kOffNeedsCsum } from '../dataplane/pool.js';
 import { finish, pseudoSumAt } from '../packet/checksum.js';
@@ -27,7 +28,7 @@ import { Headers, kProtoUdp, parseHeaders } from './headers.js';
 import { sum16 } from './sum.js';
 
 /** csumOffset of the UDP checksum field: a computed 0 must be sent as 0xffff (RFC 768). */
-const kUdpCsumOffset = 6;
+const kUdpCsumOffset = udp.field.checksum;
 /** The checksum field is 2 bytes: it must lie wholly inside the frame. */
 const kCsumFieldLen = 2;
 
@@ -71,6 +72,6 @@ export function verifyParsed(pool: PacketPool, slot: number, h: Headers): boolea
   const b = pool.bytes;
   const base = pool.frameStart(slot);
   const l4Len = h.ipEnd - h.l4;
-  if (h.proto === kProtoUdp && !h.v6 && b[base + h.l4 + 6] === 0 && b[base + h.l4 + 7] === 0) return true;
+  if (h.proto === kProtoUdp && !h.v6 && b[base + h.l4 + kUdpCsumOffset] === 0 && b[base + h.l4 + kUdpCsumOffset + 1] === 0) return true;
   return sum16(b, base + h.l4, l4Len, pseudoSumAt(b, base + h.l3, h.proto, l4Len)) === 0xffff;
 }

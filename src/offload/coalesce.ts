@@ -33,6 +33,9 @@
  * - Merged-away slots are not freed here: they go to `res.freed` so the caller applies its own
  *   ownership rule (free or release).
  */
+import * as ipv4 from '../packet/ipv4.js';
+import * as ipv6 from '../packet/ipv6.js';
+import * as tcp from '../packet/tcp.js';
 import type { PacketPool } from '../dataplane/pool.js';
 import { kGsoNone, kGsoTcp4, kGsoTcp6, kOffDataValid, kOffNeedsCsum } from '../dataplane/pool.js';
 import { ipv4HeaderChecksum, pseudoSumAt } from '../packet/checksum.js';
@@ -54,25 +57,25 @@ export class CoalesceResult {
 
 const kTcpAck = 0x10; // TCP flag bits (RFC 9293)
 const kTcpPsh = 0x08;
-const kTcpSeqOff = 4; // TCP header fields
-const kTcpAckOff = 8;
-const kTcpDataOff = 12; // data offset byte
-const kTcpFlagsOff = 13;
-const kTcpWindowOff = 14;
+const kTcpSeqOff = tcp.field.seq; // header fields, from packet/
+const kTcpAckOff = tcp.field.ack;
+const kTcpDataOff = tcp.field.dataOff;
+const kTcpFlagsOff = tcp.field.flags;
+const kTcpWindowOff = tcp.field.window;
 const kOptEol = 0; // TCP option kinds (RFC 9293, RFC 7323)
 const kOptNop = 1;
 const kOptTimestamp = 8;
 const kOptTimestampLen = 10; // kind, length, TSval (4), TSecr (4)
-const kIpv4TosOff = 1; // DSCP + ECN
-const kIpv4TotalLenOff = 2;
-const kIpv4FlagsOff = 6; // flags/fragment word: DF must match
-const kIpv4TtlOff = 8;
-const kIpv4CsumOff = 10;
-const kIpv4AddrOff = 12; // src then dst: 8 bytes
+const kIpv4TosOff = ipv4.field.dscpEcn;
+const kIpv4TotalLenOff = ipv4.field.totalLen;
+const kIpv4FlagsOff = ipv4.field.flagsFrag; // DF must match
+const kIpv4TtlOff = ipv4.field.ttl;
+const kIpv4CsumOff = ipv4.field.checksum;
+const kIpv4AddrOff = ipv4.field.src; // src then dst: 8 bytes
 const kIpv4AddrLen = 8;
-const kIpv6PlenOff = 4;
-const kIpv6HopOff = 7;
-const kIpv6AddrOff = 8; // src then dst: 32 bytes
+const kIpv6PlenOff = ipv6.field.payloadLen;
+const kIpv6HopOff = ipv6.field.hopLimit;
+const kIpv6AddrOff = ipv6.field.src; // src then dst: 32 bytes
 const kIpv6AddrLen = 32;
 const kMaxIpLen = 0xffff; // IPv4 total length / IPv6 payload length are 16-bit fields
 

@@ -1,5 +1,5 @@
 /**
- * Egress offload fix-ups (DESIGN.md section 3 step 4 and section 6): what the switch does in software for a
+ * Egress offload node (DESIGN.md section 3 step 4 and section 6): what the switch does in software for a
  * destination whose endpoint lacks an offload, frame by frame just before delivery.
  *
  *   GSO frame, port without TSO/USO  -> segments of at most gsoSize (segment.ts); the port's queue reference
@@ -10,16 +10,26 @@
  *
  * Work happens per destination, at transmit, rather than once at ingress, because one flooded frame may go
  * to a TAP that takes it whole and to a QEMU socket that needs segments. Segments are new slots owned by
- * this delivery (refs = 1). Counters: offSegmented, offSegments, offCsum, offCoalesced per port, and the
- * drop reasons of errors.ts mapped onto the switch's (gso-malformed, gso-unsupported, no-buffer, ring-full).
+ * this delivery (refs = 1). The fixed frames go on in chunks of at most kChunk, so a vector of 64 KB GSO
+ * frames being segmented never holds more than one chunk of segments in the pool at once. Counters:
+ * offSegmented, offSegments, offCsum, offCoalesced per port, and the error codes of errors.ts mapped onto
+ * the switch's drop reasons by one table (kSegmentDrop).
  */
-import { Counters, drop, pf } from '../dataplane/counters.js';
+import { Counters } from '../dataplane/counters.js';
 import { kGsoEcn, kGsoNone, kGsoUdpL4, kOffNeedsCsum, type PacketPool } from '../dataplane/pool.js';
+import { VectorNode } from '../dataplane/vector-chain.js';
 import { kCapCsum, kCapTso, kCapUso } from '../ports/nic.js';
+import * as eth from '../packet/ethernet.js';
+import * as tcp from '../packet/tcp.js';
+import { walked } from '../packet/walk.js';
 import { completeChecksum } from './checksum.js';
 import { coalesceTcp, CoalesceResult } from './coalesce.js';
-import { kErrGsoUnsupported, kErrNoBuffer, kErrOutFull } from './errors.js';
+import { kUdpHeader } from './headers.js';
 import { segmentGso } from './segment.js';
+import { mechanismDrops } from '../dataplane/drops.js';
+import { offloadCounters, offloadDrops } from './counters.js';
+import { portDrops } from '../ports/counters.js';
+import { switchDrops } from '../switch/counters.js';
 
 /** Deliveries are handed to the NIC in chunks of this many frames, so a queue of 64 KB GSO frames being
  *  segmented never holds more than one chunk of segments (plus one frame's worth) in the pool at once. */
@@ -29,16 +39,46 @@ const kOutLen = kChunk + 128;
 /** RSC never builds a frame longer than 64 KB: the IPv4 total length limit, and what a TAP accepts. */
 const kRscMaxBytes = 65535;
 
-export class EgressOffload {
+/** The segmenter's error codes (errors.ts, -1..-5) as the switch's drop reasons, indexed by -code. */
+const kSegmentDrop = [
+  0,
+  offloadDrops['gso-malformed'], // csum-bad-offset: the GSO frame's offsets disagree with it
+  offloadDrops['gso-malformed'],
+  offloadDrops['gso-unsupported'],
+  mechanismDrops['no-buffer'],
+  mechanismDrops['ring-full'], // gso-out-full: no room left for this delivery's segments
+];
+
+export class OffloadNode extends VectorNode {
+  readonly name = 'offload';
   readonly out = new Int32Array(kOutLen);
   private readonly res = new CoalesceResult(kOutLen);
   /** Receive segment coalescing toward offload-capable ports (switch setting `rsc`). */
   rsc = true;
 
+  /** `caps[p]` is port p's offload capabilities (kCap*), `mtu[p]` its IP MTU. */
   constructor(
     private readonly pool: PacketPool,
     private readonly counters: Counters,
-  ) {}
+    private readonly caps: Int32Array,
+    private readonly mtu: Int32Array,
+  ) {
+    super();
+  }
+
+  protected push(p: number, slots: Int32Array, n: number): void {
+    const caps = this.caps[p];
+    const mtu = this.mtu[p];
+    let w = 0;
+    for (let i = 0; i < n; i++) {
+      w = this.fix(p, caps, mtu, slots[i], w);
+      if (w >= kChunk) {
+        this.emit(p, this.out, this.coalesce(p, caps, w));
+        w = 0;
+      }
+    }
+    if (w > 0) this.emit(p, this.out, this.coalesce(p, caps, w));
+  }
 
   /** Append the delivery of slot s to port p (IP MTU `mtu`) at out[w..]; returns the new w. Releases s when replaced. */
   fix(p: number, caps: number, mtu: number, s: number, w: number): number {
@@ -49,7 +89,7 @@ export class EgressOffload {
       if (this.segmentL3Len(s, udp) > mtu) {
         // each segment would exceed the port's MTU, cut here or by the receiving kernel: refuse it whole, as
         // Linux's bridge does (skb_gso_validate_network_len)
-        this.counters.c[Counters.portDrop(p, drop['mtu-exceeded'])]++;
+        this.counters.c[Counters.portDrop(p, switchDrops['mtu-exceeded'])]++;
         pool.release(s);
         return w;
       }
@@ -60,21 +100,20 @@ export class EgressOffload {
       const c = this.counters.c;
       const k = segmentGso(pool, s, this.out, w);
       if (k < 0) {
-        const reason = k === kErrNoBuffer ? drop['no-buffer'] : k === kErrOutFull ? drop['ring-full'] : k === kErrGsoUnsupported ? drop['gso-unsupported'] : drop['gso-malformed'];
-        c[Counters.portDrop(p, reason)]++;
+        c[Counters.portDrop(p, kSegmentDrop[-k]!)]++;
         pool.release(s);
         return w;
       }
       for (let i = w; i < w + k; i++) pool.refs[this.out[i]] = 1;
-      c[Counters.port(p, pf.offSegmented)]++;
-      c[Counters.port(p, pf.offSegments)] += k;
+      c[Counters.port(p, offloadCounters.offSegmented)]++;
+      c[Counters.port(p, offloadCounters.offSegments)] += k;
       pool.release(s);
       return w + k;
     }
     if ((pool.oflags[s] & kOffNeedsCsum) !== 0 && (caps & kCapCsum) === 0) {
-      if (completeChecksum(pool, s) === 0) this.counters.c[Counters.port(p, pf.offCsum)]++;
+      if (completeChecksum(pool, s) === 0) this.counters.c[Counters.port(p, offloadCounters.offCsum)]++;
       else {
-        this.counters.c[Counters.portDrop(p, drop['bad-vnet-hdr'])]++;
+        this.counters.c[Counters.portDrop(p, portDrops['bad-vnet-hdr'])]++;
         pool.release(s);
         return w;
       }
@@ -87,12 +126,12 @@ export class EgressOffload {
    *  not inside the frame (the segmenter then refuses it with its own reason). */
   private segmentL3Len(s: number, udp: boolean): number {
     const pool = this.pool;
-    const start = pool.frameStart(s);
     const cs = pool.csumStart[s];
-    if (cs < 14 || cs + 13 >= pool.len[s]) return 0;
-    const l2 = pool.view.getUint16(start + 12) === 0x8100 ? 18 : 14; // one 802.1Q tag at most here
-    const l4 = udp ? 8 : (pool.bytes[start + cs + 12] >>> 4) << 2; // UDP header, or TCP data offset
-    return cs - l2 + l4 + pool.gsoSize[s];
+    if (cs < eth.field.headerLen || cs + tcp.field.dataOff >= pool.len[s] - 1) return 0; // the data offset byte is in the frame
+    walked(pool, s);
+    const l3 = pool.l3[s]; // 14, or 18 behind one 802.1Q tag
+    const l4 = udp ? kUdpHeader : tcp.headerLen(pool.view, pool.frameStart(s) + cs); // UDP header, or TCP data offset
+    return cs - l3 + l4 + pool.gsoSize[s];
   }
 
   /** RSC over a chunk about to go to an offload-capable port: merged-away slots are released. */
@@ -101,7 +140,7 @@ export class EgressOffload {
     const res = this.res;
     const m = coalesceTcp(this.pool, this.out, n, kRscMaxBytes, res);
     for (let i = 0; i < res.freedCount; i++) this.pool.release(res.freed[i]);
-    if (res.freedCount > 0) this.counters.c[Counters.port(p, pf.offCoalesced)] += res.freedCount;
+    if (res.freedCount > 0) this.counters.c[Counters.port(p, offloadCounters.offCoalesced)] += res.freedCount;
     return m;
   }
 }

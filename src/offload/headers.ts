@@ -1,6 +1,6 @@
 /**
- * Header walk shared by the software offloads: L2 (14 bytes, or 18 with an 802.1Q tag) -> IPv4/IPv6 ->
- * TCP/UDP, checked once against the frame length, results left in a caller-owned `Headers` record.
+ * Headers of the software offloads: L2 (14 bytes, or 18 with an 802.1Q tag) -> IPv4/IPv6 -> TCP/UDP, from
+ * the slot's header record (packet/walk.ts) plus the L4 length checks, left in a caller-owned `Headers`.
  *
  * Why: segmentation, checksum verification and coalescing all need the same offsets (where L3, L4 and the
  * payload start, where the IP datagram ends) and the same length checks; doing them in one place means
@@ -17,22 +17,25 @@
  * - Offsets are relative to the frame start (`pool.frameStart(slot)`), like virtio's csum_start.
  */
 import type { PacketPool } from '../dataplane/pool.js';
+import { IpProto } from '../packet/ipv4.js';
+import * as ipv4 from '../packet/ipv4.js';
+import * as ipv6 from '../packet/ipv6.js';
+import * as tcp from '../packet/tcp.js';
+import * as udp from '../packet/udp.js';
+import { family, kFamBad, kFamIpv4, kFamNone, kFragFirst, kFragLater, protocol, walked } from '../packet/walk.js';
+import { EtherType } from '../packet/ethernet.js';
+import * as vlan from '../packet/vlan.js';
 import { kErrGsoMalformed, kErrGsoUnsupported, kOffloadOk } from './errors.js';
 
-export const kEthHeader = 14; // dst MAC, src MAC, EtherType
-export const kTaggedHeader = 18; // + 802.1Q TPID and TCI
-const kTpid = 0x8100; // IEEE 802.1Q C-tag
-const kTypeIpv4 = 0x0800; // RFC 894
-const kTypeIpv6 = 0x86dd; // RFC 2464
-export const kIpv4MinHeader = 20; // IHL 5
-export const kIpv6Header = 40; // fixed header; extension headers are not walked
-export const kTcpMinHeader = 20; // data offset 5
-export const kUdpHeader = 8; // RFC 768
-export const kProtoTcp = 6; // IANA protocol numbers
-export const kProtoUdp = 17;
-export const kTcpCsumOff = 16; // TCP checksum field within the TCP header (RFC 9293)
-export const kUdpCsumOff = 6; // UDP checksum field within the UDP header (RFC 768)
-const kIpv4FragMask = 0x3fff; // MF flag + 13-bit fragment offset in the flags/fragment word
+// Header sizes and fields the offloads name, from packet/ (the offsets live there).
+export const kIpv4MinHeader = ipv4.field.headerLen; // IHL 5
+export const kIpv6Header = ipv6.field.headerLen; // fixed header; extension headers are not walked
+export const kTcpMinHeader = tcp.field.headerLen; // data offset 5
+export const kUdpHeader = udp.field.headerLen; // RFC 768
+export const kProtoTcp = IpProto.tcp;
+export const kProtoUdp = IpProto.udp;
+export const kTcpCsumOff = tcp.field.checksum; // TCP checksum field within the TCP header (RFC 9293)
+export const kUdpCsumOff = udp.field.checksum; // UDP checksum field within the UDP header (RFC 768)
 
 /** Offsets (from the frame start) of one frame's headers, filled by `parseHeaders`. */
 export class Headers {
@@ -47,58 +50,35 @@ export class Headers {
 }
 
 /**
- * Walk the headers of the frame in `slot` into `h`. Returns 0, `gso-malformed` (a length or header field
- * disagrees with the frame) or `gso-unsupported` (not IPv4/IPv6, IPv6 extension headers, not TCP/UDP).
- * A later IPv4 fragment (no L4 header) is malformed here; a first fragment parses with `fragment` set.
+ * The headers of the frame in `slot` into `h`, from the slot's header record (packet/walk.ts) plus the
+ * TCP/UDP length checks segmentation needs. Returns 0, `gso-malformed` (a length or header field disagrees
+ * with the frame) or `gso-unsupported` (not IPv4/IPv6, IPv6 extension headers, not TCP/UDP). A later IPv4
+ * fragment (no L4 header) is malformed here; a first fragment parses with `fragment` set.
  */
 export function parseHeaders(pool: PacketPool, slot: number, h: Headers): number {
-  const b = pool.bytes;
+  const rec = walked(pool, slot);
+  const l3 = pool.l3[slot]!;
+  if (l3 === 0) return kErrGsoMalformed; // shorter than its Ethernet header, or a tag cut short
+  const fam = family(rec);
+  if (fam === kFamNone) return kErrGsoUnsupported;
+  const view = pool.view;
   const base = pool.frameStart(slot);
-  const len = pool.len[slot]!;
-  if (len < kEthHeader) return kErrGsoMalformed;
-  let l3 = kEthHeader;
-  let type = (b[base + 12]! << 8) | b[base + 13]!; // EtherType at 12
-  if (type === kTpid) {
-    if (len < kTaggedHeader) return kErrGsoMalformed;
-    type = (b[base + 16]! << 8) | b[base + 17]!; // inner EtherType after the 4-byte tag
-    l3 = kTaggedHeader;
-  }
-  let l4: number;
-  let ipEnd: number;
-  let proto: number;
-  let fragment = false;
   const ip = base + l3;
-  if (type === kTypeIpv4) {
-    if (len < l3 + kIpv4MinHeader || b[ip]! >> 4 !== 4) return kErrGsoMalformed;
-    const ihl = (b[ip]! & 0x0f) << 2; // IHL counts 32-bit words
-    const total = (b[ip + 2]! << 8) | b[ip + 3]!;
-    if (ihl < kIpv4MinHeader || total < ihl || l3 + total > len) return kErrGsoMalformed;
-    const frag = ((b[ip + 6]! << 8) | b[ip + 7]!) & kIpv4FragMask;
-    if ((frag & 0x1fff) !== 0) return kErrGsoMalformed; // a later fragment: no L4 header to work on
-    fragment = frag !== 0;
-    proto = b[ip + 9]!;
-    l4 = l3 + ihl;
-    ipEnd = l3 + total;
-  } else if (type === kTypeIpv6) {
-    if (len < l3 + kIpv6Header || b[ip]! >> 4 !== 6) return kErrGsoMalformed;
-    const plen = (b[ip + 4]! << 8) | b[ip + 5]!;
-    if (l3 + kIpv6Header + plen > len) return kErrGsoMalformed;
-    proto = b[ip + 6]!;
-    l4 = l3 + kIpv6Header;
-    ipEnd = l4 + plen;
-  } else {
-    return kErrGsoUnsupported;
-  }
+  if (fam === kFamBad) return jumbogram(view, base, ip, pool.len[slot]! - l3) ? kErrGsoUnsupported : kErrGsoMalformed;
+  if ((rec & kFragLater) !== 0) return kErrGsoMalformed; // a later fragment: no L4 header to work on
+  const l4 = pool.l4[slot]!;
+  const v4 = fam === kFamIpv4;
+  const ipEnd = v4 ? l3 + ipv4.totalLength(view, ip) : l4 + ipv6.payloadLength(view, ip);
+  const proto = protocol(rec);
   let payload: number;
   if (proto === kProtoTcp) {
     if (l4 + kTcpMinHeader > ipEnd) return kErrGsoMalformed;
-    const thl = (b[base + l4 + 12]! >> 4) << 2; // data offset in 32-bit words
+    const thl = tcp.headerLen(view, base + l4);
     if (thl < kTcpMinHeader || l4 + thl > ipEnd) return kErrGsoMalformed;
     payload = l4 + thl;
   } else if (proto === kProtoUdp) {
     if (l4 + kUdpHeader > ipEnd) return kErrGsoMalformed;
-    const ulen = (b[base + l4 + 4]! << 8) | b[base + l4 + 5]!;
-    if (l4 + ulen !== ipEnd) return kErrGsoMalformed;
+    if (l4 + udp.length(view, base + l4) !== ipEnd) return kErrGsoMalformed;
     payload = l4 + kUdpHeader;
   } else {
     return kErrGsoUnsupported;
@@ -108,8 +88,13 @@ export function parseHeaders(pool: PacketPool, slot: number, h: Headers): number
   h.l4 = l4;
   h.payload = payload;
   h.ipEnd = ipEnd;
-  h.v6 = type === kTypeIpv6;
+  h.v6 = !v4;
   h.proto = proto;
-  h.fragment = fragment;
+  h.fragment = (rec & kFragFirst) !== 0;
   return kOffloadOk;
+}
+
+/** An IPv6 jumbogram header (payload length 0, hop-by-hop next): sound, but nothing segmentation handles. */
+function jumbogram(view: DataView, frame: number, ip: number, avail: number): boolean {
+  return vlan.innerEthertype(view, frame) === EtherType.ipv6 && ipv6.check(view, ip, avail) === ipv6.Ipv6Check.payloadLength && ipv6.payloadLength(view, ip) === 0;
 }

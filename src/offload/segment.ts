@@ -28,6 +28,10 @@
  * - The metadata of each segment: port, vid, pcp and dst copied from the original; oflags, gsoType,
  *   gsoSize, csumStart, csumOffset cleared (the segment is complete).
  */
+import * as ipv4 from '../packet/ipv4.js';
+import * as ipv6 from '../packet/ipv6.js';
+import * as tcp from '../packet/tcp.js';
+import * as udp from '../packet/udp.js';
 import type { PacketPool } from '../dataplane/pool.js';
 import { kGsoEcn, kGsoNone, kGsoTcp4, kGsoTcp6, kGsoUdpL4, kOffNeedsCsum } from '../dataplane/pool.js';
 import { finish, ipv4HeaderChecksum, pseudoSumAt } from '../packet/checksum.js';
@@ -40,14 +44,14 @@ const kMaxMss = 0xffff;
 const kTcpFin = 0x01; // TCP flag bits (RFC 9293, RFC 3168)
 const kTcpPsh = 0x08;
 const kTcpCwr = 0x80;
-const kTcpFlagsOff = 13; // flags byte within the TCP header
-const kTcpSeqOff = 4; // sequence number within the TCP header
-const kIpv4TotalLenOff = 2; // IPv4 total length
-const kIpv4IdentOff = 4; // IPv4 identification
-const kIpv4CsumOff = 10; // IPv4 header checksum
-const kIpv6PlenOff = 4; // IPv6 payload length
-const kIpv6Header = 40; // IPv6 fixed header: payload length counts what follows it
-const kUdpLenOff = 4; // UDP length
+const kTcpFlagsOff = tcp.field.flags;
+const kTcpSeqOff = tcp.field.seq;
+const kIpv4TotalLenOff = ipv4.field.totalLen;
+const kIpv4IdentOff = ipv4.field.ident;
+const kIpv4CsumOff = ipv4.field.checksum;
+const kIpv6PlenOff = ipv6.field.payloadLen;
+const kIpv6Header = ipv6.field.headerLen; // payload length counts what follows it
+const kUdpLenOff = udp.field.length;
 
 const h = new Headers(); // module scratch: one header walk at a time per worker
 

@@ -12,6 +12,7 @@ import { PacketPool } from '../dataplane/pool.js';
 import { buildArpRequest, buildEthernet, buildUdp4, buildUdp6 } from '../packet/frame.js';
 import { compileAcls, kDirIn, kDirOut, type AclTable } from './acl.js';
 import type { AclRule } from './config.js';
+import { family, walked } from '../packet/walk.js';
 import { FlowKey } from './flow-key.js';
 
 const macs = ['52:54:00:00:00:01', '52:54:00:00:00:02', '52:54:00:00:01:02', '52:54:80:00:00:02']; // the last: low word >= 2^31
@@ -63,12 +64,13 @@ const frame: fc.Arbitrary<Uint8Array> = fc.oneof(
   fc.record({ s: fc.constantFrom(...macs), d: fc.constantFrom(...macs) }).map(({ s, d }) => buildEthernet({ src: s, dst: d, ethertype: 0x88b5, payload: new Uint8Array(4) })),
 );
 
-/** The engine's order (acls.ts check): probe from the bytes, else parse and evaluate. */
+/** The engine's order (acls.ts check): probe from the header record, else parse and evaluate. */
 function judge(t: AclTable, dir: number, pool: PacketPool, key: FlowKey, f: Uint8Array): number {
   const s = pool.load(f, 0);
   try {
     const start = pool.slotBase(s) + pool.off[s]!;
-    const r = t.probe(dir, pool.view, start, f.length, f.length);
+    const fam = family(walked(pool, s));
+    const r = t.probe(dir, pool.view, start, pool.l3[s]!, fam, f.length);
     if (r >= 0) return r;
     key.parse(pool, s);
     return t.evaluate(dir, key, f.length);

@@ -25,7 +25,7 @@
  * 2^kCacheBits such keys with the positions of the deciding and the metering rule, one 64-byte line per
  * entry. A hit costs one hash and 7 compares (13 for IPv6) instead of the scan, and still bumps the hit
  * counters of the cached rules, so counters stay exact; `probe` reads the key of an untagged IPv4 or
- * non-IP frame straight from its bytes, so a hit needs no FlowKey parse at all (acl-cache.test.ts checks
+ * non-IP frame from its header record and bytes, so a hit needs no FlowKey parse at all (acl-cache.test.ts checks
  * that a warm cache decides and counts exactly as a cold table); a table is immutable once compiled (a rule change compiles a new one), so nothing in the
  * cache is ever stale. Traffic with more distinct address pairs than entries falls back to the scan.
  *
@@ -40,8 +40,8 @@ import { kf, kFamily4, kFamily6, kSignFlip, type FlowKey } from './flow-key.js';
 import { parseIpv4, parseIpv6 } from '../packet/ipaddr.js';
 import { parseMacWords } from '../packet/mac.js';
 import * as eth from '../packet/ethernet.js';
-import { EtherType } from '../packet/ethernet.js';
 import * as ipv4 from '../packet/ipv4.js';
+import { kFamIpv4, kFamIpv6 } from '../packet/walk.js';
 
 /** Direction index of the compiled lists: outbound = frames the port's endpoint sends (switch ingress). */
 export const kDirOut = 0;
@@ -405,33 +405,31 @@ export class AclTable {
   }
 
   /**
-   * Fast path before any parse: build the cache key straight from the frame bytes for the frames whose key
-   * is cheap to read exactly as FlowKey.parse would (untagged IPv4, with ipv4.check's validity rules, and
-   * non-IP frames), and answer from the cache. -1 = parse and `evaluate` (IPv6, tagged, or not cached).
+   * Fast path before any FlowKey: build the cache key from the frame's header record (packet/walk.ts:
+   * `fam`, the IP header at `start + l3`) for the frames whose key is cheap to read exactly as FlowKey.parse
+   * would (untagged IPv4 and non-IP frames), and answer from the cache. -1 = parse and `evaluate` (IPv6,
+   * tagged, or not cached).
    */
-  probe(dir: number, view: DataView, start: number, len: number, bytes: number): number {
-    const type = eth.ethertype(view, start);
-    if (type === EtherType.ipv6 || type === EtherType.vlan) return -1;
-    let fam = 0;
+  probe(dir: number, view: DataView, start: number, l3: number, fam: number, bytes: number): number {
+    if (l3 !== eth.field.headerLen || fam === kFamIpv6) return -1;
+    let key = 0;
     let src = kSignFlip;
     let dst = kSignFlip;
-    if (type === EtherType.ipv4) {
-      const ip = start + eth.field.headerLen;
-      // the validity rule FlowKey.parse applies, so both build the same key
-      if (ipv4.check(view, ip, len - eth.field.headerLen) === ipv4.Ipv4Check.ok) {
-        fam = kFamily4;
-        src = ipv4.src(view, ip) ^ kSignFlip;
-        dst = ipv4.dst(view, ip) ^ kSignFlip;
-      }
+    if (fam === kFamIpv4) {
+      const ip = start + l3;
+      key = kFamily4;
+      src = ipv4.src(view, ip) ^ kSignFlip;
+      dst = ipv4.dst(view, ip) ^ kSignFlip;
     }
+    const famKey = key;
     const dmh = eth.dstHi16(view, start);
     const dml = eth.dstLo32(view, start) | 0; // int32, as FlowKey and the cache hold it
     const smh = eth.srcHi16(view, start);
     const sml = eth.srcLo32(view, start) | 0;
     // an IPv4 or non-IP key: inner IPv6 words are kSignFlip on both sides, so 7 words decide
     const c = this.cache;
-    const b = (dir * this.entries + mix(this.shift, fam, src ^ kSignFlip, dst ^ kSignFlip, smh, sml, dmh, dml)) * kEntry;
-    if (c[b] !== fam + 1 || c[b + 1] !== src || c[b + 2] !== dst || c[b + 4] !== sml || c[b + 6] !== dml || c[b + 3] !== smh || c[b + 5] !== dmh) return -1;
+    const b = (dir * this.entries + mix(this.shift, famKey, src ^ kSignFlip, dst ^ kSignFlip, smh, sml, dmh, dml)) * kEntry;
+    if (c[b] !== famKey + 1 || c[b + 1] !== src || c[b + 2] !== dst || c[b + 4] !== sml || c[b + 6] !== dml || c[b + 3] !== smh || c[b + 5] !== dmh) return -1;
     return this.answer(b, bytes);
   }
 

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Clock } from '../dataplane/clock.js';
-import { Counters, drop } from '../dataplane/counters.js';
+import { Counters } from '../dataplane/counters.js';
 import { Batch, Graph } from '../dataplane/graph.js';
 import { PacketPool } from '../dataplane/pool.js';
 import { buildArpRequest, buildIpv6, buildTcp4, buildTcp6, buildUdp4 } from '../packet/frame.js';
 import { TcpFlag } from '../packet/tcp.js';
 import { PortAcls } from './acls.js';
+import { policyDrops } from './counters.js';
 import type { ExtAclRule } from './config.js';
 
 const kVm = 1; // the port under test
@@ -43,7 +44,7 @@ function setup(flowTableSize?: number) {
     try {
       if (acls.egressOn[d] === 0) return true;
       const r = acls.admitEgress(d, s);
-      assert.ok(r === 0 || r === drop['acl-deny']);
+      assert.ok(r === 0 || r === policyDrops['acl-deny']);
       return r === 0;
     } finally {
       pool.free(s);

@@ -14,20 +14,21 @@
  * Cost: a port with no rules in a direction costs one typed-array read per frame (`ingressOn[p]`,
  * `egressOn[d]`); per-port compiled tables sit in plain arrays indexed by port (no Map on the datapath).
  *
- * Counters: rule hits live in each compiled table (`stats`); the flow table's counts are copied into the
- * global block (gf.flowsActive/Created/Expired/Refused) after every batch or egress check that touched the
- * table, and by `set`/`clear`/`expire`. Replacing or clearing a port's rules drops its flows (they were
+ * Counters: rule hits live in each compiled table (`stats`); the flow table counts in place in the
+ * worker's counter block (conntrack.ts flowCounters). Replacing or clearing a port's rules drops its flows (they were
  * admitted by the old rules) and resets its hit counters.
  */
 import type { Clock } from '../dataplane/clock.js';
-import { Counters, drop, gf, kMaxPorts } from '../dataplane/counters.js';
+import { type Counters, kMaxPorts } from '../dataplane/counters.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
 import { compileAcls, kDirIn, kDirOut, type AclTable } from './acl.js';
 import { kDefaultFlowTableSize, type AclRule, type ExtAclRule } from './config.js';
 import { FlowTable, type FlowEntry } from './conntrack.js';
 import { compileExtAcls, type ExtAclTable } from './ext-acl.js';
+import { family, walked } from '../packet/walk.js';
 import { FlowKey } from './flow-key.js';
+import { policyDrops } from './counters.js';
 
 export interface RuleStats {
   id: number;
@@ -40,7 +41,7 @@ export interface PortAclStats {
   extendedAcls: RuleStats[];
 }
 
-const kAclDeny = drop['acl-deny'];
+const kAclDeny = policyDrops['acl-deny'];
 
 class AclIngressNode implements GraphNode {
   readonly name = 'acl-in';
@@ -72,7 +73,6 @@ export class PortAcls {
     this.c = counters.c;
     if (!Number.isInteger(flowTableSize) || flowTableSize < 1) throw new RangeError(`flow table size must be a positive integer, got ${flowTableSize}`);
     this.ingress = new AclIngressNode(this);
-    this.sync();
   }
 
   /** Per port: the most stateful flows it may hold (0 = no quota); applied to the flow table when it exists. */
@@ -91,12 +91,12 @@ export class PortAcls {
     this.egressOn[port] = (bOn && b.has(kDirIn)) || (xOn && x.has(kDirIn)) ? 1 : 0;
     if (xOn && x.hasStateful && this.flows === null) {
       this.flows = new FlowTable(this.flowTableSize);
+      this.flows.countInto(this.c);
       for (let p = 0; p < kMaxPorts; p++) if (this.quotas[p] !== 0) this.flows.setQuota(p, this.quotas[p]!);
     }
     this.quotas[port] = maxFlows;
     this.flows?.setQuota(port, maxFlows);
     this.flows?.removePort(port);
-    this.sync();
   }
 
   /** Remove every rule (and flow) of a port. */
@@ -107,7 +107,6 @@ export class PortAcls {
     this.ingressOn[port] = 0;
     this.egressOn[port] = 0;
     this.flows?.removePort(port);
-    this.sync();
   }
 
   /** The ingress node's work (called by `ingress.process`). */
@@ -116,24 +115,18 @@ export class PortAcls {
     const { port, aux } = pool;
     const on = this.ingressOn;
     const slots = batch.slots;
-    let touched = false;
     for (let i = 0; i < batch.count; i++) {
       const s = slots[i]!;
       const p = port[s]!;
       if (on[p] === 0) continue;
       if (this.check(p, kDirOut, s) !== 0) aux[s] = kAclDeny;
-      touched = true;
     }
-    if (touched) this.sync();
   }
 
-  /** 0 = deliver, else drop['acl-deny']: port d's inbound rules for the frame in slot s. */
+  /** 0 = deliver, else policyDrops['acl-deny']: port d's inbound rules for the frame in slot s. */
   admitEgress(d: number, s: number): number {
     if (this.egressOn[d] === 0) return 0;
-    const r = this.check(d, kDirIn, s);
-    const x = this.ext[d];
-    if (x !== null && x.hasStateful) this.sync();
-    return r === 0 ? 0 : kAclDeny;
+    return this.check(d, kDirIn, s) === 0 ? 0 : kAclDeny;
   }
 
   /** Basic then extended rules of port p in direction dir: 0 pass, 1 deny. */
@@ -143,9 +136,10 @@ export class PortAcls {
     const bytes = pool.len[s]!;
     const b = this.basic[p];
     const x = this.ext[p];
-    // basic ACLs only: a cached verdict straight from the frame bytes, no parse (acl.ts probe)
+    // basic ACLs only: a cached verdict from the header record, no FlowKey (acl.ts probe)
     if (b !== null && x === null && bytes >= 14) {
-      const r = b.probe(dir, pool.view, pool.slotBase(s) + pool.off[s]!, bytes, bytes);
+      const fam = family(walked(pool, s)); // walk first: it fills l3
+      const r = b.probe(dir, pool.view, pool.slotBase(s) + pool.off[s]!, pool.l3[s]!, fam, bytes);
       if (r >= 0) return r;
     }
     if (!key.parse(pool, s)) return 0; // shorter than Ethernet: ingress drops these as malformed
@@ -169,22 +163,7 @@ export class PortAcls {
 
   /** Housekeeping: remove idle flows (clock.nowSec); returns how many. */
   expire(): number {
-    const n = this.flows?.expire(this.clock.nowSec) ?? 0;
-    this.sync();
-    return n;
-  }
-
-  /** Copy the flow table's counts into the global counter block. */
-  private sync(): void {
-    const c = this.c;
-    const f = this.flows;
-    if (f === null) return;
-    c[Counters.global(gf.flowsActive)] = f.active;
-    c[Counters.global(gf.flowsCreated)] = f.created;
-    c[Counters.global(gf.flowsExpired)] = f.expired;
-    c[Counters.global(gf.flowsRefused)] = f.refused;
-    c[Counters.global(gf.flowsEarlyDropped)] = f.earlyDropped;
-    c[Counters.global(gf.flowsQuotaRefused)] = f.quotaRefused;
+    return this.flows?.expire(this.clock.nowSec) ?? 0;
   }
 }
 

@@ -32,8 +32,25 @@
  * only when all of them are assured is the flow refused. A port may also have a quota (`setQuota`, policy
  * `maxFlows`): its new flows beyond it are refused, counted in `quotaRefused`.
  */
+import { declareSwitchCounters, kSwitchSlots } from '../dataplane/counters.js';
 import { kDefaultFlowTableSize } from './config.js';
 import type { FlowKey } from './flow-key.js';
+
+/** The flow table's rows in the counter block (dataplane/counters.ts). */
+export const flowCounters = declareSwitchCounters('flows', [
+  [8, 'flowsActive', 'stateful ACL flow entries now'],
+  [9, 'flowsCreated', 'stateful ACL flows created'],
+  [10, 'flowsExpired', 'stateful ACL flows removed after their idle timeout'],
+  [11, 'flowsRefused', 'stateful ACL flows not created because the flow table was full of assured flows'],
+  [13, 'flowsEarlyDropped', 'unassured stateful ACL flows evicted to make room for a new one (early drop)'],
+  [14, 'flowsQuotaRefused', 'stateful ACL flows not created because the port had its quota (policy maxFlows)'],
+] as const);
+const kActive = flowCounters.flowsActive;
+const kCreated = flowCounters.flowsCreated;
+const kExpired = flowCounters.flowsExpired;
+const kRefused = flowCounters.flowsRefused;
+const kEarlyDropped = flowCounters.flowsEarlyDropped;
+const kQuotaRefused = flowCounters.flowsQuotaRefused;
 
 const kKeyWords = 10; // see the header diagram
 /** Occupied slots an early drop looks at: enough to find a one-way flow in a flooded table, bounded per insert. */
@@ -71,18 +88,8 @@ export class FlowTable {
   readonly capacity: number;
   /** Slots in the open-addressing array (power of two). */
   readonly slots: number;
-  /** Entries now. */
-  active = 0;
-  /** Entries created since construction. */
-  created = 0;
-  /** Entries removed after their idle timeout (by lookup, insert or expire). */
-  expired = 0;
-  /** Inserts refused because the table was full (of assured entries). */
-  refused = 0;
-  /** Unassured entries evicted to make room for a new flow (early drop). */
-  earlyDropped = 0;
-  /** Inserts refused because the port had its quota of entries. */
-  quotaRefused = 0;
+  /** Where the counters live (flowCounters rows): the table's own until `countInto` names a worker's block. */
+  private c: Float64Array = new Float64Array(kSwitchSlots);
 
   private readonly mask: number;
   private readonly seed: number;
@@ -96,6 +103,37 @@ export class FlowTable {
   private readonly perPort = new Int32Array(kPortSpace);
   private readonly quota = new Int32Array(kPortSpace);
   private readonly k = new Int32Array(kKeyWords); // scratch key
+
+  /** Entries now. */
+  get active(): number {
+    return this.c[kActive]!;
+  }
+  /** Entries created since construction. */
+  get created(): number {
+    return this.c[kCreated]!;
+  }
+  /** Entries removed after their idle timeout (by lookup, insert or expire). */
+  get expired(): number {
+    return this.c[kExpired]!;
+  }
+  /** Inserts refused because the table was full (of assured entries). */
+  get refused(): number {
+    return this.c[kRefused]!;
+  }
+  /** Unassured entries evicted to make room for a new flow (early drop). */
+  get earlyDropped(): number {
+    return this.c[kEarlyDropped]!;
+  }
+  /** Inserts refused because the port had its quota of entries. */
+  get quotaRefused(): number {
+    return this.c[kQuotaRefused]!;
+  }
+
+  /** Count into `c` (a worker's counter block) from now on, carrying over what was counted so far. */
+  countInto(c: Float64Array): void {
+    for (const i of [kActive, kCreated, kExpired, kRefused, kEarlyDropped, kQuotaRefused]) c[i] = this.c[i]!;
+    this.c = c;
+  }
 
   constructor(capacity: number = kDefaultFlowTableSize) {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 24)
@@ -175,7 +213,7 @@ export class FlowTable {
       if (hashes[i] === h && this.same(i)) {
         if (nowSec - this.lastSeen[i]! > t) {
           this.remove(i);
-          this.expired++;
+          this.c[kExpired]++;
           return -1;
         }
         this.lastSeen[i] = nowSec;
@@ -194,7 +232,7 @@ export class FlowTable {
     if (i !== -2) return i;
     // full: evict the stalest unassured entry near this flow's home, then place it again (now there is room)
     if (!this.earlyDrop(this.pack(port, key, outbound), nowSec)) {
-      this.refused++;
+      this.c[kRefused]++;
       return -1;
     }
     return this.place(port, key, outbound, nowSec, idleTimeout, tag);
@@ -212,8 +250,8 @@ export class FlowTable {
       if (hashes[i] === h && this.same(i)) {
         if (nowSec - this.lastSeen[i]! > ti) {
           // the old flow ran out: it expired, this is a new one in its place
-          this.expired++;
-          this.created++;
+          this.c[kExpired]++;
+          this.c[kCreated]++;
           this.flags[i] = outbound ? kFlagOutbound : 0;
         }
         this.lastSeen[i] = nowSec;
@@ -224,7 +262,7 @@ export class FlowTable {
     }
     const q = this.quota[port & 0xffff]!;
     if (q !== 0 && this.perPort[port & 0xffff]! >= q) {
-      this.quotaRefused++;
+      this.c[kQuotaRefused]++;
       return -1;
     }
     if (this.active >= this.capacity) return -2;
@@ -238,8 +276,8 @@ export class FlowTable {
     this.tags[i] = tag;
     this.flags[i] = outbound ? kFlagOutbound : 0;
     this.perPort[port & 0xffff]!++;
-    this.active++;
-    this.created++;
+    this.c[kActive]++;
+    this.c[kCreated]++;
     return i;
   }
 
@@ -262,7 +300,7 @@ export class FlowTable {
     }
     if (victim < 0) return false;
     this.remove(victim);
-    this.earlyDropped++;
+    this.c[kEarlyDropped]++;
     return true;
   }
 
@@ -295,7 +333,7 @@ export class FlowTable {
       }
     }
     timeouts[hole] = 0;
-    this.active--;
+    this.c[kActive]--;
   }
 
   /**
@@ -312,7 +350,7 @@ export class FlowTable {
         n++;
       } else i++;
     }
-    this.expired += n;
+    this.c[kExpired] += n;
     return n;
   }
 

@@ -26,11 +26,15 @@
  * - One 802.1Q tag is skipped if present (frames reaching policy are untagged; this is only defence).
  */
 import type { PacketPool } from '../dataplane/pool.js';
-import { EtherType, field as ethField } from '../packet/ethernet.js';
+import * as eth from '../packet/ethernet.js';
+import { field as ethField } from '../packet/ethernet.js';
+import * as vlan from '../packet/vlan.js';
+import { field as vlanField } from '../packet/vlan.js';
 import { kLo32Off } from '../packet/mac.js';
 import * as ipv4 from '../packet/ipv4.js';
 import * as ipv6 from '../packet/ipv6.js';
-import { field as vlanField, kTpid } from '../packet/vlan.js';
+import * as udp from '../packet/udp.js';
+import { family, kFamIpv4, kFamIpv6, kFragLater, protocol, walked } from '../packet/walk.js';
 
 /**
  * Slots of `FlowKey.v`, the flat int32 vector rule programs (acl.ts) compare against. Address words are
@@ -145,41 +149,31 @@ export class FlowKey {
     this.dstMacLo = view.getInt32(start + ethField.dst + kLo32Off);
     this.srcMacHi = view.getUint16(start + ethField.src);
     this.srcMacLo = view.getInt32(start + ethField.src + kLo32Off);
-    let type = view.getUint16(start + ethField.ethertype);
-    let l3: number = ethField.headerLen;
-    if (type === kTpid) {
-      if (len < vlanField.headerLen) {
-        this.ethertype = type;
-        return true;
-      }
-      type = view.getUint16(start + vlanField.ethertype);
-      l3 = vlanField.headerLen;
-    }
-    this.ethertype = type;
-    const ip = start + l3;
-    const avail = len - l3;
-    if (type === EtherType.ipv4) {
-      if (ipv4.check(view, ip, avail) !== ipv4.Ipv4Check.ok) return true;
+    // the slot's header record (packet/walk.ts): EtherType after one tag, checked IP header, offsets
+    const h = walked(pool, slot);
+    this.ethertype = pool.l3[slot] === vlanField.headerLen ? vlan.innerEthertype(view, start) : eth.ethertype(view, start);
+    const fam = family(h);
+    const ip = start + pool.l3[slot]!;
+    if (fam === kFamIpv4) {
       this.family = kFamily4;
       src[0] = view.getInt32(ip + ipv4.field.src);
       dst[0] = view.getInt32(ip + ipv4.field.dst);
-      const proto = view.getUint8(ip + ipv4.field.protocol);
+      const proto = protocol(h);
       this.protocol = proto;
-      if (ipv4.isLaterFragment(view, ip)) {
+      if ((h & kFragLater) !== 0) {
         this.laterFragment = 1;
         return true;
       }
-      const l4 = ip + ipv4.headerLen(view, ip);
+      const l4 = start + pool.l4[slot]!;
       this.l4Off = l4 - start;
       if ((proto === kProtoTcp || proto === kProtoUdp) && l4 + kPortsLen <= ip + view.getUint16(ip + ipv4.field.totalLen)) {
         this.hasPorts = 1;
-        this.srcPort = view.getUint16(l4);
-        this.dstPort = view.getUint16(l4 + 2);
+        this.srcPort = udp.srcPort(view, l4); // TCP and UDP ports sit at the same offsets
+        this.dstPort = udp.dstPort(view, l4);
       }
       return true;
     }
-    if (type === EtherType.ipv6) {
-      if (ipv6.check(view, ip, avail) !== ipv6.Ipv6Check.ok) return true;
+    if (fam === kFamIpv6) {
       this.family = kFamily6;
       for (let i = 0; i < 4; i++) {
         src[i] = view.getInt32(ip + ipv6.field.src + 4 * i);
@@ -199,8 +193,8 @@ export class FlowKey {
         this.l4Off = off - start;
         if ((next === kProtoTcp || next === kProtoUdp) && off + kPortsLen <= end) {
           this.hasPorts = 1;
-          this.srcPort = view.getUint16(off);
-          this.dstPort = view.getUint16(off + 2);
+          this.srcPort = udp.srcPort(view, off); // TCP and UDP ports sit at the same offsets
+          this.dstPort = udp.dstPort(view, off);
         }
       } else this.protocol = kProtoUnknown; // truncated chain or more than kMaxExtHeaders headers
       return true;

@@ -12,7 +12,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { Counters, dropReasons, kMaxPorts } from '../dataplane/counters.js';
+import { Counters, declaredRows, kMaxPorts } from '../dataplane/counters.js';
+import './counters.js';
 import { Batch, Graph } from '../dataplane/graph.js';
 import { PacketPool } from '../dataplane/pool.js';
 import { ipv4HeaderChecksum } from '../packet/checksum.js';
@@ -62,7 +63,7 @@ function verdicts(node: GuardNode, frames: Uint8Array[], port = 1): string[] {
   for (let i = 0; i < batch.count; i++) {
     const s = batch.slots[i];
     const code = pool.aux[s];
-    out.push(code === 0 ? 'pass' : dropReasons[code - 1][0]);
+    out.push(code === 0 ? 'pass' : declaredRows('drop').find((r) => r.index === code)!.name);
     pool.aux[s] = 0;
     pool.free(s);
   }

@@ -37,11 +37,10 @@
  * parse it as IP either). ESP (50) and unknown extension headers end the walk: the upper layer is
  * unknown, so nothing matches. Checksums are not verified: a guard drops on what the frame claims to be.
  */
-import { drop, kMaxPorts } from '../dataplane/counters.js';
+import { kMaxPorts } from '../dataplane/counters.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
 import * as eth from '../packet/ethernet.js';
-import { EtherType } from '../packet/ethernet.js';
 import * as icmp from '../packet/icmp.js';
 import * as icmpv6 from '../packet/icmpv6.js';
 import * as ipv4 from '../packet/ipv4.js';
@@ -49,6 +48,8 @@ import { IpProto } from '../packet/ipv4.js';
 import * as ipv6 from '../packet/ipv6.js';
 import { parseMacWords } from '../packet/mac.js';
 import * as udp from '../packet/udp.js';
+import { family, kFamIpv4, kFamIpv6, kFragFirst, kFragLater, protocol, walked } from '../packet/walk.js';
+import { policyDrops } from './counters.js';
 
 /** What a control-path caller sets on one port (policy/config.ts PortPolicy names, plus the port's MAC). */
 export interface GuardSettings {
@@ -125,6 +126,7 @@ export class GuardNode implements GraphNode {
   process(batch: Batch): void {
     const { pool, view, flags } = this;
     const { aux, len, off, pcp } = pool;
+    // L3/L4 offsets come from the slot's header record (packet/walk.ts), walked once per frame
     const slots = batch.slots;
     for (let i = 0; i < batch.count; i++) {
       const s = slots[i];
@@ -136,48 +138,44 @@ export class GuardNode implements GraphNode {
       if (n < eth.field.headerLen) continue; // ingress drops these; never read past the frame
       const start = pool.slotBase(s) + off[s];
       if ((f & kSpoofCheck) !== 0 && (eth.srcHi16(view, start) !== this.macHi[p] || eth.srcLo32(view, start) !== this.macLo[p])) {
-        aux[s] = drop['mac-spoofing'];
+        aux[s] = policyDrops['mac-spoofing'];
         continue;
       }
       if ((f & kInspect) === 0) continue;
-      const type = eth.ethertype(view, start);
-      const ip = start + eth.field.headerLen;
-      const avail = n - eth.field.headerLen;
+      const h = walked(pool, s);
+      if (pool.l3[s] !== eth.field.headerLen) continue; // a tag left behind the stripped one: not inspected
+      const fam = family(h);
       let code = 0;
-      if (type === EtherType.ipv4) code = this.inspect4(ip, avail, f);
-      else if (type === EtherType.ipv6) code = this.inspect6(ip, avail, f);
+      if (fam === kFamIpv4) code = this.inspect4(start + pool.l3[s], start + pool.l4[s], h, f);
+      else if (fam === kFamIpv6) code = this.inspect6(start + pool.l3[s], f);
       if (code !== 0) aux[s] = code;
     }
   }
 
-  /** Drop code for the IPv4 datagram at `ip` (`avail` bytes in the frame), 0 to pass. */
-  private inspect4(ip: number, avail: number, f: number): number {
+  /** Drop code for the IPv4 datagram at `ip` (its header checked by the walk, `h` its record), 0 to pass. */
+  private inspect4(ip: number, l4: number, h: number, f: number): number {
     const view = this.view;
-    if (ipv4.check(view, ip, avail) !== ipv4.Ipv4Check.ok) return 0; // not IPv4 a receiver would accept
-    if (ipv4.isLaterFragment(view, ip)) return 0;
-    const hlen = ipv4.headerLen(view, ip);
-    const first = ipv4.moreFragments(view, ip); // offset is 0 here: MF makes it a first fragment
-    const proto = ipv4.protocol(view, ip);
-    const l4 = ip + hlen;
-    const l4Len = ipv4.totalLength(view, ip) - hlen;
+    if ((h & kFragLater) !== 0) return 0;
+    const first = (h & kFragFirst) !== 0;
+    const proto = protocol(h);
+    const l4Len = ipv4.totalLength(view, ip) - (l4 - ip);
     if (proto === IpProto.udp) {
       if ((f & kDhcpGuard) === 0) return 0;
-      if (l4Len < kSrcPortLen) return first ? drop['dhcp-guard'] : 0;
-      return udp.srcPort(view, l4) === udp.UdpPort.bootps ? drop['dhcp-guard'] : 0;
+      if (l4Len < kSrcPortLen) return first ? policyDrops['dhcp-guard'] : 0;
+      return udp.srcPort(view, l4) === udp.UdpPort.bootps ? policyDrops['dhcp-guard'] : 0;
     }
     if (proto === IpProto.icmp) {
       if ((f & kRouterGuard) === 0) return 0;
-      if (l4Len < kTypeLen) return first ? drop['router-guard'] : 0;
+      if (l4Len < kTypeLen) return first ? policyDrops['router-guard'] : 0;
       const t = icmp.type(view, l4);
-      return t === icmp.IcmpType.redirect || t === kIcmp4RouterAdvert ? drop['router-guard'] : 0;
+      return t === icmp.IcmpType.redirect || t === kIcmp4RouterAdvert ? policyDrops['router-guard'] : 0;
     }
     return 0;
   }
 
-  /** Drop code for the IPv6 datagram at `ip` (`avail` bytes in the frame), 0 to pass. */
-  private inspect6(ip: number, avail: number, f: number): number {
+  /** Drop code for the IPv6 datagram at `ip` (its fixed header checked by the walk), 0 to pass. */
+  private inspect6(ip: number, f: number): number {
     const view = this.view;
-    if (ipv6.check(view, ip, avail) !== ipv6.Ipv6Check.ok) return 0;
     const end = ip + ipv6.field.headerLen + ipv6.payloadLength(view, ip); // bytes after it are padding
     // the walk is bounded by the datagram (each header is at least 8 bytes), not by a header count
     const w = this.ext;
@@ -190,18 +188,18 @@ export class GuardNode implements GraphNode {
     const l4Len = end - pos;
     if (next === IpProto.udp) {
       if ((f & kDhcpGuard) === 0) return 0;
-      if (l4Len < kPortsLen) return first ? drop['dhcp-guard'] : 0;
-      if (udp.srcPort(view, pos) === udp.UdpPort.dhcpv6Server) return drop['dhcp-guard'];
+      if (l4Len < kPortsLen) return first ? policyDrops['dhcp-guard'] : 0;
+      if (udp.srcPort(view, pos) === udp.UdpPort.dhcpv6Server) return policyDrops['dhcp-guard'];
       if (udp.dstPort(view, pos) !== udp.UdpPort.dhcpv6Client) return 0;
-      if (l4Len < udp.field.headerLen + kDhcp6MsgTypeLen) return first ? drop['dhcp-guard'] : 0;
+      if (l4Len < udp.field.headerLen + kDhcp6MsgTypeLen) return first ? policyDrops['dhcp-guard'] : 0;
       const m = view.getUint8(pos + udp.field.headerLen);
-      return m === kDhcp6Advertise || m === kDhcp6Reply || m === kDhcp6Reconfigure || m === kDhcp6RelayRepl ? drop['dhcp-guard'] : 0;
+      return m === kDhcp6Advertise || m === kDhcp6Reply || m === kDhcp6Reconfigure || m === kDhcp6RelayRepl ? policyDrops['dhcp-guard'] : 0;
     }
     if (next === IpProto.icmpv6) {
       if ((f & kRouterGuard) === 0) return 0;
-      if (l4Len < kTypeLen) return first ? drop['router-guard'] : 0;
+      if (l4Len < kTypeLen) return first ? policyDrops['router-guard'] : 0;
       const t = icmpv6.type(view, pos);
-      return t === icmpv6.Icmp6Type.routerAdvert || t === icmpv6.Icmp6Type.redirect ? drop['router-guard'] : 0;
+      return t === icmpv6.Icmp6Type.routerAdvert || t === icmpv6.Icmp6Type.redirect ? policyDrops['router-guard'] : 0;
     }
     return 0;
   }
@@ -209,7 +207,7 @@ export class GuardNode implements GraphNode {
 
 /** First fragment whose extension chain ends before its upper-layer header: the upper layer is unknown. */
 function truncatedChain(f: number): number {
-  return (f & kRouterGuard) !== 0 ? drop['router-guard'] : drop['dhcp-guard'];
+  return (f & kRouterGuard) !== 0 ? policyDrops['router-guard'] : policyDrops['dhcp-guard'];
 }
 
 function checkPort(port: number): void {

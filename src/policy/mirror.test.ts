@@ -6,7 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Counters, drop, pf } from '../dataplane/counters.js';
+import { Counters } from '../dataplane/counters.js';
+import { mechanismDrops } from '../dataplane/drops.js';
+import { switchDrops } from '../switch/counters.js';
+import { policyCounters } from './counters.js';
 import { Batch, Graph } from '../dataplane/graph.js';
 import { kGsoTcp4, kOffNeedsCsum, PacketPool } from '../dataplane/pool.js';
 import { buildEthernet, buildTcp4, buildUdp4 } from '../packet/frame.js';
@@ -62,7 +65,7 @@ function dirtyPorts(m: Mirror): number[] {
 }
 
 function mirrorCopies(counters: Counters, p: number): number {
-  return counters.c[Counters.port(p, pf.mirrorCopies)];
+  return counters.c[Counters.port(p, policyCounters.mirrorCopies)];
 }
 
 function freeBatch(pool: PacketPool, b: Batch): void {
@@ -122,8 +125,8 @@ test('ingress copy is taken before the real ingress node strips the tag or drops
   graph.run(b);
   assert.equal(b.count, 1, 'only the allowed tagged frame survives ingress');
   assert.equal(pool.len[b.slots[0]], tagged.length - 4, 'the original was stripped');
-  assert.equal(counters.c[Counters.portDrop(SRC, drop['vlan-not-allowed'])], 1);
-  assert.equal(counters.c[Counters.portDrop(SRC, drop.malformed)], 1);
+  assert.equal(counters.c[Counters.portDrop(SRC, switchDrops['vlan-not-allowed'])], 1);
+  assert.equal(counters.c[Counters.portDrop(SRC, switchDrops.malformed)], 1);
   assert.deepEqual(copiesFor(m, pool, DST), [tagged, notAllowed, runt], 'the wire as the endpoint sent it, drops included');
   m.discard();
   freeBatch(pool, b);
@@ -307,7 +310,7 @@ test('pool exhaustion: copies refused and counted as no-buffer on the source, fr
   assert.equal(pool.available, 0);
   assert.equal(m.count[DST] + m.count[DST2], 24);
   assert.equal(mirrorCopies(counters, SRC), 24);
-  assert.equal(counters.c[Counters.portDrop(SRC, drop['no-buffer'])], 56);
+  assert.equal(counters.c[Counters.portDrop(SRC, mechanismDrops['no-buffer'])], 56);
   for (let i = 0; i < 40; i++) assert.deepEqual(pool.copyOut(b.slots[i]), frames[i][0]);
   m.discard();
   freeBatch(pool, b);
@@ -322,7 +325,7 @@ test('a destination takes at most kMirrorQueueLen copies per breath; beyond: rin
   const list = new Int32Array(kMirrorQueueLen + 10).fill(b.slots[0]);
   m.tapOut(SRC, list, list.length);
   assert.equal(m.count[DST], kMirrorQueueLen);
-  assert.equal(counters.c[Counters.portDrop(DST, drop['ring-full'])], 10);
+  assert.equal(counters.c[Counters.portDrop(DST, mechanismDrops['ring-full'])], 10);
   assert.equal(mirrorCopies(counters, SRC), kMirrorQueueLen);
   m.reset();
   m.tapOut(SRC, list, 1);

@@ -3,21 +3,20 @@
  * section 5): every frame of a source port is copied, byte for byte, to every destination port of the
  * switch, like a SPAN session on a physical switch.
  *
- *   ingress (in):  as the source's endpoint sent it, before the ingress node strips a tag
- *                  (Engine.breathe calls tapIn before graph.run: frames the graph later drops are still
- *                  mirrored, as a SPAN of the wire would show them)
+ * It is a tap (dataplane/tap.ts):
+ *   ingress (in):  as the source's endpoint sent it, before the ingress node strips a tag (frames the
+ *                  graph later drops are still mirrored, as a SPAN of the wire would show them)
  *   egress (out):  as delivered to the source's endpoint, after VLAN tagging and the offload fix-ups
- *                  (Engine.deliver calls tapOut just before nic.transmit)
  *
- * The taps only copy: each copy is a new pool slot (refs = 1) queued on a per-destination list, and the
- * engine takes the lists after its transmit loop (`dirty`/`dirtyCount`, `count[d]`, `slots[d]`, then
- * `reset()`) and delivers them through the destination's offload fix-ups like any queued frame. A copy
+ * The taps only copy: each copy is a new pool slot (refs = 1) queued on a per-destination list; at the end
+ * of the breath `flush` hands each list to the egress walk after the shaper (`dirty`/`dirtyCount`,
+ * `count[d]`, `slots[d]`, then `reset()`), through the destination's offload fix-ups like any frame. A copy
  * carries the offload metadata (GSO type and size, partial-checksum offsets) so a GSO copy can still be
  * segmented toward a destination that lacks the offload.
  *
  * Rules that keep "each mirrored frame exactly once, never the mirror":
  * - a port has one mode, so a destination is never a source: its own frames, and the copies delivered
- *   to it, are never copied (its `flags` byte is 0, so the engine never even calls tapOut for it);
+ *   to it, are never copied (its `flags` byte is 0, so tapOut returns at once for it);
  * - a frame that came in on an ingress-mirrored source was copied at ingress; when it is delivered to an
  *   egress-mirrored source it is not copied again (the ingress view, as sent, is the one kept);
  * - each destination gets one copy per mirrored frame (one slot each: destinations may differ in offload
@@ -33,16 +32,19 @@
  * that the copy (never the frame) is dropped as `ring-full` on the destination, and an exhausted pool
  * drops it as `no-buffer` on the source: mirroring must never starve or block the switched traffic.
  */
-import { Counters, drop, kMaxPorts, pf } from '../dataplane/counters.js';
-import type { Batch } from '../dataplane/graph.js';
+import { Counters, kMaxPorts } from '../dataplane/counters.js';
 import { kMaxBatch } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import { kTapIn, kTapOut, Tap } from '../dataplane/tap.js';
+import type { VectorNode } from '../dataplane/vector-chain.js';
 import type { MirrorDirection, MirrorMode } from './config.js';
+import { mechanismDrops } from '../dataplane/drops.js';
+import { policyCounters } from './counters.js';
 
 /** flags bit: the port's received frames (switch ingress) are mirrored. */
-export const kMirrorIn = 1;
+export const kMirrorIn = kTapIn;
 /** flags bit: the frames delivered to the port (switch egress) are mirrored. */
-export const kMirrorOut = 2;
+export const kMirrorOut = kTapOut;
 /** Copies per destination per breath: one full batch each way (256 frames sent by sources and as many
  *  delivered to them); a busier breath loses copies (counted), never frames. */
 export const kMirrorQueueLen = kMaxBatch * 2;
@@ -52,13 +54,10 @@ const kModeSource = 1;
 const kModeDestination = 2;
 const kNoSlots = new Int32Array(0);
 
-export class Mirror {
-  /** Per port: kMirrorIn | kMirrorOut bits in effect (0 unless a destination exists). Written between breaths only. */
-  readonly flags = new Uint8Array(kMaxPorts);
+/** Per port, `flags` holds kMirrorIn | kMirrorOut bits in effect (0 unless a destination exists). */
+export class Mirror extends Tap {
   /** Any source with any destination configured. */
   active = false;
-  /** Ports whose flags have kMirrorIn: the engine skips tapIn when 0. */
-  inPorts = 0;
   /** Per destination port: copies queued this breath (slots[d][0..count[d])). */
   readonly count = new Int32Array(kMaxPorts);
   /** Per destination port: the queued copy slots (an empty array for ports that are not destinations). */
@@ -75,9 +74,10 @@ export class Mirror {
   private destCount = 0;
 
   constructor(
-    private readonly pool: PacketPool,
+    pool: PacketPool,
     private readonly counters: Counters,
   ) {
+    super(pool);
     for (let p = 0; p < kMaxPorts; p++) this.slots.push(kNoSlots);
   }
 
@@ -126,34 +126,25 @@ export class Mirror {
 
   // ---- datapath ----
 
-  /** The in-tap, once per breath before the graph: copy every frame whose ingress port has the in bit. */
-  tapIn(batch: Batch): void {
-    if (this.inPorts === 0) return;
-    const { flags, pool } = this;
-    const port = pool.port;
-    const slots = batch.slots;
-    for (let i = 0; i < batch.count; i++) {
-      const s = slots[i];
-      const p = port[s];
-      if ((flags[p] & kMirrorIn) !== 0) this.copyAll(p, s);
-    }
-  }
-
   /**
-   * The out-tap: copy `list[0..n)`, about to be delivered to `port` (the engine tests the out bit first).
-   * A frame whose ingress port is itself ingress-mirrored was copied when it came in and is skipped.
+   * One tapped frame: in, a copy for every destination; out, the same, unless the frame's ingress port is
+   * itself ingress-mirrored (it was copied when it came in).
    */
-  tapOut(port: number, list: Int32Array, n: number): void {
-    if ((this.flags[port] & kMirrorOut) === 0) return;
-    const { flags } = this;
-    const inPort = this.pool.port;
-    for (let i = 0; i < n; i++) {
-      const s = list[i];
-      if ((flags[inPort[s]] & kMirrorIn) === 0) this.copyAll(port, s);
-    }
+  protected copy(port: number, direction: number, slot: number): void {
+    if (direction === kMirrorOut && (this.flags[this.pool.port[slot]] & kMirrorIn) !== 0) return;
+    this.copyAll(port, slot);
   }
 
-  /** After the engine has taken the lists: forget them (the copies now belong to their deliveries). */
+  /** End of a breath: hand each destination's copies to the egress walk, then forget the lists. */
+  override flush(deliver: VectorNode): void {
+    for (let k = 0; k < this.dirtyCount; k++) {
+      const d = this.dirty[k];
+      deliver.input(d, this.slots[d], this.count[d]);
+    }
+    this.reset();
+  }
+
+  /** After the lists were delivered: forget them (the copies now belong to their deliveries). */
   reset(): void {
     for (let k = 0; k < this.dirtyCount; k++) this.count[this.dirty[k]] = 0;
     this.dirtyCount = 0;
@@ -181,12 +172,12 @@ export class Mirror {
       const d = dests[k];
       const n = count[d];
       if (n >= kMirrorQueueLen) {
-        c[Counters.portDrop(d, drop['ring-full'])]++;
+        c[Counters.portDrop(d, mechanismDrops['ring-full'])]++;
         continue;
       }
       const t = pool.alloc();
       if (t < 0) {
-        c[Counters.portDrop(src, drop['no-buffer'])]++;
+        c[Counters.portDrop(src, mechanismDrops['no-buffer'])]++;
         continue;
       }
       const to = pool.slotBase(t) + off;
@@ -203,10 +194,14 @@ export class Mirror {
       pool.gsoSize[t] = pool.gsoSize[s];
       pool.csumStart[t] = pool.csumStart[s];
       pool.csumOffset[t] = pool.csumOffset[s];
+      pool.hdr[t] = pool.hdr[s];
+      pool.l3[t] = pool.l3[s];
+      pool.l4[t] = pool.l4[s];
+      pool.hash[t] = pool.hash[s];
       if (n === 0) this.dirty[this.dirtyCount++] = d;
       this.slots[d][n] = t;
       count[d] = n + 1;
-      c[Counters.port(src, pf.mirrorCopies)]++;
+      c[Counters.port(src, policyCounters.mirrorCopies)]++;
     }
   }
 }

@@ -4,8 +4,8 @@
  * Why: `maximumBandwidth` caps the bits per second the switch delivers TO a port. When more arrives than
  * the cap allows the port's egress is congested, and the frames that wait must share it fairly between the
  * ports that sent them, in proportion to those source ports' MinimumBandwidth (Hyper-V's weight or
- * absolute mode, fixed per switch). The engine calls this module between its egress node and delivery,
- * only for destination ports with `shaped[d] === 1`; frames to unshaped ports never enter it.
+ * absolute mode, fixed per switch). The shaper node (shaper-node.ts), first of the egress walk, calls this
+ * module only for destination ports with `shaped[d] === 1`; frames to unshaped ports never enter it.
  *
  *   egress node ──enqueue(d, s)──▶ class queue (d, pool.port[s]) ─┐ DRR over the active   ┌─▶ out[] ─▶ txq
  *                                  class queue (d, src 2)        ├─ classes of port d ────┤
@@ -43,7 +43,7 @@
  * Ownership: one datapath thread owns a shaper (it is not shared memory); control changes (setRate,
  * setShare, configure) are applied by that thread between breaths, as every policy table is.
  *
- * Engine contract: `enqueue` every frame for a shaped port; then, for each port in `dirty`, walk it from
+ * Caller contract (shaper-node.ts): `enqueue` every frame for a shaped port; then, for each port in `dirty`, walk it from
  * the END (`dequeue` and `drop` remove a port by moving the last entry into its place), `dequeue` up to
  * the room in the port's tx queue, and deliver `out[0..n)`; sleep no later than `nextWakeMs()`. Slots are
  * returned with `pool.release` (a flooded frame's slot may be held for several ports: `pool.refs`).

@@ -24,9 +24,10 @@
  * limit is per ingress port, not per VLAN or per destination.
  */
 import type { Clock } from '../dataplane/clock.js';
-import { drop, kMaxPorts } from '../dataplane/counters.js';
+import { kMaxPorts } from '../dataplane/counters.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import { policyDrops } from './counters.js';
 
 /** Tokens per packet: thousandths, so ms x pps (both whole) adds whole units. */
 const kUnit = 1000;
@@ -93,7 +94,7 @@ export class StormNode implements GraphNode {
       if (!rate[p]) continue; // not limited (or a port index outside the table)
       if (refilledMs[p] !== now) this.refill(p, now);
       if (tokens[p] >= kUnit) tokens[p] -= kUnit;
-      else aux[s] = drop['storm-limit'];
+      else aux[s] = policyDrops['storm-limit'];
     }
   }
 

@@ -29,10 +29,9 @@
  * - Only one 802.1Q tag (0x8100) is skipped; a QinQ (0x88a8) frame is "not IP" here, as in vlan.ts.
  */
 import type { PacketPool } from '../dataplane/pool.js';
-import { EtherType, field as ethField } from '../packet/ethernet.js';
 import * as ipv4 from '../packet/ipv4.js';
 import * as ipv6 from '../packet/ipv6.js';
-import { field as vlanField, kTpid } from '../packet/vlan.js';
+import { family, kFamIpv4, kFamIpv6, kFragFirst, kFragLater, kHashed, protocol, walked } from '../packet/walk.js';
 import { kDefaultToeplitz, type Toeplitz } from './toeplitz.js';
 
 /** `rssHash` result for a frame it cannot hash: send it to the default queue (worker). Never a valid
@@ -47,42 +46,35 @@ const kPortsLen = 4; // L4 src port + dst port, the first 4 bytes of both TCP an
 
 /**
  * The RSS hash of the frame in `slot` (unsigned 32-bit), or `kNoHash` (-1) when the frame is not IPv4/IPv6
- * or its IP header is malformed or truncated. Reads through the pool's long-lived arrays; allocates nothing.
+ * or its IP header is malformed or truncated. Reads the slot's header record (packet/walk.ts, walking the
+ * frame if no stage has) and keeps the hash there; allocates nothing.
  */
 export function rssHash(pool: PacketPool, slot: number, toeplitz: Toeplitz = kDefaultToeplitz): number {
+  const h = walked(pool, slot);
+  const fam = family(h);
+  if (fam !== kFamIpv4 && fam !== kFamIpv6) return kNoHash;
   const view = pool.view;
   const bytes = pool.bytes;
   const start = pool.frameStart(slot);
-  const len = pool.len[slot]!;
-  if (len < ethField.headerLen) return kNoHash;
-  let type = view.getUint16(start + ethField.ethertype);
-  let l3: number = ethField.headerLen;
-  if (type === kTpid) {
-    if (len < vlanField.headerLen) return kNoHash;
-    type = view.getUint16(start + vlanField.ethertype);
-    l3 = vlanField.headerLen;
-  }
-  const ip = start + l3;
-  const avail = len - l3;
-  if (type === EtherType.ipv4) {
-    if (ipv4.check(view, ip, avail) !== ipv4.Ipv4Check.ok) return kNoHash;
-    const proto = view.getUint8(ip + ipv4.field.protocol);
-    const fragment = ipv4.isFragment(view, ip); // MF set or a non-zero offset
-    const hlen = ipv4.headerLen(view, ip); // IHL * 4: IP options are skipped
-    const l4Len = view.getUint16(ip + ipv4.field.totalLen) - hlen;
+  const ip = start + pool.l3[slot];
+  const proto = protocol(h);
+  const l4Off = start + pool.l4[slot];
+  let hash: number;
+  if (fam === kFamIpv4) {
+    const fragment = (h & (kFragFirst | kFragLater)) !== 0; // MF set or a non-zero offset
+    const l4Len = ipv4.totalLength(view, ip) - (l4Off - ip); // IP options are skipped
     if (!fragment && (proto === ipv4.IpProto.tcp || proto === ipv4.IpProto.udp) && l4Len >= kPortsLen)
-      return toeplitz.hashAddrsPorts(bytes, ip + kIpv4AddrsOff, kIpv4AddrsLen, ip + hlen);
-    return toeplitz.hashAddrs(bytes, ip + kIpv4AddrsOff, kIpv4AddrsLen);
+      hash = toeplitz.hashAddrsPorts(bytes, ip + kIpv4AddrsOff, kIpv4AddrsLen, l4Off);
+    else hash = toeplitz.hashAddrs(bytes, ip + kIpv4AddrsOff, kIpv4AddrsLen);
+  } else {
+    const l4Len = ipv6.payloadLength(view, ip);
+    if ((proto === ipv4.IpProto.tcp || proto === ipv4.IpProto.udp) && l4Len >= kPortsLen)
+      hash = toeplitz.hashAddrsPorts(bytes, ip + kIpv6AddrsOff, kIpv6AddrsLen, l4Off);
+    else hash = toeplitz.hashAddrs(bytes, ip + kIpv6AddrsOff, kIpv6AddrsLen);
   }
-  if (type === EtherType.ipv6) {
-    if (ipv6.check(view, ip, avail) !== ipv6.Ipv6Check.ok) return kNoHash;
-    const next = view.getUint8(ip + ipv6.field.nextHeader);
-    const l4Len = view.getUint16(ip + ipv6.field.payloadLen);
-    if ((next === ipv4.IpProto.tcp || next === ipv4.IpProto.udp) && l4Len >= kPortsLen)
-      return toeplitz.hashAddrsPorts(bytes, ip + kIpv6AddrsOff, kIpv6AddrsLen, ip + ipv6.field.headerLen);
-    return toeplitz.hashAddrs(bytes, ip + kIpv6AddrsOff, kIpv6AddrsLen);
-  }
-  return kNoHash;
+  pool.hash[slot] = hash;
+  pool.hdr[slot] = h | kHashed;
+  return hash;
 }
 
 /** Largest indirection table: 128 entries, NDIS's limit for RSS (NDIS_RSS_INDIRECTION_TABLE_MAX_SIZE_REVISION_1). */

@@ -20,19 +20,30 @@
  * one vector); frames it holds back are signalled when T has passed, by a timer (T >= 1 ms) or by a check
  * on every event loop turn (T under 1 ms, below Node's timer granularity).
  *
- * Stats (a Float64Array per worker over shared memory, read by the control thread): frames switched here
- * per queue, frames sent away, ring-full drops, doorbells rung and received.
+ * Stats (a Float64Array per worker over shared memory, read by the control thread; rows in queueStatRows):
+ * frames switched here per queue, frames sent away, ring-full drops, doorbells rung and received.
  */
+import type { CounterRow } from '../dataplane/counters.js';
 import type { PacketPool } from '../dataplane/pool.js';
 import { SlotRing } from '../dataplane/slot-ring.js';
+import * as eth from '../packet/ethernet.js';
+import * as vlan from '../packet/vlan.js';
 import type { Fdb } from '../switch/fdb.js';
 import type { PortTable } from '../switch/port-table.js';
 import { Moderator, type ModerationSettings } from './moderation.js';
 import { kHeld, kMaxWorkers, kPinned, kPinQ, kQueueSlots, kRss, kRssBase, kWorkerMask, QueueTables } from './queue-tables.js';
 import { kNoHash, rssHash } from './rss.js';
 
-/** Per-worker stats words. */
-export const qs = { sentAway: 0, ringFull: 1, signalsSent: 2, wakes: 3, pulled: 4 } as const;
+/** Per-worker queue stats, declared as rows like the counter block's (dataplane/counters.ts): a block of
+ *  their own per worker (`stats`), these words first, then one word per queue from kQueueStatBase. */
+export const queueStatRows = [
+  [0, 'sentAway', 'frames this worker steered to another worker (hops)'],
+  [1, 'ringFull', 'frames dropped because the ring to the other worker was full'],
+  [2, 'signalsSent', 'doorbells rung at other workers'],
+  [3, 'wakes', 'doorbells that woke this worker'],
+] as const satisfies readonly CounterRow[];
+export const qs = Object.fromEntries(queueStatRows.map(([i, name]) => [name, i])) as { [K in (typeof queueStatRows)[number][1]]: number };
+/** Frames switched here per queue: word kQueueStatBase + queue. */
 export const kQueueStatBase = 16;
 export const kQueueStatWords = kQueueStatBase + kQueueSlots;
 
@@ -47,8 +58,6 @@ export interface WorkerQueuesInit {
   stats: SharedArrayBuffer[];
   moderation: ModerationSettings;
 }
-
-const kTpid = 0x8100;
 
 export class WorkerQueues {
   readonly me: number;
@@ -136,17 +145,17 @@ export class WorkerQueues {
     }
     if (t.anyPinned && (t.flags(port) & kPinned) !== 0) return this.pinned();
     const len = pool.len[slot];
-    if (len < 14) {
+    if (len < eth.field.headerLen) {
       this.queue = 0;
       return t.entry(0);
     }
     const view = pool.view;
     const b = pool.frameStart(slot);
-    const hi = view.getUint16(b);
-    const lo = view.getInt32(b + 2);
+    const hi = eth.dstHi16(view, b);
+    const lo = eth.dstLo32(view, b) | 0; // int32, as the filter table holds it
     let vid = ports.pvid[port];
-    if (view.getUint16(b + 12) === kTpid && len >= 18) {
-      const v = view.getUint16(b + 14) & 0xfff;
+    if (vlan.isTagged(view, b) && len >= vlan.field.headerLen) {
+      const v = vlan.vid(view, b);
       if (v !== 0) vid = v;
     }
     const key = (vid << 16) | hi;

@@ -13,7 +13,9 @@
  * Requests about shared or pinned state (MAC table, flows, captures) go to worker 0.
  */
 import { Worker } from 'node:worker_threads';
-import { Counters, gf } from '../dataplane/counters.js';
+import { Counters } from '../dataplane/counters.js';
+import '../engine/counter-layout.js'; // every counter row's name, for readCounters
+import { flowCounters } from '../policy/conntrack.js';
 import { Fdb, kDefaultAgingSeconds } from '../switch/fdb.js';
 import type { AddedPort, EventMessage, Op, PolicyStats, ReleasedNic, RemoteNic, ReopenNic, Replies, Reply, RequestOf, WorkerInit } from '../engine/protocol.js';
 import { loadTapAddon } from '../ports/tap-native.js';
@@ -174,7 +176,7 @@ export class SwitchRuntime {
     // the old workers' totals folded into one block (so restarts do not grow the sums); flowsActive is a
     // gauge of the old flow table, which is gone
     const totals = this.summed();
-    totals.c[Counters.global(gf.flowsActive)] = 0;
+    totals.c[Counters.global(flowCounters.flowsActive)] = 0;
     this.counterBlocks.length = 0;
     this.counterBlocks.push(totals);
     const ports = this.config.ports!;

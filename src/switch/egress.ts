@@ -1,6 +1,7 @@
 /**
- * Egress node (DESIGN.md section 3 step 4): turns each forwarding decision into queued deliveries, one
- * per destination port, applying the VLAN egress rule, link state and the MTU of each destination.
+ * Egress node, the replicate step and last node of the ingress graph (DESIGN.md section 3 step 4): turns
+ * each forwarding decision into one vector per destination port (txq.ts), applying the VLAN egress rule,
+ * link state and the MTU of each destination; the vectors then walk the egress list (engine/pipeline.ts).
  *
  * A frame arrives here untagged (ingress stripped it) with `pool.vid`/`pool.pcp`. A destination whose
  * pvid differs from the frame's VLAN gets it tagged (PCP kept). A flooded frame that goes out both tagged
@@ -14,20 +15,26 @@
  *
  * Egress drops are counted against the egress port (where the frame could not go): `link-down`,
  * `vlan-not-allowed`, `pvlan-isolated` (known unicast only: a flood simply skips ports it may not reach),
- * `acl-deny`, `mtu-exceeded` (longer than MTU + 14, +4 when tagged), `ring-full`. This node is terminal: the
- * batch is empty when it returns.
+ * `acl-deny`, `mtu-exceeded` (longer than MTU + 14, +4 when tagged), `ring-full`: not through `pool.aux`,
+ * which charges the ingress port. The batch is empty when it returns: every frame is queued or dropped.
  */
-import { Counters, drop, pf } from '../dataplane/counters.js';
+import { Counters } from '../dataplane/counters.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
 import type { TxQueues } from '../dataplane/txq.js';
 import { kMaxPorts } from '../dataplane/counters.js';
 import * as eth from '../packet/ethernet.js';
 import * as vlan from '../packet/vlan.js';
+import { shiftL2 } from '../packet/walk.js';
 import { kFlood } from './forward.js';
 import type { PortTable } from './port-table.js';
+import { mechanismDrops } from '../dataplane/drops.js';
+import { portCounters, switchDrops } from './counters.js';
 
 const kEthHeader = eth.field.headerLen;
+// per-frame counter rows as module constants (small integers the JIT folds, not property loads)
+const kTxUnicast = portCounters.txUnicast;
+const kTxFlood = portCounters.txFlood;
 
 /** A per-destination admission check applied at egress (inbound ACLs): `on[d]` says whether port d has one. */
 export interface EgressFilter {
@@ -67,12 +74,12 @@ export class EgressNode implements GraphNode {
     const c = this.counters.c;
     const vid = pool.vid[s];
     let code = 0;
-    if (ports.linkUp[d] === 0) code = drop['link-down'];
-    else if (!ports.isMember(d, vid)) code = drop['vlan-not-allowed'];
-    else if ((ports.pvlanKind[pool.port[s]] | ports.pvlanKind[d]) !== 0 && !ports.pvlanAllows(pool.port[s], d)) code = drop['pvlan-isolated'];
-    else if (this.filter.egressOn[d] !== 0 && (code = this.filter.admitEgress(d, s)) !== 0) {
-      // inbound ACL of d refused it: code set
-    } else if (pool.len[s] - kEthHeader > ports.mtu[d] && pool.gsoType[s] === 0) code = drop['mtu-exceeded']; // GSO: its segment size is checked at delivery (offload/egress.ts)
+    if (ports.linkUp[d] === 0) code = switchDrops['link-down'];
+    else if (!ports.isMember(d, vid)) code = switchDrops['vlan-not-allowed'];
+    else if ((ports.pvlanKind[pool.port[s]] | ports.pvlanKind[d]) !== 0 && !ports.pvlanAllows(pool.port[s], d)) code = switchDrops['pvlan-isolated'];
+    else if (this.filter.egressOn[d] !== 0) code = this.filter.admitEgress(d, s); // inbound ACLs of d
+    // GSO: its segment size is checked at delivery (offload/egress.ts)
+    if (code === 0 && pool.len[s] - kEthHeader > ports.mtu[d] && pool.gsoType[s] === 0) code = switchDrops['mtu-exceeded'];
     if (code !== 0) {
       c[Counters.portDrop(d, code)]++;
       pool.free(s);
@@ -80,13 +87,13 @@ export class EgressNode implements GraphNode {
     }
     if (vid !== ports.pvid[d]) {
       this.insertTag(s);
-      c[Counters.port(d, pf.vlanInserted)]++;
+      c[Counters.port(d, portCounters.vlanInserted)]++;
     }
     if (this.txq.push(d, s)) {
       pool.refs[s] = 1;
-      c[Counters.port(d, pf.txUnicast)]++;
+      c[Counters.port(d, kTxUnicast)]++;
     } else {
-      c[Counters.portDrop(d, drop['ring-full'])]++;
+      c[Counters.portDrop(d, mechanismDrops['ring-full'])]++;
       pool.free(s);
     }
   }
@@ -112,7 +119,7 @@ export class EgressNode implements GraphNode {
         }
       }
       if (payload > ports.mtu[d]) {
-        c[Counters.portDrop(d, drop['mtu-exceeded'])]++;
+        c[Counters.portDrop(d, switchDrops['mtu-exceeded'])]++;
         continue;
       }
       const t = vid !== ports.pvid[d] ? 1 : 0;
@@ -127,7 +134,7 @@ export class EgressNode implements GraphNode {
         tagSlot = s;
       } else {
         tagSlot = this.cloneTagged(s);
-        if (tagSlot < 0) c[Counters.portDrop(inPort, drop['no-buffer'])]++;
+        if (tagSlot < 0) c[Counters.portDrop(inPort, mechanismDrops['no-buffer'])]++;
       }
     }
     for (let k = 0; k < n; k++) {
@@ -136,9 +143,9 @@ export class EgressNode implements GraphNode {
       if (slot < 0) continue;
       if (this.txq.push(d, slot)) {
         pool.refs[slot]++;
-        c[Counters.port(d, pf.txFlood)]++;
-        if (wantsTag[k] !== 0) c[Counters.port(d, pf.vlanInserted)]++;
-      } else c[Counters.portDrop(d, drop['ring-full'])]++;
+        c[Counters.port(d, kTxFlood)]++;
+        if (wantsTag[k] !== 0) c[Counters.port(d, portCounters.vlanInserted)]++;
+      } else c[Counters.portDrop(d, mechanismDrops['ring-full'])]++;
     }
     if (pool.refs[s] === 0) pool.free(s);
     if (tagSlot >= 0 && tagSlot !== s && pool.refs[tagSlot] === 0) pool.free(tagSlot);
@@ -151,6 +158,7 @@ export class EgressNode implements GraphNode {
     pool.off[s] -= vlan.field.tagLen;
     pool.len[s] += vlan.field.tagLen;
     if (pool.oflags[s] !== 0) pool.csumStart[s] += vlan.field.tagLen;
+    if (pool.hdr[s] !== 0) shiftL2(pool, s, vlan.field.tagLen);
   }
 
   /** A tagged copy of an untagged slot in a new slot; -1 when the pool is exhausted. */
@@ -176,6 +184,11 @@ export class EgressNode implements GraphNode {
     pool.gsoSize[t] = pool.gsoSize[s];
     pool.csumStart[t] = pool.csumStart[s] + (pool.oflags[s] !== 0 ? vlan.field.tagLen : 0);
     pool.csumOffset[t] = pool.csumOffset[s];
+    pool.hdr[t] = pool.hdr[s];
+    pool.l3[t] = pool.l3[s];
+    pool.l4[t] = pool.l4[s];
+    pool.hash[t] = pool.hash[s];
+    if (pool.hdr[t] !== 0) shiftL2(pool, t, vlan.field.tagLen);
     return t;
   }
 }

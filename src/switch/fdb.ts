@@ -24,10 +24,28 @@
  * one store of `seen`) never locks; `learn` locks only when it must insert or move, then probes again under
  * the lock. A lookup racing a backward-shift delete can miss an entry that exists: the frame floods once,
  * as it would for an unknown address, which the switch already tolerates. Counters of learned/moved/...
- * are per view (summed by the control plane); the entry count is shared (header word 1).
+ * are per view (summed by the control plane), written in place into the worker's counter block once
+ * `countInto` gave it one; the entry count is shared (header word 1) and copied to the block on change.
  */
-import { kMaxPorts } from '../dataplane/counters.js';
+import { declareSwitchCounters, kMaxPorts, kSwitchSlots } from '../dataplane/counters.js';
 
+/** The MAC table's rows in the counter block (dataplane/counters.ts). */
+export const fdbCounters = declareSwitchCounters('fdb', [
+  [0, 'fdbEntries', 'MAC table entries now'],
+  [1, 'fdbLearned', 'MAC addresses learned'],
+  [2, 'fdbAged', 'entries removed by aging'],
+  [3, 'fdbMoved', 'MAC moves (address seen on another port)'],
+  [4, 'fdbRefused', 'addresses not learned because the table was full of static entries'],
+  [5, 'fdbFlushed', 'entries removed by flush or link down'],
+  [12, 'fdbEvicted', 'least recently seen entries removed to make room in a full table'],
+] as const);
+const kEntries = fdbCounters.fdbEntries;
+const kLearned = fdbCounters.fdbLearned;
+const kAged = fdbCounters.fdbAged;
+const kMoved = fdbCounters.fdbMoved;
+const kRefused = fdbCounters.fdbRefused;
+const kFlushed = fdbCounters.fdbFlushed;
+const kEvicted = fdbCounters.fdbEvicted;
 export const kNoPort = -1;
 export const kDefaultMaxEntries = 8192;
 export const kDefaultAgingSeconds = 300;
@@ -70,6 +88,8 @@ export class Fdb {
   sharedTable!: boolean;
   /** The whole table (header + arrays), to hand to another thread's `new Fdb(n, sab)`. */
   sab!: SharedArrayBuffer;
+  /** Where the counters live: a block of the table's own until `countInto` names the worker's. */
+  private c: Float64Array = new Float64Array(kSwitchSlots);
   /** Eviction candidates of this view (keys and the `seen` they had), used from candNext to candCount. */
   private readonly candHi = new Int32Array(kCandidates);
   private readonly candLo = new Int32Array(kCandidates);
@@ -82,13 +102,6 @@ export class Fdb {
    *  single cluster of ~8000 entries and 20 us per learn under a flood). */
   private scanAt = 0;
   private scanStep = 1;
-  /** Counters (the engine mirrors them into shared counters once per breath). */
-  learned = 0;
-  aged = 0;
-  moved = 0;
-  refused = 0;
-  evicted = 0;
-  flushed = 0;
 
   /** Table for N workers: `sab` made by one `new Fdb(n).sab` and shared; every view passes the same n. */
   constructor(maxEntries = kDefaultMaxEntries, sab?: SharedArrayBuffer) {
@@ -121,6 +134,7 @@ export class Fdb {
     this.candNext = this.candCount = 0;
     this.scanAt = 0;
     this.scanStep = Math.floor(cap * 0.618) | 1;
+    this.c[kEntries] = this.hdr[1]!;
   }
 
   /** Port security: at most `n` dynamic entries on `port` (0 = no limit). Entries it has stay. */
@@ -135,6 +149,32 @@ export class Fdb {
   /** Entries in the table (all views). */
   get count(): number {
     return this.hdr[1];
+  }
+
+  /** Count into `c` (a worker's counter block) from now on, carrying over what was counted so far. */
+  countInto(c: Float64Array): void {
+    for (const i of [kLearned, kAged, kMoved, kRefused, kFlushed, kEvicted]) c[i] = this.c[i]!;
+    c[kEntries] = this.hdr[1]!;
+    this.c = c;
+  }
+
+  get learned(): number {
+    return this.c[kLearned]!;
+  }
+  get aged(): number {
+    return this.c[kAged]!;
+  }
+  get moved(): number {
+    return this.c[kMoved]!;
+  }
+  get refused(): number {
+    return this.c[kRefused]!;
+  }
+  get flushed(): number {
+    return this.c[kFlushed]!;
+  }
+  get evicted(): number {
+    return this.c[kEvicted]!;
   }
 
   private lock(): void {
@@ -208,7 +248,7 @@ export class Fdb {
           this.port[i] = port;
           this.portMacs[from]--;
           this.portMacs[port]++;
-          this.moved++;
+          this.c[kMoved]++;
         }
         this.seen[i] = now;
         return 0;
@@ -218,7 +258,7 @@ export class Fdb {
     if (lim !== 0 && this.portMacs[port] >= lim) return kLearnLimited;
     if (this.hdr[1] >= this.maxEntries) {
       if (!this.evictOldest()) {
-        this.refused++; // every entry is static
+        this.c[kRefused]++; // every entry is static
         return 0;
       }
       i = this.home(hi, lo); // the deletion shifted entries: find the free slot again
@@ -229,9 +269,9 @@ export class Fdb {
     this.seen[i] = now;
     this.isStatic[i] = 0;
     keyHi[i] = hi; // written last: marks the entry present
-    this.hdr[1]++;
+    this.c[kEntries] = ++this.hdr[1];
     this.portMacs[port]++;
-    this.learned++;
+    this.c[kLearned]++;
     return 0;
   }
 
@@ -244,7 +284,7 @@ export class Fdb {
         // still there, still dynamic, not refreshed since the scan: still among the oldest
         if (i >= 0 && this.isStatic[i] === 0 && this.seen[i] === this.candSeen[c]) {
           this.deleteAt(i);
-          this.evicted++;
+          this.c[kEvicted]++;
           return true;
         }
       }
@@ -295,7 +335,7 @@ export class Fdb {
       this.isStatic[i] = 1;
       this.seen[i] = 0;
       this.keyHi[i] = hi;
-      this.hdr[1]++;
+      this.c[kEntries] = ++this.hdr[1];
     } else if (this.isStatic[i] === 0) this.portMacs[this.port[i]]--;
     this.port[i] = port;
     this.isStatic[i] = 1;
@@ -333,7 +373,7 @@ export class Fdb {
       i = j;
     }
     keyHi[i] = 0;
-    this.hdr[1]--;
+    this.c[kEntries] = --this.hdr[1];
   }
 
   /**
@@ -357,14 +397,14 @@ export class Fdb {
   age(now: number, agingSeconds: number): number {
     if (agingSeconds <= 0) return 0;
     const n = this.sweep((i) => this.isStatic[i] === 0 && now - this.seen[i] >= agingSeconds);
-    this.aged += n;
+    this.c[kAged] += n;
     return n;
   }
 
   /** Flush dynamic entries (of one port, or all with port < 0); static entries stay unless `includeStatic`. */
   flush(port = -1, includeStatic = false): number {
     const n = this.sweep((i) => (port < 0 || this.port[i] === port) && (includeStatic || this.isStatic[i] === 0));
-    this.flushed += n;
+    this.c[kFlushed] += n;
     return n;
   }
 
@@ -392,7 +432,7 @@ export class Fdb {
         else next.learn(this.keyHi[i], this.keyLo[i], this.port[i], this.seen[i]);
       }
       next.limit.set(this.limit);
-      next.learned = 0; // copies, not learning
+      next.c[kLearned] = 0; // copies, not learning
       return { table: next, dropped };
     } finally {
       Atomics.store(this.hdr, 0, 0);

@@ -7,12 +7,13 @@
  * Two nodes rather than one so a forwarding extension (a later issue) can replace lookup and keep
  * learning, as in the Hyper-V extensible switch.
  */
-import { Counters, drop, pf } from '../dataplane/counters.js';
+import { Counters } from '../dataplane/counters.js';
 import type { Clock } from '../dataplane/clock.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
 import * as eth from '../packet/ethernet.js';
 import { kLearnLimited, type Fdb } from './fdb.js';
+import { portCounters, switchDrops } from './counters.js';
 
 export const kFlood = -1;
 
@@ -37,7 +38,7 @@ export class LearnNode implements GraphNode {
       const s = slots[i];
       const start = pool.slotBase(s) + off[s];
       const p = pool.port[s];
-      if (fdb.learn((pool.vid[s] << 16) | eth.srcHi16(view, start), eth.srcLo32(view, start), p, now) === kLearnLimited) c[Counters.port(p, pf.macLimitRefused)]++;
+      if (fdb.learn((pool.vid[s] << 16) | eth.srcHi16(view, start), eth.srcLo32(view, start), p, now) === kLearnLimited) c[Counters.port(p, portCounters.macLimitRefused)]++;
     }
   }
 }
@@ -62,7 +63,7 @@ export class ForwardNode implements GraphNode {
       }
       const port = fdb.lookup((pool.vid[s] << 16) | eth.dstHi16(view, start), eth.dstLo32(view, start));
       if (port < 0) dst[s] = kFlood;
-      else if (port === pool.port[s]) aux[s] = drop['same-port'];
+      else if (port === pool.port[s]) aux[s] = switchDrops['same-port'];
       else dst[s] = port;
     }
   }

@@ -7,7 +7,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Counters, drop, dropReasons, pf } from '../dataplane/counters.js';
+import { Counters, declaredRows } from '../dataplane/counters.js';
+import '../engine/counter-layout.js';
+import { portCounters, switchDrops } from './counters.js';
 import { Batch, Graph } from '../dataplane/graph.js';
 import { PacketPool } from '../dataplane/pool.js';
 import { buildUdp4, toHex } from '../packet/frame.js';
@@ -46,10 +48,10 @@ function ingress(mode: VlanConfig, frame: Uint8Array): Outcome {
     const s = b.slots[0];
     const out = { vid: pool.vid[s], pcp: pool.pcp[s], bytes: toHex(pool.copyOut(s)) };
     pool.free(s);
-    assert.equal(counters.c[Counters.port(P, pf.vlanStripped)], frame[12] === 0x81 ? 1 : 0);
+    assert.equal(counters.c[Counters.port(P, portCounters.vlanStripped)], frame[12] === 0x81 ? 1 : 0);
     return out;
   }
-  const reasons = dropReasons.filter((_, i) => counters.c[Counters.portDrop(P, i + 1)] === 1).map(([n]) => n);
+  const reasons = declaredRows('drop').filter((r) => counters.c[Counters.portDrop(P, r.index)] === 1).map((r) => r.name);
   assert.equal(reasons.length, 1, `one drop reason, got ${reasons}`);
   assert.equal(pool.available, 64, 'the dropped slot was freed');
   return reasons[0];
@@ -102,8 +104,8 @@ test('trunk: tags it carries are accepted (an inner tag is the trusted trunk pee
 });
 
 test('the drop reasons are declared once with their meaning', () => {
-  assert.ok(drop['vlan-tagged-on-access'] > 0 && drop['vlan-double-tagged'] > 0);
-  const meaning = Object.fromEntries(dropReasons);
+  assert.ok(switchDrops['vlan-tagged-on-access'] > 0 && switchDrops['vlan-double-tagged'] > 0);
+  const meaning = Object.fromEntries(declaredRows('drop').map((r) => [r.name, r.meaning]));
   assert.match(meaning['vlan-tagged-on-access'], /access/);
   assert.match(meaning['vlan-double-tagged'], /priority tag/);
 });

@@ -14,14 +14,19 @@
  *   later node sees an untagged frame with `pool.vid`/`pool.pcp` set; egress re-inserts it where needed.
  *   Counted as the VLAN-strip offload.
  */
-import { Counters, drop, pf } from '../dataplane/counters.js';
+import { Counters } from '../dataplane/counters.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
 import * as eth from '../packet/ethernet.js';
 import * as vlan from '../packet/vlan.js';
+import { shiftL2 } from '../packet/walk.js';
 import type { PortTable } from './port-table.js';
+import { portCounters, switchDrops } from './counters.js';
 
 const kVidReserved = 0xfff; // 802.1Q reserves VID 4095
+// per-frame counter rows as module constants (small integers the JIT folds, not property loads)
+const kRxFrames = portCounters.rxFrames;
+const kRxBytes = portCounters.rxBytes;
 
 export class IngressNode implements GraphNode {
   readonly name = 'ingress';
@@ -40,42 +45,42 @@ export class IngressNode implements GraphNode {
       const s = slots[i];
       const p = pool.port[s];
       const n = len[s];
-      c[Counters.port(p, pf.rxFrames)]++;
-      c[Counters.port(p, pf.rxBytes)] += n;
+      c[Counters.port(p, kRxFrames)]++;
+      c[Counters.port(p, kRxBytes)] += n;
       if (ports.linkUp[p] === 0) {
-        aux[s] = drop['link-down'];
+        aux[s] = switchDrops['link-down'];
         continue;
       }
       if (n < eth.field.headerLen) {
-        aux[s] = drop.malformed;
+        aux[s] = switchDrops.malformed;
         continue;
       }
       const start = pool.slotBase(s) + off[s];
       if (eth.isSrcGroup(view, start)) {
-        aux[s] = drop['src-multicast'];
+        aux[s] = switchDrops['src-multicast'];
         continue;
       }
       if (vlan.isTagged(view, start)) {
         if (n < vlan.field.headerLen) {
-          aux[s] = drop['truncated-vlan'];
+          aux[s] = switchDrops['truncated-vlan'];
           continue;
         }
         let vid = vlan.vid(view, start);
         if (vid === 0) {
           if (vlan.hasInnerTag(view, start)) {
-            aux[s] = drop['vlan-double-tagged'];
+            aux[s] = switchDrops['vlan-double-tagged'];
             continue;
           }
           vid = ports.pvid[p];
           if (vid === 0) {
-            aux[s] = drop['vlan-not-allowed'];
+            aux[s] = switchDrops['vlan-not-allowed'];
             continue;
           }
         } else if (ports.trunk[p] === 0) {
-          aux[s] = drop['vlan-tagged-on-access'];
+          aux[s] = switchDrops['vlan-tagged-on-access'];
           continue;
         } else if (vid === kVidReserved || !ports.isMember(p, vid)) {
-          aux[s] = drop['vlan-not-allowed'];
+          aux[s] = switchDrops['vlan-not-allowed'];
           continue;
         }
         pool.vid[s] = vid;
@@ -84,11 +89,12 @@ export class IngressNode implements GraphNode {
         off[s] += vlan.field.tagLen;
         len[s] = n - vlan.field.tagLen;
         if (pool.oflags[s] !== 0) pool.csumStart[s] -= vlan.field.tagLen; // partial checksum offsets are frame-relative
-        c[Counters.port(p, pf.vlanStripped)]++;
+        if (pool.hdr[s] !== 0) shiftL2(pool, s, -vlan.field.tagLen); // and so are the header record's
+        c[Counters.port(p, portCounters.vlanStripped)]++;
       } else {
         const vid = ports.pvid[p];
         if (vid === 0) {
-          aux[s] = drop['vlan-not-allowed'];
+          aux[s] = switchDrops['vlan-not-allowed'];
           continue;
         }
         pool.vid[s] = vid;

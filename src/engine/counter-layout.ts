@@ -1,0 +1,20 @@
+/**
+ * Every counter row of the switch, loaded in one place: the engine's own (below) and each feature's
+ * declaration file. Indices are fixed by the declarations themselves (dataplane/counters.ts), so this list
+ * only makes sure a thread that reads the block (the control thread's CLI and API, a test) knows every
+ * row's name, whatever else it imported.
+ */
+import { declareSwitchCounters } from '../dataplane/counters.js';
+import '../dataplane/drops.js';
+import '../offload/counters.js';
+import '../policy/conntrack.js';
+import '../policy/counters.js';
+import '../ports/counters.js';
+import '../switch/counters.js';
+import '../switch/fdb.js';
+
+/** The engine's own rows: its breaths. */
+export const engineCounters = declareSwitchCounters('engine', [
+  [6, 'breaths', 'pipeline runs (batches)'],
+  [7, 'frames', 'frames entering the pipeline'],
+] as const);
