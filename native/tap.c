@@ -799,6 +799,22 @@ static napi_value js_dup(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* redup(from, to) -> true: `to`, an fd this env holds, now names what `from` names (dup3): a kept copy of a
+ * TAP fd follows the device a revived port re-attached to, and threads writing through `to` follow too. */
+static napi_value js_redup(napi_env env, napi_callback_info info) {
+  tap_state* st = get_state(env);
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t from, to;
+  if (argc < 2 || !arg_int32(env, argv[0], "redup", "from", &from) || !arg_int32(env, argv[1], "redup", "to", &to)) return NULL;
+  if (!fd_tracked(st, to)) return throw_range(env, "redup: `to` is not an fd this thread holds");
+  if (dup3(from, to, O_CLOEXEC) < 0) return throw_errno(env, "dup3", NULL, errno, NULL);
+  napi_value ret;
+  NAPI_OK(napi_get_boolean(env, true, &ret));
+  return ret;
+}
+
 /* close(fd) -> true if it closed an fd this env opened (stopping its polls first), false otherwise */
 static napi_value js_close(napi_env env, napi_callback_info info) {
   tap_state* st = get_state(env);
@@ -867,6 +883,7 @@ NAPI_MODULE_INIT() {
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unpersist", NULL, js_unpersist, NULL, NULL, NULL, napi_enumerable, NULL},
       {"dup", NULL, js_dup, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"redup", NULL, js_redup, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unixDgram", NULL, js_unix_dgram, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_OK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));

@@ -47,6 +47,15 @@ async function arm(api: ApiClient, worker: number): Promise<void> {
   else assert.deepEqual(r, { armed: true });
 }
 
+/** Wait for an asynchronous condition (a CLI or API answer), 15 s at most. */
+async function untilAsync(cond: () => Promise<boolean>, what: string): Promise<void> {
+  const t0 = Date.now();
+  while (!(await cond())) {
+    if (Date.now() - t0 > 15_000) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Send a few frames from a to b without waiting for answers: the breath that trips the armed fault. */
 function poke(lab: SwitchLab, a: LabHost, b: LabHost): void {
   void lab.lab.exec(a.ns, ['ping', '-4', '-c', '3', '-i', '0.2', '-W', '1', b.ip4], { timeoutMs: 10_000 }).catch(() => {});
@@ -101,6 +110,24 @@ describe('a datapath worker that dies is replaced', { skip }, () => {
     assert.equal(await lab.ping(h1, h2.ip4), 0, 'IPv4 forwards again');
     assert.ok((await lab.counters()).ports.p1.rxFrames > rxBefore, 'port counters keep their totals');
     assert.equal(await lab.ping(h2, h1.ip6), 0, 'IPv6 forwards again');
+  });
+
+  test('a TAP deleted and brought back by port connect is the one a later worker restart re-attaches', async () => {
+    const [h1, h2] = lab.hosts as [LabHost, LabHost];
+    await lab.lab.ip(h1.ns, 'link', 'del', 'dev', h1.tap);
+    const link = async () => (await lab.daemon.json<Array<{ name: string; link: string }>>('port', 'list', 's1')).find((p) => p.name === 'p1')!.link;
+    await untilAsync(async () => (await link()) === 'down', 'the switch to see the TAP go');
+    const r = await lab.daemon.cli('port', 'connect', 's1', 'p1');
+    assert.equal(r.code, 0, r.stderr);
+    await lab.lab.ip(h1.ns, 'addr', 'add', `${h1.ip4}/24`, 'dev', h1.tap);
+    await lab.lab.ip(h1.ns, 'link', 'set', h1.tap, 'up');
+    assert.equal(await lab.ping(h1, h2.ip4), 0, 'the re-created TAP carries traffic');
+    const restarts = (await lab.counters()).datapath.restarts as number;
+    await arm(new ApiClient(lab.daemon.api), 0);
+    poke(lab, h1, h2);
+    await untilAsync(async () => (await lab.counters()).datapath.restarts === restarts + 1, 'a second datapath restart');
+    // the kept copy of the fd follows the revived device: the restart re-attaches to the new TAP, not the dead one
+    assert.equal(await lab.ping(h1, h2.ip4), 0, 'the revived TAP still carries traffic after the workers were replaced');
   });
 
   test('without VSWITCH_FAULT_INJECT the hook does not exist', async () => {

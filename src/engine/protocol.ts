@@ -107,7 +107,8 @@ export interface Replies {
   setMtu: null;
   setMacLimit: null;
   fdbAdopt: null;
-  setAdmin: null;
+  /** The TAP fd a `port connect` re-attached to a re-created device (-1: nothing revived). */
+  setAdmin: { revivedFd: number };
   setPolicy: null;
   policyStats: PolicyStats;
   flows: FlowRow[];

@@ -85,7 +85,7 @@ export class SwitchWorker {
       const reopen = req.reopen ?? (remote?.kind === 'mq' ? remote.reopen : undefined);
       const nic: Nic | null =
         reopen !== undefined && cfg.nic.type === 'tap'
-          ? new TapNic({ name: cfg.nic.name, persist: cfg.nic.create ?? true, vnetHdr: cfg.nic.vnetHdr ?? false, offload: cfg.nic.offload ?? false, dupOf: reopen })
+          ? new TapNic({ name: cfg.nic.name, create: cfg.nic.create ?? true, persist: cfg.nic.create ?? true, ...(cfg.nic.netns ? { netns: cfg.nic.netns } : {}), vnetHdr: cfg.nic.vnetHdr ?? false, offload: cfg.nic.offload ?? false, dupOf: reopen })
           : remote === undefined
             ? createNic(cfg.nic)
             : this.remoteNic(cfg, remote.kind === 'borrow' ? remote : null, remote.kind);
@@ -136,7 +136,7 @@ export class SwitchWorker {
       const cfg = this.configs.get(p)!;
       if (cfg.nic.type !== 'tap') throw new Error(`port '${req.name}' is not a TAP: its endpoint cannot change workers`);
       // a dup this thread owns: the retired worker's teardown closes the fd it released
-      this.engine.adoptNic(p, new TapNic({ name: cfg.nic.name, persist: cfg.nic.create ?? true, vnetHdr: cfg.nic.vnetHdr ?? false, offload: cfg.nic.offload ?? false, dupOf: { fd: req.fd, offloadCaps: req.offloadCaps } }));
+      this.engine.adoptNic(p, new TapNic({ name: cfg.nic.name, create: cfg.nic.create ?? true, persist: cfg.nic.create ?? true, ...(cfg.nic.netns ? { netns: cfg.nic.netns } : {}), vnetHdr: cfg.nic.vnetHdr ?? false, offload: cfg.nic.offload ?? false, dupOf: { fd: req.fd, offloadCaps: req.offloadCaps } }));
       return null;
     },
     removePort: (req) => {
@@ -172,13 +172,15 @@ export class SwitchWorker {
       const p = this.port(req.name);
       // `port connect` also brings back a TAP whose device was deleted under the port, keeping its settings
       const nic = this.engine.nic(p);
+      let revivedFd = -1;
       if (req.up && nic instanceof TapNic && nic.revive()) {
         const cfg = this.configs.get(p)!;
         if (cfg.nic.type === 'tap') await placeTap(cfg.nic);
+        revivedFd = nic.fd;
       }
       this.engine.setAdmin(p, req.up);
       this.configs.set(p, { ...this.configs.get(p)!, disconnected: !req.up });
-      return null;
+      return { revivedFd };
     },
     setPolicy: (req) => {
       const p = this.port(req.name);

@@ -67,6 +67,8 @@ export interface TapAddon {
   /** A non-blocking AF_UNIX datagram socket bound at bindPath and connected to `peer` (a raw 110-byte
    *  struct sockaddr_un): a VDE client's data channel, read and written like a TAP (one datagram per frame). */
   unixDgram(bindPath: string, peer: Uint8Array): number;
+  /** dup3(from, to): `to` (an fd this thread holds) now names what `from` names. */
+  redup(from: number, to: number): boolean;
   /** TUNSETPERSIST 0: the device goes away with its last fd. */
   unpersist(fd: number): boolean;
   /** Close an fd this thread opened (stopping its polls first); false if not open here (idempotent). */

@@ -374,7 +374,13 @@ export class SwitchRuntime {
   }
 
   async setAdmin(name: string, up: boolean): Promise<void> {
-    await this.callAll({ op: 'setAdmin', name, up });
+    const home = this.home.get(name) ?? 0;
+    const { revivedFd } = await this.call({ op: 'setAdmin', name, up }, home);
+    // a TAP re-created under the port: the kept copy (what other workers write through, and what a worker
+    // restart re-attaches) must name the new device too
+    const keep = this.kept.get(name);
+    if (revivedFd >= 0 && keep && keep.fds.length === 1) loadTapAddon().redup(revivedFd, keep.fds[0]!);
+    await Promise.all(this.workers.map((_, w) => (w === home ? null : this.call({ op: 'setAdmin', name, up }, w))));
     await this.patchPort(name, { disconnected: !up });
   }
 
