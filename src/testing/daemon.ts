@@ -107,6 +107,8 @@ export class TestDaemon {
 
   async cleanup(): Promise<void> {
     await this.stop();
+    // VSWITCH_TEST_LOG=1: the daemon's whole output on stderr (for a failure seen only in CI)
+    if (process.env.VSWITCH_TEST_LOG) process.stderr.write(`--- vswitch daemon log (${this.dir}) ---\n${this.log}\n`);
     if (existsSync(this.dir)) rmSync(this.dir, { recursive: true, force: true });
   }
 }

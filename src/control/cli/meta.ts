@@ -20,6 +20,12 @@ export function metaCommands(table: () => readonly Command[]): Command[] {
       options: { config: { type: 'string', value: 'FILE', help: 'the configuration file (vswitch config show writes one)', path: true } },
       examples: ['vswitch run', 'vswitch run --config lab.json --api /tmp/lab.sock'],
       async run({ flags }) {
+        // The handlers go in before the daemon starts: a SIGTERM that arrives while it starts (or right after
+        // it printed that the API is up) is a shutdown, never the default kill.
+        let signalled: string | null = null;
+        let onSignal: (sig: string) => void = (sig) => (signalled ??= sig);
+        process.once('SIGINT', () => onSignal('SIGINT'));
+        process.once('SIGTERM', () => onSignal('SIGTERM'));
         const stop = await runDaemon({ config: flags.config as string | undefined, api: flags.api as string | undefined });
         await new Promise<void>((resolve) => {
           const shutdown = (sig: string) => {
@@ -29,8 +35,8 @@ export function metaCommands(table: () => readonly Command[]): Command[] {
               resolve();
             });
           };
-          process.once('SIGINT', () => shutdown('SIGINT'));
-          process.once('SIGTERM', () => shutdown('SIGTERM'));
+          onSignal = shutdown;
+          if (signalled !== null) shutdown(signalled);
         });
       },
     },
