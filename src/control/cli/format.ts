@@ -85,7 +85,7 @@ export function formatCounters(c: SwitchCounters, only?: string): string {
   // Offloads (DESIGN.md section 6; VLAN strip/insert count as offloads too) and policy work (mirror copies,
   // frames held by the shaper): a second table, only for ports
   // where one of them did any work, so a switch without offload traffic prints exactly what it always did.
-  // The fields come from the counter block (dataplane/counters.ts portFields); an older daemon lacks the off* ones.
+  // The fields are the port rows the features declare (switch/, offload/, policy/ counters.ts).
   const offCols = [
     ['vlanStripped', 'vlan stripped'],
     ['vlanInserted', 'vlan inserted'],
