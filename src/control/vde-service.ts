@@ -4,11 +4,12 @@
  * and policy, and removes it when the client goes. Client ports are transient: `config show` and the state
  * file keep the `vdeSwitch` setting, never the clients (they attach again after a restart).
  */
-import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
-import { connect } from 'node:net';
+import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { VdeSwitchListener, type VdeListenerStats } from '../ports/vde-switch.js';
 import type { PortConfig, VdeSwitchConfig } from './model.js';
+import { makeDirs } from './private-dir.js';
+import { claimSocketPath } from './socket-path.js';
 import { ConfigError } from './validate.js';
 
 /** What the service needs of the switch it serves. */
@@ -18,15 +19,6 @@ export interface VdeHost {
 }
 
 const kDefaultMaxClients = 64;
-
-/** True when something accepts connections at the path (another switch's ctl socket: never steal it). */
-function live(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(path);
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
-}
 
 export class VdeService {
   private listener: VdeSwitchListener | null = null;
@@ -43,24 +35,19 @@ export class VdeService {
     return join(this.cfg.dir, 'ctl');
   }
 
-  /** Port names of the clients attached now. */
-  clientPorts(): Set<string> {
-    return new Set(this.ports.values());
-  }
-
   stats(): VdeListenerStats & { clients: number } {
     return { ...(this.listener?.stats ?? { requests: 0, attached: 0, detached: 0, refused: {} }), clients: this.ports.size };
   }
 
   async start(): Promise<void> {
     const dir = this.cfg.dir;
-    if (existsSync(dir) && !lstatSync(dir).isDirectory()) throw new ConfigError('vdeSwitch.dir', `${dir} exists and is not a directory`);
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
     const ctl = this.ctlPath;
-    if (existsSync(ctl)) {
-      if (!lstatSync(ctl).isSocket()) throw new ConfigError('vdeSwitch.dir', `${ctl} exists and is not a socket; remove it or pick another directory`);
-      if (await live(ctl)) throw new ConfigError('vdeSwitch.dir', `${ctl} is in use by a running switch; pick another directory`);
-      unlinkSync(ctl); // a stale socket of a switch that died
+    // bounded, and never taking a socket in use: another switch's live ctl is refused, a stale one replaced
+    try {
+      await makeDirs(dir, 0o755);
+      await claimSocketPath(ctl, 'VDE switch');
+    } catch (err) {
+      throw new ConfigError('vdeSwitch.dir', (err as Error).message);
     }
     const prefix = this.cfg.prefix ?? 'vde';
     const listener = new VdeSwitchListener(
@@ -69,7 +56,7 @@ export class VdeService {
         attach: async (req, id) => {
           const name = `${prefix}${id}`;
           const path = join(dir, String(id));
-          if (existsSync(path)) unlinkSync(path);
+          await claimSocketPath(path, `VDE client port ${name}`); // a data socket left by an earlier run
           await this.host.addPort({
             name,
             nic: { type: 'vde', path, peer: Buffer.from(req.peer).toString('hex') },
@@ -97,8 +84,7 @@ export class VdeService {
   }
 
   async stop(): Promise<void> {
-    await this.listener?.close();
+    await this.listener?.close(); // closing the server removes its socket file
     this.listener = null;
-    if (existsSync(this.ctlPath)) unlinkSync(this.ctlPath);
   }
 }
