@@ -47,15 +47,6 @@ async function arm(api: ApiClient, worker: number): Promise<void> {
   else assert.deepEqual(r, { armed: true });
 }
 
-/** Wait for an asynchronous condition (a CLI or API answer), 15 s at most. */
-async function untilAsync(cond: () => Promise<boolean>, what: string): Promise<void> {
-  const t0 = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - t0 > 15_000) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** Send a few frames from a to b without waiting for answers: the breath that trips the armed fault. */
 function poke(lab: SwitchLab, a: LabHost, b: LabHost): void {
   void lab.lab.exec(a.ns, ['ping', '-4', '-c', '3', '-i', '0.2', '-W', '1', b.ip4], { timeoutMs: 10_000 }).catch(() => {});
@@ -116,7 +107,7 @@ describe('a datapath worker that dies is replaced', { skip }, () => {
     const [h1, h2] = lab.hosts as [LabHost, LabHost];
     await lab.lab.ip(h1.ns, 'link', 'del', 'dev', h1.tap);
     const link = async () => (await lab.daemon.json<Array<{ name: string; link: string }>>('port', 'list', 's1')).find((p) => p.name === 'p1')!.link;
-    await untilAsync(async () => (await link()) === 'down', 'the switch to see the TAP go');
+    await until(async () => (await link()) === 'down', 'the switch to see the TAP go', 15_000);
     const r = await lab.daemon.cli('port', 'connect', 's1', 'p1');
     assert.equal(r.code, 0, r.stderr);
     await lab.lab.ip(h1.ns, 'addr', 'add', `${h1.ip4}/24`, 'dev', h1.tap);
@@ -125,7 +116,7 @@ describe('a datapath worker that dies is replaced', { skip }, () => {
     const restarts = (await lab.counters()).datapath.restarts as number;
     await arm(new ApiClient(lab.daemon.api), 0);
     poke(lab, h1, h2);
-    await untilAsync(async () => (await lab.counters()).datapath.restarts === restarts + 1, 'a second datapath restart');
+    await until(async () => (await lab.counters()).datapath.restarts === restarts + 1, 'a second datapath restart', 15_000);
     // the kept copy of the fd follows the revived device: the restart re-attaches to the new TAP, not the dead one
     assert.equal(await lab.ping(h1, h2.ip4), 0, 'the revived TAP still carries traffic after the workers were replaced');
   });

@@ -15,6 +15,7 @@ import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { kVdeMagic, kVdeRequestLen } from '../ports/vde-switch.js';
 import { netnsSkipReason } from '../testing/netns.js';
+import { until } from '../testing/until.js';
 import { SwitchLab, type LabHost } from './lab.js';
 
 function toolsSkip(): string | false {
@@ -34,13 +35,6 @@ function toolsSkip(): string | false {
   return false;
 }
 
-const until = async (what: string, ok: () => Promise<boolean> | boolean, ms = 20_000) => {
-  const t0 = Date.now();
-  while (!(await ok())) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
 
 /** vde_plug's stdio framing: 2-byte big-endian length + frame. */
 const framed = (f: Uint8Array) => Buffer.concat([Buffer.from([f.length >> 8, f.length & 0xff]), f]);
@@ -78,7 +72,7 @@ describe('VDE switch protocol', { skip: toolsSkip() }, () => {
   test('two vde_plug clients exchange frames, each on a port of its own that goes with it', async () => {
     const a = start(['vde_plug', dir]);
     const b = start(['vde_plug', dir]);
-    await until('two VDE ports up', async () => (await vdePorts()).filter((p) => p.link === 'up').length === 2);
+    await until(async () => (await vdePorts()).filter((p) => p.link === 'up').length === 2, 'two VDE ports up', 20_000);
     let got = Buffer.alloc(0);
     b.stdout!.on('data', (d: Buffer) => (got = Buffer.concat([got, d])));
     const frame = Buffer.alloc(60);
@@ -99,12 +93,12 @@ describe('VDE switch protocol', { skip: toolsSkip() }, () => {
     };
     try {
       a.stdin!.write(framed(frame));
-      await until('the frame at the other client', () => frames().some((f) => f.equals(frame)));
+      await until(() => frames().some((f) => f.equals(frame)), 'the frame at the other client', 20_000);
     } finally {
       await stop(a);
       await stop(b);
     }
-    await until('both ports removed', async () => (await vdePorts()).length === 0);
+    await until(async () => (await vdePorts()).length === 0, 'both ports removed', 20_000);
     const s = await stats();
     assert.deepEqual([s.attached, s.detached, s.clients], [2, 2, 0]);
   });
@@ -114,7 +108,7 @@ describe('VDE switch protocol', { skip: toolsSkip() }, () => {
     const ns = await lab.lab.addNs('v2t');
     const tap = lab.lab.ifname('v2t');
     const p = start(['vde_plug2tap', '-s', dir, tap], ns);
-    await until('vde_plug2tap made its TAP', async () => (await lab.lab.exec(ns, ['ip', 'link', 'show', tap])).code === 0);
+    await until(async () => (await lab.lab.exec(ns, ['ip', 'link', 'show', tap])).code === 0, 'vde_plug2tap made its TAP', 20_000);
     await lab.lab.ip(ns, 'addr', 'add', '10.77.0.50/24', 'dev', tap);
     await lab.lab.ip(ns, 'link', 'set', tap, 'up');
     const r = await lab.lab.exec(ns, ['ping', '-c', '3', '-i', '0.2', '-W', '2', h1.ip4], { timeoutMs: 30_000 });
@@ -126,9 +120,9 @@ describe('VDE switch protocol', { skip: toolsSkip() }, () => {
     const s0 = await stats();
     for (let i = 0; i < 100; i++) {
       const p = start(['vde_plug', dir]);
-      await until(`client ${i} attached`, async () => (await stats()).attached === s0.attached + i + 1);
+      await until(async () => (await stats()).attached === s0.attached + i + 1, `client ${i} attached`, 20_000);
       await stop(p);
-      await until(`client ${i} detached`, async () => (await stats()).detached === s0.detached + i + 1);
+      await until(async () => (await stats()).detached === s0.detached + i + 1, `client ${i} detached`, 20_000);
     }
     assert.equal((await vdePorts()).length, 0, 'every port given back');
     assert.equal((await stats()).clients, 0);
@@ -177,7 +171,7 @@ describe('VDE switch protocol', { skip: toolsSkip() }, () => {
     const mac = '52:54:00:7d:00:42';
     const vm = start(['qemu-system-x86_64', '-accel', 'tcg', '-nographic', '-nodefaults', '-boot', 'n', '-m', '64', '-no-reboot', '-netdev', `vde,id=n0,sock=${dir}`, '-device', `e1000,netdev=n0,mac=${mac},romfile=/usr/lib/ipxe/qemu/pxe-e1000.rom`]);
     try {
-      await until('a DHCPACK for the guest', () => new RegExp(`DHCPACK\\(${h1.tap}\\) 10\\.77\\.0\\.\\d+ ${mac}`).test(log), 60_000);
+      await until(() => new RegExp(`DHCPACK\\(${h1.tap}\\) 10\\.77\\.0\\.\\d+ ${mac}`).test(log), 'a DHCPACK for the guest', 60_000);
       const fdb: Array<{ mac: string; port: string }> = await lab.daemon.json('fdb', 'show', 's1');
       assert.ok(fdb.some((e) => e.mac === mac && e.port.startsWith('vde')), `the guest's MAC is on its VDE port: ${JSON.stringify(fdb)}`);
     } finally {

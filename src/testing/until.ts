@@ -13,10 +13,11 @@ const kPollMs = 5;
 /** Default limit: far above any loopback exchange, short enough that a hung test fails within its file. */
 const kDefaultMs = 5000;
 
-/** Resolves once `cond()` is true; rejects with "timed out waiting for <what>" after `ms`. */
-export async function until(cond: () => boolean, what: string, ms = kDefaultMs): Promise<void> {
+/** Resolves once `cond()` is true (it may be async, e.g. a CLI or API answer); rejects with "timed out
+ *  waiting for <what>" after `ms`. */
+export async function until(cond: () => boolean | Promise<boolean>, what: string, ms = kDefaultMs): Promise<void> {
   const t0 = Date.now();
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
     await sleep(kPollMs);
   }
