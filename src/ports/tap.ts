@@ -90,6 +90,12 @@ export interface TapNicOptions {
   dupOf?: { fd: number; offloadCaps: number };
 }
 
+/** TUNSETOFFLOAD with every offload we handle; the Nic capabilities the kernel accepted (USO from 6.2). */
+function negotiateOffload(addon: TapAddon, fd: number): number {
+  const got = addon.setOffload(fd, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN | TUN_F_USO4 | TUN_F_USO6);
+  return kCapCsum | ((got & TUN_F_TSO4) !== 0 ? kCapTso : 0) | ((got & TUN_F_USO4) !== 0 ? kCapUso : 0);
+}
+
 export class TapNic implements Nic {
   readonly kind = 'tap';
   readonly vnetHdr: boolean;
@@ -172,10 +178,7 @@ export class TapNic implements Nic {
     this.refillCount = 0;
     try {
       if (this.adopted !== null) this.offloadCaps = this.adopted.offloadCaps;
-      else if (this.offload) {
-        const got = addon.setOffload(h.fd, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN | TUN_F_USO4 | TUN_F_USO6);
-        this.offloadCaps = kCapCsum | ((got & TUN_F_TSO4) !== 0 ? kCapTso : 0) | ((got & TUN_F_USO4) !== 0 ? kCapUso : 0);
-      }
+      else if (this.offload) this.offloadCaps = negotiateOffload(addon, h.fd);
       this.pollId = addon.poll(h.fd, this.onReadable);
     } catch (err) {
       addon.close(h.fd);
@@ -270,10 +273,7 @@ export class TapNic implements Nic {
     const h = addon.open(this.requestedName, { create: this.create, vnetHdr: this.vnetHdr, multiQueue: this.multiQueue, persist: this.persist, replaceFd: this.fdNum, ...(this.netns !== undefined ? { netns: this.netns } : {}) });
     this.ifname = h.name;
     this.lastErrno = 0;
-    if (this.offload) {
-      const got = addon.setOffload(h.fd, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN | TUN_F_USO4 | TUN_F_USO6);
-      this.offloadCaps = kCapCsum | ((got & TUN_F_TSO4) !== 0 ? kCapTso : 0) | ((got & TUN_F_USO4) !== 0 ? kCapUso : 0);
-    }
+    if (this.offload) this.offloadCaps = negotiateOffload(addon, h.fd);
     this.pollId = addon.poll(h.fd, this.onReadable);
     this.linkUp = true;
     sink.connected();
