@@ -10,6 +10,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { SwitchLab, type LabHost } from './lab.js';
+import { pathDrops } from '../testing/path-drops.js';
 import { runSeqSender, seqReport, startSeqReceiver } from '../testing/udp-seq.js';
 
 const kRoundMs = 15_000;
@@ -47,14 +48,11 @@ async function switchDrops(lab: SwitchLab): Promise<number> {
   return n + sum(c.drops);
 }
 
-/** The kernel's drops on the stream's path: the sender's TAP queue, the receiver's TAP and UDP socket. */
+/** The kernel's drops on the stream's path: the sender's TAP queue, the receiver's TAP and UDP socket (the
+ *  per-CPU backlog is global, so other traffic would blur it: left out). */
 async function kernelDrops(lab: SwitchLab, tx: LabHost, rx: LabHost): Promise<number> {
-  const link = async (h: LabHost) => JSON.parse(await lab.lab.ip(h.ns, '-s', '-j', 'link', 'show', 'dev', h.tap))[0].stats64;
-  const snmp = (await lab.lab.exec(rx.ns, ['cat', '/proc/net/snmp'], { check: true })).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
-  const keys = snmp[0]!.split(/\s+/);
-  const vals = snmp[1]!.split(/\s+/);
-  const rcvbuf = Number(vals[keys.indexOf('RcvbufErrors')] ?? 0);
-  return (await link(tx)).tx.dropped + (await link(rx)).rx.dropped + rcvbuf;
+  const d = await pathDrops(lab.lab, tx, rx);
+  return d.senderTap + d.receiverTap + d.udpRcvbuf;
 }
 
 /** Port and policy churn until `stop` is set: a stream port and a dgram port come and go, ACLs on p3 change. */

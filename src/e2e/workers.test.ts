@@ -27,12 +27,12 @@
  * cores shared with sender and receiver; the receiver asks for a 4 MB socket buffer (net.core.rmem_max).
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { ApiClient, ApiError } from '../control/client.js';
 import type { QueuesStatus } from '../control/model.js';
 import { netnsSkipReason } from '../testing/netns.js';
 import { runSeqSender, seqReport, startSeqReceiver } from '../testing/udp-seq.js';
+import { pathDrops, pathDropsDelta } from '../testing/path-drops.js';
 import { SwitchLab, type LabHost } from './lab.js';
 
 const skip = netnsSkipReason();
@@ -75,32 +75,8 @@ function dropDelta(a: any, b: any): Record<string, number> {
   return out;
 }
 
-/**
- * Where frames can be lost outside the switch, for the loss account of a stream tx -> rx: the sender's TAP
- * (the kernel's queue toward the switch overflowed: the switch did not read in time), the receiver's TAP,
- * the receiver's UDP socket buffer, and the kernel's per-CPU input backlog (global, so it may include others).
- */
-interface KernelDrops {
-  senderTap: number;
-  receiverTap: number;
-  udpRcvbuf: number;
-  softnet: number;
-}
-
-async function kernelDrops(lab: SwitchLab, tx: LabHost, rx: LabHost): Promise<KernelDrops> {
-  const link = async (h: LabHost) => JSON.parse(await lab.lab.ip(h.ns, '-s', '-j', 'link', 'show', 'dev', h.tap))[0].stats64;
-  const snmp = (await lab.lab.exec(rx.ns, ['cat', '/proc/net/snmp'], { check: true })).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
-  const udp = Object.fromEntries(snmp[0]!.split(/\s+/).slice(1).map((k, i) => [k, Number(snmp[1]!.split(/\s+/)[i + 1])]));
-  const softnet = readFileSync('/proc/net/softnet_stat', 'utf8')
-    .trim()
-    .split('\n')
-    .reduce((sum, line) => sum + parseInt(line.trim().split(/\s+/)[1]!, 16), 0);
-  return { senderTap: (await link(tx)).tx.dropped, receiverTap: (await link(rx)).rx.dropped, udpRcvbuf: udp.RcvbufErrors ?? 0, softnet };
-}
-
-function kernelDelta(a: KernelDrops, b: KernelDrops): KernelDrops {
-  return { senderTap: b.senderTap - a.senderTap, receiverTap: b.receiverTap - a.receiverTap, udpRcvbuf: b.udpRcvbuf - a.udpRcvbuf, softnet: b.softnet - a.softnet };
-}
+/** The kernel's drops on the path tx -> rx (testing/path-drops.ts): the loss account beside the switch's. */
+const kernelDrops = (lab: SwitchLab, tx: LabHost, rx: LabHost) => pathDrops(lab.lab, tx, rx);
 
 /** The switch's drops over a stream (all ports, all reasons). */
 const sumDrops = (d: Record<string, number>) => Object.values(d).reduce((a, b) => a + b, 0);
@@ -135,7 +111,7 @@ describe('2 workers, RSS: order per flow, and bad queue input', { skip }, () => 
     const r = seqReport(tx, await rx.result);
     const st1 = await q.queues();
     const c1 = await lab.counters();
-    const k = kernelDelta(k0, await kernelDrops(lab, h1, h2));
+    const k = pathDropsDelta(k0, await kernelDrops(lab, h1, h2));
     const dw = workerDelta(st0, st1);
     console.log(
       `# RSS, 2 workers: ${r.text}; frames by worker ${JSON.stringify(dw)}; switch drops ${JSON.stringify(dropDelta(c0, c1))}; ` +
@@ -229,7 +205,7 @@ describe('2 workers: VMQ queue moves and RSS table rewrites under live traffic',
     const r = seqReport(tx, await rx.result);
     const st1 = await q.queues();
     const c1 = await lab.counters();
-    const k = kernelDelta(k0, await kernelDrops(lab, h1, h2));
+    const k = pathDropsDelta(k0, await kernelDrops(lab, h1, h2));
     const drops = dropDelta(c0, c1);
     const dw = workerDelta(st0, st1);
     const after = st1.queues.find((x) => x.queue === queue)!;
@@ -273,7 +249,7 @@ describe('2 workers: VMQ queue moves and RSS table rewrites under live traffic',
     const r = seqReport(tx, await rx.result);
     const st1 = await q.queues();
     const c1 = await lab.counters();
-    const k = kernelDelta(k0, await kernelDrops(lab, h1, h3));
+    const k = pathDropsDelta(k0, await kernelDrops(lab, h1, h3));
     const drops = dropDelta(c0, c1);
     const account = `switch drops ${JSON.stringify(drops)}, kernel drops ${JSON.stringify(k)}`;
     console.log(
@@ -395,7 +371,7 @@ describe('2 workers, Dynamic VMQ: RSS buckets spread under load and come home wh
     const r = seqReport(tx, await rx.result);
     const st1 = await q.queues();
     const c1 = await lab.counters();
-    const k = kernelDelta(k0, await kernelDrops(lab, h1, h2));
+    const k = pathDropsDelta(k0, await kernelDrops(lab, h1, h2));
     const dw = workerDelta(st0, st1);
     const reasons = (s: QueuesStatus, since: QueuesStatus) =>
       s.moves.recent.filter((m) => !since.moves.recent.some((x) => x.time === m.time && x.queue === m.queue)).reduce<Record<string, number>>((a, m) => ((a[m.reason] = (a[m.reason] ?? 0) + 1), a), {});
