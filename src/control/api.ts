@@ -206,7 +206,8 @@ export function createApi(mgr: Manager, apiPath?: string, log: (line: string) =>
       const s = mgr.get(m[1]);
       const c = s.readCounters();
       // beside the switch's own drops: what the kernel dropped before the switch saw it (TAP queue, socket buffer)
-      const status = await s.ports();
+      // a dgram port bound to port 0 is found by the port it got (one worker round trip, only then)
+      const status = (s.config.ports ?? []).some((p) => p.nic.type === 'dgram' && !p.nic.localPort) ? await s.ports() : [];
       const bound = (name: string) => {
         const local = status.find((p) => p.name === name)?.detail.local;
         return typeof local === 'string' ? Number(local.slice(local.lastIndexOf(':') + 1)) : undefined;
