@@ -4,8 +4,9 @@
  * the host's stack dropped (rx_dropped), and datagrams that overflowed a dgram port's socket buffer (the
  * `drops` column of /proc/net/udp and udp6). Shown per port beside the switch's own drop reasons.
  *
- * Control path only, read on demand: one `ip -s -j link` per TAP port (a TAP may live in another
- * namespace, which sysfs does not show), bounded by a timeout, so a slow or missing tool costs the
+ * Control path only, read on demand: one `ip -s -j link` per namespace that holds TAP ports (a TAP may
+ * live in another namespace, which sysfs does not show; one call lists every device there, so fifty TAPs
+ * in one namespace cost one process, not fifty), bounded by a timeout, so a slow or missing tool costs the
  * counters call at most that, never the datapath.
  */
 import { execFile } from 'node:child_process';
@@ -15,16 +16,23 @@ import type { KernelDrops, PortConfig } from './model.js';
 /** Bound on one `ip` call: far above its few ms, low enough that a counters call never hangs. */
 const kIpTimeoutMs = 2000;
 
-function ipLinkStats(name: string, netns: string | undefined): Promise<{ tx: { dropped: number }; rx: { dropped: number } } | null> {
-  const args = [...(netns ? ['-n', netns] : []), '-s', '-j', 'link', 'show', 'dev', name];
+type LinkStats = { tx: { dropped: number }; rx: { dropped: number } };
+
+/** Every device's stats64 in one namespace (the caller's when `netns` is undefined), by interface name. */
+function ipLinkStats(netns: string | undefined): Promise<Map<string, LinkStats>> {
+  const args = [...(netns ? ['-n', netns] : []), '-s', '-j', 'link', 'show'];
+  const out = new Map<string, LinkStats>();
   return new Promise((resolve) => {
-    execFile('ip', args, { timeout: kIpTimeoutMs }, (err, stdout) => {
-      if (err) return resolve(null);
+    execFile('ip', args, { timeout: kIpTimeoutMs, maxBuffer: 16 << 20 }, (err, stdout) => {
+      if (err) return resolve(out);
       try {
-        resolve((JSON.parse(stdout) as Array<{ stats64?: { tx: { dropped: number }; rx: { dropped: number } } }>)[0]?.stats64 ?? null);
+        for (const link of JSON.parse(stdout) as Array<{ ifname?: string; stats64?: LinkStats }>) {
+          if (link.ifname && link.stats64) out.set(link.ifname, link.stats64);
+        }
       } catch {
-        resolve(null);
+        // A tool whose output is not JSON reports nothing; the counters call still answers.
       }
+      resolve(out);
     });
   });
 }
@@ -53,16 +61,16 @@ async function udpDropsByPort(): Promise<Map<number, number>> {
 export async function kernelDrops(ports: readonly PortConfig[], boundPort: (name: string) => number | undefined): Promise<Record<string, KernelDrops>> {
   const out: Record<string, KernelDrops> = {};
   const udp = ports.some((p) => p.nic.type === 'dgram') ? await udpDropsByPort() : null;
-  await Promise.all(
-    ports.map(async (p) => {
-      if (p.nic.type === 'tap') {
-        const s = await ipLinkStats(p.nic.name, p.nic.netns);
-        if (s) out[p.name] = { tapTxDropped: s.tx.dropped, tapRxDropped: s.rx.dropped };
-      } else if (p.nic.type === 'dgram' && udp) {
-        const port = p.nic.localPort || boundPort(p.name);
-        if (port !== undefined && udp.has(port)) out[p.name] = { socketDrops: udp.get(port)! };
-      }
-    }),
-  );
+  const namespaces = [...new Set(ports.flatMap((p) => (p.nic.type === 'tap' ? [p.nic.netns ?? ''] : [])))];
+  const links = new Map(await Promise.all(namespaces.map(async (ns) => [ns, await ipLinkStats(ns || undefined)] as const)));
+  for (const p of ports) {
+    if (p.nic.type === 'tap') {
+      const s = links.get(p.nic.netns ?? '')?.get(p.nic.name);
+      if (s) out[p.name] = { tapTxDropped: s.tx.dropped, tapRxDropped: s.rx.dropped };
+    } else if (p.nic.type === 'dgram' && udp) {
+      const port = p.nic.localPort || boundPort(p.name);
+      if (port !== undefined && udp.has(port)) out[p.name] = { socketDrops: udp.get(port)! };
+    }
+  }
   return out;
 }
