@@ -17,18 +17,10 @@
 import { finish, onesSum } from './checksum.js';
 import { pseudoSumText, type PseudoHeader } from './ipaddr.js';
 
-/** `rest` for an echo request/reply: same layout as ICMPv4. */
-export { echoRest } from './icmp.js';
+import { code, field, type } from './icmp.js';
 
-export const field = {
-  type: 0,
-  code: 1,
-  checksum: 2,
-  rest: 4, // message-specific 4 bytes
-  ident: 4, // echo identifier (types 128, 129)
-  seq: 6, // echo sequence number
-  headerLen: 8, // type, code, checksum and the 4-byte word every message here has
-} as const;
+/** The header layout, its accessors and the echo `rest` are ICMPv4's (RFC 4443 section 2.1 keeps RFC 792's). */
+export { check, checksum, code, echoIdent, echoRest, echoSeq, field, setChecksum, type } from './icmp.js';
 
 /** RFC 4443 / RFC 4861 types. */
 export const Icmp6Type = {
@@ -46,30 +38,6 @@ export const Icmp6Type = {
 } as const;
 
 const kProtoIcmpv6 = 58; // next header value for ICMPv6 (IANA), used in the pseudo-header
-
-/** True if `len` bytes at `off` hold a whole ICMPv6 header. */
-export function check(_view: DataView, _off: number, len: number): boolean {
-  return len >= field.headerLen;
-}
-
-export function type(view: DataView, off: number): number {
-  return view.getUint8(off + field.type);
-}
-export function code(view: DataView, off: number): number {
-  return view.getUint8(off + field.code);
-}
-export function checksum(view: DataView, off: number): number {
-  return view.getUint16(off + field.checksum);
-}
-export function setChecksum(view: DataView, off: number, value: number): void {
-  view.setUint16(off + field.checksum, value);
-}
-export function echoIdent(view: DataView, off: number): number {
-  return view.getUint16(off + field.ident);
-}
-export function echoSeq(view: DataView, off: number): number {
-  return view.getUint16(off + field.seq);
-}
 
 export interface Icmpv6Repr {
   type: number;
