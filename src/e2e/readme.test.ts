@@ -4,11 +4,12 @@
  * drift from the program it documents.
  *
  * The sandbox, one per page: a fresh network namespace of this run (NetnsLab), and in it a private mount
- * namespace with its own /tmp and /run/netns (tmpfs), so the examples' literal paths (/tmp/vswitch-0, the
- * default runtime directory, /tmp/vm4.sock) and namespace names (`ip netns add h1`) are the sandbox's own
+ * namespace with its own /tmp and /run (tmpfs), so the examples' literal paths (/tmp/vswitch-0, the default
+ * runtime directory, /tmp/vm4.sock, /run/vde/lab) and namespace names (`ip netns add h1`) are the sandbox's own
  * and collide with nothing else on the machine; the root namespace's links, addresses and routes are never
  * touched. `vswitch` on PATH is this checkout's dist/control/cli.js (a shim, where a reader runs `npm link`).
- * Examples run from the checkout (`npm start` needs it), as a reader's would; they write only under /tmp.
+ * Examples run from the checkout (`npm start` needs it), as a reader's would; they write only under /tmp
+ * and /run.
  *
  * The README starts its own daemon (`npm install && npm start`: the test runs `npm start`, the checkout is
  * already installed and built); a docs page starts from where the README leaves a reader, a daemon on the
@@ -65,7 +66,8 @@ class Sandbox {
     const shim = `#!/bin/sh\nexec '${process.execPath}' '${cliPath}' "$@"\n`;
     const setup = [
       'mount -t tmpfs -o mode=1777 tmpfs /tmp',
-      'mount -t tmpfs tmpfs /run/netns',
+      'mount -t tmpfs -o mode=755 tmpfs /run',
+      'mkdir /run/netns',
       `mkdir ${kBin}`,
       `printf '%s' "$0" > ${kBin}/vswitch`,
       `chmod 755 ${kBin}/vswitch`,
