@@ -87,7 +87,9 @@ class Sandbox {
   }
 
   private spawnIn(script: string, detached: boolean): ChildProcess {
-    const args = ['-t', String(this.holder!.pid), '-m', '-n', `--wd=${checkout}`, 'bash', '-e', '-o', 'pipefail', '-c', script];
+    // the ERR trap names the command that failed, for the test's message (bash -e stops there)
+    const traced = 'trap \'echo "example: [$BASH_COMMAND] exited $?" >&2\' ERR\n' + script;
+    const args = ['-t', String(this.holder!.pid), '-m', '-n', `--wd=${checkout}`, 'bash', '-e', '-o', 'pipefail', '-c', traced];
     return spawn('nsenter', args, { env: this.env, stdio: ['ignore', 'pipe', 'pipe'], detached });
   }
 
