@@ -88,12 +88,13 @@ class Sandbox {
 
   private spawnIn(script: string, detached: boolean): ChildProcess {
     // the ERR trap names the command that failed, for the test's message (bash -e stops there)
-    const traced = 'trap \'echo "example: [$BASH_COMMAND] exited $?" >&2\' ERR\n' + script;
+    // stderr joins stdout as on a terminal, in the order written
+    const traced = 'exec 2>&1\ntrap \'echo "example: [$BASH_COMMAND] exited $?"\' ERR\n' + script;
     const args = ['-t', String(this.holder!.pid), '-m', '-n', `--wd=${checkout}`, 'bash', '-e', '-o', 'pipefail', '-c', traced];
     return spawn('nsenter', args, { env: this.env, stdio: ['ignore', 'pipe', 'pipe'], detached });
   }
 
-  /** Run a block to its end: exit code, stdout then stderr. */
+  /** Run a block to its end: exit code and output (stdout and stderr). */
   run(script: string): Promise<Run> {
     return new Promise((res) => {
       const p = this.spawnIn(script, false);

@@ -6,8 +6,9 @@
  * The convention, for whoever writes the pages:
  *   ```sh      a block of commands; it runs, in page order, as one `bash -e -o pipefail` script and must
  *              exit 0 (every command in it, not just the last).
- *   ```text    the output of the ```sh block before it (stdout, then stderr). A line `...` stands for any
- *              number of lines, and `...` inside a line for any text; trailing spaces do not count.
+ *   ```text    the output of the ```sh block before it (stdout and stderr, as a terminal shows them). A
+ *              line `...` stands for any number of lines, `...` inside a line for any text; a run of
+ *              spaces matches any run of spaces or tabs, and trailing spaces do not count.
  *   <!-- example: MODE -->  on the line right above a ```sh fence changes how it runs:
  *     skip: WHY      not run (it would change the machine, never ends, or stands for the reader's own VM);
  *     background     started and left running until the page's examples end, then stopped; a ```text
@@ -81,8 +82,10 @@ function trimLines(s: string): string[] {
   return l;
 }
 
+/** `...` is any text; a run of spaces or tabs is any run of them (tshark's fields are tab-separated). */
 function lineRegExp(pattern: string): RegExp {
-  return new RegExp(`^${pattern.split('...').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const literal = (p: string) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/[ \t]+/g, '[ \\t]+');
+  return new RegExp(`^${pattern.split('...').map(literal).join('.*')}$`);
 }
 
 /** null when `actual` matches the `expected` output (see the convention above), else the first expected
