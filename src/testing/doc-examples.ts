@@ -34,7 +34,8 @@ export interface Example {
   expect?: { line: number; text: string };
 }
 
-const kFence = /^```(\S*)\s*$/;
+/** A fence, maybe indented (a block inside a list item); its body loses the same indentation. */
+const kFence = /^( *)```(\S*)\s*$/;
 const kMarker = /^<!--\s*example:\s*(skip|background|until-match)\s*(?::\s*(.*?))?\s*-->$/;
 
 /** The page's ```sh blocks in order, with their markers and shown output; throws on a malformed page
@@ -55,10 +56,11 @@ export function parseExamples(markdown: string, file: string): Example[] {
       continue;
     }
     const start = i;
+    const indent = f[1]!;
     const body: string[] = [];
-    for (i++; i < lines.length && lines[i] !== '```'; i++) body.push(lines[i]!);
+    for (i++; i < lines.length && lines[i] !== `${indent}\`\`\``; i++) body.push(lines[i]!.startsWith(indent) ? lines[i]!.slice(indent.length) : lines[i]!);
     if (i >= lines.length) throw new Error(`${file}:${start + 1}: unclosed \`\`\` fence`);
-    const lang = f[1];
+    const lang = f[2];
     if (lang === 'sh') {
       out.push({ line: start + 1, script: body.join('\n'), mode: marker?.mode ?? 'run', ...(marker?.reason ? { reason: marker.reason } : {}) });
     } else if (marker) {
