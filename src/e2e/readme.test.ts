@@ -97,15 +97,22 @@ class Sandbox {
   /** Run a block to its end: exit code and output (stdout and stderr). */
   run(script: string): Promise<Run> {
     return new Promise((res) => {
-      const p = this.spawnIn(script, false);
-      let stdout = '';
-      let stderr = '';
-      p.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-      p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-      const timer = setTimeout(() => p.kill('SIGKILL'), kBlockTimeoutMs);
+      // its own process group, so a block that hangs is killed with whatever it started
+      const p = this.spawnIn(script, true);
+      let out = '';
+      p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      p.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      const timer = setTimeout(() => {
+        out += `\n(killed: still running after ${kBlockTimeoutMs} ms)`;
+        try {
+          process.kill(-p.pid!, 'SIGKILL');
+        } catch {
+          /* ended meanwhile */
+        }
+      }, kBlockTimeoutMs);
       p.once('close', (code) => {
         clearTimeout(timer);
-        res({ code, out: stdout + stderr });
+        res({ code, out });
       });
     });
   }
