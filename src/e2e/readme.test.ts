@@ -1,7 +1,7 @@
 /**
  * The README and every docs/ page run as written: their ```sh examples, in page order, each block exiting
- * 0 and printing what the page shows (the convention is in src/testing/doc-examples.ts). So a page cannot
- * drift from the program it documents.
+ * 0 and printing what the page shows (the convention is in src/testing/doc-examples.ts); and their ```json
+ * config snippets validate. So a page cannot drift from the program it documents.
  *
  * The sandbox, one per page: a fresh network namespace of this run (NetnsLab), and in it a private mount
  * namespace with its own /tmp and /run (tmpfs), so the examples' literal paths (/tmp/vswitch-0, the default
@@ -23,7 +23,8 @@ import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { parseExamples, matchOutput, type Example } from '../testing/doc-examples.js';
+import { jsonBlocks, parseExamples, matchOutput, type Example } from '../testing/doc-examples.js';
+import { portConfig, switchConfig, vswitchConfig } from '../control/validate.js';
 import { NetnsLab, netnsSkipReason } from '../testing/netns.js';
 import { cliPath } from '../testing/daemon.js';
 import { until } from '../testing/until.js';
@@ -217,6 +218,21 @@ test('README starts with the two commands: install and run, and the CI line', ()
   assert.equal(ex[0]?.script, 'npm install && npm start');
   const ci = readFileSync(join(checkout, '.ci/run'), 'utf8').trimEnd().split('\n').pop();
   assert.equal(ex[1]?.script, ci, 'the README\'s test command is the line .ci/run runs, byte for byte');
+});
+
+test('every config snippet in the pages validates (a whole file, a switch or a port)', () => {
+  for (const page of pages) {
+    for (const b of jsonBlocks(readFileSync(join(checkout, page), 'utf8'))) {
+      const at = `${page}:${b.line}`;
+      let v: Record<string, unknown>;
+      try {
+        v = JSON.parse(b.text) as Record<string, unknown>;
+      } catch (err) {
+        assert.fail(`${at}: not JSON: ${(err as Error).message}`);
+      }
+      assert.doesNotThrow(() => ('switches' in v ? vswitchConfig(v) : 'nic' in v ? portConfig(v, 'port') : switchConfig(v, 'switch')), at);
+    }
+  }
 });
 
 for (const page of pages) {

@@ -15,7 +15,8 @@
  *                    block after it is awaited in its output (a daemon's "API on" line);
  *     until-match    run again until its output matches the ```text block after it (state that follows a
  *                    background process, e.g. a QEMU connecting), within a deadline.
- * Other fences (```json, plain ```) are never run.
+ * Other fences never run: ```json blocks are config snippets (readme.test.ts validates each as a whole
+ * config file, a switch or a port), plain ``` blocks are anything else.
  *
  * Trade-off: a deliberately small grammar (no per-line markers, no variables) so a page reads as plain
  * documentation; a command that cannot run as written is marked skip with its reason, in the page.
@@ -114,4 +115,19 @@ export function matchOutput(expected: string, actual: string): string | null {
   if (walk(0, 0)) return null;
   const w = Math.min(deepest, want.length - 1);
   return `expected line ${w + 1} of the shown output, ${JSON.stringify(want[w] ?? '')}, not found in the output:\n${got.join('\n')}`;
+}
+
+/** The page's ```json blocks (config file snippets), with the line of each opening fence. */
+export function jsonBlocks(markdown: string): Array<{ line: number; text: string }> {
+  const out: Array<{ line: number; text: string }> = [];
+  const lines = markdown.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const f = kFence.exec(lines[i]!);
+    if (!f) continue;
+    const start = i;
+    const body: string[] = [];
+    for (i++; i < lines.length && lines[i] !== `${f[1]}\`\`\``; i++) body.push(lines[i]!);
+    if (f[2] === 'json') out.push({ line: start + 1, text: body.join('\n') });
+  }
+  return out;
 }
