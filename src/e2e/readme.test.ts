@@ -66,9 +66,16 @@ class Sandbox {
     const ns = await this.lab.addNs('docs');
     const shim = `#!/bin/sh\nexec '${process.execPath}' '${cliPath}' "$@"\n`;
     const setup = [
+      // the checkout stays visible even when it lives under /tmp or /run: held on /mnt, moved back
+      'mount -t tmpfs tmpfs /mnt',
+      'mkdir /mnt/checkout',
+      `mount --bind '${checkout}' /mnt/checkout`,
       'mount -t tmpfs -o mode=1777 tmpfs /tmp',
       'mount -t tmpfs -o mode=755 tmpfs /run',
       'mkdir /run/netns',
+      `mkdir -p '${checkout}'`,
+      `mount --move /mnt/checkout '${checkout}'`,
+      'umount /mnt',
       `mkdir ${kBin}`,
       `printf '%s' "$0" > ${kBin}/vswitch`,
       `chmod 755 ${kBin}/vswitch`,
