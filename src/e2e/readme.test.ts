@@ -12,8 +12,8 @@
  * and /run.
  *
  * The README starts its own daemon (`npm install && npm start`: the test runs `npm start`, the checkout is
- * already installed and built); a docs page starts from where the README leaves a reader, a daemon on the
- * embedded default config (switch sw0), which the test starts. At the end, even on failure, every
+ * already installed and built); a docs page starts from a freshly started daemon on the embedded default
+ * config (switch sw0), which the test starts (the README says so). At the end, even on failure, every
  * background process is stopped by its process group, the namespaces the examples made are deleted, the
  * mount namespace ends with its holder and the network namespace is removed.
  */
