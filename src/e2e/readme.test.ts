@@ -8,8 +8,8 @@
  * runtime directory, /tmp/vm4.sock, /run/vde/lab) and namespace names (`ip netns add h1`) are the sandbox's own
  * and collide with nothing else on the machine; the root namespace's links, addresses and routes are never
  * touched. `vswitch` on PATH is this checkout's dist/control/cli.js (a shim, where a reader runs `npm link`).
- * Examples run from the checkout (`npm start` needs it), as a reader's would; they write only under /tmp
- * and /run.
+ * Examples run from the checkout (`npm start` needs it), as a reader's would; the checkout is an overlay
+ * there, so a file an example writes in it stays in the sandbox.
  *
  * The README starts its own daemon (`npm install && npm start`: the test runs `npm start`, the checkout is
  * already installed and built); a docs page starts from a freshly started daemon on the embedded default
@@ -66,16 +66,16 @@ class Sandbox {
     const ns = await this.lab.addNs('docs');
     const shim = `#!/bin/sh\nexec '${process.execPath}' '${cliPath}' "$@"\n`;
     const setup = [
-      // the checkout stays visible even when it lives under /tmp or /run: held on /mnt, moved back
+      // the checkout, held on /mnt while /tmp and /run are replaced (it may live under them), comes back
+      // as an overlay: what an example writes in it (a relative path) lands in the sandbox's tmpfs
       'mount -t tmpfs tmpfs /mnt',
-      'mkdir /mnt/checkout',
+      'mkdir /mnt/checkout /mnt/upper /mnt/work',
       `mount --bind '${checkout}' /mnt/checkout`,
       'mount -t tmpfs -o mode=1777 tmpfs /tmp',
       'mount -t tmpfs -o mode=755 tmpfs /run',
       'mkdir /run/netns',
       `mkdir -p '${checkout}'`,
-      `mount --move /mnt/checkout '${checkout}'`,
-      'umount /mnt',
+      `mount -t overlay overlay -o lowerdir=/mnt/checkout,upperdir=/mnt/upper,workdir=/mnt/work '${checkout}'`,
       `mkdir ${kBin}`,
       `printf '%s' "$0" > ${kBin}/vswitch`,
       `chmod 755 ${kBin}/vswitch`,
@@ -97,8 +97,9 @@ class Sandbox {
   private spawnIn(script: string, detached: boolean): ChildProcess {
     // the ERR trap names the command that failed, for the test's message (bash -e stops there)
     // stderr joins stdout as on a terminal, in the order written
-    const traced = 'exec 2>&1\ntrap \'echo "example: [$BASH_COMMAND] exited $?"\' ERR\n' + script;
-    const args = ['-t', String(this.holder!.pid), '-m', '-n', `--wd=${checkout}`, 'bash', '-e', '-o', 'pipefail', '-c', traced];
+    // and `cd` inside: nsenter's --wd would resolve the path outside the mount namespace (not the overlay)
+    const traced = `exec 2>&1\ntrap 'echo "example: [$BASH_COMMAND] exited $?"' ERR\ncd '${checkout}'\n${script}`;
+    const args = ['-t', String(this.holder!.pid), '-m', '-n', 'bash', '-e', '-o', 'pipefail', '-c', traced];
     return spawn('nsenter', args, { env: this.env, stdio: ['ignore', 'pipe', 'pipe'], detached });
   }
 
