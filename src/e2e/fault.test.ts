@@ -1,5 +1,5 @@
 /**
- * A datapath worker that dies is noticed and replaced (README "Reliability"). With the test-only hook
+ * A datapath worker that dies is noticed and replaced (docs/reliability.md, "Datapath faults"). With the test-only hook
  * VSWITCH_FAULT_INJECT=1, `POST /v1/switches/s1/fault {worker}` makes a worker throw inside its next
  * breath, as a bug in a node would. The daemon must log the error with its stack, list a fault and a
  * restart in `vswitch events`, replace the switch's workers within 2 s, keep the TAP devices with their

@@ -1,5 +1,5 @@
 /**
- * End to end: the datapath on N worker threads (README "Workers, VMQ, RSS and Dynamic VMQ") with real
+ * End to end: the datapath on N worker threads (docs/queues.md) with real
  * traffic through TAPs in network namespaces. A sequenced UDP tool (testing/udp-seq-tool.ts, run in the
  * hosts' namespaces) sends flows of numbered datagrams; the receiver counts, per flow, every datagram whose
  * number is not above the last one seen (reordered) and what never came (lost). A loss is accounted to the
