@@ -374,7 +374,10 @@ describe('2 workers, Dynamic VMQ: RSS buckets spread under load and come home wh
     const k = pathDropsDelta(k0, await kernelDrops(lab, h1, h2));
     const dw = workerDelta(st0, st1);
     const reasons = (s: QueuesStatus, since: QueuesStatus) =>
-      s.moves.recent.filter((m) => !since.moves.recent.some((x) => x.time === m.time && x.queue === m.queue)).reduce<Record<string, number>>((a, m) => ((a[m.reason] = (a[m.reason] ?? 0) + 1), a), {});
+      s.moves.recent.filter((m) => !since.moves.recent.some((x) => x.time === m.time && x.queue === m.queue)).reduce<Record<string, number>>((a, m) => {
+        a[m.reason] = (a[m.reason] ?? 0) + 1;
+        return a;
+      }, {});
     console.log(
       `# Dynamic VMQ under 64 flows: ${r.text}; frames by worker ${JSON.stringify(dw)}; moves ${st0.moves.total} -> ${st1.moves.total} ` +
         `(recent by reason ${JSON.stringify(reasons(st1, st0))}); buckets on worker 1 at the end ${st1.rss.entries.filter((w) => w === 1).length}; ` +

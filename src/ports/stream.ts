@@ -168,7 +168,7 @@ export class StreamNic implements Nic {
       this.lastError = e.message;
     });
     s.on('close', () => this.onClose(s));
-    if (this.sock !== null && this.sock.destroyed) this.onClose(this.sock); // closed by us, its 'close' not yet here
+    if (this.sock?.destroyed) this.onClose(this.sock); // closed by us, its 'close' not yet here
     if (this.sock !== null) {
       // One client at a time, as QEMU's own server: the connected one keeps the port; a VM that restarts
       // closes its old socket first (the kernel does it when QEMU exits), so it is accepted again.

@@ -133,7 +133,9 @@ export class VdeSwitchListener {
     let buf = Buffer.alloc(0);
     let done = false;
     const timer = setTimeout(() => {
-      if (!done) ((done = true), this.refuse(c, buf.length ? 'short' : 'timeout'));
+      if (done) return;
+      done = true;
+      this.refuse(c, buf.length ? 'short' : 'timeout');
     }, kRequestTimeoutMs);
     c.on('error', () => c.destroy());
     c.on('data', (d: Buffer) => {

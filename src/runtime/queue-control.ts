@@ -413,9 +413,7 @@ export class QueueControl {
     const t = this.tables;
     const from = queues.map((q) => t.entry(q) & kWorkerMask);
     const moving: number[] = [];
-    queues.forEach((q, i) => {
-      if (from[i] !== targets[i]) moving.push(i);
-    });
+    for (let i = 0; i < queues.length; i++) if (from[i] !== targets[i]) moving.push(i);
     if (moving.length === 0) return;
     for (const i of moving) t.setEntry(queues[i]!, targets[i]! | kHeld);
     const epoch = t.bumpEpoch();
