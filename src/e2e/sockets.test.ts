@@ -107,8 +107,8 @@ async function runDaemon(args: string[], env: NodeJS.ProcessEnv, umask?: number)
   const p = spawn(process.execPath, [cliPath, 'run', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   if (old !== undefined) process.umask(old);
   let log = '';
-  p.stdout!.on('data', (x: Buffer) => (log += x.toString()));
-  p.stderr!.on('data', (x: Buffer) => (log += x.toString()));
+  p.stdout.on('data', (x: Buffer) => (log += x.toString()));
+  p.stderr.on('data', (x: Buffer) => (log += x.toString()));
   const exited = once(p, 'exit');
   /** SIGTERM by PID; SIGKILL if it is still there after 5 s (a daemon stuck in a loop ignores SIGTERM). */
   const stop = async (): Promise<number | null> => {
