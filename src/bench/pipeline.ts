@@ -150,7 +150,7 @@ export interface PolicyComparison {
 
 /**
  * Each policy in its own fresh process (so one case's JIT state never colours another), `rounds` rounds
- * with the order rotating, medians reported: the form the issue's goal is judged in.
+ * with the order rotating, medians reported: the form the 25-ACL goal is judged in.
  */
 export function comparePolicies(opts: { rounds?: number; seconds?: number } = {}): PolicyComparison {
   const rounds = opts.rounds ?? 5;

@@ -304,9 +304,9 @@ interface Goal {
   holds: boolean | null;
 }
 
-/** The issue's goals: vswitch with offloads TCP >= 5x vde_switch and >= 0.7x OVS userspace with TSO on;
+/** The goals (BENCHMARKS.md): vswitch with offloads TCP >= 5x vde_switch and >= 0.7x OVS userspace with TSO on;
  *  64-byte UDP pps >= 2x vde_switch (checked for both vswitch variants). TCP is checked with 1 and with
- *  4 streams; the issue's figure is the 1-stream one (what iperf3 does by default). */
+ *  4 streams; the goal's figure is the 1-stream one (what iperf3 does by default). */
 const kGoals: ReadonlyArray<Pick<Goal, 'vswitch' | 'peer' | 'metric' | 'atLeast'>> = [
   { vswitch: 'vswitch-offload', peer: 'vde', metric: 'tcp1', atLeast: 5 },
   { vswitch: 'vswitch-offload', peer: 'vde', metric: 'tcp4', atLeast: 5 },
@@ -528,7 +528,7 @@ async function main(): Promise<number> {
   if (summaries.tapfwd && summaries.vde) rat.push(ratios('tapfwd', summaries.tapfwd, 'vde', summaries.vde));
   const gs = goals(rat);
 
-  // the in-process pipeline bench, when another issue has built it
+  // the in-process pipeline bench
   let pipeline: unknown = null;
   const pipelinePath = fileURLToPath(new URL('./pipeline.js', import.meta.url));
   if (existsSync(pipelinePath)) {
@@ -537,7 +537,7 @@ async function main(): Promise<number> {
     const mod = (await import(pipelinePath)) as { run?: (o?: { quick?: boolean }) => unknown };
     if (typeof mod.run === 'function') pipeline = (await mod.run({ quick: opts.quick })) ?? 'ran (no result returned)';
   }
-  // port policy in the same pipeline (issue 3): 25 ACLs per port and stateful flows against none
+  // port policy in the same pipeline: 25 ACLs per port and stateful flows against none
   let policy: unknown = null;
   if (existsSync(pipelinePath)) {
     log('bench: pipeline with port ACLs (bench/pipeline.ts --compare)');

@@ -1,7 +1,8 @@
 /**
  * FrameRing: a single-producer single-consumer ring of frames in a SharedArrayBuffer, the Snabb `link`
- * carried across threads. It moves frames where they must change threads (the control thread's injection
- * and capture ports today; worker-to-worker egress when the datapath runs on N workers).
+ * carried across threads. It copies frames to a thread that has no access to the packet pool: packet
+ * capture, from a datapath worker to the control thread (between workers only slot indices move:
+ * slot-ring.ts).
  *
  *   ctl (Int32Array):  [0] head (consumer)  ...  [16] tail (producer)  ...  [32] drops
  *                       each index on its own 64-byte line so producer and consumer never share a line

@@ -27,7 +27,7 @@ import { until } from '../testing/until.js';
 
 /** A refusal comes back in milliseconds; 10 s means "hung" even on a loaded machine. */
 const kCliTimeoutMs = 10_000;
-/** The shutdown budget the issue sets. */
+/** The shutdown budget: README promises 2 s from SIGTERM to exit; 3 s leaves room for a loaded machine. */
 const kSigtermMs = 3000;
 
 /** The CLI against `d`, killed after kCliTimeoutMs (code 'timeout'): a hang must fail the test, not stall it. */

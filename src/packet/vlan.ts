@@ -29,7 +29,6 @@ export const kTpid = 0x8100; // IEEE 802.1Q C-tag TPID
 export const kVidMask = 0x0fff; // VID: low 12 bits of the TCI
 export const kDeiBit = 0x1000; // DEI (formerly CFI): bit 12 of the TCI
 export const kPcpShift = 13; // PCP: top 3 bits of the TCI
-export const kMaxVid = 4094; // 4095 is reserved (802.1Q table 9-2)
 
 /** True when the frame has at least a whole L2 header: 14 bytes, or 18 if it carries an 802.1Q tag. */
 export function check(view: DataView, off: number, len: number): boolean {

@@ -1,9 +1,9 @@
 /**
  * The MAC table (FDB): (VLAN, MAC) -> port, with learning, aging, moves, static entries and a size limit.
  *
- * Layout: an open-addressing hash with linear probing in typed arrays (SharedArrayBuffer-backed so other
- * threads can read it later), keyed by two 32-bit words because 12+48 = 60 key bits do not fit a JS
- * number's exact integer range, and BigInt or string keys would allocate per packet:
+ * Layout: an open-addressing hash with linear probing in typed arrays (SharedArrayBuffer-backed: the
+ * workers of a switch share one table, writes under a lock), keyed by two 32-bit words because 12+48 = 60
+ * key bits do not fit a JS number's exact integer range, and BigInt or string keys would allocate per packet:
  *
  *   keyHi = vid << 16 | mac[0..1]      (never 0 for a valid entry since vid >= 1, so 0 marks "empty")
  *   keyLo = mac[2..5]
@@ -32,15 +32,6 @@ const kEvicted = fdbCounters.fdbEvicted;
 export const kNoPort = -1;
 export const kDefaultMaxEntries = 8192;
 export const kDefaultAgingSeconds = 300;
-
-export interface FdbStats {
-  learned: number;
-  aged: number;
-  moved: number;
-  refused: number;
-  evicted: number;
-  flushed: number;
-}
 
 /** Bytes of the shared header: [0] lock, [1] entry count, on their own line; then per port the dynamic
  *  entries it owns and its limit (kMaxPorts each). */

@@ -52,11 +52,6 @@ export function netnsSkipReason(): string | false {
   return false;
 }
 
-/** True when running as root with /dev/net/tun and iproute2 available. */
-export function hasRoot(): boolean {
-  return netnsSkipReason() === false;
-}
-
 export interface ExecResult {
   stdout: string;
   stderr: string;
