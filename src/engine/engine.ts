@@ -5,7 +5,16 @@
  * changes threads unless it must. The engine itself holds only what is not a stage: ports, NICs and link
  * state, steering between workers, and the control operations.
  *
- * Design notes: README.md in this folder, section "engine.ts".
+ * Several workers (queues/): each hosts an Engine over the same shared pool, MAC table and link state. With
+ * `queues` set, `enqueue` steers each received frame (WorkerQueues.steer: VMQ filter, RSS, pinning) and hands
+ * the ones another worker serves over through a slot ring; `drainRings` switches what others handed here.
+ * A port's NIC lives on one worker (`attach`); the others reach it through `attachRemote` (a TAP's fd for
+ * writing, or their own queue of a multi-queue TAP).
+ *
+ * The engine knows no thread: the datapath workers (engine/worker.ts) host one each in production, and tests
+ * and the in-process benchmark instantiate it directly. Control operations (ports, VLANs, FDB) are plain
+ * methods, applied between breaths by the thread that owns the engine, so a batch never sees a
+ * half-applied change.
  */
 import { Clock } from '../dataplane/clock.js';
 import { Counters, dropCode, kMaxPorts } from '../dataplane/counters.js';

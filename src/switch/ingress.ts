@@ -2,7 +2,17 @@
  * Ingress node: the edge check and VLAN classification of every received frame (DESIGN.md section 3,
  * step 1, and section 4). Length is checked here once; nodes after it trust the header.
  *
- * Design notes: README.md in this folder, section "ingress.ts".
+ * - shorter than 14 bytes: `malformed`; TPID 0x8100 but shorter than 18: `truncated-vlan`
+ *   (frames of 14..59 bytes are legal: the kernel never pads TAP frames, an ARP is 42 bytes)
+ * - group source MAC: `src-multicast`; port link down (admin disconnected): `link-down`
+ * - classification by the port's pvid/membership (switch/port-table.ts): a tagged frame keeps its PCP;
+ *   VID 0 is a priority tag (classified to the pvid); 0x88a8 (QinQ) is just an EtherType here
+ * - no VLAN hopping: a VLAN-tagged frame on a port that is not a trunk is `vlan-tagged-on-access` (its own
+ *   VID too: stripping it would expose an inner tag, [30, 20] on access 30 leaving a native-30 trunk as
+ *   VLAN 20), and a priority tag with an 802.1Q tag behind it is `vlan-double-tagged` on any port
+ * - the tag is stripped in place (the frame moves 4 bytes into its headroom: 12 bytes copied) so every
+ *   later node sees an untagged frame with `pool.vid`/`pool.pcp` set; egress re-inserts it where needed.
+ *   Counted as the VLAN-strip offload.
  */
 import { Counters } from '../dataplane/counters.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';
