@@ -7,20 +7,7 @@
  * package.json: these are not npm packages). `node dist/bench/install.js` installs them; the runner calls
  * `ensureTools()` first and installs only what is missing.
  *
- * Trade-offs:
- *  - A tool counts as present when its binary is on PATH (plus the sbin directories, where `ip` and
- *    `trafgen` live); versions are not checked: the bench reads only long-stable outputs (iperf3 -J,
- *    `ip -s -j link`, ping's reply lines).
- *  - `apt-get update` runs only when a first install attempt fails, so a machine whose lists are fresh
- *    enough pays no network round trip.
- *  - Open vSwitch (`openvswitch-switch`) is installed like the rest. Its post-install script asks
- *    invoke-rc.d to start the system service: where a policy (policy-rc.d, as on these machines) or the
- *    absence of systemd denies that, nothing starts; where it does start, it runs in the root namespace
- *    on the system database, and the bench leaves it alone (bench/peers.ts runs its own private
- *    instances in their own namespaces and stops only those). The price is a large install (about 30
- *    packages, Python included) for one peer; without it the run skips the OVS peers and says so.
- *  - `--no-install-recommends`: the tools run without their recommends, and an install then takes
- *    seconds rather than minutes.
+ * Design notes: README.md in this folder, section "install.ts".
  */
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';

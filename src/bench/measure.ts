@@ -3,37 +3,7 @@
  * switch process spends on them; plus the machine-load checks that decide whether a trial can start and
  * whether it was disturbed.
  *
- * Why each method:
- *  - RTT: `ping -i 0.01`, each reply parsed, so p50 and p99 come from samples rather than avg/mdev
- *    (RTTs are skewed: a mean hides the tail and one scheduler hiccup drags it).
- *  - TCP: iperf3 with one stream and with four (`-P 4`: several flows at once, as through a real switch;
- *    with offloads on, also several GSO frames in flight per read batch), `-J`, end.sum_received (what B
- *    got, not what A queued), the first second omitted (`-O 1`: slow start and the switch's MAC learning
- *    are not steady state).
- *  - 64-byte frames/s: `trafgen --no-sock-mem` floods from A (without that flag trafgen rewrites the
- *    system-wide socket memory sysctls; `-Q` likewise keeps it off IRQ affinities, `-P 1` keeps it to one
- *    process so it does not take both cores). What counts is frames *received* at B's interface
- *    (`ip -s -j link`, rx.packets delta): a generator's own count says what it offered, not what crossed.
- *    B drops the flood at its ingress hook (nftables, after the counter) so its IP stack does not spend
- *    the switch's time answering it (addUdpSink says why that matters for a TAP switch).
- *    Without trafgen, iperf3 `-u -l 18 -b 0` (same 60-byte frames) is the fallback, reported as such:
- *    it saturates near 200 k frames/s here (DESIGN.md section 11), which caps the reading.
- *  - Switch CPU: utime+stime of the switch's PID (all threads) over the measuring window, from
- *    /proc/PID/stat; divided by frames delivered it gives CPU per frame. The Linux bridge does its work in
- *    softirq of whoever sends, so it has no PID and reports n/a. For TCP it is also divided by bytes
- *    delivered: through offload TAPs (vswitch-offload, ovs-tso) the host interfaces count a 64 KB GSO
- *    frame as one packet, so per frame would compare a 64 KB frame with a 1.5 KB one; per MB does not.
- *
- * Disturbance: a trial starts only once the machine is idle (or a bounded wait ran out), and over the
- * window we count "foreign" CPU: time used by processes that are neither ours (in one of the lab's
- * namespaces, or this runner) nor kernel threads (which do our packets' softirq work), plus hypervisor
- * steal. Children that ended inside the window are caught through their parent's cutime/cstime. Our own
- * processes that exit at the window's end (iperf3 -s -1) stay ours while they are unreaped zombies:
- * counting their whole lifetime as foreign used to flag busy-receiver trials (the bridge's) as disturbed.
- *
- * Trade-offs: everything shells out to the real tools (what a person would type, STYLE.md lesson 7) at a
- * few ms per call, always outside the measuring window; counters are read at 10 ms tick resolution
- * (CLK_TCK), which over a 5 s window is 0.2 %.
+ * Design notes: README.md in this folder, section "measure.ts".
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';

@@ -5,16 +5,7 @@
  *
  *   node dist/bench/moderation.js [--count N] [--interval S] [--rounds R] [--out FILE]
  *
- * Setup (root; namespaces with a per-run prefix, removed at the end): one in-process switch (the daemon's
- * SwitchRuntime, real worker threads), two TAP hosts A and B. For the preset rows the switch has 2 workers
- * with Dynamic VMQ off, A's TAP read by worker 0 and B's by worker 1, and the RSS table pointed wholly at
- * worker 0: A's echo request is switched where it was read, B's reply is read by worker 1 and handed to
- * worker 0 through the ring, so every round trip crosses threads exactly once, and the doorbell of that
- * crossing is what the preset moderates. A ping is one frame per round trip: it never reaches a preset's
- * N, so each waits T; that is the worst case moderation is designed to trade for fewer wake-ups under load.
- *
- * Each case: 3 unmeasured pings, then `count` pings at `interval` (default 300 at 10 ms). R rounds
- * (default 1) each rebuild the switch; the table shows medians over rounds.
+ * Design notes: README.md in this folder, section "moderation.ts".
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -29,7 +20,7 @@ import type { BenchHost } from './peers.js';
 interface Case {
   name: string;
   cfg: Partial<SwitchSpec>;
-  /** Point the whole RSS table at worker 0 (forces the one hop per round trip described above). */
+  /** Point the whole RSS table at worker 0 (forces the one hop per round trip: README.md, "moderation.ts"). */
   hop: boolean;
 }
 

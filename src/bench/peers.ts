@@ -4,47 +4,7 @@
  *          ns <p>-<k>a                ns <p>-<k>s                 ns <p>-<k>b
  *   [host A: dev, 10.88.0.1] ==== [ switch under test ] ==== [host B: dev, 10.88.0.2]
  *
- *   vswitch          the real `vswitch run` daemon (TestDaemon) with two TAP ports; it creates each TAP in
- *                    its namespace and moves it into the host's (`{type:'tap', name, netns}`)
- *   vswitch-offload  the same with `offload: true`: IFF_VNET_HDR + TUNSETOFFLOAD, so the hosts' stacks
- *                    hand it 64 KB GSO frames with partial checksums and it passes them through whole
- *   vde              `vde_switch -d -t tapA -t tapB` in the switch namespace (it creates and owns the TAPs),
- *                    the TAPs then moved into the host namespaces; stopped by the PID in its pidfile
- *   bridge           the Linux bridge in the switch namespace with a veth pair to each host (the kernel's
- *                    own fast path: no TAP, no process, its work is softirq on whoever sends)
- *   ovs              Open vSwitch's userspace datapath, started by hand (no systemd): a private database
- *                    and run directory, ovsdb-server and ovs-vswitchd inside the switch namespace, bridge
- *                    `datapath_type=netdev`, two `type=tap` ports that ovs-vswitchd creates in its own
- *                    namespace and that are then moved into the host namespaces (see openVSwitch below)
- *   ovs-tso          the same with `other_config:userspace-tso-enable=true`, written to the database
- *                    before ovs-vswitchd starts (it reads the key once, at start)
- *   tapfwd           a reference, not a switch: native/tapfwd.c, built by the runner with `cc -O2`, run in
- *                    the switch namespace where it creates two TAPs (IFF_TAP|IFF_NO_PI, like vde_switch),
- *                    which are then moved into the host namespaces; it forwards every frame from one TAP to
- *                    the other with one read() and one write() and nothing else, so its figures are the
- *                    floor of any TAP switch that does one syscall per frame each way on this machine
- *
- * Why: the issue compares vswitch with the switches a user would otherwise pick, on the same kind of host
- * attachment, measured in the same run. Each peer gets its own three namespaces (k = vs, vo, vd, br, ov,
- * ot, tf) so all can stand at once and trials interleave; the same addresses are reused since no namespace
- * sees two peers. Each ovs-vswitchd also needs a namespace of its own: the netdev datapath creates an
- * `ovs-netdev` device, and a second instance in the same namespace clashes on it.
- *
- * Safety: every interface and address lives in a namespace of the run's NetnsLab (never the root one);
- * `stop()` ends the switch processes by PID, and the lab's cleanup deletes the namespaces. The OVS peers
- * never touch the system's Open vSwitch: their own database, sockets, pidfiles and logs live in a temp
- * directory (OVS_RUNDIR/OVS_LOGDIR/OVS_DBDIR/OVS_SYSCONFDIR and explicit paths), every ovs-vsctl names
- * that database, and a service apt may have started in the root namespace is neither used nor stopped.
- *
- * Trade-offs:
- *  - Host neighbours are static (`nud permanent`), so no trial ever pays or races an ARP resolution; the
- *    switches still learn both MACs from the warm-up ping every trial starts with.
- *  - OVS runs with its defaults (NORMAL action, MAC learning) apart from the datapath type and TSO: the
- *    bench measures what a user gets from `add-br`/`add-port`, not a tuned OVS (no PMD or pinning).
- *  - Moving OVS's TAPs out of its namespace works for the datapath (it keeps the file descriptor) but its
- *    name-based ioctls (stats, driver info) then fail: ovs-vswitchd logs "No such device" warnings. The
- *    alternative, pre-created TAPs in the host namespaces, is not possible: a TAP is attached by name in
- *    the opener's namespace.
+ * Design notes: README.md in this folder, section "peers.ts".
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -141,7 +141,7 @@ const kDrained = 3;
 const kPing = 16;
 const kPong = 32;
 const kProbeRounds = 100_000;
-const enum Phase {
+enum Phase {
   Setup = 0,
   Learn = 1,
   WarmUp = 2,

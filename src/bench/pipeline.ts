@@ -4,27 +4,7 @@
  *
  *   node dist/bench/pipeline.js [--seconds S]      prints one JSON line {"bench":"pipeline-64B-4ports",...}
  *
- * Setup: an Engine with 4 untagged MemoryNic ports (capture off: transmit only counts, so no allocation
- * per frame), 8 MACs, 2 behind each port, all learned before measuring (learning stays on, so every frame
- * still refreshes its source entry). Each port has one pre-built batch of 256 frames (kMaxBatch: one
- * breath) from its two MACs to the six MACs on the other ports: known unicast, the common case. Batches
- * are injected with `injectBatch` round-robin over the ports. The copy of each frame into the pool is part
- * of what is measured, as a TAP read would be.
- *
- * Method: 0.5 s warm-up (JIT tiers up), then batches for `seconds` (3 s by default; `quick`: 0.5 s), the
- * clock read once per 16 batches. Mpps = frames transmitted / elapsed, and the run checks that every
- * injected frame was transmitted exactly once (a benchmark that drops frames measures nothing).
- *
- * The issue's goal: at least 3 Mpps on one thread.
- *
- * Port policy (issue 3): `--policy acl25` gives every port 25 port-ACL entries (24 that miss: IPv4 and
- * IPv6 prefixes, local+remote pairs, MACs, and a final allow that matches), checked on ingress from the
- * sender and again on egress to the receiver, so every frame scans 50 rules; `--policy stateful` gives
- * every port a stateful extended allow for its outbound UDP, a deny-all inbound and 23 misses between them,
- * so every delivered frame is admitted by a flow-table lookup. Frames are real UDP/IPv4 (the ACLs parse
- * them); the goal is acl25 at >= 0.7 of `none` in the same run.
- *
- *   node dist/bench/pipeline.js --compare [--rounds N]   each policy in a fresh process, N rounds (5), medians
+ * Design notes: README.md in this folder, section "pipeline.ts".
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -170,7 +150,7 @@ export interface PolicyComparison {
 
 /**
  * Each policy in its own fresh process (so one case's JIT state never colours another), `rounds` rounds
- * with the order rotating, medians reported: the form the issue's goal is judged in.
+ * with the order rotating, medians reported: the form the 25-ACL goal is judged in.
  */
 export function comparePolicies(opts: { rounds?: number; seconds?: number } = {}): PolicyComparison {
   const rounds = opts.rounds ?? 5;

@@ -556,7 +556,7 @@ async function main(): Promise<number> {
   if (summaries.tapfwd && summaries.vde) rat.push(ratios('tapfwd', summaries.tapfwd, 'vde', summaries.vde));
   const gs = goals(rat);
 
-  // the in-process pipeline bench, when another issue has built it
+  // the in-process pipeline bench
   let pipeline: unknown = null;
   const pipelinePath = fileURLToPath(new URL('./pipeline.js', import.meta.url));
   if (existsSync(pipelinePath)) {
@@ -565,7 +565,7 @@ async function main(): Promise<number> {
     const mod = (await import(pipelinePath)) as { run?: (o?: { quick?: boolean }) => unknown };
     if (typeof mod.run === 'function') pipeline = (await mod.run({ quick: opts.quick })) ?? 'ran (no result returned)';
   }
-  // port policy in the same pipeline (issue 3): 25 ACLs per port and stateful flows against none
+  // port policy in the same pipeline: 25 ACLs per port and stateful flows against none
   let policy: unknown = null;
   if (existsSync(pipelinePath)) {
     log('bench: pipeline with port ACLs (bench/pipeline.ts --compare)');

@@ -274,7 +274,7 @@ export function createApi(mgr: Manager, apiPath?: string, log: (line: string) =>
       res.end(JSON.stringify(payload ?? null) + '\n');
     };
     (async () => {
-      let allowed: string[] = [];
+      const allowed: string[] = [];
       for (const [method, re, handler] of routes) {
         const m = url.pathname.match(re);
         if (!m) continue;

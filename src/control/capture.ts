@@ -9,16 +9,7 @@
  * Each ring entry carries the capture id, so a frame still in the ring from an earlier capture of the
  * same port is never filed into a newer one.
  *
- * Stopping (count reached, time up, DELETE, port or switch removed): tell the worker to clear the port's
- * flag and wait for its reply; every frame it pushed before that is already published (it publishes at
- * the end of each breath and handles messages between breaths), so one more drain collects the tail of
- * the capture exactly, then the file is closed. Frames past `count` are dropped here, not counted as lost:
- * `captureLost` counts only frames the ring had no room for.
- *
- * One capture per port at a time (a second is refused, naming the first one's file); every capture of a
- * switch shares its ring (made at the first capture: kCaptureRingSize entries of the pool's frame size).
- * The last finished capture of each port is kept so a client that waits for the end (the CLI) gets the
- * summary even if the capture ended before it asked.
+ * Design notes: README.md in this folder, section "capture.ts".
  */
 import { isAbsolute } from 'node:path';
 import { FrameRing } from '../dataplane/ring.js';

@@ -6,16 +6,7 @@
  *   global: magic a1b2c3d4 | version 2.4 | thiszone 0 | sigfigs 0 | snaplen | linktype
  *   record: ts_sec | ts_usec | incl_len | orig_len | incl_len frame bytes
  *
- * Why classic pcap and not pcapng: every tool reads it, the header is fixed, and a record is four words,
- * so the writer is a few lines and golden-byte tests cover it whole (pcap.test.ts). Fields are written
- * little-endian (the magic tells readers the byte order), timestamps in microseconds (the magic
- * a1b2c3d4; a1b23c4d would mean nanoseconds).
- *
- * Writes are buffered and asynchronous: records are appended to a 256 KiB chunk; `flush()` hands whole
- * chunks to one `FileHandle.write` at a time (never two in flight, so the file stays in order), and the
- * capture calls it once per ring drain. Under load records pile up in the chunk while a write is in
- * flight, so the number of syscalls falls as the rate rises. Trade-off: an unflushed chunk is lost if the
- * daemon dies; `close()` flushes everything.
+ * Design notes: README.md in this folder, section "pcap.ts".
  */
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';

@@ -1,6 +1,6 @@
 /**
  * The switch clock (the undici timers idea): a coarse time read once per breath and shared by every node
- * (MAC aging, later token buckets and flow timeouts), so no node calls the OS clock per packet, and tests can
+ * (MAC aging, token buckets, flow timeouts), so no node calls the OS clock per packet, and tests can
  * drive time forward without sleeping.
  */
 export class Clock {

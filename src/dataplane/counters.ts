@@ -6,16 +6,7 @@
  * datapath worker, written in place by the stage that counts (`c[i]++`, never copied per breath), so the
  * control thread (CLI, API, tests) reads them directly with no message round trip.
  *
- * Indices are data in each declaration, not an import order: the layout is the same on every thread
- * whatever modules it loaded first, and two features claiming one index fail at load. A reader lists the
- * rows declared in its thread (engine/counter-layout.ts loads them all).
- *
- * Single writer: only the owning worker writes its block; readers may see a counter one batch stale, never
- * a torn value (aligned 64-bit stores). Float64 holds integers exactly up to 2^53, i.e. 285 years of
- * 1 Mpps: no wrap handling needed.
- *
- *   block: | switch (kSwitchSlots) | nodes (kMaxNodes x 2) | ports (kMaxPorts x kPortStride) |
- *   port:  | counters (kPortCounterSlots) | drops by reason code - 1 (kDropSlots) |
+ * Design notes: README.md in this folder, section "counters.ts".
  */
 
 /** A declared row: [index (a drop's code), name, meaning]. */

@@ -1,7 +1,8 @@
 /**
  * FrameRing: a single-producer single-consumer ring of frames in a SharedArrayBuffer, the Snabb `link`
- * carried across threads. It moves frames where they must change threads (the control thread's injection
- * and capture ports today; worker-to-worker egress when the datapath runs on N workers).
+ * carried across threads. It copies frames to a thread that has no access to the packet pool: packet
+ * capture, from a datapath worker to the control thread (between workers only slot indices move:
+ * slot-ring.ts).
  *
  *   ctl (Int32Array):  [0] head (consumer)  ...  [16] tail (producer)  ...  [32] drops
  *                       each index on its own 64-byte line so producer and consumer never share a line
@@ -9,36 +10,14 @@
  *   meta (Int32Array): size x metaInts words (optional, 0 by default: the layout is then unchanged)
  *   data:              size x capacity bytes
  *
- *       head                tail
- *        v                   v
- *   [ .. | f0 | f1 | f2 | .. |  free ........ ]   (indices grow forever; slot = index & mask)
- *
- * The producer writes entries, then publishes `tail` once per batch with Atomics.store (measured here:
- * 26.6 M descriptors/s batched against 5.5 M unbatched); the consumer reads up to `tail`, then publishes
- * `head` once. A full ring drops and counts (`drops`), it never blocks. The consumer can sleep on `tail`
- * with Atomics.waitAsync; the producer wakes it with `notify()` once per batch.
- *
- * Trade-off: entries hold a copy of the frame (capacity bytes each) rather than a pool slot index, so the
- * two sides need no shared free list; that costs one copy per frame, acceptable off the hot path.
- *
- * Metadata (packet capture's port, direction and timestamp): a parallel Int32Array of `metaInts` words per
- * entry, indexed like `lens`, written with `setMeta` after a push and read with `getMeta` after a pop; it
- * becomes visible with the frame at `publish()`.
- *
- * The copy allocates nothing for small frames: `copyWithin` cannot cross buffers and `set(subarray)` makes
- * one view object per frame, so frames up to kWordCopyMax bytes are copied as 32-bit words through a word
- * view of the source made once per source buffer (the pool's) and cached. Measured here with
- * src/engine/capture.bench.ts (extra cost per captured frame through the whole pipeline, Node 20, 2 vCPUs):
- * 98-byte frames +85 ns as words against +135 ns with set(subarray); 1514-byte frames +250 ns with
- * set(subarray) against +860 ns as words (a bounds-checked load and store per word, ~0.55 ns/byte, where
- * set is one copy, ~0.08 ns/byte, after ~125 ns of fixed cost). The two lines cross near 200 bytes.
+ * Design notes: README.md in this folder, section "ring.ts".
  */
 const kHead = 0;
 const kTail = 16; // 16 x 4 bytes = 64: own cache line
 const kDrops = 32;
 const kCtlInts = 48;
 /** Frames up to this many bytes copy as words (no allocation); longer ones take one bulk copy: the measured
- *  costs (see above) cross near 200 bytes, and 192 keeps a little on the side of the allocation-free path. */
+ *  costs (README.md, "ring.ts") cross near 200 bytes, and 192 keeps a little on the side of the allocation-free path. */
 const kWordCopyMax = 192;
 
 export class FrameRing {

@@ -1,7 +1,7 @@
 /**
  * SlotRing: a single-producer single-consumer ring of pool slot indices, each with the receive queue it
  * was steered to, in a SharedArrayBuffer. This is how a frame read by one datapath worker reaches the
- * worker that serves its queue (queues/steering.ts): the frame stays in the shared packet pool, only
+ * worker that serves its queue (queues/worker-queues.ts): the frame stays in the shared packet pool, only
  * (slot, queue) crosses threads, so a hop costs two stores and no copy (FrameRing, ring.ts, copies frames
  * for consumers that have no access to the pool).
  *

@@ -1,22 +1,7 @@
 /**
  * End to end: a misbehaving endpoint and a careless operator against a real `vswitch run` daemon.
  *
- * Data path (DESIGN.md sections 4 and 8): raw Node sockets on stream (unix, QEMU framing) and dgram ports,
- * plus two namespace hosts on TAP ports, check that
- *   - frames of 14..59 bytes are forwarded unpadded (a 42-byte ARP stays 42 bytes, in every direction);
- *   - frames shorter than 14 bytes (and 0-length ones) are counted `malformed` on the ingress port, a
- *     tagged frame shorter than 18 `truncated-vlan`, and none of them is delivered;
- *   - a frame longer than the egress MTU + 14 is counted `mtu-exceeded` on that egress port and not sent
- *     there, while a port with MTU 1500 gets it;
- *   - a length prefix no QEMU could send (HTTP bytes, 69633) is `framing-error`: the switch closes that
- *     connection, as QEMU does, and the next client on the port works; a 69632-byte frame is merely too big
- *     for a slot (`oversize`, skipped) and the connection keeps working;
- *   - afterwards the daemon still answers and the TAP hosts still ping each other.
- * The "nothing delivered" checks use a sentinel: ports process a connection's frames in order, so once a
- * valid frame sent after the bad ones arrives, the bad ones would have arrived before it.
- *
- * CLI: refusals exit 2 with a message naming the bad value and the accepted form, and leave the running
- * configuration (`vswitch config show`) unchanged.
+ * Design notes: README.md in this folder, section "bad-input.test.ts".
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';

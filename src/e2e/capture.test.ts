@@ -214,8 +214,8 @@ describe('packet capture to pcap files', { skip }, () => {
     const cli = spawn(process.execPath, [cliPath, '--api', lab.daemon.api, 'capture', 's1', 'p1', '-w', f], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    cli.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    cli.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    cli.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    cli.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((r) => cli.once('exit', (code) => r(code)));
     try {
       const t0 = Date.now();

@@ -15,7 +15,7 @@ import { until } from '../testing/until.js';
 import { SwitchLab, type LabHost } from './lab.js';
 
 const skip = netnsSkipReason();
-/** What the issue asks: the switch forwards again within 2 s of the fault. */
+/** The recovery budget: the switch forwards again within 2 s of the fault (a restart takes about 0.5 s). */
 const kRecoverMs = 2000;
 
 interface Event {

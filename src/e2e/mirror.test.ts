@@ -5,16 +5,7 @@
  * h3) while h1 pings h2 and runs a short iperf3 TCP to it; the files are read back (classic pcap, as
  * control/pcap.ts describes) and compared as multisets of frame hashes.
  *
- * Checks: every unicast frame seen on h1 reaches h3 exactly once, byte for byte, and h3 gets no other
- * unicast frame (the frames h1's TAP queue dropped before the switch could read them, which tcpdump saw
- * but the switch never did, are the only ones allowed to be missing, exactly as many as the TAP counts); broadcast and multicast frames (ARP requests, IPv6 ND/MLD), which h3 also receives as
- * normal floods, are left out; mirrorCopies on p1 counts the copies; mirror none stops the copies; direction ingress copies only what h1 sent, egress only what
- * was delivered to it; and mirror none still turns a source off after a direction was set.
- *
- * Setup that keeps the comparison exact: h1 and h2 hold permanent ARP entries for each other (no NUD
- * probes at unpredictable times) and the switch has learned both MACs before each capture (no unknown
- * unicast flood, which would reach h3 as a flood copy besides the mirror copy). TAPs are plain (no
- * offload), so every frame is at most 1514 bytes and is seen whole on both sides.
+ * Design notes: README.md in this folder, section "mirror.test.ts".
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';

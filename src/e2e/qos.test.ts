@@ -5,20 +5,7 @@
  * another port's frames. Measured with iperf3 between namespace hosts on plain TAPs (no offload, so every
  * frame is at most 1514 bytes and the frame sizes below are exact).
  *
- * Rate conversions (iperf3 reports payload, the shaper counts frames):
- * - TCP: MSS 1448 (MTU 1500 - 20 IPv4 - 32 TCP with timestamps) in a 1514-byte frame (+ 14 Ethernet), so
- *   frame rate = goodput x 1514 / 1448 (50 Mbit/s of frames = 47.8 Mbit/s goodput). The ACKs flow the
- *   other way, through an unshaped egress.
- * - UDP with -l 1400: 1400 + 8 UDP + 20 IPv4 + 14 Ethernet = 1442-byte frames, frame rate = received
- *   payload rate x 1442 / 1400.
- *
- * Checks: (1) a 50M cap on p2 holds iperf3 TCP h1 -> h2 and UDP at 100M h1 -> h2 within 10 % of
- * 50 Mbit/s of frames, with qosDelayed counted on p2 and the UDP excess dropped as qos-queue-full;
- * (2) no head-of-line blocking: while p2 is congested, pings h3 -> h4 (another egress) and h3 -> h2 (the
- * congested egress, another source class) stay fast, h1 -> h2 pings wait in the full queue, and iperf3
- * TCP h3 -> h4 runs far above 50M; (3) weights: with p3 capped at 100M, UDP floods from h1 (weight 1)
- * and h2 (weight 3) are received in the ratio 3 (2.4..3.6) and together fill the cap; (4) --max-bandwidth 0
- * lifts the cap.
+ * Design notes: README.md in this folder, section "qos.test.ts".
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';

@@ -27,7 +27,7 @@ import { until } from '../testing/until.js';
 
 /** A refusal comes back in milliseconds; 10 s means "hung" even on a loaded machine. */
 const kCliTimeoutMs = 10_000;
-/** The shutdown budget the issue sets. */
+/** The shutdown budget: README promises 2 s from SIGTERM to exit; 3 s leaves room for a loaded machine. */
 const kSigtermMs = 3000;
 
 /** The CLI against `d`, killed after kCliTimeoutMs (code 'timeout'): a hang must fail the test, not stall it. */
@@ -107,8 +107,8 @@ async function runDaemon(args: string[], env: NodeJS.ProcessEnv, umask?: number)
   const p = spawn(process.execPath, [cliPath, 'run', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   if (old !== undefined) process.umask(old);
   let log = '';
-  p.stdout!.on('data', (x: Buffer) => (log += x.toString()));
-  p.stderr!.on('data', (x: Buffer) => (log += x.toString()));
+  p.stdout.on('data', (x: Buffer) => (log += x.toString()));
+  p.stderr.on('data', (x: Buffer) => (log += x.toString()));
   const exited = once(p, 'exit');
   /** SIGTERM by PID; SIGKILL if it is still there after 5 s (a daemon stuck in a loop ignores SIGTERM). */
   const stop = async (): Promise<number | null> => {

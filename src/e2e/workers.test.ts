@@ -5,26 +5,7 @@
  * number is not above the last one seen (reordered) and what never came (lost). A loss is accounted to the
  * switch (its drop counters) or the kernel (the sender's TAP queue, the receiver's socket buffer).
  *
- * Checks:
- *   1. RSS: 64 UDP flows h1 -> h2 (ports without a MAC, so no VMQ queue: RSS steers by the 5-tuple) on a
- *      2-worker switch keep their order in every flow, and both workers switch a share of them;
- *   2. moves under live traffic lose and reorder nothing: h2's VMQ queue (ports with a MAC, the hosts'
- *      interfaces set to the same MAC) moved 20 times between workers 0 and 1 while a sequenced stream flows
- *      h1 -> h2; and the RSS indirection table rewritten (all 0 / all 1 / round robin) while an RSS-steered
- *      stream flows h1 -> h3 (h3's port has no MAC);
- *   3. a port with a stateful extended ACL is pinned to worker 0 and still works: an outbound ping opens
- *      the flow that lets the other host's pings in, and worker 1 switches none of that traffic;
- *   4. bad input (a worker or queue the switch does not have, an RSS table of the wrong length or naming a
- *      worker it does not have) is refused with a message saying what would be right, and changes nothing;
- *      a queue that exists is accepted even when the queue ids in use are not contiguous;
- *   5. the default mode, Dynamic VMQ (made eager): the balancer moves RSS buckets between the workers under
- *      live traffic (spread, and coalesce when a worker's load dips) without reordering a flow, and brings
- *      them home to worker 0 when idle.
- * Queue moves and the RSS table go through the management API (control/client.ts, the same calls the CLI
- * makes); `vswitch queues --json` and the CLI's refusals are checked once each.
- *
- * Rates: Node's dgram sender paced at 20-30k datagrams/s, well under what a 2-worker switch carries on 2
- * cores shared with sender and receiver; the receiver asks for a 4 MB socket buffer (net.core.rmem_max).
+ * Design notes: README.md in this folder, section "workers.test.ts".
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -374,7 +355,10 @@ describe('2 workers, Dynamic VMQ: RSS buckets spread under load and come home wh
     const k = pathDropsDelta(k0, await kernelDrops(lab, h1, h2));
     const dw = workerDelta(st0, st1);
     const reasons = (s: QueuesStatus, since: QueuesStatus) =>
-      s.moves.recent.filter((m) => !since.moves.recent.some((x) => x.time === m.time && x.queue === m.queue)).reduce<Record<string, number>>((a, m) => ((a[m.reason] = (a[m.reason] ?? 0) + 1), a), {});
+      s.moves.recent.filter((m) => !since.moves.recent.some((x) => x.time === m.time && x.queue === m.queue)).reduce<Record<string, number>>((a, m) => {
+        a[m.reason] = (a[m.reason] ?? 0) + 1;
+        return a;
+      }, {});
     console.log(
       `# Dynamic VMQ under 64 flows: ${r.text}; frames by worker ${JSON.stringify(dw)}; moves ${st0.moves.total} -> ${st1.moves.total} ` +
         `(recent by reason ${JSON.stringify(reasons(st1, st0))}); buckets on worker 1 at the end ${st1.rss.entries.filter((w) => w === 1).length}; ` +

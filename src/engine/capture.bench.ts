@@ -3,20 +3,7 @@
  *
  *   npx tsc -p tsconfig.json && node dist/engine/capture.bench.js
  *
- * An in-process Engine with two MemoryNic ports (no copy-out on transmit), known unicast A -> B in
- * 256-frame batches (one breath each), frames of 98 bytes (a ping) and 1514 bytes (a full MTU frame).
- * Only the breath is timed (MemoryNic staging the frames into the pool is inside it, the same for every
- * variant); the ring is drained outside the timed region, as the control thread does on its own core.
- * Variants: capture off; `in` on A (one copy per frame); `in` on A and `out` on B (two copies); and a
- * full ring (the copy refused and counted: the cost of a lost frame). Best of several rounds: the
- * machine has 2 shared vCPUs and other work on it, so the minimum is the least disturbed reading.
- *
- * Results here (Node 20, 2 shared vCPUs; ns per frame through the whole pipeline, two runs):
- *   98 B frames:   off 155, in 242 (+87) / 257 (+102), in+out 329 (+174) / 348 (+192), ring-full 181 (+26)
- *   1514 B frames: off 240, in 488 (+248) / 534 (+290), in+out 802 (+562) / 818 (+574), ring-full 263 (+23)
- * Off against the same engine with the capture hooks deleted (A/B in one process): 154 vs 155 ns per
- * frame, i.e. no measurable cost: the hooks are one integer test per breath plus one byte test per
- * destination port per breath, never per frame.
+ * Design notes: README.md in this folder, section "capture.bench.ts".
  */
 import { FrameRing } from '../dataplane/ring.js';
 import { buildIcmpEcho } from '../packet/frame.js';

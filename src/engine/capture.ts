@@ -6,23 +6,7 @@
  * It is a tap (dataplane/tap.ts): `in` copies as received, before ingress strips a tag; `out` as handed
  * to the NIC, after egress tagging and the offload fix-ups. Zero cost when off, as every tap.
  *
- * When on: one ring entry per frame, the frame copied in (FrameRing.push: words for small frames, one
- * memcpy for large; no allocation for frames up to 192 bytes, one short-lived view object beyond), and
- * six metadata words (kMeta). The timestamp is read once per breath (`stamp`), like the switch clock;
- * the ring is published once per breath (`flush`). A full ring drops the copy, never the frame: it counts in the
- * ring's `drops` and in `lost[port]` (shared Float64Array the control thread reads as `captureLost`).
- * Frames longer than the ring's entry capacity are cut to it (pcap incl_len < orig_len), not dropped.
- *
- * Measured with src/engine/capture.bench.ts (Engine + MemoryNic, known unicast, 256-frame breaths, Node 20
- * on 2 shared vCPUs, best of 15 interleaved rounds), per frame through the whole pipeline:
- *   off:  155 ns (98 B) / 240 ns (1514 B), the same as without the hooks within noise (+-3 ns A/B)
- *   one copy (`in` on the ingress port):  +85..100 ns (98 B) / +250..290 ns (1514 B)
- *   two copies (`in` + `out` on the egress port):  +175..190 ns / +560 ns
- *   ring full (copy refused and counted):  +25..30 ns
- *
- * Trade-off: one ring per switch shared by every capture keeps memory at one ring (1024 x 9344 bytes,
- * about 9.6 MB, made only when the first capture starts) but lets a busy capture crowd out a quiet one;
- * each capture's losses are counted separately.
+ * Design notes: README.md in this folder, section "capture.ts".
  */
 import { kMaxPorts } from '../dataplane/counters.js';
 import type { Clock } from '../dataplane/clock.js';

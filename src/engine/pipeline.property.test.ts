@@ -5,14 +5,7 @@
  * with random VLAN modes, MTUs and link states, injected in mixed-port batches, with link and VLAN
  * changes between batches.
  *
- * Checked after every batch:
- *  - nothing throws, and every pool slot is back on the free list (no leak, no double free);
- *  - conservation: each frame is counted as received, each delivery as transmitted; every frame
- *    carries a unique id in its last 8 bytes, and no id is delivered to its ingress port, to more than
- *    N - 1 ports, or twice to one port;
- *  - an independent model of DESIGN.md sections 3-4 (written from the brief, not from the code)
- *    predicts the exact bytes each port receives, in order, and every counter of every port and the
- *    MAC table counters.
+ * Design notes: README.md in this folder, section "pipeline.property.test.ts".
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -9,15 +9,7 @@
  * complement there (Linux skb_checksum_help). No header is parsed, so it works for TCP, UDP, ICMPv6, DCCP
  * alike, exactly as a NIC does it.
  *
- * Trade-offs:
- * - The sum runs to the end of the frame, as virtio defines it. A frame with a partial checksum is never
- *   Ethernet-padded by the kernel; one that was would be checksummed over its padding (as Linux would).
- * - A computed 0 is written as 0xffff only when csumOffset is 6 (where UDP, UDP-Lite and DCCP keep their
- *   checksum): for UDP 0 means "no checksum" (RFC 768). Linux writes 0xffff for every protocol
- *   (CSUM_MANGLED_0); both are valid one's complement zeros, but keeping TCP's 0 makes the result
- *   byte-identical to a software stack's (packet/tcp.ts emit), which the golden tests compare against.
- * - A GSO frame is not refused here: completing its checksum is correct arithmetic but the frame is still
- *   too big for a port without GSO; the egress node must call segment.ts for those.
+ * Design notes: README.md in this folder, section "checksum.ts".
  */
 import * as udp from '../packet/udp.js';
 import type { PacketPool } from '../dataplane/pool.js';

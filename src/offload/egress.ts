@@ -8,12 +8,7 @@
  *   port with TSO and RSC enabled    -> in-order segments of one flow merged into GSO frames (coalesce.ts)
  *   otherwise                        -> passed through untouched (the big lever: 64 KB per write)
  *
- * Work happens per destination, at transmit, rather than once at ingress, because one flooded frame may go
- * to a TAP that takes it whole and to a QEMU socket that needs segments. Segments are new slots owned by
- * this delivery (refs = 1). The fixed frames go on in chunks of at most kChunk, so a vector of 64 KB GSO
- * frames being segmented never holds more than one chunk of segments in the pool at once. Counters:
- * offSegmented, offSegments, offCsum, offCoalesced per port, and the error codes of errors.ts mapped onto
- * the switch's drop reasons by one table (kSegmentDrop).
+ * Design notes: README.md in this folder, section "egress.ts".
  */
 import { Counters } from '../dataplane/counters.js';
 import { kGsoEcn, kGsoNone, kGsoUdpL4, kOffNeedsCsum, type PacketPool } from '../dataplane/pool.js';

@@ -16,6 +16,4 @@ test('error constants match the table order and names', () => {
   assert.equal(e.offloadErrorName(0), '');
   assert.equal(e.offloadErrorName(3), '', 'a segment count is not an error');
   assert.equal(e.offloadErrorName(-99), '');
-  assert.equal(e.kSegNoBuffer, e.kErrNoBuffer);
-  assert.equal(e.kSegMalformed, e.kErrGsoMalformed);
 });

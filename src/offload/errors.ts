@@ -30,12 +30,6 @@ export const kErrGsoUnsupported = -3;
 export const kErrNoBuffer = -4;
 export const kErrOutFull = -5;
 
-/** The names the brief uses for the segmenter's results. */
-export const kSegMalformed = kErrGsoMalformed;
-export const kSegUnsupported = kErrGsoUnsupported;
-export const kSegNoBuffer = kErrNoBuffer;
-export const kSegOutFull = kErrOutFull;
-
 /** The error's name for a negative code, '' for 0 or a positive count (control path: tests, CLI). */
 export function offloadErrorName(code: number): OffloadError | '' {
   const row = code < 0 ? offloadErrors[-code - 1] : undefined;

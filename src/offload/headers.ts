@@ -6,15 +6,7 @@
  * payload start, where the IP datagram ends) and the same length checks; doing them in one place means
  * each path checks lengths exactly once and then trusts the numbers (STYLE.md lesson 2).
  *
- * Trade-offs:
- * - The result goes into a long-lived `Headers` object each module allocates once (module scratch), not
- *   a fresh object per packet. Not re-entrant across threads, which is fine: a module instance lives in
- *   one worker.
- * - IPv6 extension headers are not walked: a next header other than TCP/UDP is `gso-unsupported`. Linux
- *   GSO can carry them, but a TAP guest sending TSO with extension headers is rare enough that refusing
- *   (and counting) beats a second, rarely-run parse path.
- * - Only the outer 0x8100 tag is recognised; QinQ (0x88a8) is `gso-unsupported`.
- * - Offsets are relative to the frame start (`pool.frameStart(slot)`), like virtio's csum_start.
+ * Design notes: README.md in this folder, section "headers.ts".
  */
 import type { PacketPool } from '../dataplane/pool.js';
 import { IpProto } from '../packet/ipv4.js';

@@ -6,27 +6,7 @@
  *   GSO frame (slot):  | L2 (14|18) | IPv4/IPv6 | TCP | payload ........................................ |
  *   segment k (new):   | L2 copy    | IP'       | TCP'| payload [k*mss, min((k+1)*mss, total)) |
  *
- * Per segment (Linux tcp_gso_segment / inet_gso_segment / ipv6_gso_segment): headers copied (802.1Q tag,
- * IPv4 options kept), IPv4 total length / IPv6 payload length recomputed, IPv4 ID = first ID + k and its
- * header checksum recomputed, TCP seq advanced by k*mss, FIN and PSH only on the last segment, CWR only on
- * the first, the full L4 checksum computed (pseudo-header + header + payload) - the GSO frame's own
- * (partial) checksum field is never trusted, only its offsets are checked. UDP segments each get their
- * own length and checksum (a computed 0 sent as 0xffff).
- *
- * Trade-offs:
- * - Every segment is a fresh slot with headers and payload copied (`copyWithin`, a native memmove): the
- *   original stays intact for the other egress ports that share it (the caller owns and frees it). A
- *   frame whose payload already fits one MSS still yields one (copied) segment, so the caller has one
- *   path; a caller that owns the frame exclusively may call checksum.ts `completeChecksum` instead.
- * - All checks happen before the first slot is taken, and the pool's free count is checked up front, so
- *   the no-buffer path (slots returned) only runs if the pool is shared with another writer.
- * - A GSO frame must carry no Ethernet padding: its IP length must cover the frame exactly.
- * - A segment that would not fit a fresh slot (an MSS as big as a frame that filled its slot, headroom
- *   included) is `gso-malformed`: refused rather than written past the slot.
- * - IPv6 extension headers are refused (`gso-unsupported`, see headers.ts). The TCP urgent pointer is
- *   copied unchanged to every segment (Linux adjusts it; URG with TSO does not occur in practice).
- * - The metadata of each segment: port, vid, pcp and dst copied from the original; oflags, gsoType,
- *   gsoSize, csumStart, csumOffset cleared (the segment is complete).
+ * Design notes: README.md in this folder, section "segment.ts".
  */
 import * as ipv4 from '../packet/ipv4.js';
 import * as ipv6 from '../packet/ipv6.js';

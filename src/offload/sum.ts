@@ -9,17 +9,7 @@
  * equals the big-endian sum (RFC 1071 section 2(B), byte-order independence). The result is identical to
  * `onesSum` bit for bit, 0 versus 0xffff included (sum.test.ts checks it with fast-check).
  *
- * Trade-offs:
- * - Only regions starting at an even absolute address take the fast path (the swap trick needs word
- *   boundaries to coincide with the message's 16-bit words). Frames start at an even headroom and every
- *   L4 header starts at an even offset (14 or 18 + 4*IHL), so in practice all do; odd starts fall back to
- *   `onesSum`.
- * - The Uint32Array is made once per byte view (the pool's long-lived `bytes`) and cached: one identity
- *   compare per call, no allocation per packet; a thread that alternates between two views re-creates it
- *   on every switch.
- * - Big-endian hosts (none that run this switch) fall back to `onesSum`.
- * - The running sum is a double: 2^53 / 2^32 = 2^21 words, so regions up to 8 MiB are exact, far beyond
- *   the 64 KiB a GSO frame holds.
+ * Design notes: README.md in this folder, section "sum.ts".
  */
 import { fold, onesSum } from '../packet/checksum.js';
 

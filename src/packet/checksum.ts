@@ -5,15 +5,7 @@
  * Why: the switch fixes up checksums when a NIC hands it a frame with a partial checksum (offload) and
  * when it rewrites a header field; tests and the control plane build frames that real stacks accept.
  *
- * Trade-offs:
- * - Sums run over a `Uint8Array` (the pool's `bytes`), not a DataView: two indexed byte loads per word
- *   are what V8 optimises best, and nothing is allocated.
- * - The running sum is kept in a double, which is exact up to 2^53: no per-word carry folding, one fold
- *   at the end. 2^53 / 0xffff words is far beyond any frame.
- * - `onesSum` returns a folded, NOT complemented sum so calls can be chained (`initial`). A chained
- *   segment must start at an even offset of the checksummed message; only the last may have odd length
- *   (RFC 1071 section 2(B) byte-order independence does not survive an odd split).
- * - Nothing here imports another packet module: every protocol file can depend on it without cycles.
+ * Design notes: README.md in this folder, section "checksum.ts".
  */
 
 /** IP protocol numbers whose checksum covers a pseudo-header (RFC 793, RFC 768, RFC 8200 section 8.1). */

@@ -1,18 +1,7 @@
 /**
  * Golden frames for the packet tests, as hex.
  *
- * Where they come from (evidence from outside this code):
- * - `cap*`: captured with tcpdump on one end of a veth pair between two throw-away network namespaces on
- *   this machine (Linux 6.x, iputils ping, a Python TCP connect to a closed port and a UDP sendto),
- *   addresses 10.9.0.1/.2 and 2001:db8::1/::2, MACs 52:54:00:12:34:56 (host A) and 52:54:00:65:43:21
- *   (host B). Every checksum was checked with tshark 4.0 (`-o ip.check_checksum:TRUE` etc.).
- * - The SYN and the UDP datagram left Linux with a PARTIAL checksum (veth offload: the field holds the
- *   folded pseudo-header sum, 0x1443 and 0x1433); tshark computed the full values 0x03f8 and 0xbd51. Both
- *   forms are kept: the partial one is the input of an offload fix-up, the full one its expected output.
- * - `tagged*` / `qinq*`: the captured ARP request with an 802.1Q tag (PCP 5, VID 10) inserted, and with an
- *   802.1ad S-tag (VID 100) in front of that; tshark decodes them as "802.1Q PRI: 5, DEI: 0, ID: 10" and
- *   "IEEE 802.1ad, ID: 100" + the same C-tag.
- * - RFC 1071 section 3 and the Wikipedia "IPv4 header checksum" worked example.
+ * Design notes: README.md in this folder, section "golden.ts".
  */
 
 /** ARP request, 42 bytes: who has 10.9.0.2? tell 10.9.0.1 (from 52:54:00:12:34:56). */

@@ -58,8 +58,8 @@ test('check rejects truncated, wrong version, payload length past the buffer, ju
   assert.equal(at(() => {}, 39), Ipv6Check.truncated);
   assert.equal(at((b) => (b[0] = 0x40)), Ipv6Check.version);
   assert.equal(at(() => {}, 103), Ipv6Check.payloadLength);
-  assert.equal(at((b) => ((b[4] = 0), (b[5] = 0), (b[6] = 0))), Ipv6Check.payloadLength, 'jumbogram');
-  assert.equal(at((b) => ((b[4] = 0), (b[5] = 0), (b[6] = 59))), Ipv6Check.ok, 'empty payload, no next header');
+  assert.equal(at((b) => b.fill(0, 4, 7)), Ipv6Check.payloadLength, 'jumbogram');
+  assert.equal(at((b) => b.set([0, 0, 59], 4)), Ipv6Check.ok, 'empty payload, no next header');
   assert.throws(() => ipv6.parse(base.subarray(0, 39)), /malformed IPv6 header: shorter than 40 bytes/);
 });
 

@@ -79,7 +79,7 @@ test('802.1Q: Repr round trip, push/pop round trip, check needs 18 bytes only wh
   );
   fc.assert(
     fc.property(fc.uint8Array({ minLength: 18, maxLength: 40 }), fc.boolean(), fc.nat(40), (b, tagged, len) => {
-      if (tagged) (b[12] = 0x81), (b[13] = 0x00);
+      if (tagged) b.set([0x81, 0x00], 12);
       const n = Math.min(len, b.length);
       const isTag = b[12] === 0x81 && b[13] === 0x00;
       assert.equal(vlan.check(new DataView(b.buffer), 0, n), n >= (isTag ? 18 : 14));

@@ -9,15 +9,7 @@
  * untag) run on every frame; `pushTag`/`popTag` do them in place with three 32-bit moves and no copy of
  * the payload (the pool leaves headroom in front of each frame for the push).
  *
- * Trade-offs:
- * - Only TPID 0x8100 is a tag. 0x88a8 (802.1ad S-tag) and 0x9100 are ordinary EtherTypes here: QinQ is
- *   carried, not parsed (DESIGN.md section 4). Only the outer tag is looked at, and whether a second
- *   0x8100 tag follows it (the VLAN-hopping check on ingress).
- * - Accessors take the FRAME start (`off` of the Ethernet header), since that is what the datapath
- *   holds; `field` offsets are frame-relative. `VlanRepr` instead describes the 4 tag bytes after the
- *   TPID, i.e. it parses the payload of an Ethernet frame whose EtherType is 0x8100 (smoltcp layering:
- *   eth.parse -> vlan.parse(eth.payload) -> ipv4.parse(vlan.payload)).
- * - VID 0 (priority tag) and 4095 (reserved) are reported as numbers; policy decides what they mean.
+ * Design notes: README.md in this folder, section "vlan.ts".
  */
 import { field as eth } from './ethernet.js';
 
@@ -37,7 +29,6 @@ export const kTpid = 0x8100; // IEEE 802.1Q C-tag TPID
 export const kVidMask = 0x0fff; // VID: low 12 bits of the TCI
 export const kDeiBit = 0x1000; // DEI (formerly CFI): bit 12 of the TCI
 export const kPcpShift = 13; // PCP: top 3 bits of the TCI
-export const kMaxVid = 4094; // 4095 is reserved (802.1Q table 9-2)
 
 /** True when the frame has at least a whole L2 header: 14 bytes, or 18 if it carries an 802.1Q tag. */
 export function check(view: DataView, off: number, len: number): boolean {

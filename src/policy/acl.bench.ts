@@ -1,7 +1,7 @@
 /**
  * Micro-benchmark: nanoseconds per frame through PortAcls' ingress node ('acl-in') and admitEgress, with
- * no rules (the one typed-array read) and with 25 rules per port (the issue's goal: a pipeline with 25 ACL
- * entries per port at >= 0.7 of the throughput without). Not run by the tests.
+ * no rules (the one typed-array read) and with 25 rules per port (the goal: a pipeline with 25 ACL entries
+ * per port at >= 0.7 of the throughput without, judged by bench/pipeline.ts --compare). Not run by the tests.
  *
  *   npx tsc -p tsconfig.json && node dist/policy/acl.bench.js
  *

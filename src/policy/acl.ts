@@ -8,32 +8,7 @@
  * (frames and bytes), whatever allow/deny decides. Every rule has hit counters (frames, bytes), allow and
  * deny rules counting the frames they decided.
  *
- * Why this shape: compiling sorts each direction's allow/deny rules by (specificity desc, deny first), so
- * the first match IS the winner and evaluation stops there; meter rules sit in their own sorted list with
- * the same early stop. Each rule becomes a tiny program of (field, lo, hi) int32 triples over the frame's
- * key vector (FlowKey.v), with local/remote already resolved to source/destination for the direction
- * (outbound: local = source; inbound: local = destination), and the lists are split by frame family
- * (non-IP, IPv4, IPv6) so a rule never even looks at a frame of a family it cannot match:
- *
- *   lists[(dir * 3 + class) * 2 + meter]   RuleList: ops | f lo hi | f lo hi | f lo hi | f lo hi | ...
- *                                                         '--- rule 0 ---'  '-- rule 1 --' ...  (ends[])
- *   10.1.2.0/24 as remote, outbound:       (kf.dst, 0x0a010200 ^ flip, 0x0a0102ff ^ flip)
- *   MAC 52:54:00:00:00:02 as remote:       (kf.dstMacLo, 0x00000002, same), (kf.dstMacHi, 0x5254, same)
- *
- * Verdict cache (the OVS microflow idea): a basic ACL's decision depends only on the frame's family,
- * addresses and MACs (kf.family..kf.dstMacLo, 13 words), so each direction keeps a direct-mapped cache of
- * 2^kCacheBits such keys with the positions of the deciding and the metering rule, one 64-byte line per
- * entry. A hit costs one hash and 7 compares (13 for IPv6) instead of the scan, and still bumps the hit
- * counters of the cached rules, so counters stay exact; `probe` reads the key of an untagged IPv4 or
- * non-IP frame from its header record and bytes, so a hit needs no FlowKey parse at all (acl-cache.test.ts checks
- * that a warm cache decides and counts exactly as a cold table); a table is immutable once compiled (a rule change compiles a new one), so nothing in the
- * cache is ever stale. Traffic with more distinct address pairs than entries falls back to the scan.
- *
- * Trade-offs: a linear scan (one to three compares per rule; acl.bench.ts measures 25 rules) rather than
- * a trie: rule counts per port are small, and a scan keeps compile trivial, the memory contiguous and the
- * hit counters exact. IP selectors never match non-IP frames (ARP passes IP rules); 'any' matches every
- * IPv4 and IPv6 frame. A prefix with host bits set ('10.0.0.1/8') is accepted and masked. Each side takes a
- * MAC or an IP, not both. Control methods allocate and throw; `evaluate` does neither.
+ * Design notes: README.md in this folder, section "acl.ts".
  */
 import type { AclRule } from './config.js';
 import { kf, kFamily4, kFamily6, kSignFlip, type FlowKey } from './flow-key.js';

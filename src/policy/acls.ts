@@ -9,14 +9,7 @@
  * Per frame and direction: parse once (FlowKey), basic ACL (a deny stops here; meters count regardless),
  * then the flow table and extended ACL. A deny sets drop code `acl-deny`.
  *
- * Why one object: both directions share the flow table (an outbound stateful allow must open the inbound
- * path of the same port) and one scratch FlowKey, and the control thread swaps a port's rules in one call.
- * Cost: a port with no rules in a direction costs one typed-array read per frame (`ingressOn[p]`,
- * `egressOn[d]`); per-port compiled tables sit in plain arrays indexed by port (no Map on the datapath).
- *
- * Counters: rule hits live in each compiled table (`stats`); the flow table counts in place in the
- * worker's counter block (conntrack.ts flowCounters). Replacing or clearing a port's rules drops its flows (they were
- * admitted by the old rules) and resets its hit counters.
+ * Design notes: README.md in this folder, section "acls.ts".
  */
 import type { Clock } from '../dataplane/clock.js';
 import { type Counters, kMaxPorts } from '../dataplane/counters.js';

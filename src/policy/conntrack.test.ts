@@ -155,7 +155,7 @@ test('backward-shift deletion keeps every remaining entry reachable (random mode
     if (op < 4) {
       const e = t.lookup(5, key, true, now);
       assert.equal(e >= 0, live, `step ${step} lookup ${id}`);
-      if (live) m!.last = now;
+      if (live) m.last = now;
     } else if (op < 8) {
       const timeout = 1 + rnd(20);
       const e = t.insert(5, key, true, now, timeout);
@@ -169,7 +169,11 @@ test('backward-shift deletion keeps every remaining entry reachable (random mode
     } else {
       const n = t.expire(now);
       let expect = 0;
-      for (const [key2, v] of model) if (now - v.last > v.timeout) (model.delete(key2), expect++);
+      for (const [key2, v] of model) {
+        if (now - v.last <= v.timeout) continue;
+        model.delete(key2);
+        expect++;
+      }
       assert.equal(n, expect, `step ${step} expire`);
     }
     assert.equal(t.active, model.size, `step ${step} active`);

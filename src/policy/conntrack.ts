@@ -9,28 +9,7 @@
  *   w0 = port << 16 | family << 8 | protocol     w1 = local port << 16 | remote port
  *   w2..w5 = local address words                 w6..w9 = remote address words
  *
- * Why this shape: open addressing with linear probing over typed arrays (no Map, no objects per flow), so
- * lookups allocate nothing and the table lives in a few contiguous arrays. Capacity (the most entries
- * held) is fixed at construction; the slot array is the next power of two >= 4/3 x capacity, so the load
- * factor never exceeds 0.75 and probe runs stay short. The hash is MurmurHash3 (32-bit) over the ten words
- * with a per-table random seed, so a guest cannot precompute colliding flows.
- *
- * Deletion: backward-shift (no tombstones): removing an entry pulls later entries of its probe run back
- * into the hole when the hole lies on their path from their home slot. Lookups stay correct with no
- * tombstone build-up, at the cost of moving a few entries per delete.
- *
- * Timeouts: each entry keeps its own idle timeout (the creating rule's) and last-seen second. An entry
- * idle for more than its timeout (now - lastSeen > timeout, so never early by clock rounding) is treated
- * as absent by lookup (and removed there, counted as expired); `expire(now)` sweeps the whole table for
- * housekeeping. ICMP is keyed without its identifier (ports 0): echo replies match their request's flow.
- * Later fragments have no ports, so they do not match a TCP/UDP flow and meet the rules instead.
- *
- * Fairness (one port cannot starve the others): an entry is *assured* once a frame of the opposite
- * direction to the one that created it is seen (a reply). When the table is full, a new flow evicts the
- * stalest unassured entry among the next kEarlyDropScan occupied slots from its home (Linux conntrack's
- * early drop: a flood of one-way flows from one port is what fills a table, and it is what goes first);
- * only when all of them are assured is the flow refused. A port may also have a quota (`setQuota`, policy
- * `maxFlows`): its new flows beyond it are refused, counted in `quotaRefused`.
+ * Design notes: README.md in this folder, section "conntrack.ts".
  */
 import { declareSwitchCounters, kSwitchSlots } from '../dataplane/counters.js';
 import { kDefaultFlowTableSize } from './config.js';

@@ -4,22 +4,7 @@
  * stateful allow creates a two-way flow entry (conntrack.ts) with the rule's idle timeout, so the replies
  * pass rules that would deny them and unsolicited inbound traffic does not.
  *
- * Why this shape: compiling sorts each direction's rules by weight once, so the per-frame work is a scan
- * that stops at the first match. A rule is a RuleList program (acl.ts: (field, lo, hi) triples over
- * FlowKey.v) with local/remote resolved to source/destination for its direction, lists split by IPv4 and
- * IPv6, ops in the order most likely to miss first:
- *
- *   protocol (kf.protocol, p, p) | dst port range, has ports | src port range, has ports | dst prefix | src prefix
- *
- * Order of checks for a frame (`admit`): flow table first (when the port has stateful rules): a live entry
- * passes the frame and counts it on the rule that created the flow; then the rules; a stateful allow that
- * matches creates the entry. The basic ACLs (acl.ts) run before all of this (acls.ts).
- *
- * Trade-offs: extended rules match IP frames only (IPv4/IPv6; ARP and other EtherTypes pass, as the
- * 5-tuple does not exist for them). A rule with a port range matches only frames that carry ports (TCP or
- * UDP, not a later fragment). Weights must be unique per direction (config.ts); a 'both' rule takes its
- * weight in both. `stateful` is only meaningful on allow (rejected on deny). Control methods allocate and
- * throw; `evaluate`/`admit` do neither.
+ * Design notes: README.md in this folder, section "ext-acl.ts".
  */
 import { kDefaultIdleTimeout, type ExtAclRule } from './config.js';
 import type { FlowTable } from './conntrack.js';

@@ -8,29 +8,7 @@
  *                  graph later drops are still mirrored, as a SPAN of the wire would show them)
  *   egress (out):  as delivered to the source's endpoint, after VLAN tagging and the offload fix-ups
  *
- * The taps only copy: each copy is a new pool slot (refs = 1) queued on a per-destination list; at the end
- * of the breath `flush` hands each list to the egress walk after the shaper (`dirty`/`dirtyCount`,
- * `count[d]`, `slots[d]`, then `reset()`), through the destination's offload fix-ups like any frame. A copy
- * carries the offload metadata (GSO type and size, partial-checksum offsets) so a GSO copy can still be
- * segmented toward a destination that lacks the offload.
- *
- * Rules that keep "each mirrored frame exactly once, never the mirror":
- * - a port has one mode, so a destination is never a source: its own frames, and the copies delivered
- *   to it, are never copied (its `flags` byte is 0, so tapOut returns at once for it);
- * - a frame that came in on an ingress-mirrored source was copied at ingress; when it is delivered to an
- *   egress-mirrored source it is not copied again (the ingress view, as sent, is the one kept);
- * - each destination gets one copy per mirrored frame (one slot each: destinations may differ in offload
- *   capabilities and each delivery releases its own slot).
- *
- * Zero cost when off: `flags` holds one byte per port (kMirrorIn | kMirrorOut) and is non-zero only while
- * a destination exists (a source without any destination copies nothing), so the engine pays one integer
- * test per breath for the in-tap (`inPorts`) and one byte test per delivery for the out-tap.
- *
- * Trade-offs: copying per destination costs one memcpy and one slot per destination rather than sharing
- * one slot by reference count, because the egress fix-ups (segmentation, checksum completion, RSC) edit or
- * replace slots per destination. A breath queues at most kMirrorQueueLen copies per destination; beyond
- * that the copy (never the frame) is dropped as `ring-full` on the destination, and an exhausted pool
- * drops it as `no-buffer` on the source: mirroring must never starve or block the switched traffic.
+ * Design notes: README.md in this folder, section "mirror.ts".
  */
 import { Counters, kMaxPorts } from '../dataplane/counters.js';
 import { kMaxBatch } from '../dataplane/graph.js';

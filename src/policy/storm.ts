@@ -9,19 +9,7 @@
  *   rate   pps tokens per second                  depth  max(1, ceil(pps / 10)): 100 ms of burst
  *   a flood frame takes one token; with none left it is dropped (`storm-limit`)
  *
- * The bucket is refilled from `clock.nowMs` (read once per breath by the engine; this node never asks
- * the OS) the first time a port's flood frame is seen at a new clock value, i.e. at most once per batch
- * per port, and it is full when the limit is first set. Tokens are kept in thousandths of a packet so
- * that a whole number of milliseconds times a whole pps refills exactly (no drift from adding 0.3 ten
- * times), which is what makes the counts predictable over many seconds.
- *
- * Per-port state lives in typed arrays indexed by port (`kMaxPorts`); `set` runs on the control path
- * between breaths (one writer: the thread that owns this node), `process` reads and updates the buckets.
- * An unlimited port costs one typed-array read per flood frame and none per unicast frame.
- *
- * Trade-offs: the depth is fixed at 100 ms of the rate (Hyper-V exposes no burst setting), so a port
- * that floods in rare large bursts gets fewer frames through than its average rate would allow; the
- * limit is per ingress port, not per VLAN or per destination.
+ * Design notes: README.md in this folder, section "storm.ts".
  */
 import type { Clock } from '../dataplane/clock.js';
 import { kMaxPorts } from '../dataplane/counters.js';

@@ -2,23 +2,7 @@
  * DgramNic: a port whose endpoint exchanges one Ethernet frame per UDP datagram: QEMU `-netdev dgram`
  * (`local.type=inet,...,remote.type=inet,...`, or the older `socket,udp=`).
  *
- * Why: UDP needs no connection state, so either side can restart and traffic simply resumes; the price is
- * no batching on QEMU's side (one sendto() per frame) and no delivery guarantee. The port is up once the
- * local socket is bound and stays up. With a configured remote, only datagrams from exactly that address
- * and port are taken; any other source is dropped and counted `foreign-source` (no one else can inject
- * frames). If no remote is configured it is learned from the last sender, so a QEMU started with
- * `local.port=0` (an ephemeral port) works; anyone who can reach the port can then redirect the switch's
- * frames, so bind to loopback (the default) or configure the remote. IPv6 works: the socket's family
- * follows the local address (default ::1 when the remote is IPv6, else 127.0.0.1).
- *
- * Receive: each datagram is copied whole into a pool slot (`bytes.set(msg, start)`: no view, no allocation)
- * and the batch is flushed once per event-loop turn through one preallocated callback (setImmediate costs
- * one Immediate per turn that received frames, not per frame; libuv reads up to 32 datagrams per wake).
- *
- * Transmit: dgram send() is asynchronous, so a frame must stay put until its callback. Frames are copied out
- * of the pool into a ring of kTxRing preallocated buffers (one backing allocation); the oldest is released
- * by each send callback (libuv completes a socket's sends in order); when all are in flight the frame is
- * dropped as 'ring-full'. Node itself allocates per send (a Buffer slice, the request, the address lookup).
+ * Design notes: README.md in this folder, section "dgram.ts".
  */
 import dgram from 'node:dgram';
 import net from 'node:net';

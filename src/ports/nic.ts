@@ -9,14 +9,7 @@
  * the pipeline over the batch (run to completion). No per-frame allocation beyond what Node's socket API
  * itself forces.
  *
- * Transmit: the engine calls `transmit(slots, count)` once per breath with the frames queued for this port;
- * the NIC writes them (one write() per frame for TAP, one socket write per batch for streams) and must not
- * keep the slots after returning: the engine releases them. It returns how many it sent and itself counts
- * each frame it could not send through `sink.drop(reason)` (`ring-full` under socket backpressure,
- * `tx-error` for a failed write), so every unsent frame is counted exactly once.
- *
- * Link: a NIC calls `sink.connected()` when its endpoint becomes usable (TAP opened, client connected) and
- * `sink.disconnected()` when it goes away (socket closed); that is the port's link state.
+ * Design notes: README.md in this folder, section "nic.ts".
  */
 import type { PacketPool } from '../dataplane/pool.js';
 

@@ -403,7 +403,7 @@ const haveQemu = fs.existsSync(qemu);
 function startQemu(args: string[]): ChildProcess {
   const child = spawn(qemu, ['-machine', 'none', '-display', 'none', '-nodefaults', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   child.on('exit', (code) => {
     if (code !== null && code !== 0) console.error(`qemu exited ${code}: ${err}`);
   });
@@ -518,17 +518,17 @@ test('VDE interop: vde_plug through a real vde_switch, bridged onto a vde-framed
   children.push(a);
   const conn = await connectTo({ path: p });
   conn.on('error', () => {});
-  a.stdout!.pipe(conn);
-  conn.pipe(a.stdin!);
+  a.stdout.pipe(conn);
+  conn.pipe(a.stdin);
   // Plug B: the test's own station on the vde_switch.
   const b = spawn('vde_plug', [`vde://${dir}`], { stdio: ['pipe', 'pipe', 'ignore'] });
   children.push(b);
-  const atB = new FrameReader(b.stdout!, 2);
+  const atB = new FrameReader(b.stdout, 2);
   await until(() => sink.connects === 1, 'connected()');
   await sleep(200); // both plugs joined the switch
 
   const fromB = frameOf(60, 0x41);
-  b.stdin!.write(encode([fromB], 2));
+  b.stdin.write(encode([fromB], 2));
   await until(() => sink.frames.length === 1, 'frame from vde_plug B', 10000);
   assert.deepEqual(sink.frames[0], fromB);
 

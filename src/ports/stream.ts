@@ -3,25 +3,7 @@
  * `-netdev stream` (or the older `socket,connect=`/`listen=`), 4-byte prefix; or `vde_plug` bridged onto the
  * socket (e.g. with socat), 2-byte prefix.
  *
- * Why both directions:
- *   listen  - the switch listens, QEMU connects (`server=off`). One client at a time, as QEMU's own server:
- *             while a client is connected a second one is closed at once and counted (`refused`), so no
- *             other local user can take the port over; once the first is gone the next is accepted. QEMU
- *             7.2 (Debian 12) has no client `reconnect`, so a switch restart leaves such a VM unplugged
- *             until QEMU itself restarts. The NIC never removes a file it did not bind: the control plane
- *             readies the path first (control/socket-path.ts), so a path in use fails here as EADDRINUSE.
- *   connect - QEMU listens (`server=on`), the switch connects and re-connects forever (every kReconnectMs)
- *             after either side restarts. With QEMU 7.2 this is the direction that survives a switch restart.
- *
- * Data path: each 'data' chunk goes through the FrameReassembler (framing.ts) straight into pool slots and is
- * flushed once per chunk; transmit encodes the whole batch into one Buffer and does one socket write. A
- * length no QEMU could send (> 69632) means the stream is garbage: the connection is destroyed, as QEMU
- * does, and counted; a listener keeps listening, a connector dials again.
- *
- * Trade-off: backpressure is a byte budget (kMaxPendingBytes) on Node's socket write queue, not a ring we
- * own: under it, batches are queued in Node (memory, latency); over it, frames are dropped and counted
- * 'ring-full'. Node allocates per chunk ('data' Buffers) and per write (the batch Buffer); per frame, only
- * frames of 128 bytes or more cost one short-lived view inside the native copy (see framing.ts copyBytes).
+ * Design notes: README.md in this folder, section "stream.ts".
  */
 import net from 'node:net';
 import { hostPortText } from './address.js';
@@ -168,7 +150,7 @@ export class StreamNic implements Nic {
       this.lastError = e.message;
     });
     s.on('close', () => this.onClose(s));
-    if (this.sock !== null && this.sock.destroyed) this.onClose(this.sock); // closed by us, its 'close' not yet here
+    if (this.sock?.destroyed) this.onClose(this.sock); // closed by us, its 'close' not yet here
     if (this.sock !== null) {
       // One client at a time, as QEMU's own server: the connected one keeps the port; a VM that restarts
       // closes its old socket first (the kernel does it when QEMU exits), so it is accepted again.

@@ -9,14 +9,7 @@
  *   sendto(DIR/<n>, frame)  ◀════════════▶   one frame per datagram, both ways
  *   close(ctl)                        ─────▶ the client's port is removed
  *
- * The request (little-endian here, as the client's host order): u32 magic 0xfeedface, u32 version 3,
- * u32 type (0 = a new port; the switch picks it), then a 110-byte struct sockaddr_un naming the client's
- * datagram socket, then an optional description without a terminator. Learned from vde2's wire format and
- * a capture of vdeplug4's request; the code is our own.
- *
- * Trade-off: the control listener runs on the control thread (a connection per client, a few per
- * minute), while each client's datagram socket is an fd NIC on a datapath worker, read and written in
- * batches like a TAP (one datagram, one frame), through the same native calls.
+ * Design notes: README.md in this folder, section "vde-switch.ts".
  */
 import { unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -133,7 +126,9 @@ export class VdeSwitchListener {
     let buf = Buffer.alloc(0);
     let done = false;
     const timer = setTimeout(() => {
-      if (!done) ((done = true), this.refuse(c, buf.length ? 'short' : 'timeout'));
+      if (done) return;
+      done = true;
+      this.refuse(c, buf.length ? 'short' : 'timeout');
     }, kRequestTimeoutMs);
     c.on('error', () => c.destroy());
     c.on('data', (d: Buffer) => {

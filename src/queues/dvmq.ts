@@ -9,33 +9,7 @@
  * go idle. Few queues on few processors when traffic is light (fewer wakeups, warm caches, interrupts
  * coalesced on one vector); spread over more processors only when one processor cannot keep up.
  *
- * Units: a queue's load is the fraction of ONE worker's capacity it consumed over the last period (time
- * the worker spent on that queue / period length, or packets/s divided by what one worker sustains).
- * 1.0 = one worker fully busy. A worker's load is the sum of the loads of the queues it serves (the
- * balancer derives it; it takes no separate per-worker sample, so work that is not a queue's is invisible).
- *
- * Decisions (each a trade-off):
- * - Spread (moves "up"): while a worker is above `upperThreshold`, move the SMALLEST movable queue whose
- *   removal alone brings the worker to or under the threshold (least traffic re-homed, fewest cold
- *   caches); if no single queue does, move the LARGEST movable queue that fits somewhere (most relief per
- *   move) and look again. The target is the first worker after the source, wrapping, whose load plus the
- *   queue's load stays <= `upperThreshold` (kLoadEps of rounding slack). A move that would push a target past the threshold is never
- *   made: when no (queue, target) pair fits, the worker stays overloaded and `refusedForThreshold` counts
- *   one refusal for that worker and period (a single queue heavier than the threshold can never move).
- * - Coalesce (moves "down"): a worker other than home whose load is below `lowerThreshold` hands each of
- *   its queues to the home worker if home stays <= upper, else to the first ACTIVE worker after it
- *   (wrapping) that stays <= upper, where active means it serves a queue and is not itself below the
- *   lower threshold (so two idle-ish workers do not trade queues back and forth). Queues that fit nowhere
- *   stay, and count one refusal for that worker and period. The home worker never coalesces.
- * - Hysteresis: a queue that moved is not moved again until `minMoveIntervalMs` has passed, and never
- *   twice in one period. The spread rule cannot undo itself under constant load: the source kept a load
- *   > upper - q, so taking q back would put it above upper again.
- * - Periods: `step()` evaluates at most once per `samplePeriodMs` (the first call always evaluates); an
- *   earlier call returns an empty move list. A clock that goes backwards just waits until it catches up.
- *
- * The balancer owns the queue -> worker table (`assignment`); the engine applies each returned move by
- * remapping the queue's notification vector (moderation.ts VectorTable.remap). Nothing here allocates per
- * period: the returned MoveList is preallocated and reused (valid until the next `step()`).
+ * Design notes: README.md in this folder, section "dvmq.ts".
  */
 
 export interface DvmqSettings {

@@ -7,25 +7,7 @@
  * once per packet. The price is latency: a packet may wait for its batch. The rule bounds that wait:
  * signal after N packets or T microseconds since the first unsignalled packet, whichever comes first.
  *
- * Presets (N packets / T microseconds):
- *   off      1 /   0  every packet signals: lowest latency, one wakeup per packet
- *   low      4 /  25  25 us is about one wakeup's own cost, so latency at most doubles; 4x fewer wakeups
- *   medium  16 / 100  16 packets amortise a wakeup over a small batch; 100 us stays under a TCP delayed-ACK tick by far
- *   high    64 / 250  64 packets is a quarter of a full breath (dataplane kMaxBatch 256); 250 us caps bulk-transfer latency
- *
- * Adaptive: count packets over windows of kAdaptWindowUs; at the end of each window pick the smallest
- * preset whose N keeps the signal rate (packets/s / N) at or under kTargetSignalsPerSec. Equivalently,
- * rate <= 20k/s -> off, <= 80k/s -> low, <= 320k/s -> medium, above -> high. A long silence ends the
- * window with a low rate, so the first packet after idle goes back to 'off' (no added latency).
- *
- * Sharing (interrupt coalescing): one Moderator per notification, and one notification per worker.
- * VectorTable maps queue -> worker; every queue on a worker feeds that worker's Moderator, so queues that
- * Dynamic VMQ coalesced onto one worker also coalesce their interrupts. Moving a queue only rewrites the
- * table (interrupt remapping). Packets already counted on the old vector stay there and are signalled at
- * its deadline; the new owner should poll the queue once when it takes it over.
- *
- * Time is passed in (microseconds from the switch clock, clock.ts nowMs * 1000): no OS clock here, and
- * nothing allocates in onPacket()/onTimer().
+ * Design notes: README.md in this folder, section "moderation.ts".
  */
 
 export type PresetName = 'off' | 'low' | 'medium' | 'high';

@@ -8,22 +8,7 @@
  * both: `worker[q]` says who serves queue q, and rewriting an RSS entry is moving a bucket-queue, with the
  * same no-loss, no-reorder protocol as a Dynamic VMQ move (runtime/queue-control.ts).
  *
- *   worker[q] = worker index | kHeld while a move of q is in progress: the new worker leaves q's frames in
- *               its rings until the old worker has switched every frame of q it had (the hold bit is only
- *               honoured by the worker named in the entry).
- *
- * Filters. A VMQ filter is a port's (MAC, VLAN); an open-addressing table maps it to the port, and
- * `queueOf[port]` to its queue. Written only by the control thread, rarely (port add/remove, a MAC change);
- * a lookup racing a rewrite may miss and send one frame to the default queue.
- *
- * Port flags: kPinned (traffic to or from the port is switched by worker 0: stateful per-port policy,
- * capture, or a socket endpoint whose I/O lives on worker 0), kRss (vRSS: the port's queue is spread by
- * RSS). `anyPinned` lets the fast path skip the pinned checks when no port is pinned. Pinned traffic is
- * queue kPinQ, whose entry is worker 0 (held while a port's pinning changes, as a move holds a queue).
- *
- * Epoch/acks: the move protocol bumps `epoch`; each worker stores the epoch it has seen before it steers a
- * batch (`ack[w]`), so once every ack reaches the new epoch no worker can still steer by the old table.
- * Doorbells: one word per worker (its interrupt vector), bumped and notified by producers.
+ * Design notes: README.md in this folder, section "queue-tables.ts".
  */
 import { kMaxPorts } from '../dataplane/counters.js';
 

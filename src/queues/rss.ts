@@ -5,28 +5,7 @@
  * Why: one worker per flow keeps per-flow order without locks, and many flows spread over all workers.
  * Rebalancing rewrites only the table, never the hash, so flows move between workers in whole buckets.
  *
- * Hash input, following Microsoft's RSS hashing types (NDIS_HASH_{TCP,UDP}_IPV4/IPV6 with IPV4/IPV6):
- *
- *   frame                                   input                               bytes
- *   TCP or UDP over IPv4, not a fragment    src addr, dst addr, src port, dst port  12
- *   TCP or UDP over IPv6 (no ext headers)   src addr, dst addr, src port, dst port  36
- *   IPv4 fragment (any, even the first)     src addr, dst addr                       8
- *   other IPv4 protocols (ICMP, GRE, ...)   src addr, dst addr                       8
- *   IPv6 with extension headers, ICMPv6..   src addr, dst addr                      32
- *   not IP, or IP header bad/truncated      none: kNoHash -> the default queue/worker
- *
- * Trade-offs:
- * - Fragments hash IP-only, the first fragment too (Microsoft requires it): the later fragments carry no
- *   ports, and all fragments of a datagram must land on one worker. The cost: a fragmented flow and an
- *   unfragmented packet of the same TCP flow can go to different workers.
- * - IPv6 extension headers are not walked (ipv6.ts does not walk them either): any next header other than
- *   TCP/UDP hashes IP-only. That covers the IPv6 fragment header (44) correctly, and for hop-by-hop or
- *   routing headers it is Microsoft's plain NDIS_HASH_IPV6 rather than the _EX variants (which would also
- *   substitute home-address/routing-header addresses). Cheap, and still one worker per address pair.
- * - A TCP/UDP datagram whose payload is too short to hold both ports (under 4 bytes) hashes IP-only: its IP
- *   header is sound, only the ports are missing.
- * - UDP gets the 4-tuple as TCP does (NDIS_HASH_UDP_*), so many UDP flows between two hosts spread out.
- * - Only one 802.1Q tag (0x8100) is skipped; a QinQ (0x88a8) frame is "not IP" here, as in vlan.ts.
+ * Design notes: README.md in this folder, section "rss.ts".
  */
 import type { PacketPool } from '../dataplane/pool.js';
 import * as ipv4 from '../packet/ipv4.js';

@@ -6,20 +6,7 @@
  * function and default key makes our queue choice match a real NIC's (and Microsoft's published vectors
  * test it).
  *
- * The definition (Microsoft, "RSS Hashing Functions"): for each input bit b, left to right, if b is 1 XOR
- * the leftmost 32 bits of the key into the result, then shift the key left one bit. So input bit k
- * contributes the 32-bit key window starting at key bit k, and the hash is linear (XOR) in the input:
- *
- *   input byte i, value v  ->  table[i * 256 + v] = XOR of window(8i + j) for every set bit j of v
- *   hash(input)            =   table[0*256 + in[0]] ^ table[1*256 + in[1]] ^ ... ^ table[(n-1)*256 + in[n-1]]
- *
- * Trade-offs: the table costs 36 x 256 x 4 = 36 KiB per key (fits in L1/L2 next to the hot frames) and is
- * built once per key (~74k bit steps, well under a millisecond); in exchange a hash is one load and one XOR
- * per input byte (12 for a TCP/IPv4 4-tuple, 36 for TCP/IPv6) and allocates nothing. A wider table
- * (16-bit input chunks) would halve the loads but cost 64x the memory and fall out of cache. Input is read
- * from a Uint8Array (the pool's long-lived `bytes`), so the hash works in place on the frame: IPv4/IPv6
- * source and destination addresses are adjacent in their headers, and so are the L4 source and destination
- * ports, which is exactly Microsoft's input order (src addr, dst addr, src port, dst port).
+ * Design notes: README.md in this folder, section "toeplitz.ts".
  */
 
 /** Microsoft's default RSS key (the one in "Verifying the RSS Hash Calculation"); most NICs ship it too. */

@@ -4,24 +4,7 @@
  * through SPSC slot rings, rings their doorbells under interrupt moderation, and pulls the frames other
  * workers steered here.
  *
- * Steering, in order:
- *   1. a frame from a pinned port, or to one, is switched by worker 0 (stateful per-port policy, capture
- *      and socket endpoints have one writer there; queue-tables.ts);
- *   2. the VMQ filter of the destination (MAC, VLAN) names a port; if that port has a queue of its own and
- *      no vRSS, the worker serving that queue switches the frame;
- *   3. everything else (the default queue, and vRSS ports' queues) goes by RSS: the Toeplitz hash's low
- *      bits pick an indirection bucket, a bucket is a queue served by one worker; a frame RSS cannot hash
- *      goes to the worker serving the default queue 0.
- * One flow always takes the same path, and each (reader, worker) ring is FIFO, so a flow is never
- * reordered; a queue move holds the queue on its new worker until the old one has finished (kHeld).
- *
- * Moderation: frames for another worker are published at the end of each breath; whether the doorbell
- * rings is the Moderator's call per target (N frames or T microseconds, queues-on-one-worker coalesced on
- * one vector); frames it holds back are signalled when T has passed, by a timer (T >= 1 ms) or by a check
- * on every event loop turn (T under 1 ms, below Node's timer granularity).
- *
- * Stats (a Float64Array per worker over shared memory, read by the control thread; rows in queueStatRows):
- * frames switched here per queue, frames sent away, ring-full drops, doorbells rung and received.
+ * Design notes: README.md in this folder, section "worker-queues.ts".
  */
 import type { CounterRow } from '../dataplane/counters.js';
 import type { PacketPool } from '../dataplane/pool.js';

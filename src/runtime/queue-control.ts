@@ -1,31 +1,13 @@
 /**
  * QueueControl: the control thread's half of receive-side scaling for one multi-worker switch (DESIGN.md
- * section 7). It owns the shared queue tables (queues/queue-tables.ts) and is their only writer:
- *
- * - VMQ: a port with a MAC address and VmqWeight > 0 gets a queue of its own, first come first served,
- *   while queues last; its filter is (MAC, the port's untagged VLAN). Others share the default queue 0.
- * - Pinning: a port whose traffic needs one writer (a socket endpoint, stateful ACLs, StormLimit, bandwidth
- *   policy, mirroring, a running capture) is pinned to worker 0.
- * - RSS: the indirection table's buckets are queues kRssBase.. too.
- * - Dynamic VMQ: every queue, VMQ queues and RSS buckets alike, starts on the home worker 0 (and the
- *   switch puts every single-queue TAP's NIC there too), so a lightly loaded switch switches every frame on
- *   the thread that read it, with no hop and no cross-thread wake-up (measured here: a hop adds a thread
- *   wake, ~150 us on these VMs). Every samplePeriodMs it samples each worker's load (the event loop
- *   utilization the main thread reads from each Worker, no message) and each queue's share of the frames
- *   each worker switched, asks the balancer (queues/dvmq.ts) for moves, and applies them: above the upper
- *   threshold queues and buckets spread to other workers (a bucket move is an indirection table rewrite),
- *   below the lower one they come home. With Dynamic VMQ off, queues and buckets are spread round robin.
- * - Moves (DVMQ, manual, RSS table rewrites) go through one protocol that loses and reorders nothing:
- *     1. mark each queue `new worker | kHeld` and bump the epoch; ring every doorbell;
- *     2. wait until every worker acknowledged the epoch: from then on no worker steers by the old table,
- *        and everything steered before is published in the rings;
- *     3. note the tail of every ring into each old worker and wait until its head passed it: the old worker
- *        has switched and delivered every frame of the queue it had (heads are published after delivery);
- *     4. clear kHeld and ring the new worker, which meanwhile left the queue's frames in its rings.
- *   The queue's port is untouched (interrupt remapping): only the queue -> worker entry changes.
+ * section 7). It owns the shared queue tables (queues/queue-tables.ts) and is their only writer: it gives
+ * ports VMQ queues, pins to worker 0 the ports that need one writer, spreads the RSS buckets, runs Dynamic
+ * VMQ every sampling period, and moves queues between workers by a protocol that loses and reorders nothing.
  *
  * Trade-off: a move costs a few milliseconds of holding one queue's frames on the new worker (and the
  * frames queued behind them in the same ring); moves are rare by construction (minMoveIntervalMs).
+ *
+ * Design notes: README.md in this folder, section "queue-control.ts".
  */
 import type { Worker } from 'node:worker_threads';
 import type { EventLoopUtilization } from 'node:perf_hooks';
@@ -413,9 +395,7 @@ export class QueueControl {
     const t = this.tables;
     const from = queues.map((q) => t.entry(q) & kWorkerMask);
     const moving: number[] = [];
-    queues.forEach((q, i) => {
-      if (from[i] !== targets[i]) moving.push(i);
-    });
+    for (let i = 0; i < queues.length; i++) if (from[i] !== targets[i]) moving.push(i);
     if (moving.length === 0) return;
     for (const i of moving) t.setEntry(queues[i]!, targets[i]! | kHeld);
     const epoch = t.bumpEpoch();

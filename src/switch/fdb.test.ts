@@ -318,7 +318,11 @@ function applyBoth(f: Fdb, m: Map<number, ModelEntry>, keys: Array<[number, numb
     case 'flush': {
       const n = f.flush(op.port, op.all);
       let expect = 0;
-      for (const [k, e] of m) if ((op.port < 0 || e.port === op.port) && (op.all || !e.isStatic)) (m.delete(k), expect++);
+      for (const [k, e] of m) {
+        if ((op.port >= 0 && e.port !== op.port) || (e.isStatic && !op.all)) continue;
+        m.delete(k);
+        expect++;
+      }
       assert.equal(n, expect);
       stats.flushed += n;
       break;
@@ -326,7 +330,11 @@ function applyBoth(f: Fdb, m: Map<number, ModelEntry>, keys: Array<[number, numb
     case 'age': {
       const n = f.age(op.now, op.aging);
       let expect = 0;
-      if (op.aging > 0) for (const [k, e] of m) if (!e.isStatic && op.now - e.seen >= op.aging) (m.delete(k), expect++);
+      for (const [k, e] of m) {
+        if (op.aging <= 0 || e.isStatic || op.now - e.seen < op.aging) continue;
+        m.delete(k);
+        expect++;
+      }
       assert.equal(n, expect);
       stats.aged += n;
       break;

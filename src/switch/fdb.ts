@@ -1,31 +1,14 @@
 /**
  * The MAC table (FDB): (VLAN, MAC) -> port, with learning, aging, moves, static entries and a size limit.
  *
- * Layout: an open-addressing hash with linear probing in typed arrays (SharedArrayBuffer-backed so other
- * threads can read it later), keyed by two 32-bit words because 12+48 = 60 key bits do not fit a JS
- * number's exact integer range, and BigInt or string keys would allocate per packet:
+ * Layout: an open-addressing hash with linear probing in typed arrays (SharedArrayBuffer-backed: the
+ * workers of a switch share one table, writes under a lock), keyed by two 32-bit words because 12+48 = 60
+ * key bits do not fit a JS number's exact integer range, and BigInt or string keys would allocate per packet:
  *
  *   keyHi = vid << 16 | mac[0..1]      (never 0 for a valid entry since vid >= 1, so 0 marks "empty")
  *   keyLo = mac[2..5]
  *
- * Capacity is the next power of two >= 2 x the maximum entry count, so the load factor stays <= 0.5 and
- * probe chains stay short. Deletion uses backward-shift (no tombstones), so lookups never slow down after
- * churn.
- *
- * One port cannot starve the others: a full table evicts its least recently seen dynamic entry (whole
- * seconds; OVS evicts its LRU entry too) instead of refusing the newcomer, and a port may own at most
- * `limit[port]` dynamic entries (port security; 0 = unlimited), counted per port in the shared header.
- * Finding the oldest is a scan, so one scan collects a batch of equally old candidates (their keys, as
- * entries move on deletion) that later evictions use after checking each is still there and unrefreshed.
- *
- * Writers: with one datapath worker, that worker alone. With N workers (one table shared by all, `sab`
- * from `Fdb.shared`) every structural change (an insert, a move, a delete, a sweep) takes one spin lock in
- * the header, and the hot path stays lock-free: a lookup or a refresh of a known address (the common case,
- * one store of `seen`) never locks; `learn` locks only when it must insert or move, then probes again under
- * the lock. A lookup racing a backward-shift delete can miss an entry that exists: the frame floods once,
- * as it would for an unknown address, which the switch already tolerates. Counters of learned/moved/...
- * are per view (summed by the control plane), written in place into the worker's counter block once
- * `countInto` gave it one; the entry count is shared (header word 1) and copied to the block on change.
+ * Design notes: README.md in this folder, section "fdb.ts".
  */
 import { declareSwitchCounters, kMaxPorts, kSwitchSlots } from '../dataplane/counters.js';
 
@@ -49,15 +32,6 @@ const kEvicted = fdbCounters.fdbEvicted;
 export const kNoPort = -1;
 export const kDefaultMaxEntries = 8192;
 export const kDefaultAgingSeconds = 300;
-
-export interface FdbStats {
-  learned: number;
-  aged: number;
-  moved: number;
-  refused: number;
-  evicted: number;
-  flushed: number;
-}
 
 /** Bytes of the shared header: [0] lock, [1] entry count, on their own line; then per port the dynamic
  *  entries it owns and its limit (kMaxPorts each). */

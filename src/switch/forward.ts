@@ -4,7 +4,7 @@
  * `kFlood`; a destination learned on the ingress port is filtered (`same-port`): a frame never goes back
  * where it came from.
  *
- * Two nodes rather than one so a forwarding extension (a later issue) can replace lookup and keep
+ * Two nodes rather than one so a forwarding extension can replace lookup and keep
  * learning, as in the Hyper-V extensible switch.
  */
 import { Counters } from '../dataplane/counters.js';

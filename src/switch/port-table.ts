@@ -7,19 +7,7 @@
  *                untagged; 0 = p accepts no untagged frames (a trunk without a native VLAN)
  *   member(p,v)  p carries VLAN v (tagged ingress with v accepted; egress in v allowed)
  *
- *   untagged          pvid = 1 (the default VLAN), member = {1}
- *   access v          pvid = v, member = {v}
- *   trunk A, native n pvid = n or 0, member = (A minus pruned) plus n
- *   private P, S      pvid = P, member = {P}, plus a PVLAN kind and secondary (see pvlanAllows)
- *
- * Ingress: tagged v accepted iff p is a trunk and member(p, v); untagged and priority-tagged accepted iff
- * pvid != 0 and classified to pvid. Every other mode refuses VLAN-tagged frames, its own VID included, and
- * a priority tag with a second 802.1Q tag behind it is refused everywhere: either would let a
- * double-tagged frame leave an untagged egress with its inner tag exposed, i.e. hop into another VLAN.
- * Egress in VLAN v: only if member(p, v); untagged iff v == pvid, else tagged.
- *
- * Writer: the thread that owns the switch's datapath (control changes are applied there, between
- * breaths), so a batch never sees a half-applied VLAN change.
+ * Design notes: README.md in this folder, section "port-table.ts".
  */
 import { kMaxPorts } from '../dataplane/counters.js';
 import type { VlanConfig } from '../switch/vlan-config.js';

@@ -9,18 +9,7 @@
  * and `cleanup()` removes exactly what this lab made: its namespaces (which deletes the interfaces moved
  * into them) and its processes, by PID.
  *
- * Trade-off: it shells out to `ip` (iproute2) rather than speaking rtnetlink: slower (a few ms a call),
- * but what a test does is then exactly what a person would type to reproduce it.
- *
- *   const lab = new NetnsLab(runPrefix());
- *   try {
- *     const ns = await lab.addNs('a');                  // "vsk3f9-a", loopback up
- *     await lab.moveLink(tapName, ns);
- *     await lab.ip(ns, 'addr', 'add', '10.0.0.1/24', 'dev', tapName);
- *     const r = await lab.exec(ns, ['ping', '-c1', '10.0.0.2']);
- *   } finally {
- *     await lab.cleanup();
- *   }
+ * Design notes: README.md in this folder, section "netns.ts".
  */
 import { execFile, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
@@ -61,11 +50,6 @@ export function netnsSkipReason(): string | false {
   });
   if (!hasIp) return 'needs iproute2 (`ip`): apt-get install -y iproute2';
   return false;
-}
-
-/** True when running as root with /dev/net/tun and iproute2 available. */
-export function hasRoot(): boolean {
-  return netnsSkipReason() === false;
 }
 
 export interface ExecResult {

@@ -3,22 +3,7 @@
  * separate process inside a host namespace (`ip netns exec NS node udp-seq-tool.js send|recv ...`); the
  * test side is testing/udp-seq.ts.
  *
- * Every datagram carries (magic, flow id, sequence number): flow f is sent from its own UDP socket with
- * source port `sportBase + f`, so each flow is a distinct 5-tuple (and RSS hashes each on its own). The
- * sender interleaves the flows round robin (flow = i % flows, seq = floor(i / flows)) at a paced rate
- * (a timer tick each millisecond sends what is due: no busy loop, so it leaves the CPUs to the switch),
- * then sends a stop marker (flow 0xffff) a few times. The receiver keeps per flow the last sequence number
- * seen, counts every datagram whose number is not above it as reordered (duplicates included), and keeps
- * the distinct numbers received (so loss is what never came, late or not). It prints its tally as one JSON
- * line when it has seen the stop marker and the wire went quiet, when nothing arrived for `idleMs`, at
- * `timeoutMs`, or on SIGTERM.
- *
- *   node udp-seq-tool.js recv --port 7000 --flows 64 [--idle-ms 3000] [--timeout-ms 30000] [--rcvbuf 4194304]
- *   node udp-seq-tool.js send --dst 10.77.0.2 --port 7000 --flows 64 --count 2000 --pps 30000 [--sport-base 20000] [--size 64]
- *
- * Output: the receiver prints `ready <rcvbuf>` once bound, then the JSON tally; the sender prints its JSON.
- * Trade-off: Node's dgram costs one send() per datagram, plenty for the tens of thousands per second the
- * tests use; a C tool would go faster but would have to be built by the test.
+ * Design notes: README.md in this folder, section "udp-seq-tool.ts".
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { resolve } from 'node:path';
