@@ -11,7 +11,7 @@
 import type { OptionSpec } from './cli/command.js';
 import type { DvmqConfig, PortConfig, QueuesStatus, SwitchConfig } from './model.js';
 import { table } from './text-table.js';
-import { ConfigError } from './validate.js';
+import { ConfigError } from './validate-helpers.js';
 import { dvmqConfig, parseModeration, validatePortQueues, validateSwitchQueues } from './validate-queues.js';
 
 export type QueueFlags = Record<string, string | boolean | undefined>;
