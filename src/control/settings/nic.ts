@@ -39,11 +39,11 @@ const tap = obj({
   type: lit('tap'),
   name: required(str({ pattern: kIfName, hint: kIfHint, help: 'the TAP interface name' })),
   create: bool({ help: 'create the device (false: attach to an existing one)', default: true, example: false, cli: { flag: 'no-create', sets: false, help: 'TAP: attach to an existing device' } }),
-  netns: str({ pattern: kName, hint: kNameHint, help: 'the network namespace to put the TAP in', cli: { flag: 'netns', value: 'NS', help: 'TAP: the network namespace to put it in' } }),
+  netns: str({ pattern: kName, hint: kNameHint, help: 'the network namespace to put the TAP in', example: '@NS', cli: { flag: 'netns', value: 'NS', help: 'TAP: the network namespace to put it in' } }),
   vnetHdr: bool({ help: 'exchange a virtio_net_hdr with the kernel (offload metadata) without asking for offloads', default: false, example: true, cli: { flag: 'vnet-hdr', help: 'TAP: virtio_net_hdr on every frame, no offloads asked' } }),
   multiQueue: bool({ help: 'one kernel queue per worker (IFF_MULTI_QUEUE)', default: false, example: true, cli: { flag: 'multi-queue', help: 'TAP: one kernel queue per worker' } }),
   offload: bool({ help: 'virtio_net_hdr offloads (GSO, checksum) with the kernel', default: false, example: true, cli: { flag: 'offload', help: 'TAP: virtio_net_hdr offloads (GSO, checksum)' } }),
-});
+}, { examples: [{ value: { type: 'tap', name: '@IF' }, argv: ['--tap', '@IF'] }] });
 
 const stream = obj(
   {
@@ -60,6 +60,10 @@ const stream = obj(
       if (o.mode === 'connect' && o.port === 0) fail(`${f}.port`, 'must be an integer from 1 to 65535, got 0');
       if ((o.path === undefined) === (o.port === undefined)) fail(f, 'give either "path" (unix socket) or "port" (TCP, with optional "host"), not both or neither');
     },
+    examples: [
+      { value: { type: 'stream', mode: 'listen', path: '@DIR/s@N.sock' }, argv: ['--listen', '@DIR/s@N.sock'] },
+      { value: { type: 'stream', mode: 'listen', host: '127.0.0.1', port: 0 }, argv: ['--listen-tcp', '127.0.0.1:0'] },
+    ],
   },
 );
 
@@ -77,10 +81,11 @@ const dgram = obj(
       if (o.localHost !== undefined && o.remoteHost !== undefined && net.isIP(o.localHost) !== net.isIP(o.remoteHost))
         fail(`${f}.remoteHost`, `${o.remoteHost} is IPv${net.isIP(o.remoteHost)} but localHost ${o.localHost} is IPv${net.isIP(o.localHost)}; use one family for both`);
     },
+    examples: [{ value: { type: 'dgram', localHost: '127.0.0.1', localPort: 0, remoteHost: '127.0.0.1', remotePort: 9 }, argv: ['--dgram', '127.0.0.1:0:127.0.0.1:9'] }],
   },
 );
 
-const memory = obj({ type: lit('memory') });
+const memory = obj({ type: lit('memory') }, { noCli: 'an in-process endpoint for tests, not offered by the CLI', examples: [{ value: { type: 'memory' }, argv: [] }] });
 
 /** `HOST:PORT` or `[IPV6]:PORT` (no '/' and a numeric port): a TCP address, not a unix path. */
 export const kTcpAddress = /^(\[[^\]/]+\]|[^/:[\]]+):\d+$/;

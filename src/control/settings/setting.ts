@@ -63,6 +63,10 @@ export interface Meta {
   runtime?: RuntimeSpec;
   /** A valid non-default value: the walk test sets it through every channel. */
   example?: unknown;
+  /** For an object shape whose fields have no flag of their own (an endpoint, the VDE service): whole valid
+   *  values and the argv that gives each; the walk test sets every field through one of them. `@DIR`, `@IF`,
+   *  `@NS` and `@N` stand for the test's directory, a fresh interface, a namespace and a counter. */
+  examples?: ReadonlyArray<{ value: Record<string, unknown>; argv: readonly string[] }>;
 }
 
 export interface Setting<T = unknown, R extends boolean = boolean> extends Meta {

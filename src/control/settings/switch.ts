@@ -58,7 +58,10 @@ export const vdeSwitch = obj(
     mtu: { ...mtu, help: 'the MTU of every client port', runtime: undefined, cli: { flag: 'vde-mtu', value: 'N' } },
     policy: { ...policy, help: 'the policy of every client port', noCli: 'a template policy is set in the config file or the API' },
   },
-  { help: 'serve the vde_switch protocol on a directory: each VDE client (QEMU -netdev vde, vde_plug) is a port' },
+  {
+    help: 'serve the vde_switch protocol on a directory: each VDE client (QEMU -netdev vde, vde_plug) is a port',
+    examples: [{ value: { dir: '@DIR/vde@N' }, argv: ['--vde-switch', '@DIR/vde@N'] }],
+  },
 );
 
 /** Refuse two ports claiming one endpoint (endpoints.ts), naming both fields. */
