@@ -85,7 +85,8 @@ const dgram = obj(
   },
 );
 
-const memory = obj({ type: lit('memory') }, { noCli: 'an in-process endpoint for tests, not offered by the CLI', examples: [{ value: { type: 'memory' }, argv: [] }] });
+// no examples: the daemon refuses it (it exists only inside a test process), so no channel walks it
+const memory = obj({ type: lit('memory') }, { noCli: 'an in-process endpoint for tests, refused by the daemon' });
 
 /** `HOST:PORT` or `[IPV6]:PORT` (no '/' and a numeric port): a TCP address, not a unix path. */
 export const kTcpAddress = /^(\[[^\]/]+\]|[^/:[\]]+):\d+$/;
