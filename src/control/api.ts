@@ -26,7 +26,7 @@
  *   POST   /switches/:sw/queues/:q/move       {worker}: a manual queue move
  *   PUT    /switches/:sw/rss                  {entries}: the whole RSS indirection table
  *   PATCH  /switches/:sw/tuning               {workers?, moderation?, dvmq?} merged with the running settings (null resets); PUT the same
- *   GET    /config                            running configuration
+ *   GET    /config                            running configuration     GET /schema  its JSON Schema (draft 2020-12)
  *
  * A change answers with the resource as it now is (a removal: as it was), never a bare "ok". Status codes
  * say whose mistake it was: 4xx the caller's (a ConfigError names the field; a plain Error is a refusal
@@ -41,6 +41,7 @@ import { kernelDrops } from './kernel-drops.js';
 import type { Manager } from './manager.js';
 import type { PortConfig, QueuesStatus, SwitchConfig } from './model.js';
 import { portView, type PortView } from './port-view.js';
+import { configSchema } from './settings/schema.js';
 import * as v from './validate.js';
 import { addAcl, addExtendedAcl, patchPolicy, policyStatus, removeRule } from './policy-edit.js';
 import { queueMove, queueSettings, tuningRequest, validateRssTable } from './validate-queues.js';
@@ -262,6 +263,7 @@ export function createApi(mgr: Manager, apiPath?: string, log: (line: string) =>
       return mgr.events.slice(Number.isFinite(since) && since > 0 ? -Math.min(since, mgr.events.length) : 0);
     }],
     ['GET', /^\/v1\/config$/, async () => mgr.snapshot(apiPath)],
+    ['GET', /^\/v1\/schema$/, async () => configSchema()],
   ];
   // Test hook, absent from the CLI and from a normal run: make a datapath worker throw (reliability tests).
   if (process.env.VSWITCH_FAULT_INJECT === '1')

@@ -32,7 +32,7 @@ export function host(v: unknown, field: string, names = true): string {
 }
 
 const hostSetting = (names: boolean, help: string) =>
-  custom({ check: (v, f) => host(v, f, names), schema: { type: 'string', minLength: 1, format: names ? 'hostname-or-ip' : 'ip' }, kind: 'host', help });
+  custom({ check: (v, f) => host(v, f, names), schema: { type: 'string', minLength: 1 }, kind: 'host', help });
 const udpPort = (min: number, help: string) => int({ min, max: 65535, help });
 
 const tap = obj({

@@ -49,7 +49,8 @@ export const policy = custom({
   schema: { type: 'object', description: 'guards, ACLs, storm limit, QoS and mirroring (docs: vswitch policy)' },
   kind: 'policy',
   help: 'guards, ACLs, storm limit, QoS and mirroring',
-  noCli: "set on a running port with 'vswitch policy ...' (policy-args.ts)",
+  noCli: "not a 'port add' flag: set on the running port with 'vswitch port policy', 'acl add' and 'xacl add'",
+  runtime: { route: 'policy', body: '', command: 'policy' },
   example: { macAddressSpoofing: true },
 });
 

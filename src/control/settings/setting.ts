@@ -47,8 +47,9 @@ export interface CliSpec {
 export interface RuntimeSpec {
   route: string;
   body: string;
-  /** The CLI command (`port mtu SW PORT N`). */
+  /** The CLI command (`port mtu SW PORT N`), in `group` when it is not the object's own (`policy set`). */
   command: string;
+  group?: string;
 }
 
 export interface Meta {

@@ -56,7 +56,7 @@ export const vdeSwitch = obj(
     maxClients: int({ min: 1, max: 1024, help: 'the most VDE clients at once', default: 64, example: 8, cli: { flag: 'vde-max-clients', value: 'N' } }),
     vlan: { ...vlan, help: 'the VLAN of every client port', runtime: undefined, cli: { ...vlan.cli, flag: 'vde-vlan', help: "VLAN of the VDE client ports, as 'port vlan' takes it (e.g. 'access 10')", extra: undefined, example: ['--vde-vlan', 'access 10'] }, example: { mode: 'access', vid: 10 } },
     mtu: { ...mtu, help: 'the MTU of every client port', runtime: undefined, cli: { flag: 'vde-mtu', value: 'N' } },
-    policy: { ...policy, help: 'the policy of every client port', noCli: 'a template policy is set in the config file or the API' },
+    policy: { ...policy, help: 'the policy of every client port', runtime: undefined, noCli: 'a template policy is set in the config file or the API' },
   },
   {
     help: 'serve the vde_switch protocol on a directory: each VDE client (QEMU -netdev vde, vde_plug) is a port',
