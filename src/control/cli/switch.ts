@@ -1,19 +1,16 @@
 /** `vswitch switch ...`: create, list, show, remove a switch; MAC aging; runtime tuning of workers and queues. */
 import type { QueuesStatus, SwitchConfig } from '../model.js';
 import type { PortView } from '../port-view.js';
-import { describeTuning, queueFlagOptions, tuningFromFlags } from '../queue-args.js';
+import { describeTuning, kFixedQueueFlags, tuneFlagOptions, tuningFromFlags } from '../queue-args.js';
 import { table } from '../text-table.js';
 import { queueSettings } from '../validate-queues.js';
 import * as v from '../validate.js';
-import { num, pick, swSeg, UsageError, type Command } from './command.js';
+import { num, swSeg, UsageError, type Command } from './command.js';
 import { asTyped, flagOf, optionsOf, readFlags } from '../settings/cli.js';
 import { switchSettings } from '../settings/switch.js';
 import { portTable } from './format.js';
 
 const sw = { name: 'SW', complete: 'switch' } as const;
-
-/** Workers, moderation and Dynamic VMQ: settable at creation and at runtime. */
-const kTuningOptions = pick(queueFlagOptions, ['workers', 'moderation', 'dvmq', 'dvmq-upper', 'dvmq-lower', 'dvmq-period', 'dvmq-min-move']);
 
 function describeSwitch(c: SwitchConfig): string {
   const q = queueSettings(c);
@@ -88,9 +85,9 @@ export const switchCommands: Command[] = [
     args: [sw],
     summary: 'change workers, moderation and Dynamic VMQ at runtime',
     options: {
-      ...kTuningOptions,
+      ...tuneFlagOptions,
       // fixed at creation: taken so that tuningFromFlags refuses them with that reason
-      ...Object.fromEntries(['vmq-queues', 'rss-table-size'].map((k) => [k, { type: 'string', help: '', hidden: true } as const])),
+      ...Object.fromEntries(kFixedQueueFlags.map((k) => [k, { type: 'string', help: '', hidden: true } as const])),
     },
     examples: ['vswitch switch tune lab --workers 2 --dvmq-upper 0.7', 'vswitch switch tune lab --moderation 16/100'],
     async run({ api, args, flags, print }) {

@@ -99,6 +99,8 @@ export function asTyped<T>(s: Setting, prefix: string, validate: () => T): T {
     const path = err.field.slice(prefix.length + 1);
     const flag = flagOf(s, path);
     if (!flag) throw err;
-    throw new ConfigError(flag, err.message.slice(err.field.length + 2));
+    // the keys a message names (`below upperThreshold 0.8`) as the flags typed (`below --dvmq-upper 0.8`)
+    const keys = new Map(walk(s).filter((x) => x.setting.cli?.flag).map((x) => [x.path.replace(/^.*[.)]/, ''), `--${x.setting.cli!.flag}`]));
+    throw new ConfigError(flag, err.message.slice(err.field.length + 2).replace(/\b[a-z]+[A-Z][A-Za-z]*\b/g, (w) => keys.get(w) ?? w));
   }
 }
