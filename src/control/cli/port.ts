@@ -69,24 +69,23 @@ export const portCommands: Command[] = [
       print(summary(r), r);
     },
   },
-  {
-    path: ['port', 'mtu'],
-    args: [sw, portArg, { name: 'MTU' }],
-    summary: "set a port's MTU (longer frames are dropped at egress)",
-    async run({ api, args, print }) {
-      const r = await api.call<PortView>('PUT', `/switches/${swSeg(args[0])}/ports/${ptSeg(args[1])}/mtu`, { mtu: v.mtu(num(args[2], 'MTU'), 'mtu') });
-      print(summary(r), r);
-    },
-  },
-  {
-    path: ['port', 'mac-limit'],
-    args: [sw, portArg, { name: 'N' }],
-    summary: 'port security: at most N learned MACs on the port (0 = no limit); the excess is counted, not learned',
-    async run({ api, args, print }) {
-      const r = await api.call<PortView>('PUT', `/switches/${swSeg(args[0])}/ports/${ptSeg(args[1])}/mac-limit`, { macLimit: v.macLimit(num(args[2], 'N'), 'macLimit') });
-      print(summary(r), r);
-    },
-  },
+  // a port setting that changes at runtime: `port COMMAND SW PORT VALUE`, from its declaration
+  ...Object.entries(portSettings.fields ?? {}).flatMap(([key, d]): Command[] => {
+    const rt = d.runtime;
+    if (!rt?.apply || !d.cli?.value) return [];
+    return [
+      {
+        path: ['port', rt.command],
+        args: [sw, portArg, { name: d.cli.value }],
+        summary: `change ${key} on a running port: ${d.help}`,
+        async run({ api, args, print }) {
+          const value = d.check(num(args[2], d.cli!.value!), key);
+          const r = await api.call<PortView>('PUT', `/switches/${swSeg(args[0])}/ports/${ptSeg(args[1])}/${rt.route}`, { [rt.body]: value });
+          print(summary(r), r);
+        },
+      },
+    ];
+  }),
   ...(['disconnect', 'connect'] as const).map(
     (op): Command => ({
       path: ['port', op],

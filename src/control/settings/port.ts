@@ -30,7 +30,7 @@ export const mtu = int({
   default: 1500,
   example: 9000,
   cli: { flag: 'mtu', value: 'N' },
-  runtime: { route: 'mtu', body: 'mtu', command: 'mtu' },
+  runtime: { route: 'mtu', body: 'mtu', command: 'mtu', apply: 'setMtu' },
 });
 
 export const macLimit = int({
@@ -40,7 +40,7 @@ export const macLimit = int({
   default: 0,
   example: 4,
   cli: { flag: 'mac-limit', value: 'N' },
-  runtime: { route: 'mac-limit', body: 'macLimit', command: 'mac-limit' },
+  runtime: { route: 'mac-limit', body: 'macLimit', command: 'mac-limit', apply: 'setMacLimit' },
 });
 
 /** A port's policy is checked against its switch's MinimumBandwidth mode (the context's `mode`). */

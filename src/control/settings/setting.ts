@@ -50,6 +50,15 @@ export interface RuntimeSpec {
   /** The CLI command (`port mtu SW PORT N`), in `group` when it is not the object's own (`policy set`). */
   command: string;
   group?: string;
+  /** The running switch's setter a port setting's change calls with (port, value): api.ts and the CLI
+   *  derive the route `PUT .../ports/:p/ROUTE {BODY}` and the command `port COMMAND SW PORT VALUE` from it. */
+  apply?: keyof PortSetters;
+}
+
+/** What a running switch (runtime/switch-runtime.ts) offers the port settings that change at runtime. */
+export interface PortSetters {
+  setMtu(port: string, value: number): Promise<void>;
+  setMacLimit(port: string, value: number): Promise<void>;
 }
 
 export interface Meta {
