@@ -17,8 +17,9 @@ export type QueueFlags = Record<string, string | boolean | undefined>;
 
 const switchQueueSettings = obj(switchQueues);
 const portQueueSettings = obj(portQueues);
-/** The queue settings a running switch takes (`switch tune`): the ones declared with a runtime change. */
-const tunable = obj(Object.fromEntries(Object.entries(switchQueues).filter(([, s]) => s.runtime)));
+/** The queue settings a running switch takes (`switch tune`): the ones declared with a runtime change,
+ *  single values before groups (help and messages list --workers, --moderation, then the --dvmq* flags). */
+const tunable = obj(Object.fromEntries(Object.entries(switchQueues).filter(([, s]) => s.runtime).sort(([, a], [, b]) => Number(!!a.fields) - Number(!!b.fields))));
 
 /** The worker and queue flags, from their declarations (settings/queues.ts); the commands pick theirs. */
 export const queueFlagOptions = { ...optionsOf(switchQueueSettings), ...optionsOf(portQueueSettings) };

@@ -76,10 +76,10 @@ export const portCommands: Command[] = [
     return [
       {
         path: ['port', rt.command],
-        args: [sw, portArg, { name: d.cli.value }],
+        args: [sw, portArg, { name: rt.arg ?? d.cli.value }],
         summary: `change ${key} on a running port: ${d.help}`,
         async run({ api, args, print }) {
-          const value = d.check(num(args[2], d.cli!.value!), key);
+          const value = d.check(num(args[2], rt.arg ?? d.cli!.value!), key);
           const r = await api.call<PortView>('PUT', `/switches/${swSeg(args[0])}/ports/${ptSeg(args[1])}/${rt.route}`, { [rt.body]: value });
           print(summary(r), r);
         },

@@ -30,7 +30,7 @@ export const mtu = int({
   default: 1500,
   example: 9000,
   cli: { flag: 'mtu', value: 'N' },
-  runtime: { route: 'mtu', body: 'mtu', command: 'mtu', apply: 'setMtu' },
+  runtime: { route: 'mtu', body: 'mtu', command: 'mtu', apply: 'setMtu', arg: 'MTU' },
 });
 
 export const macLimit = int({

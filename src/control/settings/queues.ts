@@ -85,7 +85,7 @@ export const moderation = custom({
 });
 
 /** The switch's queue settings, by key. */
-export const switchQueues = { workers, vmqQueues: vmqQueuesSetting, rssTableSize: rssTableSizeSetting, moderation, dvmq };
+export const switchQueues = { workers, vmqQueues: vmqQueuesSetting, rssTableSize: rssTableSizeSetting, dvmq, moderation };
 
 /** The port's queue settings, by key. */
 export const portQueues = {

@@ -53,6 +53,8 @@ export interface RuntimeSpec {
   /** The running switch's setter a port setting's change calls with (port, value): api.ts and the CLI
    *  derive the route `PUT .../ports/:p/ROUTE {BODY}` and the command `port COMMAND SW PORT VALUE` from it. */
   apply?: keyof PortSetters;
+  /** The value's name in that command (`port mtu SW PORT MTU`; default the flag's value name). */
+  arg?: string;
 }
 
 /** What a running switch (runtime/switch-runtime.ts) offers the port settings that change at runtime. */
