@@ -15,22 +15,9 @@ import type { Setting } from '../control/settings/setting.js';
 import { switchSettings } from '../control/settings/switch.js';
 import { TestDaemon } from '../testing/daemon.js';
 import { NetnsLab, netnsSkipReason, runPrefix } from '../testing/netns.js';
-import { portBase, resolveCase, settingCases, type SettingCase } from '../testing/setting-cases.js';
+import { portBase, resolveCase, settingCases, settingChain, type SettingCase } from '../testing/setting-cases.js';
 
 type Obj = Record<string, unknown>;
-
-/** The declarations from the object down to the case's setting (variant shapes included). */
-function chain(decl: Setting, path: string): Setting[] {
-  const out: Setting[] = [];
-  let at: Setting | undefined = decl;
-  for (const part of path.split('.')) {
-    const m = /^([^(]+)(?:\(([^)]*)\))?$/.exec(part)!;
-    at = at?.fields?.[m[1]!];
-    if (at) out.push(at);
-    if (m[2] !== undefined) at = at?.variants?.[m[2]];
-  }
-  return out;
-}
 
 /** The value at a case's path ('nic(tap)' -> nic, 'dvmq.upperThreshold'). */
 function at(o: unknown, path: string): unknown {
@@ -39,7 +26,7 @@ function at(o: unknown, path: string): unknown {
 
 /** The runtime command's words for a case: `port mtu SW P 9000`, `switch tune SW --dvmq-upper 0.9`. */
 function runtimeArgv(decl: Setting, c: SettingCase, sw: string, p?: string): string[] | null {
-  const s = chain(decl, c.path).reverse().find((x) => x.runtime);
+  const s = settingChain(decl, c.path).reverse().find((x) => x.runtime);
   if (!s?.runtime || !c.argv) return null;
   const own = c.argv.slice(c.argv.indexOf(`--${s.cli?.flag ?? ''}`) >= 0 ? c.argv.indexOf(`--${s.cli!.flag}`) : 0);
   const words = s.runtime.command === 'tune' ? own : s.cli?.value ? [...own[1]!.split(' '), ...own.slice(2)] : [];

@@ -95,3 +95,17 @@ export function resolveCase<T>(v: T, vars: Readonly<Record<'DIR' | 'IF' | 'NS' |
 export function portBase(c: SettingCase): { fragment: Record<string, unknown>; argv: string[] } {
   return 'nic' in c.fragment ? { fragment: {}, argv: [] } : { fragment: { nic: { type: 'stream', mode: 'listen', path: '@DIR/b@N.sock' } }, argv: ['--listen', '@DIR/b@N.sock'] };
 }
+
+/** The declarations from `decl` down to a case's setting, variant shapes included (`nic(memory)`). */
+export function settingChain(decl: Setting, path: string): Setting[] {
+  const out: Setting[] = [];
+  let at: Setting | undefined = decl;
+  for (const part of path.split('.')) {
+    const m = /^([^(]+)(?:\(([^)]*)\))?$/.exec(part)!;
+    at = at?.fields?.[m[1]!];
+    if (at) out.push(at);
+    if (m[2] !== undefined) at = at?.variants?.[m[2]];
+    if (at && m[2] !== undefined) out.push(at);
+  }
+  return out;
+}

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseArgs } from 'node:util';
-import { portBase, resolveCase, settingCases, uncovered } from '../../testing/setting-cases.js';
+import { portBase, resolveCase, settingCases, settingChain, uncovered } from '../../testing/setting-cases.js';
 import { optionsOf, readFlags } from './cli.js';
 import { port } from './port.js';
 import type { Setting } from './setting.js';
@@ -40,16 +40,7 @@ for (const [kind, decl, base] of [
 
   test(`every ${kind} setting without a flag says why (noCli)`, () => {
     for (const c of settingCases(decl).filter((x) => !x.argv)) {
-      // the setting and those it sits in (a variant's shape counts: `nic(memory)`)
-      const chain: Setting[] = [];
-      let at: Setting | undefined = decl;
-      for (const part of c.path.split('.')) {
-        const m = /^([^(]+)(?:\(([^)]*)\))?$/.exec(part)!;
-        at = at?.fields?.[m[1]!];
-        if (at) chain.push(at);
-        if (m[2] !== undefined) at = at?.variants?.[m[2]];
-        if (at) chain.push(at);
-      }
+      const chain = settingChain(decl, c.path);
       assert.ok(chain.some((s) => s.noCli), `${c.path} has neither a flag nor a noCli reason`);
     }
   });
