@@ -8,8 +8,7 @@
 import type { MinimumBandwidthMode, NicConfig, PortConfig, QemuNicConfig, StaticMac, SwitchConfig, VdeSwitchConfig, VlanConfig, VswitchConfig } from './model.js';
 import { nic } from './settings/nic.js';
 import { macLimit as macLimitSetting, mtu as mtuSetting, name as portNameSetting, port, qemu } from './settings/port.js';
-import { name as switchNameSetting, staticMac as staticMacSetting, switchSettings, vdeSwitch, vswitchSettings } from './settings/switch.js';
-import { agingSeconds as agingSetting, macTableSize as macTableSizeSetting } from './settings/switch.js';
+import { agingSeconds as agingSetting, macTableSize as macTableSizeSetting, name as switchNameSetting, staticMac as staticMacSetting, switchSettings, vdeSwitch, vswitchSettings } from './settings/switch.js';
 import { vidList as vidListSetting } from './settings/setting.js';
 import { vlan } from './settings/vlan.js';
 export * from './validate-helpers.js';

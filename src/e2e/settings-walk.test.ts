@@ -5,12 +5,14 @@
  * on an object created without it; after each channel `config show` must hold the example. The cases come
  * from the declarations (testing/setting-cases.ts), so a new setting is walked without touching this file,
  * and one that misses a channel fails here. A setting without a flag (noCli) skips the CLI channel only.
+ * GET /v1/schema is checked against the declarations too.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApiClient } from '../control/client.js';
 import type { SwitchConfig, VswitchConfig } from '../control/model.js';
 import { port } from '../control/settings/port.js';
+import { configSchema } from '../control/settings/schema.js';
 import type { Setting } from '../control/settings/setting.js';
 import { switchSettings } from '../control/settings/switch.js';
 import { TestDaemon } from '../testing/daemon.js';
@@ -122,6 +124,9 @@ test('every switch and port setting through the config file, its flag, the API a
     }
     await verify('r', (c, decl) => runtime(decl)(c));
     await removeSwitches('r');
+
+    // the schema the daemon publishes is the declarations'
+    assert.deepEqual(await api.call('GET', '/schema'), configSchema());
   } finally {
     await d?.cleanup();
     await lab.cleanup();

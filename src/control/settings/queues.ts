@@ -24,7 +24,7 @@ export const vmqQueuesSetting = custom({
   check: vmqQueues,
   schema: { type: 'integer', minimum: 0, maximum: kMaxVmqQueues },
   kind: 'int',
-  help: 'VMQ receive queues besides the default queue (fixed at creation)',
+  help: 'VMQ receive queues besides queue 0 (fixed at creation)',
   default: kDefaultVmqQueues,
   example: 4,
   cli: { flag: 'vmq-queues', value: 'N' },

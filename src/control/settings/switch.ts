@@ -12,7 +12,7 @@ import { fail } from '../validate-helpers.js';
 import { kName, kNameHint } from './nic.js';
 import { mtu, policy, port } from './port.js';
 import { switchQueues } from './queues.js';
-import { bool, custom, filled, int, list, mac, obj, oneOf, required, str, vid, type Setting } from './setting.js';
+import { bool, custom, filled, int, list, mac, obj, oneOf, required, str, vid } from './setting.js';
 import { vlan } from './vlan.js';
 
 export const name = required(str({ pattern: kName, hint: kNameHint, help: 'the switch name (also used in file and interface names)', noCli: 'the SW argument' }));
@@ -166,4 +166,3 @@ export const vswitchSettings = obj(
   },
 );
 
-export type { Setting };
