@@ -26,7 +26,7 @@
  *   POST   /switches/:sw/queues/:q/move       {worker}: a manual queue move
  *   PUT    /switches/:sw/rss                  {entries}: the whole RSS indirection table
  *   PATCH  /switches/:sw/tuning               {workers?, moderation?, dvmq?} merged with the running settings (null resets); PUT the same
- *   GET    /config                            running configuration
+ *   GET    /config                            running configuration     GET /schema  its JSON Schema (draft 2020-12)
  *
  * A change answers with the resource as it now is (a removal: as it was), never a bare "ok". Status codes
  * say whose mistake it was: 4xx the caller's (a ConfigError names the field; a plain Error is a refusal
@@ -41,6 +41,9 @@ import { kernelDrops } from './kernel-drops.js';
 import type { Manager } from './manager.js';
 import type { PortConfig, QueuesStatus, SwitchConfig } from './model.js';
 import { portView, type PortView } from './port-view.js';
+import { port as portSettings } from './settings/port.js';
+import { configSchema } from './settings/schema.js';
+import type { PortSetters } from './settings/setting.js';
 import * as v from './validate.js';
 import { addAcl, addExtendedAcl, patchPolicy, policyStatus, removeRule } from './policy-edit.js';
 import { queueMove, queueSettings, tuningRequest, validateRssTable } from './validate-queues.js';
@@ -178,16 +181,17 @@ export function createApi(mgr: Manager, apiPath?: string, log: (line: string) =>
       await s.setVlan(m[2], v.vlanConfig(body, 'vlan'));
       return portOf(s, m[2]);
     }],
-    ['PUT', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/mtu$/, async (m, body) => {
-      const s = mgr.port(m[1], m[2]);
-      await s.setMtu(m[2], v.mtu((body as { mtu?: unknown })?.mtu, 'mtu'));
-      return portOf(s, m[2]);
-    }],
-    ['PUT', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/mac-limit$/, async (m, body) => {
-      const s = mgr.port(m[1], m[2]);
-      await s.setMacLimit(m[2], v.macLimit((body as { macLimit?: unknown })?.macLimit, 'macLimit'));
-      return portOf(s, m[2]);
-    }],
+    // a port setting that changes at runtime: PUT .../ports/:p/ROUTE {BODY}, from its declaration (settings/port.ts)
+    ...Object.values(portSettings.fields ?? {}).flatMap((d): Array<[string, RegExp, Handler]> => {
+      const rt = d.runtime;
+      if (!rt?.apply) return [];
+      return [['PUT', new RegExp(`^/v1/switches/([^/]+)/ports/([^/]+)/${rt.route}$`), async (m, body) => {
+        const s = mgr.port(m[1], m[2]);
+        const setters: PortSetters = s;
+        await setters[rt.apply!](m[2], d.check(only(body, rt.body), rt.body) as number);
+        return portOf(s, m[2]);
+      }]];
+    }),
     ...(['disconnect', 'connect'] as const).map((op): [string, RegExp, Handler] => ['POST', new RegExp(`^/v1/switches/([^/]+)/ports/([^/]+)/${op}$`), async (m) => {
       const s = mgr.port(m[1], m[2]);
       await s.setAdmin(m[2], op === 'connect');
@@ -262,6 +266,7 @@ export function createApi(mgr: Manager, apiPath?: string, log: (line: string) =>
       return mgr.events.slice(Number.isFinite(since) && since > 0 ? -Math.min(since, mgr.events.length) : 0);
     }],
     ['GET', /^\/v1\/config$/, async () => mgr.snapshot(apiPath)],
+    ['GET', /^\/v1\/schema$/, async () => configSchema()],
   ];
   // Test hook, absent from the CLI and from a normal run: make a datapath worker throw (reliability tests).
   if (process.env.VSWITCH_FAULT_INJECT === '1')

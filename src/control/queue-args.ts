@@ -1,143 +1,49 @@
 /**
- * Workers, VMQ, RSS, Dynamic VMQ and moderation from the command line: the flags (declared once, with
- * their help; the commands pick theirs), the translation of `switch add`, `port add` and `switch tune` flags into the config shapes (validated by
- * validate-queues.ts, with errors naming the flag typed), the RSS table list, and the `vswitch queues` view.
- *
- * Why a separate file: as with policy-args.ts, the commands only dispatch; the flag <-> key table lives here,
- * used both to build the shape and to put the flag back into the validator's messages. Settings fixed at
- * creation (workers, VMQ queues, RSS table size, a port's VMQ weight and vRSS) are refused by `switch tune`
- * with that reason, rather than ignored.
+ * Workers, VMQ, RSS, Dynamic VMQ and moderation from the command line: the flags come from the settings'
+ * declarations (settings/queues.ts: key, flag, help, runtime or fixed), read into the config shapes and
+ * validated by validate-queues.ts with errors naming the flag typed; plus the RSS table list and the
+ * `vswitch queues` view. Settings fixed at creation (VMQ queues, RSS table size, a port's VMQ weight and
+ * vRSS) are refused by `switch tune` with that reason, rather than ignored.
  */
-import type { OptionSpec } from './cli/command.js';
 import type { DvmqConfig, PortConfig, QueuesStatus, SwitchConfig } from './model.js';
+import { asTyped, optionsOf, readFlags } from './settings/cli.js';
+import { portQueues, switchQueues } from './settings/queues.js';
+import { obj, type Setting } from './settings/setting.js';
 import { table } from './text-table.js';
-import { ConfigError } from './validate.js';
-import { dvmqConfig, parseModeration, validatePortQueues, validateSwitchQueues } from './validate-queues.js';
+import { fail } from './validate-helpers.js';
+import { dvmqConfig, validatePortQueues, validateSwitchQueues, workerCount } from './validate-queues.js';
 
 export type QueueFlags = Record<string, string | boolean | undefined>;
 
-/** The worker and queue flags, declared once: their type and help. `switch add`, `switch tune` and `port add` pick theirs. */
-export const queueFlagOptions = {
-  workers: { type: 'string', value: 'N', help: 'datapath threads (default: one per core)' },
-  'vmq-queues': { type: 'string', value: 'N', help: 'VMQ receive queues besides the default queue (default 16; fixed at creation)' },
-  'rss-table-size': { type: 'string', value: 'N', help: 'RSS indirection table entries, a power of two up to 128 (fixed at creation)' },
-  moderation: { type: 'string', value: 'MODE|N/T', help: 'when a queue wakes its worker: off|low|medium|high|adaptive, or after N frames or T us (16/100)' },
-  dvmq: { type: 'string', value: 'on|off', help: 'Dynamic VMQ: move queues between workers by load', choices: ['on', 'off'] },
-  'dvmq-upper': { type: 'string', value: 'X', help: "a worker's load (0-1) above which it hands a queue away (default 0.8)" },
-  'dvmq-lower': { type: 'string', value: 'X', help: "a worker's load (0-1) below which it hands its queues back (default 0.2)" },
-  'dvmq-period': { type: 'string', value: 'MS', help: 'load sampling period (default 100)' },
-  'dvmq-min-move': { type: 'string', value: 'MS', help: 'a moved queue stays put at least this long (default 1000)' },
-  'vmq-weight': { type: 'string', value: '0-100', help: 'VMQ: 0 = no queue of its own (default 100)' },
-  rss: { type: 'string', value: 'on|off', help: "vRSS: spread the port's queue over the workers", choices: ['on', 'off'] },
-} as const satisfies Record<string, OptionSpec>;
+const switchQueueSettings = obj(switchQueues);
+const portQueueSettings = obj(portQueues);
+/** The queue settings a running switch takes (`switch tune`): the ones declared with a runtime change,
+ *  single values before groups (help and messages list --workers, --moderation, then the --dvmq* flags). */
+const tunable = obj(Object.fromEntries(Object.entries(switchQueues).filter(([, s]) => s.runtime).sort(([, a], [, b]) => Number(!!a.fields) - Number(!!b.fields))));
 
-type QueueFlag = keyof typeof queueFlagOptions;
+/** The worker and queue flags, from their declarations (settings/queues.ts); the commands pick theirs. */
+export const queueFlagOptions = { ...optionsOf(switchQueueSettings), ...optionsOf(portQueueSettings) };
 
-function fail(field: string, msg: string): never {
-  throw new ConfigError(field, msg);
-}
+const flagsOf = (s: Setting) => Object.keys(optionsOf(s));
+/** What `switch tune` cannot change (fixed at creation): it takes them only to refuse them with that reason. */
+export const kFixedQueueFlags = flagsOf(switchQueueSettings).filter((f) => !flagsOf(tunable).includes(f));
+/** The options of `switch tune`. */
+export const tuneFlagOptions = optionsOf(tunable);
 
-/** A whole number as typed (sign allowed: the validator says what range is legal). */
-function whole(text: string, field: string): number {
-  if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(Number(text))) fail(field, `must be a whole number, got '${text}'`);
-  return Number(text);
-}
-
-/** A decimal number as typed ("0.8", "100", "-0.1"); no exponents or hex, which no one means here. */
-function decimal(text: string, field: string): number {
-  if (!/^-?(\d+(\.\d*)?|\.\d+)$/.test(text.trim())) fail(field, `must be a number like 0.8 or 100, got '${text}'`);
-  return Number(text);
-}
-
-function onOff(text: string, field: string): boolean {
-  if (text !== 'on' && text !== 'off') fail(field, `must be on or off, got '${text}'`);
-  return text === 'on';
-}
-
-function value(f: QueueFlags, flag: QueueFlag): string | undefined {
-  const x = f[flag];
-  if (x === undefined) return undefined;
-  if (typeof x !== 'string') fail(`--${flag}`, 'needs a value');
-  return x;
-}
-
-const kSwitchFlags: ReadonlyArray<readonly [QueueFlag, 'workers' | 'vmqQueues' | 'rssTableSize', typeof whole]> = [
-  ['workers', 'workers', whole],
-  ['vmq-queues', 'vmqQueues', whole],
-  ['rss-table-size', 'rssTableSize', whole],
-];
-const kDvmqFlags: ReadonlyArray<readonly [QueueFlag, keyof DvmqConfig, (text: string, field: string) => unknown]> = [
-  ['dvmq', 'enabled', onOff],
-  ['dvmq-upper', 'upperThreshold', decimal],
-  ['dvmq-lower', 'lowerThreshold', decimal],
-  ['dvmq-period', 'samplePeriodMs', decimal],
-  ['dvmq-min-move', 'minMoveIntervalMs', decimal],
-];
-const kPortFlags: ReadonlyArray<readonly [QueueFlag, 'vmqWeight' | 'rss', (text: string, field: string) => unknown]> = [
-  ['vmq-weight', 'vmqWeight', whole],
-  ['rss', 'rss', onOff],
-];
-
-/** Validator field suffix / camelCase key -> the flag typed. */
-const kNames: Record<string, string> = {
-  ...Object.fromEntries(kSwitchFlags.map(([flag, key]) => [key, `--${flag}`])),
-  ...Object.fromEntries(kDvmqFlags.map(([flag, key]) => [`dvmq.${key}`, `--${flag}`])),
-  ...Object.fromEntries(kDvmqFlags.map(([flag, key]) => [key, `--${flag}`])),
-  ...Object.fromEntries(kPortFlags.map(([flag, key]) => [key, `--${flag}`])),
-  moderation: '--moderation',
-};
-const kCreateOnly: readonly QueueFlag[] = ['workers', 'vmq-queues', 'rss-table-size'];
-/** What `switch tune` cannot change (the worker count it can). */
-const kFixed: readonly QueueFlag[] = ['vmq-queues', 'rss-table-size'];
-const kSwitchOnly: readonly QueueFlag[] = [...kCreateOnly, 'moderation', ...kDvmqFlags.map(([flag]) => flag)];
-const kPortOnly: readonly QueueFlag[] = kPortFlags.map(([flag]) => flag);
-
-function refuse(f: QueueFlags, flags: readonly QueueFlag[], why: string): void {
+function refuse(f: QueueFlags, flags: readonly string[], why: string): void {
   for (const flag of flags) if (f[flag] !== undefined) fail(`--${flag}`, why);
-}
-
-/** Runs a validator and rethrows its ConfigError with the flag typed (as policy-args.ts asTyped). */
-function asTyped<T>(run: () => T, prefix: string): T {
-  try {
-    return run();
-  } catch (err) {
-    if (!(err instanceof ConfigError) || !err.field.startsWith(`${prefix}.`)) throw err;
-    const key = err.field.slice(prefix.length + 1);
-    const message = err.message.slice(err.field.length + 2).replace(/\b[a-z]+[A-Z][A-Za-z]*\b/g, (w) => kNames[w] ?? w);
-    throw new ConfigError(kNames[key] ?? kNames[key.replace(/\.(packets|timeUs)$/, '')] ?? key, message);
-  }
-}
-
-/** The flags of one table that were given, parsed, under their config keys. */
-function parsed(f: QueueFlags, table: ReadonlyArray<readonly [QueueFlag, string, (text: string, field: string) => unknown]>): Record<string, unknown> {
-  const raw: Record<string, unknown> = {};
-  for (const [flag, key, parse] of table) {
-    const text = value(f, flag);
-    if (text !== undefined) raw[key] = parse(text, `--${flag}`);
-  }
-  return raw;
-}
-
-function dvmqRaw(f: QueueFlags): Record<string, unknown> | undefined {
-  const raw = parsed(f, kDvmqFlags);
-  return Object.keys(raw).length ? raw : undefined;
 }
 
 /** `switch add` flags -> the queue keys of a SwitchConfig (only the ones given). */
 export function switchQueuesFromFlags(f: QueueFlags): Partial<SwitchConfig> {
-  refuse(f, kPortOnly, "is a port setting; give it to 'port add'");
-  const raw = parsed(f, kSwitchFlags);
-  const mod = value(f, 'moderation');
-  if (mod !== undefined) raw.moderation = parseModeration(mod, '--moderation');
-  const dvmq = dvmqRaw(f);
-  if (dvmq) raw.dvmq = dvmq;
-  return asTyped(() => validateSwitchQueues(raw, 'switch'), 'switch');
+  refuse(f, flagsOf(portQueueSettings), "is a port setting; give it to 'port add'");
+  return asTyped(switchQueueSettings, 'switch', () => validateSwitchQueues(readFlags(switchQueueSettings, f) ?? {}, 'switch'));
 }
 
 /** `port add` flags -> the queue keys of a PortConfig (only the ones given). */
 export function portQueuesFromFlags(f: QueueFlags): Partial<PortConfig> {
-  refuse(f, kSwitchOnly, "is a switch setting; give it to 'switch add' (or 'switch tune' for --moderation and --dvmq*)");
-  return asTyped(() => validatePortQueues(parsed(f, kPortFlags), 'port'), 'port');
+  refuse(f, flagsOf(switchQueueSettings), "is a switch setting; give it to 'switch add' (or 'switch tune' for --moderation and --dvmq*)");
+  return asTyped(portQueueSettings, 'port', () => validatePortQueues(readFlags(portQueueSettings, f) ?? {}, 'port'));
 }
 
 /**
@@ -145,22 +51,20 @@ export function portQueuesFromFlags(f: QueueFlags): Partial<PortConfig> {
  * here (and lower < upper when both are given); the daemon checks the merge with the running values.
  */
 export function tuningFromFlags(f: QueueFlags): { workers?: number; moderation?: SwitchConfig['moderation']; dvmq?: DvmqConfig } {
-  refuse(f, kFixed, 'is fixed when the switch is created; remove and re-create the switch to change it');
-  refuse(f, kPortOnly, "is a port setting, fixed when the port is added; remove and re-add the port to change it");
+  refuse(f, kFixedQueueFlags, 'is fixed when the switch is created; remove and re-create the switch to change it');
+  refuse(f, flagsOf(portQueueSettings), 'is a port setting, fixed when the port is added; remove and re-add the port to change it');
+  const raw = (readFlags(tunable, f) ?? {}) as { workers?: unknown; moderation?: SwitchConfig['moderation']; dvmq?: unknown };
   const out: { workers?: number; moderation?: SwitchConfig['moderation']; dvmq?: DvmqConfig } = {};
-  const workers = value(f, 'workers');
-  if (workers !== undefined) out.workers = asTyped(() => validateSwitchQueues({ workers: whole(workers, '--workers') }, 'switch'), 'switch').workers;
-  const mod = value(f, 'moderation');
-  if (mod !== undefined) out.moderation = parseModeration(mod, '--moderation');
-  const raw = dvmqRaw(f);
-  if (raw) {
+  if (raw.workers !== undefined) out.workers = asTyped(tunable, 'switch', () => workerCount(raw.workers, 'switch.workers'));
+  if (raw.moderation !== undefined) out.moderation = raw.moderation;
+  if (raw.dvmq !== undefined) {
     // A threshold given alone is checked against the widest the other can be (the running value is the
     // daemon's to know, and it checks the merge): lower below 1, upper above 0.
     const widest = { enabled: true, upperThreshold: 1, lowerThreshold: Number.MIN_VALUE, samplePeriodMs: 100, minMoveIntervalMs: 0 };
-    out.dvmq = asTyped(() => dvmqConfig(raw, 'switch.dvmq', widest, 'its largest value'), 'switch');
+    out.dvmq = asTyped(tunable, 'switch', () => dvmqConfig(raw.dvmq, 'switch.dvmq', widest, 'its largest value'));
   }
   if (out.workers === undefined && out.moderation === undefined && out.dvmq === undefined)
-    fail('switch tune', 'nothing to change; give --workers N, --moderation MODE|N/T and/or --dvmq on|off, --dvmq-upper X, --dvmq-lower X, --dvmq-period MS, --dvmq-min-move MS');
+    fail('switch tune', `nothing to change; give ${Object.entries(optionsOf(tunable)).map(([k, o]) => `--${k} ${o.value}`).join(', ')}`);
   return out;
 }
 

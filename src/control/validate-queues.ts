@@ -89,6 +89,20 @@ export function rssTableSize(v: unknown, field: string): number {
   return n;
 }
 
+export function vmqQueues(v: unknown, field: string): number {
+  return count(v, field, 0, kMaxVmqQueues);
+}
+
+export function vmqWeight(v: unknown, field: string): number {
+  return count(v, field, 0, kMaxVmqWeight, `an integer from 0 (no VMQ queue) to ${kMaxVmqWeight}`);
+}
+
+/** A port's rss needs a queue of its own (vmqWeight above 0). */
+export function rssNeedsQueue(p: { rss?: boolean; vmqWeight?: number }, path: string): void {
+  if (p.rss && p.vmqWeight === 0)
+    fail(`${path}.rss`, 'a port with vmqWeight 0 has no queue of its own to spread (its frames use queue 0, which RSS always spreads); drop rss or give vmqWeight 1-100');
+}
+
 /**
  * The queue keys of a switch object (config file, API body): workers, vmqQueues, rssTableSize, dvmq,
  * moderation. Returns only the keys given, validated; other keys are switchConfig's business.
@@ -97,7 +111,7 @@ export function validateSwitchQueues(cfg: unknown, path: string): Pick<SwitchCon
   const o = obj(cfg, path);
   const out: Pick<SwitchConfig, (typeof kSwitchQueueKeys)[number]> = {};
   if (o.workers !== undefined) out.workers = workerCount(o.workers, `${path}.workers`);
-  if (o.vmqQueues !== undefined) out.vmqQueues = count(o.vmqQueues, `${path}.vmqQueues`, 0, kMaxVmqQueues);
+  if (o.vmqQueues !== undefined) out.vmqQueues = vmqQueues(o.vmqQueues, `${path}.vmqQueues`);
   if (o.rssTableSize !== undefined) out.rssTableSize = rssTableSize(o.rssTableSize, `${path}.rssTableSize`);
   if (o.dvmq !== undefined) out.dvmq = dvmqConfig(o.dvmq, `${path}.dvmq`);
   if (o.moderation !== undefined) out.moderation = moderationConfig(o.moderation, `${path}.moderation`);
@@ -108,10 +122,9 @@ export function validateSwitchQueues(cfg: unknown, path: string): Pick<SwitchCon
 export function validatePortQueues(cfg: unknown, path: string): Pick<PortConfig, (typeof kPortQueueKeys)[number]> {
   const o = obj(cfg, path);
   const out: Pick<PortConfig, (typeof kPortQueueKeys)[number]> = {};
-  if (o.vmqWeight !== undefined) out.vmqWeight = count(o.vmqWeight, `${path}.vmqWeight`, 0, kMaxVmqWeight, `an integer from 0 (no VMQ queue) to ${kMaxVmqWeight}`);
+  if (o.vmqWeight !== undefined) out.vmqWeight = vmqWeight(o.vmqWeight, `${path}.vmqWeight`);
   if (o.rss !== undefined) out.rss = bool(o.rss, `${path}.rss`);
-  if (out.rss && out.vmqWeight === 0)
-    fail(`${path}.rss`, 'a port with vmqWeight 0 has no queue of its own to spread (its frames use queue 0, which RSS always spreads); drop rss or give vmqWeight 1-100');
+  rssNeedsQueue(out, path);
   return out;
 }
 

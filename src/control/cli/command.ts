@@ -6,6 +6,8 @@
  */
 import type { ApiClient } from '../client.js';
 import * as v from '../validate.js';
+import { num, UsageError } from './typed.js';
+export { num, UsageError };
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
@@ -56,16 +58,6 @@ export interface Command {
   run(ctx: Context): Promise<number | void>;
 }
 
-/** A mistake in the command line (exit 2), optionally naming the argument or option. */
-export class UsageError extends Error {
-  constructor(
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
 
 /** Options every command takes. */
 export const kGlobalOptions: Readonly<Record<string, OptionSpec>> = {
@@ -82,12 +74,6 @@ export function usageLine(c: Command): string {
     return a.optional ? `[${n}]` : n;
   });
   return ['vswitch', ...c.path, ...args, ...(c.options && Object.keys(c.options).length ? ['[OPTIONS]'] : [])].join(' ');
-}
-
-/** A whole number typed on the command line. */
-export function num(text: string | undefined, what: string): number {
-  if (text === undefined || !/^-?\d+$/.test(text)) throw new UsageError(`${what} must be a whole number, got '${text ?? ''}'`, what);
-  return Number(text);
 }
 
 /** A string option's value (parseArgs gives string options strings). */

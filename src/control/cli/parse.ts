@@ -9,9 +9,8 @@ import { resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import { commandName, kGlobalOptions, UsageError, usageLine, type Command, type Flags, type OptionSpec } from './command.js';
 
-/** `HOST:PORT` or `[IPV6]:PORT` (no '/' and a numeric port): a TCP address, not a unix path. */
-export const kTcpAddress = /^(\[[^\]/]+\]|[^/:[\]]+):\d+$/;
 import { closest } from './suggest.js';
+import { kTcpAddress } from '../settings/nic.js';
 
 export type Located = { cmd: Command; rest: string[] } | { group: string; rest: string[] } | { top: true; rest: string[] };
 

@@ -1,20 +1,16 @@
 /** `vswitch port ...`: add (any endpoint kind), list, remove, VLAN, MTU, link up/down and the QEMU line. */
 import type { PortConfig } from '../model.js';
 import type { PortView } from '../port-view.js';
-import { portQueuesFromFlags, queueFlagOptions } from '../queue-args.js';
+import { asTyped, optionsOf, readFlags } from '../settings/cli.js';
+import { port as portSettings } from '../settings/port.js';
+import { kTrunkOptions, vlanWords } from '../settings/vlan.js';
 import * as v from '../validate.js';
-import { num, pick, ptSeg, str, swSeg, UsageError, type Command } from './command.js';
+import { num, ptSeg, swSeg, UsageError, type Command } from './command.js';
 import { describeNic, describeVlan, portTable } from './format.js';
-import { nicFromFlags, vlanFromArgs } from './port-args.js';
 
 const sw = { name: 'SW', complete: 'switch' } as const;
-const port = { name: 'PORT', complete: 'port' } as const;
+const portArg = { name: 'PORT', complete: 'port' } as const;
 const kVlanWords = ['untagged', 'access', 'trunk', 'private'] as const;
-
-const kTrunkOptions = {
-  native: { type: 'string', value: 'VID', help: 'trunk: the VLAN sent untagged' },
-  pruned: { type: 'string', value: 'LIST', help: 'trunk: VLANs removed from the allowed set (10,20,100-110)' },
-} as const;
 
 /** One line about a port after a change: its link, VLAN, MTU and endpoint. */
 function summary(p: PortView): string {
@@ -38,47 +34,22 @@ export const portCommands: Command[] = [
     description:
       'Prints the QEMU arguments that join a VM to a --listen, --listen-tcp, --connect, --connect-tcp or --dgram port.\n' +
       'Relative paths are taken from the current directory.',
-    options: {
-      tap: { type: 'string', value: 'IFNAME', help: 'a TAP device (created unless --no-create)' },
-      netns: { type: 'string', value: 'NS', help: 'TAP: the network namespace to put it in' },
-      'no-create': { type: 'boolean', help: 'TAP: attach to an existing device' },
-      offload: { type: 'boolean', help: 'TAP: virtio_net_hdr offloads (GSO, checksum)' },
-      'multi-queue': { type: 'boolean', help: 'TAP: one kernel queue per worker' },
-      listen: { type: 'string', value: 'PATH', help: 'a unix socket the switch listens on (QEMU: server=off)', path: true },
-      'listen-tcp': { type: 'string', value: '[HOST:]PORT', help: 'a TCP port the switch listens on' },
-      connect: { type: 'string', value: 'PATH', help: 'a unix socket QEMU listens on (server=on); the switch re-dials', path: true },
-      'connect-tcp': { type: 'string', value: 'HOST:PORT', help: 'a TCP address QEMU listens on' },
-      dgram: { type: 'string', value: 'LPORT[:RHOST:RPORT]', help: 'UDP: one frame per datagram (QEMU -netdev dgram)' },
-      vde: { type: 'boolean', help: 'stream ports: VDE framing (vde_plug) instead of QEMU\'s' },
-      vlan: { type: 'string', value: 'MODE', help: "'untagged', 'access VID', 'trunk ALLOWED' (with --native, --pruned)" },
-      ...kTrunkOptions,
-      mtu: { type: 'string', value: 'N', help: 'IP MTU of the endpoint (default 1500)' },
-      'mac-limit': { type: 'string', value: 'N', help: 'port security: at most N learned MACs (default 0: no limit)' },
-      disconnected: { type: 'boolean', help: 'start with the link down' },
-      ...pick(queueFlagOptions, ['vmq-weight', 'rss']),
-      device: { type: 'string', value: 'MODEL', help: "the guest NIC model in the QEMU line (default virtio-net-pci; e1000 for old guests)", choices: v.kQemuDevices },
-      id: { type: 'string', value: 'ID', help: 'the QEMU -netdev id (default SW.PORT)' },
-    },
+    options: optionsOf(portSettings),
     examples: [
       'vswitch port add sw0 vm4 --listen /tmp/vm4.sock',
       'vswitch port add sw0 vm5 --dgram 10003:127.0.0.1:10004 --device e1000',
       "vswitch port add sw0 h1 --tap h1tap --netns h1 --vlan 'access 10'",
     ],
     async run({ api, args, flags, print }) {
-      const cfg: PortConfig = { name: v.portName(args[1], 'port name'), nic: nicFromFlags(flags) };
-      if (flags.vlan !== undefined) cfg.vlan = vlanFromArgs(str(flags, 'vlan')!.split(/\s+/), flags);
-      if (flags.mtu !== undefined) cfg.mtu = v.mtu(num(str(flags, 'mtu'), '--mtu'), 'mtu');
-      if (flags['mac-limit'] !== undefined) cfg.macLimit = v.macLimit(num(str(flags, 'mac-limit'), '--mac-limit'), 'macLimit');
-      if (flags.disconnected) cfg.disconnected = true;
-      if (flags.device !== undefined || flags.id !== undefined) cfg.qemu = v.qemuNicConfig({ device: flags.device, id: flags.id }, '--device/--id');
-      Object.assign(cfg, portQueuesFromFlags(flags));
-      const r = await api.call<PortView>('POST', `/switches/${swSeg(args[0])}/ports`, v.portConfig(cfg, 'port'));
+      const name = v.portName(args[1], 'port name');
+      const cfg = asTyped(portSettings, 'port', () => v.portConfig({ name, ...readFlags(portSettings, flags) }, 'port'));
+      const r = await api.call<PortView>('POST', `/switches/${swSeg(args[0])}/ports`, cfg);
       print(`port ${args[1]} added to ${args[0]}: ${describeNic(r.nic)}, mac ${r.mac}${r.qemu ? `\n  QEMU: ${r.qemu}` : ''}`, r);
     },
   },
   {
     path: ['port', 'rm'],
-    args: [sw, port],
+    args: [sw, portArg],
     summary: 'remove a port (its endpoint is closed, its MACs flushed)',
     async run({ api, args, print }) {
       const r = await api.call<PortConfig>('DELETE', `/switches/${swSeg(args[0])}/ports/${ptSeg(args[1])}`);
@@ -87,39 +58,38 @@ export const portCommands: Command[] = [
   },
   {
     path: ['port', 'vlan'],
-    args: [sw, port, { name: 'MODE', variadic: true, complete: kVlanWords }],
+    args: [sw, portArg, { name: 'MODE', variadic: true, complete: kVlanWords }],
     summary: 'untagged | access VID | trunk ALLOWED [--native VID] [--pruned LIST] | private MODE PRIMARY SECONDARY',
     description: 'ALLOWED and LIST: comma-separated VIDs and ranges (10,20,100-110). Private VLANs: isolated|community PRIMARY SECONDARY, or promiscuous PRIMARY SECONDARIES.',
     options: kTrunkOptions,
     examples: ['vswitch port vlan sw0 vm1 access 10', 'vswitch port vlan sw0 up trunk 10,20-29 --native 1', 'vswitch port vlan sw0 vm2 private isolated 100 101'],
     async run({ api, args, flags, print }) {
-      const vlan = vlanFromArgs(args.slice(2), flags);
+      const vlan = v.vlanConfig(vlanWords(args.slice(2), flags), 'vlan');
       const r = await api.call<PortView>('PUT', `/switches/${swSeg(args[0])}/ports/${ptSeg(args[1])}/vlan`, vlan);
       print(summary(r), r);
     },
   },
-  {
-    path: ['port', 'mtu'],
-    args: [sw, port, { name: 'MTU' }],
-    summary: "set a port's MTU (longer frames are dropped at egress)",
-    async run({ api, args, print }) {
-      const r = await api.call<PortView>('PUT', `/switches/${swSeg(args[0])}/ports/${ptSeg(args[1])}/mtu`, { mtu: v.mtu(num(args[2], 'MTU'), 'mtu') });
-      print(summary(r), r);
-    },
-  },
-  {
-    path: ['port', 'mac-limit'],
-    args: [sw, port, { name: 'N' }],
-    summary: 'port security: at most N learned MACs on the port (0 = no limit); the excess is counted, not learned',
-    async run({ api, args, print }) {
-      const r = await api.call<PortView>('PUT', `/switches/${swSeg(args[0])}/ports/${ptSeg(args[1])}/mac-limit`, { macLimit: v.macLimit(num(args[2], 'N'), 'macLimit') });
-      print(summary(r), r);
-    },
-  },
+  // a port setting that changes at runtime: `port COMMAND SW PORT VALUE`, from its declaration
+  ...Object.entries(portSettings.fields ?? {}).flatMap(([key, d]): Command[] => {
+    const rt = d.runtime;
+    if (!rt?.apply || !d.cli?.value) return [];
+    return [
+      {
+        path: ['port', rt.command],
+        args: [sw, portArg, { name: rt.arg ?? d.cli.value }],
+        summary: `change ${key} on a running port: ${d.help}`,
+        async run({ api, args, print }) {
+          const value = d.check(num(args[2], rt.arg ?? d.cli!.value!), key);
+          const r = await api.call<PortView>('PUT', `/switches/${swSeg(args[0])}/ports/${ptSeg(args[1])}/${rt.route}`, { [rt.body]: value });
+          print(summary(r), r);
+        },
+      },
+    ];
+  }),
   ...(['disconnect', 'connect'] as const).map(
     (op): Command => ({
       path: ['port', op],
-      args: [sw, port],
+      args: [sw, portArg],
       summary: op === 'disconnect' ? 'link down (learned MACs are flushed)' : 'link up again (admin)',
       async run({ api, args, print }) {
         const r = await api.call<PortView>('POST', `/switches/${swSeg(args[0])}/ports/${ptSeg(args[1])}/${op}`);
@@ -129,7 +99,7 @@ export const portCommands: Command[] = [
   ),
   {
     path: ['port', 'netdev'],
-    args: [sw, port],
+    args: [sw, portArg],
     summary: 'the QEMU -netdev/-device arguments for a port',
     async run({ api, args, print }) {
       const r = await api.call<{ config: PortConfig; status: PortView }>('GET', `/switches/${swSeg(args[0])}/ports/${ptSeg(args[1])}`);

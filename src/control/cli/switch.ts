@@ -1,18 +1,16 @@
 /** `vswitch switch ...`: create, list, show, remove a switch; MAC aging; runtime tuning of workers and queues. */
 import type { QueuesStatus, SwitchConfig } from '../model.js';
 import type { PortView } from '../port-view.js';
-import { describeTuning, queueFlagOptions, switchQueuesFromFlags, tuningFromFlags } from '../queue-args.js';
+import { describeTuning, kFixedQueueFlags, tuneFlagOptions, tuningFromFlags } from '../queue-args.js';
 import { table } from '../text-table.js';
 import { queueSettings } from '../validate-queues.js';
 import * as v from '../validate.js';
-import { num, pick, str, swSeg, UsageError, type Command } from './command.js';
-import { vlanFromArgs } from './port-args.js';
+import { num, swSeg, UsageError, type Command } from './command.js';
+import { asTyped, flagOf, optionsOf, readFlags } from '../settings/cli.js';
+import { switchSettings } from '../settings/switch.js';
 import { portTable } from './format.js';
 
 const sw = { name: 'SW', complete: 'switch' } as const;
-
-/** Workers, moderation and Dynamic VMQ: settable at creation and at runtime. */
-const kTuningOptions = pick(queueFlagOptions, ['workers', 'moderation', 'dvmq', 'dvmq-upper', 'dvmq-lower', 'dvmq-period', 'dvmq-min-move']);
 
 function describeSwitch(c: SwitchConfig): string {
   const q = queueSettings(c);
@@ -43,32 +41,15 @@ export const switchCommands: Command[] = [
     path: ['switch', 'add'],
     args: [{ name: 'SW' }],
     summary: 'create a switch',
-    options: {
-      type: { type: 'string', value: 'TYPE', help: 'private: VM ports only; internal: plus a host TAP port vs-SW', choices: ['private', 'internal', 'external'] },
-      aging: { type: 'string', value: 'SECONDS', help: 'MAC aging time, 0 = never (default 300)' },
-      'mac-table-size': { type: 'string', value: 'N', help: 'MAC table entries (default 8192)' },
-      'no-rsc': { type: 'boolean', help: 'no receive segment coalescing toward offload-capable ports' },
-      'min-bandwidth-mode': { type: 'string', value: 'MODE', help: 'how MinimumBandwidth shares a congested port (fixed at creation)', choices: ['weight', 'absolute'] },
-      'flow-table-size': { type: 'string', value: 'N', help: 'stateful ACL flow table entries (default 65536)' },
-      'vde-switch': { type: 'string', value: 'DIR', help: "serve vde_switch's protocol on DIR (QEMU -netdev vde,sock=DIR, vde_plug DIR): each client a port", path: true },
-      'vde-vlan': { type: 'string', value: 'MODE', help: "VLAN of the VDE client ports, as 'port vlan' takes it (e.g. 'access 10')" },
-      ...kTuningOptions,
-      ...pick(queueFlagOptions, ['vmq-queues', 'rss-table-size']),
-    },
+    options: optionsOf(switchSettings),
     examples: ['vswitch switch add lab', 'vswitch switch add lab --type internal --workers 2 --moderation medium'],
     async run({ api, args, flags, print }) {
-      const raw: Record<string, unknown> = { name: args[0] };
-      if (flags.type) raw.type = flags.type;
-      if (flags.aging !== undefined) raw.agingSeconds = num(str(flags, 'aging'), '--aging');
-      if (flags['mac-table-size'] !== undefined) raw.macTableSize = num(str(flags, 'mac-table-size'), '--mac-table-size');
-      if (flags['no-rsc']) raw.rsc = false;
-      if (flags['min-bandwidth-mode'] !== undefined) raw.minimumBandwidthMode = flags['min-bandwidth-mode'];
-      if (flags['flow-table-size'] !== undefined) raw.flowTableSize = num(str(flags, 'flow-table-size'), '--flow-table-size');
-      if (flags['vde-switch'] !== undefined)
-        raw.vdeSwitch = { dir: str(flags, 'vde-switch'), ...(flags['vde-vlan'] !== undefined ? { vlan: vlanFromArgs(str(flags, 'vde-vlan')!.split(/\s+/), {}) } : {}) };
-      else if (flags['vde-vlan'] !== undefined) throw new UsageError('--vde-vlan sets the VLAN of VDE client ports; give --vde-switch DIR too', '--vde-vlan');
-      Object.assign(raw, switchQueuesFromFlags(flags));
-      const r = await api.call<SwitchConfig>('POST', '/switches', v.switchConfig(raw, 'switch'));
+      const raw: Record<string, unknown> = { name: args[0], ...readFlags(switchSettings, flags) };
+      const vde = raw.vdeSwitch as Record<string, unknown> | undefined;
+      if (vde && vde.dir === undefined)
+        throw new UsageError(`${Object.keys(vde).map((k) => flagOf(switchSettings, `vdeSwitch.${k}`)).join(', ')} set the VDE client ports; give --vde-switch DIR too`, '--vde-switch');
+      const cfg = asTyped(switchSettings, 'switch', () => v.switchConfig(raw, 'switch'));
+      const r = await api.call<SwitchConfig>('POST', '/switches', cfg);
       print(`switch ${args[0]} created: ${describeSwitch(r)}`, r);
     },
   },
@@ -104,9 +85,9 @@ export const switchCommands: Command[] = [
     args: [sw],
     summary: 'change workers, moderation and Dynamic VMQ at runtime',
     options: {
-      ...kTuningOptions,
+      ...tuneFlagOptions,
       // fixed at creation: taken so that tuningFromFlags refuses them with that reason
-      ...Object.fromEntries(['vmq-queues', 'rss-table-size'].map((k) => [k, { type: 'string', help: '', hidden: true } as const])),
+      ...Object.fromEntries(kFixedQueueFlags.map((k) => [k, { type: 'string', help: '', hidden: true } as const])),
     },
     examples: ['vswitch switch tune lab --workers 2 --dvmq-upper 0.7', 'vswitch switch tune lab --moderation 16/100'],
     async run({ api, args, flags, print }) {

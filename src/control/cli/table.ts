@@ -10,6 +10,7 @@ import { metaCommands } from './meta.js';
 import { policyCommands } from './policy.js';
 import { portCommands } from './port.js';
 import { queueCommands } from './queues.js';
+import { schemaCommands } from './schema.js';
 import { showCommands } from './show.js';
 import { switchCommands } from './switch.js';
 
@@ -22,5 +23,6 @@ export const commands: readonly Command[] = [
   ...queueCommands,
   ...captureCommands,
   ...configCommands,
+  ...schemaCommands,
   ...metaCommands(() => commands),
 ];
