@@ -10,6 +10,7 @@
  */
 import { Counters } from './counters.js';
 import type { PacketPool } from './pool.js';
+import { Meta } from './slot-meta.js';
 
 /** Largest batch: 256 frames, 4 TAP read rounds of 64; beyond this the breath is split (latency bound). */
 export const kMaxBatch = 256;
@@ -43,7 +44,7 @@ export class Graph {
   run(batch: Batch): void {
     const { pool, counters, nodes } = this;
     const c = counters.c;
-    const aux = pool.aux;
+    const m = pool.meta32;
     for (let n = 0; n < nodes.length; n++) {
       if (batch.count === 0) return;
       c[Counters.nodePackets(n)] += batch.count;
@@ -56,13 +57,14 @@ export class Graph {
       let dropped = 0;
       for (let r = 0; r < batch.count; r++) {
         const s = slots[r];
-        const code = aux[s];
+        const at = s << Meta.shift;
+        const code = m[at + Meta.aux];
         if (code === 0) {
           slots[w++] = s;
         } else {
-          c[Counters.portDrop(pool.port[s], code)]++;
+          c[Counters.portDrop(m[at + Meta.port], code)]++;
           dropped++;
-          aux[s] = 0;
+          m[at + Meta.aux] = 0;
           pool.free(s);
         }
       }

@@ -34,6 +34,7 @@ import { Pipeline } from './pipeline.js';
 import { createNicTable } from './transmit.js';
 import { mechanismDrops } from '../dataplane/drops.js';
 import { portCounters, switchDrops } from '../switch/counters.js';
+import { Meta } from '../dataplane/slot-meta.js';
 
 /** Batches one drainRings call switches at most before the worker's event loop gets a turn. */
 const kDrainBudget = 8;
@@ -347,7 +348,7 @@ export class Engine {
 
   /** A NIC hands over one received frame. */
   enqueue(port: number, slot: number): void {
-    this.pool.port[slot] = port;
+    this.pool.meta32[(slot << Meta.shift) + Meta.port] = port;
     const mq = this.mq;
     if (mq !== null) {
       const w = mq.steer(this.pool, this.ports, this.fdb, slot, port);
@@ -441,7 +442,7 @@ export class Engine {
           const s = ring.pop();
           avail--;
           mq.countLocal(q);
-          this.add(pool.port[s], s);
+          this.add(pool.meta32[(s << Meta.shift) + Meta.port], s);
           n++;
         }
       }

@@ -23,6 +23,7 @@ import { kCapCsum, kCapTso, kCapUso } from '../ports/nic.js';
 import { MemoryNic, type DeliveredMeta, type FrameMeta } from '../ports/memory.js';
 import { addTag } from '../testing/frames.js';
 import { Engine } from './engine.js';
+import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 
 /** A 64 KiB GSO frame + vnet header + tag + headroom, as pool.ts kDefaultSlotSize. */
 const kSlotSize = 65792;
@@ -54,7 +55,7 @@ function partial(frame: Uint8Array, gsoType: number, gsoSize: number, udp = fals
 }
 
 function metaOf(pool: PacketPool, s: number): DeliveredMeta {
-  return { flags: pool.oflags[s]!, gsoType: pool.gsoType[s]!, gsoSize: pool.gsoSize[s]!, csumStart: pool.csumStart[s]!, csumOffset: pool.csumOffset[s]! };
+  return { flags: pool.meta32[(s << Meta.shift) + Meta.oflags]!, gsoType: pool.meta32[(s << Meta.shift) + Meta.gsoType]!, gsoSize: pool.meta16[(s << Meta16.shift) + Meta16.gsoSize]!, csumStart: pool.meta32[(s << Meta.shift) + Meta.csumStart]!, csumOffset: pool.meta16[(s << Meta16.shift) + Meta16.csumOffset]! };
 }
 
 const none: DeliveredMeta = { flags: 0, gsoType: kGsoNone, gsoSize: 0, csumStart: 0, csumOffset: 0 };

@@ -14,6 +14,7 @@ import type { PacketPool } from '../dataplane/pool.js';
 import { VectorNode } from '../dataplane/vector-chain.js';
 import type { Nic } from '../ports/nic.js';
 import { portCounters, switchDrops } from '../switch/counters.js';
+import { Meta } from '../dataplane/slot-meta.js';
 
 /** The NIC of each port on this worker, null where there is none (or only a remote one). */
 export type NicTable = Array<Nic | null>;
@@ -59,7 +60,7 @@ export class TransmitNode extends VectorNode {
     let bytes = 0;
     for (let i = 0; i < n; i++) {
       const s = list[i];
-      if (i < sent) bytes += pool.len[s];
+      if (i < sent) bytes += pool.meta32[(s << Meta.shift) + Meta.len];
       pool.release(s);
     }
     c[Counters.port(p, portCounters.txFrames)] += sent;

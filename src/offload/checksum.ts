@@ -26,6 +26,7 @@ import { finish, pseudoSumAt } from '../packet/checksum.js';
 import { kErrCsumBadOffset, kOffloadOk } from './errors.js';
 import { Headers, kProtoUdp, parseHeaders } from './headers.js';
 import { sum16 } from './sum.js';
+import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 
 /** csumOffset of the UDP checksum field: a computed 0 must be sent as 0xffff (RFC 768). */
 const kUdpCsumOffset = udp.field.checksum;
@@ -38,10 +39,10 @@ const kCsumFieldLen = 2;
  * (nothing written, flags unchanged: the caller drops and counts).
  */
 export function completeChecksum(pool: PacketPool, slot: number): number {
-  if ((pool.oflags[slot]! & kOffNeedsCsum) === 0) return kOffloadOk;
-  const start = pool.csumStart[slot]!;
-  const offset = pool.csumOffset[slot]!;
-  const len = pool.len[slot]!;
+  if ((pool.meta32[(slot << Meta.shift) + Meta.oflags]! & kOffNeedsCsum) === 0) return kOffloadOk;
+  const start = pool.meta32[(slot << Meta.shift) + Meta.csumStart]!;
+  const offset = pool.meta16[(slot << Meta16.shift) + Meta16.csumOffset]!;
+  const len = pool.meta32[(slot << Meta.shift) + Meta.len]!;
   if (start < 0 || offset < 0 || start + offset + kCsumFieldLen > len) return kErrCsumBadOffset;
   const b = pool.bytes;
   const base = pool.frameStart(slot);
@@ -50,7 +51,7 @@ export function completeChecksum(pool: PacketPool, slot: number): number {
   if (c === 0 && offset === kUdpCsumOffset) c = 0xffff;
   b[at] = c >> 8;
   b[at + 1] = c & 0xff;
-  pool.oflags[slot] = pool.oflags[slot]! & ~kOffNeedsCsum;
+  pool.meta32[(slot << Meta.shift) + Meta.oflags] = pool.meta32[(slot << Meta.shift) + Meta.oflags]! & ~kOffNeedsCsum;
   return kOffloadOk;
 }
 

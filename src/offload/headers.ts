@@ -26,6 +26,7 @@ import { family, kFamBad, kFamIpv4, kFamNone, kFragFirst, kFragLater, protocol, 
 import { EtherType } from '../packet/ethernet.js';
 import * as vlan from '../packet/vlan.js';
 import { kErrGsoMalformed, kErrGsoUnsupported, kOffloadOk } from './errors.js';
+import { Meta } from '../dataplane/slot-meta.js';
 
 // Header sizes and fields the offloads name, from packet/ (the offsets live there).
 export const kIpv4MinHeader = ipv4.field.headerLen; // IHL 5
@@ -57,16 +58,16 @@ export class Headers {
  */
 export function parseHeaders(pool: PacketPool, slot: number, h: Headers): number {
   const rec = walked(pool, slot);
-  const l3 = pool.l3[slot]!;
+  const l3 = pool.meta32[(slot << Meta.shift) + Meta.l3]!;
   if (l3 === 0) return kErrGsoMalformed; // shorter than its Ethernet header, or a tag cut short
   const fam = family(rec);
   if (fam === kFamNone) return kErrGsoUnsupported;
   const view = pool.view;
   const base = pool.frameStart(slot);
   const ip = base + l3;
-  if (fam === kFamBad) return jumbogram(view, base, ip, pool.len[slot]! - l3) ? kErrGsoUnsupported : kErrGsoMalformed;
+  if (fam === kFamBad) return jumbogram(view, base, ip, pool.meta32[(slot << Meta.shift) + Meta.len]! - l3) ? kErrGsoUnsupported : kErrGsoMalformed;
   if ((rec & kFragLater) !== 0) return kErrGsoMalformed; // a later fragment: no L4 header to work on
-  const l4 = pool.l4[slot]!;
+  const l4 = pool.meta32[(slot << Meta.shift) + Meta.l4]!;
   const v4 = fam === kFamIpv4;
   const ipEnd = v4 ? l3 + ipv4.totalLength(view, ip) : l4 + ipv6.payloadLength(view, ip);
   const proto = protocol(rec);

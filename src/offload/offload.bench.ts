@@ -19,6 +19,7 @@ import { CoalesceResult, coalesceTcp } from './coalesce.js';
 import { build, kTcpAck, loadPartial, payloadOf, timestampOption } from './fixtures.js';
 import { segmentTcp } from './segment.js';
 import { sum16 } from './sum.js';
+import { Meta } from '../dataplane/slot-meta.js';
 
 const kMss = 1448; // Linux MSS on 1500-byte Ethernet with timestamps
 const kSegments = 45; // 45 x 1448 = 65160: the most full segments under the 65535-byte IP length
@@ -53,11 +54,11 @@ time('segmentTcp 64 KB -> 45 x 1448 (+ free)', 5_000, gsoPayload.length, () => {
 // --- checksum completion of a 1500-byte datagram ---
 const small = build({ payload: payloadOf(1500 - 20 - 20, 2), flags: kTcpAck });
 const cs = loadPartial(pool, small, kGsoNone, 0);
-const csAt = pool.frameStart(cs) + pool.csumStart[cs]! + 16;
+const csAt = pool.frameStart(cs) + pool.meta32[(cs << Meta.shift) + Meta.csumStart]! + 16;
 const partial = pool.view.getUint16(csAt);
 time('completeChecksum 1514-byte frame', 500_000, 1460, () => {
   pool.view.setUint16(csAt, partial);
-  pool.oflags[cs] = kOffNeedsCsum;
+  pool.meta32[(cs << Meta.shift) + Meta.oflags] = kOffNeedsCsum;
   return completeChecksum(pool, cs);
 });
 

@@ -14,6 +14,7 @@ import { compileAcls, kDirIn, kDirOut, type AclTable } from './acl.js';
 import type { AclRule } from './config.js';
 import { family, walked } from '../packet/walk.js';
 import { FlowKey } from './flow-key.js';
+import { Meta } from '../dataplane/slot-meta.js';
 
 const macs = ['52:54:00:00:00:01', '52:54:00:00:00:02', '52:54:00:00:01:02', '52:54:80:00:00:02']; // the last: low word >= 2^31
 const ip4s = ['10.0.0.1', '10.0.0.2', '10.0.1.2', '192.168.0.1'];
@@ -68,9 +69,9 @@ const frame: fc.Arbitrary<Uint8Array> = fc.oneof(
 function judge(t: AclTable, dir: number, pool: PacketPool, key: FlowKey, f: Uint8Array): number {
   const s = pool.load(f, 0);
   try {
-    const start = pool.slotBase(s) + pool.off[s]!;
+    const start = pool.slotBase(s) + pool.meta32[(s << Meta.shift) + Meta.off]!;
     const fam = family(walked(pool, s));
-    const r = t.probe(dir, pool.view, start, pool.l3[s]!, fam, f.length);
+    const r = t.probe(dir, pool.view, start, pool.meta32[(s << Meta.shift) + Meta.l3]!, fam, f.length);
     if (r >= 0) return r;
     key.parse(pool, s);
     return t.evaluate(dir, key, f.length);

@@ -17,6 +17,7 @@ import { buildTcp4 } from '../packet/frame.js';
 import { PortAcls } from './acls.js';
 import type { AclRule, ExtAclRule } from './config.js';
 import { FlowKey } from './flow-key.js';
+import { Meta } from '../dataplane/slot-meta.js';
 
 const kRounds = 28_000; // x 256 frames = ~7 M frames per case: timer noise well below 1%
 const kPort = 1;
@@ -56,7 +57,7 @@ stateful25.push({ action: 'deny', direction: 'inbound', weight: 1 });
 
 function ingressRound(): void {
   acls.ingress.process(batch);
-  for (let i = 0; i < batch.count; i++) pool.aux[batch.slots[i]!] = 0;
+  for (let i = 0; i < batch.count; i++) pool.meta32[(batch.slots[i]! << Meta.shift) + Meta.aux] = 0;
 }
 let sink = 0;
 function egressRound(): void {

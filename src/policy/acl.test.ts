@@ -5,6 +5,7 @@ import { buildArpRequest, buildTcp4, buildUdp4, buildUdp6 } from '../packet/fram
 import { compileAcls, kDirIn, kDirOut, parseIpSelector, type AclTable } from './acl.js';
 import type { AclRule } from './config.js';
 import { FlowKey } from './flow-key.js';
+import { Meta } from '../dataplane/slot-meta.js';
 
 const pool = new PacketPool({ slots: 64, slotSize: 2048 });
 const key = new FlowKey();
@@ -19,7 +20,7 @@ function ev(t: AclTable, dir: number, frame: Uint8Array): number {
   assert.ok(s >= 0);
   try {
     key.parse(pool, s);
-    return t.evaluate(dir, key, pool.len[s]!);
+    return t.evaluate(dir, key, pool.meta32[(s << Meta.shift) + Meta.len]!);
   } finally {
     pool.free(s);
   }

@@ -29,6 +29,7 @@ import { compileExtAcls, type ExtAclTable } from './ext-acl.js';
 import { family, walked } from '../packet/walk.js';
 import { FlowKey } from './flow-key.js';
 import { policyDrops } from './counters.js';
+import { Meta } from '../dataplane/slot-meta.js';
 
 export interface RuleStats {
   id: number;
@@ -112,14 +113,15 @@ export class PortAcls {
   /** The ingress node's work (called by `ingress.process`). */
   processIngress(batch: Batch): void {
     const pool = this.pool;
-    const { port, aux } = pool;
+    const m = pool.meta32;
     const on = this.ingressOn;
     const slots = batch.slots;
     for (let i = 0; i < batch.count; i++) {
       const s = slots[i]!;
-      const p = port[s]!;
+      const at = s << Meta.shift;
+      const p = m[at + Meta.port]!;
       if (on[p] === 0) continue;
-      if (this.check(p, kDirOut, s) !== 0) aux[s] = kAclDeny;
+      if (this.check(p, kDirOut, s) !== 0) m[at + Meta.aux] = kAclDeny;
     }
   }
 
@@ -133,13 +135,13 @@ export class PortAcls {
   private check(p: number, dir: number, s: number): number {
     const key = this.key;
     const pool = this.pool;
-    const bytes = pool.len[s]!;
+    const bytes = pool.meta32[(s << Meta.shift) + Meta.len]!;
     const b = this.basic[p];
     const x = this.ext[p];
     // basic ACLs only: a cached verdict from the header record, no FlowKey (acl.ts probe)
     if (b !== null && x === null && bytes >= 14) {
       const fam = family(walked(pool, s)); // walk first: it fills l3
-      const r = b.probe(dir, pool.view, pool.slotBase(s) + pool.off[s]!, pool.l3[s]!, fam, bytes);
+      const r = b.probe(dir, pool.view, pool.slotBase(s) + pool.meta32[(s << Meta.shift) + Meta.off]!, pool.meta32[(s << Meta.shift) + Meta.l3]!, fam, bytes);
       if (r >= 0) return r;
     }
     if (!key.parse(pool, s)) return 0; // shorter than Ethernet: ingress drops these as malformed

@@ -6,6 +6,7 @@ import type { ExtAclRule } from './config.js';
 import { FlowTable } from './conntrack.js';
 import { compileExtAcls, kDirIn, kDirOut, parsePortRange, parseProtocol, type ExtAclTable } from './ext-acl.js';
 import { FlowKey } from './flow-key.js';
+import { Meta } from '../dataplane/slot-meta.js';
 
 const pool = new PacketPool({ slots: 64, slotSize: 2048 });
 const key = new FlowKey();
@@ -17,7 +18,7 @@ function withKey<T>(frame: Uint8Array, f: (bytes: number) => T): T {
   assert.ok(s >= 0);
   try {
     key.parse(pool, s);
-    return f(pool.len[s]!);
+    return f(pool.meta32[(s << Meta.shift) + Meta.len]!);
   } finally {
     pool.free(s);
   }

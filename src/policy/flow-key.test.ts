@@ -5,6 +5,7 @@ import { PacketPool } from '../dataplane/pool.js';
 import { buildArpRequest, buildEthernet, buildIcmp6Echo, buildIcmpEcho, buildIpv4, buildIpv6, buildTcp4, buildTcp6, buildUdp4, buildUdp6 } from '../packet/frame.js';
 import { parseIpv4, parseIpv6 } from '../packet/ipaddr.js';
 import { FlowKey, kf, kFamily4, kFamilyNone, kProtoUnknown, kSignFlip } from './flow-key.js';
+import { Meta } from '../dataplane/slot-meta.js';
 
 const pool = new PacketPool({ slots: 64, slotSize: 2048 });
 const mac = { srcMac: '52:54:00:12:34:56', dstMac: '02:00:00:ab:cd:ef' };
@@ -14,7 +15,7 @@ const key = new FlowKey();
 function parse(frame: Uint8Array, fill = 0) {
   const s = pool.load(frame);
   assert.ok(s >= 0);
-  const after = pool.slotBase(s) + pool.off[s]! + frame.length;
+  const after = pool.slotBase(s) + pool.meta32[(s << Meta.shift) + Meta.off]! + frame.length;
   pool.bytes.fill(fill, after, pool.slotBase(s) + pool.slotSize);
   try {
     const ok = key.parse(pool, s);

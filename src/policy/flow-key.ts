@@ -35,6 +35,7 @@ import * as ipv4 from '../packet/ipv4.js';
 import * as ipv6 from '../packet/ipv6.js';
 import * as udp from '../packet/udp.js';
 import { family, kFamIpv4, kFamIpv6, kFragLater, protocol, walked } from '../packet/walk.js';
+import { Meta } from '../dataplane/slot-meta.js';
 
 /**
  * Slots of `FlowKey.v`, the flat int32 vector rule programs (acl.ts) compare against. Address words are
@@ -127,8 +128,8 @@ export class FlowKey {
 
   private read(pool: PacketPool, slot: number): boolean {
     const view = pool.view;
-    const len = pool.len[slot]!;
-    const start = pool.slotBase(slot) + pool.off[slot]!;
+    const len = pool.meta32[(slot << Meta.shift) + Meta.len]!;
+    const start = pool.slotBase(slot) + pool.meta32[(slot << Meta.shift) + Meta.off]!;
     this.family = kFamilyNone;
     this.protocol = 0;
     this.hasPorts = 0;
@@ -151,9 +152,9 @@ export class FlowKey {
     this.srcMacLo = view.getInt32(start + ethField.src + kLo32Off);
     // the slot's header record (packet/walk.ts): EtherType after one tag, checked IP header, offsets
     const h = walked(pool, slot);
-    this.ethertype = pool.l3[slot] === vlanField.headerLen ? vlan.innerEthertype(view, start) : eth.ethertype(view, start);
+    this.ethertype = pool.meta32[(slot << Meta.shift) + Meta.l3] === vlanField.headerLen ? vlan.innerEthertype(view, start) : eth.ethertype(view, start);
     const fam = family(h);
-    const ip = start + pool.l3[slot]!;
+    const ip = start + pool.meta32[(slot << Meta.shift) + Meta.l3]!;
     if (fam === kFamIpv4) {
       this.family = kFamily4;
       src[0] = view.getInt32(ip + ipv4.field.src);
@@ -164,7 +165,7 @@ export class FlowKey {
         this.laterFragment = 1;
         return true;
       }
-      const l4 = start + pool.l4[slot]!;
+      const l4 = start + pool.meta32[(slot << Meta.shift) + Meta.l4]!;
       this.l4Off = l4 - start;
       if ((proto === kProtoTcp || proto === kProtoUdp) && l4 + kPortsLen <= ip + view.getUint16(ip + ipv4.field.totalLen)) {
         this.hasPorts = 1;

@@ -50,6 +50,7 @@ import { parseMacWords } from '../packet/mac.js';
 import * as udp from '../packet/udp.js';
 import { family, kFamIpv4, kFamIpv6, kFragFirst, kFragLater, protocol, walked } from '../packet/walk.js';
 import { policyDrops } from './counters.js';
+import { Meta } from '../dataplane/slot-meta.js';
 
 /** What a control-path caller sets on one port (policy/config.ts PortPolicy names, plus the port's MAC). */
 export interface GuardSettings {
@@ -125,30 +126,31 @@ export class GuardNode implements GraphNode {
 
   process(batch: Batch): void {
     const { pool, view, flags } = this;
-    const { aux, len, off, pcp } = pool;
+    const m = pool.meta32;
     // L3/L4 offsets come from the slot's header record (packet/walk.ts), walked once per frame
     const slots = batch.slots;
     for (let i = 0; i < batch.count; i++) {
       const s = slots[i];
-      const p = pool.port[s];
+      const at = s << Meta.shift;
+      const p = m[at + Meta.port];
       const f = flags[p];
       if (!f) continue; // no guard on the port (or a port index outside the table)
-      if ((f & kClearPcp) !== 0) pcp[s] = 0;
-      const n = len[s];
+      if ((f & kClearPcp) !== 0) m[at + Meta.pcp] = 0;
+      const n = m[at + Meta.len];
       if (n < eth.field.headerLen) continue; // ingress drops these; never read past the frame
-      const start = pool.slotBase(s) + off[s];
+      const start = pool.slotBase(s) + m[at + Meta.off];
       if ((f & kSpoofCheck) !== 0 && (eth.srcHi16(view, start) !== this.macHi[p] || eth.srcLo32(view, start) !== this.macLo[p])) {
-        aux[s] = policyDrops['mac-spoofing'];
+        m[at + Meta.aux] = policyDrops['mac-spoofing'];
         continue;
       }
       if ((f & kInspect) === 0) continue;
       const h = walked(pool, s);
-      if (pool.l3[s] !== eth.field.headerLen) continue; // a tag left behind the stripped one: not inspected
+      if (m[at + Meta.l3] !== eth.field.headerLen) continue; // a tag left behind the stripped one: not inspected
       const fam = family(h);
       let code = 0;
-      if (fam === kFamIpv4) code = this.inspect4(start + pool.l3[s], start + pool.l4[s], h, f);
-      else if (fam === kFamIpv6) code = this.inspect6(start + pool.l3[s], f);
-      if (code !== 0) aux[s] = code;
+      if (fam === kFamIpv4) code = this.inspect4(start + m[at + Meta.l3], start + m[at + Meta.l4], h, f);
+      else if (fam === kFamIpv6) code = this.inspect6(start + m[at + Meta.l3], f);
+      if (code !== 0) m[at + Meta.aux] = code;
     }
   }
 

@@ -52,6 +52,7 @@ import { kMaxPorts } from '../dataplane/counters.js';
 import type { Clock } from '../dataplane/clock.js';
 import type { PacketPool } from '../dataplane/pool.js';
 import type { MinimumBandwidthMode, PortPolicy } from './config.js';
+import { Meta } from '../dataplane/slot-meta.js';
 
 /** Frames per class queue: one full batch (kMaxBatch = 256) can wait behind a congested egress. */
 export const kDefaultQueueFrames = 256;
@@ -236,7 +237,7 @@ export class EgressShaper {
     if (d >>> 0 >= K) return false;
     const ring = this.rings[d];
     if (ring.length === 0 || this.heldTotal >= this.heldLimit) return false;
-    let c = this.pool.port[s];
+    let c = this.pool.meta32[(s << Meta.shift) + Meta.port];
     if (c >>> 0 >= K) c = 0;
     const i = d * K + c;
     const n = this.qCount[i];
@@ -288,7 +289,7 @@ export class EgressShaper {
       }
       const h = qHead[i];
       const s = ring[c * Q + h];
-      const len = pool.len[s];
+      const len = pool.meta32[(s << Meta.shift) + Meta.len];
       if (deficit[i] < len) {
         // visit over: the class goes to the tail with its deficit and gets a quantum next round
         charged[d] = 0;

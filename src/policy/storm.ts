@@ -28,6 +28,7 @@ import { kMaxPorts } from '../dataplane/counters.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
 import { policyDrops } from './counters.js';
+import { Meta } from '../dataplane/slot-meta.js';
 
 /** Tokens per packet: thousandths, so ms x pps (both whole) adds whole units. */
 const kUnit = 1000;
@@ -84,17 +85,18 @@ export class StormNode implements GraphNode {
 
   process(batch: Batch): void {
     const { pool, rate, tokens, refilledMs, floodMark } = this;
-    const { aux, dst } = pool;
+    const m = pool.meta32;
     const now = this.clock.nowMs;
     const slots = batch.slots;
     for (let i = 0; i < batch.count; i++) {
       const s = slots[i];
-      if (dst[s] !== floodMark) continue; // known unicast: never limited
-      const p = pool.port[s];
+      const at = s << Meta.shift;
+      if (m[at + Meta.dst] !== floodMark) continue; // known unicast: never limited
+      const p = m[at + Meta.port];
       if (!rate[p]) continue; // not limited (or a port index outside the table)
       if (refilledMs[p] !== now) this.refill(p, now);
       if (tokens[p] >= kUnit) tokens[p] -= kUnit;
-      else aux[s] = policyDrops['storm-limit'];
+      else m[at + Meta.aux] = policyDrops['storm-limit'];
     }
   }
 

@@ -13,6 +13,7 @@ import { PacketPool } from '../dataplane/pool.js';
 import { DgramNic, kTxRing, qemuDgramNetdevArg } from './dgram.js';
 import { RecordingSink } from '../testing/recording-sink.js';
 import { until } from '../testing/until.js';
+import { Meta } from '../dataplane/slot-meta.js';
 
 
 function frameOf(len: number, seed: number): Buffer {
@@ -175,7 +176,7 @@ test('transmit ring: frames beyond kTxRing in flight are dropped ring-full; in-f
   assert.deepEqual(sink.drops, { 'ring-full': 400 - kTxRing });
   assert.equal(nic.describe().inFlight, kTxRing);
   // Overwrite the pool slots now: what is on the wire must be the copies made at transmit time.
-  for (const s of slots) pool.bytes.fill(0xee, pool.frameStart(s), pool.frameStart(s) + pool.len[s]);
+  for (const s of slots) pool.bytes.fill(0xee, pool.frameStart(s), pool.frameStart(s) + pool.meta32[(s << Meta.shift) + Meta.len]);
   await until(() => p.got.length === kTxRing, `${kTxRing} datagrams at the peer`);
   assert.deepEqual(p.got, frames.slice(0, kTxRing));
   await until(() => nic.describe().inFlight === 0, 'ring drained');

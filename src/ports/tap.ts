@@ -35,6 +35,7 @@ import type { PacketPool } from '../dataplane/pool.js';
 import { kCapCsum, kCapTso, kCapUso, type Nic, type NicSink } from './nic.js';
 import { loadTapAddon, type TapAddon } from './tap-native.js';
 import { kVnetHdrLen, readVnetHdr, writeVnetHdr } from './vnet-hdr.js';
+import { Meta } from '../dataplane/slot-meta.js';
 
 export { kVnetHdrLen };
 
@@ -205,14 +206,14 @@ export class TapNic implements Nic {
     let n = 0;
     for (let i = 0; i < count; i++) {
       const s = slots[i];
-      const len = pool.len[s];
+      const len = pool.meta32[(s << Meta.shift) + Meta.len];
       if (len < kMinFrame) {
         sink.drop('malformed'); // the kernel would refuse it (EINVAL) and stop the batch there
         continue;
       }
       let start = pool.frameStart(s);
       if (hdr !== 0) {
-        if (pool.off[s] < hdr) {
+        if (pool.meta32[(s << Meta.shift) + Meta.off] < hdr) {
           sink.drop('tx-error'); // no headroom left in front of the frame for the virtio_net_hdr
           continue;
         }
@@ -376,8 +377,8 @@ export class TapNic implements Nic {
         keep++;
         continue;
       }
-      pool.off[s] = pool.headroom;
-      pool.len[s] = len;
+      pool.meta32[(s << Meta.shift) + Meta.off] = pool.headroom;
+      pool.meta32[(s << Meta.shift) + Meta.len] = len;
       const refused = hdr !== 0 ? readVnetHdr(pool, s, pool.slotBase(s) + pool.headroom - kVnetHdrLen, len) : 0;
       if (refused !== 0) {
         sink.drop(refused); // the header lies or asks for a GSO kind we cannot segment (vnet-hdr.ts)

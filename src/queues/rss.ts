@@ -33,6 +33,7 @@ import * as ipv4 from '../packet/ipv4.js';
 import * as ipv6 from '../packet/ipv6.js';
 import { family, kFamIpv4, kFamIpv6, kFragFirst, kFragLater, kHashed, protocol, walked } from '../packet/walk.js';
 import { kDefaultToeplitz, type Toeplitz } from './toeplitz.js';
+import { Meta } from '../dataplane/slot-meta.js';
 
 /** `rssHash` result for a frame it cannot hash: send it to the default queue (worker). Never a valid
  *  hash, since hashes are unsigned 32-bit values (0 .. 2^32-1). */
@@ -56,9 +57,9 @@ export function rssHash(pool: PacketPool, slot: number, toeplitz: Toeplitz = kDe
   const view = pool.view;
   const bytes = pool.bytes;
   const start = pool.frameStart(slot);
-  const ip = start + pool.l3[slot];
+  const ip = start + pool.meta32[(slot << Meta.shift) + Meta.l3];
   const proto = protocol(h);
-  const l4Off = start + pool.l4[slot];
+  const l4Off = start + pool.meta32[(slot << Meta.shift) + Meta.l4];
   let hash: number;
   if (fam === kFamIpv4) {
     const fragment = (h & (kFragFirst | kFragLater)) !== 0; // MF set or a non-zero offset
@@ -72,8 +73,8 @@ export function rssHash(pool: PacketPool, slot: number, toeplitz: Toeplitz = kDe
       hash = toeplitz.hashAddrsPorts(bytes, ip + kIpv6AddrsOff, kIpv6AddrsLen, l4Off);
     else hash = toeplitz.hashAddrs(bytes, ip + kIpv6AddrsOff, kIpv6AddrsLen);
   }
-  pool.hash[slot] = hash;
-  pool.hdr[slot] = h | kHashed;
+  pool.meta32[(slot << Meta.shift) + Meta.hash] = hash;
+  pool.meta32[(slot << Meta.shift) + Meta.hdr] = h | kHashed;
   return hash;
 }
 

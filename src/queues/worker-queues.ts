@@ -33,6 +33,7 @@ import type { PortTable } from '../switch/port-table.js';
 import { Moderator, type ModerationSettings } from './moderation.js';
 import { kHeld, kMaxWorkers, kPinned, kPinQ, kQueueSlots, kRss, kRssBase, kWorkerMask, QueueTables } from './queue-tables.js';
 import { kNoHash, rssHash } from './rss.js';
+import { Meta } from '../dataplane/slot-meta.js';
 
 /** Per-worker queue stats, declared as rows like the counter block's (dataplane/counters.ts): a block of
  *  their own per worker (`stats`), these words first, then one word per queue from kQueueStatBase. */
@@ -144,7 +145,7 @@ export class WorkerQueues {
       return 0;
     }
     if (t.anyPinned && (t.flags(port) & kPinned) !== 0) return this.pinned();
-    const len = pool.len[slot];
+    const len = pool.meta32[(slot << Meta.shift) + Meta.len];
     if (len < eth.field.headerLen) {
       this.queue = 0;
       return t.entry(0);

@@ -14,6 +14,7 @@ import type { PacketPool } from '../dataplane/pool.js';
 import * as eth from '../packet/ethernet.js';
 import { kLearnLimited, type Fdb } from './fdb.js';
 import { portCounters, switchDrops } from './counters.js';
+import { Meta } from '../dataplane/slot-meta.js';
 
 export const kFlood = -1;
 
@@ -30,15 +31,17 @@ export class LearnNode implements GraphNode {
    *  just not learned, and counted. */
   process(batch: Batch): void {
     const { pool, fdb } = this;
-    const { view, off } = pool;
+    const { view } = pool;
+    const m = pool.meta32;
     const c = this.counters.c;
     const now = this.clock.nowSec;
     const slots = batch.slots;
     for (let i = 0; i < batch.count; i++) {
       const s = slots[i];
-      const start = pool.slotBase(s) + off[s];
-      const p = pool.port[s];
-      if (fdb.learn((pool.vid[s] << 16) | eth.srcHi16(view, start), eth.srcLo32(view, start), p, now) === kLearnLimited) c[Counters.port(p, portCounters.macLimitRefused)]++;
+      const at = s << Meta.shift;
+      const start = pool.slotBase(s) + m[at + Meta.off];
+      const p = m[at + Meta.port];
+      if (fdb.learn((m[at + Meta.vid] << 16) | eth.srcHi16(view, start), eth.srcLo32(view, start), p, now) === kLearnLimited) c[Counters.port(p, portCounters.macLimitRefused)]++;
     }
   }
 }
@@ -52,19 +55,21 @@ export class ForwardNode implements GraphNode {
 
   process(batch: Batch): void {
     const { pool, fdb } = this;
-    const { view, off, dst, aux } = pool;
+    const { view } = pool;
+    const m = pool.meta32;
     const slots = batch.slots;
     for (let i = 0; i < batch.count; i++) {
       const s = slots[i];
-      const start = pool.slotBase(s) + off[s];
+      const at = s << Meta.shift;
+      const start = pool.slotBase(s) + m[at + Meta.off];
       if (eth.isDstGroup(view, start)) {
-        dst[s] = kFlood;
+        m[at + Meta.dst] = kFlood;
         continue;
       }
-      const port = fdb.lookup((pool.vid[s] << 16) | eth.dstHi16(view, start), eth.dstLo32(view, start));
-      if (port < 0) dst[s] = kFlood;
-      else if (port === pool.port[s]) aux[s] = switchDrops['same-port'];
-      else dst[s] = port;
+      const port = fdb.lookup((m[at + Meta.vid] << 16) | eth.dstHi16(view, start), eth.dstLo32(view, start));
+      if (port < 0) m[at + Meta.dst] = kFlood;
+      else if (port === m[at + Meta.port]) m[at + Meta.aux] = switchDrops['same-port'];
+      else m[at + Meta.dst] = port;
     }
   }
 }

@@ -22,6 +22,7 @@ import * as vlan from '../packet/vlan.js';
 import { shiftL2 } from '../packet/walk.js';
 import type { PortTable } from './port-table.js';
 import { portCounters, switchDrops } from './counters.js';
+import { Meta } from '../dataplane/slot-meta.js';
 
 const kVidReserved = 0xfff; // 802.1Q reserves VID 4095
 // per-frame counter rows as module constants (small integers the JIT folds, not property loads)
@@ -39,66 +40,68 @@ export class IngressNode implements GraphNode {
   process(batch: Batch): void {
     const { pool, ports } = this;
     const c = this.counters.c;
-    const { view, aux, len, off } = pool;
+    const { view } = pool;
+    const m = pool.meta32;
     const slots = batch.slots;
     for (let i = 0; i < batch.count; i++) {
       const s = slots[i];
-      const p = pool.port[s];
-      const n = len[s];
+      const at = s << Meta.shift;
+      const p = m[at + Meta.port];
+      const n = m[at + Meta.len];
       c[Counters.port(p, kRxFrames)]++;
       c[Counters.port(p, kRxBytes)] += n;
       if (ports.linkUp[p] === 0) {
-        aux[s] = switchDrops['link-down'];
+        m[at + Meta.aux] = switchDrops['link-down'];
         continue;
       }
       if (n < eth.field.headerLen) {
-        aux[s] = switchDrops.malformed;
+        m[at + Meta.aux] = switchDrops.malformed;
         continue;
       }
-      const start = pool.slotBase(s) + off[s];
+      const start = pool.slotBase(s) + m[at + Meta.off];
       if (eth.isSrcGroup(view, start)) {
-        aux[s] = switchDrops['src-multicast'];
+        m[at + Meta.aux] = switchDrops['src-multicast'];
         continue;
       }
       if (vlan.isTagged(view, start)) {
         if (n < vlan.field.headerLen) {
-          aux[s] = switchDrops['truncated-vlan'];
+          m[at + Meta.aux] = switchDrops['truncated-vlan'];
           continue;
         }
         let vid = vlan.vid(view, start);
         if (vid === 0) {
           if (vlan.hasInnerTag(view, start)) {
-            aux[s] = switchDrops['vlan-double-tagged'];
+            m[at + Meta.aux] = switchDrops['vlan-double-tagged'];
             continue;
           }
           vid = ports.pvid[p];
           if (vid === 0) {
-            aux[s] = switchDrops['vlan-not-allowed'];
+            m[at + Meta.aux] = switchDrops['vlan-not-allowed'];
             continue;
           }
         } else if (ports.trunk[p] === 0) {
-          aux[s] = switchDrops['vlan-tagged-on-access'];
+          m[at + Meta.aux] = switchDrops['vlan-tagged-on-access'];
           continue;
         } else if (vid === kVidReserved || !ports.isMember(p, vid)) {
-          aux[s] = switchDrops['vlan-not-allowed'];
+          m[at + Meta.aux] = switchDrops['vlan-not-allowed'];
           continue;
         }
-        pool.vid[s] = vid;
-        pool.pcp[s] = vlan.pcp(view, start);
+        m[at + Meta.vid] = vid;
+        m[at + Meta.pcp] = vlan.pcp(view, start);
         vlan.popTag(view, start);
-        off[s] += vlan.field.tagLen;
-        len[s] = n - vlan.field.tagLen;
-        if (pool.oflags[s] !== 0) pool.csumStart[s] -= vlan.field.tagLen; // partial checksum offsets are frame-relative
-        if (pool.hdr[s] !== 0) shiftL2(pool, s, -vlan.field.tagLen); // and so are the header record's
+        m[at + Meta.off] += vlan.field.tagLen;
+        m[at + Meta.len] = n - vlan.field.tagLen;
+        if (m[at + Meta.oflags] !== 0) m[at + Meta.csumStart] -= vlan.field.tagLen; // partial checksum offsets are frame-relative
+        if (m[at + Meta.hdr] !== 0) shiftL2(pool, s, -vlan.field.tagLen); // and so are the header record's
         c[Counters.port(p, portCounters.vlanStripped)]++;
       } else {
         const vid = ports.pvid[p];
         if (vid === 0) {
-          aux[s] = switchDrops['vlan-not-allowed'];
+          m[at + Meta.aux] = switchDrops['vlan-not-allowed'];
           continue;
         }
-        pool.vid[s] = vid;
-        pool.pcp[s] = 0;
+        m[at + Meta.vid] = vid;
+        m[at + Meta.pcp] = 0;
       }
     }
   }
