@@ -157,8 +157,9 @@ test('bad input: an error code, never a throw, no slot leaked', () => {
   expectError('csumOffset not the TCP checksum field', kErrGsoMalformed, (s) => (pool.meta16[(s << Meta16.shift) + Meta16.csumOffset] = 6));
   expectError('csumStart not the L4 header', kErrGsoMalformed, (s) => (pool.meta32[(s << Meta.shift) + Meta.csumStart] = l3));
   expectError('gsoSize 0', kErrGsoMalformed, (s) => (pool.meta16[(s << Meta16.shift) + Meta16.gsoSize] = 0));
-  expectError('gsoSize negative', kErrGsoMalformed, (s) => (pool.meta16[(s << Meta16.shift) + Meta16.gsoSize] = -5));
-  expectError('gsoSize above 16 bits', kErrGsoMalformed, (s) => (pool.meta16[(s << Meta16.shift) + Meta16.gsoSize] = 0x10000));
+  // the slot's gsoSize is 16 bits (as in virtio_net_hdr): values it cannot hold go to segmentTcp's mss
+  expectError('mss negative', kErrGsoMalformed, () => {}, {}, (p, s, o) => segmentTcp(p, s, -5, o, 0));
+  expectError('mss above 16 bits', kErrGsoMalformed, () => {}, {}, (p, s, o) => segmentTcp(p, s, 0x10000, o, 0));
   expectError('GSO type UFO (3), not supported', kErrGsoUnsupported, (s) => (pool.meta32[(s << Meta.shift) + Meta.gsoType] = 3));
   expectError('GSO type unknown (0x42)', kErrGsoUnsupported, (s) => (pool.meta32[(s << Meta.shift) + Meta.gsoType] = 0x42));
   expectError('GSO type none through segmentGso', kErrGsoUnsupported, (s) => (pool.meta32[(s << Meta.shift) + Meta.gsoType] = kGsoNone));
