@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kHeadroom, PacketPool } from './pool.js';
+import { Meta } from './slot-meta.js';
 
 const shape = { slots: 64, slotSize: 2048 };
 
@@ -113,7 +114,6 @@ test('constructor rejects bad shapes', () => {
 
 import { Worker } from 'node:worker_threads';
 import { createSharedPool } from './pool.js';
-import { Meta } from './slot-meta.js';
 
 const churn = `
 const { workerData, parentPort } = require('node:worker_threads');

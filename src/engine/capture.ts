@@ -27,9 +27,9 @@
 import { kMaxPorts } from '../dataplane/counters.js';
 import type { Clock } from '../dataplane/clock.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { FrameRing } from '../dataplane/ring.js';
 import { kTapIn, kTapOut, Tap } from '../dataplane/tap.js';
-import { Meta } from '../dataplane/slot-meta.js';
 
 export const kCaptureIn = kTapIn;
 export const kCaptureOut = kTapOut;

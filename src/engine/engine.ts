@@ -20,6 +20,7 @@ import { Clock } from '../dataplane/clock.js';
 import { Counters, dropCode, kMaxPorts } from '../dataplane/counters.js';
 import { Batch, kMaxBatch } from '../dataplane/graph.js';
 import { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { parseMacWords } from '../packet/mac.js';
 import type { MinimumBandwidthMode, PortPolicy } from '../policy/config.js';
 import { kDefaultFlowTableSize } from '../policy/config.js';
@@ -34,7 +35,6 @@ import { Pipeline } from './pipeline.js';
 import { createNicTable } from './transmit.js';
 import { mechanismDrops } from '../dataplane/drops.js';
 import { portCounters, switchDrops } from '../switch/counters.js';
-import { Meta } from '../dataplane/slot-meta.js';
 
 /** Batches one drainRings call switches at most before the worker's event loop gets a turn. */
 const kDrainBudget = 8;

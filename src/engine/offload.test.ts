@@ -16,6 +16,7 @@ import fc from 'fast-check';
 import { declaredRows, type PortField } from '../dataplane/counters.js';
 import './counter-layout.js';
 import { kGsoNone, kGsoTcp4, kGsoTcp6, kGsoUdpL4, kOffNeedsCsum, PacketPool } from '../dataplane/pool.js';
+import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 import type { VlanConfig } from '../switch/vlan-config.js';
 import { verifyIpv4Header, verifyL4 } from '../packet/checksum.js';
 import { build, kTcpAck, kTcpFin, kTcpPsh, loadPartial, offsets, payloadOf, timestampOption, type Spec } from '../offload/fixtures.js';
@@ -23,7 +24,6 @@ import { kCapCsum, kCapTso, kCapUso } from '../ports/nic.js';
 import { MemoryNic, type DeliveredMeta, type FrameMeta } from '../ports/memory.js';
 import { addTag } from '../testing/frames.js';
 import { Engine } from './engine.js';
-import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 
 /** A 64 KiB GSO frame + vnet header + tag + headroom, as pool.ts kDefaultSlotSize. */
 const kSlotSize = 65792;

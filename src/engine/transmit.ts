@@ -11,10 +11,10 @@
  */
 import { Counters, kMaxPorts } from '../dataplane/counters.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { VectorNode } from '../dataplane/vector-chain.js';
 import type { Nic } from '../ports/nic.js';
 import { portCounters, switchDrops } from '../switch/counters.js';
-import { Meta } from '../dataplane/slot-meta.js';
 
 /** The NIC of each port on this worker, null where there is none (or only a remote one). */
 export type NicTable = Array<Nic | null>;

@@ -7,13 +7,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { kGsoNone, kOffNeedsCsum, PacketPool } from '../dataplane/pool.js';
+import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 import { onesSum, pseudoSumAt } from '../packet/checksum.js';
 import { fromHex } from '../packet/frame.js';
 import * as g from '../packet/golden.js';
 import { completeChecksum, verifyL4Checksum } from './checksum.js';
 import { kErrCsumBadOffset } from './errors.js';
 import { build, loadPartial, offsets, payloadOf, type Spec } from './fixtures.js';
-import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 
 const pool = new PacketPool({ slots: 512, slotSize: 65792 }); // 64 KiB + 256: a whole GSO frame fits
 

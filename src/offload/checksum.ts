@@ -21,12 +21,12 @@
  */
 import * as udp from '../packet/udp.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 import { kOffNeedsCsum } from '../dataplane/pool.js';
 import { finish, pseudoSumAt } from '../packet/checksum.js';
 import { kErrCsumBadOffset, kOffloadOk } from './errors.js';
 import { Headers, kProtoUdp, parseHeaders } from './headers.js';
 import { sum16 } from './sum.js';
-import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 
 /** csumOffset of the UDP checksum field: a computed 0 must be sent as 0xffff (RFC 768). */
 const kUdpCsumOffset = udp.field.checksum;

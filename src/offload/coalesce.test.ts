@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { kGsoNone, kGsoTcp4, kGsoTcp6, kOffDataValid, kOffNeedsCsum, PacketPool } from '../dataplane/pool.js';
+import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 import { ipv4HeaderChecksum } from '../packet/checksum.js';
 import { completeChecksum, verifyL4Checksum } from './checksum.js';
 import { CoalesceResult, coalesceTcp } from './coalesce.js';
 import { build, kTcpAck, kTcpPsh, loadPartial, offsets, payloadOf, timestampOption, type Spec } from './fixtures.js';
-import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 
 const pool = new PacketPool({ slots: 512, slotSize: 65792 }); // 64 KiB + 256: a whole GSO frame fits
 const kMss = 1448; // Linux's MSS on a 1500-byte Ethernet link with timestamps

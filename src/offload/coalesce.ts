@@ -37,12 +37,12 @@ import * as ipv4 from '../packet/ipv4.js';
 import * as ipv6 from '../packet/ipv6.js';
 import * as tcp from '../packet/tcp.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 import { kGsoNone, kGsoTcp4, kGsoTcp6, kOffDataValid, kOffNeedsCsum } from '../dataplane/pool.js';
 import { ipv4HeaderChecksum, pseudoSumAt } from '../packet/checksum.js';
 import { verifyParsed } from './checksum.js';
 import { kOffloadOk } from './errors.js';
 import { Headers, kIpv4MinHeader, kIpv6Header, kProtoTcp, kTcpCsumOff, kTcpMinHeader, parseHeaders } from './headers.js';
-import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 
 /** Out-parameter of `coalesceTcp`, allocated once by the caller with room for its largest batch. */
 export class CoalesceResult {
@@ -133,16 +133,17 @@ export function coalesceTcp(pool: PacketPool, slots: Int32Array, count: number, 
 
 /** Could the frame in `s` be part of a run at all? Fills `h`. Cheap checks only (no checksum). */
 function eligible(pool: PacketPool, s: number, h: Headers): boolean {
-  if (pool.meta32[(s << Meta.shift) + Meta.gsoType] !== kGsoNone) return false;
+  const at = s << Meta.shift;
+  if (pool.meta32[at + Meta.gsoType] !== kGsoNone) return false;
   if (parseHeaders(pool, s, h) !== kOffloadOk) return false;
-  if (h.proto !== kProtoTcp || h.fragment || h.ipEnd !== pool.meta32[(s << Meta.shift) + Meta.len]) return false; // padding: not a data segment
+  if (h.proto !== kProtoTcp || h.fragment || h.ipEnd !== pool.meta32[at + Meta.len]) return false; // padding: not a data segment
   if (!h.v6 && h.l4 - h.l3 !== kIpv4MinHeader) return false; // IPv4 options
   if (h.payload >= h.ipEnd) return false; // no payload: a pure ACK ends a run
   const b = pool.bytes;
   const t = pool.frameStart(s) + h.l4;
   const flags = b[t + kTcpFlagsOff]!;
   if ((flags & ~(kTcpAck | kTcpPsh)) !== 0 || (flags & kTcpAck) === 0) return false;
-  if ((pool.meta32[(s << Meta.shift) + Meta.oflags]! & kOffNeedsCsum) !== 0 && (pool.meta32[(s << Meta.shift) + Meta.csumStart] !== h.l4 || pool.meta16[(s << Meta16.shift) + Meta16.csumOffset] !== kTcpCsumOff)) return false;
+  if ((pool.meta32[at + Meta.oflags]! & kOffNeedsCsum) !== 0 && (pool.meta32[at + Meta.csumStart] !== h.l4 || pool.meta16[(s << Meta16.shift) + Meta16.csumOffset] !== kTcpCsumOff)) return false;
   // Options: only NOP, EOL and a well-formed timestamp.
   const end = pool.frameStart(s) + h.payload;
   for (let o = t + kTcpMinHeader; o < end; ) {
@@ -198,15 +199,16 @@ function mergeable(pool: PacketPool, s: number, res: CoalesceResult): boolean {
 }
 
 function open(pool: PacketPool, s: number, maxBytes: number): void {
+  const at = s << Meta.shift;
   const t = head;
   head = cand;
   cand = t;
   const b = pool.bytes;
   const f = pool.frameStart(s);
-  const room = pool.slotSize - pool.meta32[(s << Meta.shift) + Meta.off]!; // bytes from the frame start to the slot end
+  const room = pool.slotSize - pool.meta32[at + Meta.off]!; // bytes from the frame start to the slot end
   runOpen = true;
   runSlot = s;
-  runLen = pool.meta32[(s << Meta.shift) + Meta.len]!;
+  runLen = pool.meta32[at + Meta.len]!;
   runMss = head.ipEnd - head.payload;
   runLimit = maxBytes < room ? maxBytes : room;
   const st = f + head.l4 + kTcpSeqOff;
@@ -215,7 +217,7 @@ function open(pool: PacketPool, s: number, maxBytes: number): void {
   runMinTtl = b[f + head.l3 + (head.v6 ? kIpv6HopOff : kIpv4TtlOff)]!;
   runPsh = 0;
   runMerged = 0;
-  runVerified = (pool.meta32[(s << Meta.shift) + Meta.oflags]! & (kOffDataValid | kOffNeedsCsum)) !== 0;
+  runVerified = (pool.meta32[at + Meta.oflags]! & (kOffDataValid | kOffNeedsCsum)) !== 0;
 }
 
 function merge(pool: PacketPool, s: number, res: CoalesceResult): void {

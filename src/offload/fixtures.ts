@@ -7,11 +7,11 @@
  * Control path only: allocates and throws freely. Not imported by the datapath.
  */
 import { kGsoNone, kOffNeedsCsum, type PacketPool } from '../dataplane/pool.js';
+import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 import { pseudoSumAt } from '../packet/checksum.js';
 import { buildEthernet, buildIpv6, buildTcp4, buildTcp6, buildUdp4, buildUdp6, type VlanTag } from '../packet/frame.js';
 import * as ipv4 from '../packet/ipv4.js';
 import * as tcp from '../packet/tcp.js';
-import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 
 export const kTcpAck = 0x10;
 export const kTcpPsh = 0x08;

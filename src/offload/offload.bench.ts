@@ -13,13 +13,13 @@
  * Each result also shows the payload rate it sustains on one core.
  */
 import { kGsoTcp4, kGsoNone, kOffNeedsCsum, PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { onesSum } from '../packet/checksum.js';
 import { completeChecksum } from './checksum.js';
 import { CoalesceResult, coalesceTcp } from './coalesce.js';
 import { build, kTcpAck, loadPartial, payloadOf, timestampOption } from './fixtures.js';
 import { segmentTcp } from './segment.js';
 import { sum16 } from './sum.js';
-import { Meta } from '../dataplane/slot-meta.js';
 
 const kMss = 1448; // Linux MSS on 1500-byte Ethernet with timestamps
 const kSegments = 45; // 45 x 1448 = 65160: the most full segments under the 65535-byte IP length

@@ -11,12 +11,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { kGsoTcp4, kGsoTcp6, PacketPool } from '../dataplane/pool.js';
+import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 import { verifyIpv4Header } from '../packet/checksum.js';
 import { completeChecksum, verifyL4Checksum } from './checksum.js';
 import { CoalesceResult, coalesceTcp } from './coalesce.js';
 import { build, kTcpAck, kTcpPsh, loadPartial, offsets, timestampOption } from './fixtures.js';
 import { segmentGso, segmentTcp, segmentUdpL4 } from './segment.js';
-import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 
 const pool = new PacketPool({ slots: 512, slotSize: 65792 }); // 64 KiB + 256: a whole GSO frame fits
 const out = new Int32Array(256); // 64000 / 536 = 120 segments at most

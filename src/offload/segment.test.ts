@@ -7,13 +7,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { kGsoEcn, kGsoNone, kGsoTcp4, kGsoTcp6, kGsoUdpL4, kOffNeedsCsum, PacketPool } from '../dataplane/pool.js';
+import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 import { verifyIpv4Header } from '../packet/checksum.js';
 import { buildArpRequest } from '../packet/frame.js';
 import { kErrGsoMalformed, kErrGsoUnsupported, kErrNoBuffer, kErrOutFull, offloadErrorName } from './errors.js';
 import { build, kTcpAck, kTcpCwr, kTcpFin, kTcpPsh, loadPartial, offsets, payloadOf, timestampOption, type Spec } from './fixtures.js';
 import { verifyL4Checksum } from './checksum.js';
 import { segmentGso, segmentTcp } from './segment.js';
-import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 
 const pool = new PacketPool({ slots: 512, slotSize: 65792 }); // 64 KiB + 256: a whole GSO frame fits
 const kMss = 1448; // 1500 MTU - 20 IPv4 - 20 TCP - 12 timestamps: what Linux uses on Ethernet

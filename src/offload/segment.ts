@@ -33,12 +33,12 @@ import * as ipv6 from '../packet/ipv6.js';
 import * as tcp from '../packet/tcp.js';
 import * as udp from '../packet/udp.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 import { kGsoEcn, kGsoNone, kGsoTcp4, kGsoTcp6, kGsoUdpL4, kOffNeedsCsum } from '../dataplane/pool.js';
 import { finish, ipv4HeaderChecksum, pseudoSumAt } from '../packet/checksum.js';
 import { kErrGsoMalformed, kErrGsoUnsupported, kErrNoBuffer, kErrOutFull, kOffloadOk } from './errors.js';
 import { Headers, kProtoTcp, kProtoUdp, kTcpCsumOff, kUdpCsumOff, parseHeaders } from './headers.js';
 import { sum16 } from './sum.js';
-import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 
 /** The largest MSS a virtio_net_hdr can carry (gso_size is 16 bits). */
 const kMaxMss = 0xffff;

@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { rssHash, kNoHash } from '../queues/rss.js';
 import { FlowKey } from '../policy/flow-key.js';
 import { buildEthernet, buildTcp6, buildUdp4 } from './frame.js';
 import * as vlan from './vlan.js';
 import { family, kFamBad, kFamIpv4, kFamIpv6, kFamNone, kFragFirst, kFragLater, kInnerTag, protocol, shiftL2, walk, walked } from './walk.js';
-import { Meta } from '../dataplane/slot-meta.js';
 
 const A = '02:00:00:00:00:0a';
 const B = '02:00:00:00:00:0b';

@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { buildArpRequest, buildEthernet, buildUdp4, buildUdp6 } from '../packet/frame.js';
 import { compileAcls, kDirIn, kDirOut, type AclTable } from './acl.js';
 import type { AclRule } from './config.js';
 import { family, walked } from '../packet/walk.js';
 import { FlowKey } from './flow-key.js';
-import { Meta } from '../dataplane/slot-meta.js';
 
 const macs = ['52:54:00:00:00:01', '52:54:00:00:00:02', '52:54:00:00:01:02', '52:54:80:00:00:02']; // the last: low word >= 2^31
 const ip4s = ['10.0.0.1', '10.0.0.2', '10.0.1.2', '192.168.0.1'];

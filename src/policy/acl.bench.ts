@@ -13,11 +13,11 @@ import { Clock } from '../dataplane/clock.js';
 import { Counters } from '../dataplane/counters.js';
 import { Batch, kMaxBatch } from '../dataplane/graph.js';
 import { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { buildTcp4 } from '../packet/frame.js';
 import { PortAcls } from './acls.js';
 import type { AclRule, ExtAclRule } from './config.js';
 import { FlowKey } from './flow-key.js';
-import { Meta } from '../dataplane/slot-meta.js';
 
 const kRounds = 28_000; // x 256 frames = ~7 M frames per case: timer noise well below 1%
 const kPort = 1;

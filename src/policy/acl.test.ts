@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { buildArpRequest, buildTcp4, buildUdp4, buildUdp6 } from '../packet/frame.js';
 import { compileAcls, kDirIn, kDirOut, parseIpSelector, type AclTable } from './acl.js';
 import type { AclRule } from './config.js';
 import { FlowKey } from './flow-key.js';
-import { Meta } from '../dataplane/slot-meta.js';
 
 const pool = new PacketPool({ slots: 64, slotSize: 2048 });
 const key = new FlowKey();

@@ -22,6 +22,7 @@ import type { Clock } from '../dataplane/clock.js';
 import { type Counters, kMaxPorts } from '../dataplane/counters.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { compileAcls, kDirIn, kDirOut, type AclTable } from './acl.js';
 import { kDefaultFlowTableSize, type AclRule, type ExtAclRule } from './config.js';
 import { FlowTable, type FlowEntry } from './conntrack.js';
@@ -29,7 +30,6 @@ import { compileExtAcls, type ExtAclTable } from './ext-acl.js';
 import { family, walked } from '../packet/walk.js';
 import { FlowKey } from './flow-key.js';
 import { policyDrops } from './counters.js';
-import { Meta } from '../dataplane/slot-meta.js';
 
 export interface RuleStats {
   id: number;
@@ -133,15 +133,16 @@ export class PortAcls {
 
   /** Basic then extended rules of port p in direction dir: 0 pass, 1 deny. */
   private check(p: number, dir: number, s: number): number {
+    const at = s << Meta.shift;
     const key = this.key;
     const pool = this.pool;
-    const bytes = pool.meta32[(s << Meta.shift) + Meta.len]!;
+    const bytes = pool.meta32[at + Meta.len]!;
     const b = this.basic[p];
     const x = this.ext[p];
     // basic ACLs only: a cached verdict from the header record, no FlowKey (acl.ts probe)
     if (b !== null && x === null && bytes >= 14) {
       const fam = family(walked(pool, s)); // walk first: it fills l3
-      const r = b.probe(dir, pool.view, pool.slotBase(s) + pool.meta32[(s << Meta.shift) + Meta.off]!, pool.meta32[(s << Meta.shift) + Meta.l3]!, fam, bytes);
+      const r = b.probe(dir, pool.view, pool.slotBase(s) + pool.meta32[at + Meta.off]!, pool.meta32[at + Meta.l3]!, fam, bytes);
       if (r >= 0) return r;
     }
     if (!key.parse(pool, s)) return 0; // shorter than Ethernet: ingress drops these as malformed

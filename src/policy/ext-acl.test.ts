@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { buildArpRequest, buildIcmp6Echo, buildIcmpEcho, buildTcp4, buildTcp6, buildUdp4 } from '../packet/frame.js';
 import type { ExtAclRule } from './config.js';
 import { FlowTable } from './conntrack.js';
 import { compileExtAcls, kDirIn, kDirOut, parsePortRange, parseProtocol, type ExtAclTable } from './ext-acl.js';
 import { FlowKey } from './flow-key.js';
-import { Meta } from '../dataplane/slot-meta.js';
 
 const pool = new PacketPool({ slots: 64, slotSize: 2048 });
 const key = new FlowKey();

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { buildArpRequest, buildEthernet, buildIcmp6Echo, buildIcmpEcho, buildIpv4, buildIpv6, buildTcp4, buildTcp6, buildUdp4, buildUdp6 } from '../packet/frame.js';
 import { parseIpv4, parseIpv6 } from '../packet/ipaddr.js';
 import { FlowKey, kf, kFamily4, kFamilyNone, kProtoUnknown, kSignFlip } from './flow-key.js';
-import { Meta } from '../dataplane/slot-meta.js';
 
 const pool = new PacketPool({ slots: 64, slotSize: 2048 });
 const mac = { srcMac: '52:54:00:12:34:56', dstMac: '02:00:00:ab:cd:ef' };

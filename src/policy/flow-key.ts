@@ -26,6 +26,7 @@
  * - One 802.1Q tag is skipped if present (frames reaching policy are untagged; this is only defence).
  */
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import * as eth from '../packet/ethernet.js';
 import { field as ethField } from '../packet/ethernet.js';
 import * as vlan from '../packet/vlan.js';
@@ -35,7 +36,6 @@ import * as ipv4 from '../packet/ipv4.js';
 import * as ipv6 from '../packet/ipv6.js';
 import * as udp from '../packet/udp.js';
 import { family, kFamIpv4, kFamIpv6, kFragLater, protocol, walked } from '../packet/walk.js';
-import { Meta } from '../dataplane/slot-meta.js';
 
 /**
  * Slots of `FlowKey.v`, the flat int32 vector rule programs (acl.ts) compare against. Address words are

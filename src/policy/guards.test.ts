@@ -16,6 +16,7 @@ import { Counters, declaredRows, kMaxPorts } from '../dataplane/counters.js';
 import './counters.js';
 import { Batch, Graph } from '../dataplane/graph.js';
 import { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { ipv4HeaderChecksum } from '../packet/checksum.js';
 import {
   buildArpRequest,
@@ -38,7 +39,6 @@ import * as icmpv6 from '../packet/icmpv6.js';
 import { Icmp6Type } from '../packet/icmpv6.js';
 import { IpProto } from '../packet/ipv4.js';
 import { GuardNode } from './guards.js';
-import { Meta } from '../dataplane/slot-meta.js';
 
 const pool = new PacketPool({ slots: 512, slotSize: 4096 });
 

@@ -40,6 +40,7 @@
 import { kMaxPorts } from '../dataplane/counters.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import * as eth from '../packet/ethernet.js';
 import * as icmp from '../packet/icmp.js';
 import * as icmpv6 from '../packet/icmpv6.js';
@@ -50,7 +51,6 @@ import { parseMacWords } from '../packet/mac.js';
 import * as udp from '../packet/udp.js';
 import { family, kFamIpv4, kFamIpv6, kFragFirst, kFragLater, protocol, walked } from '../packet/walk.js';
 import { policyDrops } from './counters.js';
-import { Meta } from '../dataplane/slot-meta.js';
 
 /** What a control-path caller sets on one port (policy/config.ts PortPolicy names, plus the port's MAC). */
 export interface GuardSettings {

@@ -12,11 +12,11 @@ import { switchDrops } from '../switch/counters.js';
 import { policyCounters } from './counters.js';
 import { Batch, Graph } from '../dataplane/graph.js';
 import { kGsoTcp4, kOffNeedsCsum, PacketPool } from '../dataplane/pool.js';
+import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 import { buildEthernet, buildTcp4, buildUdp4 } from '../packet/frame.js';
 import { IngressNode } from '../switch/ingress.js';
 import { PortTable } from '../switch/port-table.js';
 import { kMirrorIn, kMirrorOut, kMirrorQueueLen, Mirror } from './mirror.js';
-import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 
 const A = '02:00:00:00:00:0a';
 const B = '02:00:00:00:00:0b';

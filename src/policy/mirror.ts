@@ -35,12 +35,12 @@
 import { Counters, kMaxPorts } from '../dataplane/counters.js';
 import { kMaxBatch } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import { copySlotMeta, Meta } from '../dataplane/slot-meta.js';
 import { kTapIn, kTapOut, Tap } from '../dataplane/tap.js';
 import type { VectorNode } from '../dataplane/vector-chain.js';
 import type { MirrorDirection, MirrorMode } from './config.js';
 import { mechanismDrops } from '../dataplane/drops.js';
 import { policyCounters } from './counters.js';
-import { copySlotMeta, Meta } from '../dataplane/slot-meta.js';
 
 /** flags bit: the port's received frames (switch ingress) are mirrored. */
 export const kMirrorIn = kTapIn;

@@ -11,9 +11,9 @@ import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Clock } from '../dataplane/clock.js';
 import { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { buildUdp4 } from '../packet/frame.js';
 import { EgressShaper } from './shaper.js';
-import { Meta } from '../dataplane/slot-meta.js';
 
 /** A UDP/IPv4 frame of exactly `len` bytes (14 Ethernet + 20 IPv4 + 8 UDP + payload). */
 function frameOf(len: number): Uint8Array {

@@ -51,8 +51,8 @@
 import { kMaxPorts } from '../dataplane/counters.js';
 import type { Clock } from '../dataplane/clock.js';
 import type { PacketPool } from '../dataplane/pool.js';
-import type { MinimumBandwidthMode, PortPolicy } from './config.js';
 import { Meta } from '../dataplane/slot-meta.js';
+import type { MinimumBandwidthMode, PortPolicy } from './config.js';
 
 /** Frames per class queue: one full batch (kMaxBatch = 256) can wait behind a congested egress. */
 export const kDefaultQueueFrames = 256;

@@ -10,9 +10,9 @@ import { Clock } from '../dataplane/clock.js';
 import { Counters, kMaxPorts } from '../dataplane/counters.js';
 import { Batch, Graph, kMaxBatch } from '../dataplane/graph.js';
 import { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { buildArpRequest, buildUdp4 } from '../packet/frame.js';
 import { StormNode } from './storm.js';
-import { Meta } from '../dataplane/slot-meta.js';
 
 const kFloodMark = -1; // what switch/forward.ts writes for broadcast, multicast and unknown unicast
 const pool = new PacketPool({ slots: 512, slotSize: 2048 });

@@ -27,8 +27,8 @@ import type { Clock } from '../dataplane/clock.js';
 import { kMaxPorts } from '../dataplane/counters.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
-import { policyDrops } from './counters.js';
 import { Meta } from '../dataplane/slot-meta.js';
+import { policyDrops } from './counters.js';
 
 /** Tokens per packet: thousandths, so ms x pps (both whole) adds whole units. */
 const kUnit = 1000;

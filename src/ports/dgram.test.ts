@@ -10,10 +10,10 @@ import { once } from 'node:events';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { DgramNic, kTxRing, qemuDgramNetdevArg } from './dgram.js';
 import { RecordingSink } from '../testing/recording-sink.js';
 import { until } from '../testing/until.js';
-import { Meta } from '../dataplane/slot-meta.js';
 
 
 function frameOf(len: number, seed: number): Buffer {

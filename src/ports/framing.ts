@@ -21,8 +21,8 @@
  * costs one allocation and one socket write per batch, whatever the number of frames.
  */
 import type { PacketPool } from '../dataplane/pool.js';
-import type { NicSink } from './nic.js';
 import { Meta } from '../dataplane/slot-meta.js';
+import type { NicSink } from './nic.js';
 
 /** QEMU's NET_BUFSIZE (4096 + 65536): QEMU refuses longer lengths as a corrupt stream and drops the connection. */
 export const kMaxStreamFrame = 69632;

@@ -15,11 +15,11 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { NetnsLab, netnsSkipReason } from '../testing/netns.js';
 import type { NicDropReason, NicSink } from './nic.js';
 import { loadTapAddon, tapAddonAvailable, type TapAddon } from './tap-native.js';
 import { TapNic } from './tap.js';
-import { Meta } from '../dataplane/slot-meta.js';
 
 const addonFile = fileURLToPath(new URL('../../build/Release/vswitch_tap.node', import.meta.url));
 const skip = netnsSkipReason() || (tapAddonAvailable() ? false : 'TAP addon not built: run `npm install`');

@@ -32,10 +32,10 @@
  *    per NIC at construction.
  */
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { kCapCsum, kCapTso, kCapUso, type Nic, type NicSink } from './nic.js';
 import { loadTapAddon, type TapAddon } from './tap-native.js';
 import { kVnetHdrLen, readVnetHdr, writeVnetHdr } from './vnet-hdr.js';
-import { Meta } from '../dataplane/slot-meta.js';
 
 export { kVnetHdrLen };
 

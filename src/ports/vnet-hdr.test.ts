@@ -11,9 +11,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { kGsoEcn, kGsoNone, kGsoTcp4, kGsoTcp6, kGsoUdpL4, kOffDataValid, kOffNeedsCsum, PacketPool } from '../dataplane/pool.js';
+import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 import { build, loadPartial, payloadOf, timestampOption } from '../offload/fixtures.js';
 import { kVnetHdrLen, readVnetHdr, writeVnetHdr } from './vnet-hdr.js';
-import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 
 const pool = new PacketPool({ slots: 64, slotSize: 65792 }); // 64 KiB + 256: a whole GSO frame fits
 const kMss4 = 1448; // 1500 - 20 IPv4 - 20 TCP - 12 timestamp option: Linux's MSS on Ethernet

@@ -52,6 +52,7 @@ export type VnetHdrRefusal = 'bad-vnet-hdr' | 'gso-unsupported';
  * on refusal.
  */
 export function readVnetHdr(pool: PacketPool, slot: number, hdrAt: number, len: number): 0 | VnetHdrRefusal {
+  const at = slot << Meta.shift;
   const bytes = pool.bytes;
   const view = pool.view;
   const flags = bytes[hdrAt + kHdrFlags]!;
@@ -65,10 +66,10 @@ export function readVnetHdr(pool: PacketPool, slot: number, hdrAt: number, len: 
   if (needsCsum && csumStart + csumOffset + kCsumFieldLen > len) return 'bad-vnet-hdr';
   if (type !== kGsoNone && (gsoSize === 0 || !needsCsum)) return 'bad-vnet-hdr';
   if (type === kGsoNone && gso !== kGsoNone) return 'bad-vnet-hdr'; // the ECN bit alone: Linux refuses it too
-  pool.meta32[(slot << Meta.shift) + Meta.oflags] = flags & (kOffNeedsCsum | kOffDataValid);
-  pool.meta32[(slot << Meta.shift) + Meta.gsoType] = gso;
+  pool.meta32[at + Meta.oflags] = flags & (kOffNeedsCsum | kOffDataValid);
+  pool.meta32[at + Meta.gsoType] = gso;
   pool.meta16[(slot << Meta16.shift) + Meta16.gsoSize] = gsoSize;
-  pool.meta32[(slot << Meta.shift) + Meta.csumStart] = csumStart;
+  pool.meta32[at + Meta.csumStart] = csumStart;
   pool.meta16[(slot << Meta16.shift) + Meta16.csumOffset] = csumOffset;
   return 0;
 }

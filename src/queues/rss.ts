@@ -29,11 +29,11 @@
  * - Only one 802.1Q tag (0x8100) is skipped; a QinQ (0x88a8) frame is "not IP" here, as in vlan.ts.
  */
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import * as ipv4 from '../packet/ipv4.js';
 import * as ipv6 from '../packet/ipv6.js';
 import { family, kFamIpv4, kFamIpv6, kFragFirst, kFragLater, kHashed, protocol, walked } from '../packet/walk.js';
 import { kDefaultToeplitz, type Toeplitz } from './toeplitz.js';
-import { Meta } from '../dataplane/slot-meta.js';
 
 /** `rssHash` result for a frame it cannot hash: send it to the default queue (worker). Never a valid
  *  hash, since hashes are unsigned 32-bit values (0 .. 2^32-1). */
@@ -51,15 +51,16 @@ const kPortsLen = 4; // L4 src port + dst port, the first 4 bytes of both TCP an
  * frame if no stage has) and keeps the hash there; allocates nothing.
  */
 export function rssHash(pool: PacketPool, slot: number, toeplitz: Toeplitz = kDefaultToeplitz): number {
+  const at = slot << Meta.shift;
   const h = walked(pool, slot);
   const fam = family(h);
   if (fam !== kFamIpv4 && fam !== kFamIpv6) return kNoHash;
   const view = pool.view;
   const bytes = pool.bytes;
   const start = pool.frameStart(slot);
-  const ip = start + pool.meta32[(slot << Meta.shift) + Meta.l3];
+  const ip = start + pool.meta32[at + Meta.l3];
   const proto = protocol(h);
-  const l4Off = start + pool.meta32[(slot << Meta.shift) + Meta.l4];
+  const l4Off = start + pool.meta32[at + Meta.l4];
   let hash: number;
   if (fam === kFamIpv4) {
     const fragment = (h & (kFragFirst | kFragLater)) !== 0; // MF set or a non-zero offset
@@ -73,8 +74,8 @@ export function rssHash(pool: PacketPool, slot: number, toeplitz: Toeplitz = kDe
       hash = toeplitz.hashAddrsPorts(bytes, ip + kIpv6AddrsOff, kIpv6AddrsLen, l4Off);
     else hash = toeplitz.hashAddrs(bytes, ip + kIpv6AddrsOff, kIpv6AddrsLen);
   }
-  pool.meta32[(slot << Meta.shift) + Meta.hash] = hash;
-  pool.meta32[(slot << Meta.shift) + Meta.hdr] = h | kHashed;
+  pool.meta32[at + Meta.hash] = hash;
+  pool.meta32[at + Meta.hdr] = h | kHashed;
   return hash;
 }
 

@@ -25,6 +25,7 @@
  */
 import type { CounterRow } from '../dataplane/counters.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { SlotRing } from '../dataplane/slot-ring.js';
 import * as eth from '../packet/ethernet.js';
 import * as vlan from '../packet/vlan.js';
@@ -33,7 +34,6 @@ import type { PortTable } from '../switch/port-table.js';
 import { Moderator, type ModerationSettings } from './moderation.js';
 import { kHeld, kMaxWorkers, kPinned, kPinQ, kQueueSlots, kRss, kRssBase, kWorkerMask, QueueTables } from './queue-tables.js';
 import { kNoHash, rssHash } from './rss.js';
-import { Meta } from '../dataplane/slot-meta.js';
 
 /** Per-worker queue stats, declared as rows like the counter block's (dataplane/counters.ts): a block of
  *  their own per worker (`stats`), these words first, then one word per queue from kQueueStatBase. */

@@ -21,6 +21,7 @@
 import { Counters } from '../dataplane/counters.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import { copySlotMeta, Meta } from '../dataplane/slot-meta.js';
 import type { TxQueues } from '../dataplane/txq.js';
 import { kMaxPorts } from '../dataplane/counters.js';
 import * as eth from '../packet/ethernet.js';
@@ -30,7 +31,6 @@ import { kFlood } from './forward.js';
 import type { PortTable } from './port-table.js';
 import { mechanismDrops } from '../dataplane/drops.js';
 import { portCounters, switchDrops } from './counters.js';
-import { copySlotMeta, Meta } from '../dataplane/slot-meta.js';
 
 const kEthHeader = eth.field.headerLen;
 // per-frame counter rows as module constants (small integers the JIT folds, not property loads)

@@ -11,10 +11,10 @@ import { Counters } from '../dataplane/counters.js';
 import type { Clock } from '../dataplane/clock.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import * as eth from '../packet/ethernet.js';
 import { kLearnLimited, type Fdb } from './fdb.js';
 import { portCounters, switchDrops } from './counters.js';
-import { Meta } from '../dataplane/slot-meta.js';
 
 export const kFlood = -1;
 

@@ -12,11 +12,11 @@ import '../engine/counter-layout.js';
 import { portCounters, switchDrops } from './counters.js';
 import { Batch, Graph } from '../dataplane/graph.js';
 import { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { buildUdp4, toHex } from '../packet/frame.js';
 import { IngressNode } from './ingress.js';
 import { PortTable } from './port-table.js';
 import type { VlanConfig } from './vlan-config.js';
-import { Meta } from '../dataplane/slot-meta.js';
 
 const P = 3; // the ingress port under test
 

@@ -17,12 +17,12 @@
 import { Counters } from '../dataplane/counters.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import * as eth from '../packet/ethernet.js';
 import * as vlan from '../packet/vlan.js';
 import { shiftL2 } from '../packet/walk.js';
 import type { PortTable } from './port-table.js';
 import { portCounters, switchDrops } from './counters.js';
-import { Meta } from '../dataplane/slot-meta.js';
 
 const kVidReserved = 0xfff; // 802.1Q reserves VID 4095
 // per-frame counter rows as module constants (small integers the JIT folds, not property loads)
