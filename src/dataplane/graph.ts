@@ -1,6 +1,6 @@
 /**
  * The node graph (VPP / Snabb style): a batch of packet slots flows through an ordered list of nodes; each
- * node processes the whole batch and writes each packet's next step into `pool.aux[slot]` (0 = go on,
+ * node processes the whole batch and writes each packet's next step into the slot's `aux` (0 = go on,
  * n > 0 = drop with reason code n). It never calls the next node per packet. After each node the graph
  * compacts the batch in place, counts each drop against the packet's ingress port and the node, and frees
  * the slot. No allocation per packet or per batch: the batch arrays are preallocated.
@@ -24,7 +24,7 @@ export interface GraphNode {
   readonly name: string;
   /** True for a node that never drops (a tap): the graph skips compacting after it. */
   readonly passive?: boolean;
-  /** Process `batch.slots[0..count)`, setting pool.aux[slot] to a drop code for packets that stop here. */
+  /** Process `batch.slots[0..count)`, setting the slot's aux to a drop code for packets that stop here. */
   process(batch: Batch): void;
 }
 

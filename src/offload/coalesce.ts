@@ -28,7 +28,7 @@
  * - Only ADJACENT segments merge (one open run): interleaved flows (A B A B) stay unmerged. A batch
  *   toward one port is mostly one bulk flow, and one run keeps the state in a few module variables.
  * - Checksums are verified lazily: a segment that never gets merged is never summed.
- * - The head slot is written in place: a head still referenced by another egress queue (pool.refs > 1,
+ * - The head slot is written in place: a head still referenced by another egress queue (the slot's refs > 1,
  *   a flood copy) is never merged into (it may still be merged away: it is only read then).
  * - Merged-away slots are not freed here: they go to `res.freed` so the caller applies its own
  *   ownership rule (free or release).

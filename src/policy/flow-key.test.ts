@@ -181,7 +181,7 @@ test('a tagged frame (defence: policy normally sees untagged ones) is read behin
   assert.deepEqual([r.family, r.srcPort, r.dstPort], [4, 9, 10]);
 });
 
-test('truncated frames never throw and never read past pool.len (same result whatever follows)', () => {
+test('truncated frames never throw and never read past the frame length (same result whatever follows)', () => {
   const frames = [
     buildTcp4({ ...mac, srcIp: '10.0.0.1', dstIp: '10.0.0.2', srcPort: 1, dstPort: 2 }),
     buildUdp6({ ...mac, srcIp: '2001:db8::1', dstIp: '2001:db8::2', srcPort: 3, dstPort: 4 }),

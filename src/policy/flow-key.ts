@@ -13,7 +13,7 @@
  *              field number; address words sign-flipped there so prefix ranges compare as int32
  *
  * Trade-offs:
- * - Defensive, never throws: nothing is read past pool.len[s]. A frame shorter than 14 bytes reports
+ * - Defensive, never throws: nothing is read past the slot's len. A frame shorter than 14 bytes reports
  *   `parse() === false`; a non-IP frame, or an IP header that fails its check, reports family 0 (only MAC
  *   rules can match it).
  * - IPv6 extension headers are walked (ipv6.walkExtensions: hop-by-hop 0, routing 43, destination options 60, fragment 44, and

@@ -2,7 +2,7 @@
  * GuardNode tests: golden frames for every guard case (DHCPv4/DHCPv6 server messages, router
  * advertisements and redirects over IPv4 and IPv6, behind extension headers and split by fragmentation),
  * the MAC spoofing check, priority clearing, drops counted by reason through a real Graph, and
- * properties: truncated or random frames never throw, and no verdict depends on bytes past pool.len.
+ * properties: truncated or random frames never throw, and no verdict depends on bytes past the slot's len.
  *
  * Frames come from packet/frame.ts; the few shapes it has no builder for (ICMPv4 redirect and router
  * advertisement, IPv6 extension headers and fragments, IPv4 fragments) are assembled here from the packet
@@ -536,12 +536,12 @@ function allFrames(): Uint8Array[] {
   ];
 }
 
-test('truncated frames never throw and are judged only on the bytes within pool.len', () => {
+test('truncated frames never throw and are judged only on the bytes within the frame length', () => {
   const g = guarded({ mac: vmMac, dhcpGuard: true, routerGuard: true, ieeePriorityTag: false });
   for (const frame of allFrames()) {
     assert.notEqual(verdict(g, frame), 'pass', `the whole frame is dropped: ${toHex(frame)}`);
     // every strict prefix: the IP length fields now claim more than the frame holds, so nothing matches,
-    // even though the slot still holds the rest of the frame right after pool.len
+    // even though the slot still holds the rest of the frame right after the slot's len
     const s = pool.load(frame, 1);
     const batch = new Batch();
     for (let n = 0; n < frame.length; n++) {
@@ -555,7 +555,7 @@ test('truncated frames never throw and are judged only on the bytes within pool.
   }
 });
 
-test('property: random IP frames never throw, and bytes past pool.len never change a verdict', () => {
+test('property: random IP frames never throw, and bytes past the frame length never change a verdict', () => {
   const g = guarded({ mac: vmMac, dhcpGuard: true, routerGuard: true });
   const eth = Array.from(fromHex('333300000001 525400123456'));
   const arb = fc.record({

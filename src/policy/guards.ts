@@ -1,6 +1,6 @@
 /**
  * Guard node: the built-in ingress guards of a Hyper-V port (DESIGN.md sections 3 and 5), run right after
- * the ingress node, so frames are untagged and `pool.vid`/`pool.pcp` are set.
+ * the ingress node, so frames are untagged and the slot's `vid`/`pcp` are set.
  *
  * - MacAddressSpoofing off (the default) on a port with a `mac`: a frame whose source MAC is any other
  *   address is dropped (`mac-spoofing`). A port without `mac` is not checked. MACs compare as the two
@@ -10,7 +10,7 @@
  *   a server message type: ADVERTISE 2, REPLY 7, RECONFIGURE 10, RELAY-REPL 13 (RFC 8415 section 7.3).
  * - RouterGuard: router advertisements and redirects are dropped (`router-guard`): ICMPv6 134 and 137
  *   (RFC 4861), ICMPv4 5 (RFC 792) and 9 (RFC 1256).
- * - IeeePriorityTag false: the frame's 802.1p priority is not trusted, `pool.pcp` is cleared to 0.
+ * - IeeePriorityTag false: the frame's 802.1p priority is not trusted, the slot's `pcp` is cleared to 0.
  *
  * IPv6 extension headers (hop-by-hop 0, routing 43, fragment 44, destination options 60, and AH 51, which
  * RFC 7113 also requires an RA guard to walk) are followed to the upper layer, bounded by the datagram's

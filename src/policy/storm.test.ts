@@ -2,7 +2,7 @@
  * StormNode tests with a manual clock: exact pass counts over several simulated seconds (whole and
  * fractional refills), the 100 ms burst depth, known unicast never limited and never charged, ports
  * independent, limits switched off and changed, drops counted as `storm-limit` through a real Graph.
- * pool.dst is set by hand as the forwarding node would (a port index, or the flood mark).
+ * the slot's dst is set by hand as the forwarding node would (a port index, or the flood mark).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

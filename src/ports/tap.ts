@@ -12,7 +12,7 @@
  *   transmit: transmit(slots) -> offsets/lens into pre-allocated Int32Arrays -> one writeBatch
  *
  *   slot with vnetHdr:   | headroom - 12 | virtio_net_hdr (12) | frame ...
- *                                       ^ read/write here      ^ pool.off = headroom (frame start)
+ *                                       ^ read/write here      ^ the slot's off = headroom (frame start)
  *
  * Trade-offs:
  *  - Slots for the next read are taken from the pool ahead of time (`refill`, up to kBatch), so a wake
@@ -22,7 +22,7 @@
  *  - When the pool is empty, frames are read into a private scratch buffer and counted as `no-buffer`
  *    drops instead of being left in the kernel: leaving them would make the level-triggered poll spin.
  *  - With vnetHdr the 12-byte virtio_net_hdr is parsed on receive into the slot's offload metadata
- *    (pool.oflags/gsoType/gsoSize/csumStart/csumOffset) and rebuilt from it on transmit (vnet-hdr.ts
+ *    (the slot's oflags/gsoType/gsoSize/csumStart/csumOffset) and rebuilt from it on transmit (vnet-hdr.ts
  *    holds the parse/validate/emit; this file only places the header in the headroom). With `offload`,
  *    TUNSETOFFLOAD lets the kernel hand over 64 KB GSO frames with partial checksums and accept the same
  *    back (passthrough, DESIGN.md section 6); without it the kernel sends only complete frames. A header

@@ -3,11 +3,11 @@
  * each forwarding decision into one vector per destination port (txq.ts), applying the VLAN egress rule,
  * link state and the MTU of each destination; the vectors then walk the egress list (engine/pipeline.ts).
  *
- * A frame arrives here untagged (ingress stripped it) with `pool.vid`/`pool.pcp`. A destination whose
+ * A frame arrives here untagged (ingress stripped it) with the slot's `vid`/`pcp`. A destination whose
  * pvid differs from the frame's VLAN gets it tagged (PCP kept). A flooded frame that goes out both tagged
  * and untagged needs two byte layouts: the untagged one stays in the original slot and a single tagged
  * clone is made; when every destination wants it tagged, the tag is inserted in place (4 bytes into the
- * headroom, 12 bytes moved). Each queued reference bumps `pool.refs`; the engine releases after transmit.
+ * headroom, 12 bytes moved). Each queued reference bumps the slot's `refs`; the engine releases after transmit.
  *
  * Per destination, before any tag goes in, two more rules apply: private VLAN reachability
  * (port-table.ts pvlanAllows) and the destination's egress filter (inbound port ACLs, policy/acls.ts,
@@ -15,7 +15,7 @@
  *
  * Egress drops are counted against the egress port (where the frame could not go): `link-down`,
  * `vlan-not-allowed`, `pvlan-isolated` (known unicast only: a flood simply skips ports it may not reach),
- * `acl-deny`, `mtu-exceeded` (longer than MTU + 14, +4 when tagged), `ring-full`: not through `pool.aux`,
+ * `acl-deny`, `mtu-exceeded` (longer than MTU + 14, +4 when tagged), `ring-full`: not through the slot's `aux`,
  * which charges the ingress port. The batch is empty when it returns: every frame is queued or dropped.
  */
 import { Counters } from '../dataplane/counters.js';

@@ -11,7 +11,7 @@
  *   VID too: stripping it would expose an inner tag, [30, 20] on access 30 leaving a native-30 trunk as
  *   VLAN 20), and a priority tag with an 802.1Q tag behind it is `vlan-double-tagged` on any port
  * - the tag is stripped in place (the frame moves 4 bytes into its headroom: 12 bytes copied) so every
- *   later node sees an untagged frame with `pool.vid`/`pool.pcp` set; egress re-inserts it where needed.
+ *   later node sees an untagged frame with the slot's `vid`/`pcp` set; egress re-inserts it where needed.
  *   Counted as the VLAN-strip offload.
  */
 import { Counters } from '../dataplane/counters.js';
