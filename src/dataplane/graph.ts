@@ -24,8 +24,9 @@ export interface GraphNode {
   readonly name: string;
   /** True for a node that never drops (a tap): the graph skips compacting after it. */
   readonly passive?: boolean;
-  /** Process `batch.slots[0..count)`, setting the slot's aux to a drop code for packets that stop here. */
-  process(batch: Batch): void;
+  /** Process `batch.slots[0..count)`, setting the slot's aux to a drop code for packets that stop here.
+   *  May return how many it marked: 0 lets the graph skip the compaction pass (nothing returned: compact). */
+  process(batch: Batch): number | void;
 }
 
 export class Graph {
@@ -49,8 +50,8 @@ export class Graph {
       if (batch.count === 0) return;
       c[Counters.nodePackets(n)] += batch.count;
       const node = nodes[n];
-      node.process(batch);
-      if (node.passive === true) continue;
+      const marked = node.process(batch);
+      if (node.passive === true || marked === 0) continue;
       // compact: keep slots whose aux is 0, count and free the rest
       const slots = batch.slots;
       let w = 0;

@@ -47,8 +47,8 @@ const kAclDeny = policyDrops['acl-deny'];
 class AclIngressNode implements GraphNode {
   readonly name = 'acl-in';
   constructor(private readonly owner: PortAcls) {}
-  process(batch: Batch): void {
-    this.owner.processIngress(batch);
+  process(batch: Batch): number {
+    return this.owner.processIngress(batch);
   }
 }
 
@@ -111,8 +111,9 @@ export class PortAcls {
   }
 
   /** The ingress node's work (called by `ingress.process`). */
-  processIngress(batch: Batch): void {
+  processIngress(batch: Batch): number {
     const pool = this.pool;
+    let marked = 0;
     const m = pool.meta32;
     const on = this.ingressOn;
     const slots = batch.slots;
@@ -121,8 +122,12 @@ export class PortAcls {
       const at = s << Meta.shift;
       const p = m[at + Meta.port]!;
       if (on[p] === 0) continue;
-      if (this.check(p, kDirOut, s) !== 0) m[at + Meta.aux] = kAclDeny;
+      if (this.check(p, kDirOut, s) !== 0) {
+        m[at + Meta.aux] = kAclDeny;
+        marked++;
+      }
     }
+    return marked;
   }
 
   /** 0 = deliver, else policyDrops['acl-deny']: port d's inbound rules for the frame in slot s. */

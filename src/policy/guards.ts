@@ -124,9 +124,10 @@ export class GuardNode implements GraphNode {
     this.macLo[port] = 0;
   }
 
-  process(batch: Batch): void {
+  process(batch: Batch): number {
     const { pool, view, flags } = this;
     const m = pool.meta32;
+    let marked = 0;
     // L3/L4 offsets come from the slot's header record (packet/walk.ts), walked once per frame
     const slots = batch.slots;
     for (let i = 0; i < batch.count; i++) {
@@ -141,6 +142,7 @@ export class GuardNode implements GraphNode {
       const start = pool.slotBase(s) + m[at + Meta.off];
       if ((f & kSpoofCheck) !== 0 && (eth.srcHi16(view, start) !== this.macHi[p] || eth.srcLo32(view, start) !== this.macLo[p])) {
         m[at + Meta.aux] = policyDrops['mac-spoofing'];
+        marked++;
         continue;
       }
       if ((f & kInspect) === 0) continue;
@@ -150,8 +152,12 @@ export class GuardNode implements GraphNode {
       let code = 0;
       if (fam === kFamIpv4) code = this.inspect4(start + m[at + Meta.l3], start + m[at + Meta.l4], h, f);
       else if (fam === kFamIpv6) code = this.inspect6(start + m[at + Meta.l3], f);
-      if (code !== 0) m[at + Meta.aux] = code;
+      if (code !== 0) {
+        m[at + Meta.aux] = code;
+        marked++;
+      }
     }
+    return marked;
   }
 
   /** Drop code for the IPv4 datagram at `ip` (its header checked by the walk, `h` its record), 0 to pass. */

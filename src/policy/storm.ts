@@ -83,8 +83,9 @@ export class StormNode implements GraphNode {
     return this.rate[port] ?? 0;
   }
 
-  process(batch: Batch): void {
+  process(batch: Batch): number {
     const { pool, rate, tokens, refilledMs, floodMark } = this;
+    let marked = 0;
     const m = pool.meta32;
     const now = this.clock.nowMs;
     const slots = batch.slots;
@@ -96,8 +97,12 @@ export class StormNode implements GraphNode {
       if (!rate[p]) continue; // not limited (or a port index outside the table)
       if (refilledMs[p] !== now) this.refill(p, now);
       if (tokens[p] >= kUnit) tokens[p] -= kUnit;
-      else m[at + Meta.aux] = policyDrops['storm-limit'];
+      else {
+        m[at + Meta.aux] = policyDrops['storm-limit'];
+        marked++;
+      }
     }
+    return marked;
   }
 
   /** Add the tokens earned since the last refill, up to the depth. */

@@ -20,6 +20,8 @@ export const kFlood = -1;
 
 export class LearnNode implements GraphNode {
   readonly name = 'learn';
+  /** Learning never drops a frame: the graph skips compacting after it. */
+  readonly passive = true;
   constructor(
     private readonly pool: PacketPool,
     private readonly fdb: Fdb,
@@ -53,11 +55,12 @@ export class ForwardNode implements GraphNode {
     private readonly fdb: Fdb,
   ) {}
 
-  process(batch: Batch): void {
+  process(batch: Batch): number {
     const { pool, fdb } = this;
     const { view } = pool;
     const m = pool.meta32;
     const slots = batch.slots;
+    let marked = 0;
     for (let i = 0; i < batch.count; i++) {
       const s = slots[i];
       const at = s << Meta.shift;
@@ -68,8 +71,11 @@ export class ForwardNode implements GraphNode {
       }
       const port = fdb.lookup((m[at + Meta.vid] << 16) | eth.dstHi16(view, start), eth.dstLo32(view, start));
       if (port < 0) m[at + Meta.dst] = kFlood;
-      else if (port === m[at + Meta.port]) m[at + Meta.aux] = switchDrops['same-port'];
-      else m[at + Meta.dst] = port;
+      else if (port === m[at + Meta.port]) {
+        m[at + Meta.aux] = switchDrops['same-port'];
+        marked++;
+      } else m[at + Meta.dst] = port;
     }
+    return marked;
   }
 }
