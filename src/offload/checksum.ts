@@ -39,10 +39,12 @@ const kCsumFieldLen = 2;
  * (nothing written, flags unchanged: the caller drops and counts).
  */
 export function completeChecksum(pool: PacketPool, slot: number): number {
-  if ((pool.meta32[(slot << Meta.shift) + Meta.oflags]! & kOffNeedsCsum) === 0) return kOffloadOk;
-  const start = pool.meta32[(slot << Meta.shift) + Meta.csumStart]!;
+  const m = pool.meta32;
+  const rec = slot << Meta.shift;
+  if ((m[rec + Meta.oflags]! & kOffNeedsCsum) === 0) return kOffloadOk;
+  const start = m[rec + Meta.csumStart]!;
   const offset = pool.meta16[(slot << Meta16.shift) + Meta16.csumOffset]!;
-  const len = pool.meta32[(slot << Meta.shift) + Meta.len]!;
+  const len = m[rec + Meta.len]!;
   if (start < 0 || offset < 0 || start + offset + kCsumFieldLen > len) return kErrCsumBadOffset;
   const b = pool.bytes;
   const base = pool.frameStart(slot);
@@ -51,7 +53,7 @@ export function completeChecksum(pool: PacketPool, slot: number): number {
   if (c === 0 && offset === kUdpCsumOffset) c = 0xffff;
   b[at] = c >> 8;
   b[at + 1] = c & 0xff;
-  pool.meta32[(slot << Meta.shift) + Meta.oflags] = pool.meta32[(slot << Meta.shift) + Meta.oflags]! & ~kOffNeedsCsum;
+  m[rec + Meta.oflags] &= ~kOffNeedsCsum;
   return kOffloadOk;
 }
 

@@ -85,18 +85,20 @@ export function segmentGso(pool: PacketPool, slot: number, out: Int32Array, outS
 function segmentL4(pool: PacketPool, slot: number, mss: number, out: Int32Array, outStart: number, proto: number): number {
   // --- checks, all before the first slot is taken ---
   if (!(mss >= 1 && mss <= kMaxMss) || mss !== Math.floor(mss)) return kErrGsoMalformed; // also rejects NaN
-  const type = pool.meta32[(slot << Meta.shift) + Meta.gsoType]! & ~kGsoEcn;
+  const m = pool.meta32;
+  const at = slot << Meta.shift;
+  const type = m[at + Meta.gsoType]! & ~kGsoEcn;
   const tcp = proto === kProtoTcp;
   if (tcp ? type !== kGsoNone && type !== kGsoTcp4 && type !== kGsoTcp6 : type !== kGsoNone && type !== kGsoUdpL4)
     return kErrGsoUnsupported;
   const rc = parseHeaders(pool, slot, h);
   if (rc !== kOffloadOk) return rc;
-  const len = pool.meta32[(slot << Meta.shift) + Meta.len]!;
+  const len = m[at + Meta.len]!;
   if (h.proto !== proto || h.fragment || h.ipEnd !== len) return kErrGsoMalformed;
   if ((type === kGsoTcp4 && h.v6) || (type === kGsoTcp6 && !h.v6)) return kErrGsoMalformed;
-  if ((pool.meta32[(slot << Meta.shift) + Meta.oflags]! & kOffNeedsCsum) !== 0) {
+  if ((m[at + Meta.oflags]! & kOffNeedsCsum) !== 0) {
     // The partial checksum must point at this L4 header's checksum field; anything else is a bogus header.
-    if (pool.meta32[(slot << Meta.shift) + Meta.csumStart] !== h.l4 || pool.meta16[(slot << Meta16.shift) + Meta16.csumOffset] !== (tcp ? kTcpCsumOff : kUdpCsumOff)) return kErrGsoMalformed;
+    if (m[at + Meta.csumStart] !== h.l4 || pool.meta16[(slot << Meta16.shift) + Meta16.csumOffset] !== (tcp ? kTcpCsumOff : kUdpCsumOff)) return kErrGsoMalformed;
   }
   const hdrLen = h.payload;
   const total = len - hdrLen;
@@ -119,10 +121,10 @@ function segmentL4(pool: PacketPool, slot: number, mss: number, out: Int32Array,
   const ident = v6 ? 0 : v.getUint16(src + l3 + kIpv4IdentOff);
   const seq = tcp ? v.getUint32(src + l4 + kTcpSeqOff) : 0;
   const flags = tcp ? b[src + l4 + kTcpFlagsOff]! : 0;
-  const port = pool.meta32[(slot << Meta.shift) + Meta.port]!;
-  const vid = pool.meta32[(slot << Meta.shift) + Meta.vid]!;
-  const pcp = pool.meta32[(slot << Meta.shift) + Meta.pcp]!;
-  const dst = pool.meta32[(slot << Meta.shift) + Meta.dst]!;
+  const port = m[at + Meta.port]!;
+  const vid = m[at + Meta.vid]!;
+  const pcp = m[at + Meta.pcp]!;
+  const dst = m[at + Meta.dst]!;
 
   for (let k = 0; k < count; k++) {
     const s = pool.alloc();
@@ -138,13 +140,14 @@ function segmentL4(pool: PacketPool, slot: number, mss: number, out: Int32Array,
     if (chunk > 0) b.copyWithin(d + hdrLen, src + hdrLen + from, src + hdrLen + from + chunk);
     const segLen = hdrLen + chunk;
     const l4Len = segLen - l4;
-    pool.meta32[(s << Meta.shift) + Meta.len] = segLen;
-    pool.meta32[(s << Meta.shift) + Meta.port] = port;
-    pool.meta32[(s << Meta.shift) + Meta.vid] = vid;
-    pool.meta32[(s << Meta.shift) + Meta.pcp] = pcp;
-    pool.meta32[(s << Meta.shift) + Meta.dst] = dst;
+    const sa = s << Meta.shift;
+    m[sa + Meta.len] = segLen;
+    m[sa + Meta.port] = port;
+    m[sa + Meta.vid] = vid;
+    m[sa + Meta.pcp] = pcp;
+    m[sa + Meta.dst] = dst;
     pool.meta16[(s << Meta16.shift) + Meta16.gsoSize] = 0;
-    pool.meta32[(s << Meta.shift) + Meta.csumStart] = 0;
+    m[sa + Meta.csumStart] = 0;
     pool.meta16[(s << Meta16.shift) + Meta16.csumOffset] = 0; // alloc() already cleared oflags and gsoType
     if (v6) {
       v.setUint16(d + l3 + kIpv6PlenOff, segLen - l3 - kIpv6Header);

@@ -128,8 +128,10 @@ export class FlowKey {
 
   private read(pool: PacketPool, slot: number): boolean {
     const view = pool.view;
-    const len = pool.meta32[(slot << Meta.shift) + Meta.len]!;
-    const start = pool.slotBase(slot) + pool.meta32[(slot << Meta.shift) + Meta.off]!;
+    const m = pool.meta32;
+    const at = slot << Meta.shift;
+    const len = m[at + Meta.len]!;
+    const start = pool.slotBase(slot) + m[at + Meta.off]!;
     this.family = kFamilyNone;
     this.protocol = 0;
     this.hasPorts = 0;
@@ -152,9 +154,9 @@ export class FlowKey {
     this.srcMacLo = view.getInt32(start + ethField.src + kLo32Off);
     // the slot's header record (packet/walk.ts): EtherType after one tag, checked IP header, offsets
     const h = walked(pool, slot);
-    this.ethertype = pool.meta32[(slot << Meta.shift) + Meta.l3] === vlanField.headerLen ? vlan.innerEthertype(view, start) : eth.ethertype(view, start);
+    this.ethertype = m[at + Meta.l3] === vlanField.headerLen ? vlan.innerEthertype(view, start) : eth.ethertype(view, start);
     const fam = family(h);
-    const ip = start + pool.meta32[(slot << Meta.shift) + Meta.l3]!;
+    const ip = start + m[at + Meta.l3]!;
     if (fam === kFamIpv4) {
       this.family = kFamily4;
       src[0] = view.getInt32(ip + ipv4.field.src);
@@ -165,7 +167,7 @@ export class FlowKey {
         this.laterFragment = 1;
         return true;
       }
-      const l4 = start + pool.meta32[(slot << Meta.shift) + Meta.l4]!;
+      const l4 = start + m[at + Meta.l4]!;
       this.l4Off = l4 - start;
       if ((proto === kProtoTcp || proto === kProtoUdp) && l4 + kPortsLen <= ip + view.getUint16(ip + ipv4.field.totalLen)) {
         this.hasPorts = 1;
