@@ -351,7 +351,10 @@ export class Engine {
   /** A NIC hands over one received frame (several workers: into `rx`, steered when the breath starts). */
   enqueue(port: number, slot: number): void {
     this.pool.meta32[(slot << Meta.shift) + Meta.port] = port;
-    if (this.mq === null) return this.add(port, slot);
+    if (this.mq === null) {
+      this.add(port, slot);
+      return;
+    }
     const rx = this.rx;
     if (rx.count === kMaxBatch) {
       // a NIC delivering synchronously inside a breath filled it: drop the newest
