@@ -73,5 +73,6 @@ test('alloc resets what a new frame must not inherit and points off at the headr
   assert.equal(t, s);
   const at = t << Meta.shift;
   assert.equal(pool.meta32[at + Meta.off], pool.headroom);
-  for (const f of [Meta.len, Meta.refs, Meta.vid, Meta.pcp, Meta.aux, Meta.oflags, Meta.gsoType, Meta.hdr]) assert.equal(pool.meta32[at + f], 0);
+  for (const f of [Meta.len, Meta.refs, Meta.vid, Meta.pcp, Meta.aux, Meta.oflags, Meta.gsoType, Meta.hdr])
+    assert.equal(pool.meta32[at + f], 0);
 });

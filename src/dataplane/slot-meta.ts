@@ -26,6 +26,7 @@
  */
 
 /** Int32 word offsets within a record; `shift`: a record is 1 << shift words. */
+// biome-ignore lint/suspicious/noConstEnum: tsc inlines each use as a literal offset; no lookup per access on the datapath
 export const enum Meta {
   shift = 4,
   words = 16,
@@ -34,6 +35,7 @@ export const enum Meta {
   len = 1,
   port = 2,
   vid = 3,
+  // biome-ignore lint/suspicious/noDuplicateEnumValues: shift, words and bytes are sizes, the rest offsets
   pcp = 4,
   aux = 5,
   dst = 6,
@@ -48,6 +50,7 @@ export const enum Meta {
 }
 
 /** Uint16 offsets within a record (the last Int32 word, bytes 60..63). */
+// biome-ignore lint/suspicious/noConstEnum: inlined like Meta
 export const enum Meta16 {
   shift = 5,
   gsoSize = 30,
