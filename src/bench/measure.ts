@@ -93,6 +93,14 @@ export function processCpuSeconds(pid: number): number | null {
   return f ? (Number(f[11]) + Number(f[12])) / kClkTck : null;
 }
 
+/** CPU seconds (user + system) the calling thread has used, a worker thread included (/proc/thread-self):
+ *  a busy-looping benchmark's own work, which other processes' load on the machine does not inflate the
+ *  way it inflates wall time (clock-tick resolution: 10 ms, so measure windows of seconds). */
+export function ownThreadCpuSeconds(): number {
+  const f = statFields('thread-self');
+  return f ? (Number(f[11]) + Number(f[12])) / kClkTck : 0;
+}
+
 /** CPU seconds per thread of a live process, keyed `main` for the thread whose TID is the PID and
  *  `comm#tid` for the others (Node names its worker threads `node` too, so the TID tells them apart). */
 export function threadCpuSeconds(pid: number): Record<string, number> {

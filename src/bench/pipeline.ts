@@ -14,6 +14,7 @@ import { MemoryNic } from '../ports/memory.js';
 import { Engine } from '../engine/engine.js';
 import { buildUdp4 } from '../packet/frame.js';
 import type { AclRule, ExtAclRule } from '../policy/config.js';
+import { ownThreadCpuSeconds } from './measure.js';
 import { median } from './median.js';
 
 export type PipelinePolicy = 'none' | 'acl25' | 'stateful';
@@ -23,6 +24,10 @@ export interface PipelineBenchResult {
   policy: PipelinePolicy;
   mpps: number;
   nsPerFrame: number;
+  /** The benchmark thread's own CPU time per frame (bench/measure.ts ownThreadCpuSeconds), and the rate
+   *  that gives: what the thread would do with a core to itself, less disturbed by a busy machine. */
+  cpuNsPerFrame: number;
+  cpuMpps: number;
   frames: number;
   seconds: number;
   batch: number;
@@ -119,7 +124,9 @@ export async function run(opts: { quick?: boolean; seconds?: number; policy?: Pi
   };
 
   drive(500);
+  const cpu0 = ownThreadCpuSeconds();
   const { frames, injected, elapsedMs } = drive(seconds * 1000);
+  const cpuNs = (ownThreadCpuSeconds() - cpu0) * 1e9;
   if (frames !== injected) throw new Error(`pipeline bench lost frames: injected ${injected}, transmitted ${frames}`);
   const secs = elapsedMs / 1000;
   return {
@@ -127,6 +134,8 @@ export async function run(opts: { quick?: boolean; seconds?: number; policy?: Pi
     policy,
     mpps: Math.round((frames / secs / 1e6) * 1000) / 1000,
     nsPerFrame: Math.round((elapsedMs * 1e6) / frames * 10) / 10,
+    cpuNsPerFrame: Math.round((cpuNs / frames) * 10) / 10,
+    cpuMpps: Math.round((frames / cpuNs) * 1e3 * 1000) / 1000,
     frames,
     seconds: Math.round(secs * 1000) / 1000,
     batch: kMaxBatch,

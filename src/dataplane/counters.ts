@@ -51,7 +51,7 @@ function declare<const R extends readonly CounterRow[]>(t: Table, owner: string,
   return out as { [K in R[number][1]]: number };
 }
 
-/** Declare drop reasons: [code (1-based, what a node writes into pool.aux), name, meaning]. */
+/** Declare drop reasons: [code (1-based, what a node writes into the slot's aux), name, meaning]. */
 export function declareDrops<const R extends readonly CounterRow[]>(owner: string, rows: R): { [K in R[number][1]]: number } {
   return declare(drops, owner, rows, 1);
 }

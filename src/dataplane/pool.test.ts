@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kHeadroom, PacketPool } from './pool.js';
+import { Meta } from './slot-meta.js';
 
 const shape = { slots: 64, slotSize: 2048 };
 
@@ -31,33 +32,33 @@ test('alloc hands out every slot once, then -1; free makes one available again',
 test('alloc resets the slot metadata to an empty frame at the headroom', () => {
   const pool = new PacketPool(shape);
   const s = pool.alloc();
-  pool.off[s] = 40;
-  pool.len[s] = 99;
-  pool.refs[s] = 3;
-  pool.vid[s] = 10;
-  pool.pcp[s] = 5;
-  pool.aux[s] = 2;
+  pool.meta32[(s << Meta.shift) + Meta.off] = 40;
+  pool.meta32[(s << Meta.shift) + Meta.len] = 99;
+  pool.meta32[(s << Meta.shift) + Meta.refs] = 3;
+  pool.meta32[(s << Meta.shift) + Meta.vid] = 10;
+  pool.meta32[(s << Meta.shift) + Meta.pcp] = 5;
+  pool.meta32[(s << Meta.shift) + Meta.aux] = 2;
   pool.free(s);
   assert.equal(pool.alloc(), s, 'free list is LIFO: the same slot comes back');
-  assert.deepEqual([pool.off[s], pool.len[s], pool.refs[s], pool.vid[s], pool.pcp[s], pool.aux[s]], [kHeadroom, 0, 0, 0, 0, 0]);
+  assert.deepEqual([pool.meta32[(s << Meta.shift) + Meta.off], pool.meta32[(s << Meta.shift) + Meta.len], pool.meta32[(s << Meta.shift) + Meta.refs], pool.meta32[(s << Meta.shift) + Meta.vid], pool.meta32[(s << Meta.shift) + Meta.pcp], pool.meta32[(s << Meta.shift) + Meta.aux]], [kHeadroom, 0, 0, 0, 0, 0]);
   assert.equal(pool.slotBase(s), s * 2048);
   assert.equal(pool.frameStart(s), s * 2048 + kHeadroom);
-  pool.off[s] = kHeadroom - 4;
+  pool.meta32[(s << Meta.shift) + Meta.off] = kHeadroom - 4;
   assert.equal(pool.frameStart(s), s * 2048 + kHeadroom - 4);
 });
 
 test('release frees a slot only when its last egress reference is dropped', () => {
   const pool = new PacketPool(shape);
   const s = pool.alloc();
-  pool.refs[s] = 3;
+  pool.meta32[(s << Meta.shift) + Meta.refs] = 3;
   const before = pool.available;
   pool.release(s);
   pool.release(s);
   assert.equal(pool.available, before, 'two of three references released: still held');
-  assert.equal(pool.refs[s], 1);
+  assert.equal(pool.meta32[(s << Meta.shift) + Meta.refs], 1);
   pool.release(s);
   assert.equal(pool.available, before + 1);
-  assert.equal(pool.refs[s], 0);
+  assert.equal(pool.meta32[(s << Meta.shift) + Meta.refs], 0);
 });
 
 test('load copies a frame into a fresh slot at the headroom; copyOut copies it back', () => {
@@ -65,9 +66,9 @@ test('load copies a frame into a fresh slot at the headroom; copyOut copies it b
   const frame = Uint8Array.from({ length: 60 }, (_, i) => i * 7);
   const s = pool.load(frame, 3);
   assert.ok(s >= 0);
-  assert.equal(pool.len[s], 60);
-  assert.equal(pool.port[s], 3);
-  assert.equal(pool.off[s], kHeadroom);
+  assert.equal(pool.meta32[(s << Meta.shift) + Meta.len], 60);
+  assert.equal(pool.meta32[(s << Meta.shift) + Meta.port], 3);
+  assert.equal(pool.meta32[(s << Meta.shift) + Meta.off], kHeadroom);
   assert.deepEqual(pool.bytes.subarray(pool.frameStart(s), pool.frameStart(s) + 60), frame);
   assert.equal(pool.view.getUint8(pool.frameStart(s) + 59), (59 * 7) & 0xff);
   const out = pool.copyOut(s);
@@ -80,7 +81,7 @@ test('load copies a frame into a fresh slot at the headroom; copyOut copies it b
   assert.equal(pool.available, avail);
   const big = pool.load(new Uint8Array(pool.maxFrame).fill(0xab));
   assert.ok(big >= 0);
-  assert.equal(pool.len[big], pool.maxFrame);
+  assert.equal(pool.meta32[(big << Meta.shift) + Meta.len], pool.maxFrame);
   assert.equal(pool.bytes[pool.slotBase(big) + 2047], 0xab, 'last byte is the last byte of the slot');
 });
 
@@ -93,13 +94,13 @@ test('load returns -1 when the pool is exhausted', () => {
 test('a second view over the same SharedArrayBuffers sees the same bytes and metadata', () => {
   const a = new PacketPool(shape);
   const s = a.load(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14), 2);
-  a.vid[s] = 42;
+  a.meta32[(s << Meta.shift) + Meta.vid] = 42;
   const b = new PacketPool(shape, { data: a.data, meta: a.meta });
   assert.deepEqual(b.copyOut(s), a.copyOut(s));
-  assert.equal(b.vid[s], 42);
-  assert.equal(b.port[s], 2);
-  b.pcp[s] = 6;
-  assert.equal(a.pcp[s], 6);
+  assert.equal(b.meta32[(s << Meta.shift) + Meta.vid], 42);
+  assert.equal(b.meta32[(s << Meta.shift) + Meta.port], 2);
+  b.meta32[(s << Meta.shift) + Meta.pcp] = 6;
+  assert.equal(a.meta32[(s << Meta.shift) + Meta.pcp], 6);
 });
 
 test('constructor rejects bad shapes', () => {

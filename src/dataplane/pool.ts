@@ -2,12 +2,12 @@
  * PacketPool: every frame the switch holds lives in one slot of one SharedArrayBuffer.
  *
  * Why: a packet must be handed between threads (port I/O, datapath workers, control thread) without
- * copying or allocating, so a packet is only an index into this pool plus per-slot metadata kept as
- * structure-of-arrays (one typed array per field, indexed by slot). Headers are read through the one
- * long-lived `view` (DataView) at `slotBase(slot) + off[slot]`; nothing is allocated per packet.
+ * copying or allocating, so a packet is only an index into this pool plus its slot's metadata record (one
+ * 64-byte line per slot, dataplane/slot-meta.ts). Headers are read through the one long-lived `view`
+ * (DataView) at `frameStart(slot)`; nothing is allocated per packet.
  *
  *   slot s:  | headroom (kHeadroom) | frame bytes (len) ............ | unused     |
- *            ^ s * slotSize        ^ s * slotSize + off[s]
+ *            ^ s * slotSize        ^ s * slotSize + off (the record's Meta.off)
  *
  * The headroom lets a node push headers in place (an 802.1Q tag: 4 bytes; later a VXLAN outer header:
  * 50 bytes over IPv4, 70 over IPv6; a virtio_net_hdr: 12 bytes) without copying the payload.
@@ -17,12 +17,13 @@
  * in one shared stack behind a spin lock, and each worker keeps a private cache of up to kCacheMax slots,
  * refilled and spilled kCacheBulk at a time (the DPDK mempool cache): a frame is allocated by the worker
  * that reads it and freed by the worker that delivers it, and the lock is taken once per kCacheBulk frames,
- * not per frame. `refs` counts how many egress queues still point at a slot (a flooded frame is queued once
+ * not per frame. The record's `refs` counts how many egress queues still point at a slot (a flooded frame is queued once
  * per destination port) so it is freed exactly once; only the worker switching the frame touches it.
  *
  * Trade-off: fixed-size slots waste memory for small frames, but make allocation O(1) with no
  * fragmentation and keep every frame contiguous for the native TAP read/write path.
  */
+import { createSlotMeta, Meta } from './slot-meta.js';
 
 /** Room in front of every received frame: 128 bytes covers tag insert (4), VXLAN/IPv6 outer (70), vnet hdr (12). */
 export const kHeadroom = 128;
@@ -87,26 +88,10 @@ export class PacketPool {
   /** Whole pool as bytes and as a DataView (long-lived: never create views per packet). */
   readonly bytes: Uint8Array;
   readonly view: DataView;
-  /** Per-slot metadata (structure of arrays). */
-  readonly off: Int32Array; // frame start relative to slot base
-  readonly len: Int32Array; // frame length in bytes
-  readonly port: Int32Array; // ingress port index
-  readonly vid: Int32Array; // classified VLAN id (0 = not yet classified)
-  readonly pcp: Int32Array; // 802.1p priority from the tag, 0 if untagged
-  readonly refs: Int32Array; // egress queue references still pending
-  readonly aux: Int32Array; // next step: 0 = continue, n > 0 = drop with reason code n (dataplane/graph.ts)
-  readonly dst: Int32Array; // forwarding result: destination port index, or kFlood
-  // Offload metadata (virtio_net_hdr semantics, DESIGN.md section 6), travelling with the frame:
-  readonly oflags: Int32Array; // kOffNeedsCsum | kOffDataValid
-  readonly gsoType: Int32Array; // kGsoNone, kGsoTcp4, kGsoTcp6, kGsoUdpL4 (| kGsoEcn)
-  readonly gsoSize: Int32Array; // MSS (payload bytes per segment) of a GSO frame
-  readonly csumStart: Int32Array; // partial checksum: sum from this byte (relative to the frame start) to the end...
-  readonly csumOffset: Int32Array; // ...and store it at csumStart + csumOffset
-  // Header record (packet/walk.ts), filled by the first stage that needs it: 0 in `hdr` = not walked yet.
-  readonly hdr: Int32Array; // EtherType, IP protocol, family, fragment flags
-  readonly l3: Int32Array; // frame-relative offset of the IP header
-  readonly l4: Int32Array; // frame-relative offset after the IP fixed header
-  readonly hash: Int32Array; // RSS hash (unsigned: read with >>> 0), valid when hdr has kHashed
+  /** The slots' metadata records (dataplane/slot-meta.ts): `meta32[(s << Meta.shift) + Meta.len]`, and the
+   *  two 16-bit fields through `meta16[(s << Meta16.shift) + Meta16.gsoSize]`. Long-lived, like `view`. */
+  readonly meta32: Int32Array;
+  readonly meta16: Uint16Array;
   private readonly freeStack: Int32Array;
   private freeTop = 0;
   /** Multi-worker pools: the shared free stack ([0] lock, [1] top, [2..] slots), else null. */
@@ -122,29 +107,12 @@ export class PacketPool {
     this.slots = shape.slots;
     this.slotSize = shape.slotSize;
     this.maxFrame = shape.slotSize - kHeadroom;
-    const metaFields = 17;
     this.data = shared?.data ?? new SharedArrayBuffer(shape.slots * shape.slotSize);
-    this.meta = shared?.meta ?? new SharedArrayBuffer(shape.slots * 4 * metaFields);
+    this.meta = shared?.meta ?? createSlotMeta(shape.slots);
     this.bytes = new Uint8Array(this.data);
     this.view = new DataView(this.data);
-    const m = (i: number) => new Int32Array(this.meta, i * shape.slots * 4, shape.slots);
-    this.off = m(0);
-    this.len = m(1);
-    this.port = m(2);
-    this.vid = m(3);
-    this.pcp = m(4);
-    this.refs = m(5);
-    this.aux = m(6);
-    this.dst = m(7);
-    this.oflags = m(8);
-    this.gsoType = m(9);
-    this.gsoSize = m(10);
-    this.csumStart = m(11);
-    this.csumOffset = m(12);
-    this.hdr = m(13);
-    this.l3 = m(14);
-    this.l4 = m(15);
-    this.hash = m(16);
+    this.meta32 = new Int32Array(this.meta);
+    this.meta16 = new Uint16Array(this.meta);
     this.shared = shared?.free ? new Int32Array(shared.free) : null;
     if (this.shared) {
       this.freeStack = new Int32Array(kCacheMax);
@@ -203,22 +171,24 @@ export class PacketPool {
 
   /** Byte offset of the first frame byte of slot s. */
   frameStart(slot: number): number {
-    return slot * this.slotSize + this.off[slot];
+    return slot * this.slotSize + this.meta32[(slot << Meta.shift) + Meta.off];
   }
 
   /** Take a free slot, reset to an empty frame at the headroom; -1 when exhausted (caller counts `no-buffer`). */
   alloc(): number {
     if (this.freeTop === 0 && (this.shared === null || this.refill() === 0)) return -1;
     const s = this.freeStack[--this.freeTop];
-    this.off[s] = kHeadroom;
-    this.len[s] = 0;
-    this.refs[s] = 0;
-    this.vid[s] = 0;
-    this.pcp[s] = 0;
-    this.aux[s] = 0;
-    this.oflags[s] = 0;
-    this.gsoType[s] = 0;
-    this.hdr[s] = 0;
+    const m = this.meta32;
+    const b = s << Meta.shift;
+    m[b + Meta.off] = kHeadroom;
+    m[b + Meta.len] = 0;
+    m[b + Meta.refs] = 0;
+    m[b + Meta.vid] = 0;
+    m[b + Meta.pcp] = 0;
+    m[b + Meta.aux] = 0;
+    m[b + Meta.oflags] = 0;
+    m[b + Meta.gsoType] = 0;
+    m[b + Meta.hdr] = 0;
     return s;
   }
 
@@ -230,7 +200,7 @@ export class PacketPool {
 
   /** Drop one egress reference; frees the slot when none remain. */
   release(slot: number): void {
-    if (--this.refs[slot] <= 0) this.free(slot);
+    if (--this.meta32[(slot << Meta.shift) + Meta.refs] <= 0) this.free(slot);
   }
 
   /** Free slots this view can hand out now (its cache plus, for a shared pool, the shared stack). */
@@ -244,14 +214,14 @@ export class PacketPool {
     const s = this.alloc();
     if (s < 0) return -1;
     this.bytes.set(src, s * this.slotSize + kHeadroom);
-    this.len[s] = src.length;
-    this.port[s] = port;
+    this.meta32[(s << Meta.shift) + Meta.len] = src.length;
+    this.meta32[(s << Meta.shift) + Meta.port] = port;
     return s;
   }
 
   /** Copy a slot's frame out (control path and tests only: allocates). */
   copyOut(slot: number): Uint8Array {
     const start = this.frameStart(slot);
-    return this.bytes.slice(start, start + this.len[slot]);
+    return this.bytes.slice(start, start + this.meta32[(slot << Meta.shift) + Meta.len]);
   }
 }

@@ -14,6 +14,7 @@
 import { kMaxPorts } from './counters.js';
 import type { Batch, GraphNode } from './graph.js';
 import type { PacketPool } from './pool.js';
+import { Meta } from './slot-meta.js';
 import { VectorNode } from './vector-chain.js';
 
 /** flags bit: frames the port sends (switch ingress) are tapped. */
@@ -39,11 +40,12 @@ export abstract class Tap {
   tapIn(batch: Batch): void {
     if (this.inPorts === 0) return;
     const flags = this.flags;
-    const portOf = this.pool.port;
+    const m = this.pool.meta32;
     const slots = batch.slots;
     for (let i = 0; i < batch.count; i++) {
       const s = slots[i];
-      const p = portOf[s];
+      const at = s << Meta.shift;
+      const p = m[at + Meta.port];
       if ((flags[p] & kTapIn) !== 0) this.copy(p, kTapIn, s);
     }
   }

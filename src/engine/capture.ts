@@ -11,6 +11,7 @@
 import { kMaxPorts } from '../dataplane/counters.js';
 import type { Clock } from '../dataplane/clock.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { FrameRing } from '../dataplane/ring.js';
 import { kTapIn, kTapOut, Tap } from '../dataplane/tap.js';
 
@@ -112,7 +113,7 @@ export class CaptureTap extends Tap {
     if (this.clock.nowMs !== this.stampedMs) this.stamp();
     const ring = this.ring!;
     const pool = this.pool;
-    const len = pool.len[slot];
+    const len = pool.meta32[(slot << Meta.shift) + Meta.len];
     const cut = len < ring.capacity ? len : ring.capacity;
     if (!ring.push(pool.bytes, pool.frameStart(slot), cut)) {
       this.lost![port]++;

@@ -6,8 +6,9 @@
  * state, steering between workers, and the control operations.
  *
  * Several workers (queues/): each hosts an Engine over the same shared pool, MAC table and link state. With
- * `queues` set, `enqueue` steers each received frame (WorkerQueues.steer: VMQ filter, RSS, pinning) and hands
- * the ones another worker serves over through a slot ring; `drainRings` switches what others handed here.
+ * `queues` set, a breath first steers the received batch (WorkerQueues.steerBatch: VMQ filter, RSS, pinning)
+ * and hands the frames another worker serves over through a slot ring; `drainRings` switches what others
+ * handed here.
  * A port's NIC lives on one worker (`attach`); the others reach it through `attachRemote` (a TAP's fd for
  * writing, or their own queue of a multi-queue TAP).
  *
@@ -20,11 +21,11 @@ import { Clock } from '../dataplane/clock.js';
 import { Counters, dropCode, kMaxPorts } from '../dataplane/counters.js';
 import { Batch, kMaxBatch } from '../dataplane/graph.js';
 import { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { parseMacWords } from '../packet/mac.js';
 import type { MinimumBandwidthMode, PortPolicy } from '../policy/config.js';
 import { kDefaultFlowTableSize } from '../policy/config.js';
 import type { Nic, NicDropReason, NicSink } from '../ports/nic.js';
-import { kWorkerMask } from '../queues/queue-tables.js';
 import type { WorkerQueues } from '../queues/worker-queues.js';
 import { Fdb, kDefaultAgingSeconds, kDefaultMaxEntries } from '../switch/fdb.js';
 import { kDefaultMtu, PortTable } from '../switch/port-table.js';
@@ -118,6 +119,8 @@ export class Engine {
   private readonly adminUp = new Uint8Array(kMaxPorts);
   private batch = new Batch();
   private spare = new Batch();
+  /** Multi-worker: frames received and not yet steered (the first step of a breath). */
+  private readonly rx = new Batch();
   private breathing = false;
   /** drainRings stopped at its budget with frames left in the rings. */
   ringsPending = false;
@@ -345,24 +348,22 @@ export class Engine {
 
   // ---- datapath ----
 
-  /** A NIC hands over one received frame. */
+  /** A NIC hands over one received frame (several workers: into `rx`, steered when the breath starts). */
   enqueue(port: number, slot: number): void {
-    this.pool.port[slot] = port;
-    const mq = this.mq;
-    if (mq !== null) {
-      const w = mq.steer(this.pool, this.ports, this.fdb, slot, port);
-      // another worker's queue, or this worker's while its move finishes (kHeld), or behind frames of a move
-      // that finished and still wait in this worker's own ring: through the ring, in order
-      if (w !== mq.me || mq.selfBacklog() !== 0) {
-        if (!mq.send(w & kWorkerMask, slot, mq.queue)) {
-          this.counters.c[Counters.portDrop(port, mechanismDrops['ring-full'])]++;
-          this.pool.free(slot);
-        }
-        return;
-      }
-      mq.countLocal(mq.queue);
+    this.pool.meta32[(slot << Meta.shift) + Meta.port] = port;
+    if (this.mq === null) {
+      this.add(port, slot);
+      return;
     }
-    this.add(port, slot);
+    const rx = this.rx;
+    if (rx.count === kMaxBatch) {
+      // a NIC delivering synchronously inside a breath filled it: drop the newest
+      this.counters.c[Counters.portDrop(port, mechanismDrops['ring-full'])]++;
+      this.pool.free(slot);
+      return;
+    }
+    rx.slots[rx.count++] = slot;
+    if (rx.count === kMaxBatch && !this.breathing) this.breathe();
   }
 
   /** Put a frame into the batch being filled (the spare one during a breath). */
@@ -394,7 +395,10 @@ export class Engine {
     if (this.breathing) return;
     this.breathing = true;
     const c = this.counters.c;
-    while (this.batch.count > 0) {
+    const mq = this.mq;
+    for (;;) {
+      if (mq !== null && this.rx.count > 0) mq.steerBatch(this.pool, this.ports, this.fdb, this.rx, this.batch, c);
+      if (this.batch.count === 0) break;
       this.clock.tick();
       c[engineCounters.breaths]++;
       c[engineCounters.frames] += this.batch.count;
@@ -403,7 +407,6 @@ export class Engine {
       this.batch = this.spare;
       this.spare = t;
     }
-    const mq = this.mq;
     if (mq !== null) mq.flush();
     this.breathing = false;
     // frames this worker queued behind its own ring go now (unless their queue is still held)
@@ -421,6 +424,7 @@ export class Engine {
   drainRings(budget = kDrainBudget): number {
     const mq = this.mq;
     if (mq === null || this.breathing) return 0;
+    if (this.rx.count > 0) this.breathe(); // frames received and not yet steered go first
     mq.flush(); // acknowledge the current epoch before taking frames
     const rings = mq.in;
     const pool = this.pool;
@@ -441,7 +445,7 @@ export class Engine {
           const s = ring.pop();
           avail--;
           mq.countLocal(q);
-          this.add(pool.port[s], s);
+          this.add(pool.meta32[(s << Meta.shift) + Meta.port], s);
           n++;
         }
       }

@@ -16,6 +16,7 @@ import fc from 'fast-check';
 import { declaredRows, type PortField } from '../dataplane/counters.js';
 import './counter-layout.js';
 import { kGsoNone, kGsoTcp4, kGsoTcp6, kGsoUdpL4, kOffNeedsCsum, PacketPool } from '../dataplane/pool.js';
+import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 import type { VlanConfig } from '../switch/vlan-config.js';
 import { verifyIpv4Header, verifyL4 } from '../packet/checksum.js';
 import { build, kTcpAck, kTcpFin, kTcpPsh, loadPartial, offsets, payloadOf, timestampOption, type Spec } from '../offload/fixtures.js';
@@ -54,7 +55,7 @@ function partial(frame: Uint8Array, gsoType: number, gsoSize: number, udp = fals
 }
 
 function metaOf(pool: PacketPool, s: number): DeliveredMeta {
-  return { flags: pool.oflags[s]!, gsoType: pool.gsoType[s]!, gsoSize: pool.gsoSize[s]!, csumStart: pool.csumStart[s]!, csumOffset: pool.csumOffset[s]! };
+  return { flags: pool.meta32[(s << Meta.shift) + Meta.oflags]!, gsoType: pool.meta32[(s << Meta.shift) + Meta.gsoType]!, gsoSize: pool.meta16[(s << Meta16.shift) + Meta16.gsoSize]!, csumStart: pool.meta32[(s << Meta.shift) + Meta.csumStart]!, csumOffset: pool.meta16[(s << Meta16.shift) + Meta16.csumOffset]! };
 }
 
 const none: DeliveredMeta = { flags: 0, gsoType: kGsoNone, gsoSize: 0, csumStart: 0, csumOffset: 0 };

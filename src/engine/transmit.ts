@@ -11,6 +11,7 @@
  */
 import { Counters, kMaxPorts } from '../dataplane/counters.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { VectorNode } from '../dataplane/vector-chain.js';
 import type { Nic } from '../ports/nic.js';
 import { portCounters, switchDrops } from '../switch/counters.js';
@@ -59,7 +60,7 @@ export class TransmitNode extends VectorNode {
     let bytes = 0;
     for (let i = 0; i < n; i++) {
       const s = list[i];
-      if (i < sent) bytes += pool.len[s];
+      if (i < sent) bytes += pool.meta32[(s << Meta.shift) + Meta.len];
       pool.release(s);
     }
     c[Counters.port(p, portCounters.txFrames)] += sent;

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { kGsoNone, kOffNeedsCsum, PacketPool } from '../dataplane/pool.js';
+import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 import { onesSum, pseudoSumAt } from '../packet/checksum.js';
 import { fromHex } from '../packet/frame.js';
 import * as g from '../packet/golden.js';
@@ -32,7 +33,7 @@ test('completing a partial checksum reproduces the software-built frame: TCP/UDP
     assert.ok(!verifyL4Checksum(pool, s), 'partial checksum does not verify yet');
     assert.equal(completeChecksum(pool, s), 0);
     assert.deepEqual(pool.copyOut(s), want);
-    assert.equal(pool.oflags[s]! & kOffNeedsCsum, 0, 'NEEDS_CSUM cleared');
+    assert.equal(pool.meta32[(s << Meta.shift) + Meta.oflags]! & kOffNeedsCsum, 0, 'NEEDS_CSUM cleared');
     assert.ok(verifyL4Checksum(pool, s));
     pool.free(s);
   }
@@ -44,9 +45,9 @@ test('captured partial frames (veth offload) complete to the values tshark compu
     [g.capUdpPartial, g.capUdp, true],
   ] as const) {
     const s = pool.load(fromHex(partial));
-    pool.oflags[s] = kOffNeedsCsum;
-    pool.csumStart[s] = 34; // 14 Ethernet + 20 IPv4
-    pool.csumOffset[s] = udp ? 6 : 16;
+    pool.meta32[(s << Meta.shift) + Meta.oflags] = kOffNeedsCsum;
+    pool.meta32[(s << Meta.shift) + Meta.csumStart] = 34; // 14 Ethernet + 20 IPv4
+    pool.meta16[(s << Meta16.shift) + Meta16.csumOffset] = udp ? 6 : 16;
     assert.equal(completeChecksum(pool, s), 0);
     assert.deepEqual(pool.copyOut(s), fromHex(full));
     pool.free(s);
@@ -101,12 +102,12 @@ test('bad offsets: csum-bad-offset, nothing written, flag kept, no throw, no slo
   ];
   for (const [start, offset] of cases) {
     const s = pool.load(f);
-    pool.oflags[s] = kOffNeedsCsum;
-    pool.csumStart[s] = start;
-    pool.csumOffset[s] = offset;
+    pool.meta32[(s << Meta.shift) + Meta.oflags] = kOffNeedsCsum;
+    pool.meta32[(s << Meta.shift) + Meta.csumStart] = start;
+    pool.meta16[(s << Meta16.shift) + Meta16.csumOffset] = offset;
     assert.equal(completeChecksum(pool, s), kErrCsumBadOffset, `start ${start} offset ${offset}`);
     assert.deepEqual(pool.copyOut(s), f);
-    assert.equal(pool.oflags[s], kOffNeedsCsum);
+    assert.equal(pool.meta32[(s << Meta.shift) + Meta.oflags], kOffNeedsCsum);
     pool.free(s);
   }
   assert.equal(pool.available, before);
@@ -116,7 +117,7 @@ test('verifyL4Checksum: good frames pass, a flipped payload bit or a non-TCP/UDP
   for (const hex of [g.capTcpSyn, g.capTcpRst, g.capUdp]) {
     const s = pool.load(fromHex(hex));
     assert.ok(verifyL4Checksum(pool, s), hex.slice(0, 30));
-    pool.bytes[pool.frameStart(s) + pool.len[s]! - 1]! ^= 1;
+    pool.bytes[pool.frameStart(s) + pool.meta32[(s << Meta.shift) + Meta.len]! - 1]! ^= 1;
     assert.ok(!verifyL4Checksum(pool, s));
     pool.free(s);
   }

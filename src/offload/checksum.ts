@@ -13,6 +13,7 @@
  */
 import * as udp from '../packet/udp.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 import { kOffNeedsCsum } from '../dataplane/pool.js';
 import { finish, pseudoSumAt } from '../packet/checksum.js';
 import { kErrCsumBadOffset, kOffloadOk } from './errors.js';
@@ -30,10 +31,12 @@ const kCsumFieldLen = 2;
  * (nothing written, flags unchanged: the caller drops and counts).
  */
 export function completeChecksum(pool: PacketPool, slot: number): number {
-  if ((pool.oflags[slot]! & kOffNeedsCsum) === 0) return kOffloadOk;
-  const start = pool.csumStart[slot]!;
-  const offset = pool.csumOffset[slot]!;
-  const len = pool.len[slot]!;
+  const m = pool.meta32;
+  const rec = slot << Meta.shift;
+  if ((m[rec + Meta.oflags]! & kOffNeedsCsum) === 0) return kOffloadOk;
+  const start = m[rec + Meta.csumStart]!;
+  const offset = pool.meta16[(slot << Meta16.shift) + Meta16.csumOffset]!;
+  const len = m[rec + Meta.len]!;
   if (start < 0 || offset < 0 || start + offset + kCsumFieldLen > len) return kErrCsumBadOffset;
   const b = pool.bytes;
   const base = pool.frameStart(slot);
@@ -42,7 +45,7 @@ export function completeChecksum(pool: PacketPool, slot: number): number {
   if (c === 0 && offset === kUdpCsumOffset) c = 0xffff;
   b[at] = c >> 8;
   b[at + 1] = c & 0xff;
-  pool.oflags[slot] = pool.oflags[slot]! & ~kOffNeedsCsum;
+  m[rec + Meta.oflags] &= ~kOffNeedsCsum;
   return kOffloadOk;
 }
 

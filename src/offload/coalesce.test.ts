@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { kGsoNone, kGsoTcp4, kGsoTcp6, kOffDataValid, kOffNeedsCsum, PacketPool } from '../dataplane/pool.js';
+import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 import { ipv4HeaderChecksum } from '../packet/checksum.js';
 import { completeChecksum, verifyL4Checksum } from './checksum.js';
 import { CoalesceResult, coalesceTcp } from './coalesce.js';
@@ -29,9 +30,9 @@ function loadFlow(segs: Seg[], common: Omit<Spec, 'payload'> = {}): { slots: Int
     const f = build({ ...common, seq, ident: 7 + k, flags: kTcpAck, ...seg, payload });
     seg.mutate?.(f);
     const s = pool.load(f);
-    pool.oflags[s] = seg.oflags ?? 0;
-    pool.gsoType[s] = seg.gsoType ?? kGsoNone;
-    pool.refs[s] = seg.refs ?? 0;
+    pool.meta32[(s << Meta.shift) + Meta.oflags] = seg.oflags ?? 0;
+    pool.meta32[(s << Meta.shift) + Meta.gsoType] = seg.gsoType ?? kGsoNone;
+    pool.meta32[(s << Meta.shift) + Meta.refs] = seg.refs ?? 0;
     slots[k] = s;
     frames.push(f);
     payloads.push(payload);
@@ -60,7 +61,7 @@ function runs(slots: Int32Array, frames: Uint8Array[], maxBytes = kNoLimit): num
     const hdr = l4 + (pool.bytes[pool.frameStart(s) + l4 + 12]! >> 4) * 4;
     let want = 0;
     for (let j = at; j < k; j++) want += frames[j]!.length - hdr;
-    if (k - at > 1) assert.equal(pool.len[s], hdr + want, 'merged length');
+    if (k - at > 1) assert.equal(pool.meta32[(s << Meta.shift) + Meta.len], hdr + want, 'merged length');
     next = k;
   }
   return sizes;
@@ -97,8 +98,8 @@ for (const [name, common] of [
     const ref = loadPartial(pool, want, common.v6 ? kGsoTcp6 : kGsoTcp4, kMss);
     assert.deepEqual(pool.copyOut(s), pool.copyOut(ref), 'bytes equal the TAP-style GSO frame');
     assert.deepEqual(
-      [pool.oflags[s], pool.gsoType[s], pool.gsoSize[s], pool.csumStart[s], pool.csumOffset[s]],
-      [pool.oflags[ref], pool.gsoType[ref], kMss, pool.csumStart[ref], 16],
+      [pool.meta32[(s << Meta.shift) + Meta.oflags], pool.meta32[(s << Meta.shift) + Meta.gsoType], pool.meta16[(s << Meta16.shift) + Meta16.gsoSize], pool.meta32[(s << Meta.shift) + Meta.csumStart], pool.meta16[(s << Meta16.shift) + Meta16.csumOffset]],
+      [pool.meta32[(ref << Meta.shift) + Meta.oflags], pool.meta32[(ref << Meta.shift) + Meta.gsoType], kMss, pool.meta32[(ref << Meta.shift) + Meta.csumStart], 16],
     );
     assert.equal(completeChecksum(pool, s), 0);
     assert.deepEqual(pool.copyOut(s), want, 'completing the partial checksum gives the software-built frame');
@@ -116,9 +117,9 @@ test('first IP ID kept, minimum TTL, PSH = OR of all, DATA_VALID and NEEDS_CSUM 
   // Segment 3 arrives with a partial checksum (a local sender): trusted.
   const s3 = slots[3]!;
   pool.view.setUint16(pool.frameStart(s3) + 34 + 16, 0x1111);
-  pool.oflags[s3] = kOffNeedsCsum;
-  pool.csumStart[s3] = 34;
-  pool.csumOffset[s3] = 16;
+  pool.meta32[(s3 << Meta.shift) + Meta.oflags] = kOffNeedsCsum;
+  pool.meta32[(s3 << Meta.shift) + Meta.csumStart] = 34;
+  pool.meta16[(s3 << Meta16.shift) + Meta16.csumOffset] = 16;
   assert.deepEqual(runs(slots, frames), [4]);
   const f = pool.frameStart(slots[0]!);
   assert.equal(pool.view.getUint16(f + 14 + 4), 7, 'first IP ID');
@@ -316,7 +317,7 @@ test('stop: ACK number or window change; a pure ACK (no payload)', () => {
 test('stop: Ethernet padding, and a head still shared with another egress queue (refs > 1)', () => {
   let { slots, frames } = loadFlow([{ len: 4 }, { len: 4 }]);
   // 54 + 4 = 58 bytes: pad to 60 as a NIC would, IP length unchanged.
-  for (const s of slots) pool.len[s] = 60;
+  for (const s of slots) pool.meta32[(s << Meta.shift) + Meta.len] = 60;
   assert.deepEqual(runs(slots, frames), [1, 1]);
   freeAll(slots);
   ({ slots, frames } = loadFlow([{ refs: 2 }, {}, {}]));

@@ -28,7 +28,7 @@
  * - Only ADJACENT segments merge (one open run): interleaved flows (A B A B) stay unmerged. A batch
  *   toward one port is mostly one bulk flow, and one run keeps the state in a few module variables.
  * - Checksums are verified lazily: a segment that never gets merged is never summed.
- * - The head slot is written in place: a head still referenced by another egress queue (pool.refs > 1,
+ * - The head slot is written in place: a head still referenced by another egress queue (the slot's refs > 1,
  *   a flood copy) is never merged into (it may still be merged away: it is only read then).
  * - Merged-away slots are not freed here: they go to `res.freed` so the caller applies its own
  *   ownership rule (free or release).
@@ -37,6 +37,7 @@ import * as ipv4 from '../packet/ipv4.js';
 import * as ipv6 from '../packet/ipv6.js';
 import * as tcp from '../packet/tcp.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 import { kGsoNone, kGsoTcp4, kGsoTcp6, kOffDataValid, kOffNeedsCsum } from '../dataplane/pool.js';
 import { ipv4HeaderChecksum, pseudoSumAt } from '../packet/checksum.js';
 import { verifyParsed } from './checksum.js';
@@ -112,7 +113,7 @@ export function coalesceTcp(pool: PacketPool, slots: Int32Array, count: number, 
     if (ok && runOpen && mergeable(pool, s, res)) {
       if (!runVerified) runVerified = verifyParsed(pool, runSlot, head);
       if (runVerified) {
-        if ((pool.oflags[s]! & (kOffDataValid | kOffNeedsCsum)) !== 0 || verifyParsed(pool, s, cand)) {
+        if ((pool.meta32[(s << Meta.shift) + Meta.oflags]! & (kOffDataValid | kOffNeedsCsum)) !== 0 || verifyParsed(pool, s, cand)) {
           merge(pool, s, res);
           continue;
         }
@@ -122,7 +123,7 @@ export function coalesceTcp(pool: PacketPool, slots: Int32Array, count: number, 
     if (runOpen) finalize(pool);
     runOpen = false;
     slots[w++] = s;
-    if (ok && !candBad && pool.refs[s]! <= 1) open(pool, s, maxBytes);
+    if (ok && !candBad && pool.meta32[(s << Meta.shift) + Meta.refs]! <= 1) open(pool, s, maxBytes);
   }
   if (runOpen) finalize(pool);
   runOpen = false;
@@ -132,16 +133,17 @@ export function coalesceTcp(pool: PacketPool, slots: Int32Array, count: number, 
 
 /** Could the frame in `s` be part of a run at all? Fills `h`. Cheap checks only (no checksum). */
 function eligible(pool: PacketPool, s: number, h: Headers): boolean {
-  if (pool.gsoType[s] !== kGsoNone) return false;
+  const at = s << Meta.shift;
+  if (pool.meta32[at + Meta.gsoType] !== kGsoNone) return false;
   if (parseHeaders(pool, s, h) !== kOffloadOk) return false;
-  if (h.proto !== kProtoTcp || h.fragment || h.ipEnd !== pool.len[s]) return false; // padding: not a data segment
+  if (h.proto !== kProtoTcp || h.fragment || h.ipEnd !== pool.meta32[at + Meta.len]) return false; // padding: not a data segment
   if (!h.v6 && h.l4 - h.l3 !== kIpv4MinHeader) return false; // IPv4 options
   if (h.payload >= h.ipEnd) return false; // no payload: a pure ACK ends a run
   const b = pool.bytes;
   const t = pool.frameStart(s) + h.l4;
   const flags = b[t + kTcpFlagsOff]!;
   if ((flags & ~(kTcpAck | kTcpPsh)) !== 0 || (flags & kTcpAck) === 0) return false;
-  if ((pool.oflags[s]! & kOffNeedsCsum) !== 0 && (pool.csumStart[s] !== h.l4 || pool.csumOffset[s] !== kTcpCsumOff)) return false;
+  if ((pool.meta32[at + Meta.oflags]! & kOffNeedsCsum) !== 0 && (pool.meta32[at + Meta.csumStart] !== h.l4 || pool.meta16[(s << Meta16.shift) + Meta16.csumOffset] !== kTcpCsumOff)) return false;
   // Options: only NOP, EOL and a well-formed timestamp.
   const end = pool.frameStart(s) + h.payload;
   for (let o = t + kTcpMinHeader; o < end; ) {
@@ -170,7 +172,7 @@ function mergeable(pool: PacketPool, s: number, res: CoalesceResult): boolean {
   if (p > runMss) return false;
   const newLen = runLen + p;
   if (newLen > runLimit || newLen - head.l3 - (head.v6 ? kIpv6Header : 0) > kMaxIpLen) return false;
-  if (pool.vid[s] !== pool.vid[runSlot]) return false;
+  if (pool.meta32[(s << Meta.shift) + Meta.vid] !== pool.meta32[(runSlot << Meta.shift) + Meta.vid]) return false;
   const b = pool.bytes;
   const c = pool.frameStart(s);
   const r = pool.frameStart(runSlot);
@@ -197,15 +199,16 @@ function mergeable(pool: PacketPool, s: number, res: CoalesceResult): boolean {
 }
 
 function open(pool: PacketPool, s: number, maxBytes: number): void {
+  const at = s << Meta.shift;
   const t = head;
   head = cand;
   cand = t;
   const b = pool.bytes;
   const f = pool.frameStart(s);
-  const room = pool.slotSize - pool.off[s]!; // bytes from the frame start to the slot end
+  const room = pool.slotSize - pool.meta32[at + Meta.off]!; // bytes from the frame start to the slot end
   runOpen = true;
   runSlot = s;
-  runLen = pool.len[s]!;
+  runLen = pool.meta32[at + Meta.len]!;
   runMss = head.ipEnd - head.payload;
   runLimit = maxBytes < room ? maxBytes : room;
   const st = f + head.l4 + kTcpSeqOff;
@@ -214,7 +217,7 @@ function open(pool: PacketPool, s: number, maxBytes: number): void {
   runMinTtl = b[f + head.l3 + (head.v6 ? kIpv6HopOff : kIpv4TtlOff)]!;
   runPsh = 0;
   runMerged = 0;
-  runVerified = (pool.oflags[s]! & (kOffDataValid | kOffNeedsCsum)) !== 0;
+  runVerified = (pool.meta32[at + Meta.oflags]! & (kOffDataValid | kOffNeedsCsum)) !== 0;
 }
 
 function merge(pool: PacketPool, s: number, res: CoalesceResult): void {
@@ -241,7 +244,7 @@ function finalize(pool: PacketPool): void {
   const f = pool.frameStart(s);
   const ip = f + head.l3;
   const t = f + head.l4;
-  pool.len[s] = runLen;
+  pool.meta32[(s << Meta.shift) + Meta.len] = runLen;
   if (head.v6) {
     v.setUint16(ip + kIpv6PlenOff, runLen - head.l3 - kIpv6Header);
     b[ip + kIpv6HopOff] = runMinTtl;
@@ -254,9 +257,9 @@ function finalize(pool: PacketPool): void {
   b[t + kTcpFlagsOff] = b[t + kTcpFlagsOff]! | runPsh;
   // Partial checksum, as Linux leaves it for CHECKSUM_PARTIAL: the folded pseudo-header sum, not complemented.
   v.setUint16(t + kTcpCsumOff, pseudoSumAt(b, ip, kProtoTcp, runLen - head.l4));
-  pool.oflags[s] = kOffNeedsCsum;
-  pool.gsoType[s] = head.v6 ? kGsoTcp6 : kGsoTcp4;
-  pool.gsoSize[s] = runMss;
-  pool.csumStart[s] = head.l4;
-  pool.csumOffset[s] = kTcpCsumOff;
+  pool.meta32[(s << Meta.shift) + Meta.oflags] = kOffNeedsCsum;
+  pool.meta32[(s << Meta.shift) + Meta.gsoType] = head.v6 ? kGsoTcp6 : kGsoTcp4;
+  pool.meta16[(s << Meta16.shift) + Meta16.gsoSize] = runMss;
+  pool.meta32[(s << Meta.shift) + Meta.csumStart] = head.l4;
+  pool.meta16[(s << Meta16.shift) + Meta16.csumOffset] = kTcpCsumOff;
 }

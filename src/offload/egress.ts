@@ -12,6 +12,7 @@
  */
 import { Counters } from '../dataplane/counters.js';
 import { kGsoEcn, kGsoNone, kGsoUdpL4, kOffNeedsCsum, type PacketPool } from '../dataplane/pool.js';
+import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 import { VectorNode } from '../dataplane/vector-chain.js';
 import { kCapCsum, kCapTso, kCapUso } from '../ports/nic.js';
 import * as eth from '../packet/ethernet.js';
@@ -77,8 +78,9 @@ export class OffloadNode extends VectorNode {
 
   /** Append the delivery of slot s to port p (IP MTU `mtu`) at out[w..]; returns the new w. Releases s when replaced. */
   fix(p: number, caps: number, mtu: number, s: number, w: number): number {
+    const at = s << Meta.shift;
     const pool = this.pool;
-    const gso = pool.gsoType[s];
+    const gso = pool.meta32[at + Meta.gsoType];
     if (gso !== kGsoNone) {
       const udp = (gso & ~kGsoEcn) === kGsoUdpL4;
       if (this.segmentL3Len(s, udp) > mtu) {
@@ -99,13 +101,13 @@ export class OffloadNode extends VectorNode {
         pool.release(s);
         return w;
       }
-      for (let i = w; i < w + k; i++) pool.refs[this.out[i]] = 1;
+      for (let i = w; i < w + k; i++) pool.meta32[(this.out[i] << Meta.shift) + Meta.refs] = 1;
       c[Counters.port(p, offloadCounters.offSegmented)]++;
       c[Counters.port(p, offloadCounters.offSegments)] += k;
       pool.release(s);
       return w + k;
     }
-    if ((pool.oflags[s] & kOffNeedsCsum) !== 0 && (caps & kCapCsum) === 0) {
+    if ((pool.meta32[at + Meta.oflags] & kOffNeedsCsum) !== 0 && (caps & kCapCsum) === 0) {
       if (completeChecksum(pool, s) === 0) this.counters.c[Counters.port(p, offloadCounters.offCsum)]++;
       else {
         this.counters.c[Counters.portDrop(p, portDrops['bad-vnet-hdr'])]++;
@@ -120,13 +122,14 @@ export class OffloadNode extends VectorNode {
   /** IP length of one full segment of GSO frame s (L3 + L4 headers + gsoSize), or 0 when its offsets are
    *  not inside the frame (the segmenter then refuses it with its own reason). */
   private segmentL3Len(s: number, udp: boolean): number {
+    const at = s << Meta.shift;
     const pool = this.pool;
-    const cs = pool.csumStart[s];
-    if (cs < eth.field.headerLen || cs + tcp.field.dataOff >= pool.len[s] - 1) return 0; // the data offset byte is in the frame
+    const cs = pool.meta32[at + Meta.csumStart];
+    if (cs < eth.field.headerLen || cs + tcp.field.dataOff >= pool.meta32[at + Meta.len] - 1) return 0; // the data offset byte is in the frame
     walked(pool, s);
-    const l3 = pool.l3[s]; // 14, or 18 behind one 802.1Q tag
+    const l3 = pool.meta32[at + Meta.l3]; // 14, or 18 behind one 802.1Q tag
     const l4 = udp ? kUdpHeader : tcp.headerLen(pool.view, pool.frameStart(s) + cs); // UDP header, or TCP data offset
-    return cs - l3 + l4 + pool.gsoSize[s];
+    return cs - l3 + l4 + pool.meta16[(s << Meta16.shift) + Meta16.gsoSize];
   }
 
   /** RSC over a chunk about to go to an offload-capable port: merged-away slots are released. */

@@ -7,6 +7,7 @@
  * Control path only: allocates and throws freely. Not imported by the datapath.
  */
 import { kGsoNone, kOffNeedsCsum, type PacketPool } from '../dataplane/pool.js';
+import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 import { pseudoSumAt } from '../packet/checksum.js';
 import { buildEthernet, buildIpv6, buildTcp4, buildTcp6, buildUdp4, buildUdp6, type VlanTag } from '../packet/frame.js';
 import * as ipv4 from '../packet/ipv4.js';
@@ -114,11 +115,11 @@ export function loadPartial(pool: PacketPool, frame: Uint8Array, gsoType: number
   const csumOff = udp ? 6 : 16; // UDP / TCP checksum field
   const partial = pseudoSumAt(pool.bytes, base + l3, udp ? 17 : 6, frame.length - l4);
   pool.view.setUint16(base + l4 + csumOff, partial);
-  pool.oflags[s] = kOffNeedsCsum;
-  pool.gsoType[s] = gsoType;
-  pool.gsoSize[s] = gsoType === kGsoNone ? 0 : gsoSize;
-  pool.csumStart[s] = l4;
-  pool.csumOffset[s] = csumOff;
+  pool.meta32[(s << Meta.shift) + Meta.oflags] = kOffNeedsCsum;
+  pool.meta32[(s << Meta.shift) + Meta.gsoType] = gsoType;
+  pool.meta16[(s << Meta16.shift) + Meta16.gsoSize] = gsoType === kGsoNone ? 0 : gsoSize;
+  pool.meta32[(s << Meta.shift) + Meta.csumStart] = l4;
+  pool.meta16[(s << Meta16.shift) + Meta16.csumOffset] = csumOff;
   return s;
 }
 

@@ -9,6 +9,7 @@
  * Design notes: README.md in this folder, section "headers.ts".
  */
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { IpProto } from '../packet/ipv4.js';
 import * as ipv4 from '../packet/ipv4.js';
 import * as ipv6 from '../packet/ipv6.js';
@@ -48,17 +49,18 @@ export class Headers {
  * fragment (no L4 header) is malformed here; a first fragment parses with `fragment` set.
  */
 export function parseHeaders(pool: PacketPool, slot: number, h: Headers): number {
+  const at = slot << Meta.shift;
   const rec = walked(pool, slot);
-  const l3 = pool.l3[slot]!;
+  const l3 = pool.meta32[at + Meta.l3]!;
   if (l3 === 0) return kErrGsoMalformed; // shorter than its Ethernet header, or a tag cut short
   const fam = family(rec);
   if (fam === kFamNone) return kErrGsoUnsupported;
   const view = pool.view;
   const base = pool.frameStart(slot);
   const ip = base + l3;
-  if (fam === kFamBad) return jumbogram(view, base, ip, pool.len[slot]! - l3) ? kErrGsoUnsupported : kErrGsoMalformed;
+  if (fam === kFamBad) return jumbogram(view, base, ip, pool.meta32[at + Meta.len]! - l3) ? kErrGsoUnsupported : kErrGsoMalformed;
   if ((rec & kFragLater) !== 0) return kErrGsoMalformed; // a later fragment: no L4 header to work on
-  const l4 = pool.l4[slot]!;
+  const l4 = pool.meta32[at + Meta.l4]!;
   const v4 = fam === kFamIpv4;
   const ipEnd = v4 ? l3 + ipv4.totalLength(view, ip) : l4 + ipv6.payloadLength(view, ip);
   const proto = protocol(rec);

@@ -13,6 +13,7 @@
  * Each result also shows the payload rate it sustains on one core.
  */
 import { kGsoTcp4, kGsoNone, kOffNeedsCsum, PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { onesSum } from '../packet/checksum.js';
 import { completeChecksum } from './checksum.js';
 import { CoalesceResult, coalesceTcp } from './coalesce.js';
@@ -53,11 +54,11 @@ time('segmentTcp 64 KB -> 45 x 1448 (+ free)', 5_000, gsoPayload.length, () => {
 // --- checksum completion of a 1500-byte datagram ---
 const small = build({ payload: payloadOf(1500 - 20 - 20, 2), flags: kTcpAck });
 const cs = loadPartial(pool, small, kGsoNone, 0);
-const csAt = pool.frameStart(cs) + pool.csumStart[cs]! + 16;
+const csAt = pool.frameStart(cs) + pool.meta32[(cs << Meta.shift) + Meta.csumStart]! + 16;
 const partial = pool.view.getUint16(csAt);
 time('completeChecksum 1514-byte frame', 500_000, 1460, () => {
   pool.view.setUint16(csAt, partial);
-  pool.oflags[cs] = kOffNeedsCsum;
+  pool.meta32[(cs << Meta.shift) + Meta.oflags] = kOffNeedsCsum;
   return completeChecksum(pool, cs);
 });
 

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { kGsoTcp4, kGsoTcp6, PacketPool } from '../dataplane/pool.js';
+import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 import { verifyIpv4Header } from '../packet/checksum.js';
 import { completeChecksum, verifyL4Checksum } from './checksum.js';
 import { CoalesceResult, coalesceTcp } from './coalesce.js';
@@ -63,7 +64,7 @@ test('segment then coalesce gives back the GSO frame; every checksum verifies; n
       for (let k = 0; k < n; k++) {
         const s = out[k]!;
         const f = pool.frameStart(s);
-        const chunk = pool.len[s]! - hdr;
+        const chunk = pool.meta32[(s << Meta.shift) + Meta.len]! - hdr;
         assert.ok(chunk <= r.mss && (k === n - 1 || chunk === r.mss), `segment ${k} size ${chunk}`);
         assert.ok(verifyL4Checksum(pool, s), `segment ${k} L4 checksum`);
         if (!r.v6) assert.ok(verifyIpv4Header(pool.bytes, f + l3), `segment ${k} IPv4 checksum`);
@@ -85,8 +86,8 @@ test('segment then coalesce gives back the GSO frame; every checksum verifies; n
         const m = out[0]!;
         assert.deepEqual(pool.copyOut(m), original, 'bytes of the original GSO frame');
         assert.deepEqual(
-          [pool.gsoType[m], pool.gsoSize[m], pool.oflags[m], pool.csumStart[m], pool.csumOffset[m]],
-          [pool.gsoType[gso], r.mss, pool.oflags[gso], pool.csumStart[gso], pool.csumOffset[gso]],
+          [pool.meta32[(m << Meta.shift) + Meta.gsoType], pool.meta16[(m << Meta16.shift) + Meta16.gsoSize], pool.meta32[(m << Meta.shift) + Meta.oflags], pool.meta32[(m << Meta.shift) + Meta.csumStart], pool.meta16[(m << Meta16.shift) + Meta16.csumOffset]],
+          [pool.meta32[(gso << Meta.shift) + Meta.gsoType], r.mss, pool.meta32[(gso << Meta.shift) + Meta.oflags], pool.meta32[(gso << Meta.shift) + Meta.csumStart], pool.meta16[(gso << Meta16.shift) + Meta16.csumOffset]],
         );
         assert.equal(completeChecksum(pool, m), 0);
         assert.ok(verifyL4Checksum(pool, m));
@@ -125,15 +126,15 @@ test('fuzz: mutated and truncated frames with random offload metadata never thro
         const f = seeds[r.which]!.slice(0, Math.max(0, Math.min(r.cut, seeds[r.which]!.length)));
         for (const [at, v] of r.flips) if (at < f.length) f[at] = v;
         const s = pool.load(f);
-        pool.gsoType[s] = r.gsoType;
-        pool.gsoSize[s] = r.gsoSize;
-        pool.oflags[s] = r.oflags;
-        pool.csumStart[s] = r.csumStart;
-        pool.csumOffset[s] = r.csumOffset;
+        pool.meta32[(s << Meta.shift) + Meta.gsoType] = r.gsoType;
+        pool.meta16[(s << Meta16.shift) + Meta16.gsoSize] = r.gsoSize;
+        pool.meta32[(s << Meta.shift) + Meta.oflags] = r.oflags;
+        pool.meta32[(s << Meta.shift) + Meta.csumStart] = r.csumStart;
+        pool.meta16[(s << Meta16.shift) + Meta16.csumOffset] = r.csumOffset;
         slots[i] = s;
       });
       for (const fn of [
-        () => segmentTcp(pool, slots[0]!, pool.gsoSize[slots[0]!]!, out, 0),
+        () => segmentTcp(pool, slots[0]!, pool.meta16[(slots[0]! << Meta16.shift) + Meta16.gsoSize]!, out, 0),
         () => segmentGso(pool, slots[0]!, out, 0),
         () => segmentUdpL4(pool, slots[0]!, 1000, out, 0),
       ]) {

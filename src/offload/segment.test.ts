@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { kGsoEcn, kGsoNone, kGsoTcp4, kGsoTcp6, kGsoUdpL4, kOffNeedsCsum, PacketPool } from '../dataplane/pool.js';
+import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 import { verifyIpv4Header } from '../packet/checksum.js';
 import { buildArpRequest } from '../packet/frame.js';
 import { kErrGsoMalformed, kErrGsoUnsupported, kErrNoBuffer, kErrOutFull, offloadErrorName } from './errors.js';
@@ -42,9 +43,9 @@ for (const c of cases) {
     const flags = kTcpAck | kTcpPsh | kTcpFin | kTcpCwr;
     const gso = build({ ...c.spec, payload, seq, ident, flags });
     const s = loadPartial(pool, gso, c.spec.v6 ? kGsoTcp6 : kGsoTcp4, kMss);
-    pool.port[s] = 4;
-    pool.vid[s] = 10;
-    pool.pcp[s] = 5;
+    pool.meta32[(s << Meta.shift) + Meta.port] = 4;
+    pool.meta32[(s << Meta.shift) + Meta.vid] = 10;
+    pool.meta32[(s << Meta.shift) + Meta.pcp] = 5;
     const original = pool.copyOut(s);
 
     const n = segmentTcp(pool, s, kMss, out, 2);
@@ -57,19 +58,19 @@ for (const c of cases) {
       if (k === 0) f |= kTcpCwr;
       if (k === n - 1) f |= kTcpPsh | kTcpFin;
       const want = build({ ...c.spec, payload: slice, seq: (seq + k * kMss) >>> 0, ident: (ident + k) & 0xffff, flags: f });
-      assert.equal(pool.len[seg], hdr + (k === n - 1 ? 100 : kMss), `segment ${k} length`);
+      assert.equal(pool.meta32[(seg << Meta.shift) + Meta.len], hdr + (k === n - 1 ? 100 : kMss), `segment ${k} length`);
       assert.deepEqual(pool.copyOut(seg), want, `segment ${k} bytes`);
       assert.ok(verifyL4Checksum(pool, seg), `segment ${k} TCP checksum`);
       if (!c.spec.v6) assert.ok(verifyIpv4Header(pool.bytes, pool.frameStart(seg) + offsets(want).l3), `segment ${k} IPv4 header checksum`);
       assert.deepEqual(
-        [pool.oflags[seg], pool.gsoType[seg], pool.gsoSize[seg], pool.csumStart[seg], pool.csumOffset[seg]],
+        [pool.meta32[(seg << Meta.shift) + Meta.oflags], pool.meta32[(seg << Meta.shift) + Meta.gsoType], pool.meta16[(seg << Meta16.shift) + Meta16.gsoSize], pool.meta32[(seg << Meta.shift) + Meta.csumStart], pool.meta16[(seg << Meta16.shift) + Meta16.csumOffset]],
         [0, kGsoNone, 0, 0, 0],
         'segment metadata cleared',
       );
-      assert.deepEqual([pool.port[seg], pool.vid[seg], pool.pcp[seg]], [4, 10, 5], 'port/vid/pcp copied');
+      assert.deepEqual([pool.meta32[(seg << Meta.shift) + Meta.port], pool.meta32[(seg << Meta.shift) + Meta.vid], pool.meta32[(seg << Meta.shift) + Meta.pcp]], [4, 10, 5], 'port/vid/pcp copied');
     }
     assert.deepEqual(pool.copyOut(s), original, 'the original is left as it was');
-    assert.equal(pool.gsoType[s], c.spec.v6 ? kGsoTcp6 : kGsoTcp4);
+    assert.equal(pool.meta32[(s << Meta.shift) + Meta.gsoType], c.spec.v6 ? kGsoTcp6 : kGsoTcp4);
     for (let k = 0; k < n; k++) pool.free(out[2 + k]!);
     pool.free(s);
     assert.equal(pool.available, before);
@@ -134,7 +135,7 @@ test('segmentUdpL4 golden: each segment a full UDP datagram equal to frame.ts bu
 function expectError(name: string, code: number, mutate: (s: number) => void, spec: Partial<Spec> = {}, fn = segmentGso): void {
   const gso = build({ payload: payloadOf(5000), ...spec });
   const s = loadPartial(pool, gso, spec.v6 ? kGsoTcp6 : kGsoTcp4, kMss, spec.udp);
-  if (spec.udp) pool.gsoType[s] = kGsoUdpL4;
+  if (spec.udp) pool.meta32[(s << Meta.shift) + Meta.gsoType] = kGsoUdpL4;
   mutate(s);
   const before = pool.available;
   let rc = 0;
@@ -151,34 +152,35 @@ test('bad input: an error code, never a throw, no slot leaked', () => {
   const base = (s: number) => pool.frameStart(s);
   const l3 = 14;
   const l4 = 34;
-  expectError('csumStart past the end', kErrGsoMalformed, (s) => (pool.csumStart[s] = pool.len[s]! + 10));
-  expectError('csumOffset past the end', kErrGsoMalformed, (s) => (pool.csumOffset[s] = pool.len[s]!));
-  expectError('csumOffset not the TCP checksum field', kErrGsoMalformed, (s) => (pool.csumOffset[s] = 6));
-  expectError('csumStart not the L4 header', kErrGsoMalformed, (s) => (pool.csumStart[s] = l3));
-  expectError('gsoSize 0', kErrGsoMalformed, (s) => (pool.gsoSize[s] = 0));
-  expectError('gsoSize negative', kErrGsoMalformed, (s) => (pool.gsoSize[s] = -5));
-  expectError('gsoSize above 16 bits', kErrGsoMalformed, (s) => (pool.gsoSize[s] = 0x10000));
-  expectError('GSO type UFO (3), not supported', kErrGsoUnsupported, (s) => (pool.gsoType[s] = 3));
-  expectError('GSO type unknown (0x42)', kErrGsoUnsupported, (s) => (pool.gsoType[s] = 0x42));
-  expectError('GSO type none through segmentGso', kErrGsoUnsupported, (s) => (pool.gsoType[s] = kGsoNone));
-  expectError('GSO TCPv6 on an IPv4 frame', kErrGsoMalformed, (s) => (pool.gsoType[s] = kGsoTcp6));
-  expectError('GSO TCPv4 on an IPv6 frame', kErrGsoMalformed, (s) => (pool.gsoType[s] = kGsoTcp4), { v6: true });
-  expectError('UDP GSO type on a TCP frame', kErrGsoMalformed, (s) => (pool.gsoType[s] = kGsoUdpL4));
-  expectError('IPv4 total length larger than the frame', kErrGsoMalformed, (s) => pool.view.setUint16(base(s) + l3 + 2, pool.len[s]! - l3 + 1));
-  expectError('IPv4 total length smaller than the frame', kErrGsoMalformed, (s) => pool.view.setUint16(base(s) + l3 + 2, pool.len[s]! - l3 - 1));
+  expectError('csumStart past the end', kErrGsoMalformed, (s) => (pool.meta32[(s << Meta.shift) + Meta.csumStart] = pool.meta32[(s << Meta.shift) + Meta.len]! + 10));
+  expectError('csumOffset past the end', kErrGsoMalformed, (s) => (pool.meta16[(s << Meta16.shift) + Meta16.csumOffset] = pool.meta32[(s << Meta.shift) + Meta.len]!));
+  expectError('csumOffset not the TCP checksum field', kErrGsoMalformed, (s) => (pool.meta16[(s << Meta16.shift) + Meta16.csumOffset] = 6));
+  expectError('csumStart not the L4 header', kErrGsoMalformed, (s) => (pool.meta32[(s << Meta.shift) + Meta.csumStart] = l3));
+  expectError('gsoSize 0', kErrGsoMalformed, (s) => (pool.meta16[(s << Meta16.shift) + Meta16.gsoSize] = 0));
+  // the slot's gsoSize is 16 bits (as in virtio_net_hdr): values it cannot hold go to segmentTcp's mss
+  expectError('mss negative', kErrGsoMalformed, () => {}, {}, (p, s, o) => segmentTcp(p, s, -5, o, 0));
+  expectError('mss above 16 bits', kErrGsoMalformed, () => {}, {}, (p, s, o) => segmentTcp(p, s, 0x10000, o, 0));
+  expectError('GSO type UFO (3), not supported', kErrGsoUnsupported, (s) => (pool.meta32[(s << Meta.shift) + Meta.gsoType] = 3));
+  expectError('GSO type unknown (0x42)', kErrGsoUnsupported, (s) => (pool.meta32[(s << Meta.shift) + Meta.gsoType] = 0x42));
+  expectError('GSO type none through segmentGso', kErrGsoUnsupported, (s) => (pool.meta32[(s << Meta.shift) + Meta.gsoType] = kGsoNone));
+  expectError('GSO TCPv6 on an IPv4 frame', kErrGsoMalformed, (s) => (pool.meta32[(s << Meta.shift) + Meta.gsoType] = kGsoTcp6));
+  expectError('GSO TCPv4 on an IPv6 frame', kErrGsoMalformed, (s) => (pool.meta32[(s << Meta.shift) + Meta.gsoType] = kGsoTcp4), { v6: true });
+  expectError('UDP GSO type on a TCP frame', kErrGsoMalformed, (s) => (pool.meta32[(s << Meta.shift) + Meta.gsoType] = kGsoUdpL4));
+  expectError('IPv4 total length larger than the frame', kErrGsoMalformed, (s) => pool.view.setUint16(base(s) + l3 + 2, pool.meta32[(s << Meta.shift) + Meta.len]! - l3 + 1));
+  expectError('IPv4 total length smaller than the frame', kErrGsoMalformed, (s) => pool.view.setUint16(base(s) + l3 + 2, pool.meta32[(s << Meta.shift) + Meta.len]! - l3 - 1));
   expectError('IPv4 total length below the header', kErrGsoMalformed, (s) => pool.view.setUint16(base(s) + l3 + 2, 10));
   expectError('IPv4 IHL below 5', kErrGsoMalformed, (s) => (pool.bytes[base(s) + l3] = 0x44));
-  expectError('IPv6 payload length disagrees', kErrGsoMalformed, (s) => pool.view.setUint16(base(s) + l3 + 4, pool.len[s]! - l3 - 40 - 1), { v6: true });
+  expectError('IPv6 payload length disagrees', kErrGsoMalformed, (s) => pool.view.setUint16(base(s) + l3 + 4, pool.meta32[(s << Meta.shift) + Meta.len]! - l3 - 40 - 1), { v6: true });
   expectError('IPv6 payload length past the frame', kErrGsoMalformed, (s) => pool.view.setUint16(base(s) + l3 + 4, 0xffff), { v6: true });
   expectError('TCP data offset past the frame', kErrGsoMalformed, (s) => {
-    pool.len[s] = l4 + 30; // 30 bytes of TCP: lengths agree...
+    pool.meta32[(s << Meta.shift) + Meta.len] = l4 + 30; // 30 bytes of TCP: lengths agree...
     pool.view.setUint16(base(s) + l3 + 2, l4 + 30 - l3);
     pool.bytes[base(s) + l4 + 12] = 0xf0; // ...but the header claims 60
   });
   expectError('TCP data offset below 5', kErrGsoMalformed, (s) => (pool.bytes[base(s) + l4 + 12] = 0x40));
-  expectError('frame shorter than an Ethernet header', kErrGsoMalformed, (s) => (pool.len[s] = 10));
-  expectError('tagged frame cut inside the tag', kErrGsoMalformed, (s) => (pool.len[s] = 16), { vlan: { vid: 5 } });
-  expectError('frame cut inside the IP header', kErrGsoMalformed, (s) => (pool.len[s] = 30));
+  expectError('frame shorter than an Ethernet header', kErrGsoMalformed, (s) => (pool.meta32[(s << Meta.shift) + Meta.len] = 10));
+  expectError('tagged frame cut inside the tag', kErrGsoMalformed, (s) => (pool.meta32[(s << Meta.shift) + Meta.len] = 16), { vlan: { vid: 5 } });
+  expectError('frame cut inside the IP header', kErrGsoMalformed, (s) => (pool.meta32[(s << Meta.shift) + Meta.len] = 30));
   expectError('IPv4 fragment (MF)', kErrGsoMalformed, (s) => (pool.bytes[base(s) + l3 + 6] = 0x20));
   expectError('IPv4 later fragment', kErrGsoMalformed, (s) => (pool.bytes[base(s) + l3 + 7] = 0x10));
   expectError('IPv6 hop-by-hop extension header (refused: not walked)', kErrGsoUnsupported, () => {}, { v6: true, hopByHop: true });
@@ -191,8 +193,8 @@ test('bad input: an error code, never a throw, no slot leaked', () => {
   expectError('mss fractional', kErrGsoMalformed, () => {}, {}, (p, s, o) => segmentTcp(p, s, 1000.5, o, 0));
 
   const arp = pool.load(buildArpRequest({ srcMac: '52:54:00:12:34:56', srcIp: '10.0.0.1', targetIp: '10.0.0.2' }));
-  pool.gsoType[arp] = kGsoTcp4;
-  pool.gsoSize[arp] = kMss;
+  pool.meta32[(arp << Meta.shift) + Meta.gsoType] = kGsoTcp4;
+  pool.meta16[(arp << Meta16.shift) + Meta16.gsoSize] = kMss;
   assert.equal(segmentGso(pool, arp, out, 0), kErrGsoUnsupported, 'ARP');
   pool.free(arp);
 });
@@ -226,15 +228,15 @@ test('NEEDS_CSUM not set: the segments still carry full checksums (the partial f
   const payload = payloadOf(3000);
   const gso = build({ payload, v6: true });
   const s = loadPartial(pool, gso, kGsoTcp6, 1000);
-  pool.oflags[s] = 0;
+  pool.meta32[(s << Meta.shift) + Meta.oflags] = 0;
   pool.view.setUint16(pool.frameStart(s) + offsets(gso).l4 + 16, 0xdead); // garbage in the field
   assert.equal(segmentGso(pool, s, out, 0), 3);
   for (let k = 0; k < 3; k++) {
     assert.ok(verifyL4Checksum(pool, out[k]!));
     pool.free(out[k]!);
   }
-  assert.equal(pool.oflags[s], 0);
-  assert.equal(kOffNeedsCsum & pool.oflags[s]!, 0);
+  assert.equal(pool.meta32[(s << Meta.shift) + Meta.oflags], 0);
+  assert.equal(kOffNeedsCsum & pool.meta32[(s << Meta.shift) + Meta.oflags]!, 0);
   pool.free(s);
 });
 
@@ -242,9 +244,9 @@ test('a segment that would not fit a fresh slot is refused (frame grown into its
   const small = new PacketPool({ slots: 64, slotSize: 2048 }); // maxFrame 1920
   const f = build({ payload: payloadOf(1924 - 54), vlan: undefined }); // 4 bytes more than maxFrame
   const s = small.alloc();
-  small.off[s] = 124; // as if a 4-byte tag had been pushed into the headroom
+  small.meta32[(s << Meta.shift) + Meta.off] = 124; // as if a 4-byte tag had been pushed into the headroom
   small.bytes.set(f, small.frameStart(s));
-  small.len[s] = f.length;
+  small.meta32[(s << Meta.shift) + Meta.len] = f.length;
   const before = small.available;
   assert.equal(segmentTcp(small, s, 9000, out, 0), kErrGsoMalformed);
   assert.equal(small.available, before);

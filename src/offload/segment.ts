@@ -13,6 +13,7 @@ import * as ipv6 from '../packet/ipv6.js';
 import * as tcp from '../packet/tcp.js';
 import * as udp from '../packet/udp.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 import { kGsoEcn, kGsoNone, kGsoTcp4, kGsoTcp6, kGsoUdpL4, kOffNeedsCsum } from '../dataplane/pool.js';
 import { finish, ipv4HeaderChecksum, pseudoSumAt } from '../packet/checksum.js';
 import { kErrGsoMalformed, kErrGsoUnsupported, kErrNoBuffer, kErrOutFull, kOffloadOk } from './errors.js';
@@ -55,27 +56,29 @@ export function segmentUdpL4(pool: PacketPool, slot: number, mss: number, out: I
  * unknown type (UFO, SCTP, tunnels, ...) is `gso-unsupported`: a non-GSO frame needs completeChecksum.
  */
 export function segmentGso(pool: PacketPool, slot: number, out: Int32Array, outStart: number): number {
-  const type = pool.gsoType[slot]! & ~kGsoEcn;
-  if (type === kGsoTcp4 || type === kGsoTcp6) return segmentL4(pool, slot, pool.gsoSize[slot]!, out, outStart, kProtoTcp);
-  if (type === kGsoUdpL4) return segmentL4(pool, slot, pool.gsoSize[slot]!, out, outStart, kProtoUdp);
+  const type = pool.meta32[(slot << Meta.shift) + Meta.gsoType]! & ~kGsoEcn;
+  if (type === kGsoTcp4 || type === kGsoTcp6) return segmentL4(pool, slot, pool.meta16[(slot << Meta16.shift) + Meta16.gsoSize]!, out, outStart, kProtoTcp);
+  if (type === kGsoUdpL4) return segmentL4(pool, slot, pool.meta16[(slot << Meta16.shift) + Meta16.gsoSize]!, out, outStart, kProtoUdp);
   return kErrGsoUnsupported;
 }
 
 function segmentL4(pool: PacketPool, slot: number, mss: number, out: Int32Array, outStart: number, proto: number): number {
   // --- checks, all before the first slot is taken ---
   if (!(mss >= 1 && mss <= kMaxMss) || mss !== Math.floor(mss)) return kErrGsoMalformed; // also rejects NaN
-  const type = pool.gsoType[slot]! & ~kGsoEcn;
+  const m = pool.meta32;
+  const at = slot << Meta.shift;
+  const type = m[at + Meta.gsoType]! & ~kGsoEcn;
   const tcp = proto === kProtoTcp;
   if (tcp ? type !== kGsoNone && type !== kGsoTcp4 && type !== kGsoTcp6 : type !== kGsoNone && type !== kGsoUdpL4)
     return kErrGsoUnsupported;
   const rc = parseHeaders(pool, slot, h);
   if (rc !== kOffloadOk) return rc;
-  const len = pool.len[slot]!;
+  const len = m[at + Meta.len]!;
   if (h.proto !== proto || h.fragment || h.ipEnd !== len) return kErrGsoMalformed;
   if ((type === kGsoTcp4 && h.v6) || (type === kGsoTcp6 && !h.v6)) return kErrGsoMalformed;
-  if ((pool.oflags[slot]! & kOffNeedsCsum) !== 0) {
+  if ((m[at + Meta.oflags]! & kOffNeedsCsum) !== 0) {
     // The partial checksum must point at this L4 header's checksum field; anything else is a bogus header.
-    if (pool.csumStart[slot] !== h.l4 || pool.csumOffset[slot] !== (tcp ? kTcpCsumOff : kUdpCsumOff)) return kErrGsoMalformed;
+    if (m[at + Meta.csumStart] !== h.l4 || pool.meta16[(slot << Meta16.shift) + Meta16.csumOffset] !== (tcp ? kTcpCsumOff : kUdpCsumOff)) return kErrGsoMalformed;
   }
   const hdrLen = h.payload;
   const total = len - hdrLen;
@@ -98,10 +101,10 @@ function segmentL4(pool: PacketPool, slot: number, mss: number, out: Int32Array,
   const ident = v6 ? 0 : v.getUint16(src + l3 + kIpv4IdentOff);
   const seq = tcp ? v.getUint32(src + l4 + kTcpSeqOff) : 0;
   const flags = tcp ? b[src + l4 + kTcpFlagsOff]! : 0;
-  const port = pool.port[slot]!;
-  const vid = pool.vid[slot]!;
-  const pcp = pool.pcp[slot]!;
-  const dst = pool.dst[slot]!;
+  const port = m[at + Meta.port]!;
+  const vid = m[at + Meta.vid]!;
+  const pcp = m[at + Meta.pcp]!;
+  const dst = m[at + Meta.dst]!;
 
   for (let k = 0; k < count; k++) {
     const s = pool.alloc();
@@ -117,14 +120,15 @@ function segmentL4(pool: PacketPool, slot: number, mss: number, out: Int32Array,
     if (chunk > 0) b.copyWithin(d + hdrLen, src + hdrLen + from, src + hdrLen + from + chunk);
     const segLen = hdrLen + chunk;
     const l4Len = segLen - l4;
-    pool.len[s] = segLen;
-    pool.port[s] = port;
-    pool.vid[s] = vid;
-    pool.pcp[s] = pcp;
-    pool.dst[s] = dst;
-    pool.gsoSize[s] = 0;
-    pool.csumStart[s] = 0;
-    pool.csumOffset[s] = 0; // alloc() already cleared oflags and gsoType
+    const sa = s << Meta.shift;
+    m[sa + Meta.len] = segLen;
+    m[sa + Meta.port] = port;
+    m[sa + Meta.vid] = vid;
+    m[sa + Meta.pcp] = pcp;
+    m[sa + Meta.dst] = dst;
+    pool.meta16[(s << Meta16.shift) + Meta16.gsoSize] = 0;
+    m[sa + Meta.csumStart] = 0;
+    pool.meta16[(s << Meta16.shift) + Meta16.csumOffset] = 0; // alloc() already cleared oflags and gsoType
     if (v6) {
       v.setUint16(d + l3 + kIpv6PlenOff, segLen - l3 - kIpv6Header);
     } else {

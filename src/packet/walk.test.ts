@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { rssHash, kNoHash } from '../queues/rss.js';
 import { FlowKey } from '../policy/flow-key.js';
 import { buildEthernet, buildTcp6, buildUdp4 } from './frame.js';
@@ -24,7 +25,7 @@ function record(pool: PacketPool, f: Uint8Array): { fam: number; proto: number; 
   const s = pool.load(f);
   const h = walk(pool, s);
   assert.ok(h > 0 && h < 1 << 16, `hdr ${h} is a small integer (never a heap number per frame)`);
-  const out = { fam: family(h), proto: protocol(h), l3: pool.l3[s], l4: pool.l4[s], flags: h & (kFragFirst | kFragLater | kInnerTag) };
+  const out = { fam: family(h), proto: protocol(h), l3: pool.meta32[(s << Meta.shift) + Meta.l3], l4: pool.meta32[(s << Meta.shift) + Meta.l4], flags: h & (kFragFirst | kFragLater | kInnerTag) };
   pool.free(s);
   return out;
 }
@@ -66,20 +67,20 @@ test('property: a record shifted across a tag strip or insert equals a fresh wal
       const s = pool.load(g);
       walk(pool, s);
       const start = pool.frameStart(s);
-      if (vlan.isTagged(pool.view, start) && pool.len[s] >= vlan.field.headerLen) {
+      if (vlan.isTagged(pool.view, start) && pool.meta32[(s << Meta.shift) + Meta.len] >= vlan.field.headerLen) {
         vlan.popTag(pool.view, start);
-        pool.off[s] += 4;
-        pool.len[s] -= 4;
+        pool.meta32[(s << Meta.shift) + Meta.off] += 4;
+        pool.meta32[(s << Meta.shift) + Meta.len] -= 4;
         shiftL2(pool, s, -4);
       } else {
         vlan.pushTag(pool.view, start, 10);
-        pool.off[s] -= 4;
-        pool.len[s] += 4;
+        pool.meta32[(s << Meta.shift) + Meta.off] -= 4;
+        pool.meta32[(s << Meta.shift) + Meta.len] += 4;
         shiftL2(pool, s, 4);
       }
-      const kept = [pool.hdr[s], pool.l3[s], pool.l4[s]];
+      const kept = [pool.meta32[(s << Meta.shift) + Meta.hdr], pool.meta32[(s << Meta.shift) + Meta.l3], pool.meta32[(s << Meta.shift) + Meta.l4]];
       const h = walk(pool, s);
-      if (kept[0] !== 0) assert.deepEqual(kept, [h, pool.l3[s], pool.l4[s]]);
+      if (kept[0] !== 0) assert.deepEqual(kept, [h, pool.meta32[(s << Meta.shift) + Meta.l3], pool.meta32[(s << Meta.shift) + Meta.l4]]);
       pool.free(s);
     }),
     { numRuns: 2000 },
@@ -90,13 +91,13 @@ test('stages read the record: a frame walked once is hashed and keyed as recorde
   const pool = new PacketPool({ slots: 64, slotSize: 2048 });
   const s = pool.load(udp4());
   assert.notEqual(rssHash(pool, s), kNoHash);
-  const h = pool.hdr[s];
+  const h = pool.meta32[(s << Meta.shift) + Meta.hdr];
   pool.view.setUint16(pool.frameStart(s) + 12, 0x0806); // the bytes now claim ARP
   assert.equal(walked(pool, s), h, 'the record stands');
   assert.notEqual(rssHash(pool, s), kNoHash, 'RSS hashed the recorded IPv4/UDP');
   const key = new FlowKey();
   key.parse(pool, s);
   assert.deepEqual([key.family, key.protocol, key.srcPort, key.dstPort], [4, 17, 1000, 53], 'the ACL flow key too');
-  pool.hdr[s] = 0; // a stage that moved the bytes clears it: the next one walks again
+  pool.meta32[(s << Meta.shift) + Meta.hdr] = 0; // a stage that moved the bytes clears it: the next one walks again
   assert.equal(rssHash(pool, s), kNoHash);
 });

@@ -4,10 +4,10 @@
  * slot's metadata so every later stage (RSS steering, guards, ACL flow keys, the offload fix-ups) reads
  * offsets and flags instead of walking the frame again.
  *
- *   hdr[s]  | protocol (8) | . | hashed | inner tag | later frag | first frag | family (2) | walked |   (16 bits:
+ *   hdr     | protocol (8) | . | hashed | inner tag | later frag | first frag | family (2) | walked |   (16 bits:
  *           a small integer, never a heap number)
- *   l3[s]   frame-relative offset of the IP header (14 or 18; 0 for a frame shorter than its L2 header)
- *   l4[s]   frame-relative offset after the IP fixed header (IPv4 options included); 0 when not IP
+ *   l3      frame-relative offset of the IP header (14 or 18; 0 for a frame shorter than its L2 header)
+ *   l4      frame-relative offset after the IP fixed header (IPv4 options included); 0 when not IP
  *
  * Lazy: the walk runs the first time a stage asks (`walked`), at most once per frame; a frame no stage
  * inspects (plain L2 switching) is never walked. `hdr` is 0 until then (pool.alloc clears it). A stage
@@ -21,14 +21,12 @@ import { EtherType, field as ethField } from './ethernet.js';
 import * as ipv4 from './ipv4.js';
 import * as ipv6 from './ipv6.js';
 import { field as vlanField, kTpid } from './vlan.js';
+import { Meta } from '../dataplane/slot-meta.js';
 
-/** The metadata a walk fills: the pool's per-slot arrays (dataplane/pool.ts). */
+/** The metadata a walk fills: the pool's slot records (dataplane/pool.ts, dataplane/slot-meta.ts). */
 export interface WalkMeta {
   readonly view: DataView;
-  readonly len: Int32Array;
-  readonly hdr: Int32Array;
-  readonly l3: Int32Array;
-  readonly l4: Int32Array;
+  readonly meta32: Int32Array;
   frameStart(slot: number): number;
 }
 
@@ -47,7 +45,7 @@ export const kFragFirst = 1 << 3;
 export const kFragLater = 1 << 4;
 /** The EtherType behind the skipped tag is another 0x8100 tag. */
 export const kInnerTag = 1 << 5;
-/** `hash[s]` holds the frame's RSS hash (queues/rss.ts). */
+/** The record's `hash` holds the frame's RSS hash (queues/rss.ts). */
 export const kHashed = 1 << 6;
 const kProtoShift = 8;
 
@@ -61,14 +59,16 @@ export function protocol(hdr: number): number {
 
 /** The record of slot s, walking the frame first if no stage has. */
 export function walked(m: WalkMeta, s: number): number {
-  const h = m.hdr[s];
+  const h = m.meta32[(s << Meta.shift) + Meta.hdr];
   return h !== 0 ? h : walk(m, s);
 }
 
 /** Walk the frame in slot s and record it; returns the hdr word. */
 export function walk(m: WalkMeta, s: number): number {
   const view = m.view;
-  const len = m.len[s];
+  const meta = m.meta32;
+  const b = s << Meta.shift;
+  const len = meta[b + Meta.len];
   const start = m.frameStart(s);
   let h = kWalked;
   let l3 = 0;
@@ -103,9 +103,9 @@ export function walk(m: WalkMeta, s: number): number {
       }
     }
   }
-  m.hdr[s] = h;
-  m.l3[s] = l3;
-  m.l4[s] = l4;
+  meta[b + Meta.hdr] = h;
+  meta[b + Meta.l3] = l3;
+  meta[b + Meta.l4] = l4;
   return h;
 }
 
@@ -114,15 +114,17 @@ export function walk(m: WalkMeta, s: number): number {
  * where a new walk would find the same headers 4 bytes away, else clear it (the next stage walks again).
  */
 export function shiftL2(m: WalkMeta, s: number, delta: number): void {
-  const h = m.hdr[s];
+  const meta = m.meta32;
+  const b = s << Meta.shift;
+  const h = meta[b + Meta.hdr];
   if (h === 0) return;
-  const l3 = m.l3[s];
+  const l3 = meta[b + Meta.l3];
   // strip: the one skipped tag goes and nothing hides behind it; insert: the frame had no tag
   const same = delta < 0 ? l3 === vlanField.headerLen && (h & kInnerTag) === 0 : l3 === ethField.headerLen;
   if (!same) {
-    m.hdr[s] = 0;
+    meta[b + Meta.hdr] = 0;
     return;
   }
-  m.l3[s] = l3 + delta;
-  if (m.l4[s] !== 0) m.l4[s] += delta;
+  meta[b + Meta.l3] = l3 + delta;
+  if (meta[b + Meta.l4] !== 0) meta[b + Meta.l4] += delta;
 }

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { buildArpRequest, buildEthernet, buildUdp4, buildUdp6 } from '../packet/frame.js';
 import { compileAcls, kDirIn, kDirOut, type AclTable } from './acl.js';
 import type { AclRule } from './config.js';
@@ -68,9 +69,9 @@ const frame: fc.Arbitrary<Uint8Array> = fc.oneof(
 function judge(t: AclTable, dir: number, pool: PacketPool, key: FlowKey, f: Uint8Array): number {
   const s = pool.load(f, 0);
   try {
-    const start = pool.slotBase(s) + pool.off[s]!;
+    const start = pool.slotBase(s) + pool.meta32[(s << Meta.shift) + Meta.off]!;
     const fam = family(walked(pool, s));
-    const r = t.probe(dir, pool.view, start, pool.l3[s]!, fam, f.length);
+    const r = t.probe(dir, pool.view, start, pool.meta32[(s << Meta.shift) + Meta.l3]!, fam, f.length);
     if (r >= 0) return r;
     key.parse(pool, s);
     return t.evaluate(dir, key, f.length);

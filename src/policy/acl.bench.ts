@@ -13,6 +13,7 @@ import { Clock } from '../dataplane/clock.js';
 import { Counters } from '../dataplane/counters.js';
 import { Batch, kMaxBatch } from '../dataplane/graph.js';
 import { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { buildTcp4 } from '../packet/frame.js';
 import { PortAcls } from './acls.js';
 import type { AclRule, ExtAclRule } from './config.js';
@@ -56,7 +57,7 @@ stateful25.push({ action: 'deny', direction: 'inbound', weight: 1 });
 
 function ingressRound(): void {
   acls.ingress.process(batch);
-  for (let i = 0; i < batch.count; i++) pool.aux[batch.slots[i]!] = 0;
+  for (let i = 0; i < batch.count; i++) pool.meta32[(batch.slots[i]! << Meta.shift) + Meta.aux] = 0;
 }
 let sink = 0;
 function egressRound(): void {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { buildArpRequest, buildTcp4, buildUdp4, buildUdp6 } from '../packet/frame.js';
 import { compileAcls, kDirIn, kDirOut, parseIpSelector, type AclTable } from './acl.js';
 import type { AclRule } from './config.js';
@@ -19,7 +20,7 @@ function ev(t: AclTable, dir: number, frame: Uint8Array): number {
   assert.ok(s >= 0);
   try {
     key.parse(pool, s);
-    return t.evaluate(dir, key, pool.len[s]!);
+    return t.evaluate(dir, key, pool.meta32[(s << Meta.shift) + Meta.len]!);
   } finally {
     pool.free(s);
   }

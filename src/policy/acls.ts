@@ -15,6 +15,7 @@ import type { Clock } from '../dataplane/clock.js';
 import { type Counters, kMaxPorts } from '../dataplane/counters.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { compileAcls, kDirIn, kDirOut, type AclTable } from './acl.js';
 import { kDefaultFlowTableSize, type AclRule, type ExtAclRule } from './config.js';
 import { FlowTable, type FlowEntry } from './conntrack.js';
@@ -39,8 +40,8 @@ const kAclDeny = policyDrops['acl-deny'];
 class AclIngressNode implements GraphNode {
   readonly name = 'acl-in';
   constructor(private readonly owner: PortAcls) {}
-  process(batch: Batch): void {
-    this.owner.processIngress(batch);
+  process(batch: Batch): number {
+    return this.owner.processIngress(batch);
   }
 }
 
@@ -103,17 +104,23 @@ export class PortAcls {
   }
 
   /** The ingress node's work (called by `ingress.process`). */
-  processIngress(batch: Batch): void {
+  processIngress(batch: Batch): number {
     const pool = this.pool;
-    const { port, aux } = pool;
+    let marked = 0;
+    const m = pool.meta32;
     const on = this.ingressOn;
     const slots = batch.slots;
     for (let i = 0; i < batch.count; i++) {
       const s = slots[i]!;
-      const p = port[s]!;
+      const at = s << Meta.shift;
+      const p = m[at + Meta.port]!;
       if (on[p] === 0) continue;
-      if (this.check(p, kDirOut, s) !== 0) aux[s] = kAclDeny;
+      if (this.check(p, kDirOut, s) !== 0) {
+        m[at + Meta.aux] = kAclDeny;
+        marked++;
+      }
     }
+    return marked;
   }
 
   /** 0 = deliver, else policyDrops['acl-deny']: port d's inbound rules for the frame in slot s. */
@@ -124,15 +131,16 @@ export class PortAcls {
 
   /** Basic then extended rules of port p in direction dir: 0 pass, 1 deny. */
   private check(p: number, dir: number, s: number): number {
+    const at = s << Meta.shift;
     const key = this.key;
     const pool = this.pool;
-    const bytes = pool.len[s]!;
+    const bytes = pool.meta32[at + Meta.len]!;
     const b = this.basic[p];
     const x = this.ext[p];
     // basic ACLs only: a cached verdict from the header record, no FlowKey (acl.ts probe)
     if (b !== null && x === null && bytes >= 14) {
       const fam = family(walked(pool, s)); // walk first: it fills l3
-      const r = b.probe(dir, pool.view, pool.slotBase(s) + pool.off[s]!, pool.l3[s]!, fam, bytes);
+      const r = b.probe(dir, pool.view, pool.slotBase(s) + pool.meta32[at + Meta.off]!, pool.meta32[at + Meta.l3]!, fam, bytes);
       if (r >= 0) return r;
     }
     if (!key.parse(pool, s)) return 0; // shorter than Ethernet: ingress drops these as malformed

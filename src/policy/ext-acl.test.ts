@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { buildArpRequest, buildIcmp6Echo, buildIcmpEcho, buildTcp4, buildTcp6, buildUdp4 } from '../packet/frame.js';
 import type { ExtAclRule } from './config.js';
 import { FlowTable } from './conntrack.js';
@@ -17,7 +18,7 @@ function withKey<T>(frame: Uint8Array, f: (bytes: number) => T): T {
   assert.ok(s >= 0);
   try {
     key.parse(pool, s);
-    return f(pool.len[s]!);
+    return f(pool.meta32[(s << Meta.shift) + Meta.len]!);
   } finally {
     pool.free(s);
   }

@@ -13,7 +13,7 @@
  *              field number; address words sign-flipped there so prefix ranges compare as int32
  *
  * Trade-offs:
- * - Defensive, never throws: nothing is read past pool.len[s]. A frame shorter than 14 bytes reports
+ * - Defensive, never throws: nothing is read past the slot's len. A frame shorter than 14 bytes reports
  *   `parse() === false`; a non-IP frame, or an IP header that fails its check, reports family 0 (only MAC
  *   rules can match it).
  * - IPv6 extension headers are walked (ipv6.walkExtensions: hop-by-hop 0, routing 43, destination options 60, fragment 44, and
@@ -26,6 +26,7 @@
  * - One 802.1Q tag is skipped if present (frames reaching policy are untagged; this is only defence).
  */
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import * as eth from '../packet/ethernet.js';
 import { field as ethField } from '../packet/ethernet.js';
 import * as vlan from '../packet/vlan.js';
@@ -127,8 +128,10 @@ export class FlowKey {
 
   private read(pool: PacketPool, slot: number): boolean {
     const view = pool.view;
-    const len = pool.len[slot]!;
-    const start = pool.slotBase(slot) + pool.off[slot]!;
+    const m = pool.meta32;
+    const at = slot << Meta.shift;
+    const len = m[at + Meta.len]!;
+    const start = pool.slotBase(slot) + m[at + Meta.off]!;
     this.family = kFamilyNone;
     this.protocol = 0;
     this.hasPorts = 0;
@@ -151,9 +154,9 @@ export class FlowKey {
     this.srcMacLo = view.getInt32(start + ethField.src + kLo32Off);
     // the slot's header record (packet/walk.ts): EtherType after one tag, checked IP header, offsets
     const h = walked(pool, slot);
-    this.ethertype = pool.l3[slot] === vlanField.headerLen ? vlan.innerEthertype(view, start) : eth.ethertype(view, start);
+    this.ethertype = m[at + Meta.l3] === vlanField.headerLen ? vlan.innerEthertype(view, start) : eth.ethertype(view, start);
     const fam = family(h);
-    const ip = start + pool.l3[slot]!;
+    const ip = start + m[at + Meta.l3]!;
     if (fam === kFamIpv4) {
       this.family = kFamily4;
       src[0] = view.getInt32(ip + ipv4.field.src);
@@ -164,7 +167,7 @@ export class FlowKey {
         this.laterFragment = 1;
         return true;
       }
-      const l4 = start + pool.l4[slot]!;
+      const l4 = start + m[at + Meta.l4]!;
       this.l4Off = l4 - start;
       if ((proto === kProtoTcp || proto === kProtoUdp) && l4 + kPortsLen <= ip + view.getUint16(ip + ipv4.field.totalLen)) {
         this.hasPorts = 1;

@@ -2,7 +2,7 @@
  * GuardNode tests: golden frames for every guard case (DHCPv4/DHCPv6 server messages, router
  * advertisements and redirects over IPv4 and IPv6, behind extension headers and split by fragmentation),
  * the MAC spoofing check, priority clearing, drops counted by reason through a real Graph, and
- * properties: truncated or random frames never throw, and no verdict depends on bytes past pool.len.
+ * properties: truncated or random frames never throw, and no verdict depends on bytes past the slot's len.
  *
  * Frames come from packet/frame.ts; the few shapes it has no builder for (ICMPv4 redirect and router
  * advertisement, IPv6 extension headers and fragments, IPv4 fragments) are assembled here from the packet
@@ -16,6 +16,7 @@ import { Counters, declaredRows, kMaxPorts } from '../dataplane/counters.js';
 import './counters.js';
 import { Batch, Graph } from '../dataplane/graph.js';
 import { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { ipv4HeaderChecksum } from '../packet/checksum.js';
 import {
   buildArpRequest,
@@ -55,16 +56,16 @@ function verdicts(node: GuardNode, frames: Uint8Array[], port = 1): string[] {
   for (const f of frames) {
     const s = pool.load(f, port);
     assert.ok(s >= 0);
-    pool.vid[s] = 1;
+    pool.meta32[(s << Meta.shift) + Meta.vid] = 1;
     batch.slots[batch.count++] = s;
   }
   node.process(batch);
   const out: string[] = [];
   for (let i = 0; i < batch.count; i++) {
     const s = batch.slots[i];
-    const code = pool.aux[s];
+    const code = pool.meta32[(s << Meta.shift) + Meta.aux];
     out.push(code === 0 ? 'pass' : declaredRows('drop').find((r) => r.index === code)!.name);
-    pool.aux[s] = 0;
+    pool.meta32[(s << Meta.shift) + Meta.aux] = 0;
     pool.free(s);
   }
   return out;
@@ -410,11 +411,11 @@ test('frames shorter than an Ethernet header are not judged (ingress drops them 
   const s = pool.load(spoofed, 1);
   const batch = new Batch();
   for (let n = 0; n < 14; n++) {
-    pool.len[s] = n; // the spoofed source MAC is still in the slot, past the frame's end
+    pool.meta32[(s << Meta.shift) + Meta.len] = n; // the spoofed source MAC is still in the slot, past the frame's end
     batch.slots[0] = s;
     batch.count = 1;
     g.process(batch);
-    assert.equal(pool.aux[s], 0, `${n} bytes`);
+    assert.equal(pool.meta32[(s << Meta.shift) + Meta.aux], 0, `${n} bytes`);
   }
   pool.free(s);
 });
@@ -464,13 +465,13 @@ test('IeeePriorityTag false clears the PCP; true or absent keeps it', () => {
   const batch = new Batch();
   for (const port of [1, 2, 3, 4]) {
     const s = pool.load(frame, port);
-    pool.vid[s] = 10;
-    pool.pcp[s] = 5; // as ingress sets it from the 802.1Q tag
+    pool.meta32[(s << Meta.shift) + Meta.vid] = 10;
+    pool.meta32[(s << Meta.shift) + Meta.pcp] = 5; // as ingress sets it from the 802.1Q tag
     batch.slots[batch.count++] = s;
   }
   g.process(batch);
-  const pcps = Array.from(batch.slots.subarray(0, 4), (s) => pool.pcp[s]);
-  const auxes = Array.from(batch.slots.subarray(0, 4), (s) => pool.aux[s]);
+  const pcps = Array.from(batch.slots.subarray(0, 4), (s) => pool.meta32[(s << Meta.shift) + Meta.pcp]);
+  const auxes = Array.from(batch.slots.subarray(0, 4), (s) => pool.meta32[(s << Meta.shift) + Meta.aux]);
   for (const s of batch.slots.subarray(0, 4)) pool.free(s);
   assert.deepEqual(pcps, [0, 5, 5, 5]);
   assert.deepEqual(auxes, [0, 0, 0, 0]);
@@ -535,26 +536,26 @@ function allFrames(): Uint8Array[] {
   ];
 }
 
-test('truncated frames never throw and are judged only on the bytes within pool.len', () => {
+test('truncated frames never throw and are judged only on the bytes within the frame length', () => {
   const g = guarded({ mac: vmMac, dhcpGuard: true, routerGuard: true, ieeePriorityTag: false });
   for (const frame of allFrames()) {
     assert.notEqual(verdict(g, frame), 'pass', `the whole frame is dropped: ${toHex(frame)}`);
     // every strict prefix: the IP length fields now claim more than the frame holds, so nothing matches,
-    // even though the slot still holds the rest of the frame right after pool.len
+    // even though the slot still holds the rest of the frame right after the slot's len
     const s = pool.load(frame, 1);
     const batch = new Batch();
     for (let n = 0; n < frame.length; n++) {
-      pool.len[s] = n;
+      pool.meta32[(s << Meta.shift) + Meta.len] = n;
       batch.slots[0] = s;
       batch.count = 1;
       g.process(batch);
-      assert.equal(pool.aux[s], 0, `prefix of ${n} bytes of ${toHex(frame.subarray(0, 20))}...`);
+      assert.equal(pool.meta32[(s << Meta.shift) + Meta.aux], 0, `prefix of ${n} bytes of ${toHex(frame.subarray(0, 20))}...`);
     }
     pool.free(s);
   }
 });
 
-test('property: random IP frames never throw, and bytes past pool.len never change a verdict', () => {
+test('property: random IP frames never throw, and bytes past the frame length never change a verdict', () => {
   const g = guarded({ mac: vmMac, dhcpGuard: true, routerGuard: true });
   const eth = Array.from(fromHex('333300000001 525400123456'));
   const arb = fc.record({
@@ -581,14 +582,14 @@ test('property: random IP frames never throw, and bytes past pool.len never chan
       const batch = new Batch();
       batch.slots[0] = s;
       batch.count = 1;
-      pool.len[s] = bytes.length;
+      pool.meta32[(s << Meta.shift) + Meta.len] = bytes.length;
       g.process(batch);
-      const withTail = pool.aux[s];
-      pool.aux[s] = 0;
+      const withTail = pool.meta32[(s << Meta.shift) + Meta.aux];
+      pool.meta32[(s << Meta.shift) + Meta.aux] = 0;
       pool.bytes.fill(0, pool.frameStart(s) + bytes.length, pool.frameStart(s) + bytes.length + tail.length);
       g.process(batch);
-      const withZeros = pool.aux[s];
-      pool.aux[s] = 0;
+      const withZeros = pool.meta32[(s << Meta.shift) + Meta.aux];
+      pool.meta32[(s << Meta.shift) + Meta.aux] = 0;
       pool.free(s);
       assert.equal(withTail, withZeros);
     }),

@@ -1,6 +1,6 @@
 /**
  * Guard node: the built-in ingress guards of a Hyper-V port (DESIGN.md sections 3 and 5), run right after
- * the ingress node, so frames are untagged and `pool.vid`/`pool.pcp` are set.
+ * the ingress node, so frames are untagged and the slot's `vid`/`pcp` are set.
  *
  * - MacAddressSpoofing off (the default) on a port with a `mac`: a frame whose source MAC is any other
  *   address is dropped (`mac-spoofing`). A port without `mac` is not checked. MACs compare as the two
@@ -10,7 +10,7 @@
  *   a server message type: ADVERTISE 2, REPLY 7, RECONFIGURE 10, RELAY-REPL 13 (RFC 8415 section 7.3).
  * - RouterGuard: router advertisements and redirects are dropped (`router-guard`): ICMPv6 134 and 137
  *   (RFC 4861), ICMPv4 5 (RFC 792) and 9 (RFC 1256).
- * - IeeePriorityTag false: the frame's 802.1p priority is not trusted, `pool.pcp` is cleared to 0.
+ * - IeeePriorityTag false: the frame's 802.1p priority is not trusted, the slot's `pcp` is cleared to 0.
  *
  * IPv6 extension headers (hop-by-hop 0, routing 43, fragment 44, destination options 60, and AH 51, which
  * RFC 7113 also requires an RA guard to walk) are followed to the upper layer, bounded by the datagram's
@@ -40,6 +40,7 @@
 import { kMaxPorts } from '../dataplane/counters.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import * as eth from '../packet/ethernet.js';
 import * as icmp from '../packet/icmp.js';
 import * as icmpv6 from '../packet/icmpv6.js';
@@ -123,33 +124,40 @@ export class GuardNode implements GraphNode {
     this.macLo[port] = 0;
   }
 
-  process(batch: Batch): void {
+  process(batch: Batch): number {
     const { pool, view, flags } = this;
-    const { aux, len, off, pcp } = pool;
+    const m = pool.meta32;
+    let marked = 0;
     // L3/L4 offsets come from the slot's header record (packet/walk.ts), walked once per frame
     const slots = batch.slots;
     for (let i = 0; i < batch.count; i++) {
       const s = slots[i];
-      const p = pool.port[s];
+      const at = s << Meta.shift;
+      const p = m[at + Meta.port];
       const f = flags[p];
       if (!f) continue; // no guard on the port (or a port index outside the table)
-      if ((f & kClearPcp) !== 0) pcp[s] = 0;
-      const n = len[s];
+      if ((f & kClearPcp) !== 0) m[at + Meta.pcp] = 0;
+      const n = m[at + Meta.len];
       if (n < eth.field.headerLen) continue; // ingress drops these; never read past the frame
-      const start = pool.slotBase(s) + off[s];
+      const start = pool.slotBase(s) + m[at + Meta.off];
       if ((f & kSpoofCheck) !== 0 && (eth.srcHi16(view, start) !== this.macHi[p] || eth.srcLo32(view, start) !== this.macLo[p])) {
-        aux[s] = policyDrops['mac-spoofing'];
+        m[at + Meta.aux] = policyDrops['mac-spoofing'];
+        marked++;
         continue;
       }
       if ((f & kInspect) === 0) continue;
       const h = walked(pool, s);
-      if (pool.l3[s] !== eth.field.headerLen) continue; // a tag left behind the stripped one: not inspected
+      if (m[at + Meta.l3] !== eth.field.headerLen) continue; // a tag left behind the stripped one: not inspected
       const fam = family(h);
       let code = 0;
-      if (fam === kFamIpv4) code = this.inspect4(start + pool.l3[s], start + pool.l4[s], h, f);
-      else if (fam === kFamIpv6) code = this.inspect6(start + pool.l3[s], f);
-      if (code !== 0) aux[s] = code;
+      if (fam === kFamIpv4) code = this.inspect4(start + m[at + Meta.l3], start + m[at + Meta.l4], h, f);
+      else if (fam === kFamIpv6) code = this.inspect6(start + m[at + Meta.l3], f);
+      if (code !== 0) {
+        m[at + Meta.aux] = code;
+        marked++;
+      }
     }
+    return marked;
   }
 
   /** Drop code for the IPv4 datagram at `ip` (its header checked by the walk, `h` its record), 0 to pass. */

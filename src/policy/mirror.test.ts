@@ -12,6 +12,7 @@ import { switchDrops } from '../switch/counters.js';
 import { policyCounters } from './counters.js';
 import { Batch, Graph } from '../dataplane/graph.js';
 import { kGsoTcp4, kOffNeedsCsum, PacketPool } from '../dataplane/pool.js';
+import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 import { buildEthernet, buildTcp4, buildUdp4 } from '../packet/frame.js';
 import { IngressNode } from '../switch/ingress.js';
 import { PortTable } from '../switch/port-table.js';
@@ -86,13 +87,13 @@ test('ingress copies are byte-identical, a tagged frame keeps its tag, metadata 
     [sent[1], SRC],
     [sent[2], SRC],
   ]);
-  pool.vid[b.slots[2]] = 10;
-  pool.pcp[b.slots[2]] = 5;
+  pool.meta32[(b.slots[2] << Meta.shift) + Meta.vid] = 10;
+  pool.meta32[(b.slots[2] << Meta.shift) + Meta.pcp] = 5;
   m.tapIn(b);
   assert.deepEqual(dirtyPorts(m), [DST]);
   assert.deepEqual(copiesFor(m, pool, DST), sent, 'as sent, tag included, nothing from the other port');
   const tagged = m.slots[DST][1];
-  assert.deepEqual([pool.port[tagged], pool.vid[tagged], pool.pcp[tagged], pool.refs[tagged]], [SRC, 10, 5, 1]);
+  assert.deepEqual([pool.meta32[(tagged << Meta.shift) + Meta.port], pool.meta32[(tagged << Meta.shift) + Meta.vid], pool.meta32[(tagged << Meta.shift) + Meta.pcp], pool.meta32[(tagged << Meta.shift) + Meta.refs]], [SRC, 10, 5, 1]);
   assert.equal(mirrorCopies(counters, SRC), 3);
   assert.equal(mirrorCopies(counters, OTHER), 0);
   // the originals are untouched and still the caller's
@@ -124,7 +125,7 @@ test('ingress copy is taken before the real ingress node strips the tag or drops
   m.tapIn(b);
   graph.run(b);
   assert.equal(b.count, 1, 'only the allowed tagged frame survives ingress');
-  assert.equal(pool.len[b.slots[0]], tagged.length - 4, 'the original was stripped');
+  assert.equal(pool.meta32[(b.slots[0] << Meta.shift) + Meta.len], tagged.length - 4, 'the original was stripped');
   assert.equal(counters.c[Counters.portDrop(SRC, switchDrops['vlan-not-allowed'])], 1);
   assert.equal(counters.c[Counters.portDrop(SRC, switchDrops.malformed)], 1);
   assert.deepEqual(copiesFor(m, pool, DST), [tagged, notAllowed, runt], 'the wire as the endpoint sent it, drops included');
@@ -151,7 +152,7 @@ test('egress copies are the frames as delivered to the source', () => {
   assert.equal(m.dirtyCount, 0);
   m.tapOut(SRC, b.slots, b.count);
   assert.deepEqual(copiesFor(m, pool, DST), delivered);
-  for (let i = 0; i < 2; i++) assert.equal(pool.port[m.slots[DST][i]], SRC, 'a copy is accounted to the mirrored port');
+  for (let i = 0; i < 2; i++) assert.equal(pool.meta32[((m.slots[DST][i]) << Meta.shift) + Meta.port], SRC, 'a copy is accounted to the mirrored port');
   assert.equal(mirrorCopies(counters, SRC), 2);
   assert.equal(mirrorCopies(counters, OTHER), 0);
   // a port that is not egress-mirrored: tapOut copies nothing
@@ -198,7 +199,7 @@ test('a frame from one mirrored source delivered to another is copied once (at i
   assert.equal(m.count[DST], 0);
   m.tapOut(SRC2, b.slots, b.count);
   assert.deepEqual(copiesFor(m, pool, DST), [f]);
-  assert.equal(pool.port[m.slots[DST][0]], SRC2);
+  assert.equal(pool.meta32[((m.slots[DST][0]) << Meta.shift) + Meta.port], SRC2);
   assert.equal(mirrorCopies(counters, SRC) + mirrorCopies(counters, SRC2), 2);
   m.discard();
   freeBatch(pool, b);
@@ -340,17 +341,17 @@ test('offload metadata travels with the copy (GSO and partial checksum)', () => 
   const f = buildTcp4({ srcMac: A, dstMac: B, srcIp: '10.0.0.1', dstIp: '10.0.0.2', srcPort: 4000, dstPort: 80, flags: 0x18, payload: new Uint8Array(1400).fill(0x5a) });
   const b = batchOf(pool, [[f, SRC]]);
   const s = b.slots[0];
-  pool.oflags[s] = kOffNeedsCsum;
-  pool.gsoType[s] = kGsoTcp4;
-  pool.gsoSize[s] = 700;
-  pool.csumStart[s] = 34;
-  pool.csumOffset[s] = 16;
-  pool.vid[s] = 12;
-  pool.pcp[s] = 3;
+  pool.meta32[(s << Meta.shift) + Meta.oflags] = kOffNeedsCsum;
+  pool.meta32[(s << Meta.shift) + Meta.gsoType] = kGsoTcp4;
+  pool.meta16[(s << Meta16.shift) + Meta16.gsoSize] = 700;
+  pool.meta32[(s << Meta.shift) + Meta.csumStart] = 34;
+  pool.meta16[(s << Meta16.shift) + Meta16.csumOffset] = 16;
+  pool.meta32[(s << Meta.shift) + Meta.vid] = 12;
+  pool.meta32[(s << Meta.shift) + Meta.pcp] = 3;
   m.tapIn(b);
   const t = m.slots[DST][0];
   assert.deepEqual(
-    [pool.oflags[t], pool.gsoType[t], pool.gsoSize[t], pool.csumStart[t], pool.csumOffset[t], pool.vid[t], pool.pcp[t], pool.port[t], pool.refs[t], pool.aux[t]],
+    [pool.meta32[(t << Meta.shift) + Meta.oflags], pool.meta32[(t << Meta.shift) + Meta.gsoType], pool.meta16[(t << Meta16.shift) + Meta16.gsoSize], pool.meta32[(t << Meta.shift) + Meta.csumStart], pool.meta16[(t << Meta16.shift) + Meta16.csumOffset], pool.meta32[(t << Meta.shift) + Meta.vid], pool.meta32[(t << Meta.shift) + Meta.pcp], pool.meta32[(t << Meta.shift) + Meta.port], pool.meta32[(t << Meta.shift) + Meta.refs], pool.meta32[(t << Meta.shift) + Meta.aux]],
     [kOffNeedsCsum, kGsoTcp4, 700, 34, 16, 12, 3, SRC, 1, 0],
   );
   assert.deepEqual(pool.copyOut(t), f);
@@ -364,9 +365,9 @@ test('a frame moved into its headroom (tag pushed) is copied whole', () => {
   m.set(DST, 'destination');
   const f = udp(17, 99);
   const s = pool.alloc();
-  pool.off[s] = 4; // almost no headroom left, as after pushes in place
-  pool.len[s] = f.length;
-  pool.port[s] = OTHER;
+  pool.meta32[(s << Meta.shift) + Meta.off] = 4; // almost no headroom left, as after pushes in place
+  pool.meta32[(s << Meta.shift) + Meta.len] = f.length;
+  pool.meta32[(s << Meta.shift) + Meta.port] = OTHER;
   pool.bytes.set(f, pool.frameStart(s));
   const list = Int32Array.of(s);
   m.tapOut(SRC, list, 1);

@@ -13,6 +13,7 @@
 import { Counters, kMaxPorts } from '../dataplane/counters.js';
 import { kMaxBatch } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import { copySlotMeta, Meta } from '../dataplane/slot-meta.js';
 import { kTapIn, kTapOut, Tap } from '../dataplane/tap.js';
 import type { VectorNode } from '../dataplane/vector-chain.js';
 import type { MirrorDirection, MirrorMode } from './config.js';
@@ -109,7 +110,7 @@ export class Mirror extends Tap {
    * itself ingress-mirrored (it was copied when it came in).
    */
   protected copy(port: number, direction: number, slot: number): void {
-    if (direction === kMirrorOut && (this.flags[this.pool.port[slot]] & kMirrorIn) !== 0) return;
+    if (direction === kMirrorOut && (this.flags[this.pool.meta32[(slot << Meta.shift) + Meta.port]] & kMirrorIn) !== 0) return;
     this.copyAll(port, slot);
   }
 
@@ -143,7 +144,7 @@ export class Mirror extends Tap {
     const { pool, dests, count } = this;
     const c = this.counters.c;
     const from = pool.frameStart(s);
-    const len = pool.len[s];
+    const len = pool.meta32[(s << Meta.shift) + Meta.len];
     // a frame with a tag pushed into its headroom may be longer than maxFrame: use less headroom then
     const off = len <= pool.maxFrame ? pool.headroom : pool.slotSize - len;
     for (let k = 0; k < this.destCount; k++) {
@@ -160,22 +161,13 @@ export class Mirror extends Tap {
       }
       const to = pool.slotBase(t) + off;
       pool.bytes.copyWithin(to, from, from + len);
-      pool.off[t] = off;
-      pool.len[t] = len;
-      pool.port[t] = src;
-      pool.vid[t] = pool.vid[s];
-      pool.pcp[t] = pool.pcp[s];
-      pool.refs[t] = 1;
-      pool.dst[t] = d;
-      pool.oflags[t] = pool.oflags[s];
-      pool.gsoType[t] = pool.gsoType[s];
-      pool.gsoSize[t] = pool.gsoSize[s];
-      pool.csumStart[t] = pool.csumStart[s];
-      pool.csumOffset[t] = pool.csumOffset[s];
-      pool.hdr[t] = pool.hdr[s];
-      pool.l3[t] = pool.l3[s];
-      pool.l4[t] = pool.l4[s];
-      pool.hash[t] = pool.hash[s];
+      copySlotMeta(pool.meta32, s, t); // VLAN, offload and header record travel with the copy
+      const at = t << Meta.shift;
+      pool.meta32[at + Meta.off] = off;
+      pool.meta32[at + Meta.port] = src;
+      pool.meta32[at + Meta.aux] = 0;
+      pool.meta32[at + Meta.refs] = 1;
+      pool.meta32[at + Meta.dst] = d;
       if (n === 0) this.dirty[this.dirtyCount++] = d;
       this.slots[d][n] = t;
       count[d] = n + 1;

@@ -11,6 +11,7 @@ import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Clock } from '../dataplane/clock.js';
 import { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { buildUdp4 } from '../packet/frame.js';
 import { EgressShaper } from './shaper.js';
 
@@ -54,8 +55,8 @@ function take(pool: PacketPool, sh: EgressShaper, d: number, bySrc?: Float64Arra
   let bytes = 0;
   for (let i = 0; i < n; i++) {
     const s = out[i];
-    bytes += pool.len[s];
-    if (bySrc) bySrc[pool.port[s]] += pool.len[s];
+    bytes += pool.meta32[(s << Meta.shift) + Meta.len];
+    if (bySrc) bySrc[pool.meta32[(s << Meta.shift) + Meta.port]] += pool.meta32[(s << Meta.shift) + Meta.len];
     pool.release(s);
   }
   return bytes;
@@ -177,7 +178,7 @@ test('weights: an unconfigured source gets weight 1; DRR order is exact for smal
   for (let i = 0; i < 6; i++) put(pool, sh, 1, 5); // weight 2
   assert.equal(sh.shareOf(4), 1);
   const n = sh.dequeue(1, out, 9);
-  const order = Array.from(out.subarray(0, n), (s) => pool.port[s]);
+  const order = Array.from(out.subarray(0, n), (s) => pool.meta32[(s << Meta.shift) + Meta.port]);
   assert.deepEqual(order, [4, 5, 5, 4, 5, 5, 4, 5, 5]);
   for (let i = 0; i < n; i++) pool.release(out[i]);
   sh.drop(1);
@@ -298,7 +299,7 @@ test('drop() releases every frame held for a port and leaves the others; refs ar
   for (let i = 0; i < 5; i++) put(pool, sh, 2, 3);
   // a flooded frame held for both ports: one slot, two references
   const s = pool.load(f1514, 6);
-  pool.refs[s] = 2;
+  pool.meta32[(s << Meta.shift) + Meta.refs] = 2;
   assert.ok(sh.enqueue(1, s) && sh.enqueue(2, s));
   assert.equal(sh.drop(1), 18);
   assert.equal(sh.held[1], 0);
@@ -381,8 +382,8 @@ test('no allocation per frame: a warmed-up enqueue/dequeue loop triggers no GC a
     for (let r = 0; r < rounds; r++) {
       for (let k = 0; k < 24; k++) {
         const s = pool.alloc();
-        pool.len[s] = 1514;
-        pool.port[s] = srcs[k % 3];
+        pool.meta32[(s << Meta.shift) + Meta.len] = 1514;
+        pool.meta32[(s << Meta.shift) + Meta.port] = srcs[k % 3];
         if (!sh.enqueue(1 + (k & 1), s)) pool.free(s);
       }
       clock.advance(0.5);

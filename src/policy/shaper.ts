@@ -7,13 +7,13 @@
  * absolute mode, fixed per switch). The shaper node (shaper-node.ts), first of the egress walk, calls this
  * module only for destination ports with `shaped[d] === 1`; frames to unshaped ports never enter it.
  *
- *   egress node ──enqueue(d, s)──▶ class queue (d, pool.port[s]) ─┐ DRR over the active   ┌─▶ out[] ─▶ txq
+ *   egress node ──enqueue(d, s)──▶ class queue (d, port of s)    ─┐ DRR over the active   ┌─▶ out[] ─▶ txq
  *                                  class queue (d, src 2)        ├─ classes of port d ────┤
  *                                  class queue (d, src 7)        ─┘ while tokens[d] >= 0 ──┘
  *
  * - Token bucket per destination port, in bytes of Ethernet frame: rate = bits/s / 8, depth =
  *   `burstBytes` (default max(64 KiB, 10 ms at the rate)), full when the port becomes shaped. A frame
- *   costs pool.len[s] (a GSO frame its whole length). It may go whenever tokens >= 0 and leaves a debt
+ *   costs the slot's len (a GSO frame its whole length). It may go whenever tokens >= 0 and leaves a debt
  *   of at most one frame, so the long-run rate is exact whatever the frame size and the bucket never
  *   needs to hold a whole 64 KB frame. Tokens are refilled lazily, from clock.nowMs, in `dequeue`.
  * - Classes: a frame's class is its ingress port. Each (destination, class) pair has its own ring of
@@ -46,11 +46,12 @@
  * Caller contract (shaper-node.ts): `enqueue` every frame for a shaped port; then, for each port in `dirty`, walk it from
  * the END (`dequeue` and `drop` remove a port by moving the last entry into its place), `dequeue` up to
  * the room in the port's tx queue, and deliver `out[0..n)`; sleep no later than `nextWakeMs()`. Slots are
- * returned with `pool.release` (a flooded frame's slot may be held for several ports: `pool.refs`).
+ * returned with `pool.release` (a flooded frame's slot may be held for several ports: the slot's `refs`).
  */
 import { kMaxPorts } from '../dataplane/counters.js';
 import type { Clock } from '../dataplane/clock.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import type { MinimumBandwidthMode, PortPolicy } from './config.js';
 
 /** Frames per class queue: one full batch (kMaxBatch = 256) can wait behind a congested egress. */
@@ -236,7 +237,7 @@ export class EgressShaper {
     if (d >>> 0 >= K) return false;
     const ring = this.rings[d];
     if (ring.length === 0 || this.heldTotal >= this.heldLimit) return false;
-    let c = this.pool.port[s];
+    let c = this.pool.meta32[(s << Meta.shift) + Meta.port];
     if (c >>> 0 >= K) c = 0;
     const i = d * K + c;
     const n = this.qCount[i];
@@ -288,7 +289,7 @@ export class EgressShaper {
       }
       const h = qHead[i];
       const s = ring[c * Q + h];
-      const len = pool.len[s];
+      const len = pool.meta32[(s << Meta.shift) + Meta.len];
       if (deficit[i] < len) {
         // visit over: the class goes to the tail with its deficit and gets a quantum next round
         charged[d] = 0;

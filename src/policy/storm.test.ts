@@ -2,7 +2,7 @@
  * StormNode tests with a manual clock: exact pass counts over several simulated seconds (whole and
  * fractional refills), the 100 ms burst depth, known unicast never limited and never charged, ports
  * independent, limits switched off and changed, drops counted as `storm-limit` through a real Graph.
- * pool.dst is set by hand as the forwarding node would (a port index, or the flood mark).
+ * the slot's dst is set by hand as the forwarding node would (a port index, or the flood mark).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -10,6 +10,7 @@ import { Clock } from '../dataplane/clock.js';
 import { Counters, kMaxPorts } from '../dataplane/counters.js';
 import { Batch, Graph, kMaxBatch } from '../dataplane/graph.js';
 import { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { buildArpRequest, buildUdp4 } from '../packet/frame.js';
 import { StormNode } from './storm.js';
 
@@ -25,17 +26,17 @@ function run(node: StormNode, frames: [port: number, dst: number][]): Map<number
   for (const [port, dst] of frames) {
     const s = pool.load(dst === kFloodMark ? bcast : ucast, port);
     assert.ok(s >= 0);
-    pool.dst[s] = dst;
+    pool.meta32[(s << Meta.shift) + Meta.dst] = dst;
     batch.slots[batch.count++] = s;
   }
   node.process(batch);
   const passed = new Map<number, number>();
   for (let i = 0; i < batch.count; i++) {
     const s = batch.slots[i];
-    const p = pool.port[s];
+    const p = pool.meta32[(s << Meta.shift) + Meta.port];
     if (!passed.has(p)) passed.set(p, 0);
-    if (pool.aux[s] === 0) passed.set(p, passed.get(p)! + 1);
-    pool.aux[s] = 0;
+    if (pool.meta32[(s << Meta.shift) + Meta.aux] === 0) passed.set(p, passed.get(p)! + 1);
+    pool.meta32[(s << Meta.shift) + Meta.aux] = 0;
     pool.free(s);
   }
   return passed;
@@ -200,7 +201,7 @@ test('through a Graph: over-limit flood frames are counted as storm-limit on the
   const batch = new Batch();
   for (let i = 0; i < 10; i++) {
     const s = pool.load(bcast, 4);
-    pool.dst[s] = i % 2 === 0 ? kFloodMark : 7;
+    pool.meta32[(s << Meta.shift) + Meta.dst] = i % 2 === 0 ? kFloodMark : 7;
     batch.slots[batch.count++] = s;
   }
   graph.run(batch);
@@ -218,16 +219,16 @@ test('short or empty frames and empty batches are fine: the node reads metadata 
   const batch = new Batch();
   for (const n of [0, 1, 13]) {
     const s = pool.load(bcast.subarray(0, n), 1);
-    pool.dst[s] = kFloodMark;
+    pool.meta32[(s << Meta.shift) + Meta.dst] = kFloodMark;
     batch.slots[batch.count++] = s;
   }
   node.process(batch);
   assert.deepEqual(
-    Array.from(batch.slots.subarray(0, 3), (s) => pool.aux[s] !== 0),
+    Array.from(batch.slots.subarray(0, 3), (s) => pool.meta32[(s << Meta.shift) + Meta.aux] !== 0),
     [false, true, true],
   );
   for (const s of batch.slots.subarray(0, 3)) {
-    pool.aux[s] = 0;
+    pool.meta32[(s << Meta.shift) + Meta.aux] = 0;
     pool.free(s);
   }
 });

@@ -1,7 +1,7 @@
 /**
  * Storm limit node: Hyper-V's StormLimit (DESIGN.md section 5), a packets-per-second cap on the
  * broadcast, multicast and unknown-unicast frames a port sends into the switch. Runs after the
- * forwarding node, which marks exactly those frames: `pool.dst[s] === floodMark`. Known unicast is never
+ * forwarding node, which marks exactly those frames: the slot's `dst === floodMark`. Known unicast is never
  * limited (it costs one destination, not one per port, so it cannot storm).
  *
  * One token bucket per ingress port, counted in packets:
@@ -15,6 +15,7 @@ import type { Clock } from '../dataplane/clock.js';
 import { kMaxPorts } from '../dataplane/counters.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { policyDrops } from './counters.js';
 
 /** Tokens per packet: thousandths, so ms x pps (both whole) adds whole units. */
@@ -70,20 +71,26 @@ export class StormNode implements GraphNode {
     return this.rate[port] ?? 0;
   }
 
-  process(batch: Batch): void {
+  process(batch: Batch): number {
     const { pool, rate, tokens, refilledMs, floodMark } = this;
-    const { aux, dst } = pool;
+    let marked = 0;
+    const m = pool.meta32;
     const now = this.clock.nowMs;
     const slots = batch.slots;
     for (let i = 0; i < batch.count; i++) {
       const s = slots[i];
-      if (dst[s] !== floodMark) continue; // known unicast: never limited
-      const p = pool.port[s];
+      const at = s << Meta.shift;
+      if (m[at + Meta.dst] !== floodMark) continue; // known unicast: never limited
+      const p = m[at + Meta.port];
       if (!rate[p]) continue; // not limited (or a port index outside the table)
       if (refilledMs[p] !== now) this.refill(p, now);
       if (tokens[p] >= kUnit) tokens[p] -= kUnit;
-      else aux[s] = policyDrops['storm-limit'];
+      else {
+        m[at + Meta.aux] = policyDrops['storm-limit'];
+        marked++;
+      }
     }
+    return marked;
   }
 
   /** Add the tokens earned since the last refill, up to the depth. */

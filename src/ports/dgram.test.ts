@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { DgramNic, kTxRing, qemuDgramNetdevArg } from './dgram.js';
 import { RecordingSink } from '../testing/recording-sink.js';
 import { until } from '../testing/until.js';
@@ -175,7 +176,7 @@ test('transmit ring: frames beyond kTxRing in flight are dropped ring-full; in-f
   assert.deepEqual(sink.drops, { 'ring-full': 400 - kTxRing });
   assert.equal(nic.describe().inFlight, kTxRing);
   // Overwrite the pool slots now: what is on the wire must be the copies made at transmit time.
-  for (const s of slots) pool.bytes.fill(0xee, pool.frameStart(s), pool.frameStart(s) + pool.len[s]);
+  for (const s of slots) pool.bytes.fill(0xee, pool.frameStart(s), pool.frameStart(s) + pool.meta32[(s << Meta.shift) + Meta.len]);
   await until(() => p.got.length === kTxRing, `${kTxRing} datagrams at the peer`);
   assert.deepEqual(p.got, frames.slice(0, kTxRing));
   await until(() => nic.describe().inFlight === 0, 'ring drained');

@@ -11,6 +11,7 @@ import { copyBytes, kFlushEvery, viewOf } from './framing.js';
 import type { Nic, NicSink } from './nic.js';
 import { qemuEscape, reachable } from './qemu-args.js';
 import { ReadyWaiters } from './ready.js';
+import { Meta } from '../dataplane/slot-meta.js';
 
 /**
  * Transmit buffers in flight: one breath hands a port at most 256 frames (dataplane/graph.ts kMaxBatch), so
@@ -162,7 +163,7 @@ export class DgramNic implements Nic {
       return;
     }
     pool.bytes.set(msg, pool.frameStart(slot));
-    pool.len[slot] = len;
+    pool.meta32[(slot << Meta.shift) + Meta.len] = len;
     sink.receive(slot);
     if (++this.unflushed >= kFlushEvery) this.flushNow();
     else if (!this.flushQueued) {
@@ -216,7 +217,7 @@ export class DgramNic implements Nic {
         break;
       }
       const slot = slots[i];
-      const len = pool.len[slot];
+      const len = pool.meta32[(slot << Meta.shift) + Meta.len];
       const e = this.txHead;
       this.txHead = (e + 1) & kTxMask;
       this.inFlight++;

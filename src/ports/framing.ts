@@ -21,6 +21,7 @@
  * costs one allocation and one socket write per batch, whatever the number of frames.
  */
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import type { NicSink } from './nic.js';
 
 /** QEMU's NET_BUFSIZE (4096 + 65536): QEMU refuses longer lengths as a corrupt stream and drops the connection. */
@@ -172,7 +173,7 @@ export class FrameReassembler {
         this.remaining -= take;
         if (this.remaining === 0) {
           const slot = this.slot;
-          pool.len[slot] = this.frameLen;
+          pool.meta32[(slot << Meta.shift) + Meta.len] = this.frameLen;
           this.slot = -1;
           this.state = kReadLength;
           sink.receive(slot);
@@ -223,10 +224,10 @@ export class FrameReassembler {
  */
 export function encodeBatch(pool: PacketPool, slots: Int32Array, count: number, prefixBytes: PrefixBytes): Buffer {
   const limit = maxEncodableFrame(prefixBytes);
-  const lens = pool.len;
+  const m = pool.meta32;
   let total = 0;
   for (let i = 0; i < count; i++) {
-    const len = lens[slots[i]];
+    const len = m[(slots[i] << Meta.shift) + Meta.len];
     if (len <= limit) total += prefixBytes + len;
   }
   const out = Buffer.allocUnsafe(total);
@@ -234,7 +235,7 @@ export function encodeBatch(pool: PacketPool, slots: Int32Array, count: number, 
   let o = 0;
   for (let i = 0; i < count; i++) {
     const slot = slots[i];
-    const len = lens[slot];
+    const len = m[(slot << Meta.shift) + Meta.len];
     if (len > limit) continue;
     if (prefixBytes === kQemuPrefixBytes) outView.setUint32(o, len);
     else outView.setUint16(o, len);
@@ -250,6 +251,6 @@ export function countUnencodable(pool: PacketPool, slots: Int32Array, count: num
   const limit = maxEncodableFrame(prefixBytes);
   if (pool.maxFrame <= limit) return 0; // no slot can hold such a frame
   let n = 0;
-  for (let i = 0; i < count; i++) if (pool.len[slots[i]] > limit) n++;
+  for (let i = 0; i < count; i++) if (pool.meta32[(slots[i] << Meta.shift) + Meta.len] > limit) n++;
   return n;
 }

@@ -11,6 +11,7 @@
  * The metadata is copied as given, unchecked: tests use it to feed the switch lies too.
  */
 import type { Nic, NicSink } from './nic.js';
+import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 
 /** Offload metadata of one frame, virtio_net_hdr semantics (dataplane/pool.ts); absent fields are 0. */
 export interface FrameMeta {
@@ -78,13 +79,13 @@ export class MemoryNic implements Nic {
       return false;
     }
     pool.bytes.set(frame, pool.frameStart(slot));
-    pool.len[slot] = frame.length;
+    pool.meta32[(slot << Meta.shift) + Meta.len] = frame.length;
     // alloc() clears oflags and gsoType only; set all five so no earlier life of the slot shows through
-    pool.oflags[slot] = meta?.flags ?? 0;
-    pool.gsoType[slot] = meta?.gsoType ?? 0;
-    pool.gsoSize[slot] = meta?.gsoSize ?? 0;
-    pool.csumStart[slot] = meta?.csumStart ?? 0;
-    pool.csumOffset[slot] = meta?.csumOffset ?? 0;
+    pool.meta32[(slot << Meta.shift) + Meta.oflags] = meta?.flags ?? 0;
+    pool.meta32[(slot << Meta.shift) + Meta.gsoType] = meta?.gsoType ?? 0;
+    pool.meta16[(slot << Meta16.shift) + Meta16.gsoSize] = meta?.gsoSize ?? 0;
+    pool.meta32[(slot << Meta.shift) + Meta.csumStart] = meta?.csumStart ?? 0;
+    pool.meta16[(slot << Meta16.shift) + Meta16.csumOffset] = meta?.csumOffset ?? 0;
     sink.receive(slot);
     return true;
   }
@@ -96,11 +97,11 @@ export class MemoryNic implements Nic {
         const s = slots[i];
         this.received.push(pool.copyOut(s));
         this.receivedMeta.push({
-          flags: pool.oflags[s],
-          gsoType: pool.gsoType[s],
-          gsoSize: pool.gsoSize[s],
-          csumStart: pool.csumStart[s],
-          csumOffset: pool.csumOffset[s],
+          flags: pool.meta32[(s << Meta.shift) + Meta.oflags],
+          gsoType: pool.meta32[(s << Meta.shift) + Meta.gsoType],
+          gsoSize: pool.meta16[(s << Meta16.shift) + Meta16.gsoSize],
+          csumStart: pool.meta32[(s << Meta.shift) + Meta.csumStart],
+          csumOffset: pool.meta16[(s << Meta16.shift) + Meta16.csumOffset],
         });
       }
     }

@@ -4,7 +4,7 @@
  * the port holds the policy and counters, the NIC only moves frames.
  *
  * Receive: the NIC takes free slots from `sink.pool` (`sink.alloc()`), fills frame bytes at
- * `pool.frameStart(slot)` and sets `pool.len[slot]`, then calls `sink.receive(slot)` once per frame and
+ * `pool.frameStart(slot)` and sets the slot's `len`, then calls `sink.receive(slot)` once per frame and
  * `sink.flush()` once at the end of each I/O event (one read batch, one socket 'data' chunk), which runs
  * the pipeline over the batch (run to completion). No per-frame allocation beyond what Node's socket API
  * itself forces.

@@ -15,6 +15,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { NetnsLab, netnsSkipReason } from '../testing/netns.js';
 import type { NicDropReason, NicSink } from './nic.js';
 import { loadTapAddon, tapAddonAvailable, type TapAddon } from './tap-native.js';
@@ -457,9 +458,9 @@ class ResponderSink implements NicSink {
     for (let i = 0; i < this.n; i++) {
       const s = this.batch[i];
       const start = p.frameStart(s);
-      const f = p.bytes.subarray(start, start + p.len[s]);
+      const f = p.bytes.subarray(start, start + p.meta32[(s << Meta.shift) + Meta.len]);
       if (isArp(f) && f[21] === 1 && f.slice(38, 42).join('.') === this.ip.join('.')) {
-        this.arpLen = p.len[s];
+        this.arpLen = p.meta32[(s << Meta.shift) + Meta.len];
         f.copyWithin(32, 22, 32); // target := sender (MAC + IP)
         f.copyWithin(0, 6, 12); // Ethernet dst := requester
         f.set(kPeerMac, 6);

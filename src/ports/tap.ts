@@ -12,7 +12,7 @@
  *   transmit: transmit(slots) -> offsets/lens into pre-allocated Int32Arrays -> one writeBatch
  *
  *   slot with vnetHdr:   | headroom - 12 | virtio_net_hdr (12) | frame ...
- *                                       ^ read/write here      ^ pool.off = headroom (frame start)
+ *                                       ^ read/write here      ^ the slot's off = headroom (frame start)
  *
  * Trade-offs:
  *  - Slots for the next read are taken from the pool ahead of time (`refill`, up to kBatch), so a wake
@@ -22,7 +22,7 @@
  *  - When the pool is empty, frames are read into a private scratch buffer and counted as `no-buffer`
  *    drops instead of being left in the kernel: leaving them would make the level-triggered poll spin.
  *  - With vnetHdr the 12-byte virtio_net_hdr is parsed on receive into the slot's offload metadata
- *    (pool.oflags/gsoType/gsoSize/csumStart/csumOffset) and rebuilt from it on transmit (vnet-hdr.ts
+ *    (the slot's oflags/gsoType/gsoSize/csumStart/csumOffset) and rebuilt from it on transmit (vnet-hdr.ts
  *    holds the parse/validate/emit; this file only places the header in the headroom). With `offload`,
  *    TUNSETOFFLOAD lets the kernel hand over 64 KB GSO frames with partial checksums and accept the same
  *    back (passthrough, DESIGN.md section 6); without it the kernel sends only complete frames. A header
@@ -32,6 +32,7 @@
  *    per NIC at construction.
  */
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { kCapCsum, kCapTso, kCapUso, type Nic, type NicSink } from './nic.js';
 import { loadTapAddon, type TapAddon } from './tap-native.js';
 import { kVnetHdrLen, readVnetHdr, writeVnetHdr } from './vnet-hdr.js';
@@ -205,14 +206,14 @@ export class TapNic implements Nic {
     let n = 0;
     for (let i = 0; i < count; i++) {
       const s = slots[i];
-      const len = pool.len[s];
+      const len = pool.meta32[(s << Meta.shift) + Meta.len];
       if (len < kMinFrame) {
         sink.drop('malformed'); // the kernel would refuse it (EINVAL) and stop the batch there
         continue;
       }
       let start = pool.frameStart(s);
       if (hdr !== 0) {
-        if (pool.off[s] < hdr) {
+        if (pool.meta32[(s << Meta.shift) + Meta.off] < hdr) {
           sink.drop('tx-error'); // no headroom left in front of the frame for the virtio_net_hdr
           continue;
         }
@@ -376,8 +377,8 @@ export class TapNic implements Nic {
         keep++;
         continue;
       }
-      pool.off[s] = pool.headroom;
-      pool.len[s] = len;
+      pool.meta32[(s << Meta.shift) + Meta.off] = pool.headroom;
+      pool.meta32[(s << Meta.shift) + Meta.len] = len;
       const refused = hdr !== 0 ? readVnetHdr(pool, s, pool.slotBase(s) + pool.headroom - kVnetHdrLen, len) : 0;
       if (refused !== 0) {
         sink.drop(refused); // the header lies or asks for a GSO kind we cannot segment (vnet-hdr.ts)

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { kGsoEcn, kGsoNone, kGsoTcp4, kGsoTcp6, kGsoUdpL4, kOffDataValid, kOffNeedsCsum, PacketPool } from '../dataplane/pool.js';
+import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 import { build, loadPartial, payloadOf, timestampOption } from '../offload/fixtures.js';
 import { kVnetHdrLen, readVnetHdr, writeVnetHdr } from './vnet-hdr.js';
 
@@ -23,10 +24,10 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 /** Where tap.ts reads/writes the header: just in front of the frame, in the headroom. */
 const hdrAt = (s: number) => pool.slotBase(s) + pool.headroom - kVnetHdrLen;
 const hdrBytes = (s: number) => pool.bytes.slice(hdrAt(s), hdrAt(s) + kVnetHdrLen);
-type Meta = [oflags: number, gsoType: number, gsoSize: number, csumStart: number, csumOffset: number];
-const meta = (s: number): Meta => [pool.oflags[s]!, pool.gsoType[s]!, pool.gsoSize[s]!, pool.csumStart[s]!, pool.csumOffset[s]!];
-function setMeta(s: number, m: Meta): void {
-  [pool.oflags[s], pool.gsoType[s], pool.gsoSize[s], pool.csumStart[s], pool.csumOffset[s]] = m;
+type OffloadMeta = [oflags: number, gsoType: number, gsoSize: number, csumStart: number, csumOffset: number];
+const meta = (s: number): OffloadMeta => [pool.meta32[(s << Meta.shift) + Meta.oflags]!, pool.meta32[(s << Meta.shift) + Meta.gsoType]!, pool.meta16[(s << Meta16.shift) + Meta16.gsoSize]!, pool.meta32[(s << Meta.shift) + Meta.csumStart]!, pool.meta16[(s << Meta16.shift) + Meta16.csumOffset]!];
+function setMeta(s: number, m: OffloadMeta): void {
+  [pool.meta32[(s << Meta.shift) + Meta.oflags], pool.meta32[(s << Meta.shift) + Meta.gsoType], pool.meta16[(s << Meta16.shift) + Meta16.gsoSize], pool.meta32[(s << Meta.shift) + Meta.csumStart], pool.meta16[(s << Meta16.shift) + Meta16.csumOffset]] = m;
 }
 
 /** Golden header, fields in virtio order; u16s little-endian. */
@@ -51,7 +52,7 @@ interface Case {
   frame: () => Uint8Array;
   load: (f: Uint8Array) => number;
   hdr: string;
-  meta: Meta;
+  meta: OffloadMeta;
 }
 
 const cases: Case[] = [
@@ -150,7 +151,7 @@ test('read keeps NEEDS_CSUM and DATA_VALID, drops other flag bits (RSC_INFO = 4)
 // ---- refusals: the reason, and the metadata exactly as it was ----
 
 const kFrameLen = 200; // any frame: the header is checked against this length only
-const sentinel: Meta = [kOffDataValid, kGsoTcp6, 999, 77, 55];
+const sentinel: OffloadMeta = [kOffDataValid, kGsoTcp6, 999, 77, 55];
 
 const refusals: Array<[name: string, hdr: string, want: 'bad-vnet-hdr' | 'gso-unsupported']> = [
   ['checksum field one byte past the end (190 + 9 + 2 = 201 > 200)', golden(1, 0, 0, 0, 190, 9), 'bad-vnet-hdr'],
@@ -170,7 +171,7 @@ const refusals: Array<[name: string, hdr: string, want: 'bad-vnet-hdr' | 'gso-un
 for (const [name, hdr, want] of refusals) {
   test(`readVnetHdr refuses: ${name} -> ${want}, metadata untouched`, () => {
     const s = pool.alloc();
-    pool.len[s] = kFrameLen;
+    pool.meta32[(s << Meta.shift) + Meta.len] = kFrameLen;
     setMeta(s, sentinel);
     pool.bytes.set(Buffer.from(hdr, 'hex'), hdrAt(s));
     assert.equal(readVnetHdr(pool, s, hdrAt(s), kFrameLen), want);

@@ -22,6 +22,7 @@
  * - Returns a string literal (interned: no allocation) so the caller can hand it to `sink.drop` as is.
  */
 import { kGsoEcn, kGsoNone, kGsoTcp4, kGsoTcp6, kGsoUdpL4, kOffDataValid, kOffNeedsCsum, type PacketPool } from '../dataplane/pool.js';
+import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 
 /** Bytes of virtio_net_hdr with IFF_VNET_HDR: the 12-byte (num_buffers) layout native/tap.c asks for
  *  (TUNSETVNETHDRSZ 12; the legacy 10-byte header lacks num_buffers, which we always write as 0). */
@@ -51,6 +52,7 @@ export type VnetHdrRefusal = 'bad-vnet-hdr' | 'gso-unsupported';
  * on refusal.
  */
 export function readVnetHdr(pool: PacketPool, slot: number, hdrAt: number, len: number): 0 | VnetHdrRefusal {
+  const at = slot << Meta.shift;
   const bytes = pool.bytes;
   const view = pool.view;
   const flags = bytes[hdrAt + kHdrFlags]!;
@@ -64,11 +66,11 @@ export function readVnetHdr(pool: PacketPool, slot: number, hdrAt: number, len: 
   if (needsCsum && csumStart + csumOffset + kCsumFieldLen > len) return 'bad-vnet-hdr';
   if (type !== kGsoNone && (gsoSize === 0 || !needsCsum)) return 'bad-vnet-hdr';
   if (type === kGsoNone && gso !== kGsoNone) return 'bad-vnet-hdr'; // the ECN bit alone: Linux refuses it too
-  pool.oflags[slot] = flags & (kOffNeedsCsum | kOffDataValid);
-  pool.gsoType[slot] = gso;
-  pool.gsoSize[slot] = gsoSize;
-  pool.csumStart[slot] = csumStart;
-  pool.csumOffset[slot] = csumOffset;
+  pool.meta32[at + Meta.oflags] = flags & (kOffNeedsCsum | kOffDataValid);
+  pool.meta32[at + Meta.gsoType] = gso;
+  pool.meta16[(slot << Meta16.shift) + Meta16.gsoSize] = gsoSize;
+  pool.meta32[at + Meta.csumStart] = csumStart;
+  pool.meta16[(slot << Meta16.shift) + Meta16.csumOffset] = csumOffset;
   return 0;
 }
 
@@ -79,22 +81,22 @@ export function readVnetHdr(pool: PacketPool, slot: number, hdrAt: number, len: 
  */
 export function writeVnetHdr(pool: PacketPool, slot: number, at: number): void {
   const view = pool.view;
-  const flags = pool.oflags[slot]!;
-  const gso = pool.gsoType[slot]!;
+  const flags = pool.meta32[(slot << Meta.shift) + Meta.oflags]!;
+  const gso = pool.meta32[(slot << Meta.shift) + Meta.gsoType]!;
   view.setUint8(at + kHdrFlags, flags);
   view.setUint8(at + kHdrGsoType, gso);
   let hdrLen = 0;
   if ((flags & kOffNeedsCsum) !== 0) {
-    const cs = pool.csumStart[slot]!;
+    const cs = pool.meta32[(slot << Meta.shift) + Meta.csumStart]!;
     // headers end after the L4 header: TCP's data offset, or UDP's fixed 8 bytes (the kernel re-derives it if short)
     hdrLen = gso === kGsoUdpL4 ? cs + kUdpHeader : cs + ((pool.bytes[pool.frameStart(slot) + cs + kTcpDataOff]! >>> 4) << 2);
     view.setUint16(at + kHdrCsumStart, cs, true);
-    view.setUint16(at + kHdrCsumOffset, pool.csumOffset[slot]!, true);
+    view.setUint16(at + kHdrCsumOffset, pool.meta16[(slot << Meta16.shift) + Meta16.csumOffset]!, true);
   } else {
     view.setUint16(at + kHdrCsumStart, 0, true);
     view.setUint16(at + kHdrCsumOffset, 0, true);
   }
   view.setUint16(at + kHdrHdrLen, gso !== kGsoNone ? hdrLen : 0, true);
-  view.setUint16(at + kHdrGsoSize, gso !== kGsoNone ? pool.gsoSize[slot]! : 0, true);
+  view.setUint16(at + kHdrGsoSize, gso !== kGsoNone ? pool.meta16[(slot << Meta16.shift) + Meta16.gsoSize]! : 0, true);
   view.setUint16(at + kHdrNumBuffers, 0, true);
 }

@@ -8,6 +8,7 @@
  * Design notes: README.md in this folder, section "rss.ts".
  */
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import * as ipv4 from '../packet/ipv4.js';
 import * as ipv6 from '../packet/ipv6.js';
 import { family, kFamIpv4, kFamIpv6, kFragFirst, kFragLater, kHashed, protocol, walked } from '../packet/walk.js';
@@ -29,15 +30,16 @@ const kPortsLen = 4; // L4 src port + dst port, the first 4 bytes of both TCP an
  * frame if no stage has) and keeps the hash there; allocates nothing.
  */
 export function rssHash(pool: PacketPool, slot: number, toeplitz: Toeplitz = kDefaultToeplitz): number {
+  const at = slot << Meta.shift;
   const h = walked(pool, slot);
   const fam = family(h);
   if (fam !== kFamIpv4 && fam !== kFamIpv6) return kNoHash;
   const view = pool.view;
   const bytes = pool.bytes;
   const start = pool.frameStart(slot);
-  const ip = start + pool.l3[slot];
+  const ip = start + pool.meta32[at + Meta.l3];
   const proto = protocol(h);
-  const l4Off = start + pool.l4[slot];
+  const l4Off = start + pool.meta32[at + Meta.l4];
   let hash: number;
   if (fam === kFamIpv4) {
     const fragment = (h & (kFragFirst | kFragLater)) !== 0; // MF set or a non-zero offset
@@ -51,8 +53,8 @@ export function rssHash(pool: PacketPool, slot: number, toeplitz: Toeplitz = kDe
       hash = toeplitz.hashAddrsPorts(bytes, ip + kIpv6AddrsOff, kIpv6AddrsLen, l4Off);
     else hash = toeplitz.hashAddrs(bytes, ip + kIpv6AddrsOff, kIpv6AddrsLen);
   }
-  pool.hash[slot] = hash;
-  pool.hdr[slot] = h | kHashed;
+  pool.meta32[at + Meta.hash] = hash;
+  pool.meta32[at + Meta.hdr] = h | kHashed;
   return hash;
 }
 

@@ -6,8 +6,11 @@
  *
  * Design notes: README.md in this folder, section "worker-queues.ts".
  */
-import type { CounterRow } from '../dataplane/counters.js';
+import { type CounterRow, Counters } from '../dataplane/counters.js';
+import { mechanismDrops } from '../dataplane/drops.js';
+import { type Batch, kMaxBatch } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { SlotRing } from '../dataplane/slot-ring.js';
 import * as eth from '../packet/ethernet.js';
 import * as vlan from '../packet/vlan.js';
@@ -127,7 +130,7 @@ export class WorkerQueues {
       return 0;
     }
     if (t.anyPinned && (t.flags(port) & kPinned) !== 0) return this.pinned();
-    const len = pool.len[slot];
+    const len = pool.meta32[(slot << Meta.shift) + Meta.len];
     if (len < eth.field.headerLen) {
       this.queue = 0;
       return t.entry(0);
@@ -176,6 +179,36 @@ export class WorkerQueues {
     }
     this.queue = kRssBase + (h & (t.rssSize - 1));
     return t.entry(this.queue);
+  }
+
+  /**
+   * Steer a received batch, before the pipeline: the frames this worker switches move to `local` while it
+   * has room (the rest stay at the front of `rx`, in order, for the next call); the others go into the
+   * rings to their workers. A frame whose ring is full is freed and counted `ring-full` against its port.
+   */
+  steerBatch(pool: PacketPool, ports: PortTable, fdb: Fdb, rx: Batch, local: Batch, c: Float64Array): void {
+    const m = pool.meta32;
+    const slots = rx.slots;
+    let r = 0;
+    for (; r < rx.count && local.count < kMaxBatch; r++) {
+      const s = slots[r];
+      const port = m[(s << Meta.shift) + Meta.port];
+      const w = this.steer(pool, ports, fdb, s, port);
+      // another worker's queue, or this worker's while its move finishes (kHeld), or behind frames of a
+      // move that finished and still wait in this worker's own ring: through the ring, in order
+      if (w !== this.me || this.selfBacklog() !== 0) {
+        if (!this.send(w & kWorkerMask, s, this.queue)) {
+          c[Counters.portDrop(port, mechanismDrops['ring-full'])]++;
+          pool.free(s);
+        }
+        continue;
+      }
+      this.countLocal(this.queue);
+      local.slots[local.count++] = s;
+    }
+    let w = 0;
+    while (r < rx.count) slots[w++] = slots[r++];
+    rx.count = w;
   }
 
   /** Pinned traffic: queue kPinQ, on worker 0. */

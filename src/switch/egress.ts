@@ -3,11 +3,11 @@
  * each forwarding decision into one vector per destination port (txq.ts), applying the VLAN egress rule,
  * link state and the MTU of each destination; the vectors then walk the egress list (engine/pipeline.ts).
  *
- * A frame arrives here untagged (ingress stripped it) with `pool.vid`/`pool.pcp`. A destination whose
+ * A frame arrives here untagged (ingress stripped it) with the slot's `vid`/`pcp`. A destination whose
  * pvid differs from the frame's VLAN gets it tagged (PCP kept). A flooded frame that goes out both tagged
  * and untagged needs two byte layouts: the untagged one stays in the original slot and a single tagged
  * clone is made; when every destination wants it tagged, the tag is inserted in place (4 bytes into the
- * headroom, 12 bytes moved). Each queued reference bumps `pool.refs`; the engine releases after transmit.
+ * headroom, 12 bytes moved). Each queued reference bumps the slot's `refs`; the engine releases after transmit.
  *
  * Per destination, before any tag goes in, two more rules apply: private VLAN reachability
  * (port-table.ts pvlanAllows) and the destination's egress filter (inbound port ACLs, policy/acls.ts,
@@ -15,12 +15,13 @@
  *
  * Egress drops are counted against the egress port (where the frame could not go): `link-down`,
  * `vlan-not-allowed`, `pvlan-isolated` (known unicast only: a flood simply skips ports it may not reach),
- * `acl-deny`, `mtu-exceeded` (longer than MTU + 14, +4 when tagged), `ring-full`: not through `pool.aux`,
+ * `acl-deny`, `mtu-exceeded` (longer than MTU + 14, +4 when tagged), `ring-full`: not through the slot's `aux`,
  * which charges the ingress port. The batch is empty when it returns: every frame is queued or dropped.
  */
 import { Counters } from '../dataplane/counters.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import { copySlotMeta, Meta } from '../dataplane/slot-meta.js';
 import type { TxQueues } from '../dataplane/txq.js';
 import { kMaxPorts } from '../dataplane/counters.js';
 import * as eth from '../packet/ethernet.js';
@@ -61,25 +62,29 @@ export class EgressNode implements GraphNode {
 
   process(batch: Batch): void {
     const slots = batch.slots;
+    const m = this.pool.meta32;
     for (let i = 0; i < batch.count; i++) {
       const s = slots[i];
-      if (this.pool.dst[s] === kFlood) this.flood(s);
-      else this.unicast(s, this.pool.dst[s]);
+      const d = m[(s << Meta.shift) + Meta.dst];
+      if (d === kFlood) this.flood(s);
+      else this.unicast(s, d);
     }
     batch.count = 0;
   }
 
   private unicast(s: number, d: number): void {
     const { pool, ports } = this;
+    const m = pool.meta32;
+    const at = s << Meta.shift;
     const c = this.counters.c;
-    const vid = pool.vid[s];
+    const vid = m[at + Meta.vid];
     let code = 0;
     if (ports.linkUp[d] === 0) code = switchDrops['link-down'];
     else if (!ports.isMember(d, vid)) code = switchDrops['vlan-not-allowed'];
-    else if ((ports.pvlanKind[pool.port[s]] | ports.pvlanKind[d]) !== 0 && !ports.pvlanAllows(pool.port[s], d)) code = switchDrops['pvlan-isolated'];
+    else if ((ports.pvlanKind[m[at + Meta.port]] | ports.pvlanKind[d]) !== 0 && !ports.pvlanAllows(m[at + Meta.port], d)) code = switchDrops['pvlan-isolated'];
     else if (this.filter.egressOn[d] !== 0) code = this.filter.admitEgress(d, s); // inbound ACLs of d
     // GSO: its segment size is checked at delivery (offload/egress.ts)
-    if (code === 0 && pool.len[s] - kEthHeader > ports.mtu[d] && pool.gsoType[s] === 0) code = switchDrops['mtu-exceeded'];
+    if (code === 0 && m[at + Meta.len] - kEthHeader > ports.mtu[d] && m[at + Meta.gsoType] === 0) code = switchDrops['mtu-exceeded'];
     if (code !== 0) {
       c[Counters.portDrop(d, code)]++;
       pool.free(s);
@@ -90,7 +95,7 @@ export class EgressNode implements GraphNode {
       c[Counters.port(d, portCounters.vlanInserted)]++;
     }
     if (this.txq.push(d, s)) {
-      pool.refs[s] = 1;
+      m[at + Meta.refs] = 1;
       c[Counters.port(d, kTxUnicast)]++;
     } else {
       c[Counters.portDrop(d, mechanismDrops['ring-full'])]++;
@@ -100,11 +105,13 @@ export class EgressNode implements GraphNode {
 
   private flood(s: number): void {
     const { pool, ports, dests, wantsTag } = this;
+    const m = pool.meta32;
+    const at = s << Meta.shift;
     const c = this.counters.c;
-    const inPort = pool.port[s];
-    const vid = pool.vid[s];
+    const inPort = m[at + Meta.port];
+    const vid = m[at + Meta.vid];
     // a GSO frame is exempt: its segments (gsoSize each) are what reach the wire
-    const payload = pool.gsoType[s] === 0 ? pool.len[s] - kEthHeader : 0;
+    const payload = m[at + Meta.gsoType] === 0 ? m[at + Meta.len] - kEthHeader : 0;
     let n = 0;
     let tagged = 0;
     for (let k = 0; k < ports.activeCount; k++) {
@@ -142,53 +149,50 @@ export class EgressNode implements GraphNode {
       const slot = wantsTag[k] !== 0 ? tagSlot : s;
       if (slot < 0) continue;
       if (this.txq.push(d, slot)) {
-        pool.refs[slot]++;
+        m[(slot << Meta.shift) + Meta.refs]++;
         c[Counters.port(d, kTxFlood)]++;
         if (wantsTag[k] !== 0) c[Counters.port(d, portCounters.vlanInserted)]++;
       } else c[Counters.portDrop(d, mechanismDrops['ring-full'])]++;
     }
-    if (pool.refs[s] === 0) pool.free(s);
-    if (tagSlot >= 0 && tagSlot !== s && pool.refs[tagSlot] === 0) pool.free(tagSlot);
+    if (m[at + Meta.refs] === 0) pool.free(s);
+    if (tagSlot >= 0 && tagSlot !== s && m[(tagSlot << Meta.shift) + Meta.refs] === 0) pool.free(tagSlot);
   }
 
   /** Push an 802.1Q tag into the headroom: move the 12 MAC bytes back 4, write TPID and TCI. */
   private insertTag(s: number): void {
     const pool = this.pool;
-    vlan.pushTag(pool.view, pool.slotBase(s) + pool.off[s], vlan.makeTci(pool.pcp[s], pool.vid[s]));
-    pool.off[s] -= vlan.field.tagLen;
-    pool.len[s] += vlan.field.tagLen;
-    if (pool.oflags[s] !== 0) pool.csumStart[s] += vlan.field.tagLen;
-    if (pool.hdr[s] !== 0) shiftL2(pool, s, vlan.field.tagLen);
+    const m = pool.meta32;
+    const at = s << Meta.shift;
+    vlan.pushTag(pool.view, pool.slotBase(s) + m[at + Meta.off], vlan.makeTci(m[at + Meta.pcp], m[at + Meta.vid]));
+    m[at + Meta.off] -= vlan.field.tagLen;
+    m[at + Meta.len] += vlan.field.tagLen;
+    if (m[at + Meta.oflags] !== 0) m[at + Meta.csumStart] += vlan.field.tagLen;
+    if (m[at + Meta.hdr] !== 0) shiftL2(pool, s, vlan.field.tagLen);
   }
 
   /** A tagged copy of an untagged slot in a new slot; -1 when the pool is exhausted. */
   private cloneTagged(s: number): number {
     const pool = this.pool;
+    const m = pool.meta32;
     const t = pool.alloc();
     if (t < 0) return -1;
+    const from = s << Meta.shift;
+    const at = t << Meta.shift;
     // start the copy 4 bytes into the headroom so len + 4 always fits the slot
-    pool.off[t] -= vlan.field.tagLen;
-    const src = pool.slotBase(s) + pool.off[s];
-    const dst = pool.slotBase(t) + pool.off[t];
-    const n = pool.len[s];
+    const off = m[at + Meta.off] - vlan.field.tagLen;
+    const src = pool.slotBase(s) + m[from + Meta.off];
+    const dst = pool.slotBase(t) + off;
+    const n = m[from + Meta.len];
     pool.bytes.copyWithin(dst, src, src + vlan.field.tpid);
     pool.view.setUint16(dst + vlan.field.tpid, vlan.kTpid);
-    vlan.setTci(pool.view, dst, vlan.makeTci(pool.pcp[s], pool.vid[s]));
+    vlan.setTci(pool.view, dst, vlan.makeTci(m[from + Meta.pcp], m[from + Meta.vid]));
     pool.bytes.copyWithin(dst + vlan.field.ethertype, src + vlan.field.tpid, src + n);
-    pool.len[t] = n + vlan.field.tagLen;
-    pool.port[t] = pool.port[s];
-    pool.vid[t] = pool.vid[s];
-    pool.pcp[t] = pool.pcp[s];
-    pool.oflags[t] = pool.oflags[s];
-    pool.gsoType[t] = pool.gsoType[s];
-    pool.gsoSize[t] = pool.gsoSize[s];
-    pool.csumStart[t] = pool.csumStart[s] + (pool.oflags[s] !== 0 ? vlan.field.tagLen : 0);
-    pool.csumOffset[t] = pool.csumOffset[s];
-    pool.hdr[t] = pool.hdr[s];
-    pool.l3[t] = pool.l3[s];
-    pool.l4[t] = pool.l4[s];
-    pool.hash[t] = pool.hash[s];
-    if (pool.hdr[t] !== 0) shiftL2(pool, t, vlan.field.tagLen);
+    copySlotMeta(m, s, t); // VLAN, offload and header record travel with the copy, then the tag's shift
+    m[at + Meta.off] = off;
+    m[at + Meta.len] = n + vlan.field.tagLen;
+    m[at + Meta.refs] = 0;
+    if (m[at + Meta.oflags] !== 0) m[at + Meta.csumStart] += vlan.field.tagLen;
+    if (m[at + Meta.hdr] !== 0) shiftL2(pool, t, vlan.field.tagLen);
     return t;
   }
 }

@@ -11,6 +11,7 @@ import { Counters } from '../dataplane/counters.js';
 import type { Clock } from '../dataplane/clock.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import * as eth from '../packet/ethernet.js';
 import { kLearnLimited, type Fdb } from './fdb.js';
 import { portCounters, switchDrops } from './counters.js';
@@ -19,6 +20,8 @@ export const kFlood = -1;
 
 export class LearnNode implements GraphNode {
   readonly name = 'learn';
+  /** Learning never drops a frame: the graph skips compacting after it. */
+  readonly passive = true;
   constructor(
     private readonly pool: PacketPool,
     private readonly fdb: Fdb,
@@ -30,15 +33,17 @@ export class LearnNode implements GraphNode {
    *  just not learned, and counted. */
   process(batch: Batch): void {
     const { pool, fdb } = this;
-    const { view, off } = pool;
+    const { view } = pool;
+    const m = pool.meta32;
     const c = this.counters.c;
     const now = this.clock.nowSec;
     const slots = batch.slots;
     for (let i = 0; i < batch.count; i++) {
       const s = slots[i];
-      const start = pool.slotBase(s) + off[s];
-      const p = pool.port[s];
-      if (fdb.learn((pool.vid[s] << 16) | eth.srcHi16(view, start), eth.srcLo32(view, start), p, now) === kLearnLimited) c[Counters.port(p, portCounters.macLimitRefused)]++;
+      const at = s << Meta.shift;
+      const start = pool.slotBase(s) + m[at + Meta.off];
+      const p = m[at + Meta.port];
+      if (fdb.learn((m[at + Meta.vid] << 16) | eth.srcHi16(view, start), eth.srcLo32(view, start), p, now) === kLearnLimited) c[Counters.port(p, portCounters.macLimitRefused)]++;
     }
   }
 }
@@ -50,21 +55,27 @@ export class ForwardNode implements GraphNode {
     private readonly fdb: Fdb,
   ) {}
 
-  process(batch: Batch): void {
+  process(batch: Batch): number {
     const { pool, fdb } = this;
-    const { view, off, dst, aux } = pool;
+    const { view } = pool;
+    const m = pool.meta32;
     const slots = batch.slots;
+    let marked = 0;
     for (let i = 0; i < batch.count; i++) {
       const s = slots[i];
-      const start = pool.slotBase(s) + off[s];
+      const at = s << Meta.shift;
+      const start = pool.slotBase(s) + m[at + Meta.off];
       if (eth.isDstGroup(view, start)) {
-        dst[s] = kFlood;
+        m[at + Meta.dst] = kFlood;
         continue;
       }
-      const port = fdb.lookup((pool.vid[s] << 16) | eth.dstHi16(view, start), eth.dstLo32(view, start));
-      if (port < 0) dst[s] = kFlood;
-      else if (port === pool.port[s]) aux[s] = switchDrops['same-port'];
-      else dst[s] = port;
+      const port = fdb.lookup((m[at + Meta.vid] << 16) | eth.dstHi16(view, start), eth.dstLo32(view, start));
+      if (port < 0) m[at + Meta.dst] = kFlood;
+      else if (port === m[at + Meta.port]) {
+        m[at + Meta.aux] = switchDrops['same-port'];
+        marked++;
+      } else m[at + Meta.dst] = port;
     }
+    return marked;
   }
 }

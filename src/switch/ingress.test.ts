@@ -12,6 +12,7 @@ import '../engine/counter-layout.js';
 import { portCounters, switchDrops } from './counters.js';
 import { Batch, Graph } from '../dataplane/graph.js';
 import { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import { buildUdp4, toHex } from '../packet/frame.js';
 import { IngressNode } from './ingress.js';
 import { PortTable } from './port-table.js';
@@ -46,7 +47,7 @@ function ingress(mode: VlanConfig, frame: Uint8Array): Outcome {
   graph.run(b);
   if (b.count === 1) {
     const s = b.slots[0];
-    const out = { vid: pool.vid[s], pcp: pool.pcp[s], bytes: toHex(pool.copyOut(s)) };
+    const out = { vid: pool.meta32[(s << Meta.shift) + Meta.vid], pcp: pool.meta32[(s << Meta.shift) + Meta.pcp], bytes: toHex(pool.copyOut(s)) };
     pool.free(s);
     assert.equal(counters.c[Counters.port(P, portCounters.vlanStripped)], frame[12] === 0x81 ? 1 : 0);
     return out;

@@ -11,12 +11,13 @@
  *   VID too: stripping it would expose an inner tag, [30, 20] on access 30 leaving a native-30 trunk as
  *   VLAN 20), and a priority tag with an 802.1Q tag behind it is `vlan-double-tagged` on any port
  * - the tag is stripped in place (the frame moves 4 bytes into its headroom: 12 bytes copied) so every
- *   later node sees an untagged frame with `pool.vid`/`pool.pcp` set; egress re-inserts it where needed.
+ *   later node sees an untagged frame with the slot's `vid`/`pcp` set; egress re-inserts it where needed.
  *   Counted as the VLAN-strip offload.
  */
 import { Counters } from '../dataplane/counters.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';
 import type { PacketPool } from '../dataplane/pool.js';
+import { Meta } from '../dataplane/slot-meta.js';
 import * as eth from '../packet/ethernet.js';
 import * as vlan from '../packet/vlan.js';
 import { shiftL2 } from '../packet/walk.js';
@@ -39,66 +40,68 @@ export class IngressNode implements GraphNode {
   process(batch: Batch): void {
     const { pool, ports } = this;
     const c = this.counters.c;
-    const { view, aux, len, off } = pool;
+    const { view } = pool;
+    const m = pool.meta32;
     const slots = batch.slots;
     for (let i = 0; i < batch.count; i++) {
       const s = slots[i];
-      const p = pool.port[s];
-      const n = len[s];
+      const at = s << Meta.shift;
+      const p = m[at + Meta.port];
+      const n = m[at + Meta.len];
       c[Counters.port(p, kRxFrames)]++;
       c[Counters.port(p, kRxBytes)] += n;
       if (ports.linkUp[p] === 0) {
-        aux[s] = switchDrops['link-down'];
+        m[at + Meta.aux] = switchDrops['link-down'];
         continue;
       }
       if (n < eth.field.headerLen) {
-        aux[s] = switchDrops.malformed;
+        m[at + Meta.aux] = switchDrops.malformed;
         continue;
       }
-      const start = pool.slotBase(s) + off[s];
+      const start = pool.slotBase(s) + m[at + Meta.off];
       if (eth.isSrcGroup(view, start)) {
-        aux[s] = switchDrops['src-multicast'];
+        m[at + Meta.aux] = switchDrops['src-multicast'];
         continue;
       }
       if (vlan.isTagged(view, start)) {
         if (n < vlan.field.headerLen) {
-          aux[s] = switchDrops['truncated-vlan'];
+          m[at + Meta.aux] = switchDrops['truncated-vlan'];
           continue;
         }
         let vid = vlan.vid(view, start);
         if (vid === 0) {
           if (vlan.hasInnerTag(view, start)) {
-            aux[s] = switchDrops['vlan-double-tagged'];
+            m[at + Meta.aux] = switchDrops['vlan-double-tagged'];
             continue;
           }
           vid = ports.pvid[p];
           if (vid === 0) {
-            aux[s] = switchDrops['vlan-not-allowed'];
+            m[at + Meta.aux] = switchDrops['vlan-not-allowed'];
             continue;
           }
         } else if (ports.trunk[p] === 0) {
-          aux[s] = switchDrops['vlan-tagged-on-access'];
+          m[at + Meta.aux] = switchDrops['vlan-tagged-on-access'];
           continue;
         } else if (vid === kVidReserved || !ports.isMember(p, vid)) {
-          aux[s] = switchDrops['vlan-not-allowed'];
+          m[at + Meta.aux] = switchDrops['vlan-not-allowed'];
           continue;
         }
-        pool.vid[s] = vid;
-        pool.pcp[s] = vlan.pcp(view, start);
+        m[at + Meta.vid] = vid;
+        m[at + Meta.pcp] = vlan.pcp(view, start);
         vlan.popTag(view, start);
-        off[s] += vlan.field.tagLen;
-        len[s] = n - vlan.field.tagLen;
-        if (pool.oflags[s] !== 0) pool.csumStart[s] -= vlan.field.tagLen; // partial checksum offsets are frame-relative
-        if (pool.hdr[s] !== 0) shiftL2(pool, s, -vlan.field.tagLen); // and so are the header record's
+        m[at + Meta.off] += vlan.field.tagLen;
+        m[at + Meta.len] = n - vlan.field.tagLen;
+        if (m[at + Meta.oflags] !== 0) m[at + Meta.csumStart] -= vlan.field.tagLen; // partial checksum offsets are frame-relative
+        if (m[at + Meta.hdr] !== 0) shiftL2(pool, s, -vlan.field.tagLen); // and so are the header record's
         c[Counters.port(p, portCounters.vlanStripped)]++;
       } else {
         const vid = ports.pvid[p];
         if (vid === 0) {
-          aux[s] = switchDrops['vlan-not-allowed'];
+          m[at + Meta.aux] = switchDrops['vlan-not-allowed'];
           continue;
         }
-        pool.vid[s] = vid;
-        pool.pcp[s] = 0;
+        m[at + Meta.vid] = vid;
+        m[at + Meta.pcp] = 0;
       }
     }
   }
