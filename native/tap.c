@@ -260,10 +260,15 @@ static void on_poll(uv_poll_t* h, int status, int events) {
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value cb, recv, arg, result;
   if (napi_get_reference_value(env, p->callback, &cb) == napi_ok && cb != NULL &&
-      napi_get_global(env, &recv) == napi_ok && napi_create_int32(env, status, &arg) == napi_ok) {
-    /* make_callback (not call_function): runs nextTicks and microtasks afterwards like any libuv
-     * callback in Node, and reports a throw as an uncaught exception instead of losing it. */
-    napi_status s = napi_make_callback(env, p->ctx, recv, cb, 1, &arg, &result);
+      napi_get_undefined(env, &recv) == napi_ok && napi_create_int32(env, status, &arg) == napi_ok) {
+    /* Readable: a plain call, no callback scope. The datapath callback schedules no promise or nextTick
+     * (it reads, switches and writes synchronously), so the scope's tick and microtask processing, and
+     * its async-hooks bookkeeping, are work it does not need on every wake (bench/wake.ts measures the
+     * difference). An error status is rare and ends in link events: it keeps make_callback, which runs
+     * ticks and microtasks afterwards like any libuv callback in Node. Either way a throw is reported as
+     * an uncaught exception (the worker's fault handling) instead of being lost. */
+    napi_status s = status == 0 ? napi_call_function(env, recv, cb, 1, &arg, &result)
+                                : napi_make_callback(env, p->ctx, recv, cb, 1, &arg, &result);
     if (s != napi_ok) {
       bool pending = false;
       napi_is_exception_pending(env, &pending);
