@@ -22,6 +22,7 @@ export const queueFlagOptions = {
   'vmq-queues': { type: 'string', value: 'N', help: 'VMQ receive queues besides the default queue (default 16; fixed at creation)' },
   'rss-table-size': { type: 'string', value: 'N', help: 'RSS indirection table entries, a power of two up to 128 (fixed at creation)' },
   moderation: { type: 'string', value: 'MODE|N/T', help: 'when a queue wakes its worker: off|low|medium|high|adaptive, or after N frames or T us (16/100)' },
+  'poll-window': { type: 'string', value: 'US', help: 'after a wake that did work, keep polling TAPs and rings this many microseconds (0-1000; default 0: off)' },
   dvmq: { type: 'string', value: 'on|off', help: 'Dynamic VMQ: move queues between workers by load', choices: ['on', 'off'] },
   'dvmq-upper': { type: 'string', value: 'X', help: "a worker's load (0-1) above which it hands a queue away (default 0.8)" },
   'dvmq-lower': { type: 'string', value: 'X', help: "a worker's load (0-1) below which it hands its queues back (default 0.2)" },
@@ -85,11 +86,12 @@ const kNames: Record<string, string> = {
   ...Object.fromEntries(kDvmqFlags.map(([flag, key]) => [key, `--${flag}`])),
   ...Object.fromEntries(kPortFlags.map(([flag, key]) => [key, `--${flag}`])),
   moderation: '--moderation',
+  pollWindowUs: '--poll-window',
 };
 const kCreateOnly: readonly QueueFlag[] = ['workers', 'vmq-queues', 'rss-table-size'];
 /** What `switch tune` cannot change (the worker count it can). */
 const kFixed: readonly QueueFlag[] = ['vmq-queues', 'rss-table-size'];
-const kSwitchOnly: readonly QueueFlag[] = [...kCreateOnly, 'moderation', ...kDvmqFlags.map(([flag]) => flag)];
+const kSwitchOnly: readonly QueueFlag[] = [...kCreateOnly, 'moderation', 'poll-window', ...kDvmqFlags.map(([flag]) => flag)];
 const kPortOnly: readonly QueueFlag[] = kPortFlags.map(([flag]) => flag);
 
 function refuse(f: QueueFlags, flags: readonly QueueFlag[], why: string): void {
@@ -129,6 +131,8 @@ export function switchQueuesFromFlags(f: QueueFlags): Partial<SwitchConfig> {
   const raw = parsed(f, kSwitchFlags);
   const mod = value(f, 'moderation');
   if (mod !== undefined) raw.moderation = parseModeration(mod, '--moderation');
+  const pw = value(f, 'poll-window');
+  if (pw !== undefined) raw.pollWindowUs = whole(pw, '--poll-window');
   const dvmq = dvmqRaw(f);
   if (dvmq) raw.dvmq = dvmq;
   return asTyped(() => validateSwitchQueues(raw, 'switch'), 'switch');
@@ -136,7 +140,7 @@ export function switchQueuesFromFlags(f: QueueFlags): Partial<SwitchConfig> {
 
 /** `port add` flags -> the queue keys of a PortConfig (only the ones given). */
 export function portQueuesFromFlags(f: QueueFlags): Partial<PortConfig> {
-  refuse(f, kSwitchOnly, "is a switch setting; give it to 'switch add' (or 'switch tune' for --moderation and --dvmq*)");
+  refuse(f, kSwitchOnly, "is a switch setting; give it to 'switch add' (or 'switch tune' for --moderation, --poll-window and --dvmq*)");
   return asTyped(() => validatePortQueues(parsed(f, kPortFlags), 'port'), 'port');
 }
 
@@ -144,14 +148,16 @@ export function portQueuesFromFlags(f: QueueFlags): Partial<PortConfig> {
  * `switch tune` flags -> the body of PATCH /switches/:sw/tuning. Each flag is checked on its own range
  * here (and lower < upper when both are given); the daemon checks the merge with the running values.
  */
-export function tuningFromFlags(f: QueueFlags): { workers?: number; moderation?: SwitchConfig['moderation']; dvmq?: DvmqConfig } {
+export function tuningFromFlags(f: QueueFlags): { workers?: number; moderation?: SwitchConfig['moderation']; dvmq?: DvmqConfig; pollWindowUs?: number } {
   refuse(f, kFixed, 'is fixed when the switch is created; remove and re-create the switch to change it');
   refuse(f, kPortOnly, "is a port setting, fixed when the port is added; remove and re-add the port to change it");
-  const out: { workers?: number; moderation?: SwitchConfig['moderation']; dvmq?: DvmqConfig } = {};
+  const out: { workers?: number; moderation?: SwitchConfig['moderation']; dvmq?: DvmqConfig; pollWindowUs?: number } = {};
   const workers = value(f, 'workers');
   if (workers !== undefined) out.workers = asTyped(() => validateSwitchQueues({ workers: whole(workers, '--workers') }, 'switch'), 'switch').workers;
   const mod = value(f, 'moderation');
   if (mod !== undefined) out.moderation = parseModeration(mod, '--moderation');
+  const pw = value(f, 'poll-window');
+  if (pw !== undefined) out.pollWindowUs = asTyped(() => validateSwitchQueues({ pollWindowUs: whole(pw, '--poll-window') }, 'switch'), 'switch').pollWindowUs;
   const raw = dvmqRaw(f);
   if (raw) {
     // A threshold given alone is checked against the widest the other can be (the running value is the
@@ -159,8 +165,8 @@ export function tuningFromFlags(f: QueueFlags): { workers?: number; moderation?:
     const widest = { enabled: true, upperThreshold: 1, lowerThreshold: Number.MIN_VALUE, samplePeriodMs: 100, minMoveIntervalMs: 0 };
     out.dvmq = asTyped(() => dvmqConfig(raw, 'switch.dvmq', widest, 'its largest value'), 'switch');
   }
-  if (out.workers === undefined && out.moderation === undefined && out.dvmq === undefined)
-    fail('switch tune', 'nothing to change; give --workers N, --moderation MODE|N/T and/or --dvmq on|off, --dvmq-upper X, --dvmq-lower X, --dvmq-period MS, --dvmq-min-move MS');
+  if (out.workers === undefined && out.moderation === undefined && out.dvmq === undefined && out.pollWindowUs === undefined)
+    fail('switch tune', 'nothing to change; give --workers N, --moderation MODE|N/T, --poll-window US and/or --dvmq on|off, --dvmq-upper X, --dvmq-lower X, --dvmq-period MS, --dvmq-min-move MS');
   return out;
 }
 
@@ -191,20 +197,20 @@ function describeModeration(m: QueuesStatus['moderation']): string {
   return typeof m === 'string' ? m : `${m.packets} frames / ${m.timeUs} us`;
 }
 
-/** One line: the moderation and Dynamic VMQ settings a switch runs with. */
-export function describeTuning(s: Pick<QueuesStatus, 'moderation' | 'dvmq'> & { workers?: number }): string {
+/** One line: the moderation, poll window and Dynamic VMQ settings a switch runs with. */
+export function describeTuning(s: Pick<QueuesStatus, 'moderation' | 'dvmq' | 'pollWindowUs'> & { workers?: number }): string {
   const d = s.dvmq;
   const dvmq = d.enabled
     ? `on (spread above ${pct(d.upperThreshold)}, coalesce below ${pct(d.lowerThreshold)}, every ${d.samplePeriodMs} ms, a queue stays ${d.minMoveIntervalMs} ms after a move)`
     : 'off';
-  return `${s.workers !== undefined ? `${s.workers} worker${s.workers === 1 ? '' : 's'}; ` : ''}moderation ${describeModeration(s.moderation)}; dynamic VMQ ${dvmq}`;
+  return `${s.workers !== undefined ? `${s.workers} worker${s.workers === 1 ? '' : 's'}; ` : ''}moderation ${describeModeration(s.moderation)}; ${s.pollWindowUs ? `poll window ${s.pollWindowUs} us` : 'poll window off'}; dynamic VMQ ${dvmq}`;
 }
 
 /** `vswitch queues SW`: workers, queues, the RSS table, the last moves. */
 export function formatQueues(s: QueuesStatus, lastMoves = 10): string {
   const workers = table([
-    ['worker', 'load', 'frames', 'handed over', 'signals', 'queues'],
-    ...s.workers.map((w) => [String(w.worker), pct(w.load), String(w.frames), String(w.handedOver), String(w.signals), w.queues.join(',') || '-']),
+    ['worker', 'load', 'frames', 'handed over', 'signals', 'poll windows', 'caught work', 'queues'],
+    ...s.workers.map((w) => [String(w.worker), pct(w.load), String(w.frames), String(w.handedOver), String(w.signals), String(w.pollWindows ?? 0), String(w.pollWindowCatches ?? 0), w.queues.join(',') || '-']),
   ]);
   const queues = table([
     ['queue', 'port', 'filter', 'worker', 'load', 'frames', 'moves'],
@@ -218,7 +224,7 @@ export function formatQueues(s: QueuesStatus, lastMoves = 10): string {
       String(q.moves),
     ]),
   ]);
-  const settings = describeTuning({ workers: s.workers.length, moderation: s.moderation, dvmq: s.dvmq });
+  const settings = describeTuning({ workers: s.workers.length, moderation: s.moderation, dvmq: s.dvmq, pollWindowUs: s.pollWindowUs });
   const recent = s.moves.recent.slice(-lastMoves);
   const moves = recent.length
     ? `queue moves: ${s.moves.total} in all; last ${recent.length}:\n${recent.map((m) => `  ${m.time} queue ${m.queue}: worker ${m.from} -> ${m.to} (${m.reason})`).join('\n')}`

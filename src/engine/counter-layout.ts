@@ -13,8 +13,11 @@ import '../ports/counters.js';
 import '../switch/counters.js';
 import '../switch/fdb.js';
 
-/** The engine's own rows: its breaths. */
+/** The engine's own rows: its breaths, its poll windows (engine/poll-window.ts). */
 export const engineCounters = declareSwitchCounters('engine', [
   [6, 'breaths', 'pipeline runs (batches)'],
   [7, 'frames', 'frames entering the pipeline'],
+  [15, 'pollWindows', 'poll windows opened after a wake that switched frames'],
+  [16, 'pollWindowCatches', 'poll windows that caught work before they closed'],
+  [17, 'pollWindowFrames', 'frames switched inside poll windows'],
 ] as const);

@@ -54,6 +54,7 @@ export class SwitchWorker {
       rsc: init.rsc,
       minimumBandwidthMode: init.minimumBandwidthMode,
       flowTableSize: init.flowTableSize,
+      pollWindowUs: init.pollWindowUs,
       onLink: (ev) => this.onLink(ev),
     });
   }
@@ -120,6 +121,10 @@ export class SwitchWorker {
     },
     setModeration: (req) => {
       this.engine.mq?.setModeration(req.moderation);
+      return null;
+    },
+    setPollWindow: (req) => {
+      this.engine.window.windowUs = req.us;
       return null;
     },
     resize: (req) => {
@@ -273,7 +278,7 @@ async function serveRings(e: Engine, stopped: () => boolean): Promise<void> {
   const bell = QueueTables.doorbell(mq.me);
   while (!stopped()) {
     const seen = Atomics.load(a, bell);
-    e.drainRings();
+    if (e.drainRings() > 0) e.window.afterWork();
     if (stopped()) return;
     if (e.ringsPending) {
       // more than a budget's worth waits: let this worker's own NICs and timers run first, then go on

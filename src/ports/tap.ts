@@ -319,11 +319,16 @@ export class TapNic implements Nic {
     };
   }
 
-  /** One wake: up to kMaxRoundsPerWake read batches, then one flush. */
-  private drain(status: number): void {
+  /** Nic.poll: one wake's worth of reading if this NIC reads (not a borrowed writer, not lost). */
+  poll(): number {
+    return this.pollId === 0 ? 0 : this.drain(0);
+  }
+
+  /** One wake: up to kMaxRoundsPerWake read batches, then one flush. Returns the frames delivered. */
+  private drain(status: number): number {
     const sink = this.sink;
     const addon = this.addon;
-    if (sink === null || addon === null || this.fdNum < 0) return;
+    if (sink === null || addon === null || this.fdNum < 0) return 0;
     const pool = sink.pool;
     const hdr = this.hdrLen;
     // Room from the read position (headroom - hdr) to the slot's end.
@@ -354,6 +359,7 @@ export class TapNic implements Nic {
     // A hard read error, or libuv reporting an error (it has stopped the watcher): the device is gone.
     if (err !== 0) this.lost(err);
     else if (status < 0) this.lost(-status);
+    return delivered;
   }
 
   /** Hand frames refill[0..n) to the sink; keep the slots of refused frames and the unused ones. */

@@ -12,7 +12,7 @@ import { portTable } from './format.js';
 const sw = { name: 'SW', complete: 'switch' } as const;
 
 /** Workers, moderation and Dynamic VMQ: settable at creation and at runtime. */
-const kTuningOptions = pick(queueFlagOptions, ['workers', 'moderation', 'dvmq', 'dvmq-upper', 'dvmq-lower', 'dvmq-period', 'dvmq-min-move']);
+const kTuningOptions = pick(queueFlagOptions, ['workers', 'moderation', 'poll-window', 'dvmq', 'dvmq-upper', 'dvmq-lower', 'dvmq-period', 'dvmq-min-move']);
 
 function describeSwitch(c: SwitchConfig): string {
   const q = queueSettings(c);
@@ -102,15 +102,15 @@ export const switchCommands: Command[] = [
   {
     path: ['switch', 'tune'],
     args: [sw],
-    summary: 'change workers, moderation and Dynamic VMQ at runtime',
+    summary: 'change workers, moderation, the poll window and Dynamic VMQ at runtime',
     options: {
       ...kTuningOptions,
       // fixed at creation: taken so that tuningFromFlags refuses them with that reason
       ...Object.fromEntries(['vmq-queues', 'rss-table-size'].map((k) => [k, { type: 'string', help: '', hidden: true } as const])),
     },
-    examples: ['vswitch switch tune lab --workers 2 --dvmq-upper 0.7', 'vswitch switch tune lab --moderation 16/100'],
+    examples: ['vswitch switch tune lab --workers 2 --dvmq-upper 0.7', 'vswitch switch tune lab --moderation 16/100', 'vswitch switch tune lab --poll-window 50'],
     async run({ api, args, flags, print }) {
-      const r = await api.call<Pick<QueuesStatus, 'moderation' | 'dvmq'> & { workers: number }>('PATCH', `/switches/${swSeg(args[0])}/tuning`, tuningFromFlags(flags));
+      const r = await api.call<Pick<QueuesStatus, 'moderation' | 'dvmq' | 'pollWindowUs'> & { workers: number }>('PATCH', `/switches/${swSeg(args[0])}/tuning`, tuningFromFlags(flags));
       print(`switch ${args[0]}: ${describeTuning(r)}`, r);
     },
   },
