@@ -13,6 +13,7 @@ import { Counters } from '../dataplane/counters.js';
 import { PacketPool } from '../dataplane/pool.js';
 import { parseMacWords } from '../packet/mac.js';
 import { Engine, type LinkChange } from './engine.js';
+import { watchGc } from './gc-watch.js';
 import { createNic, endpointStarted, placeTap } from './nic-factory.js';
 import type { EventMessage, Handlers, Reply, Request, RequestEnvelope, WorkerInit } from './protocol.js';
 import { Fdb } from '../switch/fdb.js';
@@ -295,6 +296,7 @@ if (parentPort && workerData?.switchName) {
   const port = parentPort;
   const w = new SwitchWorker(workerData as WorkerInit, (m) => port.postMessage(m));
   const timer = setInterval(() => w.engine.housekeeping(), kHousekeepingMs);
+  const gc = watchGc(w.engine.counters);
   let stopped = false;
   if (w.engine.mq) void serveRings(w.engine, () => stopped);
   port.on('message', (m: RequestEnvelope) => {
@@ -306,6 +308,7 @@ if (parentPort && workerData?.switchName) {
     );
     if (m.req.op === 'stop') {
       clearInterval(timer);
+      gc.disconnect();
       stopped = true;
       if (w.engine.mq) w.engine.mq.tables.ring(w.engine.mq.me);
     }

@@ -52,8 +52,9 @@ export class SwitchRuntime {
   readonly config: SwitchSpec;
   /** One counter block per worker (summed by readCounters). */
   readonly counterBlocks: Counters[] = [];
-  /** The counter block of each running worker, by worker index (its poll window rows for `queues`). */
-  private readonly workerBlocks: Counters[] = [];
+  /** The counter block of each running worker, by worker index (its poll window rows for `queues`, its
+   *  GC rows for bench/gc.ts). */
+  readonly workerBlocks: Counters[] = [];
   readonly workers: Worker[] = [];
   /** The memory the workers share (pool, MAC table, link state, queue tables); rebuilt on a restart. */
   private tables!: SwitchTables;
