@@ -66,6 +66,20 @@ typedef struct tap_state {
   int tearing_down;
 } tap_state;
 
+/* A poll's receive arrays, resolved once at poll() (pointers into the caller's typed arrays, which the refs
+ * keep alive): on a readable wake on_poll reads the first batch itself, before calling into JS, so a wake
+ * costs one N-API crossing instead of two (the callback, then readBatch). ctl[0] = frames to read (the
+ * caller's free slots, 0: none), ctl[1] = bytes per frame; the caller rewrites both between wakes. */
+typedef struct tap_rx {
+  napi_ref refs[4];
+  uint8_t* bytes;
+  size_t nbytes;
+  int32_t* offsets;
+  int32_t* lens;
+  int32_t* ctl;
+  size_t nslots; /* min(offsets, lens) length */
+} tap_rx;
+
 struct tap_poll {
   uv_poll_t handle;
   tap_state* st;
@@ -74,6 +88,7 @@ struct tap_poll {
   napi_async_context ctx;
   uint32_t id;
   int fd;
+  tap_rx* rx; /* NULL: the callback reads for itself */
 };
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -226,6 +241,11 @@ static void on_poll_closed(uv_handle_t* h) {
   napi_open_handle_scope(env, &scope);
   if (p->callback) napi_delete_reference(env, p->callback);
   if (p->ctx) napi_async_destroy(env, p->ctx);
+  if (p->rx) {
+    for (int i = 0; i < 4; i++)
+      if (p->rx->refs[i]) napi_delete_reference(env, p->rx->refs[i]);
+    free(p->rx);
+  }
   if (scope) napi_close_handle_scope(env, scope);
   free(p);
   st->live--;
@@ -250,25 +270,54 @@ static tap_poll* poll_unlink(tap_state* st, uint32_t id, int fd) {
   return NULL;
 }
 
+/* The first read batch of a wake, into the registered arrays: frames read, or -errno if the first read
+ * failed hard (as readBatch). Offsets are checked here, per frame, against the bytes array. */
+static int32_t rx_read(tap_poll* p) {
+  tap_rx* rx = p->rx;
+  int32_t max = rx->ctl[0], capacity = rx->ctl[1];
+  if (max <= 0 || capacity <= 0) return 0;
+  if ((size_t)max > rx->nslots) max = (int32_t)rx->nslots;
+  int32_t n = 0;
+  int err = 0;
+  while (n < max) {
+    int32_t off = rx->offsets[n];
+    if (off < 0 || (size_t)off + (size_t)capacity > rx->nbytes) break; /* the caller's bug: stop, never overrun */
+    ssize_t r = read(p->fd, rx->bytes + off, (size_t)capacity);
+    if (r >= 0) {
+      rx->lens[n++] = (int32_t)r;
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) err = errno;
+    break;
+  }
+  return (n == 0 && err != 0) ? -err : n;
+}
+
 static void on_poll(uv_poll_t* h, int status, int events) {
   (void)events;
   tap_poll* p = (tap_poll*)h->data;
   tap_state* st = p->st;
   if (st->tearing_down || p->callback == NULL) return;
+  int32_t pre = status == 0 && p->rx != NULL ? rx_read(p) : 0;
   napi_env env = st->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value cb, recv, arg, result;
+  napi_value cb, recv, argv[2], result;
+  napi_value* arg = argv;
   if (napi_get_reference_value(env, p->callback, &cb) == napi_ok && cb != NULL &&
-      napi_get_undefined(env, &recv) == napi_ok && napi_create_int32(env, status, &arg) == napi_ok) {
+      (status == 0 ? napi_get_undefined(env, &recv) : napi_get_global(env, &recv)) == napi_ok &&
+      napi_create_int32(env, status, &argv[0]) == napi_ok &&
+      napi_create_int32(env, pre, &argv[1]) == napi_ok) {
     /* Readable: a plain call, no callback scope. The datapath callback schedules no promise or nextTick
      * (it reads, switches and writes synchronously), so the scope's tick and microtask processing, and
      * its async-hooks bookkeeping, are work it does not need on every wake (bench/wake.ts measures the
      * difference). An error status is rare and ends in link events: it keeps make_callback, which runs
-     * ticks and microtasks afterwards like any libuv callback in Node. Either way a throw is reported as
+     * ticks and microtasks afterwards like any libuv callback in Node (and needs an object receiver: the
+     * global). Either way a throw is reported as
      * an uncaught exception (the worker's fault handling) instead of being lost. */
-    napi_status s = status == 0 ? napi_call_function(env, recv, cb, 1, &arg, &result)
-                                : napi_make_callback(env, p->ctx, recv, cb, 1, &arg, &result);
+    napi_status s = status == 0 ? napi_call_function(env, recv, cb, 2, arg, &result)
+                                : napi_make_callback(env, p->ctx, recv, cb, 2, arg, &result);
     if (s != napi_ok) {
       bool pending = false;
       napi_is_exception_pending(env, &pending);
@@ -709,15 +758,36 @@ static napi_value js_write_batch(napi_env env, napi_callback_info info) {
   return ret;
 }
 
-/* poll(fd, onReadable(status)) -> handle id. status 0: readable; < 0: a libuv error (e.g. UV_EBADF after
- * the interface was deleted), after which libuv has stopped the watcher. */
+/* poll(fd, onReadable(status, pre), rx?) -> handle id. status 0: readable; < 0: a libuv error (e.g. UV_EBADF
+ * after the interface was deleted), after which libuv has stopped the watcher. With rx ({ bytes, offsets,
+ * lens, ctl }: see tap_rx) a readable wake first reads up to ctl[0] frames as readBatch would and passes
+ * the count (or -errno) as `pre`; without it `pre` is 0. */
 static napi_value js_poll(napi_env env, napi_callback_info info) {
   tap_state* st = get_state(env);
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int32_t fd;
-  if (argc < 2 || !arg_int32(env, argv[0], "poll", "fd", &fd)) return throw_type(env, "poll(fd, onReadable)");
+  if (argc < 2 || !arg_int32(env, argv[0], "poll", "fd", &fd)) return throw_type(env, "poll(fd, onReadable, rx?)");
+  napi_valuetype rxt = napi_undefined;
+  if (argc >= 3) NAPI_OK(napi_typeof(env, argv[2], &rxt));
+  tap_rx rx;
+  memset(&rx, 0, sizeof rx);
+  napi_value rxv[4];
+  if (rxt == napi_object) {
+    static const char* const keys[4] = {"bytes", "offsets", "lens", "ctl"};
+    for (int i = 0; i < 4; i++) NAPI_OK(napi_get_named_property(env, argv[2], keys[i], &rxv[i]));
+    size_t noff, nlens, nctl;
+    if (!arg_typed(env, rxv[0], napi_uint8_array, "poll", "rx.bytes", (void**)&rx.bytes, &rx.nbytes) ||
+        !arg_typed(env, rxv[1], napi_int32_array, "poll", "rx.offsets", (void**)&rx.offsets, &noff) ||
+        !arg_typed(env, rxv[2], napi_int32_array, "poll", "rx.lens", (void**)&rx.lens, &nlens) ||
+        !arg_typed(env, rxv[3], napi_int32_array, "poll", "rx.ctl", (void**)&rx.ctl, &nctl))
+      return NULL;
+    if (nctl < 2) return throw_range(env, "poll: rx.ctl must hold 2 entries (frames to read, bytes per frame)");
+    rx.nslots = noff < nlens ? noff : nlens;
+  } else if (rxt != napi_undefined) {
+    return throw_type(env, "poll: rx must be { bytes, offsets, lens, ctl } or undefined");
+  }
   napi_valuetype t;
   NAPI_OK(napi_typeof(env, argv[1], &t));
   if (t != napi_function) return throw_type(env, "poll: onReadable must be a function");
@@ -753,6 +823,15 @@ static napi_value js_poll(napi_env env, napi_callback_info info) {
     return throw_napi(env, "poll setup");
   }
   rc = uv_poll_start(&p->handle, UV_READABLE, on_poll);
+  if (rc == 0 && rxt == napi_object) {
+    p->rx = malloc(sizeof *p->rx);
+    if (p->rx == NULL) rc = UV_ENOMEM;
+    else {
+      *p->rx = rx;
+      for (int i = 0; i < 4 && rc == 0; i++)
+        if (napi_create_reference(env, rxv[i], 1, &p->rx->refs[i]) != napi_ok) rc = UV_ENOMEM;
+    }
+  }
   if (rc != 0) {
     poll_close(p);
     char msg[96];

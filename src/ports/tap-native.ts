@@ -37,6 +37,14 @@ export interface TapOpenOptions {
   replaceFd?: number;
 }
 
+/** The receive arrays a poll reads into on each wake (TapAddon.poll); ctl = [frames to read, bytes per frame]. */
+export interface TapRx {
+  bytes: Uint8Array;
+  offsets: Int32Array;
+  lens: Int32Array;
+  ctl: Int32Array;
+}
+
 export interface TapAddon {
   /** Attach to (or create) TAP `name`. Throws Error("TUNSETIFF name: <strerror> (hint)") with `code`. */
   open(name: string, opts?: TapOpenOptions): TapHandle;
@@ -57,11 +65,14 @@ export interface TapAddon {
    */
   writeBatch(fd: number, bytes: Uint8Array, offsets: Int32Array, lens: Int32Array, n: number): number;
   /**
-   * Level-triggered uv_poll on this thread's loop: onReadable(0) while frames are waiting; onReadable(<0)
-   * once on a libuv error (e.g. the interface was deleted), after which the watcher is stopped.
+   * Level-triggered uv_poll on this thread's loop: onReadable(0, pre) while frames are waiting;
+   * onReadable(<0, 0) once on a libuv error (e.g. the interface was deleted), after which the watcher is
+   * stopped. With `rx` the addon reads the wake's first batch itself before calling (as readBatch would,
+   * up to ctl[0] frames of ctl[1] bytes at offsets[i], lengths into lens) and passes the count, or -errno,
+   * as `pre`: one N-API crossing per wake instead of two. The arrays are resolved once, here.
    * Returns a handle id for `unpoll`. One poll per fd per thread.
    */
-  poll(fd: number, onReadable: (status: number) => void): number;
+  poll(fd: number, onReadable: (status: number, pre: number) => void, rx?: TapRx): number;
   /** Stop and close a poll handle; false if it was already gone (idempotent). */
   unpoll(handle: number): boolean;
   /** A non-blocking AF_UNIX datagram socket bound at bindPath and connected to `peer` (a raw 110-byte
