@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -52,11 +53,13 @@
 #define kMaxIfName (IFNAMSIZ - 1)
 
 typedef struct tap_poll tap_poll;
+typedef struct tap_bell tap_bell;
 
 typedef struct tap_state {
   napi_env env;
   uv_loop_t* loop;
   tap_poll* polls;     /* live, not yet closing, poll handles */
+  tap_bell* bells;     /* live, not yet closing, doorbells */
   int live;            /* poll records allocated and not yet freed (includes closing ones) */
   uint32_t next_id;    /* poll ids start at 1; 0 never names a handle */
   int* fds;            /* fds this env opened and has not closed */
@@ -328,6 +331,173 @@ static void on_poll(uv_poll_t* h, int status, int events) {
     }
   }
   napi_close_handle_scope(env, scope);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* doorbells: a worker's wake-up from other threads without a promise per wake */
+
+/* A doorbell is a uv_async_t on its owner's loop, found by the address of a shared Int32Array word (the
+ * queue tables' doorbell word of a worker, the same address in every thread): ring(array, index) from any
+ * thread sends it, and the owner's callback runs on its loop like a poll wake. Atomics.waitAsync does the
+ * same with a promise (and its reaction and result objects) per wake, which is garbage per wake. The
+ * registry is process-wide (every env loads this one library) and guarded by a mutex, so a ring never
+ * touches a bell that is being closed. */
+#define kMaxBells 256 /* 64 workers x a few switches; a ring scans up to the highest slot in use */
+
+struct tap_bell {
+  uv_async_t async;
+  tap_state* st;
+  tap_bell* next;
+  napi_ref callback;
+  const void* key;
+  int slot;
+};
+
+static pthread_mutex_t g_bells_mu = PTHREAD_MUTEX_INITIALIZER;
+static tap_bell* g_bells[kMaxBells];
+static int g_bells_top; /* slots [0, top) may be in use */
+
+static void on_bell(uv_async_t* h) {
+  tap_bell* b = (tap_bell*)h->data;
+  tap_state* st = b->st;
+  if (st->tearing_down || b->callback == NULL) return;
+  napi_env env = st->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value cb, recv, result;
+  if (napi_get_reference_value(env, b->callback, &cb) == napi_ok && cb != NULL && napi_get_undefined(env, &recv) == napi_ok &&
+      napi_call_function(env, recv, cb, 0, NULL, &result) != napi_ok) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    napi_value exc;
+    if (pending && napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void on_bell_closed(uv_handle_t* h) {
+  tap_bell* b = (tap_bell*)h->data;
+  tap_state* st = b->st;
+  napi_handle_scope scope = NULL;
+  napi_open_handle_scope(st->env, &scope);
+  if (b->callback) napi_delete_reference(st->env, b->callback);
+  if (scope) napi_close_handle_scope(st->env, scope);
+  free(b);
+  st->live--;
+  state_maybe_done(st);
+}
+
+/* Out of the registry (no ring reaches it after this) and closed; the record is freed once libuv is done. */
+static void bell_close(tap_bell* b) {
+  pthread_mutex_lock(&g_bells_mu);
+  g_bells[b->slot] = NULL;
+  while (g_bells_top > 0 && g_bells[g_bells_top - 1] == NULL) g_bells_top--;
+  pthread_mutex_unlock(&g_bells_mu);
+  uv_close((uv_handle_t*)&b->async, on_bell_closed);
+}
+
+static int arg_word(napi_env env, napi_value arr, napi_value idx, const char* fn, const void** key) {
+  int32_t* data;
+  size_t len;
+  int32_t i;
+  if (!arg_typed(env, arr, napi_int32_array, fn, "words", (void**)&data, &len) || !arg_int32(env, idx, fn, "index", &i)) return 0;
+  if (i < 0 || (size_t)i >= len) {
+    throw_range(env, "doorbell index outside the array");
+    return 0;
+  }
+  *key = data + i;
+  return 1;
+}
+
+/* bell(words, index, onRing) -> id: ring(words, index) from any thread calls onRing() on this thread's loop
+ * (several rings before it runs make one call). */
+static napi_value js_bell(napi_env env, napi_callback_info info) {
+  tap_state* st = get_state(env);
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  const void* key;
+  if (argc < 3) return throw_type(env, "bell(words, index, onRing)");
+  if (!arg_word(env, argv[0], argv[1], "bell", &key)) return NULL;
+  napi_valuetype t;
+  NAPI_OK(napi_typeof(env, argv[2], &t));
+  if (t != napi_function) return throw_type(env, "bell: onRing must be a function");
+  if (st->tearing_down) return throw_msg(env, "ERR_TAP", "bell: environment is shutting down");
+  tap_bell* b = calloc(1, sizeof *b);
+  if (!b) return throw_errno(env, "bell", NULL, ENOMEM, NULL);
+  b->st = st;
+  b->key = key;
+  b->async.data = b;
+  if (napi_create_reference(env, argv[2], 1, &b->callback) != napi_ok) {
+    free(b);
+    return throw_napi(env, "bell reference");
+  }
+  int rc = uv_async_init(st->loop, &b->async, on_bell);
+  if (rc != 0) {
+    napi_delete_reference(env, b->callback);
+    free(b);
+    return throw_msg(env, uv_err_name(rc), "bell: uv_async_init failed");
+  }
+  st->live++;
+  pthread_mutex_lock(&g_bells_mu);
+  int slot = -1;
+  for (int i = 0; i < kMaxBells; i++)
+    if (g_bells[i] == NULL) {
+      slot = i;
+      break;
+    }
+  if (slot >= 0) {
+    g_bells[slot] = b;
+    if (slot >= g_bells_top) g_bells_top = slot + 1;
+  }
+  pthread_mutex_unlock(&g_bells_mu);
+  if (slot < 0) {
+    b->slot = 0;
+    uv_close((uv_handle_t*)&b->async, on_bell_closed);
+    return throw_msg(env, "ERR_TAP", "bell: too many doorbells in this process");
+  }
+  b->slot = slot;
+  b->next = st->bells;
+  st->bells = b;
+  napi_value ret;
+  NAPI_OK(napi_create_int32(env, slot + 1, &ret));
+  return ret;
+}
+
+/* ring(words, index) -> undefined: wake every bell on that word (any thread; none registered: nothing). */
+static napi_value js_ring(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  const void* key;
+  if (argc < 2) return throw_type(env, "ring(words, index)");
+  if (!arg_word(env, argv[0], argv[1], "ring", &key)) return NULL;
+  pthread_mutex_lock(&g_bells_mu);
+  for (int i = 0; i < g_bells_top; i++)
+    if (g_bells[i] != NULL && g_bells[i]->key == key) uv_async_send(&g_bells[i]->async);
+  pthread_mutex_unlock(&g_bells_mu);
+  return NULL;
+}
+
+/* unbell(id) -> true if it closed a bell of this thread, false if gone already (idempotent) */
+static napi_value js_unbell(napi_env env, napi_callback_info info) {
+  tap_state* st = get_state(env);
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t id;
+  if (argc < 1 || !arg_int32(env, argv[0], "unbell", "id", &id)) return NULL;
+  tap_bell* found = NULL;
+  for (tap_bell** pp = &st->bells; *pp; pp = &(*pp)->next)
+    if ((*pp)->slot + 1 == id) {
+      found = *pp;
+      *pp = found->next;
+      break;
+    }
+  if (found) bell_close(found);
+  napi_value ret;
+  NAPI_OK(napi_get_boolean(env, found != NULL, &ret));
+  return ret;
 }
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -925,6 +1095,11 @@ static void on_teardown(napi_async_cleanup_hook_handle handle, void* arg) {
   (void)handle;
   tap_state* st = (tap_state*)arg;
   st->tearing_down = 1;
+  while (st->bells) {
+    tap_bell* b = st->bells;
+    st->bells = b->next;
+    bell_close(b);
+  }
   while (st->polls) {
     tap_poll* p = st->polls;
     st->polls = p->next;
@@ -969,6 +1144,9 @@ NAPI_MODULE_INIT() {
       {"dup", NULL, js_dup, NULL, NULL, NULL, napi_enumerable, NULL},
       {"redup", NULL, js_redup, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unixDgram", NULL, js_unix_dgram, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"bell", NULL, js_bell, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"ring", NULL, js_ring, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unbell", NULL, js_unbell, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_OK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   napi_value hdr;

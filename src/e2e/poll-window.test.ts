@@ -43,6 +43,7 @@ describe('poll window', { skip }, () => {
     assert.ok(sum(st, 'pollWindowCatches') > 0, 'a window caught a reply');
     assert.ok(sum(st, 'pollWindowFrames') >= sum(st, 'pollWindowCatches'));
     assert.match((await lab.daemon.cli('queues', 's1')).stdout, /poll window 500 us/);
+    assert.ok(st.workers.every((w) => w.gc !== undefined && w.gc.minor >= 0 && w.gc.longPauses <= w.gc.minor + w.gc.major), 'GC counts per worker');
 
     assert.equal((await lab.daemon.cli('switch', 'tune', 's1', '--poll-window', '0')).code, 0);
     const before0 = sum(await lab.daemon.json<QueuesStatus>('queues', 's1'), 'pollWindows');

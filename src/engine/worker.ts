@@ -14,6 +14,7 @@ import { PacketPool } from '../dataplane/pool.js';
 import { parseMacWords } from '../packet/mac.js';
 import { Engine, type LinkChange } from './engine.js';
 import { watchGc } from './gc-watch.js';
+import { nativeDoorbells } from './doorbell.js';
 import { createNic, endpointStarted, placeTap } from './nic-factory.js';
 import type { EventMessage, Handlers, Reply, Request, RequestEnvelope, WorkerInit } from './protocol.js';
 import { Fdb } from '../switch/fdb.js';
@@ -271,9 +272,39 @@ export class SwitchWorker {
 
 /**
  * A worker of a multi-worker switch sleeps on its doorbell (its interrupt vector) between batches from
- * other workers; its own NICs wake it through the event loop as before. One promise per wake, none per frame.
+ * other workers; its own NICs wake it through the event loop as before. With the native doorbell
+ * (engine/doorbell.ts) a ring calls `serve` on this loop: nothing allocated per wake.
  */
-async function serveRings(e: Engine, stopped: () => boolean): Promise<void> {
+function serveRings(e: Engine, stopped: () => boolean): void {
+  const mq = e.mq!;
+  const addon = nativeDoorbells();
+  if (addon === null) {
+    void serveRingsAsync(e, stopped);
+    return;
+  }
+  let id = 0;
+  let deferred = false;
+  const serve = (): void => {
+    deferred = false;
+    if (stopped()) {
+      if (id !== 0) addon.unbell(id);
+      id = 0;
+      return;
+    }
+    mq.stats[qs.wakes]++;
+    if (e.drainRings() > 0) e.window.afterWork();
+    // more than a budget's worth waits: let this worker's own NICs and timers run first, then go on
+    if (e.ringsPending && !deferred) {
+      deferred = true;
+      setImmediate(serve);
+    }
+  };
+  id = addon.bell(mq.tables.a, QueueTables.doorbell(mq.me), serve);
+  serve();
+}
+
+/** The same with Atomics.waitAsync, when the addon is not built: one promise per wake. */
+async function serveRingsAsync(e: Engine, stopped: () => boolean): Promise<void> {
   const mq = e.mq!;
   const a = mq.tables.a;
   const bell = QueueTables.doorbell(mq.me);
@@ -298,7 +329,7 @@ if (parentPort && workerData?.switchName) {
   const timer = setInterval(() => w.engine.housekeeping(), kHousekeepingMs);
   const gc = watchGc(w.engine.counters);
   let stopped = false;
-  if (w.engine.mq) void serveRings(w.engine, () => stopped);
+  if (w.engine.mq) serveRings(w.engine, () => stopped);
   port.on('message', (m: RequestEnvelope) => {
     // test hook: a worker that never answers its stop, to prove SIGTERM still ends the daemon (e2e/sockets)
     if (m.req.op === 'stop' && process.env.VSWITCH_FAULT_INJECT === 'worker-stop-hang') return;

@@ -87,6 +87,14 @@ export interface TapAddon {
   /** A new fd on the same open TAP (fcntl F_DUPFD_CLOEXEC), owned and closed at teardown by this thread.
    *  The TAP device lives while any fd on it is open. */
   dup(fd: number): number;
+  /** A doorbell on this thread's loop for the Int32Array word words[index] (shared memory): ring() from any
+   *  thread makes onRing() run here, several rings before it runs making one call. No promise per wake
+   *  (Atomics.waitAsync makes one). Returns an id for `unbell`. */
+  bell(words: Int32Array, index: number, onRing: () => void): number;
+  /** Wake every bell on words[index] (any thread); nothing when none is registered. */
+  ring(words: Int32Array, index: number): void;
+  /** Close a bell of this thread; false if it was already gone (idempotent). */
+  unbell(id: number): boolean;
   /** Bytes of virtio_net_hdr used with vnetHdr (12). */
   readonly vnetHdrLen: number;
 }

@@ -61,6 +61,9 @@ export interface WorkerStatus {
   pollWindows?: number;
   pollWindowCatches?: number;
   pollWindowFrames?: number;
+  /** Garbage collections of the worker's V8 heap since it started (engine/gc-watch.ts): minor, major, total
+   *  pause, longest pause, pauses over 1 ms. */
+  gc?: { minor: number; major: number; pauseUs: number; maxPauseUs: number; longPauses: number };
 }
 
 export interface VmqMove {

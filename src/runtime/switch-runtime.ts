@@ -20,6 +20,7 @@ import { Fdb, kDefaultAgingSeconds } from '../switch/fdb.js';
 import type { AddedPort, EventMessage, Op, PolicyStats, ReleasedNic, RemoteNic, ReopenNic, Replies, Reply, RequestOf, WorkerInit } from '../engine/protocol.js';
 import { loadTapAddon } from '../ports/tap-native.js';
 import { FaultWindow } from './fault-window.js';
+import { nativeDoorbells } from '../engine/doorbell.js';
 import { kMaxWorkers } from '../queues/queue-tables.js';
 import { moderationSettings, type QueueControl } from './queue-control.js';
 import { SwitchTables } from './switch-tables.js';
@@ -84,6 +85,7 @@ export class SwitchRuntime {
     this.name = cfg.name;
     this.config = { ...cfg, ports: [] };
     this.hooks = typeof hooks === 'function' ? { onLink: hooks } : hooks;
+    nativeDoorbells(); // the queue moves this thread rings reach workers sleeping on native doorbells
     this.boot(cfg.workers ?? defaultWorkers());
   }
 
@@ -519,6 +521,7 @@ export class SwitchRuntime {
       w.pollWindows = c?.[engineCounters.pollWindows] ?? 0;
       w.pollWindowCatches = c?.[engineCounters.pollWindowCatches] ?? 0;
       w.pollWindowFrames = c?.[engineCounters.pollWindowFrames] ?? 0;
+      w.gc = { minor: c?.[engineCounters.gcMinor] ?? 0, major: c?.[engineCounters.gcMajor] ?? 0, pauseUs: c?.[engineCounters.gcPauseUs] ?? 0, maxPauseUs: c?.[engineCounters.gcMaxPauseUs] ?? 0, longPauses: c?.[engineCounters.gcLongPauses] ?? 0 };
     }
     return { ...s, pollWindowUs: this.config.pollWindowUs ?? 0 };
   }
