@@ -42,6 +42,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -498,6 +499,26 @@ static napi_value js_unbell(napi_env env, napi_callback_info info) {
   napi_value ret;
   NAPI_OK(napi_get_boolean(env, found != NULL, &ret));
   return ret;
+}
+
+/* now(out) -> undefined: out[0] = CLOCK_MONOTONIC in milliseconds (fractional). performance.now() and
+ * Date.now() return a fresh heap number per call, garbage on a path that reads the clock per breath or per
+ * poll; this writes into a Float64Array the caller keeps. */
+static napi_value js_now(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool is = false;
+  napi_typedarray_type type;
+  size_t len = 0;
+  void* data = NULL;
+  if (argc < 1 || napi_is_typedarray(env, argv[0], &is) != napi_ok || !is ||
+      napi_get_typedarray_info(env, argv[0], &type, &len, &data, NULL, NULL) != napi_ok || type != napi_float64_array || len < 1)
+    return throw_type(env, "now: out must be a Float64Array of at least 1 element");
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  ((double*)data)[0] = (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+  return NULL;
 }
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -1145,6 +1166,7 @@ NAPI_MODULE_INIT() {
       {"redup", NULL, js_redup, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unixDgram", NULL, js_unix_dgram, NULL, NULL, NULL, napi_enumerable, NULL},
       {"bell", NULL, js_bell, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"now", NULL, js_now, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ring", NULL, js_ring, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unbell", NULL, js_unbell, NULL, NULL, NULL, napi_enumerable, NULL},
   };

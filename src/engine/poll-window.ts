@@ -10,6 +10,7 @@
  * requests and the NICs that cannot be polled (sockets: Node reads them) get their turn of the event loop.
  * Counted per worker: windows opened, windows that caught work, frames caught (`vswitch queues`).
  */
+import { readClockMs } from '../dataplane/clock.js';
 import type { Counters } from '../dataplane/counters.js';
 import { engineCounters } from './counter-layout.js';
 
@@ -39,14 +40,14 @@ export class PollWindow {
     this.running = true;
     const c = this.counters.c;
     const windowMs = this.windowUs / 1000;
-    const start = performance.now();
+    const start = readClockMs();
     const end = start + windowMs * kRunCap;
     let last = start;
     let caught = 0;
     c[engineCounters.pollWindows]++;
     for (;;) {
       const n = this.target.pollNics() + this.target.drainRings();
-      const now = performance.now();
+      const now = readClockMs();
       if (n > 0) {
         caught += n;
         last = now;

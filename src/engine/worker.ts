@@ -9,6 +9,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PortSpec, PortStatus, VlanConfig } from './spec.js';
+import { readClockMs, setClockSource } from '../dataplane/clock.js';
 import { Counters } from '../dataplane/counters.js';
 import { PacketPool } from '../dataplane/pool.js';
 import { parseMacWords } from '../packet/mac.js';
@@ -19,6 +20,7 @@ import { createNic, endpointStarted, placeTap } from './nic-factory.js';
 import type { EventMessage, Handlers, Reply, Request, RequestEnvelope, WorkerInit } from './protocol.js';
 import { Fdb } from '../switch/fdb.js';
 import { TapNic } from '../ports/tap.js';
+import { loadTapAddon, tapAddonAvailable } from '../ports/tap-native.js';
 import type { Nic } from '../ports/nic.js';
 import { QueueTables } from '../queues/queue-tables.js';
 import { qs, WorkerQueues } from '../queues/worker-queues.js';
@@ -50,7 +52,7 @@ export class SwitchWorker {
       counters: new Counters(init.counters),
       fdb: m ? new Fdb(init.macTableSize, m.fdb) : undefined,
       linkState: m?.linkState,
-      queues: m ? new WorkerQueues(m.queues) : undefined,
+      queues: m ? new WorkerQueues(m.queues, () => readClockMs() * 1000) : undefined,
       agingSeconds: init.agingSeconds,
       macTableSize: init.macTableSize,
       rsc: init.rsc,
@@ -325,6 +327,8 @@ async function serveRingsAsync(e: Engine, stopped: () => boolean): Promise<void>
 
 if (parentPort && workerData?.switchName) {
   const port = parentPort;
+  // the datapath's clock without a heap number per read (dataplane/clock.ts); every worker the same source
+  if (tapAddonAvailable()) setClockSource(loadTapAddon().now);
   const w = new SwitchWorker(workerData as WorkerInit, (m) => port.postMessage(m));
   const timer = setInterval(() => w.engine.housekeeping(), kHousekeepingMs);
   const gc = watchGc(w.engine.counters);

@@ -95,6 +95,8 @@ export interface TapAddon {
   ring(words: Int32Array, index: number): void;
   /** Close a bell of this thread; false if it was already gone (idempotent). */
   unbell(id: number): boolean;
+  /** out[0] = CLOCK_MONOTONIC in ms, without allocating (performance.now() makes a heap number per call). */
+  now(out: Float64Array): void;
   /** Bytes of virtio_net_hdr used with vnetHdr (12). */
   readonly vnetHdrLen: number;
 }
