@@ -487,6 +487,13 @@ export class Engine {
     return total;
   }
 
+  /** The poll window's look at the rings: switch what other workers handed here, if anything waits (an
+   *  empty look costs a load per ring, not a drainRings with its epoch acknowledgement). */
+  pollRings(): number {
+    const mq = this.mq;
+    return mq === null || mq.waiting() === 0 ? 0 : this.drainRings();
+  }
+
   /** Held frames fell due in the shaper: send them on (a breath in progress does so on its way out). */
   private readonly onShaperDue = (): void => {
     if (this.breathing) return;

@@ -28,7 +28,7 @@ function target(work: number[]): PollTarget & { polls: number; rings: number } {
     pollNics() {
       return work[this.polls++] ?? 0;
     },
-    drainRings() {
+    pollRings() {
       this.rings++;
       return 0;
     },
@@ -62,7 +62,7 @@ test('on: frames waiting when the wake ends are caught and counted; a window wit
 test('bounded: a target that never runs dry still ends the window', () => {
   const c = new Counters();
   let polls = 0;
-  const w = new PollWindow({ pollNics: () => (polls++, 1), drainRings: () => 0 }, c);
+  const w = new PollWindow({ pollNics: () => (polls++, 1), pollRings: () => 0 }, c);
   w.windowUs = 50;
   w.afterWork(); // returns: the run is capped (kRunCap windows), whatever keeps arriving
   assert.ok(polls > 0);
@@ -79,7 +79,7 @@ test('a window never opens inside another (a NIC polled in a window flushes, whi
         w.afterWork(); // what a TapNic's flush inside the window does
         return inner === 1 ? 1 : 0;
       },
-      drainRings: () => 0,
+      pollRings: () => 0,
     },
     c,
   );

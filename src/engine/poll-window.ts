@@ -21,7 +21,7 @@ export const kRunCap = 4;
 /** What the window polls: the worker's readable NICs and its rings (each returns frames switched). */
 export interface PollTarget {
   pollNics(): number;
-  drainRings(): number;
+  pollRings(): number;
 }
 
 export class PollWindow {
@@ -46,7 +46,7 @@ export class PollWindow {
     let caught = 0;
     c[engineCounters.pollWindows]++;
     for (;;) {
-      const n = this.target.pollNics() + this.target.drainRings();
+      const n = this.target.pollNics() + this.target.pollRings();
       const now = readClockMs();
       if (n > 0) {
         caught += n;

@@ -12,6 +12,7 @@
  * a multi-queue TAP); runtime/queue-control.ts decides which worker switches what and moves queues.
  * Requests about shared or pinned state (MAC table, flows, captures) go to worker 0.
  */
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { Counters } from '../dataplane/counters.js';
 import { engineCounters } from '../engine/counter-layout.js'; // also every counter row's name, for readCounters
@@ -86,6 +87,10 @@ export class SwitchRuntime {
     this.config = { ...cfg, ports: [] };
     this.hooks = typeof hooks === 'function' ? { onLink: hooks } : hooks;
     nativeDoorbells(); // the queue moves this thread rings reach workers sleeping on native doorbells
+    // V8's memory reducer compacts a heap that went quiet after a burst (Mark-Compact (reduce), 2 per worker
+    // after each burst, 1.5-20 ms each here): a datapath stall for a few MB back. Off for the whole process
+    // (V8 flags are), before the workers' isolates exist; measured in BENCHMARKS.md (bench/gc.ts).
+    setFlagsFromString('--no-memory-reducer');
     this.boot(cfg.workers ?? defaultWorkers());
   }
 
