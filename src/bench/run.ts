@@ -5,7 +5,8 @@
  * measured in the same run between two namespace hosts: ping RTT, iperf3 TCP (1 and 4 streams), 64-byte
  * UDP frames/s received, and the switch process's CPU per frame; then the in-process pipeline bench
  * (bench/pipeline.ts), the same pipeline on 1 and on 2 datapath workers (bench/pipeline-workers.ts), and
- * the ping RTT each interrupt moderation preset gives (bench/moderation.ts).
+ * the ping RTT each interrupt moderation preset gives (bench/moderation.ts), and the garbage collections
+ * of each datapath worker idle and under load (bench/gc.ts).
  *
  *   node dist/bench/run.js [--quick] [--only vswitch,vswitch-offload,vde,bridge,ovs,ovs-tso,tapfwd] [--rounds N]
  *                          [--idle-wait S] [--json] [--out FILE] [--metrics ping,tcp1,tcp4,udp]
@@ -641,6 +642,19 @@ async function main(): Promise<number> {
     moderationText = mod.describeModeration(rows);
   }
 
+  // garbage collections per datapath worker, idle, under a 10 ms ping and under iperf3 (poll window off and on)
+  let gc: unknown = null;
+  let gcText: string | null = null;
+  const gcPath = fileURLToPath(new URL('./gc.js', import.meta.url));
+  if (opts.metrics === null && existsSync(gcPath)) {
+    log('bench: GC per datapath worker (bench/gc.ts)');
+    await waitForIdle(kIdleThreshold, p.idleWaitMs);
+    const mod = (await import(gcPath)) as typeof import('./gc.js');
+    const rows = await mod.compareGc({ seconds: opts.quick ? 2 : 10, rounds: 1, log });
+    gc = rows;
+    gcText = mod.describeGc(rows);
+  }
+
   const doc = {
     command: `node dist/bench/run.js ${process.argv.slice(2).join(' ')}`.trim(),
     date: started.toISOString(),
@@ -662,6 +676,7 @@ async function main(): Promise<number> {
     policy,
     workers,
     moderation,
+    gc,
   };
   let text = render(summaries, rat, gs, pipeline);
   const pol = policy as { acl25Ratio?: number; median?: Record<string, { mpps: number; nsPerFrame: number }>; statefulExtraNsPerFrame?: number } | null;
@@ -669,6 +684,7 @@ async function main(): Promise<number> {
     text += `\npipeline with port policy (bench/pipeline.ts --compare): none ${pol.median.none!.mpps.toFixed(2)} Mpps, 25 ACLs per port ${pol.median.acl25!.mpps.toFixed(2)} Mpps (${pol.acl25Ratio?.toFixed(2)}x, goal 0.7x), stateful ${pol.median.stateful!.mpps.toFixed(2)} Mpps (+${pol.statefulExtraNsPerFrame} ns/frame for two flow-table lookups)`;
   if (workersText) text += `\n${workersText}`;
   if (moderationText) text += `\n\n${moderationText}`;
+  if (gcText) text += `\n\n${gcText}`;
   for (const [peer, why] of Object.entries(skipped)) text += `\n\nskipped ${peer}: ${why}`;
   writeFileSync(opts.out, JSON.stringify(doc, null, 2) + '\n');
   if (opts.json) {
