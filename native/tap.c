@@ -5,7 +5,9 @@
  * batched reads and writes straight into the SharedArrayBuffer packet pool with no JS object, Buffer or
  * promise per frame. This file is that and nothing more: open/attach a TAP, carrier, a read batch, a write
  * batch (exactly one read()/write() per frame: that is the TAP's framing), a level-triggered uv_poll on the
- * calling thread's own libuv loop, and teardown.
+ * calling thread's own libuv loop (whose wake reads the first batch itself), and teardown; plus two things
+ * the datapath workers need to allocate nothing per wake: doorbells (uv_async) and a clock read into a
+ * Float64Array.
  *
  * Trade-offs:
  *  - Plain C against node_api.h (no node-addon-api, no npm dependency): more boilerplate, but it builds
