@@ -328,7 +328,8 @@ async function serveRingsAsync(e: Engine, stopped: () => boolean): Promise<void>
 if (parentPort && workerData?.switchName) {
   const port = parentPort;
   // the datapath's clock without a heap number per read (dataplane/clock.ts); every worker the same source
-  if (tapAddonAvailable()) setClockSource(loadTapAddon().now);
+  const addonNow = tapAddonAvailable() ? loadTapAddon().now : undefined;
+  if (typeof addonNow === 'function') setClockSource(addonNow);
   const w = new SwitchWorker(workerData as WorkerInit, (m) => port.postMessage(m));
   const timer = setInterval(() => w.engine.housekeeping(), kHousekeepingMs);
   const gc = watchGc(w.engine.counters);

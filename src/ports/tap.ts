@@ -132,8 +132,9 @@ export class TapNic implements Nic {
   private txLens = new Int32Array(kTxInitial);
 
   /** The one closure of this NIC, bound at construction and handed to the native poll. */
-  private readonly onReadable = (status: number, pre: number): void => {
-    this.drain(status, pre, true);
+  private readonly onReadable = (status: number, pre: number | undefined): void => {
+    // an addon built before the pre-read (no `pre`) leaves the first read to drain
+    this.drain(status, pre ?? 0, pre !== undefined);
   };
 
   constructor(opts: TapNicOptions) {
