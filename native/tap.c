@@ -5,7 +5,9 @@
  * batched reads and writes straight into the SharedArrayBuffer packet pool with no JS object, Buffer or
  * promise per frame. This file is that and nothing more: open/attach a TAP, carrier, a read batch, a write
  * batch (exactly one read()/write() per frame: that is the TAP's framing), a level-triggered uv_poll on the
- * calling thread's own libuv loop, and teardown.
+ * calling thread's own libuv loop (whose wake reads the first batch itself), and teardown; plus two things
+ * the datapath workers need to allocate nothing per wake: doorbells (uv_async) and a clock read into a
+ * Float64Array.
  *
  * Trade-offs:
  *  - Plain C against node_api.h (no node-addon-api, no npm dependency): more boilerplate, but it builds
@@ -37,10 +39,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -52,11 +56,13 @@
 #define kMaxIfName (IFNAMSIZ - 1)
 
 typedef struct tap_poll tap_poll;
+typedef struct tap_bell tap_bell;
 
 typedef struct tap_state {
   napi_env env;
   uv_loop_t* loop;
   tap_poll* polls;     /* live, not yet closing, poll handles */
+  tap_bell* bells;     /* live, not yet closing, doorbells */
   int live;            /* poll records allocated and not yet freed (includes closing ones) */
   uint32_t next_id;    /* poll ids start at 1; 0 never names a handle */
   int* fds;            /* fds this env opened and has not closed */
@@ -66,6 +72,20 @@ typedef struct tap_state {
   int tearing_down;
 } tap_state;
 
+/* A poll's receive arrays, resolved once at poll() (pointers into the caller's typed arrays, which the refs
+ * keep alive): on a readable wake on_poll reads the first batch itself, before calling into JS, so a wake
+ * costs one N-API crossing instead of two (the callback, then readBatch). ctl[0] = frames to read (the
+ * caller's free slots, 0: none), ctl[1] = bytes per frame; the caller rewrites both between wakes. */
+typedef struct tap_rx {
+  napi_ref refs[4];
+  uint8_t* bytes;
+  size_t nbytes;
+  int32_t* offsets;
+  int32_t* lens;
+  int32_t* ctl;
+  size_t nslots; /* min(offsets, lens) length */
+} tap_rx;
+
 struct tap_poll {
   uv_poll_t handle;
   tap_state* st;
@@ -74,6 +94,7 @@ struct tap_poll {
   napi_async_context ctx;
   uint32_t id;
   int fd;
+  tap_rx* rx; /* NULL: the callback reads for itself */
 };
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -226,6 +247,11 @@ static void on_poll_closed(uv_handle_t* h) {
   napi_open_handle_scope(env, &scope);
   if (p->callback) napi_delete_reference(env, p->callback);
   if (p->ctx) napi_async_destroy(env, p->ctx);
+  if (p->rx) {
+    for (int i = 0; i < 4; i++)
+      if (p->rx->refs[i]) napi_delete_reference(env, p->rx->refs[i]);
+    free(p->rx);
+  }
   if (scope) napi_close_handle_scope(env, scope);
   free(p);
   st->live--;
@@ -250,20 +276,54 @@ static tap_poll* poll_unlink(tap_state* st, uint32_t id, int fd) {
   return NULL;
 }
 
+/* The first read batch of a wake, into the registered arrays: frames read, or -errno if the first read
+ * failed hard (as readBatch). Offsets are checked here, per frame, against the bytes array. */
+static int32_t rx_read(tap_poll* p) {
+  tap_rx* rx = p->rx;
+  int32_t max = rx->ctl[0], capacity = rx->ctl[1];
+  if (max <= 0 || capacity <= 0) return 0;
+  if ((size_t)max > rx->nslots) max = (int32_t)rx->nslots;
+  int32_t n = 0;
+  int err = 0;
+  while (n < max) {
+    int32_t off = rx->offsets[n];
+    if (off < 0 || (size_t)off + (size_t)capacity > rx->nbytes) break; /* the caller's bug: stop, never overrun */
+    ssize_t r = read(p->fd, rx->bytes + off, (size_t)capacity);
+    if (r >= 0) {
+      rx->lens[n++] = (int32_t)r;
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) err = errno;
+    break;
+  }
+  return (n == 0 && err != 0) ? -err : n;
+}
+
 static void on_poll(uv_poll_t* h, int status, int events) {
   (void)events;
   tap_poll* p = (tap_poll*)h->data;
   tap_state* st = p->st;
   if (st->tearing_down || p->callback == NULL) return;
+  int32_t pre = status == 0 && p->rx != NULL ? rx_read(p) : 0;
   napi_env env = st->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value cb, recv, arg, result;
+  napi_value cb, recv, argv[2], result;
+  napi_value* arg = argv;
   if (napi_get_reference_value(env, p->callback, &cb) == napi_ok && cb != NULL &&
-      napi_get_global(env, &recv) == napi_ok && napi_create_int32(env, status, &arg) == napi_ok) {
-    /* make_callback (not call_function): runs nextTicks and microtasks afterwards like any libuv
-     * callback in Node, and reports a throw as an uncaught exception instead of losing it. */
-    napi_status s = napi_make_callback(env, p->ctx, recv, cb, 1, &arg, &result);
+      (status == 0 ? napi_get_undefined(env, &recv) : napi_get_global(env, &recv)) == napi_ok &&
+      napi_create_int32(env, status, &argv[0]) == napi_ok &&
+      napi_create_int32(env, pre, &argv[1]) == napi_ok) {
+    /* Readable: a plain call, no callback scope. The datapath callback schedules no promise or nextTick
+     * (it reads, switches and writes synchronously), so the scope's tick and microtask processing, and
+     * its async-hooks bookkeeping, are work it does not need on every wake (bench/wake.ts measures the
+     * difference). An error status is rare and ends in link events: it keeps make_callback, which runs
+     * ticks and microtasks afterwards like any libuv callback in Node (and needs an object receiver: the
+     * global). Either way a throw is reported as
+     * an uncaught exception (the worker's fault handling) instead of being lost. */
+    napi_status s = status == 0 ? napi_call_function(env, recv, cb, 2, arg, &result)
+                                : napi_make_callback(env, p->ctx, recv, cb, 2, arg, &result);
     if (s != napi_ok) {
       bool pending = false;
       napi_is_exception_pending(env, &pending);
@@ -274,6 +334,193 @@ static void on_poll(uv_poll_t* h, int status, int events) {
     }
   }
   napi_close_handle_scope(env, scope);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* doorbells: a worker's wake-up from other threads without a promise per wake */
+
+/* A doorbell is a uv_async_t on its owner's loop, found by the address of a shared Int32Array word (the
+ * queue tables' doorbell word of a worker, the same address in every thread): ring(array, index) from any
+ * thread sends it, and the owner's callback runs on its loop like a poll wake. Atomics.waitAsync does the
+ * same with a promise (and its reaction and result objects) per wake, which is garbage per wake. The
+ * registry is process-wide (every env loads this one library) and guarded by a mutex, so a ring never
+ * touches a bell that is being closed. */
+#define kMaxBells 256 /* 64 workers x a few switches; a ring scans up to the highest slot in use */
+
+struct tap_bell {
+  uv_async_t async;
+  tap_state* st;
+  tap_bell* next;
+  napi_ref callback;
+  const void* key;
+  int slot;
+};
+
+static pthread_mutex_t g_bells_mu = PTHREAD_MUTEX_INITIALIZER;
+static tap_bell* g_bells[kMaxBells];
+static int g_bells_top; /* slots [0, top) may be in use */
+
+static void on_bell(uv_async_t* h) {
+  tap_bell* b = (tap_bell*)h->data;
+  tap_state* st = b->st;
+  if (st->tearing_down || b->callback == NULL) return;
+  napi_env env = st->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value cb, recv, result;
+  if (napi_get_reference_value(env, b->callback, &cb) == napi_ok && cb != NULL && napi_get_undefined(env, &recv) == napi_ok &&
+      napi_call_function(env, recv, cb, 0, NULL, &result) != napi_ok) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    napi_value exc;
+    if (pending && napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void on_bell_closed(uv_handle_t* h) {
+  tap_bell* b = (tap_bell*)h->data;
+  tap_state* st = b->st;
+  napi_handle_scope scope = NULL;
+  napi_open_handle_scope(st->env, &scope);
+  if (b->callback) napi_delete_reference(st->env, b->callback);
+  if (scope) napi_close_handle_scope(st->env, scope);
+  free(b);
+  st->live--;
+  state_maybe_done(st);
+}
+
+/* Out of the registry (no ring reaches it after this) and closed; the record is freed once libuv is done. */
+static void bell_close(tap_bell* b) {
+  pthread_mutex_lock(&g_bells_mu);
+  g_bells[b->slot] = NULL;
+  while (g_bells_top > 0 && g_bells[g_bells_top - 1] == NULL) g_bells_top--;
+  pthread_mutex_unlock(&g_bells_mu);
+  uv_close((uv_handle_t*)&b->async, on_bell_closed);
+}
+
+static int arg_word(napi_env env, napi_value arr, napi_value idx, const char* fn, const void** key) {
+  int32_t* data;
+  size_t len;
+  int32_t i;
+  if (!arg_typed(env, arr, napi_int32_array, fn, "words", (void**)&data, &len) || !arg_int32(env, idx, fn, "index", &i)) return 0;
+  if (i < 0 || (size_t)i >= len) {
+    throw_range(env, "doorbell index outside the array");
+    return 0;
+  }
+  *key = data + i;
+  return 1;
+}
+
+/* bell(words, index, onRing) -> id: ring(words, index) from any thread calls onRing() on this thread's loop
+ * (several rings before it runs make one call). */
+static napi_value js_bell(napi_env env, napi_callback_info info) {
+  tap_state* st = get_state(env);
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  const void* key;
+  if (argc < 3) return throw_type(env, "bell(words, index, onRing)");
+  if (!arg_word(env, argv[0], argv[1], "bell", &key)) return NULL;
+  napi_valuetype t;
+  NAPI_OK(napi_typeof(env, argv[2], &t));
+  if (t != napi_function) return throw_type(env, "bell: onRing must be a function");
+  if (st->tearing_down) return throw_msg(env, "ERR_TAP", "bell: environment is shutting down");
+  tap_bell* b = calloc(1, sizeof *b);
+  if (!b) return throw_errno(env, "bell", NULL, ENOMEM, NULL);
+  b->st = st;
+  b->key = key;
+  b->async.data = b;
+  if (napi_create_reference(env, argv[2], 1, &b->callback) != napi_ok) {
+    free(b);
+    return throw_napi(env, "bell reference");
+  }
+  int rc = uv_async_init(st->loop, &b->async, on_bell);
+  if (rc != 0) {
+    napi_delete_reference(env, b->callback);
+    free(b);
+    return throw_msg(env, uv_err_name(rc), "bell: uv_async_init failed");
+  }
+  st->live++;
+  pthread_mutex_lock(&g_bells_mu);
+  int slot = -1;
+  for (int i = 0; i < kMaxBells; i++)
+    if (g_bells[i] == NULL) {
+      slot = i;
+      break;
+    }
+  if (slot >= 0) {
+    g_bells[slot] = b;
+    if (slot >= g_bells_top) g_bells_top = slot + 1;
+  }
+  pthread_mutex_unlock(&g_bells_mu);
+  if (slot < 0) {
+    b->slot = 0;
+    uv_close((uv_handle_t*)&b->async, on_bell_closed);
+    return throw_msg(env, "ERR_TAP", "bell: too many doorbells in this process");
+  }
+  b->slot = slot;
+  b->next = st->bells;
+  st->bells = b;
+  napi_value ret;
+  NAPI_OK(napi_create_int32(env, slot + 1, &ret));
+  return ret;
+}
+
+/* ring(words, index) -> undefined: wake every bell on that word (any thread; none registered: nothing). */
+static napi_value js_ring(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  const void* key;
+  if (argc < 2) return throw_type(env, "ring(words, index)");
+  if (!arg_word(env, argv[0], argv[1], "ring", &key)) return NULL;
+  pthread_mutex_lock(&g_bells_mu);
+  for (int i = 0; i < g_bells_top; i++)
+    if (g_bells[i] != NULL && g_bells[i]->key == key) uv_async_send(&g_bells[i]->async);
+  pthread_mutex_unlock(&g_bells_mu);
+  return NULL;
+}
+
+/* unbell(id) -> true if it closed a bell of this thread, false if gone already (idempotent) */
+static napi_value js_unbell(napi_env env, napi_callback_info info) {
+  tap_state* st = get_state(env);
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t id;
+  if (argc < 1 || !arg_int32(env, argv[0], "unbell", "id", &id)) return NULL;
+  tap_bell* found = NULL;
+  for (tap_bell** pp = &st->bells; *pp; pp = &(*pp)->next)
+    if ((*pp)->slot + 1 == id) {
+      found = *pp;
+      *pp = found->next;
+      break;
+    }
+  if (found) bell_close(found);
+  napi_value ret;
+  NAPI_OK(napi_get_boolean(env, found != NULL, &ret));
+  return ret;
+}
+
+/* now(out) -> undefined: out[0] = CLOCK_MONOTONIC in milliseconds (fractional). performance.now() and
+ * Date.now() return a fresh heap number per call, garbage on a path that reads the clock per breath or per
+ * poll; this writes into a Float64Array the caller keeps. */
+static napi_value js_now(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool is = false;
+  napi_typedarray_type type;
+  size_t len = 0;
+  void* data = NULL;
+  if (argc < 1 || napi_is_typedarray(env, argv[0], &is) != napi_ok || !is ||
+      napi_get_typedarray_info(env, argv[0], &type, &len, &data, NULL, NULL) != napi_ok || type != napi_float64_array || len < 1)
+    return throw_type(env, "now: out must be a Float64Array of at least 1 element");
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  ((double*)data)[0] = (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+  return NULL;
 }
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -704,15 +951,36 @@ static napi_value js_write_batch(napi_env env, napi_callback_info info) {
   return ret;
 }
 
-/* poll(fd, onReadable(status)) -> handle id. status 0: readable; < 0: a libuv error (e.g. UV_EBADF after
- * the interface was deleted), after which libuv has stopped the watcher. */
+/* poll(fd, onReadable(status, pre), rx?) -> handle id. status 0: readable; < 0: a libuv error (e.g. UV_EBADF
+ * after the interface was deleted), after which libuv has stopped the watcher. With rx ({ bytes, offsets,
+ * lens, ctl }: see tap_rx) a readable wake first reads up to ctl[0] frames as readBatch would and passes
+ * the count (or -errno) as `pre`; without it `pre` is 0. */
 static napi_value js_poll(napi_env env, napi_callback_info info) {
   tap_state* st = get_state(env);
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int32_t fd;
-  if (argc < 2 || !arg_int32(env, argv[0], "poll", "fd", &fd)) return throw_type(env, "poll(fd, onReadable)");
+  if (argc < 2 || !arg_int32(env, argv[0], "poll", "fd", &fd)) return throw_type(env, "poll(fd, onReadable, rx?)");
+  napi_valuetype rxt = napi_undefined;
+  if (argc >= 3) NAPI_OK(napi_typeof(env, argv[2], &rxt));
+  tap_rx rx;
+  memset(&rx, 0, sizeof rx);
+  napi_value rxv[4];
+  if (rxt == napi_object) {
+    static const char* const keys[4] = {"bytes", "offsets", "lens", "ctl"};
+    for (int i = 0; i < 4; i++) NAPI_OK(napi_get_named_property(env, argv[2], keys[i], &rxv[i]));
+    size_t noff, nlens, nctl;
+    if (!arg_typed(env, rxv[0], napi_uint8_array, "poll", "rx.bytes", (void**)&rx.bytes, &rx.nbytes) ||
+        !arg_typed(env, rxv[1], napi_int32_array, "poll", "rx.offsets", (void**)&rx.offsets, &noff) ||
+        !arg_typed(env, rxv[2], napi_int32_array, "poll", "rx.lens", (void**)&rx.lens, &nlens) ||
+        !arg_typed(env, rxv[3], napi_int32_array, "poll", "rx.ctl", (void**)&rx.ctl, &nctl))
+      return NULL;
+    if (nctl < 2) return throw_range(env, "poll: rx.ctl must hold 2 entries (frames to read, bytes per frame)");
+    rx.nslots = noff < nlens ? noff : nlens;
+  } else if (rxt != napi_undefined) {
+    return throw_type(env, "poll: rx must be { bytes, offsets, lens, ctl } or undefined");
+  }
   napi_valuetype t;
   NAPI_OK(napi_typeof(env, argv[1], &t));
   if (t != napi_function) return throw_type(env, "poll: onReadable must be a function");
@@ -748,6 +1016,15 @@ static napi_value js_poll(napi_env env, napi_callback_info info) {
     return throw_napi(env, "poll setup");
   }
   rc = uv_poll_start(&p->handle, UV_READABLE, on_poll);
+  if (rc == 0 && rxt == napi_object) {
+    p->rx = malloc(sizeof *p->rx);
+    if (p->rx == NULL) rc = UV_ENOMEM;
+    else {
+      *p->rx = rx;
+      for (int i = 0; i < 4 && rc == 0; i++)
+        if (napi_create_reference(env, rxv[i], 1, &p->rx->refs[i]) != napi_ok) rc = UV_ENOMEM;
+    }
+  }
   if (rc != 0) {
     poll_close(p);
     char msg[96];
@@ -841,6 +1118,11 @@ static void on_teardown(napi_async_cleanup_hook_handle handle, void* arg) {
   (void)handle;
   tap_state* st = (tap_state*)arg;
   st->tearing_down = 1;
+  while (st->bells) {
+    tap_bell* b = st->bells;
+    st->bells = b->next;
+    bell_close(b);
+  }
   while (st->polls) {
     tap_poll* p = st->polls;
     st->polls = p->next;
@@ -885,6 +1167,10 @@ NAPI_MODULE_INIT() {
       {"dup", NULL, js_dup, NULL, NULL, NULL, napi_enumerable, NULL},
       {"redup", NULL, js_redup, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unixDgram", NULL, js_unix_dgram, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"bell", NULL, js_bell, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"now", NULL, js_now, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"ring", NULL, js_ring, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unbell", NULL, js_unbell, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_OK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   napi_value hdr;

@@ -14,10 +14,12 @@ import { fileURLToPath } from 'node:url';
 import { TestDaemon } from '../testing/daemon.js';
 import type { NetnsLab } from '../testing/netns.js';
 
-export type PeerName = 'vswitch' | 'vswitch-offload' | 'vde' | 'bridge' | 'ovs' | 'ovs-tso' | 'tapfwd';
-export const kPeerNames: readonly PeerName[] = ['vswitch', 'vswitch-offload', 'vde', 'bridge', 'ovs', 'ovs-tso', 'tapfwd'];
+export type PeerName = 'vswitch' | 'vswitch-offload' | 'vswitch-poll' | 'vswitch-base' | 'vde' | 'bridge' | 'ovs' | 'ovs-tso' | 'tapfwd';
+export const kPeerNames: readonly PeerName[] = ['vswitch', 'vswitch-offload', 'vswitch-poll', 'vswitch-base', 'vde', 'bridge', 'ovs', 'ovs-tso', 'tapfwd'];
+/** Peers `npm run bench` runs without --only: the two opt-in variants (a poll window, another build) are left out. */
+export const kDefaultPeers: readonly PeerName[] = ['vswitch', 'vswitch-offload', 'vde', 'bridge', 'ovs', 'ovs-tso', 'tapfwd'];
 /** The vswitch variants: the runner reports each as a ratio to every other peer. */
-export const kVswitchPeers: readonly PeerName[] = ['vswitch', 'vswitch-offload'];
+export const kVswitchPeers: readonly PeerName[] = ['vswitch', 'vswitch-offload', 'vswitch-poll', 'vswitch-base'];
 
 export const kHostA = '10.88.0.1';
 export const kHostB = '10.88.0.2';
@@ -45,7 +47,7 @@ export interface Peer {
 }
 
 /** Namespace tags per peer: two letters keep `<prefix>-<tag><role>` short. */
-const kTag: Record<PeerName, string> = { vswitch: 'vs', 'vswitch-offload': 'vo', vde: 'vd', bridge: 'br', ovs: 'ov', 'ovs-tso': 'ot', tapfwd: 'tf' };
+const kTag: Record<PeerName, string> = { vswitch: 'vs', 'vswitch-offload': 'vo', 'vswitch-poll': 'vp', 'vswitch-base': 'vb', vde: 'vd', bridge: 'br', ovs: 'ov', 'ovs-tso': 'ot', tapfwd: 'tf' };
 /** How long a daemonised vde_switch may take to write its pidfile: it does so right after fork. */
 const kPidfileWaitMs = 5_000;
 /** Grace between SIGTERM and SIGKILL when stopping a switch: vde_switch exits at once on SIGTERM,
@@ -177,11 +179,11 @@ async function vdeSwitch(lab: NetnsLab, register: Register): Promise<Peer> {
   };
 }
 
-async function vswitch(lab: NetnsLab, register: Register, offload: boolean): Promise<Peer> {
-  const name: PeerName = offload ? 'vswitch-offload' : 'vswitch';
+async function vswitch(lab: NetnsLab, register: Register, offload: boolean, variant: { name: PeerName; pollWindowUs?: number; cli?: string } | null = null): Promise<Peer> {
+  const name: PeerName = variant?.name ?? (offload ? 'vswitch-offload' : 'vswitch');
   const { s, a, b } = await hostNamespaces(lab, name);
   const opt = offload ? { offload: true } : {};
-  const daemon = new TestDaemon(s);
+  const daemon = new TestDaemon(s, variant?.cli);
   const stop = () => daemon.cleanup();
   register(stop);
   try {
@@ -189,6 +191,7 @@ async function vswitch(lab: NetnsLab, register: Register, offload: boolean): Pro
       switches: [
         {
           name: 'bench',
+          ...(variant?.pollWindowUs !== undefined ? { pollWindowUs: variant.pollWindowUs } : {}),
           ports: [
             { name: 'a', nic: { type: 'tap', name: a.dev, netns: a.ns, ...opt } },
             { name: 'b', nic: { type: 'tap', name: b.dev, netns: b.ns, ...opt } },
@@ -203,7 +206,13 @@ async function vswitch(lab: NetnsLab, register: Register, offload: boolean): Pro
   }
   // `ip netns exec` execs node, so the child's PID is the daemon's (main and datapath worker threads)
   const pid = daemon.proc?.pid ?? null;
-  const label = offload ? 'vswitch daemon, TAP ports, offload' : 'vswitch daemon, TAP ports';
+  const label = variant?.cli
+    ? `vswitch daemon from ${variant.cli}, TAP ports`
+    : variant?.pollWindowUs !== undefined
+      ? `vswitch daemon, TAP ports, poll window ${variant.pollWindowUs} us`
+      : offload
+        ? 'vswitch daemon, TAP ports, offload'
+        : 'vswitch daemon, TAP ports';
   return { name, label, switchNs: s, a, b, pid, stop };
 }
 
@@ -389,6 +398,10 @@ async function tapfwd(lab: NetnsLab, register: Register, bin: string | undefined
 export interface PeerOptions {
   /** Path of the compiled native/tapfwd.c (buildTapfwd); needed for the tapfwd peer only. */
   tapfwdBin?: string;
+  /** vswitch-poll: the poll window its daemon runs with, microseconds (default 200). */
+  pollWindowUs?: number;
+  /** vswitch-base: another build's dist/control/cli.js (a before/after pair in one run). */
+  baseCli?: string;
 }
 
 /** Receives a peer's stopper before its process starts, so an interrupt during setup still ends it. */
@@ -402,6 +415,11 @@ export function setupPeer(name: PeerName, lab: NetnsLab, register: Register = ()
       return vswitch(lab, register, false);
     case 'vswitch-offload':
       return vswitch(lab, register, true);
+    case 'vswitch-poll':
+      return vswitch(lab, register, false, { name, pollWindowUs: opts.pollWindowUs ?? 200 });
+    case 'vswitch-base':
+      if (!opts.baseCli) throw new Error('vswitch-base needs --base DIST_DIR (another build of vswitch)');
+      return vswitch(lab, register, false, { name, cli: opts.baseCli });
     case 'ovs':
       return openVSwitch(lab, register, false);
     case 'ovs-tso':

@@ -132,7 +132,7 @@ test('PATCH/PUT /tuning: merged with the running settings, complete parts passed
   const r = await api().call('PATCH', '/switches/sw/tuning', { moderation: 'low', dvmq: { upperThreshold: 0.9 } });
   const dvmq = { ...kDvmqDefaultConfig, upperThreshold: 0.9 };
   assert.deepEqual(handle.calls, [['tune', { moderation: 'low', dvmq }]]);
-  assert.deepEqual(r, { workers: 2, moderation: 'low', dvmq });
+  assert.deepEqual(r, { workers: 2, moderation: 'low', dvmq, pollWindowUs: 0 });
   // the next change merges with what the handle applied
   await api().call('PUT', '/switches/sw/tuning', { dvmq: { lowerThreshold: 0.85 } });
   assert.deepEqual(handle.calls[1], ['tune', { dvmq: { ...dvmq, lowerThreshold: 0.85 } }]);
@@ -144,6 +144,9 @@ test('PATCH/PUT /tuning: merged with the running settings, complete parts passed
   // the worker count changes at runtime
   assert.equal((await api().call<{ workers: number }>('PATCH', '/switches/sw/tuning', { workers: 3 })).workers, 3);
   assert.deepEqual(handle.calls[2], ['tune', { workers: 3 }]);
+  assert.equal((await api().call<{ pollWindowUs: number }>('PATCH', '/switches/sw/tuning', { pollWindowUs: 40 })).pollWindowUs, 40);
+  assert.deepEqual(handle.calls[3], ['tune', { pollWindowUs: 40 }]);
+  await rejects(api().call('PATCH', '/switches/sw/tuning', { pollWindowUs: 1e6 }), 400, /tuning\.pollWindowUs: 1000000 is out of range; use microseconds from 0 \(off\) to 1000/);
 });
 
 test('POST /switches: the new settings validated like every other (config file, API, CLI)', async () => {
@@ -157,13 +160,13 @@ test('POST /switches: the new settings validated like every other (config file, 
 
 test('CLI: queues, queue move, rss set, switch tune, switch add reach the routes', async () => {
   const text = await cli('queues', 'sw');
-  assert.match(text, /^2 workers; moderation off; dynamic VMQ on/);
+  assert.match(text, /^2 workers; moderation off; poll window off; dynamic VMQ on/);
   assert.match(text, /\n1      vm1        52:54:00:00:00:01 vlan 1  0 /);
   assert.match(text, /RSS table \(4 entries: hash low bits -> worker\)\n {4}0: 0 1 0 1\n  buckets per worker: 0=2 1=2/);
   assert.deepEqual(JSON.parse(await cli('queues', 'sw', '--json')).rss, { size: 4, entries: [0, 1, 0, 1] });
   assert.equal(await cli('queue', 'move', 'sw', '1', '1'), 'switch sw: queue 1 moved to worker 1');
   assert.equal(await cli('rss', 'set', 'sw', '1,0,1,0'), 'switch sw: RSS table rewritten (4 entries)');
-  assert.match(await cli('switch', 'tune', 'sw', '--moderation', '16/100', '--dvmq-upper', '0.7'), /^switch sw: 2 workers; moderation 16 frames \/ 100 us; dynamic VMQ on \(spread above 70\.0%/);
+  assert.match(await cli('switch', 'tune', 'sw', '--moderation', '16/100', '--dvmq-upper', '0.7'), /^switch sw: 2 workers; moderation 16 frames \/ 100 us; poll window off; dynamic VMQ on \(spread above 70\.0%/);
   assert.deepEqual(handle.calls, [
     ['moveQueue', 1, 1],
     ['setRssTable', [1, 0, 1, 0]],

@@ -25,7 +25,7 @@
  *   GET    /switches/:sw/queues               workers, VMQ queues, RSS table, queue moves (QueuesStatus)
  *   POST   /switches/:sw/queues/:q/move       {worker}: a manual queue move
  *   PUT    /switches/:sw/rss                  {entries}: the whole RSS indirection table
- *   PATCH  /switches/:sw/tuning               {workers?, moderation?, dvmq?} merged with the running settings (null resets); PUT the same
+ *   PATCH  /switches/:sw/tuning               {workers?, moderation?, dvmq?, pollWindowUs?} merged with the running settings (null resets); PUT the same
  *   GET    /config                            running configuration     GET /schema  its JSON Schema (draft 2020-12)
  *
  * A change answers with the resource as it now is (a removal: as it was), never a bare "ok". Status codes
@@ -248,7 +248,7 @@ export function createApi(mgr: Manager, apiPath?: string, log: (line: string) =>
       const running = queueSettings(s.config);
       const t = tuningRequest(body, running);
       await s.tune(t);
-      return { workers: t.workers ?? running.workers, moderation: t.moderation ?? running.moderation, dvmq: t.dvmq ?? running.dvmq };
+      return { workers: t.workers ?? running.workers, moderation: t.moderation ?? running.moderation, dvmq: t.dvmq ?? running.dvmq, pollWindowUs: t.pollWindowUs ?? running.pollWindowUs };
     }]),
     ['POST', /^\/v1\/switches\/([^/]+)\/ports\/([^/]+)\/capture$/, async (m, body) => {
       const req = captureRequest(body, 'capture');

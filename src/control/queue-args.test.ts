@@ -18,6 +18,10 @@ test('switch add flags: parsed, validated, only the ones given', () => {
     { workers: 4, vmqQueues: 8, rssTableSize: 64, moderation: { packets: 16, timeUs: 100 }, dvmq: { enabled: true, upperThreshold: 0.9, lowerThreshold: 0.1, samplePeriodMs: 250, minMoveIntervalMs: 0 } },
   );
   assert.deepEqual(switchQueuesFromFlags(flags(['--moderation', 'adaptive', '--dvmq', 'off'])), { moderation: 'adaptive', dvmq: { enabled: false } });
+  assert.deepEqual(switchQueuesFromFlags(flags(['--poll-window', '50'])), { pollWindowUs: 50 });
+  assert.deepEqual(tuningFromFlags(flags(['--poll-window', '0'])), { pollWindowUs: 0 });
+  refuses(() => switchQueuesFromFlags(flags(['--poll-window', '5000'])), '--poll-window', /^--poll-window: 5000 is out of range; use microseconds from 0 \(off\) to 1000$/);
+  refuses(() => tuningFromFlags(flags(['--poll-window', 'x'])), '--poll-window', /must be a whole number, got 'x'/);
 });
 
 test('switch add flags: refusals name the flag typed', () => {
@@ -85,7 +89,7 @@ test('queueFlagOptions: no clash with the policy flags, every value flag takes a
 
 const status: QueuesStatus = {
   workers: [
-    { worker: 0, frames: 1200, load: 0.5, queues: [1], signals: 40, handedOver: 300 },
+    { worker: 0, frames: 1200, load: 0.5, queues: [1], signals: 40, handedOver: 300, pollWindows: 70, pollWindowCatches: 12, pollWindowFrames: 30 },
     { worker: 1, frames: 800, load: 0.25, queues: [], signals: 10, handedOver: 0 },
   ],
   queues: [
@@ -103,6 +107,7 @@ const status: QueuesStatus = {
   },
   dvmq: { ...kDvmqDefaultConfig },
   moderation: { packets: 16, timeUs: 100 },
+  pollWindowUs: 50,
 };
 
 test('formatQueues: settings line, worker and queue tables, RSS table, last moves', () => {
@@ -110,11 +115,11 @@ test('formatQueues: settings line, worker and queue tables, RSS table, last move
   assert.equal(
     text,
     [
-      '2 workers; moderation 16 frames / 100 us; dynamic VMQ on (spread above 80.0%, coalesce below 20.0%, every 100 ms, a queue stays 1000 ms after a move)',
+      '2 workers; moderation 16 frames / 100 us; poll window 50 us; dynamic VMQ on (spread above 80.0%, coalesce below 20.0%, every 100 ms, a queue stays 1000 ms after a move)',
       '',
-      'worker  load   frames  handed over  signals  queues',
-      '0       50.0%  1200    300          40       1',
-      '1       25.0%  800     0            10       -',
+      'worker  load   frames  handed over  signals  poll windows  caught work  queues',
+      '0       50.0%  1200    300          40       70            12           1',
+      '1       25.0%  800     0            10       0             0            -',
       '',
       'queue  port       filter                    worker  load   frames  moves',
       '0      (default)  -                         rss     30.0%  1000    0',
@@ -131,6 +136,6 @@ test('formatQueues: settings line, worker and queue tables, RSS table, last move
       '  2024-01-01T00:00:01.000Z queue 1: worker 1 -> 0 (manual)',
     ].join('\n'),
   );
-  assert.match(formatQueues({ ...status, moves: { total: 0, recent: [] }, dvmq: { ...status.dvmq, enabled: false }, moderation: 'off' }), /^2 workers; moderation off; dynamic VMQ off\n[^]*\nqueue moves: 0$/);
+  assert.match(formatQueues({ ...status, moves: { total: 0, recent: [] }, dvmq: { ...status.dvmq, enabled: false }, moderation: 'off' }), /^2 workers; moderation off; poll window 50 us; dynamic VMQ off\n[^]*\nqueue moves: 0$/);
   assert.equal(formatRss({ size: 2, entries: [10, 3] }, 11).split('\n')[1], '    0: 10  3');
 });

@@ -11,7 +11,7 @@ import { portQueues, switchQueues } from './settings/queues.js';
 import { obj, type Setting } from './settings/setting.js';
 import { table } from './text-table.js';
 import { fail } from './validate-helpers.js';
-import { dvmqConfig, validatePortQueues, validateSwitchQueues, workerCount } from './validate-queues.js';
+import { dvmqConfig, pollWindowUs, validatePortQueues, validateSwitchQueues, workerCount } from './validate-queues.js';
 
 export type QueueFlags = Record<string, string | boolean | undefined>;
 
@@ -42,7 +42,7 @@ export function switchQueuesFromFlags(f: QueueFlags): Partial<SwitchConfig> {
 
 /** `port add` flags -> the queue keys of a PortConfig (only the ones given). */
 export function portQueuesFromFlags(f: QueueFlags): Partial<PortConfig> {
-  refuse(f, flagsOf(switchQueueSettings), "is a switch setting; give it to 'switch add' (or 'switch tune' for --moderation and --dvmq*)");
+  refuse(f, flagsOf(switchQueueSettings), "is a switch setting; give it to 'switch add' (or 'switch tune' for --moderation, --poll-window and --dvmq*)");
   return asTyped(portQueueSettings, 'port', () => validatePortQueues(readFlags(portQueueSettings, f) ?? {}, 'port'));
 }
 
@@ -50,20 +50,21 @@ export function portQueuesFromFlags(f: QueueFlags): Partial<PortConfig> {
  * `switch tune` flags -> the body of PATCH /switches/:sw/tuning. Each flag is checked on its own range
  * here (and lower < upper when both are given); the daemon checks the merge with the running values.
  */
-export function tuningFromFlags(f: QueueFlags): { workers?: number; moderation?: SwitchConfig['moderation']; dvmq?: DvmqConfig } {
+export function tuningFromFlags(f: QueueFlags): { workers?: number; moderation?: SwitchConfig['moderation']; dvmq?: DvmqConfig; pollWindowUs?: number } {
   refuse(f, kFixedQueueFlags, 'is fixed when the switch is created; remove and re-create the switch to change it');
   refuse(f, flagsOf(portQueueSettings), 'is a port setting, fixed when the port is added; remove and re-add the port to change it');
-  const raw = (readFlags(tunable, f) ?? {}) as { workers?: unknown; moderation?: SwitchConfig['moderation']; dvmq?: unknown };
-  const out: { workers?: number; moderation?: SwitchConfig['moderation']; dvmq?: DvmqConfig } = {};
+  const raw = (readFlags(tunable, f) ?? {}) as { workers?: unknown; moderation?: SwitchConfig['moderation']; dvmq?: unknown; pollWindowUs?: unknown };
+  const out: { workers?: number; moderation?: SwitchConfig['moderation']; dvmq?: DvmqConfig; pollWindowUs?: number } = {};
   if (raw.workers !== undefined) out.workers = asTyped(tunable, 'switch', () => workerCount(raw.workers, 'switch.workers'));
   if (raw.moderation !== undefined) out.moderation = raw.moderation;
+  if (raw.pollWindowUs !== undefined) out.pollWindowUs = asTyped(tunable, 'switch', () => pollWindowUs(raw.pollWindowUs, 'switch.pollWindowUs'));
   if (raw.dvmq !== undefined) {
     // A threshold given alone is checked against the widest the other can be (the running value is the
     // daemon's to know, and it checks the merge): lower below 1, upper above 0.
     const widest = { enabled: true, upperThreshold: 1, lowerThreshold: Number.MIN_VALUE, samplePeriodMs: 100, minMoveIntervalMs: 0 };
     out.dvmq = asTyped(tunable, 'switch', () => dvmqConfig(raw.dvmq, 'switch.dvmq', widest, 'its largest value'));
   }
-  if (out.workers === undefined && out.moderation === undefined && out.dvmq === undefined)
+  if (out.workers === undefined && out.moderation === undefined && out.dvmq === undefined && out.pollWindowUs === undefined)
     fail('switch tune', `nothing to change; give ${Object.entries(optionsOf(tunable)).map(([k, o]) => `--${k} ${o.value}`).join(', ')}`);
   return out;
 }
@@ -95,20 +96,20 @@ function describeModeration(m: QueuesStatus['moderation']): string {
   return typeof m === 'string' ? m : `${m.packets} frames / ${m.timeUs} us`;
 }
 
-/** One line: the moderation and Dynamic VMQ settings a switch runs with. */
-export function describeTuning(s: Pick<QueuesStatus, 'moderation' | 'dvmq'> & { workers?: number }): string {
+/** One line: the moderation, poll window and Dynamic VMQ settings a switch runs with. */
+export function describeTuning(s: Pick<QueuesStatus, 'moderation' | 'dvmq' | 'pollWindowUs'> & { workers?: number }): string {
   const d = s.dvmq;
   const dvmq = d.enabled
     ? `on (spread above ${pct(d.upperThreshold)}, coalesce below ${pct(d.lowerThreshold)}, every ${d.samplePeriodMs} ms, a queue stays ${d.minMoveIntervalMs} ms after a move)`
     : 'off';
-  return `${s.workers !== undefined ? `${s.workers} worker${s.workers === 1 ? '' : 's'}; ` : ''}moderation ${describeModeration(s.moderation)}; dynamic VMQ ${dvmq}`;
+  return `${s.workers !== undefined ? `${s.workers} worker${s.workers === 1 ? '' : 's'}; ` : ''}moderation ${describeModeration(s.moderation)}; ${s.pollWindowUs ? `poll window ${s.pollWindowUs} us` : 'poll window off'}; dynamic VMQ ${dvmq}`;
 }
 
 /** `vswitch queues SW`: workers, queues, the RSS table, the last moves. */
 export function formatQueues(s: QueuesStatus, lastMoves = 10): string {
   const workers = table([
-    ['worker', 'load', 'frames', 'handed over', 'signals', 'queues'],
-    ...s.workers.map((w) => [String(w.worker), pct(w.load), String(w.frames), String(w.handedOver), String(w.signals), w.queues.join(',') || '-']),
+    ['worker', 'load', 'frames', 'handed over', 'signals', 'poll windows', 'caught work', 'queues'],
+    ...s.workers.map((w) => [String(w.worker), pct(w.load), String(w.frames), String(w.handedOver), String(w.signals), String(w.pollWindows ?? 0), String(w.pollWindowCatches ?? 0), w.queues.join(',') || '-']),
   ]);
   const queues = table([
     ['queue', 'port', 'filter', 'worker', 'load', 'frames', 'moves'],
@@ -122,7 +123,7 @@ export function formatQueues(s: QueuesStatus, lastMoves = 10): string {
       String(q.moves),
     ]),
   ]);
-  const settings = describeTuning({ workers: s.workers.length, moderation: s.moderation, dvmq: s.dvmq });
+  const settings = describeTuning({ workers: s.workers.length, moderation: s.moderation, dvmq: s.dvmq, pollWindowUs: s.pollWindowUs });
   const recent = s.moves.recent.slice(-lastMoves);
   const moves = recent.length
     ? `queue moves: ${s.moves.total} in all; last ${recent.length}:\n${recent.map((m) => `  ${m.time} queue ${m.queue}: worker ${m.from} -> ${m.to} (${m.reason})`).join('\n')}`

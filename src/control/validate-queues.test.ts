@@ -146,6 +146,10 @@ test('hooked into switchConfig, portConfig and the config file: refused the same
   refuses(() => vswitchConfig({ switches: [{ name: 'sw', rssTableSize: 100 }] }), 'config.switches[0].rssTableSize', /100 is not a power of two/);
   refuses(() => vswitchConfig({ switches: [{ name: 'sw', dvmq: { lowerThreshold: 0.9 } }] }), 'config.switches[0].dvmq.lowerThreshold', /0\.9 must be below upperThreshold 0\.8/);
   refuses(() => vswitchConfig({ switches: [{ name: 'sw', ports: [{ name: 'p', nic, vmqWeight: 101 }] }] }), 'config.switches[0].ports[0].vmqWeight', /101 is out of range/);
+  assert.equal(switchConfig({ name: 'sw', pollWindowUs: 50 }, 'switch').pollWindowUs, 50);
+  refuses(() => vswitchConfig({ switches: [{ name: 'sw', pollWindowUs: -1 }] }), 'config.switches[0].pollWindowUs', /-1 is out of range; use microseconds from 0 \(off\) to 1000/);
+  refuses(() => switchConfig({ name: 'sw', pollWindowUs: 2.5 }, 'switch'), 'switch.pollWindowUs', /2\.5 is not a whole number/);
+  refuses(() => switchConfig({ name: 'sw', pollWindowUs: '50' }, 'switch'), 'switch.pollWindowUs', /must be microseconds from 0 \(off\) to 1000, got "50"/);
   refuses(() => switchConfig({ name: 'sw', vmq: 3 }, 'switch'), 'switch.vmq', /unknown setting; expected one of .*workers, vmqQueues, rssTableSize, dvmq, moderation/);
 });
 
@@ -153,7 +157,7 @@ test('queueSettings: defaults filled in (workers = cores, at most 64)', () => {
   const q = queueSettings({ name: 'sw' });
   assert.equal(q.workers, defaultWorkers());
   assert.ok(q.workers >= 1 && q.workers <= 64);
-  assert.deepEqual({ ...q, workers: 0 }, { workers: 0, vmqQueues: 16, rssTableSize: 128, dvmq: { enabled: true, upperThreshold: 0.8, lowerThreshold: 0.2, samplePeriodMs: 100, minMoveIntervalMs: 1000 }, moderation: 'off' });
+  assert.deepEqual({ ...q, workers: 0 }, { workers: 0, vmqQueues: 16, rssTableSize: 128, dvmq: { enabled: true, upperThreshold: 0.8, lowerThreshold: 0.2, samplePeriodMs: 100, minMoveIntervalMs: 1000 }, moderation: 'off', pollWindowUs: 0 });
   assert.deepEqual(queueSettings({ name: 'sw', workers: 3, dvmq: { upperThreshold: 0.9 } }).dvmq, { ...kDvmqDefaultConfig, upperThreshold: 0.9 });
 });
 
@@ -172,7 +176,10 @@ test('tuningRequest: merged with the running settings, null resets, cross-check 
   refuses(() => tuningRequest({ dvmq: { lowerThreshold: 0.6 } }, running), 'tuning.dvmq.lowerThreshold', /0\.6 must be below upperThreshold 0\.5 \(the current value\)/);
   // both at once is fine even when each alone would cross the running other
   assert.deepEqual(tuningRequest({ dvmq: { upperThreshold: 0.25, lowerThreshold: 0.1 } }, running).dvmq, { ...kDvmqDefaultConfig, upperThreshold: 0.25, lowerThreshold: 0.1 });
-  refuses(() => tuningRequest({}, running), 'tuning', /nothing to change; give workers, moderation and\/or dvmq/);
+  refuses(() => tuningRequest({}, running), 'tuning', /nothing to change; give workers, moderation, dvmq and\/or pollWindowUs/);
+  assert.deepEqual(tuningRequest({ pollWindowUs: 50 }, running), { pollWindowUs: 50 });
+  assert.deepEqual(tuningRequest({ pollWindowUs: null }, running), { pollWindowUs: 0 });
+  refuses(() => tuningRequest({ pollWindowUs: 1001 }, running), 'tuning.pollWindowUs', /1001 is out of range; use microseconds from 0 \(off\) to 1000/);
   assert.deepEqual(tuningRequest({ workers: 3 }, running), { workers: 3 });
   refuses(() => tuningRequest({ workers: 0 }, running), 'tuning.workers', /0 is out of range; use an integer from 1 to 64/);
   refuses(() => tuningRequest({ vmqQueues: 4 }, running), 'tuning.vmqQueues', /unknown setting; expected one of workers, moderation, dvmq/);

@@ -27,6 +27,10 @@ export const kDefaultVmqWeight = kMaxVmqWeight;
 /** Moderation caps: 4096 frames is 16 full breaths (dataplane kMaxBatch 256); 100 ms is a stall, not a batch. */
 export const kMaxModerationPackets = 4096;
 export const kMaxModerationTimeUs = 100_000;
+/** Poll window cap: 1 ms of polling after each burst is already a core at a few hundred bursts/s; past
+ *  that, a core per switch is what a dedicated poller (an OVS PMD) costs, which is not this setting. */
+export const kMaxPollWindowUs = 1000;
+export const kDefaultPollWindowUs = 0;
 /** Sampling period: under 10 ms a sample sees a handful of batches (noise); over a minute DVMQ never reacts. */
 export const kMinSamplePeriodMs = 10;
 export const kMaxSamplePeriodMs = 60_000;
@@ -37,7 +41,7 @@ export const kModerationPresets = ['off', 'low', 'medium', 'high', 'adaptive'] a
 export const kDefaultModeration: ModerationConfig = 'off';
 
 /** The switch keys this file validates (switchConfig's list of known keys includes them). */
-export const kSwitchQueueKeys = ['workers', 'vmqQueues', 'rssTableSize', 'dvmq', 'moderation'] as const;
+export const kSwitchQueueKeys = ['workers', 'vmqQueues', 'rssTableSize', 'dvmq', 'moderation', 'pollWindowUs'] as const;
 export const kPortQueueKeys = ['vmqWeight', 'rss'] as const;
 const kDvmqKeys = ['enabled', 'upperThreshold', 'lowerThreshold', 'samplePeriodMs', 'minMoveIntervalMs'] as const;
 
@@ -49,6 +53,7 @@ export interface QueueSettings {
   rssTableSize: number;
   dvmq: Required<DvmqConfig>;
   moderation: ModerationConfig;
+  pollWindowUs: number;
 }
 
 export function queueSettings(cfg: SwitchConfig): QueueSettings {
@@ -58,6 +63,7 @@ export function queueSettings(cfg: SwitchConfig): QueueSettings {
     rssTableSize: cfg.rssTableSize ?? kDefaultRssTableSize,
     dvmq: { ...kDvmqDefaultConfig, ...cfg.dvmq },
     moderation: cfg.moderation ?? kDefaultModeration,
+    pollWindowUs: cfg.pollWindowUs ?? kDefaultPollWindowUs,
   };
 }
 
@@ -80,6 +86,11 @@ function finite(v: unknown, field: string, what: string): number {
 
 export function workerCount(v: unknown, field: string): number {
   return count(v, field, 1, kMaxWorkers);
+}
+
+/** Microseconds a worker keeps polling after a wake that did work (engine/poll-window.ts); 0 = off. */
+export function pollWindowUs(v: unknown, field: string): number {
+  return count(v, field, 0, kMaxPollWindowUs, `microseconds from 0 (off) to ${kMaxPollWindowUs}`);
 }
 
 export function rssTableSize(v: unknown, field: string): number {
@@ -115,6 +126,7 @@ export function validateSwitchQueues(cfg: unknown, path: string): Pick<SwitchCon
   if (o.rssTableSize !== undefined) out.rssTableSize = rssTableSize(o.rssTableSize, `${path}.rssTableSize`);
   if (o.dvmq !== undefined) out.dvmq = dvmqConfig(o.dvmq, `${path}.dvmq`);
   if (o.moderation !== undefined) out.moderation = moderationConfig(o.moderation, `${path}.moderation`);
+  if (o.pollWindowUs !== undefined) out.pollWindowUs = pollWindowUs(o.pollWindowUs, `${path}.pollWindowUs`);
   return out;
 }
 
@@ -251,9 +263,11 @@ export function queueMove(queue: unknown, worker: unknown, inUse: readonly numbe
  */
 export function tuningRequest(body: unknown, running: QueueSettings, field = 'tuning'): QueueTuning & { dvmq?: Required<DvmqConfig> } {
   const o = obj(body, field);
-  onlyKeys(o, field, ['workers', 'moderation', 'dvmq']);
-  if (o.workers === undefined && o.moderation === undefined && o.dvmq === undefined) fail(field, 'nothing to change; give workers, moderation and/or dvmq');
+  onlyKeys(o, field, ['workers', 'moderation', 'dvmq', 'pollWindowUs']);
+  if (o.workers === undefined && o.moderation === undefined && o.dvmq === undefined && o.pollWindowUs === undefined)
+    fail(field, 'nothing to change; give workers, moderation, dvmq and/or pollWindowUs');
   const out: QueueTuning & { dvmq?: Required<DvmqConfig> } = {};
+  if (o.pollWindowUs !== undefined) out.pollWindowUs = o.pollWindowUs === null ? kDefaultPollWindowUs : pollWindowUs(o.pollWindowUs, `${field}.pollWindowUs`);
   if (o.workers !== undefined) out.workers = o.workers === null ? defaultWorkers() : workerCount(o.workers, `${field}.workers`);
   if (o.moderation !== undefined) out.moderation = o.moderation === null ? kDefaultModeration : moderationConfig(o.moderation, `${field}.moderation`);
   if (o.dvmq === null) out.dvmq = { ...kDvmqDefaultConfig };

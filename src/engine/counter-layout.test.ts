@@ -32,6 +32,8 @@ test('every existing row keeps its name and index', () => {
     ...['fdbEntries', 'fdbLearned', 'fdbAged', 'fdbMoved', 'fdbRefused', 'fdbFlushed', 'breaths', 'frames'],
     ...['flowsActive', 'flowsCreated', 'flowsExpired', 'flowsRefused'],
     ...['fdbEvicted', 'flowsEarlyDropped', 'flowsQuotaRefused'],
+    // the poll window and the worker's GC (engine/poll-window.ts, engine/gc-watch.ts)
+    ...['pollWindows', 'pollWindowCatches', 'pollWindowFrames', 'gcMinor', 'gcMajor', 'gcPauseUs', 'gcMaxPauseUs', 'gcLongPauses'],
   ].map((n, i) => `${i}:${n}`));
 });
 

@@ -73,7 +73,7 @@ const zeroFields: Record<PortField, number> = {
   qosDelayed: 0,
   macLimitRefused: 0,
 };
-const zeroGlobal = { fdbEntries: 0, fdbLearned: 0, fdbAged: 0, fdbMoved: 0, fdbRefused: 0, fdbEvicted: 0, fdbFlushed: 0, breaths: 0, frames: 0, flowsActive: 0, flowsCreated: 0, flowsExpired: 0, flowsRefused: 0, flowsEarlyDropped: 0, flowsQuotaRefused: 0 };
+const zeroGlobal = { fdbEntries: 0, fdbLearned: 0, fdbAged: 0, fdbMoved: 0, fdbRefused: 0, fdbEvicted: 0, fdbFlushed: 0, breaths: 0, frames: 0, flowsActive: 0, flowsCreated: 0, flowsExpired: 0, flowsRefused: 0, flowsEarlyDropped: 0, flowsQuotaRefused: 0, pollWindows: 0, pollWindowCatches: 0, pollWindowFrames: 0, gcMinor: 0, gcMajor: 0, gcPauseUs: 0, gcMaxPauseUs: 0, gcLongPauses: 0 };
 
 interface Rig {
   eng: Engine;

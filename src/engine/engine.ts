@@ -32,6 +32,7 @@ import { kDefaultMtu, PortTable } from '../switch/port-table.js';
 import type { VlanConfig } from '../switch/vlan-config.js';
 import { engineCounters } from './counter-layout.js';
 import { Pipeline } from './pipeline.js';
+import { PollWindow } from './poll-window.js';
 import { createNicTable } from './transmit.js';
 import { mechanismDrops } from '../dataplane/drops.js';
 import { portCounters, switchDrops } from '../switch/counters.js';
@@ -58,6 +59,8 @@ export interface EngineOptions {
   linkState?: SharedArrayBuffer;
   /** Multi-worker switch: this worker's steering, rings and doorbells (queues/worker-queues.ts). */
   queues?: WorkerQueues;
+  /** Poll window after a wake that switched frames, microseconds (engine/poll-window.ts). Default 0: off. */
+  pollWindowUs?: number;
 }
 
 export interface LinkChange {
@@ -84,6 +87,7 @@ class PortSink implements NicSink {
   }
   flush(): void {
     this.engine.breathe();
+    this.engine.window.afterWork();
   }
   drop(reason: NicDropReason): void {
     this.engine.counters.c[Counters.portDrop(this.port, dropCode(reason))]++; // a NIC's refusal: rare, by name
@@ -124,6 +128,12 @@ export class Engine {
   private breathing = false;
   /** drainRings stopped at its budget with frames left in the rings. */
   ringsPending = false;
+  /** Keeps polling this engine's NICs and rings for a while after a wake that did work. */
+  readonly window: PollWindow;
+  /** Ports whose NIC on this engine can be polled (Nic.poll): pollable[0..pollableCount), rebuilt lazily. */
+  private readonly pollable = new Int32Array(kMaxPorts);
+  private pollableCount = 0;
+  private pollableStale = true;
   private readonly onLink: (ev: LinkChange) => void;
 
   constructor(opts: EngineOptions = {}) {
@@ -150,6 +160,8 @@ export class Engine {
     this.pipeline.shaper.onDue = this.onShaperDue;
     this.capture = this.pipeline.capture;
     this.acls = this.pipeline.acls;
+    this.window = new PollWindow(this, this.counters);
+    this.window.windowUs = opts.pollWindowUs ?? 0;
   }
 
   /** Node names in pipeline order (index = counter row). */
@@ -182,6 +194,7 @@ export class Engine {
   attachRemote(port: number, nic: Nic | null, caps: number, read: boolean): void {
     this.linkOwner[port] = 0;
     this.nics[port] = nic;
+    this.pollableStale = true;
     if (nic !== null) nic.open(this.sinks[port]!); // a borrowed TAP fd opens write-only; an mq queue reads too
     this.ports.caps[port] = read ? (nic?.offloadCaps ?? 0) : caps;
   }
@@ -190,6 +203,7 @@ export class Engine {
   attach(port: number, nic: Nic): void {
     if (this.nics[port]) throw new Error(`port ${port} already has a NIC`);
     this.nics[port] = nic;
+    this.pollableStale = true;
     nic.open(this.sinks[port]!);
     this.ports.caps[port] = nic.offloadCaps ?? 0;
   }
@@ -199,6 +213,7 @@ export class Engine {
     const nic = this.nics[port];
     if (!nic) return;
     this.nics[port] = null;
+    this.pollableStale = true;
     this.ports.caps[port] = 0;
     nic.close();
     this.nicLink(port, false);
@@ -211,6 +226,7 @@ export class Engine {
   releaseNic(port: number): Nic | null {
     const nic = this.nics[port];
     this.nics[port] = null;
+    this.pollableStale = true;
     this.linkOwner[port] = 0;
     this.nicUp[port] = 0;
     return nic;
@@ -224,6 +240,7 @@ export class Engine {
     this.linkOwner[port] = 1;
     this.nicUp[port] = 0; // open() reports connected: the shared link state is already what it computes, so no event
     this.nics[port] = nic;
+    this.pollableStale = true;
     nic.open(this.sinks[port]!);
     this.ports.caps[port] = nic.offloadCaps ?? 0;
   }
@@ -456,6 +473,29 @@ export class Engine {
     }
     mq.flush(); // nothing steered since the epoch read above: acknowledge it
     return total;
+  }
+
+  /**
+   * The poll window's sweep: read whatever waits on each NIC of this engine that can be polled (Nic.poll),
+   * switching it as a wake would. Returns the frames taken.
+   */
+  pollNics(): number {
+    if (this.pollableStale) {
+      let n = 0;
+      for (let p = 0; p < kMaxPorts; p++) if (this.nics[p]?.poll !== undefined) this.pollable[n++] = p;
+      this.pollableCount = n;
+      this.pollableStale = false;
+    }
+    let total = 0;
+    for (let i = 0; i < this.pollableCount; i++) total += this.nics[this.pollable[i]]?.poll?.() ?? 0;
+    return total;
+  }
+
+  /** The poll window's look at the rings: switch what other workers handed here, if anything waits (an
+   *  empty look costs a load per ring, not a drainRings with its epoch acknowledgement). */
+  pollRings(): number {
+    const mq = this.mq;
+    return mq === null || mq.waiting() === 0 ? 0 : this.drainRings();
   }
 
   /** Held frames fell due in the shaper: send them on (a breath in progress does so on its way out). */

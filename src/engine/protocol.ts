@@ -41,6 +41,8 @@ export interface WorkerInit {
   rsc: boolean;
   minimumBandwidthMode: MinimumBandwidthMode;
   flowTableSize: number;
+  /** Poll window after a wake that did work, microseconds (0: off; engine/poll-window.ts). */
+  pollWindowUs: number;
   counters: SharedArrayBuffer;
   pool: { slots: number; slotSize: number; shared?: { data: SharedArrayBuffer; meta: SharedArrayBuffer; free: SharedArrayBuffer } };
   /** Present when the switch runs on several workers: the shared tables and this worker's queues. */
@@ -56,6 +58,7 @@ export type Request =
   /** Bring a TAP up (moving it into its namespace first): after every worker opened its queue. */
   | { op: 'placeTap'; name: string }
   | { op: 'setModeration'; moderation: ModerationSettings }
+  | { op: 'setPollWindow'; us: number }
   /** The switch has `count` workers now: join the rings of new ones, drop those of retired ones. */
   | { op: 'resize'; count: number; rings: SharedArrayBuffer[][] }
   /** Retiring: stop reading the port's TAP and let go of its fd (replies { fd, offloadCaps }). */
@@ -99,6 +102,7 @@ export interface Replies {
   addPort: AddedPort;
   placeTap: null;
   setModeration: null;
+  setPollWindow: null;
   resize: null;
   releaseNic: ReleasedNic;
   adoptNic: null;

@@ -104,6 +104,10 @@ export interface SwitchSpec {
   dvmq?: DvmqConfig;
   /** Interrupt moderation: when a queue wakes its worker. Default 'off'. Tunable at runtime. */
   moderation?: ModerationConfig;
+  /** Poll window: after a wake that switched frames, each worker keeps polling its TAPs and rings until
+   *  this many microseconds pass with nothing new (engine/poll-window.ts). 0-1000, default 0 (off).
+   *  Tunable at runtime. */
+  pollWindowUs?: number;
   ports?: PortSpec[];
   staticMacs?: StaticMac[];
   /** Serve the vde_switch protocol on a directory: each VDE client (QEMU -netdev vde, vde_plug) is a port. */

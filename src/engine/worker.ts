@@ -9,14 +9,18 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PortSpec, PortStatus, VlanConfig } from './spec.js';
+import { readClockMs, setClockSource } from '../dataplane/clock.js';
 import { Counters } from '../dataplane/counters.js';
 import { PacketPool } from '../dataplane/pool.js';
 import { parseMacWords } from '../packet/mac.js';
 import { Engine, type LinkChange } from './engine.js';
+import { watchGc } from './gc-watch.js';
+import { nativeDoorbells } from './doorbell.js';
 import { createNic, endpointStarted, placeTap } from './nic-factory.js';
 import type { EventMessage, Handlers, Reply, Request, RequestEnvelope, WorkerInit } from './protocol.js';
 import { Fdb } from '../switch/fdb.js';
 import { TapNic } from '../ports/tap.js';
+import { loadTapAddon, tapAddonAvailable } from '../ports/tap-native.js';
 import type { Nic } from '../ports/nic.js';
 import { QueueTables } from '../queues/queue-tables.js';
 import { qs, WorkerQueues } from '../queues/worker-queues.js';
@@ -48,12 +52,13 @@ export class SwitchWorker {
       counters: new Counters(init.counters),
       fdb: m ? new Fdb(init.macTableSize, m.fdb) : undefined,
       linkState: m?.linkState,
-      queues: m ? new WorkerQueues(m.queues) : undefined,
+      queues: m ? new WorkerQueues(m.queues, () => readClockMs() * 1000) : undefined,
       agingSeconds: init.agingSeconds,
       macTableSize: init.macTableSize,
       rsc: init.rsc,
       minimumBandwidthMode: init.minimumBandwidthMode,
       flowTableSize: init.flowTableSize,
+      pollWindowUs: init.pollWindowUs,
       onLink: (ev) => this.onLink(ev),
     });
   }
@@ -120,6 +125,10 @@ export class SwitchWorker {
     },
     setModeration: (req) => {
       this.engine.mq?.setModeration(req.moderation);
+      return null;
+    },
+    setPollWindow: (req) => {
+      this.engine.window.windowUs = req.us;
       return null;
     },
     resize: (req) => {
@@ -265,15 +274,45 @@ export class SwitchWorker {
 
 /**
  * A worker of a multi-worker switch sleeps on its doorbell (its interrupt vector) between batches from
- * other workers; its own NICs wake it through the event loop as before. One promise per wake, none per frame.
+ * other workers; its own NICs wake it through the event loop as before. With the native doorbell
+ * (engine/doorbell.ts) a ring calls `serve` on this loop: nothing allocated per wake.
  */
-async function serveRings(e: Engine, stopped: () => boolean): Promise<void> {
+function serveRings(e: Engine, stopped: () => boolean): void {
+  const mq = e.mq!;
+  const addon = nativeDoorbells();
+  if (addon === null) {
+    void serveRingsAsync(e, stopped);
+    return;
+  }
+  let id = 0;
+  let deferred = false;
+  const serve = (): void => {
+    deferred = false;
+    if (stopped()) {
+      if (id !== 0) addon.unbell(id);
+      id = 0;
+      return;
+    }
+    mq.stats[qs.wakes]++;
+    if (e.drainRings() > 0) e.window.afterWork();
+    // more than a budget's worth waits: let this worker's own NICs and timers run first, then go on
+    if (e.ringsPending && !deferred) {
+      deferred = true;
+      setImmediate(serve);
+    }
+  };
+  id = addon.bell(mq.tables.a, QueueTables.doorbell(mq.me), serve);
+  serve();
+}
+
+/** The same with Atomics.waitAsync, when the addon is not built: one promise per wake. */
+async function serveRingsAsync(e: Engine, stopped: () => boolean): Promise<void> {
   const mq = e.mq!;
   const a = mq.tables.a;
   const bell = QueueTables.doorbell(mq.me);
   while (!stopped()) {
     const seen = Atomics.load(a, bell);
-    e.drainRings();
+    if (e.drainRings() > 0) e.window.afterWork();
     if (stopped()) return;
     if (e.ringsPending) {
       // more than a budget's worth waits: let this worker's own NICs and timers run first, then go on
@@ -288,10 +327,14 @@ async function serveRings(e: Engine, stopped: () => boolean): Promise<void> {
 
 if (parentPort && workerData?.switchName) {
   const port = parentPort;
+  // the datapath's clock without a heap number per read (dataplane/clock.ts); every worker the same source
+  const addonNow = tapAddonAvailable() ? loadTapAddon().now : undefined;
+  if (typeof addonNow === 'function') setClockSource(addonNow);
   const w = new SwitchWorker(workerData as WorkerInit, (m) => port.postMessage(m));
   const timer = setInterval(() => w.engine.housekeeping(), kHousekeepingMs);
+  const gc = watchGc(w.engine.counters);
   let stopped = false;
-  if (w.engine.mq) void serveRings(w.engine, () => stopped);
+  if (w.engine.mq) serveRings(w.engine, () => stopped);
   port.on('message', (m: RequestEnvelope) => {
     // test hook: a worker that never answers its stop, to prove SIGTERM still ends the daemon (e2e/sockets)
     if (m.req.op === 'stop' && process.env.VSWITCH_FAULT_INJECT === 'worker-stop-hang') return;
@@ -301,6 +344,7 @@ if (parentPort && workerData?.switchName) {
     );
     if (m.req.op === 'stop') {
       clearInterval(timer);
+      gc.disconnect();
       stopped = true;
       if (w.engine.mq) w.engine.mq.tables.ring(w.engine.mq.me);
     }

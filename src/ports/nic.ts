@@ -51,6 +51,9 @@ export interface Nic {
   dispose?(): void;
   /** Administrative link change (port disconnect/connect): show it to the endpoint where the medium can (TAP carrier). */
   setLink?(up: boolean): void;
+  /** Busy poll (the poll window, engine/poll-window.ts): take what is waiting now, without waiting, as a
+   *  wake would (receive + flush); returns the frames handed over. Absent: the NIC cannot be polled. */
+  poll?(): number;
   /** Plain-object description for `port show` (addresses, fd, peer...). Control path only. */
   describe(): Record<string, unknown>;
 }

@@ -37,6 +37,14 @@ export interface TapOpenOptions {
   replaceFd?: number;
 }
 
+/** The receive arrays a poll reads into on each wake (TapAddon.poll); ctl = [frames to read, bytes per frame]. */
+export interface TapRx {
+  bytes: Uint8Array;
+  offsets: Int32Array;
+  lens: Int32Array;
+  ctl: Int32Array;
+}
+
 export interface TapAddon {
   /** Attach to (or create) TAP `name`. Throws Error("TUNSETIFF name: <strerror> (hint)") with `code`. */
   open(name: string, opts?: TapOpenOptions): TapHandle;
@@ -57,11 +65,14 @@ export interface TapAddon {
    */
   writeBatch(fd: number, bytes: Uint8Array, offsets: Int32Array, lens: Int32Array, n: number): number;
   /**
-   * Level-triggered uv_poll on this thread's loop: onReadable(0) while frames are waiting; onReadable(<0)
-   * once on a libuv error (e.g. the interface was deleted), after which the watcher is stopped.
+   * Level-triggered uv_poll on this thread's loop: onReadable(0, pre) while frames are waiting;
+   * onReadable(<0, 0) once on a libuv error (e.g. the interface was deleted), after which the watcher is
+   * stopped. With `rx` the addon reads the wake's first batch itself before calling (as readBatch would,
+   * up to ctl[0] frames of ctl[1] bytes at offsets[i], lengths into lens) and passes the count, or -errno,
+   * as `pre`: one N-API crossing per wake instead of two. The arrays are resolved once, here.
    * Returns a handle id for `unpoll`. One poll per fd per thread.
    */
-  poll(fd: number, onReadable: (status: number) => void): number;
+  poll(fd: number, onReadable: (status: number, pre: number) => void, rx?: TapRx): number;
   /** Stop and close a poll handle; false if it was already gone (idempotent). */
   unpoll(handle: number): boolean;
   /** A non-blocking AF_UNIX datagram socket bound at bindPath and connected to `peer` (a raw 110-byte
@@ -76,6 +87,16 @@ export interface TapAddon {
   /** A new fd on the same open TAP (fcntl F_DUPFD_CLOEXEC), owned and closed at teardown by this thread.
    *  The TAP device lives while any fd on it is open. */
   dup(fd: number): number;
+  /** A doorbell on this thread's loop for the Int32Array word words[index] (shared memory): ring() from any
+   *  thread makes onRing() run here, several rings before it runs making one call. No promise per wake
+   *  (Atomics.waitAsync makes one). Returns an id for `unbell`. */
+  bell(words: Int32Array, index: number, onRing: () => void): number;
+  /** Wake every bell on words[index] (any thread); nothing when none is registered. */
+  ring(words: Int32Array, index: number): void;
+  /** Close a bell of this thread; false if it was already gone (idempotent). */
+  unbell(id: number): boolean;
+  /** out[0] = CLOCK_MONOTONIC in ms, without allocating (performance.now() makes a heap number per call). */
+  now(out: Float64Array): void;
   /** Bytes of virtio_net_hdr used with vnetHdr (12). */
   readonly vnetHdrLen: number;
 }

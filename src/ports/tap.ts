@@ -7,8 +7,10 @@
  * machines, so the costs that can be batched are: one N-API call reads up to kBatch frames straight into
  * pool slots, one N-API call writes a whole egress batch, and the pipeline runs once per wake.
  *
- *   receive:  uv_poll (level-triggered, this thread's loop) -> readBatch into pre-allocated slots
- *             -> sink.receive(slot) per frame -> sink.flush() once per wake
+ *   receive:  uv_poll (level-triggered, this thread's loop) -> the addon reads the first batch into the
+ *             pre-allocated slots (rxOffsets/rxLens/rxCtl, resolved once at poll) -> onReadable(0, n)
+ *             -> sink.receive(slot) per frame -> more readBatch rounds if the batch was full
+ *             -> sink.flush() once per wake
  *   transmit: transmit(slots) -> offsets/lens into pre-allocated Int32Arrays -> one writeBatch
  *
  *   slot with vnetHdr:   | headroom - 12 | virtio_net_hdr (12) | frame ...
@@ -123,14 +125,17 @@ export class TapNic implements Nic {
   private readonly rxOffsets = new Int32Array(kBatch);
   private readonly rxLens = new Int32Array(kBatch);
   private refillCount = 0;
+  /** What the addon reads on the next wake: [frames (= refillCount), bytes per frame]. */
+  private readonly rxCtl = new Int32Array(2);
   private readonly scratch = new Uint8Array(kScratchBytes);
   private readonly scratchOffsets = new Int32Array(kBatch); // all 0: discarded frames overwrite each other
   private txOffsets = new Int32Array(kTxInitial);
   private txLens = new Int32Array(kTxInitial);
 
   /** The one closure of this NIC, bound at construction and handed to the native poll. */
-  private readonly onReadable = (status: number): void => {
-    this.drain(status);
+  private readonly onReadable = (status: number, pre: number | undefined): void => {
+    // an addon built before the pre-read (no `pre`) leaves the first read to drain
+    this.drain(status, pre ?? 0, pre !== undefined);
   };
 
   constructor(opts: TapNicOptions) {
@@ -180,7 +185,7 @@ export class TapNic implements Nic {
     try {
       if (this.adopted !== null) this.offloadCaps = this.adopted.offloadCaps;
       else if (this.offload) this.offloadCaps = negotiateOffload(addon, h.fd);
-      this.pollId = addon.poll(h.fd, this.onReadable);
+      this.pollId = this.startPoll(addon, h.fd, sink);
     } catch (err) {
       addon.close(h.fd);
       this.fdNum = -1;
@@ -275,7 +280,7 @@ export class TapNic implements Nic {
     this.ifname = h.name;
     this.lastErrno = 0;
     if (this.offload) this.offloadCaps = negotiateOffload(addon, h.fd);
-    this.pollId = addon.poll(h.fd, this.onReadable);
+    this.pollId = this.startPoll(addon, h.fd, sink);
     this.linkUp = true;
     sink.connected();
     return true;
@@ -320,22 +325,50 @@ export class TapNic implements Nic {
     };
   }
 
-  /** One wake: up to kMaxRoundsPerWake read batches, then one flush. */
-  private drain(status: number): void {
+  /** The level-triggered poll, with the first read of each wake done by the addon into our slots. */
+  private startPoll(addon: TapAddon, fd: number, sink: NicSink): number {
+    const pool = sink.pool;
+    this.topUp(pool, sink);
+    this.rxCtl[1] = this.capacity(pool);
+    return addon.poll(fd, this.onReadable, { bytes: pool.bytes, offsets: this.rxOffsets, lens: this.rxLens, ctl: this.rxCtl });
+  }
+
+  /** Room from the read position (headroom - hdr) to the slot's end. */
+  private capacity(pool: PacketPool): number {
+    return pool.slotSize - pool.headroom + this.hdrLen;
+  }
+
+  /** Nic.poll: one wake's worth of reading if this NIC reads (not a borrowed writer, not lost). */
+  poll(): number {
+    return this.pollId === 0 ? 0 : this.drain(0, 0, false);
+  }
+
+  /**
+   * One wake: up to kMaxRoundsPerWake read batches, then one flush. `woken`: a wake from the poll, whose
+   * first batch the addon already read into refill[0..pre) (or failed with -errno: pre < 0); false for a
+   * busy poll, which reads for itself. Returns the frames delivered.
+   */
+  private drain(status: number, pre: number, woken: boolean): number {
     const sink = this.sink;
     const addon = this.addon;
-    if (sink === null || addon === null || this.fdNum < 0) return;
+    if (sink === null || addon === null || this.fdNum < 0) return 0;
     const pool = sink.pool;
-    const hdr = this.hdrLen;
-    // Room from the read position (headroom - hdr) to the slot's end.
-    const capacity = pool.slotSize - pool.headroom + hdr;
+    const capacity = this.capacity(pool);
     let delivered = 0;
     let err = 0;
     for (let round = 0; round < kMaxRoundsPerWake; round++) {
-      this.topUp(pool, sink);
       const max = this.refillCount;
+      if (round === 0 && woken && status === 0 && max > 0) {
+        // the addon read this batch already (into the slots rxCtl[0] announced: refillCount)
+        if (pre < 0) err = -pre;
+        else delivered += this.deliver(pool, sink, pre, capacity);
+        if (pre < max) break;
+        continue;
+      }
+      this.topUp(pool, sink);
+      const fresh = this.refillCount;
       let n: number;
-      if (max === 0) {
+      if (fresh === 0) {
         // Pool empty: drain the kernel queue into scratch and count each loss, or the poll would spin.
         n = addon.readBatch(this.fdNum, this.scratch, this.scratchOffsets, kScratchBytes, this.rxLens, kBatch);
         for (let i = 0; i < n; i++) sink.drop('no-buffer');
@@ -343,18 +376,20 @@ export class TapNic implements Nic {
         if (n < kBatch) break;
         continue;
       }
-      n = addon.readBatch(this.fdNum, pool.bytes, this.rxOffsets, capacity, this.rxLens, max);
+      n = addon.readBatch(this.fdNum, pool.bytes, this.rxOffsets, capacity, this.rxLens, fresh);
       if (n < 0) {
         err = -n;
         break;
       }
       delivered += this.deliver(pool, sink, n, capacity);
-      if (n < max) break; // EAGAIN: the kernel queue is empty
+      if (n < fresh) break; // EAGAIN: the kernel queue is empty
     }
+    this.topUp(pool, sink); // the slots the addon reads into on the next wake
     if (delivered > 0) sink.flush();
     // A hard read error, or libuv reporting an error (it has stopped the watcher): the device is gone.
     if (err !== 0) this.lost(err);
     else if (status < 0) this.lost(-status);
+    return delivered;
   }
 
   /** Hand frames refill[0..n) to the sink; keep the slots of refused frames and the unused ones. */
@@ -399,16 +434,18 @@ export class TapNic implements Nic {
     return delivered;
   }
 
-  /** Fill the refill array up to kBatch from the pool; stops quietly at the first -1. */
+  /** Fill the refill array up to kBatch from the pool (stops quietly at the first -1), and tell the addon
+   *  how many slots the next wake may read into. */
   private topUp(pool: PacketPool, sink: NicSink): void {
     const readAt = pool.headroom - this.hdrLen;
     while (this.refillCount < kBatch) {
       const s = sink.alloc();
-      if (s < 0) return;
+      if (s < 0) break;
       this.refill[this.refillCount] = s;
       this.rxOffsets[this.refillCount] = pool.slotBase(s) + readAt;
       this.refillCount++;
     }
+    this.rxCtl[0] = this.refillCount;
   }
 
   /** The device went away under us (deleted, or a hard error): stop polling, report link down. The fd

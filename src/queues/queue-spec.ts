@@ -56,6 +56,14 @@ export interface WorkerStatus {
   signals: number;
   /** Frames it read and handed to another worker (the hops it caused). */
   handedOver: number;
+  /** Poll windows it opened after a wake that did work, those that caught more work, and the frames
+   *  they caught (engine/poll-window.ts; filled in by the runtime from the worker's counter block). */
+  pollWindows?: number;
+  pollWindowCatches?: number;
+  pollWindowFrames?: number;
+  /** Garbage collections of the worker's V8 heap since it started (engine/gc-watch.ts): minor, major, total
+   *  pause, longest pause, pauses over 1 ms. */
+  gc?: { minor: number; major: number; pauseUs: number; maxPauseUs: number; longPauses: number };
 }
 
 export interface VmqMove {
@@ -74,6 +82,8 @@ export interface QueuesStatus {
   moves: { total: number; recent: VmqMove[] };
   dvmq: Required<DvmqConfig>;
   moderation: ModerationConfig;
+  /** The switch's poll window, microseconds (0: off). */
+  pollWindowUs?: number;
 }
 
 /** Runtime tuning of moderation and Dynamic VMQ (PATCH /switches/:sw/tuning): each part given is complete. */
@@ -82,6 +92,8 @@ export interface QueueTuning {
   workers?: number;
   moderation?: ModerationConfig;
   dvmq?: DvmqConfig;
+  /** Poll window, microseconds (0: off). */
+  pollWindowUs?: number;
 }
 
 /** 16: Hyper-V's typical VMQ count on a 10 GbE NIC; enough for a lab's VMs, few enough to list. */

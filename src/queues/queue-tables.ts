@@ -102,7 +102,12 @@ export class QueueTables {
   ring(w: number): void {
     Atomics.add(this.a, QueueTables.doorbell(w), 1);
     Atomics.notify(this.a, QueueTables.doorbell(w));
+    QueueTables.onRing?.(this.a, QueueTables.doorbell(w));
   }
+
+  /** Also wake a worker that sleeps on a native doorbell for the word (engine/worker.ts installs the TAP
+   *  addon's `ring` in every thread that has it); null: Atomics.notify alone. */
+  static onRing: ((a: Int32Array, index: number) => void) | null = null;
 
   // ---- control thread (write) ----
 

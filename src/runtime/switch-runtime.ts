@@ -12,14 +12,16 @@
  * a multi-queue TAP); runtime/queue-control.ts decides which worker switches what and moves queues.
  * Requests about shared or pinned state (MAC table, flows, captures) go to worker 0.
  */
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { Counters } from '../dataplane/counters.js';
-import '../engine/counter-layout.js'; // every counter row's name, for readCounters
+import { engineCounters } from '../engine/counter-layout.js'; // also every counter row's name, for readCounters
 import { flowCounters } from '../policy/conntrack.js';
 import { Fdb, kDefaultAgingSeconds } from '../switch/fdb.js';
 import type { AddedPort, EventMessage, Op, PolicyStats, ReleasedNic, RemoteNic, ReopenNic, Replies, Reply, RequestOf, WorkerInit } from '../engine/protocol.js';
 import { loadTapAddon } from '../ports/tap-native.js';
 import { FaultWindow } from './fault-window.js';
+import { nativeDoorbells } from '../engine/doorbell.js';
 import { kMaxWorkers } from '../queues/queue-tables.js';
 import { moderationSettings, type QueueControl } from './queue-control.js';
 import { SwitchTables } from './switch-tables.js';
@@ -52,6 +54,9 @@ export class SwitchRuntime {
   readonly config: SwitchSpec;
   /** One counter block per worker (summed by readCounters). */
   readonly counterBlocks: Counters[] = [];
+  /** The counter block of each running worker, by worker index (its poll window rows for `queues`, its
+   *  GC rows for bench/gc.ts). */
+  readonly workerBlocks: Counters[] = [];
   readonly workers: Worker[] = [];
   /** The memory the workers share (pool, MAC table, link state, queue tables); rebuilt on a restart. */
   private tables!: SwitchTables;
@@ -81,6 +86,11 @@ export class SwitchRuntime {
     this.name = cfg.name;
     this.config = { ...cfg, ports: [] };
     this.hooks = typeof hooks === 'function' ? { onLink: hooks } : hooks;
+    nativeDoorbells(); // the queue moves this thread rings reach workers sleeping on native doorbells
+    // V8's memory reducer compacts a heap that went quiet after a burst (Mark-Compact (reduce), 2 per worker
+    // after each burst, 1.5-20 ms each here): a datapath stall for a few MB back. Off for the whole process
+    // (V8 flags are), before the workers' isolates exist; measured in BENCHMARKS.md (bench/gc.ts).
+    setFlagsFromString('--no-memory-reducer');
     this.boot(cfg.workers ?? defaultWorkers());
   }
 
@@ -95,6 +105,7 @@ export class SwitchRuntime {
   private spawn(w: number, queues: WorkerQueuesInit): void {
     const counters = new Counters();
     this.counterBlocks.push(counters);
+    this.workerBlocks[w] = counters;
     const cfg = this.config;
     const init: WorkerInit = {
       switchName: cfg.name,
@@ -103,6 +114,7 @@ export class SwitchRuntime {
       rsc: cfg.rsc ?? true,
       minimumBandwidthMode: cfg.minimumBandwidthMode ?? 'weight',
       flowTableSize: cfg.flowTableSize ?? kDefaultFlowTableSize,
+      pollWindowUs: cfg.pollWindowUs ?? 0,
       counters: counters.sab,
       pool: this.tables.pool,
       multi: this.tables.shared(queues),
@@ -508,7 +520,15 @@ export class SwitchRuntime {
 
   /** Queues, workers, the RSS table and VMQ moves. */
   async queues(): Promise<QueuesStatus> {
-    return this.qc.status();
+    const s = this.qc.status();
+    for (const w of s.workers) {
+      const c = this.workerBlocks[w.worker]?.c;
+      w.pollWindows = c?.[engineCounters.pollWindows] ?? 0;
+      w.pollWindowCatches = c?.[engineCounters.pollWindowCatches] ?? 0;
+      w.pollWindowFrames = c?.[engineCounters.pollWindowFrames] ?? 0;
+      w.gc = { minor: c?.[engineCounters.gcMinor] ?? 0, major: c?.[engineCounters.gcMajor] ?? 0, pauseUs: c?.[engineCounters.gcPauseUs] ?? 0, maxPauseUs: c?.[engineCounters.gcMaxPauseUs] ?? 0, longPauses: c?.[engineCounters.gcLongPauses] ?? 0 };
+    }
+    return { ...s, pollWindowUs: this.config.pollWindowUs ?? 0 };
   }
 
   moveQueue(queue: number, worker: number): Promise<void> {
@@ -576,9 +596,11 @@ export class SwitchRuntime {
   }
 
   /** Change interrupt moderation and Dynamic VMQ settings of a running switch (validated by the caller). */
-  async tune(t: { workers?: number; moderation?: ModerationConfig; dvmq?: DvmqConfig }): Promise<void> {
+  async tune(t: { workers?: number; moderation?: ModerationConfig; dvmq?: DvmqConfig; pollWindowUs?: number }): Promise<void> {
     await this.ready();
+    if (t.pollWindowUs !== undefined) this.config.pollWindowUs = t.pollWindowUs; // workers added below start with it
     if (t.workers !== undefined) await this.setWorkers(t.workers);
+    if (t.pollWindowUs !== undefined) await this.callAll({ op: 'setPollWindow', us: t.pollWindowUs });
     if (t.moderation !== undefined) await Promise.all(this.workers.map((_, w) => this.call({ op: 'setModeration', moderation: moderationSettings(t.moderation) }, w)));
     this.qc.tune(t, this.workers);
     if (t.moderation !== undefined) this.config.moderation = t.moderation;

@@ -24,7 +24,11 @@ export class TestDaemon {
   proc: ChildProcess | null = null;
   log = '';
 
-  constructor(readonly netns?: string) {
+  /** `cli`: another build's dist/control/cli.js (the bench's `vswitch-base` peer); default this build's. */
+  constructor(
+    readonly netns?: string,
+    private readonly cli_ = cliPath,
+  ) {
     this.dir = mkdtempSync(join(tmpdir(), 'vswitch-test-'));
     this.api = join(this.dir, 'api.sock');
   }
@@ -41,7 +45,7 @@ export class TestDaemon {
     this.lastStart = [config, timeoutMs, env];
     const file = join(this.dir, 'config.json');
     writeFileSync(file, JSON.stringify({ ...config, api: this.api }, null, 2));
-    const argv = [process.execPath, cliPath, 'run', '--config', file];
+    const argv = [process.execPath, this.cli_, 'run', '--config', file];
     const cmd = this.netns ? ['ip', 'netns', 'exec', this.netns, ...argv] : argv;
     this.proc = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     this.proc.stdout!.on('data', (d: Buffer) => (this.log += d.toString()));

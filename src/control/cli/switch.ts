@@ -83,15 +83,15 @@ export const switchCommands: Command[] = [
   {
     path: ['switch', 'tune'],
     args: [sw],
-    summary: 'change workers, moderation and Dynamic VMQ at runtime',
+    summary: 'change workers, moderation, the poll window and Dynamic VMQ at runtime',
     options: {
       ...tuneFlagOptions,
       // fixed at creation: taken so that tuningFromFlags refuses them with that reason
       ...Object.fromEntries(kFixedQueueFlags.map((k) => [k, { type: 'string', help: '', hidden: true } as const])),
     },
-    examples: ['vswitch switch tune lab --workers 2 --dvmq-upper 0.7', 'vswitch switch tune lab --moderation 16/100'],
+    examples: ['vswitch switch tune lab --workers 2 --dvmq-upper 0.7', 'vswitch switch tune lab --moderation 16/100', 'vswitch switch tune lab --poll-window 50'],
     async run({ api, args, flags, print }) {
-      const r = await api.call<Pick<QueuesStatus, 'moderation' | 'dvmq'> & { workers: number }>('PATCH', `/switches/${swSeg(args[0])}/tuning`, tuningFromFlags(flags));
+      const r = await api.call<Pick<QueuesStatus, 'moderation' | 'dvmq' | 'pollWindowUs'> & { workers: number }>('PATCH', `/switches/${swSeg(args[0])}/tuning`, tuningFromFlags(flags));
       print(`switch ${args[0]}: ${describeTuning(r)}`, r);
     },
   },

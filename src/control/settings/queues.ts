@@ -5,7 +5,7 @@
  * lower < upper against the running values); the declarations add the key, help, default, flag and
  * whether `switch tune` changes it at runtime.
  */
-import { kDefaultModeration, kDefaultRssTableSize, kDefaultVmqQueues, kDvmqDefaultConfig, kMaxModerationPackets, kMaxModerationTimeUs, kMaxRssTableSize, kMaxVmqQueues, kMaxVmqWeight, kMaxWorkers, kMinSamplePeriodMs, kMaxSamplePeriodMs, kMaxMinMoveIntervalMs, kModerationPresets, dvmqConfig, moderationConfig, parseModeration, rssTableSize, vmqQueues, vmqWeight, workerCount } from '../validate-queues.js';
+import { kDefaultModeration, kDefaultRssTableSize, kDefaultVmqQueues, kDvmqDefaultConfig, kMaxModerationPackets, kMaxModerationTimeUs, kMaxRssTableSize, kMaxVmqQueues, kMaxVmqWeight, kMaxWorkers, kMinSamplePeriodMs, kMaxSamplePeriodMs, kMaxMinMoveIntervalMs, kModerationPresets, kDefaultPollWindowUs, kMaxPollWindowUs, dvmqConfig, moderationConfig, parseModeration, pollWindowUs, rssTableSize, vmqQueues, vmqWeight, workerCount } from '../validate-queues.js';
 import { bool, custom, num } from './setting.js';
 
 const tune = { route: 'tuning', body: '', command: 'tune' } as const;
@@ -84,8 +84,20 @@ export const moderation = custom({
   runtime: { ...tune, body: 'moderation' },
 });
 
+/** After a wake that did work, the worker keeps polling its TAPs and rings this long (engine/poll-window.ts). */
+export const pollWindowUsSetting = custom({
+  check: pollWindowUs,
+  schema: { type: 'integer', minimum: 0, maximum: kMaxPollWindowUs },
+  kind: 'int',
+  help: `after a wake that did work, keep polling TAPs and rings this many microseconds (0-${kMaxPollWindowUs}; 0: off)`,
+  default: kDefaultPollWindowUs,
+  example: 50,
+  cli: { flag: 'poll-window', value: 'US' },
+  runtime: { ...tune, body: 'pollWindowUs' },
+});
+
 /** The switch's queue settings, by key. */
-export const switchQueues = { workers, vmqQueues: vmqQueuesSetting, rssTableSize: rssTableSizeSetting, dvmq, moderation };
+export const switchQueues = { workers, vmqQueues: vmqQueuesSetting, rssTableSize: rssTableSizeSetting, dvmq, moderation, pollWindowUs: pollWindowUsSetting };
 
 /** The port's queue settings, by key. */
 export const portQueues = {
