@@ -1,5 +1,5 @@
 /**
- * The layering of DESIGN.md section 9, checked on the sources: every non-test .ts under src/ is parsed
+ * The layering of docs/design.md, checked on the sources: every non-test .ts under src/ is parsed
  * (TypeScript's own pre-processor, so `import type`, `export ... from` and `import()` all count) and
  * - no file imports a folder of a higher layer: mechanism (packet/, dataplane/) < features (switch/,
  *   policy/, offload/, queues/, ports/) < engine/ < runtime/ < control/; so the datapath and the runtime

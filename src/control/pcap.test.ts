@@ -1,7 +1,7 @@
 /**
  * pcap writer: golden bytes of the global header and of a record (as libpcap defines them, little-endian),
  * a file written across several write chunks read back whole, and the file read by the real tshark when
- * it is installed (STYLE.md lesson 7: a real tool on the other end).
+ * it is installed (a real tool on the other end).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * Input validation for port policy (DESIGN.md section 5): ACLs, extended ACLs, QoS, guards, mirroring and
+ * Input validation for port policy (docs/policy.md): ACLs, extended ACLs, QoS, guards, mirroring and
  * private VLANs, from the config file, the API or the CLI (control/policy-args.ts), into the shapes of
  * policy/config.ts. It sits beside validate.ts and keeps its style: each check is one `if` with one message
  * naming the field, what was wrong and what would be right; nothing reaches a running switch unless it

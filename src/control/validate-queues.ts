@@ -1,5 +1,5 @@
 /**
- * Input validation for the datapath's spread over workers (DESIGN.md section 7): worker count, VMQ queues,
+ * Input validation for the datapath's spread over workers (docs/queues.md): worker count, VMQ queues,
  * the RSS indirection table, Dynamic VMQ thresholds and interrupt moderation, from the config file, the API
  * or the CLI (control/queue-args.ts). It sits beside validate.ts and keeps its style: each check is one `if`
  * with one message naming the field, what was wrong and what would be right; nothing reaches a running

@@ -17,7 +17,7 @@
  * - aux: the next step a graph node wrote (0 = go on, n = drop reason n; dataplane/graph.ts).
  * - dst: the forwarding result, a port index or kFlood (switch/forward.ts); refs: egress queue references.
  * - hdr, l3, l4, hash: the header record of packet/walk.ts and the RSS hash (queues/rss.ts).
- * - oflags, gsoType, csumStart, gsoSize, csumOffset: virtio_net_hdr semantics (DESIGN.md section 6);
+ * - oflags, gsoType, csumStart, gsoSize, csumOffset: virtio_net_hdr semantics (docs/offloads.md);
  *   gsoSize and csumOffset are 16-bit in virtio_net_hdr too, so they share the last word.
  *
  * Trade-off: 64 bytes per slot where the fields need ~50, so no two slots share a line (32-byte records

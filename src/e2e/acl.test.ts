@@ -1,5 +1,5 @@
 /**
- * End to end port ACLs (DESIGN.md section 5) with real traffic between namespace hosts h1..h4:
+ * End to end port ACLs (docs/policy.md) with real traffic between namespace hosts h1..h4:
  *   - a Meter rule counts exactly what it matches: N echo requests of a known size from h1 to h2 are N
  *     frames and N x frame-size bytes on the outbound rule (ARP, IPv6, other destinations and the inbound
  *     replies are not);

@@ -1,5 +1,5 @@
 /**
- * End to end port guards (DESIGN.md section 5) with real servers and clients in namespace hosts:
+ * End to end port guards (docs/policy.md) with real servers and clients in namespace hosts:
  * - DhcpGuard: a real dnsmasq DHCP server on h1 never gives a lease to a busybox udhcpc client on h2 while
  *   p1 has the guard on (its OFFERs are dropped and counted `dhcp-guard`); with the guard off (a trusted
  *   server) the same server does give one, and turning it back on stops it again.

@@ -1,5 +1,5 @@
 /**
- * End to end link state: a NIC disconnect is a link-down on its port (DESIGN.md section 2). Disconnecting
+ * End to end link state: a NIC disconnect is a link-down on its port (docs/ports.md). Disconnecting
  * a TAP port (admin) shows NO-CARRIER to the host, flushes the port's MACs and stops all traffic to it;
  * connecting restores it with the same VLAN settings. A QEMU-stream endpoint that goes away is the same
  * event, seen in `vswitch events`; a new connection on the port keeps the port's settings.

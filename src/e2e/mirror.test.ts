@@ -1,5 +1,5 @@
 /**
- * End to end port mirroring (DESIGN.md sections 3 and 5): h1's port is a mirror source, h3's the
+ * End to end port mirroring (docs/design.md, docs/policy.md): h1's port is a mirror source, h3's the
  * destination, h2 is h1's peer. tcpdump writes pcap files on h1's TAP (both directions: what h1 sent,
  * before the switch, and what the switch delivered to it) and on h3's TAP (what the switch delivered to
  * h3) while h1 pings h2 and runs a short iperf3 TCP to it; the files are read back (classic pcap, as

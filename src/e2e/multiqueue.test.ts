@@ -1,5 +1,5 @@
 /**
- * Multi-queue TAP ports (IFF_MULTI_QUEUE, DESIGN.md section 7): on a 2-worker switch every worker opens its
+ * Multi-queue TAP ports (IFF_MULTI_QUEUE, docs/queues.md): on a 2-worker switch every worker opens its
  * own kernel queue of each TAP, the kernel spreads the host's flows over the queues, and each worker reads
  * its own. Checks, with real TAPs in namespaces: the kernel reports two queues on each TAP (`ip -d link`:
  * numqueues 2); 64 sequenced UDP flows h1 -> h2 arrive complete and in order in every flow while both

@@ -1,5 +1,5 @@
 /**
- * End to end offloads (DESIGN.md section 6): two hosts whose TAPs negotiate TUNSETOFFLOAD exchange 64 KB
+ * End to end offloads (docs/offloads.md): two hosts whose TAPs negotiate TUNSETOFFLOAD exchange 64 KB
  * GSO frames with partial checksums through the switch untouched (passthrough); toward a plain TAP host the
  * switch segments and completes checksums in software, and tshark, validating every IPv4 and TCP checksum,
  * finds no bad one and no frame over MTU + 14 among the frames the switch delivered to that host (its

@@ -1,5 +1,5 @@
 /**
- * Port policy through the CLI against a real daemon, as an operator types it (DESIGN.md section 5):
+ * Port policy through the CLI against a real daemon, as an operator types it (docs/policy.md):
  *   - bad input is refused with exit code 2, nothing on stdout, a message naming the field (the flag or
  *     positional the user typed, or the config key) and the bad value, and the running configuration
  *     (`vswitch config show --json`) unchanged: invalid IP prefixes, port ranges, weights (0, 70000, a

@@ -1,5 +1,5 @@
 /**
- * End to end 802.1p priority (IeeePriorityTag, DESIGN.md section 4: "Keep PCP unless the port forbids
+ * End to end 802.1p priority (IeeePriorityTag, docs/vlans.md: "Keep PCP unless the port forbids
  * priority tags"): the PCP of frames a port sends is kept by default and carried on a tagged egress; with
  * `vswitch port policy SW PORT --priority-tag off` it is cleared to 0 at ingress, and `on` keeps it again.
  * The setting is per port and acts on frames FROM the port only.

@@ -1,5 +1,5 @@
 /**
- * End to end private VLANs (DESIGN.md section 4): primary VLAN 100, isolated secondary 101, community
+ * End to end private VLANs (docs/vlans.md): primary VLAN 100, isolated secondary 101, community
  * secondary 102, set from the config file. Hosts: h1 promiscuous (101,102), h2 and h3 isolated (101), h4
  * and h5 community (102). Isolated hosts reach only the promiscuous host; community members reach each
  * other and the promiscuous host but no isolated host; checked with IPv4 and IPv6 ping, with broadcasts

@@ -1,5 +1,5 @@
 /**
- * End to end QoS (DESIGN.md section 5): MaximumBandwidth is egress shaping, a cap on what the switch
+ * End to end QoS (docs/policy.md): MaximumBandwidth is egress shaping, a cap on what the switch
  * delivers TO a port, counted in bytes of Ethernet frame (no FCS, preamble or gap); MinimumBandwidth
  * weights share a congested egress between the ports that send to it; one port's congestion never delays
  * another port's frames. Measured with iperf3 between namespace hosts on plain TAPs (no offload, so every

@@ -1,5 +1,5 @@
 /**
- * End to end: paths and sockets are not a way in, and no path can hang the switch (DESIGN.md section 12).
+ * End to end: paths and sockets are not a way in, and no path can hang the switch (docs/reliability.md).
  * A real `vswitch run` daemon (no namespace needed: unix sockets and loopback addresses only), driven by
  * the real CLI and by raw clients:
  *   - a `--listen` path under /proc, or an `api` path there, is refused at once with the reason; the switch

@@ -1,5 +1,5 @@
 /**
- * End to end StormLimit (DESIGN.md section 5, policy/storm.ts): h1 floods unknown-unicast frames (echo
+ * End to end StormLimit (docs/policy.md, policy/storm.ts): h1 floods unknown-unicast frames (echo
  * requests to a static neighbour whose MAC the switch has never seen) and then broadcasts (ping -b) at
  * ~1000 frames/s for a few seconds. Without a limit h2 receives every one; with `--storm-limit 200` on p1
  * it receives 200/s x duration plus the 100 ms burst (20), within 20%, the rest is counted `storm-limit`,

@@ -1,5 +1,5 @@
 /**
- * End to end: no VLAN hopping by double tagging (DESIGN.md section 4). Hand-made frames go out of real
+ * End to end: no VLAN hopping by double tagging (docs/vlans.md). Hand-made frames go out of real
  * TAPs in namespace hosts (testing/raw-send.ts) and what the switch delivers is watched by tcpdump on the
  * far hosts' TAPs and by the drop counters.
  *

@@ -1,5 +1,5 @@
 /**
- * Packet capture, datapath side (DESIGN.md section 3: ingress capture hooks observe only). Frames are
+ * Packet capture, datapath side (docs/design.md: ingress capture hooks observe only). Frames are
  * copied byte-exact as on the wire of a port into the switch's one FrameRing, with a metadata header per
  * entry; the control thread (control/capture.ts) drains the ring and writes pcap.
  *

@@ -1,5 +1,5 @@
 /**
- * One port cannot starve the MAC table (DESIGN.md section 12), with real frames through the whole
+ * One port cannot starve the MAC table (docs/reliability.md), with real frames through the whole
  * pipeline: a port flooding random source MACs fills the table, yet a new station on another port is
  * learned (the oldest entry makes room, counted `fdbEvicted`) and its unicast is delivered to it alone
  * instead of flooding; with a per-port MAC limit the flooding port cannot fill the table at all, and

@@ -1,5 +1,5 @@
 /**
- * Offloads through the whole engine (DESIGN.md section 6): MemoryNic endpoints play offload-capable and
+ * Offloads through the whole engine (docs/offloads.md): MemoryNic endpoints play offload-capable and
  * plain ports (`offloadCaps`), inject GSO frames and partial checksums with their virtio metadata, and
  * every port's delivery is compared byte for byte with frames built independently by packet/frame.ts (via
  * offload/fixtures.ts), with its delivered metadata and exact counters, and no pool slot leaked.

@@ -55,7 +55,7 @@ const vlanArb: fc.Arbitrary<VlanConfig> = fc.oneof(
     .map(({ pvlan, secondary }): VlanConfig => ({ mode: 'private', pvlan, primary: 10, secondary: pvlan === 'promiscuous' ? secondary : secondary.slice(0, 1) })),
 );
 
-/** Private VLAN reachability, from the rules as the brief states them (DESIGN.md section 4). */
+/** Private VLAN reachability, from the rules as the brief states them (docs/vlans.md). */
 function pvlanReach(a: VlanConfig, b: VlanConfig): boolean {
   const promisc = (v: VlanConfig) => v.mode !== 'private' || v.pvlan === 'promiscuous';
   const serves = (p: VlanConfig, q: VlanConfig) => p.mode !== 'private' || (q.mode === 'private' && p.secondary.includes(q.secondary[0]));
@@ -130,7 +130,7 @@ function materialize(spec: FrameSpec, id: number): Uint8Array {
   return f;
 }
 
-// ---- the model (DESIGN.md sections 3-4) ----
+// ---- the model (docs/design.md, docs/vlans.md) ----
 
 interface ModelPort {
   vlan: VlanConfig;

@@ -1,5 +1,5 @@
 /**
- * The pipeline, in order, in one place (DESIGN.md section 3; Hyper-V's ingress and egress paths, VPP's
+ * The pipeline, in order, in one place (docs/design.md; Hyper-V's ingress and egress paths, VPP's
  * l2-input and l2-output). A batch received from the ports runs the ingress graph, which ends by
  * replicating each frame into one vector per destination port; each vector then walks the egress list to
  * its NIC. Nothing returns to a hub between stages: a graph node marks drops in the slot's `aux` and the graph

@@ -1,7 +1,7 @@
 /**
  * Software checksum offload: complete a PARTIAL L4 checksum (virtio_net_hdr VIRTIO_NET_HDR_F_NEEDS_CSUM,
  * Linux CHECKSUM_PARTIAL) before a frame leaves through a port that cannot (a QEMU stream/dgram socket, a
- * plain TAP, a mirror, a VXLAN tunnel), DESIGN.md section 6.
+ * plain TAP, a mirror, a VXLAN tunnel), docs/offloads.md.
  *
  * Semantics, as the kernel hands them over a TAP with IFF_VNET_HDR: the 16-bit field at
  * csumStart + csumOffset (both from the frame start) already holds the folded pseudo-header sum, not

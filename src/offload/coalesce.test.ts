@@ -1,7 +1,7 @@
 /**
  * Coalescing (RSC) tests: segments built independently by packet/frame.ts merge into one GSO frame that
  * equals, byte for byte, the frame a TAP would hand over for the whole payload (partial checksum, GSO
- * metadata); and each stop condition of DESIGN.md section 6 starts a new run (one test per condition).
+ * metadata); and each stop condition of docs/offloads.md starts a new run (one test per condition).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -2,7 +2,7 @@
  * Receive segment coalescing (RSC, Linux GRO): toward a port that takes GSO frames (a TAP with
  * IFF_VNET_HDR and TUNSETOFFLOAD), merge consecutive in-order TCP segments of one flow within one egress
  * batch into a single GSO frame, so the guest's stack handles one 64 KB packet instead of 45 small ones
- * (DESIGN.md section 6).
+ * (docs/offloads.md).
  *
  *   slots in:  [A1][A2][A3][B1][A4][A5]        A = one flow, B = another, in batch order
  *   slots out: [A1+A2+A3][B1][A4+A5]           freed: [A2][A3][A5]  (the caller releases them)

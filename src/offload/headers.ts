@@ -4,7 +4,7 @@
  *
  * Why: segmentation, checksum verification and coalescing all need the same offsets (where L3, L4 and the
  * payload start, where the IP datagram ends) and the same length checks; doing them in one place means
- * each path checks lengths exactly once and then trusts the numbers (STYLE.md lesson 2).
+ * each path checks lengths exactly once and then trusts the numbers.
  *
  * Design notes: README.md in this folder, section "headers.ts".
  */

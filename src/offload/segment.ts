@@ -1,7 +1,7 @@
 /**
  * Software segmentation offload (LSO/TSO, and UDP USO): split one GSO frame - a TCP (or UDP) packet with
  * the headers of its first segment and up to 64 KB of payload, as a TAP with IFF_VNET_HDR hands it over -
- * into wire-sized frames for a port that cannot take GSO (DESIGN.md section 6).
+ * into wire-sized frames for a port that cannot take GSO (docs/offloads.md).
  *
  *   GSO frame (slot):  | L2 (14|18) | IPv4/IPv6 | TCP | payload ........................................ |
  *   segment k (new):   | L2 copy    | IP'       | TCP'| payload [k*mss, min((k+1)*mss, total)) |

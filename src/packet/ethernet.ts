@@ -28,7 +28,7 @@ export const EtherType = {
   arp: 0x0806, // RFC 826
   vlan: 0x8100, // IEEE 802.1Q C-tag TPID
   ipv6: 0x86dd, // RFC 2464
-  qinq: 0x88a8, // IEEE 802.1ad S-tag TPID: carried, not parsed as a C-tag (DESIGN.md section 4)
+  qinq: 0x88a8, // IEEE 802.1ad S-tag TPID: carried, not parsed as a C-tag (docs/vlans.md)
 } as const;
 
 /** Minimum frame length on a wire without FCS (64 - 4); some endpoints (v86's NE2K) need it. */

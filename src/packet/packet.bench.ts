@@ -6,7 +6,7 @@
  *
  * It reads from 64 frames spread over one buffer (half tagged, half not, like a trunk port) so the JIT
  * cannot fold the reads into constants, and sums the results so they cannot be dropped. For contrast it
- * also times making a DataView per frame, which STYLE.md lesson 1 says to avoid.
+ * also times making a DataView per frame, which the datapath avoids.
  */
 import { buildIcmpEcho } from './frame.js';
 import * as vlan from './vlan.js';

@@ -1,5 +1,5 @@
 /**
- * Port ACLs (Add-VMNetworkAdapterAcl, DESIGN.md section 5): a port's AclRule[] compiled into typed arrays,
+ * Port ACLs (Add-VMNetworkAdapterAcl, docs/policy.md): a port's AclRule[] compiled into typed arrays,
  * one list per direction, evaluated per frame against a parsed FlowKey.
  *
  * Semantics (policy/config.ts): among the allow/deny rules that match, the most specific wins (MAC = 48

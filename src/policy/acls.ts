@@ -1,6 +1,6 @@
 /**
  * PortAcls: the engine-facing composition of port ACLs (acl.ts), extended ACLs (ext-acl.ts) and the flow
- * table (conntrack.ts) for every port of a switch (DESIGN.md section 3: ingress ACLs in step 1, egress
+ * table (conntrack.ts) for every port of a switch (docs/design.md: ingress ACLs in step 1, egress
  * ACLs in step 4).
  *
  * - `ingress` (node 'acl-in'): frames from port p meet p's outbound rules (p's endpoint sent them).

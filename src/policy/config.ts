@@ -1,5 +1,5 @@
 /**
- * A port's policy as the user states it (Hyper-V names, DESIGN.md section 5): plain JSON shapes with no
+ * A port's policy as the user states it (Hyper-V names, docs/policy.md): plain JSON shapes with no
  * behaviour, shared by the config file, the API and the CLI (control/model.ts re-exports them) and by the
  * datapath, which compiles them into typed-array tables (policy/*.ts) between breaths.
  *

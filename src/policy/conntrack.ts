@@ -1,5 +1,5 @@
 /**
- * The flow table behind stateful extended ACLs (DESIGN.md section 5): a stateful allow creates a two-way
+ * The flow table behind stateful extended ACLs (docs/policy.md): a stateful allow creates a two-way
  * entry, so the replies pass rules that would deny them and unsolicited traffic does not.
  *
  * Key: (port, family, protocol, local port, remote port, local address, remote address), all from the

@@ -1,5 +1,5 @@
 /**
- * Extended port ACLs (Add-VMNetworkAdapterExtendedAcl, DESIGN.md section 5): 5-tuple rules with protocol,
+ * Extended port ACLs (Add-VMNetworkAdapterExtendedAcl, docs/policy.md): 5-tuple rules with protocol,
  * IP prefixes and port ranges, ordered by weight (higher first), first match wins, no match = allow. A
  * stateful allow creates a two-way flow entry (conntrack.ts) with the rule's idle timeout, so the replies
  * pass rules that would deny them and unsolicited inbound traffic does not.

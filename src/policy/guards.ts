@@ -1,5 +1,5 @@
 /**
- * Guard node: the built-in ingress guards of a Hyper-V port (DESIGN.md sections 3 and 5), run right after
+ * Guard node: the built-in ingress guards of a Hyper-V port (docs/design.md, docs/policy.md), run right after
  * the ingress node, so frames are untagged and the slot's `vid`/`pcp` are set.
  *
  * - MacAddressSpoofing off (the default) on a port with a `mac`: a frame whose source MAC is any other

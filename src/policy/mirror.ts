@@ -1,5 +1,5 @@
 /**
- * Port mirroring (Hyper-V PortMirroring None | Source | Destination; DESIGN.md section 3 step 3 and
+ * Port mirroring (Hyper-V PortMirroring None | Source | Destination; docs/design.md, pipeline step 3 and
  * section 5): every frame of a source port is copied, byte for byte, to every destination port of the
  * switch, like a SPAN session on a physical switch.
  *

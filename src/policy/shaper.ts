@@ -1,5 +1,5 @@
 /**
- * Egress shaper: MaximumBandwidth and MinimumBandwidth (DESIGN.md section 5 QoS, section 3 step 4).
+ * Egress shaper: MaximumBandwidth and MinimumBandwidth (docs/policy.md QoS, section 3 step 4).
  *
  * Why: `maximumBandwidth` caps the bits per second the switch delivers TO a port. When more arrives than
  * the cap allows the port's egress is congested, and the frames that wait must share it fairly between the

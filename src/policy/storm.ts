@@ -1,5 +1,5 @@
 /**
- * Storm limit node: Hyper-V's StormLimit (DESIGN.md section 5), a packets-per-second cap on the
+ * Storm limit node: Hyper-V's StormLimit (docs/policy.md), a packets-per-second cap on the
  * broadcast, multicast and unknown-unicast frames a port sends into the switch. Runs after the
  * forwarding node, which marks exactly those frames: the slot's `dst === floodMark`. Known unicast is never
  * limited (it costs one destination, not one per port, so it cannot storm).

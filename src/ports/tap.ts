@@ -27,7 +27,7 @@
  *    (the slot's oflags/gsoType/gsoSize/csumStart/csumOffset) and rebuilt from it on transmit (vnet-hdr.ts
  *    holds the parse/validate/emit; this file only places the header in the headroom). With `offload`,
  *    TUNSETOFFLOAD lets the kernel hand over 64 KB GSO frames with partial checksums and accept the same
- *    back (passthrough, DESIGN.md section 6); without it the kernel sends only complete frames. A header
+ *    back (passthrough, docs/offloads.md); without it the kernel sends only complete frames. A header
  *    that claims more than the frame holds, or a GSO type the switch cannot segment, is dropped here
  *    (`bad-vnet-hdr`, `gso-unsupported`) so nothing later trusts it.
  *  - No allocation, closure or exception per packet on either path: the one closure (onReadable) is made

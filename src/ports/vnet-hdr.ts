@@ -9,7 +9,7 @@
  *   (little-endian: a TAP uses the host's order unless TUNSETVNETBE, and our hosts are x86/arm64 LE)
  *
  * Why validate here: the header comes from a guest or the host kernel and is the only place its claims
- * can be checked against the frame length once (STYLE.md lesson 2). After `readVnetHdr` accepts it, the
+ * can be checked against the frame length once. After `readVnetHdr` accepts it, the
  * offloads (offload/*.ts) trust csumStart/csumOffset to lie inside the frame and a GSO frame to have a
  * non-zero MSS and a partial checksum to finish.
  *

@@ -1,6 +1,6 @@
 /**
  * Dynamic VMQ: which worker serves each VMQ receive queue, re-decided once per sampling period
- * (DESIGN.md section 7, after US 8,984,526).
+ * (docs/queues.md, after US 8,984,526).
  *
  * The patent's rule, in our words: every queue starts on one home processor. Each period the load of
  * every processor is sampled. A processor whose load is above an upper threshold hands one of its queues

@@ -1,6 +1,6 @@
 /**
  * Interrupt moderation: when a queue's notification ("interrupt vector") wakes its worker
- * (DESIGN.md section 7).
+ * (docs/queues.md).
  *
  * Why: waking a worker costs far more than handing it one more packet (a futex wake and a context switch,
  * tens of microseconds on the 2-core machines here), so a busy queue should wake it once per batch, not

@@ -1,5 +1,5 @@
 /**
- * The shapes of the datapath's spread over workers (DESIGN.md section 7): Dynamic VMQ and interrupt
+ * The shapes of the datapath's spread over workers (docs/queues.md): Dynamic VMQ and interrupt
  * moderation settings, what a switch reports about its queues and workers, and the defaults a switch
  * gets. The runtime (runtime/queue-control.ts) takes and reports these; control/ validates input into them.
  */

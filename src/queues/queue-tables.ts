@@ -1,5 +1,5 @@
 /**
- * QueueTables: the shared state that says which worker switches which frame (DESIGN.md section 7), one
+ * QueueTables: the shared state that says which worker switches which frame (docs/queues.md), one
  * SharedArrayBuffer per switch, written by the control thread and read by every datapath worker.
  *
  * Queues. Queue 0 is the default queue (frames no VMQ filter claims that RSS cannot hash go to the worker

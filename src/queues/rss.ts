@@ -1,6 +1,6 @@
 /**
  * RSS: which worker receives a frame. Toeplitz-hash the flow's addresses (and ports), then index an
- * indirection table of workers with the hash's low bits (DESIGN.md section 7).
+ * indirection table of workers with the hash's low bits (docs/queues.md).
  *
  * Why: one worker per flow keeps per-flow order without locks, and many flows spread over all workers.
  * Rebalancing rewrites only the table, never the hash, so flows move between workers in whole buckets.

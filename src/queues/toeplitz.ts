@@ -1,7 +1,7 @@
 /**
  * Toeplitz hash (Microsoft RSS, NdisHashFunctionToeplitz) with a precomputed per-byte table.
  *
- * Why: RSS (DESIGN.md section 7) spreads flows over workers by hashing each frame's addresses and ports;
+ * Why: RSS (docs/queues.md) spreads flows over workers by hashing each frame's addresses and ports;
  * it runs once per received frame, so it must cost a few table reads, not a bit loop. Using Microsoft's
  * function and default key makes our queue choice match a real NIC's (and Microsoft's published vectors
  * test it).

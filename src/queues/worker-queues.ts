@@ -1,5 +1,5 @@
 /**
- * WorkerQueues: one datapath worker's side of receive-side scaling (DESIGN.md section 7). It decides, for
+ * WorkerQueues: one datapath worker's side of receive-side scaling (docs/queues.md). It decides, for
  * each frame its NICs hand over, which worker switches it (steering), carries frames to other workers
  * through SPSC slot rings, rings their doorbells under interrupt moderation, and pulls the frames other
  * workers steered here.

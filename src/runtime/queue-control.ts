@@ -1,8 +1,8 @@
 /**
- * QueueControl: the control thread's half of receive-side scaling for one multi-worker switch (DESIGN.md
- * section 7). It owns the shared queue tables (queues/queue-tables.ts) and is their only writer: it gives
- * ports VMQ queues, pins to worker 0 the ports that need one writer, spreads the RSS buckets, runs Dynamic
- * VMQ every sampling period, and moves queues between workers by a protocol that loses and reorders nothing.
+ * QueueControl: the control thread's half of receive-side scaling for one multi-worker switch
+ * (docs/queues.md). It owns the shared queue tables (queues/queue-tables.ts) and is their only writer: it
+ * gives ports VMQ queues, pins to worker 0 the ports that need one writer, spreads the RSS buckets, runs
+ * Dynamic VMQ every sampling period, and moves queues between workers by a protocol that loses and reorders nothing.
  *
  * Trade-off: a move costs a few milliseconds of holding one queue's frames on the new worker (and the
  * frames queued behind them in the same ring); moves are rare by construction (minMoveIntervalMs).

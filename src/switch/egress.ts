@@ -1,5 +1,5 @@
 /**
- * Egress node, the replicate step and last node of the ingress graph (DESIGN.md section 3 step 4): turns
+ * Egress node, the replicate step and last node of the ingress graph (docs/design.md, pipeline step 4): turns
  * each forwarding decision into one vector per destination port (txq.ts), applying the VLAN egress rule,
  * link state and the MTU of each destination; the vectors then walk the egress list (engine/pipeline.ts).
  *

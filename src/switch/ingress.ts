@@ -1,5 +1,5 @@
 /**
- * Ingress node: the edge check and VLAN classification of every received frame (DESIGN.md section 3,
+ * Ingress node: the edge check and VLAN classification of every received frame (docs/design.md,
  * step 1, and section 4). Length is checked here once; nodes after it trust the header.
  *
  * - shorter than 14 bytes: `malformed`; TPID 0x8100 but shorter than 18: `truncated-vlan`

@@ -2,8 +2,8 @@
  * Network-namespace lab for integration tests: real hosts (ping, iperf3, tcpdump) on the far side of a
  * switch port, without touching the machine's own network.
  *
- * Why: tests need real kernels on the other end of the wire (STYLE.md lesson 7), but the root namespace
- * holds the machine's uplink and other runs may share the machine (DESIGN.md section 10). So every host
+ * Why: tests need real kernels on the other end of the wire, but the root namespace holds
+ * the machine's uplink and other runs may share the machine. So every host
  * lives in its own namespace named `<prefix>-<short>` with a per-run random prefix; addresses and routes
  * are only ever added inside those namespaces (this module has no call that configures the root one);
  * and `cleanup()` removes exactly what this lab made: its namespaces (which deletes the interfaces moved

@@ -82,7 +82,7 @@ export function formatCounters(c: SwitchCounters, only?: string): string {
     const drops = Object.entries(p.drops).map(([r, k]) => `${r}=${k}`).join(' ') || '-';
     rows.push([n, String(p.rxFrames), String(p.rxBytes), String(p.txFrames), String(p.txBytes), String(p.txUnicast ?? 0), String(p.txFlood ?? 0), drops]);
   }
-  // Offloads (DESIGN.md section 6; VLAN strip/insert count as offloads too) and policy work (mirror copies,
+  // Offloads (docs/offloads.md; VLAN strip/insert count as offloads too) and policy work (mirror copies,
   // frames held by the shaper): a second table, only for ports
   // where one of them did any work, so a switch without offload traffic prints exactly what it always did.
   // The fields are the port rows the features declare (switch/, offload/, policy/ counters.ts).

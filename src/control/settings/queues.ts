@@ -1,5 +1,5 @@
 /**
- * The settings of the datapath's spread over workers (DESIGN.md section 7), declared once: a switch's
+ * The settings of the datapath's spread over workers (docs/queues.md), declared once: a switch's
  * workers, VMQ queues, RSS table size, Dynamic VMQ and interrupt moderation, and a port's VMQ weight and
  * vRSS. Their checks are validate-queues.ts's (its messages say "N is out of range; use ..." and check
  * lower < upper against the running values); the declarations add the key, help, default, flag and
