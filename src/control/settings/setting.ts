@@ -75,6 +75,10 @@ export interface Meta {
   runtime?: RuntimeSpec;
   /** A valid non-default value: the walk test sets it through every channel. */
   example?: unknown;
+  /** The sibling settings the example needs (a mirror direction needs mirror "source"), and their argv. */
+  with?: { value: Record<string, unknown>; argv: readonly string[] };
+  /** Why the walk test cannot set it (it needs a context the walk's objects lack); tested elsewhere. */
+  noWalk?: string;
   /** For an object shape whose fields have no flag of their own (an endpoint, the VDE service): whole valid
    *  values and the argv that gives each; the walk test sets every field through one of them. `@DIR`, `@IF`,
    *  `@NS` and `@N` stand for the test's directory, a fresh interface, a namespace and a counter. */
