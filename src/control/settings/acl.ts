@@ -110,7 +110,7 @@ const ip = (side: 'local' | 'remote', help: string) => custom({ check: ipPrefix,
 const l4port = (side: 'local' | 'remote', help: string) =>
   custom({ check: portRange, schema: { oneOf: [{ type: 'integer', minimum: 0, maximum: kMaxPort }, { type: 'string', pattern: '^\\d{1,5}(-\\d{1,5})?$' }] }, kind: 'port range', help, cli: { flag: `${side}-port`, value: 'N[-M]' } });
 
-const id = int({ min: 1, max: kMaxRuleId, help: "the rule's id, stable per port (given by the switch when absent)", noCli: "given by the switch; 'acl rm ID' takes it" });
+const id = int({ min: 1, max: kMaxRuleId, help: "the rule's id, stable per port (given by the switch when absent)", noCli: "given by the switch; 'acl rm ID' and 'xacl rm ID' take it" });
 const direction = required(oneOf(kDirections, { help: 'inbound: frames to the port; outbound: frames from it', noCli: 'the DIRECTION argument' }));
 
 export const localIp = ip('local', "the port's side: an IP prefix");
