@@ -174,7 +174,7 @@ export function list<T>(item: Setting<T>, o: Meta & { what: string }): Setting<T
     'list',
     o,
     (v, f, ctx) => {
-      if (!Array.isArray(v)) fail(f, `must be a list of ${o.what}`);
+      if (!Array.isArray(v)) fail(f, `must be a list of ${o.what}, got ${show(v)}`);
       return (v as unknown[]).map((x, i) => item.check(x, `${f}[${i}]`, ctx));
     },
     () => ({ type: 'array', items: item.schema() }),
