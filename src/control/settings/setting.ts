@@ -53,8 +53,19 @@ export interface RuntimeSpec {
   /** The running switch's setter a port setting's change calls with (port, value): api.ts and the CLI
    *  derive the route `PUT .../ports/:p/ROUTE {BODY}` and the command `port COMMAND SW PORT VALUE` from it. */
   apply?: keyof PortSetters;
+  /** The same for a switch setting: the running switch's setter; the route is `PUT /switches/:sw/ROUTE {BODY}`
+   *  and the command `switch COMMAND SW VALUE`. */
+  applySwitch?: keyof SwitchSetters;
+  /** What the command prints after the change, from the API's reply (default: the key and the value). */
+  says?: (reply: Record<string, unknown>, value: unknown) => string;
   /** The value's name in that command (`port mtu SW PORT MTU`; default the flag's value name). */
   arg?: string;
+}
+
+/** What a running switch (runtime/switch-runtime.ts) offers the switch settings that change at runtime. */
+export interface SwitchSetters {
+  setAging(value: number): Promise<unknown>;
+  setMacTableSize(value: number): Promise<unknown>;
 }
 
 /** What a running switch (runtime/switch-runtime.ts) offers the port settings that change at runtime. */
