@@ -10,10 +10,9 @@
 import type { AclRule, ExtAclRule, MinimumBandwidthMode, PortPolicy } from '../policy/config.js';
 import type { OptionSpec } from './cli/command.js';
 import { aclRule as aclSetting, extAclRule as extSetting } from './settings/acl.js';
-import { optionsOf, readFlags, whole } from './settings/cli.js';
+import { asTyped, optionsOf, readFlags, whole } from './settings/cli.js';
 import { policySettings } from './settings/policy.js';
-import { walk, type Setting } from './settings/setting.js';
-import { ConfigError, fail, macText } from './validate-helpers.js';
+import { fail, macText } from './validate-helpers.js';
 import { aclRule, extAclRule, portPolicy } from './validate-policy.js';
 export { bytes, rate } from './settings/units.js';
 
@@ -50,27 +49,6 @@ function shapes(f: PolicyFlags, options: Record<string, OptionSpec>): void {
   }
 }
 
-/** The flag of each key below `s`, for naming the field the user typed. */
-function flagNames(s: Setting): Record<string, string> {
-  return Object.fromEntries(walk(s).filter((x) => x.setting.cli?.flag).map((x) => [x.path, `--${x.setting.cli!.flag}`]));
-}
-
-/**
- * Runs a validator and rethrows its ConfigError with the field the user typed: `prefix.key` becomes the
- * key's flag (or positional name), `prefix` alone becomes `whole`, camelCase keys in the message become flags.
- */
-function asTyped<T>(run: () => T, prefix: string, names: Record<string, string>, whole: string): T {
-  try {
-    return run();
-  } catch (err) {
-    if (!(err instanceof ConfigError) || (err.field !== prefix && !err.field.startsWith(`${prefix}.`))) throw err;
-    const message = err.message.slice(err.field.length + 2).replace(/\b[a-z]+[A-Z][A-Za-z]*\b/g, (w) => names[w] ?? w);
-    throw new ConfigError(names[err.field.slice(prefix.length + 1)] ?? whole, message);
-  }
-}
-
-const kPolicyNames = flagNames(policySettings);
-
 /**
  * The policy flags given (and only those) as a validated PortPolicy, plus the port's MAC from --mac
  * ('none' = clear it, null). `mode` is the switch's minimum-bandwidth mode when the caller knows it.
@@ -84,7 +62,7 @@ export function policyFromFlags(f: PolicyFlags, mode?: MinimumBandwidthMode): { 
   if (mac === 'none') out.mac = null;
   if (out.mac && parseInt(out.mac.slice(0, 2), 16) & 1) fail('--mac', `${out.mac} is a group (multicast) address; a port's MAC is unicast`);
   const raw = readFlags(policySettings, f) ?? {};
-  const check = (v: Record<string, unknown>) => asTyped(() => portPolicy(v, 'policy', mode), 'policy', kPolicyNames, 'policy') as Record<string, unknown>;
+  const check = (v: Record<string, unknown>) => asTyped(policySettings, 'policy', () => portPolicy(v, 'policy', mode)) as Record<string, unknown>;
   // Each setting is checked on its own here; the daemon validates the merged policy (a --mirror-direction
   // given alone applies to a port that is already a mirror source).
   for (const [key, val] of Object.entries(raw)) Object.assign(out.policy, { [key]: check(key === 'mirrorDirection' ? { mirror: 'source', mirrorDirection: val } : { [key]: val })[key] });
@@ -93,6 +71,8 @@ export function policyFromFlags(f: PolicyFlags, mode?: MinimumBandwidthMode): { 
   if (raw.mirror !== undefined && raw.mirrorDirection !== undefined) check({ mirror: out.policy.mirror, mirrorDirection: out.policy.mirrorDirection });
   return out;
 }
+
+const kPositionals = { action: 'ACTION', direction: 'DIRECTION' };
 
 /** 'Deny' -> 'deny': Hyper-V spells actions and directions capitalised; the shapes are lower case. */
 const lower = (s: string | undefined) => s?.toLowerCase();
@@ -111,7 +91,7 @@ export function aclFromArgs(args: string[], f: PolicyFlags): AclRule {
   shapes(f, kAclOptions);
   positionals(args, 2, shape);
   const raw = { action: lower(args[0]), direction: lower(args[1]), ...readFlags(aclSetting, f) };
-  return asTyped(() => aclRule(raw, 'acl'), 'acl', { ...flagNames(aclSetting), action: 'ACTION', direction: 'DIRECTION' }, 'acl');
+  return asTyped(aclSetting, 'acl', () => aclRule(raw, 'acl'), kPositionals);
 }
 
 /**
@@ -128,6 +108,5 @@ export function extAclFromArgs(args: string[], f: PolicyFlags): ExtAclRule {
   if (args[2] !== undefined && flagWeight !== undefined) fail('--weight', `the weight is given twice ('${args[2]}' and --weight '${flagWeight}'); give it once`);
   if (args[2] === undefined && flagWeight === undefined) fail('WEIGHT', `missing; expected ${shape} (higher weights are evaluated first)`);
   const raw = { action: lower(args[0]), direction: lower(args[1]), ...readFlags(extSetting, f), ...(args[2] !== undefined ? { weight: whole(args[2], 'WEIGHT') } : {}) };
-  const names = { ...flagNames(extSetting), action: 'ACTION', direction: 'DIRECTION', ...(args[2] !== undefined ? { weight: 'WEIGHT' } : {}) };
-  return asTyped(() => extAclRule(raw, 'rule'), 'rule', names, 'rule');
+  return asTyped(extSetting, 'rule', () => extAclRule(raw, 'rule'), args[2] !== undefined ? { ...kPositionals, weight: 'WEIGHT' } : kPositionals);
 }
