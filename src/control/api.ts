@@ -43,7 +43,8 @@ import type { PortConfig, QueuesStatus, SwitchConfig } from './model.js';
 import { portView, type PortView } from './port-view.js';
 import { port as portSettings } from './settings/port.js';
 import { configSchema } from './settings/schema.js';
-import type { PortSetters } from './settings/setting.js';
+import type { PortSetters, SwitchSetters } from './settings/setting.js';
+import { switchSettings } from './settings/switch.js';
 import * as v from './validate.js';
 import { addAcl, addExtendedAcl, patchPolicy, policyStatus, removeRule } from './policy-edit.js';
 import { queueMove, queueSettings, tuningRequest, validateRssTable } from './validate-queues.js';
@@ -145,12 +146,17 @@ export function createApi(mgr: Manager, apiPath?: string, log: (line: string) =>
       await mgr.removeSwitch(m[1]);
       return was;
     }],
-    ['PUT', /^\/v1\/switches\/([^/]+)\/mac-table-size$/, async (m, body) => mgr.get(m[1]).setMacTableSize(v.macTableSize(only(body, 'macTableSize'), 'macTableSize'))],
-    ['PUT', /^\/v1\/switches\/([^/]+)\/aging$/, async (m, body) => {
-      const s = mgr.get(m[1]);
-      await s.setAging(v.agingSeconds((body as { seconds?: unknown })?.seconds, 'seconds'));
-      return switchConfigOf(mgr, s.name);
-    }],
+    // a switch setting that changes at runtime: PUT /switches/:sw/ROUTE {BODY}, from its declaration (settings/switch.ts)
+    ...Object.values(switchSettings.fields ?? {}).flatMap((d): Array<[string, RegExp, Handler]> => {
+      const rt = d.runtime;
+      if (!rt?.applySwitch) return [];
+      return [['PUT', new RegExp(`^/v1/switches/([^/]+)/${rt.route}$`), async (m, body) => {
+        const s = mgr.get(m[1]);
+        const setters: SwitchSetters = s;
+        const r = await setters[rt.applySwitch!](d.check(only(body, rt.body), rt.body) as number);
+        return r ?? switchConfigOf(mgr, s.name);
+      }]];
+    }),
     ['GET', /^\/v1\/switches\/([^/]+)\/ports$/, async (m) => portsOf(mgr.get(m[1]))],
     ['POST', /^\/v1\/switches\/([^/]+)\/ports$/, async (m, body) => {
       const port = v.portConfig(body, 'port', mgr.get(m[1]).config.minimumBandwidthMode);

@@ -48,7 +48,7 @@ describe('vswitch commands', () => {
     assert.equal(a.code, 0, a.stderr);
     assert.match(a.stdout, /^usage: vswitch port add SW PORT \[OPTIONS\]/);
     assert.match(a.stdout, /--device MODEL/);
-    assert.doesNotMatch(a.stdout, /--storm-limit|switch add|fdb show/);
+    assert.doesNotMatch(a.stdout, /--remote-ip|switch add|fdb show/);
     assert.equal((await d.cli('help', 'port', 'add')).stdout, a.stdout);
     const f = await d.cli('help', 'fdb', 'show');
     assert.match(f.stdout, /usage: vswitch fdb show SW \[OPTIONS\][\s\S]*--port PORT[\s\S]*--vlan VID/);

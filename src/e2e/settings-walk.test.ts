@@ -26,12 +26,14 @@ function at(o: unknown, path: string): unknown {
   return path.replace(/\([^)]*\)/g, '').split('.').reduce<unknown>((x, k) => (x as Obj | undefined)?.[k], o);
 }
 
-/** The runtime command's words for a case: `port mtu SW P 9000`, `switch tune SW --dvmq-upper 0.9`. */
+/** The runtime command's words for a case: `port mtu SW P 9000`, `switch tune SW --dvmq-upper 0.9`, `port policy SW P --dhcp-guard on`. */
 function runtimeArgv(decl: Setting, c: SettingCase, sw: string, p?: string): string[] | null {
   const s = settingChain(decl, c.path).reverse().find((x) => x.runtime);
   if (!s?.runtime || !c.argv) return null;
   const own = c.argv.slice(c.argv.indexOf(`--${s.cli?.flag ?? ''}`) >= 0 ? c.argv.indexOf(`--${s.cli!.flag}`) : 0);
-  const words = s.runtime.command === 'tune' ? own : s.cli?.value ? [...own[1]!.split(' '), ...own.slice(2)] : [];
+  // flags as typed (`switch tune --workers 2`, `port policy --dhcp-guard on`: a setting with no flag of its own
+  // changes through its fields' flags), the value as the command's argument (`port mtu SW P 9000`), or none
+  const words = s.runtime.command === 'tune' || !s.cli?.flag ? own : s.cli.value ? [...own[1]!.split(' '), ...own.slice(2)] : [];
   return p === undefined ? ['switch', s.runtime.command, sw, ...words] : ['port', s.runtime.command, sw, p, ...words];
 }
 

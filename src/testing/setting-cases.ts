@@ -3,7 +3,7 @@
  * set through each channel: a fragment of the switch or port object holding the setting's example (with
  * what it needs around it: an endpoint, the VDE directory) and the argv of `switch add` / `port add` that
  * gives it, or none when the setting declares it has no flag (`noCli`). `uncovered` lists the settings no
- * case sets, so a setting added without an example fails the walk.
+ * case sets, so a setting added without an example (or a `noWalk` reason) fails the walk.
  */
 import { walk, type Setting } from '../control/settings/setting.js';
 
@@ -32,10 +32,12 @@ export function settingCases(obj: Setting, skip: readonly string[] = ['name']): 
     for (const [k, c] of Object.entries(s.fields ?? {})) {
       const p = path ? `${path}.${k}` : k;
       if (!path && skip.includes(k)) continue;
-      if (c.kind === 'lit' || c.kind === 'list') continue;
+      // a list is walked only whole, by its example (a port's ACLs); the ports of a switch have their own
+      if (c.kind === 'lit' || (c.kind === 'list' && c.example === undefined) || c.noWalk) continue;
       if (c.example !== undefined) {
         const argv = argvOf(c);
-        out.push({ path: p, fragment: wrap({ [k]: c.example }), argv: argv && baseArgv ? [...baseArgv, ...argv] : null });
+        const w = c.with;
+        out.push({ path: p, fragment: wrap({ ...w?.value, [k]: c.example }), argv: argv && baseArgv ? [...baseArgv, ...(w?.argv ?? []), ...argv] : null });
       } else if (c.variants) {
         for (const shape of Object.values(c.variants)) {
           for (const ex of shape.examples ?? []) {
@@ -64,7 +66,7 @@ export function uncovered(obj: Setting, cases: readonly SettingCase[], skip: rea
     return has((frag as Record<string, unknown>)[keys[0]!], keys.slice(1));
   };
   return walk(obj)
-    .filter(({ path, setting }) => setting.kind !== 'lit' && !path.includes('[]') && !skip.includes(path))
+    .filter(({ path, setting }) => setting.kind !== 'lit' && !setting.noWalk && !path.includes('[]') && !skip.includes(path))
     .map(({ path }) => path.replace(/\([^)]*\)/g, ''))
     .filter((path) => !/^(ports|staticMacs)\b/.test(path))
     .filter((path, i, all) => all.indexOf(path) === i)

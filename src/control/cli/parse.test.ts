@@ -65,7 +65,7 @@ test('a typo in an option gets the nearest option of that command', () => {
 
 test("another command's option is refused, naming the commands it belongs to", () => {
   refused(['fdb', 'show', 'lab', '--vde'], /unknown option --vde for 'fdb show'; --vde is an option of 'port add'/);
-  refused(['switch', 'list', '--storm-limit', '5'], /--storm-limit is an option of 'port policy'/);
+  refused(['switch', 'list', '--storm-limit', '5'], /--storm-limit is an option of 'port add', 'port policy'/);
   refused(['events', '--port', 'x'], /unknown option --port for 'events'/);
 });
 
@@ -112,7 +112,7 @@ test('--help on a command, and help CMD, show only that command', () => {
   assert.match(text, /--listen PATH/);
   assert.match(text, /--device MODEL/);
   assert.match(text, /Examples:\n {2}vswitch port add sw0 vm4/);
-  assert.doesNotMatch(text, /--storm-limit|fdb show|switch add/);
+  assert.doesNotMatch(text, /--remote-ip|fdb show|switch add/);
   assert.equal(helpFor(commands, ['port', 'add']), text);
   assert.match(helpFor(commands, ['fdb'])!, /^vswitch fdb commands:\n {2}fdb show SW/);
   assert.doesNotMatch(helpFor(commands, ['fdb'])!, /port add/);

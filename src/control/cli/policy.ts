@@ -1,8 +1,8 @@
 /** `vswitch port policy`, `acl ...`, `xacl ...` and `flows`: per-port policy with Hyper-V's names. */
-import type { AclRule, ExtAclRule, FlowStatus, PolicyStatus, SwitchConfig } from '../model.js';
-import { aclFromArgs, extAclFromArgs, policyFlagOptions, policyFromFlags } from '../policy-args.js';
+import type { AclRule, ExtAclRule, FlowStatus, MinimumBandwidthMode, PolicyStatus, SwitchConfig } from '../model.js';
+import { aclFromArgs, aclOptions, extAclFromArgs, policyFromFlags, portPolicyOptions, xaclOptions } from '../policy-args.js';
 import { table } from '../text-table.js';
-import { num, pick, ptSeg, swSeg, type Command } from './command.js';
+import { num, ptSeg, swSeg, type Command, type Context, type Flags } from './command.js';
 import { formatAcls, formatExtAcls, formatPolicy } from './format.js';
 
 const sw = { name: 'SW', complete: 'switch' } as const;
@@ -10,9 +10,14 @@ const port = { name: 'PORT', complete: 'port' } as const;
 const kAction = { name: 'ACTION', complete: ['allow', 'deny', 'meter'] } as const;
 const kDirection = { name: 'DIRECTION', complete: ['inbound', 'outbound', 'both'] } as const;
 
-const kPolicyOptions = pick(policyFlagOptions, ['mac', 'mac-spoofing', 'dhcp-guard', 'router-guard', 'priority-tag', 'storm-limit', 'max-flows', 'max-bandwidth', 'max-burst', 'min-weight', 'min-absolute', 'mirror', 'mirror-direction']);
-const kAclOptions = pick(policyFlagOptions, ['local-ip', 'remote-ip', 'local-mac', 'remote-mac']);
-const kXaclOptions = pick(policyFlagOptions, ['protocol', 'local-ip', 'remote-ip', 'local-port', 'remote-port', 'stateful', 'idle-timeout', 'weight']);
+/**
+ * The switch's MinimumBandwidth mode when the flags give a minimum bandwidth (it decides which of
+ * --min-weight / --min-absolute is legal), else undefined: one request only when it matters.
+ */
+export async function bandwidthMode(api: Context['api'], sw: string, flags: Flags): Promise<MinimumBandwidthMode | undefined> {
+  if (flags['min-weight'] === undefined && flags['min-absolute'] === undefined) return undefined;
+  return (await api.call<{ config: SwitchConfig }>('GET', `/switches/${swSeg(sw)}`)).config.minimumBandwidthMode ?? 'weight';
+}
 
 const kinds = { acl: { label: 'ACL', route: 'acls', list: 'acls' }, xacl: { label: 'extended ACL', route: 'extended-acls', list: 'extendedAcls' } } as const;
 
@@ -21,15 +26,11 @@ export const policyCommands: Command[] = [
     path: ['port', 'policy'],
     args: [sw, port],
     summary: "show, or change, a port's policy (guards, storm limit, QoS, mirroring)",
-    options: kPolicyOptions,
+    options: portPolicyOptions,
     examples: ['vswitch port policy sw0 vm1', 'vswitch port policy sw0 vm1 --mac 52:54:00:12:34:56 --mac-spoofing off --dhcp-guard on', 'vswitch port policy sw0 vm1 --max-bandwidth 50M --max-burst 64K'],
     async run({ api, args, flags, print }) {
       const base = `/switches/${swSeg(args[0])}/ports/${ptSeg(args[1])}/policy`;
-      // the switch's MinimumBandwidth mode decides which of --min-weight / --min-absolute is legal
-      const mode =
-        flags['min-weight'] !== undefined || flags['min-absolute'] !== undefined
-          ? ((await api.call<{ config: SwitchConfig }>('GET', `/switches/${swSeg(args[0])}`)).config.minimumBandwidthMode ?? 'weight')
-          : undefined;
+      const mode = await bandwidthMode(api, args[0]!, flags);
       const { policy, mac } = policyFromFlags(flags, mode);
       const change = mac !== undefined || Object.keys(policy).length > 0;
       const r = await api.call<PolicyStatus>(change ? 'PUT' : 'GET', base, change ? { ...policy, ...(mac !== undefined ? { mac } : {}) } : undefined);
@@ -44,7 +45,7 @@ export const policyCommands: Command[] = [
         path: [kind, 'add'],
         args: ext ? [sw, port, { name: 'ACTION', complete: ['allow', 'deny'] }, kDirection, { name: 'WEIGHT', optional: true }] : [sw, port, kAction, kDirection],
         summary: ext ? 'add an extended ACL: 5-tuple, higher weight first, first match wins' : 'add a port ACL: MAC or IP prefix, the most specific rule wins',
-        options: ext ? kXaclOptions : kAclOptions,
+        options: ext ? xaclOptions : aclOptions,
         examples: ext
           ? ['vswitch xacl add sw0 vm1 allow outbound 300 --protocol tcp --remote-port 443 --stateful', 'vswitch xacl add sw0 vm1 deny inbound 100']
           : ['vswitch acl add sw0 vm1 deny inbound --remote-ip 10.9.0.0/16', 'vswitch acl add sw0 vm1 meter both --remote-mac 52:54:00:00:00:01'],

@@ -7,6 +7,7 @@ import { kTrunkOptions, vlanWords } from '../settings/vlan.js';
 import * as v from '../validate.js';
 import { num, ptSeg, swSeg, UsageError, type Command } from './command.js';
 import { describeNic, describeVlan, portTable } from './format.js';
+import { bandwidthMode } from './policy.js';
 
 const sw = { name: 'SW', complete: 'switch' } as const;
 const portArg = { name: 'PORT', complete: 'port' } as const;
@@ -42,7 +43,8 @@ export const portCommands: Command[] = [
     ],
     async run({ api, args, flags, print }) {
       const name = v.portName(args[1], 'port name');
-      const cfg = asTyped(portSettings, 'port', () => v.portConfig({ name, ...readFlags(portSettings, flags) }, 'port'));
+      const mode = await bandwidthMode(api, args[0]!, flags);
+      const cfg = asTyped(portSettings, 'port', () => v.portConfig({ name, ...readFlags(portSettings, flags) }, 'port', mode));
       const r = await api.call<PortView>('POST', `/switches/${swSeg(args[0])}/ports`, cfg);
       print(`port ${args[1]} added to ${args[0]}: ${describeNic(r.nic)}, mac ${r.mac}${r.qemu ? `\n  QEMU: ${r.qemu}` : ''}`, r);
     },

@@ -62,24 +62,24 @@ export const switchCommands: Command[] = [
       print(`switch ${args[0]} removed (${r.ports?.length ?? 0} ports)`, r);
     },
   },
-  {
-    path: ['switch', 'aging'],
-    args: [sw, { name: 'SECONDS' }],
-    summary: 'set the MAC aging time (0 = never)',
-    async run({ api, args, print }) {
-      const r = await api.call<SwitchConfig>('PUT', `/switches/${swSeg(args[0])}/aging`, { seconds: v.agingSeconds(num(args[1], 'SECONDS'), 'seconds') });
-      print(`switch ${args[0]}: MAC aging ${r.agingSeconds ?? args[1]} s`, r);
-    },
-  },
-  {
-    path: ['switch', 'mac-table-size'],
-    args: [sw, { name: 'N' }],
-    summary: 'resize the MAC table of the running switch (statics and the most recently seen entries stay)',
-    async run({ api, args, print }) {
-      const r = await api.call<{ entries: number; dropped: number }>('PUT', `/switches/${swSeg(args[0])}/mac-table-size`, { macTableSize: v.macTableSize(num(args[1], 'N'), 'macTableSize') });
-      print(`switch ${args[0]}: MAC table size ${args[1]}, ${r.entries} entries kept, ${r.dropped} dropped`, r);
-    },
-  },
+  // a switch setting that changes at runtime: `switch COMMAND SW VALUE`, from its declaration
+  ...Object.entries(switchSettings.fields ?? {}).flatMap(([key, d]): Command[] => {
+    const rt = d.runtime;
+    if (!rt?.applySwitch || !d.cli?.value) return [];
+    const arg = rt.arg ?? d.cli.value;
+    return [
+      {
+        path: ['switch', rt.command],
+        args: [sw, { name: arg }],
+        summary: `change ${key} on a running switch: ${d.help}`,
+        async run({ api, args, print }) {
+          const value = d.check(num(args[1], arg), rt.body);
+          const r = await api.call<Record<string, unknown>>('PUT', `/switches/${swSeg(args[0])}/${rt.route}`, { [rt.body]: value });
+          print(`switch ${args[0]}: ${rt.says ? rt.says(r, value) : `${key} ${value}`}`, r);
+        },
+      },
+    ];
+  }),
   {
     path: ['switch', 'tune'],
     args: [sw],

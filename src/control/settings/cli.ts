@@ -88,16 +88,17 @@ export function flagOf(s: Setting, path: string): string | undefined {
 }
 
 /**
- * Run `validate` on what the flags gave; a refusal naming `prefix.PATH` is re-aimed at PATH's flag, and the
- * config keys in its message are spelled as flags too ("--rss needs --vmq-weight 1-100").
+ * Run `validate` on what the flags gave; a refusal naming `prefix.PATH` is re-aimed at PATH's flag (or at
+ * `names[PATH]`: a positional such as ACTION), one naming `prefix` itself keeps it, and the config keys in
+ * its message are spelled as flags ("--rss needs --vmq-weight 1-100").
  */
-export function asTyped<T>(s: Setting, prefix: string, validate: () => T): T {
+export function asTyped<T>(s: Setting, prefix: string, validate: () => T, names: Readonly<Record<string, string>> = {}): T {
   try {
     return validate();
   } catch (err) {
-    if (!(err instanceof ConfigError) || !err.field.startsWith(`${prefix}.`)) throw err;
+    if (!(err instanceof ConfigError) || (err.field !== prefix && !err.field.startsWith(`${prefix}.`))) throw err;
     const path = err.field.slice(prefix.length + 1);
-    const flag = flagOf(s, path);
+    const flag = err.field === prefix ? prefix : (names[path] ?? flagOf(s, path));
     if (!flag) throw err;
     // the keys a message names (`below upperThreshold 0.8`) as the flags typed (`below --dvmq-upper 0.8`)
     const keys = new Map(walk(s).filter((x) => x.setting.cli?.flag).map((x) => [x.path.replace(/^.*[.)]/, ''), `--${x.setting.cli!.flag}`]));

@@ -4,11 +4,11 @@
  * schema all come from here. A new port setting is one entry here plus the code that uses it (the datapath
  * for its effect; a runtime route in api.ts if it changes on a running port).
  */
-import { portPolicy } from '../validate-policy.js';
 import { rssNeedsQueue } from '../validate-queues.js';
+import { policySettings } from './policy.js';
 import { portQueues } from './queues.js';
 import { nic, kName, kNameHint } from './nic.js';
-import { bool, custom, int, mac, obj, oneOf, required, str, type Ctx } from './setting.js';
+import { bool, int, mac, obj, oneOf, required, str, type Ctx } from './setting.js';
 import { vlan } from './vlan.js';
 import type { MinimumBandwidthMode } from '../model.js';
 
@@ -43,16 +43,12 @@ export const macLimit = int({
   runtime: { route: 'mac-limit', body: 'macLimit', command: 'mac-limit', apply: 'setMacLimit' },
 });
 
-/** A port's policy is checked against its switch's MinimumBandwidth mode (the context's `mode`). */
-export const policy = custom({
-  check: (v, f, ctx?: Ctx) => portPolicy(v, f, (ctx?.mode as MinimumBandwidthMode | undefined) ?? 'weight'),
-  schema: { type: 'object', description: 'guards, ACLs, storm limit, QoS and mirroring (docs: vswitch policy)' },
-  kind: 'policy',
-  help: 'guards, ACLs, storm limit, QoS and mirroring',
-  noCli: "not a 'port add' flag: set on the running port with 'vswitch port policy', 'acl add' and 'xacl add'",
+/** A port's policy is checked against its switch's MinimumBandwidth mode (the context's `mode`, default weight). */
+export const policy = {
+  ...policySettings,
+  check: (v: unknown, f: string, ctx?: Ctx) => policySettings.check(v, f, { ...ctx, mode: (ctx?.mode as MinimumBandwidthMode | undefined) ?? 'weight' }),
   runtime: { route: 'policy', body: '', command: 'policy' },
-  example: { macAddressSpoofing: true },
-});
+};
 
 export const qemu = obj(
   {

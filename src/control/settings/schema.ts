@@ -7,7 +7,9 @@
  * per endpoint) stay in the validator, so a file the schema accepts can still be refused with a message.
  */
 import type { JsonSchema, RuntimeSpec, Setting } from './setting.js';
+import { aclRule, extAclRule } from './acl.js';
 import { nic } from './nic.js';
+import { policySettings } from './policy.js';
 import { port, qemu } from './port.js';
 import { staticMac, switchSettings, vdeSwitch, vswitchSettings } from './switch.js';
 
@@ -26,8 +28,8 @@ function typeText(s: Setting): string {
     const lo = j.exclusiveMinimum !== undefined ? `> ${j.exclusiveMinimum}` : `${j.minimum}`;
     return `${j.type} ${lo}..${j.maximum}`;
   }
-  if (s.kind === 'mac') return 'MAC address';
-  if (s.kind === 'vidList') return 'VLAN list';
+  const named: Record<string, string> = { mac: 'MAC address', vidList: 'VLAN list', 'ip prefix': 'IP prefix or `any`', 'port range': 'port or range `N-M`', protocol: 'tcp | udp | icmp | icmpv6 | 0..255', 'bits/s': 'bits/s: 0 or 1000..100000000000' };
+  if (named[s.kind]) return named[s.kind]!;
   if (s.kind === 'list') return 'list';
   if (s.variants) return `object, by \`${s.key}\``;
   if (j.type) return String(j.type);
@@ -90,6 +92,9 @@ export function settingsMarkdown(): string {
     ...table('VDE service (switch `vdeSwitch`)', 'Each client of the directory becomes a port with these settings.', vdeSwitch.fields ?? {}, { prefix: 'vdeSwitch.' }),
     ...table('Static MAC (switch `staticMacs`)', 'Also `vswitch fdb add`.', staticMac.fields ?? {}),
     ...table('Port', 'An entry of a switch\'s `ports`; `vswitch port add SW PORT [flags]`, POST /v1/switches/SW/ports.', port.fields ?? {}, { group: 'port' }),
+    ...table('Port policy (port `policy`)', 'Hyper-V\'s port policy; also `vswitch port add` flags, and PUT /v1/switches/SW/ports/PORT/policy. See docs/policy.md.', policySettings.fields ?? {}, { prefix: 'policy.', group: 'port', inherit: port.fields?.policy?.runtime }),
+    ...table('Port ACL rule (policy `acls`)', '`vswitch acl add SW PORT ACTION DIRECTION [flags]`, POST /v1/switches/SW/ports/PORT/acls.', aclRule.fields ?? {}, { prefix: 'acls[].', fixed: 'with its rule' }),
+    ...table('Extended ACL rule (policy `extendedAcls`)', '`vswitch xacl add SW PORT ACTION DIRECTION WEIGHT [flags]`, POST /v1/switches/SW/ports/PORT/extended-acls.', extAclRule.fields ?? {}, { prefix: 'extendedAcls[].', fixed: 'with its rule' }),
     ...table('QEMU line (port `qemu`)', 'How the printed QEMU line joins a VM to the port.', qemu.fields ?? {}, { prefix: 'qemu.' }),
     ...nicShapes,
   ].join('\n');

@@ -53,8 +53,19 @@ export interface RuntimeSpec {
   /** The running switch's setter a port setting's change calls with (port, value): api.ts and the CLI
    *  derive the route `PUT .../ports/:p/ROUTE {BODY}` and the command `port COMMAND SW PORT VALUE` from it. */
   apply?: keyof PortSetters;
+  /** The same for a switch setting: the running switch's setter; the route is `PUT /switches/:sw/ROUTE {BODY}`
+   *  and the command `switch COMMAND SW VALUE`. */
+  applySwitch?: keyof SwitchSetters;
+  /** What the command prints after the change, from the API's reply (default: the key and the value). */
+  says?: (reply: Record<string, unknown>, value: unknown) => string;
   /** The value's name in that command (`port mtu SW PORT MTU`; default the flag's value name). */
   arg?: string;
+}
+
+/** What a running switch (runtime/switch-runtime.ts) offers the switch settings that change at runtime. */
+export interface SwitchSetters {
+  setAging(value: number): Promise<unknown>;
+  setMacTableSize(value: number): Promise<unknown>;
 }
 
 /** What a running switch (runtime/switch-runtime.ts) offers the port settings that change at runtime. */
@@ -75,6 +86,10 @@ export interface Meta {
   runtime?: RuntimeSpec;
   /** A valid non-default value: the walk test sets it through every channel. */
   example?: unknown;
+  /** The sibling settings the example needs (a mirror direction needs mirror "source"), and their argv. */
+  with?: { value: Record<string, unknown>; argv: readonly string[] };
+  /** Why the walk test cannot set it (it needs a context the walk's objects lack); tested elsewhere. */
+  noWalk?: string;
   /** For an object shape whose fields have no flag of their own (an endpoint, the VDE service): whole valid
    *  values and the argv that gives each; the walk test sets every field through one of them. `@DIR`, `@IF`,
    *  `@NS` and `@N` stand for the test's directory, a fresh interface, a namespace and a counter. */
@@ -170,7 +185,7 @@ export function list<T>(item: Setting<T>, o: Meta & { what: string }): Setting<T
     'list',
     o,
     (v, f, ctx) => {
-      if (!Array.isArray(v)) fail(f, `must be a list of ${o.what}`);
+      if (!Array.isArray(v)) fail(f, `must be a list of ${o.what}, got ${show(v)}`);
       return (v as unknown[]).map((x, i) => item.check(x, `${f}[${i}]`, ctx));
     },
     () => ({ type: 'array', items: item.schema() }),

@@ -85,7 +85,7 @@ export const agingSeconds = int({
   default: 300,
   example: 120,
   cli: { flag: 'aging', value: 'SECONDS', help: 'MAC aging time, 0 = never (default 300)' },
-  runtime: { route: 'aging', body: 'seconds', command: 'aging' },
+  runtime: { route: 'aging', body: 'seconds', command: 'aging', applySwitch: 'setAging', says: (r) => `MAC aging ${r.agingSeconds} s` },
 });
 
 export const macTableSize = int({
@@ -95,7 +95,13 @@ export const macTableSize = int({
   default: 8192,
   example: 1024,
   cli: { flag: 'mac-table-size', value: 'N' },
-  runtime: { route: 'mac-table-size', body: 'macTableSize', command: 'mac-table-size' },
+  runtime: {
+    route: 'mac-table-size',
+    body: 'macTableSize',
+    command: 'mac-table-size',
+    applySwitch: 'setMacTableSize',
+    says: (r, n) => `MAC table size ${n}, ${r.entries} entries kept, ${r.dropped} dropped`,
+  },
 });
 
 export const switchSettings = obj(

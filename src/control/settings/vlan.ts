@@ -1,12 +1,14 @@
 /**
  * A port's VLAN mode, declared once: untagged, access VID, trunk (allowed, native, pruned) or private
- * (policy's pvlanConfig), and how the command line spells it: `access 10`, `trunk 10,20 --native 30`,
+ * (primary and secondaries), and how the command line spells it: `access 10`, `trunk 10,20 --native 30`,
  * `private isolated 100 101`. Used by ports, by `port vlan` and by the VDE client template.
  */
-import { pvlanConfig } from '../validate-policy.js';
 import { fail } from '../validate-helpers.js';
 import { num, UsageError } from '../cli/typed.js';
-import { custom, lit, obj, required, variant, vid, vidList, type Flags } from './setting.js';
+import type { PvlanMode } from '../../switch/vlan-config.js';
+import { list as listOf, lit, obj, oneOf, required, variant, vid, vidList, type Flags } from './setting.js';
+
+const kPvlanModes = ['isolated', 'community', 'promiscuous'] as const satisfies readonly PvlanMode[];
 
 function list(text: string): (number | string)[] {
   return text.split(',').filter(Boolean).map((x) => (/^\d+$/.test(x) ? Number(x) : x));
@@ -36,20 +38,31 @@ export const kTrunkOptions = {
   pruned: { type: 'string', value: 'LIST', help: 'trunk: VLANs removed from the allowed set (10,20,100-110)' },
 } as const;
 
-const pvlan = custom({
-  check: (v, f) => pvlanConfig(v, f),
-  schema: {
-    type: 'object',
-    properties: {
-      mode: { const: 'private' },
-      pvlan: { enum: ['isolated', 'community', 'promiscuous'] },
-      primary: { type: 'integer', minimum: 1, maximum: 4094 },
-      secondary: { type: 'array', items: { type: 'integer', minimum: 1, maximum: 4094 } },
-    },
-    required: ['mode', 'pvlan', 'primary', 'secondary'],
-    additionalProperties: false,
+/**
+ * Private VLAN mode (Set-VMNetworkAdapterVlan -Isolated/-Community/-Promiscuous): a primary VLAN and the
+ * secondaries; isolated and community ports have exactly one, promiscuous ports one or more. Secondaries
+ * come back sorted with duplicates merged (as trunk lists do).
+ */
+export const pvlan = obj(
+  {
+    mode: lit('private'),
+    pvlan: required(oneOf(kPvlanModes, { help: 'isolated: talks only to promiscuous ports; community: its community and promiscuous ports; promiscuous: to all' })),
+    primary: required(vid({ help: 'the primary VLAN' })),
+    secondary: required(listOf(vid(), { what: 'VLAN IDs (1-4094)', help: 'the secondary VLAN (a promiscuous port: one or more)' })),
   },
-});
+  {
+    check: (o, f) => {
+      o.secondary.forEach((x, i) => {
+        if (x === o.primary) fail(`${f}.secondary[${i}]`, `${x} is the primary VLAN; a secondary VLAN must differ from the primary`);
+      });
+      o.secondary = [...new Set(o.secondary)].sort((p, q) => p - q);
+      const n = o.secondary.length;
+      const port = `${o.pvlan === 'community' ? 'a' : 'an'} ${o.pvlan} port`;
+      if (n === 0) fail(`${f}.secondary`, `${port} needs ${o.pvlan === 'promiscuous' ? 'at least one secondary VLAN' : 'exactly one secondary VLAN'}, got none`);
+      if (o.pvlan !== 'promiscuous' && n !== 1) fail(`${f}.secondary`, `${port} has exactly one secondary VLAN, got ${n} (${o.secondary.join(', ')}); only a promiscuous port lists several`);
+    },
+  },
+);
 
 export const vlan = variant(
   'mode',
