@@ -9,70 +9,7 @@
  *        with the medians and ratios, and the same in words on stderr
  *   node dist/bench/pipeline-workers.js --case vmq|rss-cross|plain --workers 1|2 [--seconds S]   one run
  *
- * What it models (the pieces the switch wires in runtime/switch-runtime.ts and engine/worker.ts):
- * - The control (main) thread builds the shared state a multi-worker switch has with the runtime's own
- *   builder (runtime/switch-tables.ts, as SwitchRuntime does): one packet pool over SharedArrayBuffers
- *   with a shared free list, one MAC table (a view per worker), the shared link-state bytes, and
- *   QueueControl (workers 1 or 2, Dynamic VMQ off: nothing moves while measuring), which it tells about
- *   the 4 ports (`portChanged`). The workers are its own, not engine/worker.ts: they generate traffic in
- *   a busy loop with MemoryNics, which a switch's event-loop workers cannot host.
- * - Each worker thread hosts an Engine with those shared tables and its own WorkerQueues and counter
- *   block, holds all 4 ports (every worker holds the same port table), and has a MemoryNic on each: the
- *   ports it reads are attached (it owns their link state), the others through `attachRemote` as a writer
- *   (what a borrowed TAP fd is), so any worker can deliver to any port.
- * - Ports 0,1 are pair A, ports 2,3 pair B; each port's traffic goes to its pair peer (64 UDP flows per
- *   direction, one MAC per port). With 2 workers, worker 0 reads pair A and worker 1 pair B; with 1
- *   worker, that worker reads all 4 ports and generates all the traffic.
- * - Each worker generates the frames of the ports it reads like pipeline.ts: one prebuilt batch of 256
- *   frames (kMaxBatch) per port, `injectBatch` round robin over its ports (each frame copied into a pool
- *   slot, `engine.enqueue` steers it, the flush breathes and publishes what went to another worker).
- * - Frames another worker steered here are switched by `engine.drainRings()` when this worker's doorbell
- *   changed, checked between batches: what engine/worker.ts serveRings does on a wake-up, without the
- *   event-loop turn (a busy worker here never sleeps; the doorbell is still rung and notified).
- *
- * Cases:
- * - vmq: every port has a `mac`, so portChanged gives it a VMQ queue and a filter; the queues of pair A
- *   are placed on worker 0 and pair B's on worker 1 (QueueControl.moveQueue, the real move protocol).
- *   The destination MACs are the filter MACs, so steering keeps every frame on the worker that read it:
- *   no hop. 2 workers / 1 worker here is the scaling figure (the issue's goal: >= 1.6x on 2 cores).
- * - rss-cross: the ports have no `mac`, so no queue and no filter: every frame is steered by RSS (the
- *   Toeplitz hash of its 4-tuple over the 128-bucket table spread round robin over the workers), so with 2
- *   workers about half of each worker's frames are switched and delivered by the other one (one ring hop).
- *   Goal (issue 12): 2w >= 1.3x 1w. A hop's CPU cost is reported as (rss-cross 2w - vmq 2w worker thread
- *   CPU ns per frame) / hop fraction, per round (it includes the Toeplitz hash vmq's steering skips).
- * - plain: the Engine as bench/pipeline.ts builds it (no WorkerQueues, its own pool and MAC table) on each
- *   worker thread, holding only the ports that worker reads: with 2 workers, two switches that share
- *   nothing. Not a configuration the switch has; it is the control experiment. plain 2w / plain 1w is the
- *   most two threads of this work get on this machine (the host's scheduling, shared caches, frequency),
- *   and vmq 2w / plain 2w is what the shared tables and steering cost at 2 workers. (A one-worker switch
- *   runs the shared tables too: SwitchRuntime gives them to every switch, and with one worker steering is a
- *   shortcut, so vmq and rss-cross on 1 worker are what a one-worker switch does.)
- *
- * The port configs given to QueueControl say `nic: { type: 'tap' }`: the MemoryNics stand in for TAPs,
- * the NIC whose traffic a multi-worker switch spreads (any other endpoint type is pinned to worker 0).
- *
- * Method:
- * - Set-up, then one broadcast from every port teaches the MAC table (checked: 4 entries in the shared
- *   one; a plain engine, its own 2 or 4), 0.5 s warm-up, then `seconds` (3 by default) measured. The main
- *   thread flips a shared phase word; each worker reads it between batches and times its own window.
- *   Mpps = frames delivered in the window (all workers' NICs) / the window.
- * - A worker does not overrun another: while its ring to the other worker holds more than kPaceLimit
- *   frames it waits instead of injecting (polling its own rings; every kPaceSpins polls it sleeps on its
- *   doorbell for at most kPaceSleepMs, so a peer the scheduler put on the same core gets it back). A slow
- *   or descheduled peer then costs throughput, not drops; the waits are reported.
- * - After the window every worker stops generating and drains until all have stopped and its rings are
- *   empty. The run then checks that every frame injected after set-up was transmitted exactly once, to its
- *   pair peer's port (per port), and that no counter recorded a drop; otherwise it fails.
- * - With 2 workers, set-up first times one cache line moving between the two workers' cores (a ping-pong
- *   on two shared words, 100k round trips): lineTransferNs, what each line a hop shares costs. On this VM
- *   it is 70-110 ns in most runs and 230-520 ns in others (wherever the host runs the two vCPUs), and
- *   rss-cross on 2 workers follows it.
- * - Each run reports the CPU other processes used during its window (foreignCores) and the hypervisor's
- *   steal; the comparison flags a run as disturbed past 0.1 core or 5 % (run.ts's limits) and keeps it.
- *   On this 2-vCPU machine a 2-worker run has no spare core, so other load costs it more than a 1-worker
- *   run: a disturbed round understates the ratio. Each worker also reads its own thread CPU time over the
- *   window (threadNsPerFrame, threadMpps = n workers each with a core at that cost), which other load and
- *   the pacing sleeps do not inflate: the figure to compare builds by on a busy machine.
+ * Design notes: README.md in this folder, section "pipeline-workers.ts".
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -573,7 +510,7 @@ export const kConfigs: ReadonlyArray<{ id: string; case: WorkersCase; workers: n
   { id: 'rss-cross-2w', case: 'rss-cross', workers: 2 },
 ];
 
-/** The issue's goal: 2 workers switch at least this many times what 1 does (VMQ case, 2 cores). */
+/** The goal: 2 workers switch at least this many times what 1 does (VMQ case, 2 cores). */
 export const kGoalRatio = 1.6;
 /** Issue 12's goal with hops: rss-cross (about half the frames switched by the other worker) on 2 workers
  *  at least this many times 1 worker. */
@@ -615,7 +552,7 @@ export interface WorkersComparison {
   hopNs: number;
   perRoundHopNs: number[];
   goal: { what: string; ratio: number; holds: boolean };
-  /** The issue's goal for hops: rss-cross (half the frames hop) 2 workers >= kHopGoalRatio x 1 worker. */
+  /** The goal for hops: rss-cross (half the frames hop) 2 workers >= kHopGoalRatio x 1 worker. */
   hopGoal: { what: string; ratio: number; holds: boolean };
   disturbedRuns: Array<{ id: string; round: number; why: string }>;
   runs: WorkersRun[];

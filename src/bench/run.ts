@@ -8,41 +8,7 @@
  * the ping RTT each interrupt moderation preset gives (bench/moderation.ts), and the garbage collections
  * of each datapath worker idle and under load (bench/gc.ts).
  *
- *   node dist/bench/run.js [--quick] [--only vswitch,vswitch-offload,vde,bridge,ovs,ovs-tso,tapfwd] [--rounds N]
- *                          [--idle-wait S] [--json] [--out FILE] [--metrics ping,tcp1,tcp4,udp]
- *                          [--poll-window US] [--base DIST_DIR]
- *
- * `--metrics` measures only those (and skips the in-process benches after the peers: a latency-only run
- * is `--metrics ping,udp`). Two opt-in peers, only with --only: `vswitch-poll`, the daemon with a poll
- * window (`--poll-window`, default 200 us), and `vswitch-base`, the daemon of another build (`--base
- * /path/to/other/dist`), for before/after pairs measured in the same run.
- *
- * Prints a table, both vswitch variants as ratios to every other peer (and tapfwd / vde: the most any
- * one-syscall-per-frame TAP switch can gain on vde_switch here), and the issue's goals checked
- * against this run; writes one JSON document (bench-results.json in the working directory, or --out;
- * --json prints it on stdout and the table on stderr).
- *
- * Method (why it is shaped so):
- *  - Every peer first carries some untimed traffic (JIT warm-up: the figures are steady state).
- *  - All peers stand at once, and each round runs every metric on every peer, the peer order rotating
- *    each round: slow drift of a shared machine (other sessions, thermal, the hypervisor) then lands on
- *    every peer alike instead of on whichever ran last. A peer's figure is the median over rounds.
- *  - Before each trial the runner waits until the machine is idle (kIdleThreshold over 1 s, bounded by
- *    the idle wait); a trial is "disturbed" when that wait ran out, or other processes used more than
- *    kMaxForeignCores, or the hypervisor stole more than kMaxSteal during its window (measure.ts says how
- *    that is counted). A disturbed trial is run once more; if the rerun is disturbed too the less
- *    disturbed of the two is kept and flagged in the JSON.
- *  - Ratios are vswitch / peer from the same run, as medians over rounds and, since every round measures
- *    every peer within a couple of minutes, also round by round (the spread says how firm a ratio is).
- *  - Root only; nothing is configured in the root namespace; every namespace and process is removed in
- *    `finally` and on SIGINT/SIGTERM/SIGHUP (processes by PID), also when the output pipe closes.
- *  - A peer whose tool is missing or that fails to start (other than vswitch itself) is skipped with the
- *    reason printed and kept in the JSON, so one broken peer does not cost the others' figures.
- *
- * Trade-off: a full run takes about 10 minutes on an idle machine (3 rounds x 7 peers x ~30 s: 22 s of
- * traffic plus idle checks, set-up and warm-up; `--rounds 5`, what BENCHMARKS.md quotes, about 16),
- * longer when it has to wait for the machine to be idle; `--quick` is a one-round smoke check of the
- * harness with short windows, not a result to quote.
+ * Design notes: README.md in this folder, section "run.ts".
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
@@ -360,9 +326,9 @@ interface Goal {
   holds: boolean | null;
 }
 
-/** The issue's goals: vswitch with offloads TCP >= 5x vde_switch and >= 0.7x OVS userspace with TSO on;
+/** The goals: vswitch with offloads TCP >= 5x vde_switch and >= 0.7x OVS userspace with TSO on;
  *  64-byte UDP pps >= 2x vde_switch (checked for both vswitch variants). TCP is checked with 1 and with
- *  4 streams; the issue's figure is the 1-stream one (what iperf3 does by default). */
+ *  4 streams; the goal's figure is the 1-stream one (what iperf3 does by default). */
 const kGoals: ReadonlyArray<Pick<Goal, 'vswitch' | 'peer' | 'metric' | 'atLeast' | 'atMost'>> = [
   { vswitch: 'vswitch-offload', peer: 'vde', metric: 'tcp1', atLeast: 5 },
   { vswitch: 'vswitch-offload', peer: 'vde', metric: 'tcp4', atLeast: 5 },
@@ -370,7 +336,7 @@ const kGoals: ReadonlyArray<Pick<Goal, 'vswitch' | 'peer' | 'metric' | 'atLeast'
   { vswitch: 'vswitch-offload', peer: 'ovs-tso', metric: 'tcp4', atLeast: 0.7 },
   { vswitch: 'vswitch', peer: 'vde', metric: 'udpPps', atLeast: 2 },
   { vswitch: 'vswitch-offload', peer: 'vde', metric: 'udpPps', atLeast: 2 },
-  // issue 12: ping through two plain TAP ports as fast as vde_switch's, the tail within 1.5x; 64-byte UDP
+  // Latency goals: ping through two plain TAP ports as fast as vde_switch's, the tail within 1.5x; 64-byte UDP
   // at the one-syscall-per-frame floor
   { vswitch: 'vswitch', peer: 'vde', metric: 'pingP50', atLeast: 1, atMost: true },
   { vswitch: 'vswitch', peer: 'vde', metric: 'pingP99', atLeast: 1.5, atMost: true },

@@ -3,36 +3,7 @@
  * docker.sock). The CLI is one client of it; scripts can use curl --unix-socket. Every handler validates
  * its input completely (control/validate.ts) before calling the Manager, so a bad request changes nothing.
  *
- * Routes (all under /v1):
- *   GET    /switches                          list           POST /switches            create (SwitchConfig)
- *   GET    /switches/:sw                      config+ports   DELETE /switches/:sw      remove
- *   PUT    /switches/:sw/aging                {seconds}     PUT /switches/:sw/mac-table-size {macTableSize}
- *   GET    /switches/:sw/ports                status         POST /switches/:sw/ports  add (PortConfig)
- *   GET    /switches/:sw/ports/:p             {config, status}   DELETE /switches/:sw/ports/:p  remove
- *   PUT    /switches/:sw/ports/:p/vlan        VlanConfig     PUT .../mtu {mtu}     PUT .../mac-limit {macLimit}
- *   POST   /switches/:sw/ports/:p/disconnect  link down      POST .../connect          link up
- *   GET    /switches/:sw/fdb                  entries        DELETE /switches/:sw/fdb[?port=p]  flush
- *   POST   /switches/:sw/fdb                  static {mac, vid, port}
- *   DELETE /switches/:sw/fdb/:vid/:mac        remove one entry
- *   GET    /switches/:sw/counters             counters       GET /events?since=N       link events
- *   POST   /switches/:sw/ports/:p/capture     start {file, direction, count?, seconds?}   DELETE .../capture  stop
- *   GET    /switches/:sw/ports/:p/capture[?wait=1]  status (wait: answer when it ends)
- *   GET    /switches/:sw/captures             running captures, frames written and lost
- *   GET    /switches/:sw/ports/:p/policy      {mac, policy, stats}   PUT .../policy {mac?, settings...} merge (null resets)
- *   POST   /switches/:sw/ports/:p/acls        AclRule -> with id     DELETE .../acls/:id
- *   POST   /switches/:sw/ports/:p/extended-acls  ExtAclRule -> with id  DELETE .../extended-acls/:id
- *   GET    /switches/:sw/flows[?port=p]       stateful ACL flows
- *   GET    /switches/:sw/queues               workers, VMQ queues, RSS table, queue moves (QueuesStatus)
- *   POST   /switches/:sw/queues/:q/move       {worker}: a manual queue move
- *   PUT    /switches/:sw/rss                  {entries}: the whole RSS indirection table
- *   PATCH  /switches/:sw/tuning               {workers?, moderation?, dvmq?, pollWindowUs?} merged with the running settings (null resets); PUT the same
- *   GET    /config                            running configuration     GET /schema  its JSON Schema (draft 2020-12)
- *
- * A change answers with the resource as it now is (a removal: as it was), never a bare "ok". Status codes
- * say whose mistake it was: 4xx the caller's (a ConfigError names the field; a plain Error is a refusal
- * the datapath or an endpoint explained in words, such as an address in use: 409), 5xx ours (any other
- * exception: a TypeError is a bug), logged with its stack. Paths in a request must be absolute: the
- * daemon's working directory is not the caller's (the CLI resolves them against its own).
+ * Design notes: README.md in this folder, section "api.ts".
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { apiServerOptions, boundConnections } from './api-limits.js';

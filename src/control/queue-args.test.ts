@@ -136,6 +136,6 @@ test('formatQueues: settings line, worker and queue tables, RSS table, last move
       '  2024-01-01T00:00:01.000Z queue 1: worker 1 -> 0 (manual)',
     ].join('\n'),
   );
-  assert.match(formatQueues({ ...status, moves: { total: 0, recent: [] }, dvmq: { ...status.dvmq, enabled: false }, moderation: 'off' }), /^2 workers; moderation off; poll window 50 us; dynamic VMQ off\n[^]*\nqueue moves: 0$/);
+  assert.match(formatQueues({ ...status, moves: { total: 0, recent: [] }, dvmq: { ...status.dvmq, enabled: false }, moderation: 'off' }), /^2 workers; moderation off; poll window 50 us; dynamic VMQ off\n[\s\S]*\nqueue moves: 0$/);
   assert.equal(formatRss({ size: 2, entries: [10, 3] }, 11).split('\n')[1], '    0: 10  3');
 });

@@ -23,7 +23,6 @@ export { kMaxWorkers };
 export const kMaxVmqQueues = 255;
 /** Hyper-V VmqWeight range; 0 = no queue of its own. */
 export const kMaxVmqWeight = 100;
-export const kDefaultVmqWeight = kMaxVmqWeight;
 /** Moderation caps: 4096 frames is 16 full breaths (dataplane kMaxBatch 256); 100 ms is a stall, not a batch. */
 export const kMaxModerationPackets = 4096;
 export const kMaxModerationTimeUs = 100_000;

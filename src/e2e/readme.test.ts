@@ -3,19 +3,7 @@
  * 0 and printing what the page shows (the convention is in src/testing/doc-examples.ts); and their ```json
  * config snippets validate. So a page cannot drift from the program it documents.
  *
- * The sandbox, one per page: a fresh network namespace of this run (NetnsLab), and in it a private mount
- * namespace with its own /tmp and /run (tmpfs), so the examples' literal paths (/tmp/vswitch-0, the default
- * runtime directory, /tmp/vm4.sock, /run/vde/lab) and namespace names (`ip netns add h1`) are the sandbox's own
- * and collide with nothing else on the machine; the root namespace's links, addresses and routes are never
- * touched. `vswitch` on PATH is this checkout's dist/control/cli.js (a shim, where a reader runs `npm link`).
- * Examples run from the checkout (`npm start` needs it), as a reader's would; the checkout is an overlay
- * there, so a file an example writes in it stays in the sandbox.
- *
- * The README starts its own daemon (`npm install && npm start`: the test runs `npm start`, the checkout is
- * already installed and built); a docs page starts from a freshly started daemon on the embedded default
- * config (switch sw0), which the test starts (the README says so). At the end, even on failure, every
- * background process is stopped by its process group, the namespaces the examples made are deleted, the
- * mount namespace ends with its holder and the network namespace is removed.
+ * Design notes: README.md in this folder, section "readme.test.ts".
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -5,17 +5,7 @@
  * changes threads unless it must. The engine itself holds only what is not a stage: ports, NICs and link
  * state, steering between workers, and the control operations.
  *
- * Several workers (queues/): each hosts an Engine over the same shared pool, MAC table and link state. With
- * `queues` set, a breath first steers the received batch (WorkerQueues.steerBatch: VMQ filter, RSS, pinning)
- * and hands the frames another worker serves over through a slot ring; `drainRings` switches what others
- * handed here.
- * A port's NIC lives on one worker (`attach`); the others reach it through `attachRemote` (a TAP's fd for
- * writing, or their own queue of a multi-queue TAP).
- *
- * The engine knows no thread: the datapath workers (engine/worker.ts) host one each in production, and tests
- * and the in-process benchmark instantiate it directly. Control operations (ports, VLANs, FDB) are plain
- * methods, applied between breaths by the thread that owns the engine, so a batch never sees a
- * half-applied change.
+ * Design notes: README.md in this folder, section "engine.ts".
  */
 import { Clock } from '../dataplane/clock.js';
 import { Counters, dropCode, kMaxPorts } from '../dataplane/counters.js';

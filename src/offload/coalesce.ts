@@ -7,31 +7,7 @@
  *   slots in:  [A1][A2][A3][B1][A4][A5]        A = one flow, B = another, in batch order
  *   slots out: [A1+A2+A3][B1][A4+A5]           freed: [A2][A3][A5]  (the caller releases them)
  *
- * The merged frame lives in the FIRST segment's slot: later segments' payload bytes are appended there
- * (`copyWithin`); its headers become a GSO frame's: gsoType kGsoTcp4/kGsoTcp6, gsoSize = the first
- * segment's payload length, kOffNeedsCsum with csumStart/csumOffset at the TCP checksum and the folded
- * pseudo-header sum written there (what Linux puts in a CHECKSUM_PARTIAL frame), IPv4 total length / IPv6
- * payload length updated, IPv4 header checksum recomputed, the first segment's IP ID kept, TTL/hop limit
- * the minimum of all, PSH the OR of all.
- *
- * A run stops (the segment at hand starts a new run or passes through alone) on: a bad L4 checksum
- * (verified unless the segment is kOffDataValid or kOffNeedsCsum), TCP flags other than ACK and PSH (ACK
- * required), TCP options other than NOP/EOL/timestamp, option bytes that differ from the first segment's
- * (so timestamps must be equal: the Linux GRO rule, simpler and safer than reordering TSvals), a change of
- * ACK number or window, IPv4 options, IPv6 extension headers, fragments, a change of DSCP/ECN (IPv4 TOS
- * byte, IPv6 first word: version, traffic class, flow label), DF, addresses, ports or L2 header (MACs,
- * tag), a sequence gap, a payload larger than the first segment's or any after a shorter one, an empty
- * payload, Ethernet padding, a GSO input segment, and the size limits: `maxBytes` (whole frame, L2
- * included), the head slot's room, and 65535 bytes of IP length.
- *
- * Trade-offs:
- * - Only ADJACENT segments merge (one open run): interleaved flows (A B A B) stay unmerged. A batch
- *   toward one port is mostly one bulk flow, and one run keeps the state in a few module variables.
- * - Checksums are verified lazily: a segment that never gets merged is never summed.
- * - The head slot is written in place: a head still referenced by another egress queue (the slot's refs > 1,
- *   a flood copy) is never merged into (it may still be merged away: it is only read then).
- * - Merged-away slots are not freed here: they go to `res.freed` so the caller applies its own
- *   ownership rule (free or release).
+ * Design notes: README.md in this folder, section "coalesce.ts".
  */
 import * as ipv4 from '../packet/ipv4.js';
 import * as ipv6 from '../packet/ipv6.js';

@@ -1,5 +1,5 @@
 /**
- * Egress offload node (docs/design.md, pipeline step 4 and section 6): what the switch does in software for a
+ * Egress offload node (docs/design.md, pipeline step 4; docs/offloads.md): what the switch does in software for a
  * destination whose endpoint lacks an offload, frame by frame just before delivery.
  *
  *   GSO frame, port without TSO/USO  -> segments of at most gsoSize (segment.ts); the port's queue reference

@@ -9,13 +9,7 @@
  *   l3      frame-relative offset of the IP header (14 or 18; 0 for a frame shorter than its L2 header)
  *   l4      frame-relative offset after the IP fixed header (IPv4 options included); 0 when not IP
  *
- * Lazy: the walk runs the first time a stage asks (`walked`), at most once per frame; a frame no stage
- * inspects (plain L2 switching) is never walked. `hdr` is 0 until then (pool.alloc clears it). A stage
- * that moves the frame's bytes (tag strip or insert) shifts the record or clears it (`shiftL2`).
- *
- * Trade-off: IPv6 extension headers are not walked here: the protocol is the fixed header's next header,
- * which is exactly what RSS and the offloads want; the guards and the ACL flow key continue from `l4`
- * with ipv6.walkExtensions when the next header is an extension header. Only one tag (0x8100) is skipped.
+ * Design notes: README.md in this folder, section "walk.ts".
  */
 import { EtherType, field as ethField } from './ethernet.js';
 import * as ipv4 from './ipv4.js';

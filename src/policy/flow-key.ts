@@ -7,23 +7,7 @@
  * once and then comparing plain int32 values keeps the per-rule cost to a few integer operations. One
  * FlowKey is owned by one node and reused for every frame: nothing is allocated per call.
  *
- *   addresses: src[0..3], dst[0..3] as int32 words, most significant first; IPv4 in word 0, words 1..3 = 0
- *   MACs:      srcMacHi (16 bits) / srcMacLo (32 bits as int32), the same split as packet/mac.ts
- *   v:         everything again as one Int32Array (layout `kf`) that compiled rule programs index by
- *              field number; address words sign-flipped there so prefix ranges compare as int32
- *
- * Trade-offs:
- * - Defensive, never throws: nothing is read past the slot's len. A frame shorter than 14 bytes reports
- *   `parse() === false`; a non-IP frame, or an IP header that fails its check, reports family 0 (only MAC
- *   rules can match it).
- * - IPv6 extension headers are walked (ipv6.walkExtensions: hop-by-hop 0, routing 43, destination options 60, fragment 44, and
- *   AH 51, which has its own length unit) up to kMaxExtHeaders; a chain that runs past the payload or is
- *   longer than that reports protocol kProtoUnknown (255, IANA reserved) with no ports, but keeps the
- *   addresses, so address rules still apply.
- * - Ports are read for TCP and UDP only, and only when the L4 header holds them: a non-first fragment
- *   (IPv4 offset != 0, IPv6 fragment header offset != 0) reports its protocol with no ports
- *   (`hasPorts` 0). A first fragment carries its ports. Nothing is reassembled.
- * - One 802.1Q tag is skipped if present (frames reaching policy are untagged; this is only defence).
+ * Design notes: README.md in this folder, section "flow-key.ts".
  */
 import type { PacketPool } from '../dataplane/pool.js';
 import { Meta } from '../dataplane/slot-meta.js';

@@ -2,40 +2,7 @@
  * Guard node: the built-in ingress guards of a Hyper-V port (docs/design.md, docs/policy.md), run right after
  * the ingress node, so frames are untagged and the slot's `vid`/`pcp` are set.
  *
- * - MacAddressSpoofing off (the default) on a port with a `mac`: a frame whose source MAC is any other
- *   address is dropped (`mac-spoofing`). A port without `mac` is not checked. MACs compare as the two
- *   words of packet/mac.ts (hi16, lo32), never as strings.
- * - DhcpGuard: DHCP server messages from the port are dropped (`dhcp-guard`): IPv4 UDP from port 67
- *   (server or relay agent), IPv6 UDP from port 547, and IPv6 UDP to port 546 (the client port) carrying
- *   a server message type: ADVERTISE 2, REPLY 7, RECONFIGURE 10, RELAY-REPL 13 (RFC 8415 section 7.3).
- * - RouterGuard: router advertisements and redirects are dropped (`router-guard`): ICMPv6 134 and 137
- *   (RFC 4861), ICMPv4 5 (RFC 792) and 9 (RFC 1256).
- * - IeeePriorityTag false: the frame's 802.1p priority is not trusted, the slot's `pcp` is cleared to 0.
- *
- * IPv6 extension headers (hop-by-hop 0, routing 43, fragment 44, destination options 60, and AH 51, which
- * RFC 7113 also requires an RA guard to walk) are followed to the upper layer, bounded by the datagram's
- * payload length. Fragments, RFC 7113 / RFC 7112 style:
- *
- *   fragment                                  verdict
- *   not a fragment, or an atomic fragment    judged on the bytes present; a truncated header = no match
- *   later fragment (offset != 0)             passes: it holds no upper-layer header, and once its first
- *                                            fragment is dropped the datagram can never be reassembled
- *   first fragment (offset 0, more set)      judged like a whole datagram, but if the bytes a guard needs
- *                                            (extension chain, ports, DHCPv6 message type, ICMP type) are
- *                                            not all inside it, dropped: evasion by fragmentation
- *
- * The same first-fragment rule applies to IPv4 (a tiny first fragment without the UDP source port or the
- * ICMP type is dropped). A first fragment whose extension chain itself is cut short has no known upper
- * layer: it counts as `router-guard` when RouterGuard is on (RFC 7113's case), else `dhcp-guard`.
- *
- * Per-port settings live in typed arrays indexed by port (`kMaxPorts`): one flag byte per port, so a port
- * with no guard costs one typed-array read per frame. `set`/`clear` run on the control path between
- * breaths (one writer: the thread that owns this node); `process` only reads them.
- *
- * Trade-offs: only the frame's own EtherType is looked at: a frame with a second (inner) 802.1Q tag left
- * after ingress stripped the outer one, or QinQ, is not inspected (a receiver on the outer VLAN does not
- * parse it as IP either). ESP (50) and unknown extension headers end the walk: the upper layer is
- * unknown, so nothing matches. Checksums are not verified: a guard drops on what the frame claims to be.
+ * Design notes: README.md in this folder, section "guards.ts".
  */
 import { kMaxPorts } from '../dataplane/counters.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';

@@ -1,6 +1,6 @@
 /**
- * Port mirroring (Hyper-V PortMirroring None | Source | Destination; docs/design.md, pipeline step 3 and
- * section 5): every frame of a source port is copied, byte for byte, to every destination port of the
+ * Port mirroring (Hyper-V PortMirroring None | Source | Destination; docs/design.md, pipeline step 3;
+ * docs/policy.md): every frame of a source port is copied, byte for byte, to every destination port of the
  * switch, like a SPAN session on a physical switch.
  *
  * It is a tap (dataplane/tap.ts):

@@ -1,5 +1,5 @@
 /**
- * Egress shaper: MaximumBandwidth and MinimumBandwidth (docs/policy.md QoS, section 3 step 4).
+ * Egress shaper: MaximumBandwidth and MinimumBandwidth (docs/policy.md, QoS; the egress half of the pipeline).
  *
  * Why: `maximumBandwidth` caps the bits per second the switch delivers TO a port. When more arrives than
  * the cap allows the port's egress is congested, and the frames that wait must share it fairly between the
@@ -7,46 +7,7 @@
  * absolute mode, fixed per switch). The shaper node (shaper-node.ts), first of the egress walk, calls this
  * module only for destination ports with `shaped[d] === 1`; frames to unshaped ports never enter it.
  *
- *   egress node ──enqueue(d, s)──▶ class queue (d, port of s)    ─┐ DRR over the active   ┌─▶ out[] ─▶ txq
- *                                  class queue (d, src 2)        ├─ classes of port d ────┤
- *                                  class queue (d, src 7)        ─┘ while tokens[d] >= 0 ──┘
- *
- * - Token bucket per destination port, in bytes of Ethernet frame: rate = bits/s / 8, depth =
- *   `burstBytes` (default max(64 KiB, 10 ms at the rate)), full when the port becomes shaped. A frame
- *   costs the slot's len (a GSO frame its whole length). It may go whenever tokens >= 0 and leaves a debt
- *   of at most one frame, so the long-run rate is exact whatever the frame size and the bucket never
- *   needs to hold a whole 64 KB frame. Tokens are refilled lazily, from clock.nowMs, in `dequeue`.
- * - Classes: a frame's class is its ingress port. Each (destination, class) pair has its own ring of
- *   `queueFrames` slots; a full ring refuses (`enqueue` returns false: the caller counts
- *   `qos-queue-full`). The classes of one destination share it by deficit round robin (Shreedhar and
- *   Varghese): the active (non-empty) classes sit in a FIFO list; the head class gets its quantum once
- *   per visit and sends while its deficit covers the head frame; an emptied class leaves the list and
- *   forgets its deficit, so an idle class lends its share to the others (work conserving).
- * - Quantum proportional to the class's share: `quantumBytes` (default 1518, one full-size standard
- *   frame: 1500 MTU + 14 + 4 tag) for the smallest share. Weight mode: weight 1..100 (default 1), quantum
- *   = quantumBytes x weight. Absolute mode: bits/s; a port with none gets the smallest configured share,
- *   at least 1 Mbit/s; quantum = quantumBytes x share / smallest share.
- * - Isolation: every destination has its own bucket, rings and DRR list, so one port's congestion never
- *   delays another port's frames. Held frames do hold pool slots, so the total held across all ports is
- *   capped too (`heldLimit`, default half the pool): a congested port can never starve the pool that
- *   every other port receives into.
- *
- * Trade-offs:
- * - The quantum is a standard frame, not a 64 KB GSO frame: small frames interleave finely between
- *   classes (low latency for a small share), and a jumbo or GSO frame simply accumulates deficit over a
- *   few rounds, O(1) per visit and still exact in bytes. The engine may pass a larger `quantumBytes`.
- * - Absolute mode shares in proportion to the reservations rather than reserving first and sharing the
- *   rest: the same when the reservations fit the rate, and no class starves when they do not.
- * - Ring storage (kMaxPorts x queueFrames slot indices, 256 KiB at the default) is allocated the first
- *   time a port is shaped, on the control path, and kept: the datapath never allocates.
- *
- * Ownership: one datapath thread owns a shaper (it is not shared memory); control changes (setRate,
- * setShare, configure) are applied by that thread between breaths, as every policy table is.
- *
- * Caller contract (shaper-node.ts): `enqueue` every frame for a shaped port; then, for each port in `dirty`, walk it from
- * the END (`dequeue` and `drop` remove a port by moving the last entry into its place), `dequeue` up to
- * the room in the port's tx queue, and deliver `out[0..n)`; sleep no later than `nextWakeMs()`. Slots are
- * returned with `pool.release` (a flooded frame's slot may be held for several ports: the slot's `refs`).
+ * Design notes: README.md in this folder, section "shaper.ts".
  */
 import { kMaxPorts } from '../dataplane/counters.js';
 import type { Clock } from '../dataplane/clock.js';

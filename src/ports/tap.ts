@@ -7,31 +7,7 @@
  * machines, so the costs that can be batched are: one N-API call reads up to kBatch frames straight into
  * pool slots, one N-API call writes a whole egress batch, and the pipeline runs once per wake.
  *
- *   receive:  uv_poll (level-triggered, this thread's loop) -> the addon reads the first batch into the
- *             pre-allocated slots (rxOffsets/rxLens/rxCtl, resolved once at poll) -> onReadable(0, n)
- *             -> sink.receive(slot) per frame -> more readBatch rounds if the batch was full
- *             -> sink.flush() once per wake
- *   transmit: transmit(slots) -> offsets/lens into pre-allocated Int32Arrays -> one writeBatch
- *
- *   slot with vnetHdr:   | headroom - 12 | virtio_net_hdr (12) | frame ...
- *                                       ^ read/write here      ^ the slot's off = headroom (frame start)
- *
- * Trade-offs:
- *  - Slots for the next read are taken from the pool ahead of time (`refill`, up to kBatch), so a wake
- *    does not alloc per frame; the price is up to kBatch slots parked per TAP port while idle.
- *  - At most kMaxRoundsPerWake batches per wake, then back to the loop so other ports get a turn; the
- *    poll is level-triggered, so frames still queued in the kernel wake us again at once.
- *  - When the pool is empty, frames are read into a private scratch buffer and counted as `no-buffer`
- *    drops instead of being left in the kernel: leaving them would make the level-triggered poll spin.
- *  - With vnetHdr the 12-byte virtio_net_hdr is parsed on receive into the slot's offload metadata
- *    (the slot's oflags/gsoType/gsoSize/csumStart/csumOffset) and rebuilt from it on transmit (vnet-hdr.ts
- *    holds the parse/validate/emit; this file only places the header in the headroom). With `offload`,
- *    TUNSETOFFLOAD lets the kernel hand over 64 KB GSO frames with partial checksums and accept the same
- *    back (passthrough, docs/offloads.md); without it the kernel sends only complete frames. A header
- *    that claims more than the frame holds, or a GSO type the switch cannot segment, is dropped here
- *    (`bad-vnet-hdr`, `gso-unsupported`) so nothing later trusts it.
- *  - No allocation, closure or exception per packet on either path: the one closure (onReadable) is made
- *    per NIC at construction.
+ * Design notes: README.md in this folder, section "tap.ts".
  */
 import type { PacketPool } from '../dataplane/pool.js';
 import { Meta } from '../dataplane/slot-meta.js';

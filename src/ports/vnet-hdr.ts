@@ -8,18 +8,7 @@
  *         | flags | gso_type | hdr_len | gso_size | csum_start | csum_offset | num_buffers |
  *   (little-endian: a TAP uses the host's order unless TUNSETVNETBE, and our hosts are x86/arm64 LE)
  *
- * Why validate here: the header comes from a guest or the host kernel and is the only place its claims
- * can be checked against the frame length once. After `readVnetHdr` accepts it, the
- * offloads (offload/*.ts) trust csumStart/csumOffset to lie inside the frame and a GSO frame to have a
- * non-zero MSS and a partial checksum to finish.
- *
- * Trade-offs:
- * - hdr_len is not read: it is a hint (Linux recomputes it), and segment.ts walks the headers itself.
- *   On emit it is derived from the TCP data offset (or UDP's fixed 8 bytes), as Linux fills it.
- * - DATA_VALID is kept, NEEDS_CSUM kept; other flag bits (RSC_INFO, which needs a negotiated feature
- *   a TAP never offers) are dropped, never refused.
- * - On refusal nothing in the slot's metadata is written: the caller may reuse the slot as is.
- * - Returns a string literal (interned: no allocation) so the caller can hand it to `sink.drop` as is.
+ * Design notes: README.md in this folder, section "vnet-hdr.ts".
  */
 import { kGsoEcn, kGsoNone, kGsoTcp4, kGsoTcp6, kGsoUdpL4, kOffDataValid, kOffNeedsCsum, type PacketPool } from '../dataplane/pool.js';
 import { Meta, Meta16 } from '../dataplane/slot-meta.js';

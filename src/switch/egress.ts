@@ -9,14 +9,7 @@
  * clone is made; when every destination wants it tagged, the tag is inserted in place (4 bytes into the
  * headroom, 12 bytes moved). Each queued reference bumps the slot's `refs`; the engine releases after transmit.
  *
- * Per destination, before any tag goes in, two more rules apply: private VLAN reachability
- * (port-table.ts pvlanAllows) and the destination's egress filter (inbound port ACLs, policy/acls.ts,
- * reached through the EgressFilter interface so this layer never imports policy/).
- *
- * Egress drops are counted against the egress port (where the frame could not go): `link-down`,
- * `vlan-not-allowed`, `pvlan-isolated` (known unicast only: a flood simply skips ports it may not reach),
- * `acl-deny`, `mtu-exceeded` (longer than MTU + 14, +4 when tagged), `ring-full`: not through the slot's `aux`,
- * which charges the ingress port. The batch is empty when it returns: every frame is queued or dropped.
+ * Design notes: README.md in this folder, section "egress.ts".
  */
 import { Counters } from '../dataplane/counters.js';
 import type { Batch, GraphNode } from '../dataplane/graph.js';

@@ -1,5 +1,5 @@
 /**
- * Learning and forwarding nodes (docs/design.md, pipeline step 2, section 4): learn the source (VLAN, MAC) on
+ * Learning and forwarding nodes (docs/design.md, pipeline step 2; docs/forwarding.md): learn the source (VLAN, MAC) on
  * the ingress port, then look up the destination. Group destinations and unknown unicast become
  * `kFlood`; a destination learned on the ingress port is filtered (`same-port`): a frame never goes back
  * where it came from.

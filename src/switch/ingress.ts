@@ -1,6 +1,6 @@
 /**
  * Ingress node: the edge check and VLAN classification of every received frame (docs/design.md,
- * step 1, and section 4). Length is checked here once; nodes after it trust the header.
+ * pipeline step 1; docs/vlans.md). Length is checked here once; nodes after it trust the header.
  *
  * - shorter than 14 bytes: `malformed`; TPID 0x8100 but shorter than 18: `truncated-vlan`
  *   (frames of 14..59 bytes are legal: the kernel never pads TAP frames, an ARP is 42 bytes)

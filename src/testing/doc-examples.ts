@@ -3,23 +3,7 @@
  * check of a command's output against the output the page shows. The page is the test's script: what a
  * reader copies is what runs (src/e2e/readme.test.ts runs it in a namespace sandbox).
  *
- * The convention, for whoever writes the pages:
- *   ```sh      a block of commands; it runs, in page order, as one `bash -e -o pipefail` script and must
- *              exit 0 (every command in it, not just the last).
- *   ```text    the output of the ```sh block before it (stdout and stderr, as a terminal shows them). A
- *              line `...` stands for any number of lines, `...` inside a line for any text; a run of
- *              spaces matches any run of spaces or tabs, and trailing spaces do not count.
- *   <!-- example: MODE -->  on the line right above a ```sh fence changes how it runs:
- *     skip: WHY      not run (it would change the machine, never ends, or stands for the reader's own VM);
- *     background     started and left running until the page's examples end, then stopped; a ```text
- *                    block after it is awaited in its output (a daemon's "API on" line);
- *     until-match    run again until its output matches the ```text block after it (state that follows a
- *                    background process, e.g. a QEMU connecting), within a deadline.
- * Other fences never run: ```json blocks are config snippets (readme.test.ts validates each as a whole
- * config file, a switch or a port), plain ``` blocks are anything else.
- *
- * Trade-off: a deliberately small grammar (no per-line markers, no variables) so a page reads as plain
- * documentation; a command that cannot run as written is marked skip with its reason, in the page.
+ * Design notes: README.md in this folder, section "doc-examples.ts".
  */
 
 export type ExampleMode = 'run' | 'skip' | 'background' | 'until-match';
