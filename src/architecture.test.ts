@@ -112,6 +112,18 @@ test('no import cycle between files', () => {
 test('the checker sees what it checks: a known downward import and a made-up cycle', () => {
   const g = importGraph();
   assert.ok(g.get('engine/worker.ts')?.includes('engine/engine.ts'), 'engine/worker.ts imports engine/engine.ts');
-  assert.ok((g.get('control/managed-switch.ts') ?? []).some((t) => t.startsWith('runtime/')), 'control drives the runtime');
-  assert.deepEqual(findCycle(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']]])), ['a', 'b', 'c', 'a']);
+  assert.ok(
+    (g.get('control/managed-switch.ts') ?? []).some((t) => t.startsWith('runtime/')),
+    'control drives the runtime',
+  );
+  assert.deepEqual(
+    findCycle(
+      new Map([
+        ['a', ['b']],
+        ['b', ['c']],
+        ['c', ['a']],
+      ]),
+    ),
+    ['a', 'b', 'c', 'a'],
+  );
 });

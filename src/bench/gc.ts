@@ -72,7 +72,14 @@ function delta(a: Snap, b: Snap, seconds: number): GcPhase {
 /** Let the observer's entries (delivered on each worker's loop after the GC) land in the counters. */
 const settle = () => sleep(200);
 
-async function runCase(lab: NetnsLab, tag: string, workers: number, pollWindowUs: number, seconds: number, round: number): Promise<GcBenchRow> {
+async function runCase(
+  lab: NetnsLab,
+  tag: string,
+  workers: number,
+  pollWindowUs: number,
+  seconds: number,
+  round: number,
+): Promise<GcBenchRow> {
   const a: BenchHost = { ns: await lab.addNs(`ga${tag}`), dev: lab.ifname(`ga${tag}`), ip: '10.78.0.1', mac: '' };
   const b: BenchHost = { ns: await lab.addNs(`gb${tag}`), dev: lab.ifname(`gb${tag}`), ip: '10.78.0.2', mac: '' };
   const h = new SwitchRuntime({ name: 'gcbench', workers, pollWindowUs }, () => {});
@@ -100,7 +107,13 @@ async function runCase(lab: NetnsLab, tag: string, workers: number, pollWindowUs
     const ping = await pingRtt(lab, a, b, seconds * 100, 0.01);
     const lightS = (performance.now() - t1) / 1000;
     await settle();
-    const light = { ...delta(s0, snap(h), lightS), p50Us: ping.p50Us, p99Us: ping.p99Us, maxUs: ping.maxUs, received: ping.received };
+    const light = {
+      ...delta(s0, snap(h), lightS),
+      p50Us: ping.p50Us,
+      p99Us: ping.p99Us,
+      maxUs: ping.maxUs,
+      received: ping.received,
+    };
 
     s0 = snap(h);
     const t2 = performance.now();
@@ -114,7 +127,9 @@ async function runCase(lab: NetnsLab, tag: string, workers: number, pollWindowUs
   }
 }
 
-export async function compareGc(opts: { seconds?: number; rounds?: number; workers?: number; windows?: number[]; log?: (l: string) => void } = {}): Promise<GcBenchRow[]> {
+export async function compareGc(
+  opts: { seconds?: number; rounds?: number; workers?: number; windows?: number[]; log?: (l: string) => void } = {},
+): Promise<GcBenchRow[]> {
   const seconds = opts.seconds ?? 10;
   const rounds = opts.rounds ?? 1;
   const workers = opts.workers ?? 2;
@@ -139,14 +154,23 @@ export async function compareGc(opts: { seconds?: number; rounds?: number; worke
 }
 
 const gcText = (p: GcPhase) =>
-  p.workers.map((w, i) => `w${i} ${w.minor}+${w.major} GC, ${(w.pauseUs / 1000).toFixed(1)} ms, ${w.longPauses} over 1 ms${w.maxPauseUs ? ` (max ${(w.maxPauseUs / 1000).toFixed(2)})` : ''}`).join('; ');
+  p.workers
+    .map(
+      (w, i) =>
+        `w${i} ${w.minor}+${w.major} GC, ${(w.pauseUs / 1000).toFixed(1)} ms, ${w.longPauses} over 1 ms${w.maxPauseUs ? ` (max ${(w.maxPauseUs / 1000).toFixed(2)})` : ''}`,
+    )
+    .join('; ');
 
 export function describeGc(rows: GcBenchRow[]): string {
   const lines = ['GC per datapath worker (bench/gc.ts): minor+major collections, total pause, pauses over 1 ms'];
   for (const r of rows) {
     lines.push(`round ${r.round}, ${r.workers} workers, poll window ${r.pollWindowUs} us:`);
-    lines.push(`  idle ${r.idle.seconds.toFixed(0)} s: ${(r.idle.cores * 100).toFixed(2)} % of a core; ${gcText(r.idle)}`);
-    lines.push(`  ping 10 ms: p50 ${r.light.p50Us.toFixed(0)} us, p99 ${r.light.p99Us.toFixed(0)} us, max ${r.light.maxUs.toFixed(0)} us; ${gcText(r.light)}`);
+    lines.push(
+      `  idle ${r.idle.seconds.toFixed(0)} s: ${(r.idle.cores * 100).toFixed(2)} % of a core; ${gcText(r.idle)}`,
+    );
+    lines.push(
+      `  ping 10 ms: p50 ${r.light.p50Us.toFixed(0)} us, p99 ${r.light.p99Us.toFixed(0)} us, max ${r.light.maxUs.toFixed(0)} us; ${gcText(r.light)}`,
+    );
     lines.push(`  iperf3 TCP: ${r.heavy.gbps.toFixed(2)} Gbit/s; ${gcText(r.heavy)}`);
   }
   return lines.join('\n');
@@ -168,7 +192,12 @@ async function main(): Promise<void> {
     return;
   }
   const windows = values['poll-window'].split(',').map(Number);
-  const rows = await compareGc({ seconds: Number(values.seconds), rounds: Number(values.rounds), workers: Number(values.workers), windows });
+  const rows = await compareGc({
+    seconds: Number(values.seconds),
+    rounds: Number(values.rounds),
+    workers: Number(values.workers),
+    windows,
+  });
   console.log(`\n${describeGc(rows)}`);
   if (values.out) writeFileSync(values.out, JSON.stringify(rows, null, 2) + '\n');
 }

@@ -30,8 +30,12 @@ export const kTools: readonly Tool[] = [
   { bin: 'iperf3', pkg: 'iperf3', why: 'TCP throughput (and the UDP fallback generator)' },
   { bin: 'vde_switch', pkg: 'vde2', why: 'the vde_switch peer' },
   { bin: 'trafgen', pkg: 'netsniff-ng', why: '64-byte UDP frame generator' },
-  { bin: 'nft', pkg: 'nftables', why: 'drop the UDP flood at host B\'s ingress (no ICMP answers)' },
-  { bin: 'ovs-vswitchd', pkg: 'openvswitch-switch', why: 'the Open vSwitch peers (ovsdb-server, ovs-vsctl, ovsdb-tool come with it)' },
+  { bin: 'nft', pkg: 'nftables', why: "drop the UDP flood at host B's ingress (no ICMP answers)" },
+  {
+    bin: 'ovs-vswitchd',
+    pkg: 'openvswitch-switch',
+    why: 'the Open vSwitch peers (ovsdb-server, ovs-vsctl, ovsdb-tool come with it)',
+  },
 ];
 
 /** apt-get may wait on the dpkg lock held by another session's install: 10 minutes is generous for the
@@ -64,9 +68,17 @@ function apt(args: string[]): Promise<{ code: number; out: string }> {
     execFile(
       'apt-get',
       args,
-      { timeout: kAptTimeoutMs, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } },
+      {
+        timeout: kAptTimeoutMs,
+        maxBuffer: 64 * 1024 * 1024,
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      },
       (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 1
+          : 0;
         resolve({ code, out: `${stdout}${stderr}` });
       },
     );
@@ -105,6 +117,12 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     console.error(`still missing: ${left.map((t) => `${t.bin} (${t.pkg})`).join(', ')}`);
     process.exitCode = 1;
   } else {
-    console.log('bench tools present: ' + kTools.filter((t) => hasBinary(t.bin)).map((t) => t.bin).join(', '));
+    console.log(
+      'bench tools present: ' +
+        kTools
+          .filter((t) => hasBinary(t.bin))
+          .map((t) => t.bin)
+          .join(', '),
+    );
   }
 }

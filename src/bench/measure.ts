@@ -248,7 +248,13 @@ export async function linkCounters(lab: NetnsLab, h: BenchHost): Promise<LinkCou
     stats64: { rx: { packets: number; bytes: number; dropped: number }; tx: { packets: number; dropped: number } };
   }>;
   const s = j[0].stats64;
-  return { rxPackets: s.rx.packets, rxBytes: s.rx.bytes, rxDropped: s.rx.dropped, txPackets: s.tx.packets, txDropped: s.tx.dropped };
+  return {
+    rxPackets: s.rx.packets,
+    rxBytes: s.rx.bytes,
+    rxDropped: s.rx.dropped,
+    txPackets: s.tx.packets,
+    txDropped: s.tx.dropped,
+  };
 }
 
 // ---------------------------------------------------------------- ping
@@ -286,7 +292,9 @@ export async function warmUpTraffic(lab: NetnsLab, a: BenchHost, b: BenchHost, s
   await lab.exec(a.ns, ['ping', '-q', '-c', '500', '-i', '0.002', '-W', '1', b.ip], { timeoutMs: 20_000 });
   const srv = await startIperfServer(lab, b);
   try {
-    await lab.exec(a.ns, ['iperf3', '-c', b.ip, '-p', String(kIperfPort), '-t', String(seconds)], { timeoutMs: (seconds + 20) * 1000 });
+    await lab.exec(a.ns, ['iperf3', '-c', b.ip, '-p', String(kIperfPort), '-t', String(seconds)], {
+      timeoutMs: (seconds + 20) * 1000,
+    });
     await Promise.race([srv.done, sleep(2_000)]);
   } finally {
     srv.kill();
@@ -294,7 +302,13 @@ export async function warmUpTraffic(lab: NetnsLab, a: BenchHost, b: BenchHost, s
 }
 
 /** `count` echo requests every `intervalS`, one RTT per reply line (`time=0.051 ms`). */
-export async function pingRtt(lab: NetnsLab, from: BenchHost, to: BenchHost, count: number, intervalS: number): Promise<PingResult> {
+export async function pingRtt(
+  lab: NetnsLab,
+  from: BenchHost,
+  to: BenchHost,
+  count: number,
+  intervalS: number,
+): Promise<PingResult> {
   const r = await lab.exec(from.ns, ['ping', '-n', '-c', String(count), '-i', String(intervalS), '-W', '1', to.ip], {
     timeoutMs: 10_000 + count * intervalS * 1000 * 4,
   });
@@ -356,15 +370,26 @@ export interface TcpResult {
 
 /** `streams` TCP streams A -> B for `seconds` (+1 omitted), switch CPU, frames and bytes counted over the
  *  whole run. */
-export async function iperfTcp(lab: NetnsLab, a: BenchHost, b: BenchHost, seconds: number, win: Window, streams = 1): Promise<TcpResult> {
+export async function iperfTcp(
+  lab: NetnsLab,
+  a: BenchHost,
+  b: BenchHost,
+  seconds: number,
+  win: Window,
+  streams = 1,
+): Promise<TcpResult> {
   const srv = await startIperfServer(lab, b);
   try {
     const a0 = await linkCounters(lab, a);
     const b0 = await linkCounters(lab, b);
     win.open();
-    const r = await lab.exec(a.ns, ['iperf3', '-c', b.ip, '-p', String(kIperfPort), '-t', String(seconds), '-O', '1', '-P', String(streams), '-J'], {
-      timeoutMs: (seconds + 20) * 1000,
-    });
+    const r = await lab.exec(
+      a.ns,
+      ['iperf3', '-c', b.ip, '-p', String(kIperfPort), '-t', String(seconds), '-O', '1', '-P', String(streams), '-J'],
+      {
+        timeoutMs: (seconds + 20) * 1000,
+      },
+    );
     const window = win.close();
     const a1 = await linkCounters(lab, a);
     const b1 = await linkCounters(lab, b);
@@ -414,7 +439,11 @@ export interface UdpResult {
   window: WindowResult;
 }
 
-const hexBytes = (mac: string) => mac.split(':').map((x) => `0x${x}`).join(', ');
+const hexBytes = (mac: string) =>
+  mac
+    .split(':')
+    .map((x) => `0x${x}`)
+    .join(', ');
 const ipBytes = (ip: string) => ip.split('.').join(', ');
 
 /** trafgen packet config: one 60-byte IPv4/UDP frame A -> B with a correct IP checksum, UDP csum 0. */
@@ -464,7 +493,15 @@ export async function removeUdpSink(lab: NetnsLab, b: BenchHost): Promise<void> 
 }
 
 /** Flood 64-byte frames from A for warm-up + `seconds`; count at B's interface over the last `seconds`. */
-export async function udpFlood(lab: NetnsLab, a: BenchHost, b: BenchHost, seconds: number, generator: Generator, tmpDir: string, win: Window): Promise<UdpResult> {
+export async function udpFlood(
+  lab: NetnsLab,
+  a: BenchHost,
+  b: BenchHost,
+  seconds: number,
+  generator: Generator,
+  tmpDir: string,
+  win: Window,
+): Promise<UdpResult> {
   // iperf3's server must see its datagrams (port 5201, which the sink would not drop anyway)
   const sunk = generator === 'trafgen' && (await addUdpSink(lab, b, tmpDir));
   try {
@@ -474,7 +511,15 @@ export async function udpFlood(lab: NetnsLab, a: BenchHost, b: BenchHost, second
   }
 }
 
-async function flood(lab: NetnsLab, a: BenchHost, b: BenchHost, seconds: number, generator: Generator, tmpDir: string, win: Window): Promise<Omit<UdpResult, 'sunk'>> {
+async function flood(
+  lab: NetnsLab,
+  a: BenchHost,
+  b: BenchHost,
+  seconds: number,
+  generator: Generator,
+  tmpDir: string,
+  win: Window,
+): Promise<Omit<UdpResult, 'sunk'>> {
   let cmd: string[];
   if (generator === 'trafgen') {
     const cfg = join(tmpDir, `trafgen-${a.ns}.cfg`);
@@ -482,7 +527,20 @@ async function flood(lab: NetnsLab, a: BenchHost, b: BenchHost, seconds: number,
     cmd = ['trafgen', '--no-sock-mem', '--notouch-irq', '--cpus', '1', '--no-cpu-stats', '--dev', a.dev, '--conf', cfg];
   } else {
     // iperf3 needs a server; its results are not used, B's interface counters are
-    cmd = ['iperf3', '-c', b.ip, '-p', String(kIperfPort), '-u', '-l', String(kUdpPayload), '-b', '0', '-t', String(seconds + 2)];
+    cmd = [
+      'iperf3',
+      '-c',
+      b.ip,
+      '-p',
+      String(kIperfPort),
+      '-u',
+      '-l',
+      String(kUdpPayload),
+      '-b',
+      '0',
+      '-t',
+      String(seconds + 2),
+    ];
   }
   const srv = generator === 'iperf3' ? await startIperfServer(lab, b) : null;
   // its own process group, so a trafgen that forks a worker is stopped whole

@@ -29,7 +29,11 @@ const kPresets: ModerationConfig[] = ['off', 'low', 'medium', 'high', 'adaptive'
 const kCases: Case[] = [
   { name: '1 worker', cfg: { workers: 1 }, hop: false },
   { name: '2 workers, Dynamic VMQ (no hop)', cfg: { workers: 2 }, hop: false },
-  ...kPresets.map((m) => ({ name: `2 workers, hop, moderation ${typeof m === 'string' ? m : `${m.packets}/${m.timeUs}`}`, cfg: { workers: 2, dvmq: { enabled: false }, moderation: m }, hop: true })),
+  ...kPresets.map((m) => ({
+    name: `2 workers, hop, moderation ${typeof m === 'string' ? m : `${m.packets}/${m.timeUs}`}`,
+    cfg: { workers: 2, dvmq: { enabled: false }, moderation: m },
+    hop: true,
+  })),
 ];
 
 export interface ModerationBenchRow {
@@ -61,7 +65,9 @@ async function runCase(lab: NetnsLab, c: Case, count: number, interval: number, 
 }
 
 /** Every case, `rounds` times; medians per case (npm run bench calls this too). */
-export async function compareModeration(opts: { count?: number; interval?: number; rounds?: number; log?: (line: string) => void } = {}): Promise<ModerationBenchRow[]> {
+export async function compareModeration(
+  opts: { count?: number; interval?: number; rounds?: number; log?: (line: string) => void } = {},
+): Promise<ModerationBenchRow[]> {
   const count = opts.count ?? 300;
   const interval = opts.interval ?? 0.01;
   const rounds = opts.rounds ?? 1;
@@ -74,7 +80,18 @@ export async function compareModeration(opts: { count?: number; interval?: numbe
       for (const c of kCases) {
         const res = await runCase(lab, c, count, interval, r * kCases.length + kCases.indexOf(c));
         samples.set(c.name, [...(samples.get(c.name) ?? []), res]);
-        log(JSON.stringify({ bench: 'moderation-rtt', round: r + 1, case: c.name, p50Us: res.p50Us, p99Us: res.p99Us, avgUs: Math.round(res.avgUs), received: res.received, sent: res.sent }));
+        log(
+          JSON.stringify({
+            bench: 'moderation-rtt',
+            round: r + 1,
+            case: c.name,
+            p50Us: res.p50Us,
+            p99Us: res.p99Us,
+            avgUs: Math.round(res.avgUs),
+            received: res.received,
+            sent: res.sent,
+          }),
+        );
       }
     }
     for (const c of kCases) {
@@ -97,21 +114,36 @@ export async function compareModeration(opts: { count?: number; interval?: numbe
 
 /** The rows as a table. */
 export function describeModeration(rows: ModerationBenchRow[]): string {
-  const lines = ['moderation: ping RTT through the switch (bench/moderation.ts)', 'case                                          p50 us   p99 us'];
-  for (const r of rows) lines.push(`${r.case.padEnd(44)} ${String(Math.round(r.p50Us)).padStart(7)} ${String(Math.round(r.p99Us)).padStart(8)}`);
+  const lines = [
+    'moderation: ping RTT through the switch (bench/moderation.ts)',
+    'case                                          p50 us   p99 us',
+  ];
+  for (const r of rows)
+    lines.push(
+      `${r.case.padEnd(44)} ${String(Math.round(r.p50Us)).padStart(7)} ${String(Math.round(r.p99Us)).padStart(8)}`,
+    );
   return lines.join('\n');
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { count: { type: 'string', default: '300' }, interval: { type: 'string', default: '0.01' }, rounds: { type: 'string', default: '1' }, out: { type: 'string' } },
+    options: {
+      count: { type: 'string', default: '300' },
+      interval: { type: 'string', default: '0.01' },
+      rounds: { type: 'string', default: '1' },
+      out: { type: 'string' },
+    },
   });
   const skip = netnsSkipReason();
   if (skip) {
     console.log(JSON.stringify({ bench: 'moderation-rtt', skipped: skip }));
     return;
   }
-  const rows = await compareModeration({ count: Number(values.count), interval: Number(values.interval), rounds: Number(values.rounds) });
+  const rows = await compareModeration({
+    count: Number(values.count),
+    interval: Number(values.interval),
+    rounds: Number(values.rounds),
+  });
   console.log(`\n${describeModeration(rows)}`);
   if (values.out) writeFileSync(values.out, JSON.stringify(rows, null, 2) + '\n');
 }

@@ -14,10 +14,37 @@ import { fileURLToPath } from 'node:url';
 import { TestDaemon } from '../testing/daemon.js';
 import type { NetnsLab } from '../testing/netns.js';
 
-export type PeerName = 'vswitch' | 'vswitch-offload' | 'vswitch-poll' | 'vswitch-base' | 'vde' | 'bridge' | 'ovs' | 'ovs-tso' | 'tapfwd';
-export const kPeerNames: readonly PeerName[] = ['vswitch', 'vswitch-offload', 'vswitch-poll', 'vswitch-base', 'vde', 'bridge', 'ovs', 'ovs-tso', 'tapfwd'];
+export type PeerName =
+  | 'vswitch'
+  | 'vswitch-offload'
+  | 'vswitch-poll'
+  | 'vswitch-base'
+  | 'vde'
+  | 'bridge'
+  | 'ovs'
+  | 'ovs-tso'
+  | 'tapfwd';
+export const kPeerNames: readonly PeerName[] = [
+  'vswitch',
+  'vswitch-offload',
+  'vswitch-poll',
+  'vswitch-base',
+  'vde',
+  'bridge',
+  'ovs',
+  'ovs-tso',
+  'tapfwd',
+];
 /** Peers `npm run bench` runs without --only: the two opt-in variants (a poll window, another build) are left out. */
-export const kDefaultPeers: readonly PeerName[] = ['vswitch', 'vswitch-offload', 'vde', 'bridge', 'ovs', 'ovs-tso', 'tapfwd'];
+export const kDefaultPeers: readonly PeerName[] = [
+  'vswitch',
+  'vswitch-offload',
+  'vde',
+  'bridge',
+  'ovs',
+  'ovs-tso',
+  'tapfwd',
+];
 /** The vswitch variants: the runner reports each as a ratio to every other peer. */
 export const kVswitchPeers: readonly PeerName[] = ['vswitch', 'vswitch-offload', 'vswitch-poll', 'vswitch-base'];
 
@@ -47,7 +74,17 @@ export interface Peer {
 }
 
 /** Namespace tags per peer: two letters keep `<prefix>-<tag><role>` short. */
-const kTag: Record<PeerName, string> = { vswitch: 'vs', 'vswitch-offload': 'vo', 'vswitch-poll': 'vp', 'vswitch-base': 'vb', vde: 'vd', bridge: 'br', ovs: 'ov', 'ovs-tso': 'ot', tapfwd: 'tf' };
+const kTag: Record<PeerName, string> = {
+  vswitch: 'vs',
+  'vswitch-offload': 'vo',
+  'vswitch-poll': 'vp',
+  'vswitch-base': 'vb',
+  vde: 'vd',
+  bridge: 'br',
+  ovs: 'ov',
+  'ovs-tso': 'ot',
+  tapfwd: 'tf',
+};
 /** How long a daemonised vde_switch may take to write its pidfile: it does so right after fork. */
 const kPidfileWaitMs = 5_000;
 /** Grace between SIGTERM and SIGKILL when stopping a switch: vde_switch exits at once on SIGTERM,
@@ -119,7 +156,10 @@ async function linuxBridge(lab: NetnsLab): Promise<Peer> {
   const br = 'br0';
   await lab.ip(s, 'link', 'add', br, 'type', 'bridge');
   await lab.ip(s, 'link', 'set', 'dev', br, 'up');
-  for (const [h, side] of [[a, 'pa'], [b, 'pb']] as const) {
+  for (const [h, side] of [
+    [a, 'pa'],
+    [b, 'pb'],
+  ] as const) {
     // the switch-side end is created in the switch namespace, its peer straight in the host's
     await lab.ip(s, 'link', 'add', side, 'type', 'veth', 'peer', 'name', h.dev, 'netns', h.ns);
     await lab.ip(s, 'link', 'set', 'dev', side, 'master', br);
@@ -154,7 +194,11 @@ async function vdeSwitch(lab: NetnsLab, register: Register): Promise<Peer> {
   };
   register(stop);
   try {
-    await lab.exec(s, ['vde_switch', '-d', '-s', join(dir, 'ctl'), '-M', join(dir, 'mgmt'), '-p', pidfile, '-t', a.dev, '-t', b.dev], { check: true });
+    await lab.exec(
+      s,
+      ['vde_switch', '-d', '-s', join(dir, 'ctl'), '-M', join(dir, 'mgmt'), '-p', pidfile, '-t', a.dev, '-t', b.dev],
+      { check: true },
+    );
     const deadline = Date.now() + kPidfileWaitMs;
     while (pid === 0) {
       pid = readPidfile(pidfile);
@@ -179,7 +223,12 @@ async function vdeSwitch(lab: NetnsLab, register: Register): Promise<Peer> {
   };
 }
 
-async function vswitch(lab: NetnsLab, register: Register, offload: boolean, variant: { name: PeerName; pollWindowUs?: number; cli?: string } | null = null): Promise<Peer> {
+async function vswitch(
+  lab: NetnsLab,
+  register: Register,
+  offload: boolean,
+  variant: { name: PeerName; pollWindowUs?: number; cli?: string } | null = null,
+): Promise<Peer> {
   const name: PeerName = variant?.name ?? (offload ? 'vswitch-offload' : 'vswitch');
   const { s, a, b } = await hostNamespaces(lab, name);
   const opt = offload ? { offload: true } : {};
@@ -266,15 +315,32 @@ async function openVSwitch(lab: NetnsLab, register: Register, tso: boolean): Pro
   try {
     await ovs(['ovsdb-tool', 'create', db, kOvsSchema]);
     await ovs([
-      'ovsdb-server', db, `--remote=p${sock}`, `--pidfile=${pidfiles.db}`, `--unixctl=${join(dir, 'ovsdb-server.ctl')}`,
-      `--log-file=${join(dir, 'ovsdb-server.log')}`, '-vconsole:off', '--detach', '--no-chdir',
+      'ovsdb-server',
+      db,
+      `--remote=p${sock}`,
+      `--pidfile=${pidfiles.db}`,
+      `--unixctl=${join(dir, 'ovsdb-server.ctl')}`,
+      `--log-file=${join(dir, 'ovsdb-server.log')}`,
+      '-vconsole:off',
+      '--detach',
+      '--no-chdir',
     ]);
     dbPid = readPidfile(pidfiles.db);
     if (dbPid === 0) throw new Error('ovsdb-server wrote no pidfile');
-    await vsctl('--no-wait', 'init', ...(tso ? ['--', 'set', 'Open_vSwitch', '.', 'other_config:userspace-tso-enable=true'] : []));
+    await vsctl(
+      '--no-wait',
+      'init',
+      ...(tso ? ['--', 'set', 'Open_vSwitch', '.', 'other_config:userspace-tso-enable=true'] : []),
+    );
     await ovs([
-      'ovs-vswitchd', sock, `--pidfile=${pidfiles.vsd}`, `--unixctl=${join(dir, 'ovs-vswitchd.ctl')}`,
-      `--log-file=${join(dir, 'ovs-vswitchd.log')}`, '-vconsole:off', '--detach', '--no-chdir',
+      'ovs-vswitchd',
+      sock,
+      `--pidfile=${pidfiles.vsd}`,
+      `--unixctl=${join(dir, 'ovs-vswitchd.ctl')}`,
+      `--log-file=${join(dir, 'ovs-vswitchd.log')}`,
+      '-vconsole:off',
+      '--detach',
+      '--no-chdir',
     ]);
     vsdPid = readPidfile(pidfiles.vsd);
     if (vsdPid === 0) throw new Error('ovs-vswitchd wrote no pidfile');
@@ -409,7 +475,12 @@ export type Register = (stop: () => Promise<void>) => void;
 
 /** Build one peer inside `lab`. On failure nothing of the peer's process is left running; `register`
  *  gets the stopper as soon as there may be a process to stop (SIGINT during setup). */
-export function setupPeer(name: PeerName, lab: NetnsLab, register: Register = () => {}, opts: PeerOptions = {}): Promise<Peer> {
+export function setupPeer(
+  name: PeerName,
+  lab: NetnsLab,
+  register: Register = () => {},
+  opts: PeerOptions = {},
+): Promise<Peer> {
   switch (name) {
     case 'vswitch':
       return vswitch(lab, register, false);

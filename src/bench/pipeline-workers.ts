@@ -51,7 +51,15 @@ export interface WorkersRunResult {
   hopFraction: number;
   /** Per worker: Mpps delivered by its NICs, frames it injected (after set-up) and switched, frames it handed to another worker,
    *  doorbell rings it sent, drains (doorbell seen changed), pacing waits. */
-  perWorker: Array<{ mpps: number; injected: number; switched: number; sentAway: number; signalsSent: number; drains: number; paceWaits: number }>;
+  perWorker: Array<{
+    mpps: number;
+    injected: number;
+    switched: number;
+    sentAway: number;
+    signalsSent: number;
+    drains: number;
+    paceWaits: number;
+  }>;
   /** Other processes' CPU during the window, in cores (all busy time less this process's), and the
    *  hypervisor's steal as a fraction of all cores' time: what says a run was disturbed. */
   foreignCores: number;
@@ -116,7 +124,11 @@ function frame(p: number, flow: number, broadcast = false): Uint8Array {
 /** The port as the control plane sees it: a TAP (any other endpoint would be pinned to worker 0), with a
  *  MAC (so a VMQ queue and filter) in the vmq and plain cases, without one in rss-cross. */
 function portConfig(p: number, c: WorkersCase): PortSpec {
-  return { name: `bench${p}`, nic: { type: 'tap', name: `vsbench${p}` }, ...(c === 'rss-cross' ? {} : { mac: macOf(p) }) };
+  return {
+    name: `bench${p}`,
+    nic: { type: 'tap', name: `vsbench${p}` },
+    ...(c === 'rss-cross' ? {} : { mac: macOf(p) }),
+  };
 }
 
 /** Worker reading port p's NIC: pair A on worker 0, pair B on worker 1. */
@@ -211,7 +223,11 @@ function runWorker(d: WorkerSetup): void {
     engine.drainRings();
   };
   // read-only views of this worker's outbound rings (pacing), one per other worker
-  const outRings = m ? m.queues.rings[d.index]!.map((sab, w) => (w === d.index ? null : new SlotRing(kRingSize, sab))).filter((r): r is SlotRing => r !== null) : [];
+  const outRings = m
+    ? m.queues.rings[d.index]!.map((sab, w) => (w === d.index ? null : new SlotRing(kRingSize, sab))).filter(
+        (r): r is SlotRing => r !== null,
+      )
+    : [];
   const outBacklog = (): number => {
     let most = 0;
     for (const r of outRings) most = Math.max(most, r.publishedTail() - r.publishedHead());
@@ -353,7 +369,9 @@ async function waitUntil(what: string, done: () => boolean, timeoutMs = 5000): P
 }
 
 /** One configuration, in this process: set up, learn, warm up, measure, drain, check. */
-export async function run(opts: { case?: WorkersCase; workers?: number; seconds?: number; quick?: boolean } = {}): Promise<WorkersRunResult> {
+export async function run(
+  opts: { case?: WorkersCase; workers?: number; seconds?: number; quick?: boolean } = {},
+): Promise<WorkersRunResult> {
   const c = opts.case ?? 'vmq';
   const n = opts.workers ?? 1;
   const seconds = opts.seconds ?? (opts.quick ? 0.5 : 3);
@@ -366,7 +384,12 @@ export async function run(opts: { case?: WorkersCase; workers?: number; seconds?
   let multi: ((w: number) => WorkerSetup['multi']) | null = null;
   if (c !== 'plain') {
     // the shared memory of a switch, built by the runtime's own builder
-    const tables = new SwitchTables(n, { vmqQueues: 16, rssTableSize: kMaxRss, dvmq: { enabled: false }, moderation: 'off' });
+    const tables = new SwitchTables(n, {
+      vmqQueues: 16,
+      rssTableSize: kMaxRss,
+      dvmq: { enabled: false },
+      moderation: 'off',
+    });
     const q = tables.qc;
     for (let p = 0; p < kPorts; p++) q.portChanged(portConfig(p, c), p);
     qc = q;
@@ -401,7 +424,9 @@ export async function run(opts: { case?: WorkersCase; workers?: number; seconds?
       if (msg.type === 'ready') onReady();
       else onReport(msg);
     });
-    worker.on('error', (err) => failed!(new Error(`pipeline-workers: worker ${w} failed: ${err.stack ?? err.message}`)));
+    worker.on('error', (err) =>
+      failed!(new Error(`pipeline-workers: worker ${w} failed: ${err.stack ?? err.message}`)),
+    );
   }
   const setPhase = (p: Phase) => {
     Atomics.store(ctl, kPhase, p);
@@ -428,9 +453,13 @@ export async function run(opts: { case?: WorkersCase; workers?: number; seconds?
     if (qc) {
       // every ring empty (heads are published after delivery): the learning frames are all switched
       const rings = qc.rings.flat().map((sab) => new SlotRing(kRingSize, sab));
-      await Promise.race([waitUntil('the rings to drain', () => rings.every((r) => r.publishedHead() === r.publishedTail())), failure]);
+      await Promise.race([
+        waitUntil('the rings to drain', () => rings.every((r) => r.publishedHead() === r.publishedTail())),
+        failure,
+      ]);
       await sleep(5);
-      if (fdbView!.count !== kPorts) throw new Error(`expected ${kPorts} learned MACs, the shared table has ${fdbView!.count}`);
+      if (fdbView!.count !== kPorts)
+        throw new Error(`expected ${kPorts} learned MACs, the shared table has ${fdbView!.count}`);
     }
     setPhase(Phase.WarmUp);
     await Promise.race([sleep(kWarmUpMs), failure]);
@@ -443,7 +472,10 @@ export async function run(opts: { case?: WorkersCase; workers?: number; seconds?
     const secs = (performance.now() - t0) / 1000;
     const dt = cpu1.total - cpu0.total;
     const busy = (dt - (cpu1.idle - cpu0.idle) - (cpu1.steal - cpu0.steal)) / kClkTck;
-    const machine = { foreignCores: Math.max(0, (busy - (cpu1.ownUs - cpu0.ownUs) / 1e6) / secs), steal: dt > 0 ? (cpu1.steal - cpu0.steal) / dt : 0 };
+    const machine = {
+      foreignCores: Math.max(0, (busy - (cpu1.ownUs - cpu0.ownUs) / 1e6) / secs),
+      steal: dt > 0 ? (cpu1.steal - cpu0.steal) / dt : 0,
+    };
     const rs = await Promise.race([Promise.all(reports), failure]);
     return summarise(c, n, rs, machine);
   } finally {
@@ -452,13 +484,19 @@ export async function run(opts: { case?: WorkersCase; workers?: number; seconds?
   }
 }
 
-function summarise(c: WorkersCase, n: number, rs: WorkerReport[], machine: { foreignCores: number; steal: number }): WorkersRunResult {
+function summarise(
+  c: WorkersCase,
+  n: number,
+  rs: WorkerReport[],
+  machine: { foreignCores: number; steal: number },
+): WorkersRunResult {
   const injected = new Array<number>(kPorts).fill(0);
   const sent = new Array<number>(kPorts).fill(0);
-  for (const r of rs) for (let p = 0; p < kPorts; p++) {
-    injected[p] += r.injectedByPort[p]!;
-    sent[p] += r.sentByPort[p]!;
-  }
+  for (const r of rs)
+    for (let p = 0; p < kPorts; p++) {
+      injected[p] += r.injectedByPort[p]!;
+      sent[p] += r.sentByPort[p]!;
+    }
   const totalIn = injected.reduce((s, x) => s + x, 0);
   const totalOut = sent.reduce((s, x) => s + x, 0);
   const drops = rs.reduce((s, r) => s + r.drops, 0);
@@ -489,7 +527,15 @@ function summarise(c: WorkersCase, n: number, rs: WorkerReport[], machine: { for
     hopFraction: r3(switched > 0 ? away / switched : 0),
     perWorker: rs
       .sort((a, b) => a.index - b.index)
-      .map((r) => ({ mpps: r3(r.windowFrames / (r.windowMs / 1000) / 1e6), injected: r.injected, switched: r.switched, sentAway: r.sentAway, signalsSent: r.signalsSent, drains: r.drains, paceWaits: r.paceWaits })),
+      .map((r) => ({
+        mpps: r3(r.windowFrames / (r.windowMs / 1000) / 1e6),
+        injected: r.injected,
+        switched: r.switched,
+        sentAway: r.sentAway,
+        signalsSent: r.signalsSent,
+        drains: r.drains,
+        paceWaits: r.paceWaits,
+      })),
     foreignCores: Math.round(machine.foreignCores * 100) / 100,
     lineTransferNs: Math.round(rs.find((r) => r.index === 0)!.lineTransferNs),
     steal: r3(machine.steal),
@@ -535,7 +581,10 @@ export interface WorkersComparison {
   rounds: number;
   seconds: number;
   /** Median per config over rounds, and every round's Mpps (in round order). */
-  median: Record<string, { mpps: number; cpuNsPerFrame: number; threadNsPerFrame: number; hopFraction: number; lineTransferNs: number }>;
+  median: Record<
+    string,
+    { mpps: number; cpuNsPerFrame: number; threadNsPerFrame: number; hopFraction: number; lineTransferNs: number }
+  >;
   perRound: Record<string, number[]>;
   /** 2 workers / 1 worker, median of the per-round ratios (a round measures both within seconds). */
   vmqRatio: number;
@@ -576,13 +625,23 @@ export async function compareWorkers(
     for (let i = 0; i < kConfigs.length; i++) {
       const k = kConfigs[(i + r) % kConfigs.length]!;
       const idleBefore = await waitForIdle(kIdleThreshold, idleWaitMs);
-      const out = execFileSync(process.execPath, [self, '--case', k.case, '--workers', String(k.workers), '--seconds', String(seconds)], { encoding: 'utf8' });
+      const out = execFileSync(
+        process.execPath,
+        [self, '--case', k.case, '--workers', String(k.workers), '--seconds', String(seconds)],
+        { encoding: 'utf8' },
+      );
       const res = JSON.parse(out.trim()) as WorkersRunResult;
       const why: string[] = [];
       if (!idleBefore.ok) why.push(`not idle before (${Math.round(idleBefore.idle * 100)} % idle)`);
       if (res.foreignCores > kMaxForeignCores) why.push(`other processes used ${res.foreignCores.toFixed(2)} cores`);
       if (res.steal > kMaxSteal) why.push(`steal ${(res.steal * 100).toFixed(1)} %`);
-      const run: WorkersRun = { id: k.id, round: r + 1, ...res, idleBefore, disturbed: why.length > 0 ? why.join('; ') : null };
+      const run: WorkersRun = {
+        id: k.id,
+        round: r + 1,
+        ...res,
+        idleBefore,
+        disturbed: why.length > 0 ? why.join('; ') : null,
+      };
       runs.push(run);
       byId[k.id]!.push(run);
       opts.onRun?.(run);
@@ -600,14 +659,17 @@ export async function compareWorkers(
     };
     perRound[k.id] = xs.map((x) => x.mpps);
   }
-  const ratios = (a: string, b: string) => byId[a]!.map((x, i) => Math.round((x.mpps / byId[b]![i]!.mpps) * 1000) / 1000);
+  const ratios = (a: string, b: string) =>
+    byId[a]!.map((x, i) => Math.round((x.mpps / byId[b]![i]!.mpps) * 1000) / 1000);
   const vmq = ratios('vmq-2w', 'vmq-1w');
   const rss = ratios('rss-cross-2w', 'rss-cross-1w');
   const plain = ratios('plain-2w', 'plain-1w');
   const overPlain = ratios('vmq-2w', 'plain-2w');
   // a hop's cost: the worker threads' CPU per frame rss-cross spends over vmq (both 2 workers, same shared
   // tables), spread over the frames that hopped; it includes RSS's Toeplitz hash, which vmq's steering skips
-  const hops = byId['rss-cross-2w']!.map((x, i) => Math.round((x.threadNsPerFrame - byId['vmq-2w']![i]!.threadNsPerFrame) / Math.max(x.hopFraction, 0.01)));
+  const hops = byId['rss-cross-2w']!.map((x, i) =>
+    Math.round((x.threadNsPerFrame - byId['vmq-2w']![i]!.threadNsPerFrame) / Math.max(x.hopFraction, 0.01)),
+  );
   const vmqRatio = median(vmq);
   const rssRatio = median(rss);
   return {
@@ -627,8 +689,14 @@ export async function compareWorkers(
     hopNs: median(hops),
     perRoundHopNs: hops,
     goal: { what: `vmq: 2 workers >= ${kGoalRatio} x 1 worker`, ratio: vmqRatio, holds: vmqRatio >= kGoalRatio },
-    hopGoal: { what: `rss-cross: 2 workers >= ${kHopGoalRatio} x 1 worker`, ratio: rssRatio, holds: rssRatio >= kHopGoalRatio },
-    disturbedRuns: runs.filter((x) => x.disturbed !== null).map((x) => ({ id: x.id, round: x.round, why: x.disturbed! })),
+    hopGoal: {
+      what: `rss-cross: 2 workers >= ${kHopGoalRatio} x 1 worker`,
+      ratio: rssRatio,
+      holds: rssRatio >= kHopGoalRatio,
+    },
+    disturbedRuns: runs
+      .filter((x) => x.disturbed !== null)
+      .map((x) => ({ id: x.id, round: x.round, why: x.disturbed! })),
     runs,
   };
 }
@@ -643,7 +711,10 @@ export function describe(c: WorkersComparison): string {
     `vmq 1w ${f('vmq-1w')} / 2w ${f('vmq-2w')} Mpps = ${c.vmqRatio.toFixed(2)}x (goal ${kGoalRatio}x: ${c.goal.holds ? 'holds' : 'NO'}; rounds ${rs(c.perRoundVmqRatio)}); ` +
     `rss-cross 1w ${f('rss-cross-1w')} / 2w ${f('rss-cross-2w')} Mpps = ${c.rssCrossRatio.toFixed(2)}x (goal ${kHopGoalRatio}x: ${c.hopGoal.holds ? 'holds' : 'NO'}; rounds ${rs(c.perRoundRssCrossRatio)}; ` +
     `${Math.round(m['rss-cross-2w']!.hopFraction * 100)} % of frames hop, a hop costs ${c.hopNs} ns of CPU (rounds ${c.perRoundHopNs.join(' ')}); a cache line between the workers' cores took ` +
-    `${c.runs.filter((x) => x.id === 'rss-cross-2w').map((x) => x.lineTransferNs).join(' ')} ns); ` +
+    `${c.runs
+      .filter((x) => x.id === 'rss-cross-2w')
+      .map((x) => x.lineTransferNs)
+      .join(' ')} ns); ` +
     `plain (nothing shared) 1w ${f('plain-1w')} / 2w ${f('plain-2w')} Mpps = ${c.plainRatio.toFixed(2)}x (rounds ${rs(c.perRoundPlainRatio)}); ` +
     `vmq 2w / plain 2w ${c.vmq2wOverPlain2w.toFixed(2)}x; ` +
     `${c.disturbedRuns.length} of ${c.runs.length} runs disturbed`

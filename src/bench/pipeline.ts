@@ -49,7 +49,15 @@ const mac = (m: number) => `02:00:5e:00:00:${m.toString(16).padStart(2, '0')}`;
 function frame(dst: number, src: number, _seq: number): Uint8Array {
   const client = 10000 + Math.min(src, dst) * 16 + Math.max(src, dst);
   const [srcPort, dstPort] = src < dst ? [client, 5201] : [5201, client];
-  const f = buildUdp4({ srcMac: mac(src), dstMac: mac(dst), srcIp: `10.0.0.${src}`, dstIp: `10.0.0.${dst}`, srcPort, dstPort, payload: new Uint8Array(22) });
+  const f = buildUdp4({
+    srcMac: mac(src),
+    dstMac: mac(dst),
+    srcIp: `10.0.0.${src}`,
+    dstIp: `10.0.0.${dst}`,
+    srcPort,
+    dstPort,
+    payload: new Uint8Array(22),
+  });
   if (f.length !== kFrameLen) throw new Error(`bench frame is ${f.length} bytes, expected ${kFrameLen}`);
   return f;
 }
@@ -59,7 +67,8 @@ function acl25(): AclRule[] {
   const r: AclRule[] = [];
   for (let i = 0; i < 8; i++) r.push({ action: 'deny', direction: 'both', remoteIp: `192.168.${i}.0/24` });
   for (let i = 0; i < 8; i++) r.push({ action: 'deny', direction: 'both', remoteIp: `2001:db8:${i}::/48` });
-  for (let i = 0; i < 4; i++) r.push({ action: 'deny', direction: 'both', localIp: `172.16.${i}.1`, remoteIp: '10.0.0.0/8' });
+  for (let i = 0; i < 4; i++)
+    r.push({ action: 'deny', direction: 'both', localIp: `172.16.${i}.1`, remoteIp: '10.0.0.0/8' });
   for (let i = 0; i < 4; i++) r.push({ action: 'deny', direction: 'both', remoteMac: `02:00:00:00:01:0${i}` });
   r.push({ action: 'allow', direction: 'both', remoteIp: 'any' });
   return r;
@@ -68,12 +77,15 @@ function acl25(): AclRule[] {
 /** Stateful outbound UDP allow, 23 misses, deny-all inbound: delivery depends on the flow table. */
 function stateful25(): ExtAclRule[] {
   const r: ExtAclRule[] = [{ action: 'allow', direction: 'outbound', weight: 200, protocol: 'udp', stateful: true }];
-  for (let i = 0; i < 23; i++) r.push({ action: 'deny', direction: 'both', weight: 100 - i, protocol: 'tcp', remotePort: `${1000 + i}` });
+  for (let i = 0; i < 23; i++)
+    r.push({ action: 'deny', direction: 'both', weight: 100 - i, protocol: 'tcp', remotePort: `${1000 + i}` });
   r.push({ action: 'deny', direction: 'inbound', weight: 1 });
   return r;
 }
 
-export async function run(opts: { quick?: boolean; seconds?: number; policy?: PipelinePolicy } = {}): Promise<PipelineBenchResult> {
+export async function run(
+  opts: { quick?: boolean; seconds?: number; policy?: PipelinePolicy } = {},
+): Promise<PipelineBenchResult> {
   const seconds = opts.seconds ?? (opts.quick ? 0.5 : 3);
   const policy = opts.policy ?? 'none';
   const engine = new Engine({ clock: new Clock() });
@@ -96,7 +108,11 @@ export async function run(opts: { quick?: boolean; seconds?: number; policy?: Pi
     const others: number[] = [];
     for (let m = 1; m <= macs; m++) (portOf(m) === p ? mine : others).push(m);
     // every (own MAC, other MAC) pair appears: i % 6 picks the peer, floor(i / 6) % 2 the sender
-    batches.push(Array.from({ length: kMaxBatch }, (_, i) => frame(others[i % others.length], mine[Math.floor(i / others.length) % mine.length], i)));
+    batches.push(
+      Array.from({ length: kMaxBatch }, (_, i) =>
+        frame(others[i % others.length], mine[Math.floor(i / others.length) % mine.length], i),
+      ),
+    );
   }
 
   if (policy === 'acl25') for (let p = 0; p < kPorts; p++) engine.setPolicy(p, { acls: acl25() });
@@ -133,7 +149,7 @@ export async function run(opts: { quick?: boolean; seconds?: number; policy?: Pi
     bench: 'pipeline-64B-4ports',
     policy,
     mpps: Math.round((frames / secs / 1e6) * 1000) / 1000,
-    nsPerFrame: Math.round((elapsedMs * 1e6) / frames * 10) / 10,
+    nsPerFrame: Math.round(((elapsedMs * 1e6) / frames) * 10) / 10,
     cpuNsPerFrame: Math.round((cpuNs / frames) * 10) / 10,
     cpuMpps: Math.round((frames / cpuNs) * 1e3 * 1000) / 1000,
     frames,
@@ -170,10 +186,15 @@ export function comparePolicies(opts: { rounds?: number; seconds?: number } = {}
   for (let r = 0; r < rounds; r++)
     for (let k = 0; k < policies.length; k++) {
       const policy = policies[(k + r) % policies.length]!;
-      const out = execFileSync(process.execPath, [self, '--policy', policy, '--seconds', String(seconds)], { encoding: 'utf8' });
+      const out = execFileSync(process.execPath, [self, '--policy', policy, '--seconds', String(seconds)], {
+        encoding: 'utf8',
+      });
       runs[policy].push(JSON.parse(out.trim()) as PipelineBenchResult);
     }
-  const med = (p: PipelinePolicy) => ({ mpps: median(runs[p].map((x) => x.mpps)), nsPerFrame: median(runs[p].map((x) => x.nsPerFrame)) });
+  const med = (p: PipelinePolicy) => ({
+    mpps: median(runs[p].map((x) => x.mpps)),
+    nsPerFrame: median(runs[p].map((x) => x.nsPerFrame)),
+  });
   const perRound = runs.acl25.map((x, i) => Math.round((x.mpps / runs.none[i]!.mpps) * 1000) / 1000);
   return {
     bench: 'pipeline-policy',

@@ -32,7 +32,16 @@ import {
   Window,
   type WindowResult,
 } from './measure.js';
-import { buildTapfwd, kDefaultPeers, kPeerNames, kVswitchPeers, type Peer, type PeerName, type PeerOptions, setupPeer } from './peers.js';
+import {
+  buildTapfwd,
+  kDefaultPeers,
+  kPeerNames,
+  kVswitchPeers,
+  type Peer,
+  type PeerName,
+  type PeerOptions,
+  setupPeer,
+} from './peers.js';
 
 /** Idle fraction of both cores that counts as idle: a compile on one core leaves 50 %, the machine's
  *  own housekeeping a few %. */
@@ -62,9 +71,23 @@ interface Params {
  *  round to round, TCP by up to +-20 % here depending on where the scheduler puts three busy threads
  *  on two cores, so more rounds buy more than longer windows); 3 rounds for a median; 30 s of patience
  *  per trial for an idle machine. */
-const kFull: Params = { rounds: 3, pingCount: 200, pingIntervalS: 0.01, tcpSeconds: 5, udpSeconds: 5, idleWaitMs: 30_000 };
+const kFull: Params = {
+  rounds: 3,
+  pingCount: 200,
+  pingIntervalS: 0.01,
+  tcpSeconds: 5,
+  udpSeconds: 5,
+  idleWaitMs: 30_000,
+};
 /** Smoke check: just enough traffic to exercise every path. */
-const kQuick: Params = { rounds: 1, pingCount: 50, pingIntervalS: 0.01, tcpSeconds: 2, udpSeconds: 2, idleWaitMs: 5_000 };
+const kQuick: Params = {
+  rounds: 1,
+  pingCount: 50,
+  pingIntervalS: 0.01,
+  tcpSeconds: 2,
+  udpSeconds: 2,
+  idleWaitMs: 5_000,
+};
 
 type Metric = 'ping' | 'tcp1' | 'tcp4' | 'udp';
 /** iperf3 parallel streams of the two TCP trials. */
@@ -109,21 +132,28 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--json') json = true;
     else if (a === '--only') {
       const list = (argv[++i] ?? '').split(',').filter(Boolean);
-      for (const p of list) if (!kPeerNames.includes(p as PeerName)) throw new Error(`--only: unknown peer '${p}' (known: ${kPeerNames.join(', ')})`);
+      for (const p of list)
+        if (!kPeerNames.includes(p as PeerName))
+          throw new Error(`--only: unknown peer '${p}' (known: ${kPeerNames.join(', ')})`);
       only = list as PeerName[];
     } else if (a === '--out') out = resolve(argv[++i] ?? '');
     else if (a === '--rounds') rounds = Number(argv[++i]);
     else if (a === '--idle-wait') idleWaitS = Number(argv[++i]);
     else if (a === '--metrics') {
       const list = (argv[++i] ?? '').split(',').filter(Boolean);
-      for (const m of list) if (!kMetrics.includes(m as Metric)) throw new Error(`--metrics: unknown metric '${m}' (known: ${kMetrics.join(', ')})`);
+      for (const m of list)
+        if (!kMetrics.includes(m as Metric))
+          throw new Error(`--metrics: unknown metric '${m}' (known: ${kMetrics.join(', ')})`);
       metrics = list as Metric[];
     } else if (a === '--poll-window') {
       peer.pollWindowUs = Number(argv[++i]);
-      if (!Number.isInteger(peer.pollWindowUs) || peer.pollWindowUs < 0 || peer.pollWindowUs > 1000) throw new Error('--poll-window takes microseconds from 0 to 1000');
+      if (!Number.isInteger(peer.pollWindowUs) || peer.pollWindowUs < 0 || peer.pollWindowUs > 1000)
+        throw new Error('--poll-window takes microseconds from 0 to 1000');
     } else if (a === '--base') peer.baseCli = join(resolve(argv[++i] ?? ''), 'control', 'cli.js');
     else if (a === '-h' || a === '--help') {
-      console.log(`usage: node dist/bench/run.js [--quick] [--only ${kPeerNames.join(',')}] [--rounds N] [--idle-wait S] [--json] [--out FILE] [--metrics ${kMetrics.join(',')}] [--poll-window US] [--base DIST_DIR]`);
+      console.log(
+        `usage: node dist/bench/run.js [--quick] [--only ${kPeerNames.join(',')}] [--rounds N] [--idle-wait S] [--json] [--out FILE] [--metrics ${kMetrics.join(',')}] [--poll-window US] [--base DIST_DIR]`,
+      );
       process.exit(0);
     } else throw new Error(`unknown argument '${a}'`);
   }
@@ -136,13 +166,15 @@ function parseArgs(argv: string[]): Options {
     if (!(idleWaitS >= 0)) throw new Error('--idle-wait takes seconds >= 0');
     params.idleWaitMs = idleWaitS * 1000;
   }
-  if (peer.baseCli !== undefined && !existsSync(peer.baseCli)) throw new Error(`--base: ${peer.baseCli} does not exist (give the other build's dist directory)`);
+  if (peer.baseCli !== undefined && !existsSync(peer.baseCli))
+    throw new Error(`--base: ${peer.baseCli} does not exist (give the other build's dist directory)`);
   return { params, quick, only, metrics, peer, json, out };
 }
 
 function judge(idle: IdleWait, w: WindowResult): string | null {
   const why: string[] = [];
-  if (!idle.ok) why.push(`not idle before (${(idle.idle * 100).toFixed(0)} % idle after ${(idle.waitedMs / 1000).toFixed(0)} s)`);
+  if (!idle.ok)
+    why.push(`not idle before (${(idle.idle * 100).toFixed(0)} % idle after ${(idle.waitedMs / 1000).toFixed(0)} s)`);
   if (w.foreignCores > kMaxForeignCores) why.push(`other processes used ${w.foreignCores.toFixed(2)} cores`);
   if (w.steal > kMaxSteal) why.push(`steal ${(w.steal * 100).toFixed(1)} %`);
   return why.length > 0 ? why.join('; ') : null;
@@ -178,13 +210,24 @@ async function trial<R>(
       continue;
     }
     const { result, window } = out;
-    const t: Trial<R> = { peer: peer.name, metric, round, attempt, idleBefore, window, disturbed: judge(idleBefore, window), result };
+    const t: Trial<R> = {
+      peer: peer.name,
+      metric,
+      round,
+      attempt,
+      idleBefore,
+      window,
+      disturbed: judge(idleBefore, window),
+      result,
+    };
     tries.push(t);
     if (!t.disturbed) break;
     if (attempt === 1) reruns++;
     log(`  ${peer.name} ${metric}: disturbed (${t.disturbed})${attempt === 1 ? ', running it again' : ''}`);
   }
-  return tries.find((t) => !t.disturbed) ?? tries.reduce((x, y) => (y.window.foreignCores < x.window.foreignCores ? y : x));
+  return (
+    tries.find((t) => !t.disturbed) ?? tries.reduce((x, y) => (y.window.foreignCores < x.window.foreignCores ? y : x))
+  );
 }
 
 interface TcpSummary {
@@ -229,21 +272,35 @@ function summariseTcp(peer: Peer, tcps: Trial<TcpResult>[], streams: number): Tc
     gbps: median(tcps.map((t) => t.result.gbps)),
     retransmits: median(tcps.map((t) => t.result.retransmits)),
     switchCores: cores,
-    cpuUsPerFrame: peer.pid === null ? null : median(tcps.map((t) => cpuPer(t.window.switchCpu, t.result.frames) ?? NaN)),
-    cpuUsPerMB: peer.pid === null ? null : median(tcps.map((t) => cpuPer(t.window.switchCpu, t.result.bytes / 1e6) ?? NaN)),
+    cpuUsPerFrame:
+      peer.pid === null ? null : median(tcps.map((t) => cpuPer(t.window.switchCpu, t.result.frames) ?? NaN)),
+    cpuUsPerMB:
+      peer.pid === null ? null : median(tcps.map((t) => cpuPer(t.window.switchCpu, t.result.bytes / 1e6) ?? NaN)),
   };
 }
 
-function summarise(peer: Peer, pings: Trial<PingResult>[], tcp1: Trial<TcpResult>[], tcp4: Trial<TcpResult>[], udps: Trial<UdpResult>[]): PeerSummary {
+function summarise(
+  peer: Peer,
+  pings: Trial<PingResult>[],
+  tcp1: Trial<TcpResult>[],
+  tcp4: Trial<TcpResult>[],
+  udps: Trial<UdpResult>[],
+): PeerSummary {
   const udpCpu = udps.map((t) => cpuPer(t.window.switchCpu, t.result.rxPps * t.window.seconds));
-  const cores = (ts: Trial<unknown>[]) => (peer.pid === null ? null : median(ts.map((t) => (t.window.switchCpu ?? NaN) / t.window.seconds)));
+  const cores = (ts: Trial<unknown>[]) =>
+    peer.pid === null ? null : median(ts.map((t) => (t.window.switchCpu ?? NaN) / t.window.seconds));
   const s: PeerSummary = {
     label: peer.label,
     ping: {
       p50Us: median(pings.map((t) => t.result.p50Us)),
       p99Us: median(pings.map((t) => t.result.p99Us)),
       avgUs: median(pings.map((t) => t.result.avgUs)),
-      loss: pings.reduce((s, t) => s + t.result.sent - t.result.received, 0) / Math.max(1, pings.reduce((s, t) => s + t.result.sent, 0)),
+      loss:
+        pings.reduce((s, t) => s + t.result.sent - t.result.received, 0) /
+        Math.max(
+          1,
+          pings.reduce((s, t) => s + t.result.sent, 0),
+        ),
     },
     tcp1: summariseTcp(peer, tcp1, kTcpStreams.tcp1),
     tcp4: summariseTcp(peer, tcp4, kTcpStreams.tcp4),
@@ -266,7 +323,8 @@ function summarise(peer: Peer, pings: Trial<PingResult>[], tcp1: Trial<TcpResult
   };
   if (kVswitchPeers.includes(peer.name)) {
     const threads: Record<string, number> = {};
-    for (const t of udps) for (const [k, v] of Object.entries(t.window.switchThreads ?? {})) threads[k] = (threads[k] ?? 0) + v;
+    for (const t of udps)
+      for (const [k, v] of Object.entries(t.window.switchThreads ?? {})) threads[k] = (threads[k] ?? 0) + v;
     s.threadsUdp = threads;
   }
   return s;
@@ -343,7 +401,13 @@ const kGoals: ReadonlyArray<Pick<Goal, 'vswitch' | 'peer' | 'metric' | 'atLeast'
   { vswitch: 'vswitch', peer: 'tapfwd', metric: 'udpPps', atLeast: 0.95 },
 ];
 
-const kMetricLabel = { tcp1: 'TCP 1 stream', tcp4: 'TCP 4 streams', udpPps: 'UDP 64 B pps', pingP50: 'RTT p50', pingP99: 'RTT p99' } as const;
+const kMetricLabel = {
+  tcp1: 'TCP 1 stream',
+  tcp4: 'TCP 4 streams',
+  udpPps: 'UDP 64 B pps',
+  pingP50: 'RTT p50',
+  pingP99: 'RTT p99',
+} as const;
 
 function goals(rat: Ratios[]): Goal[] {
   return kGoals.map((g) => {
@@ -363,7 +427,13 @@ function goals(rat: Ratios[]): Goal[] {
 
 function table(rows: string[][]): string {
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r, j) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ') + (j === 0 ? '\n' + w.map((n) => '-'.repeat(n)).join('  ') : '')).join('\n');
+  return rows
+    .map(
+      (r, j) =>
+        r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ') +
+        (j === 0 ? '\n' + w.map((n) => '-'.repeat(n)).join('  ') : ''),
+    )
+    .join('\n');
 }
 
 const f = (x: number | null, digits: number) => (x === null || Number.isNaN(x) ? 'n/a' : x.toFixed(digits));
@@ -372,10 +442,21 @@ const range = (xs: number[], scale: number, digits: number) =>
   xs.length === 0 ? 'n/a' : `${(Math.min(...xs) / scale).toFixed(digits)}-${(Math.max(...xs) / scale).toFixed(digits)}`;
 
 function render(peers: Record<string, PeerSummary>, rat: Ratios[], gs: Goal[], pipeline: unknown): string {
-  const rows = [[
-    'peer', 'RTT p50 us', 'RTT p99 us', 'TCP x1 Gbit/s', 'TCP x4 Gbit/s', 'UDP 64B rx kpps', 'offered kpps',
-    'CPU us/frame UDP', 'CPU us/MB TCP x1', 'cores TCP x1', 'cores UDP',
-  ]];
+  const rows = [
+    [
+      'peer',
+      'RTT p50 us',
+      'RTT p99 us',
+      'TCP x1 Gbit/s',
+      'TCP x4 Gbit/s',
+      'UDP 64B rx kpps',
+      'offered kpps',
+      'CPU us/frame UDP',
+      'CPU us/MB TCP x1',
+      'cores TCP x1',
+      'cores UDP',
+    ],
+  ];
   for (const [name, s] of Object.entries(peers)) {
     rows.push([
       `${name} (${s.label})`,
@@ -393,20 +474,43 @@ function render(peers: Record<string, PeerSummary>, rat: Ratios[], gs: Goal[], p
   }
   let out = table(rows);
   if (rat.length > 0) {
-    const rrows = [['ratio', 'RTT p50', 'RTT p99', 'TCP x1', 'TCP x4', 'UDP 64B pps', 'CPU/frame UDP', 'CPU/MB TCP x1']];
+    const rrows = [
+      ['ratio', 'RTT p50', 'RTT p99', 'TCP x1', 'TCP x4', 'UDP 64B pps', 'CPU/frame UDP', 'CPU/MB TCP x1'],
+    ];
     for (const r of rat) {
-      rrows.push([`${r.vswitch} / ${r.peer}`, f(r.pingP50, 2), f(r.pingP99, 2), f(r.tcp1, 2), f(r.tcp4, 2), f(r.udpPps, 2), f(r.udpCpuPerFrame, 2), f(r.tcp1CpuPerMB, 2)]);
+      rrows.push([
+        `${r.vswitch} / ${r.peer}`,
+        f(r.pingP50, 2),
+        f(r.pingP99, 2),
+        f(r.tcp1, 2),
+        f(r.tcp4, 2),
+        f(r.udpPps, 2),
+        f(r.udpCpuPerFrame, 2),
+        f(r.tcp1CpuPerMB, 2),
+      ]);
     }
     out += '\n\n' + table(rrows);
   }
   const srows = [['range over rounds', 'RTT p50 us', 'TCP x1 Gbit/s', 'TCP x4 Gbit/s', 'UDP 64B rx kpps']];
   for (const [name, s] of Object.entries(peers)) {
-    srows.push([name, range(s.byRound.pingP50Us, 1, 0), range(s.byRound.tcp1Gbps, 1, 2), range(s.byRound.tcp4Gbps, 1, 2), range(s.byRound.udpRxPps, 1000, 0)]);
+    srows.push([
+      name,
+      range(s.byRound.pingP50Us, 1, 0),
+      range(s.byRound.tcp1Gbps, 1, 2),
+      range(s.byRound.tcp4Gbps, 1, 2),
+      range(s.byRound.udpRxPps, 1000, 0),
+    ]);
   }
   out += '\n\n' + table(srows);
   if (gs.length > 0) {
     const grows = [['goal (this run)', 'ratio', 'by round', 'holds']];
-    for (const g of gs) grows.push([g.what, f(g.ratio, 2), range(g.byRound, 1, 2), g.holds === null ? 'not measured' : g.holds ? 'yes' : 'NO']);
+    for (const g of gs)
+      grows.push([
+        g.what,
+        f(g.ratio, 2),
+        range(g.byRound, 1, 2),
+        g.holds === null ? 'not measured' : g.holds ? 'yes' : 'NO',
+      ]);
     out += '\n\n' + table(grows);
   }
   const pl = pipeline as { mpps?: number; nsPerFrame?: number } | null;
@@ -445,7 +549,8 @@ async function main(): Promise<number> {
     if (need('ovs-vswitchd', peer)) skipPeer(peer, 'ovs-vswitchd missing (apt-get install openvswitch-switch failed)');
   }
   const generator: Generator = hasBinary('trafgen') ? 'trafgen' : 'iperf3';
-  if (generator === 'iperf3') log('bench: trafgen missing: 64-byte frames come from iperf3 -u -l 18 -b 0 (caps near 200 k frames/s)');
+  if (generator === 'iperf3')
+    log('bench: trafgen missing: 64-byte frames come from iperf3 -u -l 18 -b 0 (caps near 200 k frames/s)');
 
   const lab = new NetnsLab(runPrefix());
   const tmp = mkdtempSync(join(tmpdir(), 'vswitch-bench-'));
@@ -453,7 +558,8 @@ async function main(): Promise<number> {
   let cleaning: Promise<void> | null = null;
   const cleanup = () =>
     (cleaning ??= (async () => {
-      for (const stop of stoppers.reverse()) await stop().catch((e: Error) => log(`bench: stopping a switch: ${e.message}`));
+      for (const stop of stoppers.reverse())
+        await stop().catch((e: Error) => log(`bench: stopping a switch: ${e.message}`));
       await lab.cleanup().catch((e: Error) => log(`bench: ${e.message}`));
       rmSync(tmp, { recursive: true, force: true });
     })());
@@ -501,7 +607,15 @@ async function main(): Promise<number> {
     for (const x of peers) await warmUpTraffic(lab, x.a, x.b, kWarmUpSeconds);
 
     const byPeer = new Map(
-      peers.map((x) => [x.name, { ping: [] as Trial<PingResult>[], tcp1: [] as Trial<TcpResult>[], tcp4: [] as Trial<TcpResult>[], udp: [] as Trial<UdpResult>[] }]),
+      peers.map((x) => [
+        x.name,
+        {
+          ping: [] as Trial<PingResult>[],
+          tcp1: [] as Trial<TcpResult>[],
+          tcp4: [] as Trial<TcpResult>[],
+          udp: [] as Trial<UdpResult>[],
+        },
+      ]),
     );
     for (let round = 1; round <= p.rounds; round++) {
       // rotate the order each round so no peer always runs first or last
@@ -512,28 +626,52 @@ async function main(): Promise<number> {
         const acc = byPeer.get(peer.name)!;
         await warmUp(lab, peer.a, peer.b);
         const tp = want('ping')
-          ? await trial(peer, 'ping', round, p, log, async (w) => {
-              w.open();
-              const result = await pingRtt(lab, peer.a, peer.b, p.pingCount, p.pingIntervalS);
-              return { result, window: w.close() };
-            }, win)
+          ? await trial(
+              peer,
+              'ping',
+              round,
+              p,
+              log,
+              async (w) => {
+                w.open();
+                const result = await pingRtt(lab, peer.a, peer.b, p.pingCount, p.pingIntervalS);
+                return { result, window: w.close() };
+              },
+              win,
+            )
           : null;
         if (tp) acc.ping.push(tp);
         const tcps: Trial<TcpResult>[] = [];
         for (const metric of ['tcp1', 'tcp4'] as const) {
           if (!want(metric)) continue;
-          const tt = await trial(peer, metric, round, p, log, async (w) => {
-            const result = await iperfTcp(lab, peer.a, peer.b, p.tcpSeconds, w, kTcpStreams[metric]);
-            return { result, window: result.window };
-          }, win);
+          const tt = await trial(
+            peer,
+            metric,
+            round,
+            p,
+            log,
+            async (w) => {
+              const result = await iperfTcp(lab, peer.a, peer.b, p.tcpSeconds, w, kTcpStreams[metric]);
+              return { result, window: result.window };
+            },
+            win,
+          );
           acc[metric].push(tt);
           tcps.push(tt);
         }
         const tu = want('udp')
-          ? await trial(peer, 'udp', round, p, log, async (w) => {
-              const result = await udpFlood(lab, peer.a, peer.b, p.udpSeconds, generator, tmp, w);
-              return { result, window: result.window };
-            }, win)
+          ? await trial(
+              peer,
+              'udp',
+              round,
+              p,
+              log,
+              async (w) => {
+                const result = await udpFlood(lab, peer.a, peer.b, p.udpSeconds, generator, tmp, w);
+                return { result, window: result.window };
+              },
+              win,
+            )
           : null;
         if (tu) acc.udp.push(tu);
         trials.push(...(tp ? [tp] : []), ...tcps, ...(tu ? [tu] : []));
@@ -555,7 +693,8 @@ async function main(): Promise<number> {
   const rat: Ratios[] = [];
   for (const v of kVswitchPeers) {
     if (!summaries[v]) continue;
-    for (const [name, s] of Object.entries(summaries)) if (name !== v) rat.push(ratios(v, summaries[v], name as PeerName, s));
+    for (const [name, s] of Object.entries(summaries))
+      if (name !== v) rat.push(ratios(v, summaries[v], name as PeerName, s));
   }
   // the ceiling: how far above vde_switch a TAP switch with zero userspace cost per frame gets
   if (summaries.tapfwd && summaries.vde) rat.push(ratios('tapfwd', summaries.tapfwd, 'vde', summaries.vde));
@@ -575,8 +714,11 @@ async function main(): Promise<number> {
   if (opts.metrics === null && existsSync(pipelinePath)) {
     log('bench: pipeline with port ACLs (bench/pipeline.ts --compare)');
     await waitForIdle(kIdleThreshold, p.idleWaitMs);
-    const mod = (await import(pipelinePath)) as { comparePolicies?: (o?: { rounds?: number; seconds?: number }) => unknown };
-    if (typeof mod.comparePolicies === 'function') policy = mod.comparePolicies(opts.quick ? { rounds: 1, seconds: 0.5 } : {});
+    const mod = (await import(pipelinePath)) as {
+      comparePolicies?: (o?: { rounds?: number; seconds?: number }) => unknown;
+    };
+    if (typeof mod.comparePolicies === 'function')
+      policy = mod.comparePolicies(opts.quick ? { rounds: 1, seconds: 0.5 } : {});
   }
   // the same pipeline on 1 and on 2 datapath worker threads (VMQ: no hop; rss-cross: half the frames hop)
   let workers: unknown = null;
@@ -590,7 +732,10 @@ async function main(): Promise<number> {
       describe?: (c: unknown) => string;
     };
     if (typeof mod.compareWorkers === 'function') {
-      workers = await mod.compareWorkers({ ...(opts.quick ? { rounds: 1, seconds: 0.5 } : { rounds: 5, seconds: 2 }), idleWaitMs: p.idleWaitMs });
+      workers = await mod.compareWorkers({
+        ...(opts.quick ? { rounds: 1, seconds: 0.5 } : { rounds: 5, seconds: 2 }),
+        idleWaitMs: p.idleWaitMs,
+      });
       workersText = mod.describe?.(workers) ?? null;
     }
   }
@@ -603,7 +748,11 @@ async function main(): Promise<number> {
     log('bench: ping RTT per moderation preset (bench/moderation.ts)');
     await waitForIdle(kIdleThreshold, p.idleWaitMs);
     const mod = (await import(moderationPath)) as typeof import('./moderation.js');
-    const rows = await mod.compareModeration({ count: opts.quick ? 50 : 300, rounds: opts.quick ? 1 : Math.min(p.rounds, 3), log });
+    const rows = await mod.compareModeration({
+      count: opts.quick ? 50 : 300,
+      rounds: opts.quick ? 1 : Math.min(p.rounds, 3),
+      log,
+    });
     moderation = rows;
     moderationText = mod.describeModeration(rows);
   }
@@ -635,7 +784,9 @@ async function main(): Promise<number> {
     skippedPeers: skipped,
     ratios: rat,
     goals: gs,
-    disturbedTrials: trials.filter((t) => t.disturbed).map((t) => ({ peer: t.peer, metric: t.metric, round: t.round, why: t.disturbed })),
+    disturbedTrials: trials
+      .filter((t) => t.disturbed)
+      .map((t) => ({ peer: t.peer, metric: t.metric, round: t.round, why: t.disturbed })),
     rerunTrials: reruns,
     trials,
     pipeline,
@@ -645,7 +796,11 @@ async function main(): Promise<number> {
     gc,
   };
   let text = render(summaries, rat, gs, pipeline);
-  const pol = policy as { acl25Ratio?: number; median?: Record<string, { mpps: number; nsPerFrame: number }>; statefulExtraNsPerFrame?: number } | null;
+  const pol = policy as {
+    acl25Ratio?: number;
+    median?: Record<string, { mpps: number; nsPerFrame: number }>;
+    statefulExtraNsPerFrame?: number;
+  } | null;
   if (pol?.median)
     text += `\npipeline with port policy (bench/pipeline.ts --compare): none ${pol.median.none!.mpps.toFixed(2)} Mpps, 25 ACLs per port ${pol.median.acl25!.mpps.toFixed(2)} Mpps (${pol.acl25Ratio?.toFixed(2)}x, goal 0.7x), stateful ${pol.median.stateful!.mpps.toFixed(2)} Mpps (+${pol.statefulExtraNsPerFrame} ns/frame for two flow-table lookups)`;
   if (workersText) text += `\n${workersText}`;

@@ -72,10 +72,17 @@ export async function compareWakes(addons: string[], ms: number, rounds: number)
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { ms: { type: 'string', default: '1000' }, rounds: { type: 'string', default: '5' }, addon: { type: 'string', multiple: true } } });
+  const { values } = parseArgs({
+    options: {
+      ms: { type: 'string', default: '1000' },
+      rounds: { type: 'string', default: '5' },
+      addon: { type: 'string', multiple: true },
+    },
+  });
   const addons = values.addon ?? [new URL('../../build/Release/vswitch_tap.node', import.meta.url).pathname];
   const res = await compareWakes(addons, Number(values.ms), Number(values.rounds));
-  for (const r of res) console.log(`${r.addon}: ${r.medianNs.toFixed(0)} ns/wake (rounds ${r.rounds.map((x) => x.toFixed(0)).join(' ')})`);
+  for (const r of res)
+    console.log(`${r.addon}: ${r.medianNs.toFixed(0)} ns/wake (rounds ${r.rounds.map((x) => x.toFixed(0)).join(' ')})`);
   if (res.length > 1) console.log(`ratio last/first: ${(res[res.length - 1]!.medianNs / res[0]!.medianNs).toFixed(3)}`);
 }
 

@@ -52,32 +52,56 @@ async function run(...argv: string[]): Promise<unknown> {
 
 test('a bug in a handler: 500, the stack in the log, CLI exit 1', async () => {
   logged.length = 0;
-  const err = await run('switch', 'aging', 'bug', '10').then(() => assert.fail('must fail'), (e: unknown) => e);
+  const err = await run('switch', 'aging', 'bug', '10').then(
+    () => assert.fail('must fail'),
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof ApiError);
   assert.equal(err.status, 500);
   assert.match(err.message, /Cannot read properties of undefined/);
   assert.equal(exitCode(err), 1);
   assert.equal(logged.length, 1);
-  assert.match(logged[0]!, /API PUT \/v1\/switches\/bug\/aging: internal error\nTypeError: Cannot read properties of undefined[\s\S]*at /);
+  assert.match(
+    logged[0]!,
+    /API PUT \/v1\/switches\/bug\/aging: internal error\nTypeError: Cannot read properties of undefined[\s\S]*at /,
+  );
 });
 
 test("the user's mistake: 400 with the field, CLI exit 2, nothing logged; a refusal in words: 409", async () => {
   logged.length = 0;
-  const err = await run('switch', 'aging', 'nope', '10').then(() => assert.fail('must fail'), (e: unknown) => e);
+  const err = await run('switch', 'aging', 'nope', '10').then(
+    () => assert.fail('must fail'),
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof ApiError);
   assert.equal(err.status, 400);
   assert.equal(err.field, 'switch');
   assert.equal(exitCode(err), 2);
-  assert.deepEqual(JSON.parse(errorReport(err, true)), { error: "switch: no switch named 'nope'; existing: bug, busy", field: 'switch', status: 400, exitCode: 2 });
-  const busy = await run('switch', 'aging', 'busy', '10').then(() => assert.fail('must fail'), (e: unknown) => e);
+  assert.deepEqual(JSON.parse(errorReport(err, true)), {
+    error: "switch: no switch named 'nope'; existing: bug, busy",
+    field: 'switch',
+    status: 400,
+    exitCode: 2,
+  });
+  const busy = await run('switch', 'aging', 'busy', '10').then(
+    () => assert.fail('must fail'),
+    (e: unknown) => e,
+  );
   assert.equal((busy as ApiError).status, 409);
   assert.equal(exitCode(busy), 2);
   assert.deepEqual(logged, []);
 });
 
 test('errors before any request: usage errors exit 2 and report their field in JSON', async () => {
-  const err = await run('port', 'mtu', 'sw', 'p', 'big').then(() => assert.fail('must fail'), (e: unknown) => e);
+  const err = await run('port', 'mtu', 'sw', 'p', 'big').then(
+    () => assert.fail('must fail'),
+    (e: unknown) => e,
+  );
   assert.equal(exitCode(err), 2);
-  assert.deepEqual(JSON.parse(errorReport(err, true)), { error: "MTU must be a whole number, got 'big'", field: 'MTU', exitCode: 2 });
+  assert.deepEqual(JSON.parse(errorReport(err, true)), {
+    error: "MTU must be a whole number, got 'big'",
+    field: 'MTU',
+    exitCode: 2,
+  });
   assert.equal(errorReport(err, false), "vswitch: MTU must be a whole number, got 'big'");
 });

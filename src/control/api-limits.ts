@@ -40,7 +40,11 @@ export interface ApiConnectionStats {
 }
 
 /** Apply the connection bound to `server`; returns its live counters. */
-export function boundConnections(server: Server, log: (line: string) => void, max = kMaxConnections): ApiConnectionStats {
+export function boundConnections(
+  server: Server,
+  log: (line: string) => void,
+  max = kMaxConnections,
+): ApiConnectionStats {
   const stats: ApiConnectionStats = { open: 0, evicted: 0, refused: 0 };
   const open = new Set<Socket>(); // insertion order: oldest first
   const busy = new Set<Socket>();
@@ -49,7 +53,9 @@ export function boundConnections(server: Server, log: (line: string) => void, ma
     const now = Date.now();
     if (now - lastLog < kLogEveryMs) return;
     lastLog = now;
-    log(`vswitch: management API at its ${max} connections: ${stats.evicted} slow or idle ones closed, ${stats.refused} new ones refused so far`);
+    log(
+      `vswitch: management API at its ${max} connections: ${stats.evicted} slow or idle ones closed, ${stats.refused} new ones refused so far`,
+    );
   };
   server.on('connection', (sock: Socket) => {
     open.add(sock);

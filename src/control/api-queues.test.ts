@@ -27,10 +27,25 @@ class FakeHandle {
   }
   async queues(): Promise<QueuesStatus> {
     return {
-      workers: Array.from({ length: this.workers }, (_, w) => ({ worker: w, frames: 10 * w, load: 0.1 * w, queues: w === 0 ? [1] : [], signals: w, handedOver: 0 })),
+      workers: Array.from({ length: this.workers }, (_, w) => ({
+        worker: w,
+        frames: 10 * w,
+        load: 0.1 * w,
+        queues: w === 0 ? [1] : [],
+        signals: w,
+        handedOver: 0,
+      })),
       queues: [
         { queue: 0, port: null, filter: null, worker: 'rss', frames: 5, load: 0.05, moves: 0 },
-        { queue: 1, port: 'vm1', filter: { mac: '52:54:00:00:00:01', vlan: 1 }, worker: 0, frames: 5, load: 0.05, moves: 0 },
+        {
+          queue: 1,
+          port: 'vm1',
+          filter: { mac: '52:54:00:00:00:01', vlan: 1 },
+          worker: 0,
+          frames: 5,
+          load: 0.05,
+          moves: 0,
+        },
         { queue: 2, port: null, filter: null, worker: 0, frames: 0, load: 0, moves: 0 },
       ],
       rss: { size: 4, entries: [0, 1, 0, 1] },
@@ -109,21 +124,49 @@ test('GET /queues answers the handle status', async () => {
 test('POST /queues/:q/move: queue and worker checked against the running switch', async () => {
   await api().call('POST', '/switches/sw/queues/2/move', { worker: 1 });
   assert.deepEqual(handle.calls, [['moveQueue', 2, 1]]);
-  await rejects(api().call('POST', '/switches/sw/queues/3/move', { worker: 1 }), 400, /^queue: 3 is out of range; use a queue in use: 0, 1, 2/);
-  await rejects(api().call('POST', '/switches/sw/queues/x/move', { worker: 1 }), 400, /queue: must be a queue in use: 0, 1, 2 .*got "x"/);
-  await rejects(api().call('POST', '/switches/sw/queues/1/move', { worker: 2 }), 400, /worker: 2 is out of range; use a worker index from 0 to 1 \(this switch has 2 workers\)/);
+  await rejects(
+    api().call('POST', '/switches/sw/queues/3/move', { worker: 1 }),
+    400,
+    /^queue: 3 is out of range; use a queue in use: 0, 1, 2/,
+  );
+  await rejects(
+    api().call('POST', '/switches/sw/queues/x/move', { worker: 1 }),
+    400,
+    /queue: must be a queue in use: 0, 1, 2 .*got "x"/,
+  );
+  await rejects(
+    api().call('POST', '/switches/sw/queues/1/move', { worker: 2 }),
+    400,
+    /worker: 2 is out of range; use a worker index from 0 to 1 \(this switch has 2 workers\)/,
+  );
   await rejects(api().call('POST', '/switches/sw/queues/1/move', {}), 400, /body\.worker: missing/);
-  await rejects(api().call('POST', '/switches/sw/queues/1/move', { worker: 1, to: 0 }), 400, /body\.to: unknown setting; expected one of worker/);
+  await rejects(
+    api().call('POST', '/switches/sw/queues/1/move', { worker: 1, to: 0 }),
+    400,
+    /body\.to: unknown setting; expected one of worker/,
+  );
   handle.workers = 1;
-  await rejects(api().call('POST', '/switches/sw/queues/0/move', { worker: 0 }), 400, /'sw' runs on one worker, so it has no queues to move; give it more with 'vswitch switch tune sw --workers 2'/);
+  await rejects(
+    api().call('POST', '/switches/sw/queues/0/move', { worker: 0 }),
+    400,
+    /'sw' runs on one worker, so it has no queues to move; give it more with 'vswitch switch tune sw --workers 2'/,
+  );
   assert.equal(handle.calls.length, 1);
 });
 
 test('PUT /rss: the whole table, each entry a worker', async () => {
   await api().call('PUT', '/switches/sw/rss', { entries: [1, 1, 0, 0] });
   assert.deepEqual(handle.calls, [['setRssTable', [1, 1, 0, 0]]]);
-  await rejects(api().call('PUT', '/switches/sw/rss', { entries: [0, 1] }), 400, /entries: has 2 entries; this switch's RSS table has 4, so give exactly 4 worker indices/);
-  await rejects(api().call('PUT', '/switches/sw/rss', { entries: [0, 1, 2, 0] }), 400, /entries\[2\]: 2 is out of range; use a worker index from 0 to 1/);
+  await rejects(
+    api().call('PUT', '/switches/sw/rss', { entries: [0, 1] }),
+    400,
+    /entries: has 2 entries; this switch's RSS table has 4, so give exactly 4 worker indices/,
+  );
+  await rejects(
+    api().call('PUT', '/switches/sw/rss', { entries: [0, 1, 2, 0] }),
+    400,
+    /entries\[2\]: 2 is out of range; use a worker index from 0 to 1/,
+  );
   await rejects(api().call('POST', '/switches/sw/rss', { entries: [0, 1, 0, 1] }), 405, /POST not allowed .*use PUT/);
   assert.equal(handle.calls.length, 1);
 });
@@ -136,23 +179,59 @@ test('PATCH/PUT /tuning: merged with the running settings, complete parts passed
   // the next change merges with what the handle applied
   await api().call('PUT', '/switches/sw/tuning', { dvmq: { lowerThreshold: 0.85 } });
   assert.deepEqual(handle.calls[1], ['tune', { dvmq: { ...dvmq, lowerThreshold: 0.85 } }]);
-  await rejects(api().call('PATCH', '/switches/sw/tuning', { dvmq: { upperThreshold: 0.5 } }), 400, /tuning\.dvmq\.upperThreshold: 0\.5 must be above lowerThreshold 0\.85 \(the current value\)/);
-  await rejects(api().call('PATCH', '/switches/sw/tuning', { moderation: { packets: 0, timeUs: 5 } }), 400, /tuning\.moderation\.packets: 0 is out of range/);
-  await rejects(api().call('PATCH', '/switches/sw/tuning', { workers: 0 }), 400, /tuning\.workers: 0 is out of range; use an integer from 1 to 64/);
-  await rejects(api().call('PATCH', '/switches/sw/tuning', { vmqQueues: 3 }), 400, /tuning\.vmqQueues: unknown setting/);
+  await rejects(
+    api().call('PATCH', '/switches/sw/tuning', { dvmq: { upperThreshold: 0.5 } }),
+    400,
+    /tuning\.dvmq\.upperThreshold: 0\.5 must be above lowerThreshold 0\.85 \(the current value\)/,
+  );
+  await rejects(
+    api().call('PATCH', '/switches/sw/tuning', { moderation: { packets: 0, timeUs: 5 } }),
+    400,
+    /tuning\.moderation\.packets: 0 is out of range/,
+  );
+  await rejects(
+    api().call('PATCH', '/switches/sw/tuning', { workers: 0 }),
+    400,
+    /tuning\.workers: 0 is out of range; use an integer from 1 to 64/,
+  );
+  await rejects(
+    api().call('PATCH', '/switches/sw/tuning', { vmqQueues: 3 }),
+    400,
+    /tuning\.vmqQueues: unknown setting/,
+  );
   assert.equal(handle.calls.length, 2);
   // the worker count changes at runtime
   assert.equal((await api().call<{ workers: number }>('PATCH', '/switches/sw/tuning', { workers: 3 })).workers, 3);
   assert.deepEqual(handle.calls[2], ['tune', { workers: 3 }]);
-  assert.equal((await api().call<{ pollWindowUs: number }>('PATCH', '/switches/sw/tuning', { pollWindowUs: 40 })).pollWindowUs, 40);
+  assert.equal(
+    (await api().call<{ pollWindowUs: number }>('PATCH', '/switches/sw/tuning', { pollWindowUs: 40 })).pollWindowUs,
+    40,
+  );
   assert.deepEqual(handle.calls[3], ['tune', { pollWindowUs: 40 }]);
-  await rejects(api().call('PATCH', '/switches/sw/tuning', { pollWindowUs: 1e6 }), 400, /tuning\.pollWindowUs: 1000000 is out of range; use microseconds from 0 \(off\) to 1000/);
+  await rejects(
+    api().call('PATCH', '/switches/sw/tuning', { pollWindowUs: 1e6 }),
+    400,
+    /tuning\.pollWindowUs: 1000000 is out of range; use microseconds from 0 \(off\) to 1000/,
+  );
 });
 
 test('POST /switches: the new settings validated like every other (config file, API, CLI)', async () => {
-  await rejects(api().call('POST', '/switches', { name: 'x', workers: 0 }), 400, /switch\.workers: 0 is out of range; use an integer from 1 to 64/);
-  await rejects(api().call('POST', '/switches', { name: 'x', rssTableSize: 100 }), 400, /switch\.rssTableSize: 100 is not a power of two/);
-  await api().call('POST', '/switches', { name: 'x', workers: 3, moderation: { packets: 8, timeUs: 40 }, ports: [{ name: 'p', nic: { type: 'memory' }, vmqWeight: 0 }] });
+  await rejects(
+    api().call('POST', '/switches', { name: 'x', workers: 0 }),
+    400,
+    /switch\.workers: 0 is out of range; use an integer from 1 to 64/,
+  );
+  await rejects(
+    api().call('POST', '/switches', { name: 'x', rssTableSize: 100 }),
+    400,
+    /switch\.rssTableSize: 100 is not a power of two/,
+  );
+  await api().call('POST', '/switches', {
+    name: 'x',
+    workers: 3,
+    moderation: { packets: 8, timeUs: 40 },
+    ports: [{ name: 'p', nic: { type: 'memory' }, vmqWeight: 0 }],
+  });
   assert.equal(created[0].workers, 3);
   assert.deepEqual(created[0].moderation, { packets: 8, timeUs: 40 });
   assert.equal(created[0].ports![0].vmqWeight, 0);
@@ -166,15 +245,45 @@ test('CLI: queues, queue move, rss set, switch tune, switch add reach the routes
   assert.deepEqual(JSON.parse(await cli('queues', 'sw', '--json')).rss, { size: 4, entries: [0, 1, 0, 1] });
   assert.equal(await cli('queue', 'move', 'sw', '1', '1'), 'switch sw: queue 1 moved to worker 1');
   assert.equal(await cli('rss', 'set', 'sw', '1,0,1,0'), 'switch sw: RSS table rewritten (4 entries)');
-  assert.match(await cli('switch', 'tune', 'sw', '--moderation', '16/100', '--dvmq-upper', '0.7'), /^switch sw: 2 workers; moderation 16 frames \/ 100 us; poll window off; dynamic VMQ on \(spread above 70\.0%/);
+  assert.match(
+    await cli('switch', 'tune', 'sw', '--moderation', '16/100', '--dvmq-upper', '0.7'),
+    /^switch sw: 2 workers; moderation 16 frames \/ 100 us; poll window off; dynamic VMQ on \(spread above 70\.0%/,
+  );
   assert.deepEqual(handle.calls, [
     ['moveQueue', 1, 1],
     ['setRssTable', [1, 0, 1, 0]],
     ['tune', { moderation: { packets: 16, timeUs: 100 }, dvmq: { ...kDvmqDefaultConfig, upperThreshold: 0.7 } }],
   ]);
   await assert.rejects(cli('rss', 'set', 'sw', '0,1'), /entries: has 2 entries; this switch's RSS table has 4/);
-  await assert.rejects(cli('switch', 'tune', 'sw', '--rss-table-size', '64'), /--rss-table-size: is fixed when the switch is created/);
-  await cli('switch', 'add', 'y', '--workers', '2', '--rss-table-size', '16', '--moderation', 'adaptive', '--dvmq', 'off');
-  assert.deepEqual(created.at(-1), { name: 'y', type: 'private', workers: 2, rssTableSize: 16, moderation: 'adaptive', dvmq: { enabled: false }, ports: [], staticMacs: [] });
-  await assert.rejects(cli('switch', 'add', 'z', '--rss-table-size', '100'), /--rss-table-size: 100 is not a power of two/);
+  await assert.rejects(
+    cli('switch', 'tune', 'sw', '--rss-table-size', '64'),
+    /--rss-table-size: is fixed when the switch is created/,
+  );
+  await cli(
+    'switch',
+    'add',
+    'y',
+    '--workers',
+    '2',
+    '--rss-table-size',
+    '16',
+    '--moderation',
+    'adaptive',
+    '--dvmq',
+    'off',
+  );
+  assert.deepEqual(created.at(-1), {
+    name: 'y',
+    type: 'private',
+    workers: 2,
+    rssTableSize: 16,
+    moderation: 'adaptive',
+    dvmq: { enabled: false },
+    ports: [],
+    staticMacs: [],
+  });
+  await assert.rejects(
+    cli('switch', 'add', 'z', '--rss-table-size', '100'),
+    /--rss-table-size: 100 is not a power of two/,
+  );
 });

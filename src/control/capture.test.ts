@@ -28,7 +28,10 @@ function frame(seq: number, len = 80): Uint8Array {
 
 function rig() {
   const e = new Engine();
-  const names = new Map([['a', e.addPort()], ['b', e.addPort()]]);
+  const names = new Map([
+    ['a', e.addPort()],
+    ['b', e.addPort()],
+  ]);
   const na = new MemoryNic();
   const nb = new MemoryNic();
   e.attach(names.get('a')!, na);
@@ -67,10 +70,16 @@ function records(file: string): Array<{ bytes: Buffer; orig: number }> {
 test('request validation: each field refused with a message that says what would be right', () => {
   const bad: Array<[unknown, RegExp]> = [
     [null, /must be an object like/],
-    [{ file: '../rel.pcap' }, /capture\.file: a relative name is a file in the daemon's capture directory and cannot leave it with '\.\.'/],
+    [
+      { file: '../rel.pcap' },
+      /capture\.file: a relative name is a file in the daemon's capture directory and cannot leave it with '\.\.'/,
+    ],
     [{ file: '/tmp/x.pcap', force: 'yes' }, /capture\.force: must be true/],
     [{ file: '' }, /capture\.file: must be the path/],
-    [{ file: '/tmp/x.pcap', direction: 'sideways' }, /capture\.direction: must be in .* out .* or both, got "sideways"/],
+    [
+      { file: '/tmp/x.pcap', direction: 'sideways' },
+      /capture\.direction: must be in .* out .* or both, got "sideways"/,
+    ],
     [{ file: '/tmp/x.pcap', count: 0 }, /capture\.count: must be an integer from 1 to 1000000000/],
     [{ file: '/tmp/x.pcap', count: 1.5 }, /capture\.count/],
     [{ file: '/tmp/x.pcap', seconds: 86401 }, /capture\.seconds: must be an integer from 1 to 86400/],
@@ -78,7 +87,12 @@ test('request validation: each field refused with a message that says what would
   ];
   for (const [raw, re] of bad) assert.throws(() => captureRequest(raw), re, JSON.stringify(raw));
   assert.deepEqual(captureRequest({ file: '/tmp/x.pcap' }), { file: '/tmp/x.pcap', direction: 'both' });
-  assert.deepEqual(captureRequest({ file: '/tmp/x.pcap', direction: 'in', count: 5, seconds: 2 }), { file: '/tmp/x.pcap', direction: 'in', count: 5, seconds: 2 });
+  assert.deepEqual(captureRequest({ file: '/tmp/x.pcap', direction: 'in', count: 5, seconds: 2 }), {
+    file: '/tmp/x.pcap',
+    direction: 'in',
+    count: 5,
+    seconds: 2,
+  });
 });
 
 test('frames reach the file byte-exact, in order; --count stops after exactly N; the pool gets every slot back', async () => {
@@ -133,7 +147,13 @@ test('one capture per port: a second is refused naming the first file; stop retu
       return true;
     });
     await caps.start('b', { file: join(dir, 'b.pcap'), direction: 'out' });
-    assert.deepEqual(caps.list().map((c) => c.port).sort(), ['a', 'b']);
+    assert.deepEqual(
+      caps
+        .list()
+        .map((c) => c.port)
+        .sort(),
+      ['a', 'b'],
+    );
     na.inject(frame(1)); // a: in (flooded to b: b out)
     await new Promise((r) => setTimeout(r, 20)); // the reader wakes on the ring
     assert.equal(caps.list().find((c) => c.port === 'a')!.framesWritten, 1);
@@ -142,7 +162,10 @@ test('one capture per port: a second is refused naming the first file; stop retu
     assert.deepEqual([ra.reason, ra.framesWritten, rb.framesWritten], ['stopped', 1, 1]);
     assert.deepEqual(caps.list(), []);
     assert.throws(() => caps.stop('a'), /no capture is running on port 'a'/);
-    await assert.rejects(caps.start('a', { file: '/nonexistent-vswitch-dir/x.pcap', direction: 'in' }), /cannot create capture file .*ENOENT/);
+    await assert.rejects(
+      caps.start('a', { file: '/nonexistent-vswitch-dir/x.pcap', direction: 'in' }),
+      /cannot create capture file .*ENOENT/,
+    );
     assert.deepEqual(caps.list(), [], 'a refused start leaves nothing behind');
   } finally {
     cleanup();

@@ -13,7 +13,14 @@
  */
 import { isAbsolute } from 'node:path';
 import { FrameRing } from '../dataplane/ring.js';
-import { createCaptureShared, kCaptureIn, kCaptureOut, kCaptureRingSize, kMeta, type CaptureShared } from '../engine/capture.js';
+import {
+  createCaptureShared,
+  kCaptureIn,
+  kCaptureOut,
+  kCaptureRingSize,
+  kMeta,
+  type CaptureShared,
+} from '../engine/capture.js';
 import type { CaptureOp } from '../runtime/switch-runtime.js';
 import type { CaptureDirection, CaptureRequest, CaptureStatus } from './model.js';
 import { PcapWriter } from './pcap.js';
@@ -26,7 +33,11 @@ export const kMaxCaptureSeconds = 86_400;
 /** How long the reader sleeps with no frame before it checks whether any capture is left. */
 const kIdleWaitMs = 1000;
 
-const directionBits: Record<CaptureDirection, number> = { in: kCaptureIn, out: kCaptureOut, both: kCaptureIn | kCaptureOut };
+const directionBits: Record<CaptureDirection, number> = {
+  in: kCaptureIn,
+  out: kCaptureOut,
+  both: kCaptureIn | kCaptureOut,
+};
 
 const show = (v: unknown) => JSON.stringify(v) ?? String(v);
 
@@ -39,17 +50,26 @@ export function captureRequest(raw: unknown, field = 'capture'): CaptureRequest 
     fail(field, `must be an object like {"file": "/tmp/p1.pcap", "direction": "both"}, got ${show(raw)}`);
   const o = raw as Record<string, unknown>;
   const keys = ['file', 'direction', 'count', 'seconds', 'force'];
-  for (const k of Object.keys(o)) if (!keys.includes(k)) fail(`${field}.${k}`, `unknown setting; expected one of ${keys.join(', ')}`);
-  if (typeof o.file !== 'string' || o.file.length === 0) fail(`${field}.file`, `must be the path of the pcap file to write, got ${show(o.file)}`);
+  for (const k of Object.keys(o))
+    if (!keys.includes(k)) fail(`${field}.${k}`, `unknown setting; expected one of ${keys.join(', ')}`);
+  if (typeof o.file !== 'string' || o.file.length === 0)
+    fail(`${field}.file`, `must be the path of the pcap file to write, got ${show(o.file)}`);
   const file = o.file as string;
   if (!isAbsolute(file) && file.split('/').includes('..'))
-    fail(`${field}.file`, `a relative name is a file in the daemon's capture directory and cannot leave it with '..'; give a name like "vm1.pcap" or an absolute path, got ${show(file)}`);
+    fail(
+      `${field}.file`,
+      `a relative name is a file in the daemon's capture directory and cannot leave it with '..'; give a name like "vm1.pcap" or an absolute path, got ${show(file)}`,
+    );
   const direction = o.direction ?? 'both';
   if (direction !== 'in' && direction !== 'out' && direction !== 'both')
-    fail(`${field}.direction`, `must be in (as received from the port's endpoint), out (as delivered to it) or both, got ${show(direction)}`);
+    fail(
+      `${field}.direction`,
+      `must be in (as received from the port's endpoint), out (as delivered to it) or both, got ${show(direction)}`,
+    );
   const out: CaptureRequest = { file, direction: direction as CaptureDirection };
   if (o.force !== undefined) {
-    if (typeof o.force !== 'boolean') fail(`${field}.force`, `must be true (overwrite an existing file) or false, got ${show(o.force)}`);
+    if (typeof o.force !== 'boolean')
+      fail(`${field}.force`, `must be true (overwrite an existing file) or false, got ${show(o.force)}`);
     if (o.force) out.force = true;
   }
   if (o.count !== undefined) {
@@ -58,7 +78,12 @@ export function captureRequest(raw: unknown, field = 'capture'): CaptureRequest 
     out.count = o.count as number;
   }
   if (o.seconds !== undefined) {
-    if (typeof o.seconds !== 'number' || !Number.isInteger(o.seconds) || o.seconds < 1 || o.seconds > kMaxCaptureSeconds)
+    if (
+      typeof o.seconds !== 'number' ||
+      !Number.isInteger(o.seconds) ||
+      o.seconds < 1 ||
+      o.seconds > kMaxCaptureSeconds
+    )
       fail(`${field}.seconds`, `must be an integer from 1 to ${kMaxCaptureSeconds} (one day), got ${show(o.seconds)}`);
     out.seconds = o.seconds as number;
   }
@@ -119,7 +144,15 @@ export class SwitchCaptures {
       captureLost: 0,
     };
     // reserve the port before the first await, so two concurrent starts cannot both pass the check
-    const s: Session = { status, writer: null as unknown as PcapWriter, index: -1, timer: null, full: false, ending: null, waiters: [] };
+    const s: Session = {
+      status,
+      writer: null as unknown as PcapWriter,
+      index: -1,
+      timer: null,
+      full: false,
+      ending: null,
+      waiters: [],
+    };
     this.byPort.set(port, s);
     try {
       s.writer = await PcapWriter.create(req.file, { force: req.force === true });
@@ -130,7 +163,13 @@ export class SwitchCaptures {
     this.ensureRing();
     this.byId.set(status.id, s);
     try {
-      s.index = (await this.call({ op: 'captureStart', name: port, id: status.id, direction: directionBits[req.direction], shared: this.shared! })) as number;
+      s.index = (await this.call({
+        op: 'captureStart',
+        name: port,
+        id: status.id,
+        direction: directionBits[req.direction],
+        shared: this.shared!,
+      })) as number;
     } catch (err) {
       this.byId.delete(status.id);
       this.byPort.delete(port);
@@ -145,7 +184,8 @@ export class SwitchCaptures {
   /** Stop the capture running on `port`; resolves with its final summary once the file is closed. */
   stop(port: string): Promise<CaptureStatus> {
     const s = this.byPort.get(port);
-    if (!s || s.index < 0) throw new ConfigError('capture', `no capture is running on port '${port}' of switch '${this.switchName}'`);
+    if (!s || s.index < 0)
+      throw new ConfigError('capture', `no capture is running on port '${port}' of switch '${this.switchName}'`);
     return this.finish(s, 'stopped');
   }
 
@@ -178,7 +218,9 @@ export class SwitchCaptures {
 
   /** The switch is stopping: end every capture with what reached the ring. */
   async stopAll(): Promise<void> {
-    await Promise.all([...this.byPort.values()].filter((s) => s.index >= 0).map((s) => this.finish(s, 'switch-removed')));
+    await Promise.all(
+      [...this.byPort.values()].filter((s) => s.index >= 0).map((s) => this.finish(s, 'switch-removed')),
+    );
   }
 
   private ensureRing(): void {
@@ -221,7 +263,14 @@ export class SwitchCaptures {
       popped++;
       const s = this.byId.get(ring.getMeta(kMeta.id));
       if (!s || s.full) continue;
-      s.writer.record(ring.getMeta(kMeta.sec) >>> 0, ring.getMeta(kMeta.usec), buf, 0, len, ring.getMeta(kMeta.origLen));
+      s.writer.record(
+        ring.getMeta(kMeta.sec) >>> 0,
+        ring.getMeta(kMeta.usec),
+        buf,
+        0,
+        len,
+        ring.getMeta(kMeta.origLen),
+      );
       s.status.framesWritten++;
       if (s.status.count !== undefined && s.status.framesWritten >= s.status.count) {
         s.full = true;

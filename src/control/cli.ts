@@ -25,8 +25,13 @@ async function completeWords(words: string[], out: (s: string) => void): Promise
   const i = words.indexOf('--api');
   const api = new ApiClient(i >= 0 && words[i + 1] ? words[i + 1]! : defaultApiPath());
   const names = async (kind: 'switch' | 'port', sw?: string): Promise<string[]> => {
-    const call = kind === 'switch' ? api.call<Array<{ name: string }>>('GET', '/switches') : api.call<Array<{ name: string }>>('GET', `/switches/${encodeURIComponent(sw ?? '')}/ports`);
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), kCompleteTimeoutMs).unref());
+    const call =
+      kind === 'switch'
+        ? api.call<Array<{ name: string }>>('GET', '/switches')
+        : api.call<Array<{ name: string }>>('GET', `/switches/${encodeURIComponent(sw ?? '')}/ports`);
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('timeout')), kCompleteTimeoutMs).unref(),
+    );
     return (await Promise.race([call, timeout]).catch(() => [])).map((x) => x.name);
   };
   const c = await complete(commands, words, names);
@@ -45,17 +50,24 @@ function topLevel(rest: string[], out: (s: string) => void): number {
       const name = t.replace(/^--?/, '').replace(/=.*$/, '');
       if (kGlobalOptions[name]) continue;
       const near = closest(name, [...Object.keys(kGlobalOptions), 'version']);
-      throw new UsageError(`unknown option ${t}${near ? `; did you mean --${near}?` : ''} Run 'vswitch --help' for usage.`, t);
+      throw new UsageError(
+        `unknown option ${t}${near ? `; did you mean --${near}?` : ''} Run 'vswitch --help' for usage.`,
+        t,
+      );
     }
   }
   out(overview(commands));
   return 0;
 }
 
-export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<number> {
+export async function main(
+  argv: string[],
+  out: (s: string) => void = (s) => process.stdout.write(s + '\n'),
+): Promise<number> {
   // the shell calls `vswitch __complete WORDS...`; tests may put --api SOCK first
   const ci = argv.indexOf('__complete');
-  if (ci === 0 || (ci === 2 && argv[0] === '--api')) return completeWords([...argv.slice(0, ci), ...argv.slice(ci + 1)], out);
+  if (ci === 0 || (ci === 2 && argv[0] === '--api'))
+    return completeWords([...argv.slice(0, ci), ...argv.slice(ci + 1)], out);
   const loc = locate(commands, argv);
   if ('top' in loc) return topLevel(loc.rest, out);
   if ('group' in loc) {
@@ -76,16 +88,24 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
 
 /** 2: the user's mistake; 1: not (no daemon, an internal error). */
 export function exitCode(err: unknown): number {
-  return err instanceof UsageError || err instanceof ConfigError || (err instanceof ApiError && err.status < 500) ? 2 : 1;
+  return err instanceof UsageError || err instanceof ConfigError || (err instanceof ApiError && err.status < 500)
+    ? 2
+    : 1;
 }
 
 /** The error as printed: text, or with --json an object {error, field?, status?, exitCode}. */
 export function errorReport(err: unknown, json: boolean): string {
   const message = err instanceof Error ? err.message : String(err);
   if (!json) return `vswitch: ${message}`;
-  const field = err instanceof UsageError || err instanceof ConfigError || err instanceof ApiError ? err.field : undefined;
+  const field =
+    err instanceof UsageError || err instanceof ConfigError || err instanceof ApiError ? err.field : undefined;
   const status = err instanceof ApiError ? err.status : undefined;
-  return JSON.stringify({ error: message, ...(field ? { field } : {}), ...(status ? { status } : {}), exitCode: exitCode(err) });
+  return JSON.stringify({
+    error: message,
+    ...(field ? { field } : {}),
+    ...(status ? { status } : {}),
+    exitCode: exitCode(err),
+  });
 }
 
 const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;

@@ -23,7 +23,12 @@ export class ApiClient {
     return new Promise((resolve, reject) => {
       const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
       const req = request(
-        { socketPath: this.socketPath, method, path: `/v1${path}`, headers: data ? { 'content-type': 'application/json', 'content-length': data.length } : {} },
+        {
+          socketPath: this.socketPath,
+          method,
+          path: `/v1${path}`,
+          headers: data ? { 'content-type': 'application/json', 'content-length': data.length } : {},
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -44,7 +49,11 @@ export class ApiClient {
       );
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED')
-          reject(new Error(`no vswitch daemon answers on ${this.socketPath}: start one with 'vswitch run' (or 'npm start'), or point --api / VSWITCH_API at its socket`));
+          reject(
+            new Error(
+              `no vswitch daemon answers on ${this.socketPath}: start one with 'vswitch run' (or 'npm start'), or point --api / VSWITCH_API at its socket`,
+            ),
+          );
         else reject(err);
       });
       if (data) req.write(data);

@@ -66,10 +66,18 @@ export async function runDaemon(
   if (inside(resolve(statePath), rt)) await ensurePrivateDir(rt);
   const state = new StateFile(statePath, log);
   const saved = state.load();
-  if (saved) log(`vswitch: restored the running state from ${state.path} (remove it to start from ${opts.config ?? 'the default config'})`);
+  if (saved)
+    log(
+      `vswitch: restored the running state from ${state.path} (remove it to start from ${opts.config ?? 'the default config'})`,
+    );
   const cfg = saved ?? fileCfg;
   const apiPath = resolve(opts.api ?? cfg.api ?? defaultApiPath());
-  const paths = [apiPath, ...cfg.switches.flatMap((s) => (s.ports ?? []).map((p) => (p.nic.type === 'stream' && p.nic.path ? resolve(p.nic.path) : '')))];
+  const paths = [
+    apiPath,
+    ...cfg.switches.flatMap((s) =>
+      (s.ports ?? []).map((p) => (p.nic.type === 'stream' && p.nic.path ? resolve(p.nic.path) : '')),
+    ),
+  ];
   if (paths.some((p) => p && inside(p, rt))) await ensurePrivateDir(rt);
   // elsewhere a missing directory is made 0700; an existing one of the user's choice (even /tmp) is used as
   // it is: the socket's own mode protects it
@@ -91,10 +99,16 @@ export async function runDaemon(
     await mgr.apply(cfg);
   } catch (err) {
     await mgr.stop();
-    if (saved && err instanceof Error) err.message += ` (in the state restored from ${state.path}; fix or remove it to start from ${opts.config ?? 'the default config'})`;
+    if (saved && err instanceof Error)
+      err.message += ` (in the state restored from ${state.path}; fix or remove it to start from ${opts.config ?? 'the default config'})`;
     throw err;
   }
-  const server = createApi(mgr, apiPath, (l) => console.error(l), () => state.save(mgr.snapshot(apiPath)));
+  const server = createApi(
+    mgr,
+    apiPath,
+    (l) => console.error(l),
+    () => state.save(mgr.snapshot(apiPath)),
+  );
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -128,7 +142,9 @@ export async function runDaemon(
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<void>((r) => {
         timer = setTimeout(() => {
-          log(`vswitch: shutdown did not finish within ${kShutdownMs} ms (a datapath worker does not answer); exiting anyway`);
+          log(
+            `vswitch: shutdown did not finish within ${kShutdownMs} ms (a datapath worker does not answer); exiting anyway`,
+          );
           r();
         }, kShutdownMs);
       });

@@ -23,7 +23,13 @@ function addressText(family: number, words: number[]): string {
 }
 
 export function fdbEntries(rows: FdbRow[], names: ReadonlyMap<number, string>): FdbEntry[] {
-  return rows.map((x) => ({ mac: formatMacWords(x.hi, x.lo), vid: x.vid, port: portName(names, x.port), static: x.static, ageSeconds: x.ageSeconds }));
+  return rows.map((x) => ({
+    mac: formatMacWords(x.hi, x.lo),
+    vid: x.vid,
+    port: portName(names, x.port),
+    static: x.static,
+    ageSeconds: x.ageSeconds,
+  }));
 }
 
 export function flowStatuses(rows: FlowRow[], names: ReadonlyMap<number, string>): FlowStatus[] {

@@ -17,7 +17,15 @@ export class DeadlineError extends Error {}
 export function withDeadline<T>(p: Promise<T>, what: string, ms = kFsDeadlineMs): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineError(`${what} did not finish within ${ms} ms (a hung or unusual filesystem?); choose a path on a local filesystem`)), ms);
+    timer = setTimeout(
+      () =>
+        reject(
+          new DeadlineError(
+            `${what} did not finish within ${ms} ms (a hung or unusual filesystem?); choose a path on a local filesystem`,
+          ),
+        ),
+      ms,
+    );
   });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }

@@ -32,7 +32,16 @@ export function defaultConfig(): VswitchConfig {
         ports: [
           { name: 'vm1', nic: { type: 'stream', mode: 'listen', path: join(dir, 'sw0-vm1.sock') } },
           { name: 'vm2', nic: { type: 'stream', mode: 'listen', path: join(dir, 'sw0-vm2.sock') } },
-          { name: 'vm3', nic: { type: 'dgram', localHost: '127.0.0.1', localPort: kDgramSwitchPort, remoteHost: '127.0.0.1', remotePort: kDgramQemuPort } },
+          {
+            name: 'vm3',
+            nic: {
+              type: 'dgram',
+              localHost: '127.0.0.1',
+              localPort: kDgramSwitchPort,
+              remoteHost: '127.0.0.1',
+              remotePort: kDgramQemuPort,
+            },
+          },
         ],
       },
     ],

@@ -45,9 +45,18 @@ function claimOf(nic: NicConfig): Claim | null {
     }
     case 'dgram': {
       if (nic.localPort === 0) return null;
-      const host = canonicalHost(nic.localHost ?? (nic.remoteHost && net.isIPv6(nic.remoteHost) ? '::1' : kDefaultHost));
+      const host = canonicalHost(
+        nic.localHost ?? (nic.remoteHost && net.isIPv6(nic.remoteHost) ? '::1' : kDefaultHost),
+      );
       const where = `${net.isIPv6(host) ? `[${host}]` : host}:${nic.localPort}`;
-      return { kind: 'udp', host, port: nic.localPort, id: where, field: 'localPort', text: `UDP local address ${where}` };
+      return {
+        kind: 'udp',
+        host,
+        port: nic.localPort,
+        id: where,
+        field: 'localPort',
+        text: `UDP local address ${where}`,
+      };
     }
     case 'memory':
     case 'vde': // made by the switch per VDE client, at a path of its own choosing

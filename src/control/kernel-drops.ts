@@ -58,11 +58,16 @@ async function udpDropsByPort(): Promise<Map<number, number>> {
 }
 
 /** Kernel-side drops for every port that has them to report (TAP and dgram ports), by port name. */
-export async function kernelDrops(ports: readonly PortConfig[], boundPort: (name: string) => number | undefined): Promise<Record<string, KernelDrops>> {
+export async function kernelDrops(
+  ports: readonly PortConfig[],
+  boundPort: (name: string) => number | undefined,
+): Promise<Record<string, KernelDrops>> {
   const out: Record<string, KernelDrops> = {};
   const udp = ports.some((p) => p.nic.type === 'dgram') ? await udpDropsByPort() : null;
   const namespaces = [...new Set(ports.flatMap((p) => (p.nic.type === 'tap' ? [p.nic.netns ?? ''] : [])))];
-  const links = new Map(await Promise.all(namespaces.map(async (ns) => [ns, await ipLinkStats(ns || undefined)] as const)));
+  const links = new Map(
+    await Promise.all(namespaces.map(async (ns) => [ns, await ipLinkStats(ns || undefined)] as const)),
+  );
   for (const p of ports) {
     if (p.nic.type === 'tap') {
       const s = links.get(p.nic.netns ?? '')?.get(p.nic.name);

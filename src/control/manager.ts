@@ -62,12 +62,17 @@ export class Manager {
     for (const s of this.switches.values()) {
       for (const other of s.config.ports ?? []) {
         const shared = sharedEndpoint(port.nic, other.nic);
-        if (shared) throw new ConfigError(`port.nic.${shared.field}`, `${shared.text} is already the endpoint of port ${s.name}/${other.name}; an endpoint belongs to one port: choose another`);
+        if (shared)
+          throw new ConfigError(
+            `port.nic.${shared.field}`,
+            `${shared.text} is already the endpoint of port ${s.name}/${other.name}; an endpoint belongs to one port: choose another`,
+          );
       }
     }
     const path = listenPath(port.nic);
     if (path === null) return;
-    if (this.apiPath !== undefined && path === resolve(this.apiPath)) throw new ConfigError('port.nic.path', `${path} is this daemon's API socket; give the port another path`);
+    if (this.apiPath !== undefined && path === resolve(this.apiPath))
+      throw new ConfigError('port.nic.path', `${path} is this daemon's API socket; give the port another path`);
     try {
       await claimSocketPath(path, `port ${switchName}/${port.name}`);
     } catch (err) {
@@ -82,12 +87,15 @@ export class Manager {
 
   private onLink = (ev: LinkEvent): void => {
     this.record(ev);
-    this.log(`link ${ev.link}: switch ${ev.switch} port ${ev.port} (${ev.reason}${ev.flushedMacs ? `, ${ev.flushedMacs} MACs flushed` : ''})`);
+    this.log(
+      `link ${ev.link}: switch ${ev.switch} port ${ev.port} (${ev.reason}${ev.flushedMacs ? `, ${ev.flushedMacs} MACs flushed` : ''})`,
+    );
   };
 
   private onDatapath = (ev: DatapathEvent, stack?: string): void => {
     this.record(ev);
-    if (ev.event === 'fault') this.log(`datapath fault: switch ${ev.switch} worker ${ev.worker}: ${stack ?? ev.reason}`);
+    if (ev.event === 'fault')
+      this.log(`datapath fault: switch ${ev.switch} worker ${ev.worker}: ${stack ?? ev.reason}`);
     else this.log(`datapath restarted: switch ${ev.switch} (${ev.reason})`);
   };
 
@@ -97,16 +105,24 @@ export class Manager {
 
   get(name: string): ManagedSwitch {
     const s = this.switches.get(name);
-    if (!s) throw new ConfigError('switch', `no switch named '${name}'; existing: ${[...this.switches.keys()].join(', ') || 'none'}`);
+    if (!s)
+      throw new ConfigError(
+        'switch',
+        `no switch named '${name}'; existing: ${[...this.switches.keys()].join(', ') || 'none'}`,
+      );
     return s;
   }
 
   /** `restoring`: a start from the config or state file, whose TAP devices may already exist and must outlive
    *  a failed start; a switch created through the API takes its half-made devices with it on failure. */
   async createSwitch(cfg: SwitchConfig, restoring = false): Promise<ManagedSwitch> {
-    if (this.switches.has(cfg.name)) throw new ConfigError('switch.name', `a switch named '${cfg.name}' already exists`);
+    if (this.switches.has(cfg.name))
+      throw new ConfigError('switch.name', `a switch named '${cfg.name}' already exists`);
     if (cfg.type === 'external')
-      throw new ConfigError('switch.type', "external switches need an uplink to a host interface, which this version cannot open yet; use 'internal' (a host TAP port) or 'private'");
+      throw new ConfigError(
+        'switch.type',
+        "external switches need an uplink to a host interface, which this version cannot open yet; use 'internal' (a host TAP port) or 'private'",
+      );
     const handle = new ManagedSwitch(cfg, { onLink: this.onLink, onDatapath: this.onDatapath, onFatal: this.onFatal });
     this.switches.set(cfg.name, handle);
     try {
@@ -120,7 +136,11 @@ export class Manager {
       }
       for (const m of cfg.staticMacs ?? []) await handle.fdbAdd(m.mac, m.vid, m.port);
       if (cfg.vdeSwitch) {
-        const svc = new VdeService(cfg.vdeSwitch, { addPort: (p) => handle.addPort(p), removePort: (n) => handle.removePort(n) }, this.log);
+        const svc = new VdeService(
+          cfg.vdeSwitch,
+          { addPort: (p) => handle.addPort(p), removePort: (n) => handle.removePort(n) },
+          this.log,
+        );
         await svc.start();
         this.vde.set(cfg.name, svc);
       }
@@ -145,7 +165,8 @@ export class Manager {
 
   async addPort(switchName: string, port: PortConfig): Promise<void> {
     const s = this.get(switchName);
-    if (s.hasPort(port.name)) throw new ConfigError('port.name', `switch '${switchName}' already has a port named '${port.name}'`);
+    if (s.hasPort(port.name))
+      throw new ConfigError('port.name', `switch '${switchName}' already has a port named '${port.name}'`);
     await this.claimEndpoint(switchName, port);
     await s.addPort(port);
   }
@@ -179,7 +200,11 @@ export class Manager {
   /** The running configuration, in the config file's shape (`vswitch config show`). */
   snapshot(api?: string): VswitchConfig {
     // VDE clients are transient ports: they attach again after a restart
-    return { ...(api ? { api } : {}), captureDir: this.captureDir, switches: this.list().map((s) => ({ ...s.config, ports: s.config.ports!.filter((p) => p.nic.type !== 'vde') })) };
+    return {
+      ...(api ? { api } : {}),
+      captureDir: this.captureDir,
+      switches: this.list().map((s) => ({ ...s.config, ports: s.config.ports!.filter((p) => p.nic.type !== 'vde') })),
+    };
   }
 
   /** The VDE control socket of a switch, when it serves one. */

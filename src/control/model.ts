@@ -7,8 +7,29 @@ import type { PortPolicy } from '../policy/config.js';
 import type { NicSpec, PortSpec, RuleStats, SwitchSpec } from '../engine/spec.js';
 export type { VlanConfig } from '../switch/vlan-config.js';
 export type { AclRule, ExtAclRule, MinimumBandwidthMode, PortPolicy } from '../policy/config.js';
-export type { DatapathEvent, KernelDrops, QemuNicConfig, VdeSwitchConfig, LinkEvent, PortCounters, PortStatus, RuleStats, StaticMac, SwitchCounters, SwitchType } from '../engine/spec.js';
-export type { DvmqConfig, ModerationConfig, ModerationPreset, QueueStatus, QueuesStatus, QueueTuning, VmqMove, WorkerStatus } from '../queues/queue-spec.js';
+export type {
+  DatapathEvent,
+  KernelDrops,
+  QemuNicConfig,
+  VdeSwitchConfig,
+  LinkEvent,
+  PortCounters,
+  PortStatus,
+  RuleStats,
+  StaticMac,
+  SwitchCounters,
+  SwitchType,
+} from '../engine/spec.js';
+export type {
+  DvmqConfig,
+  ModerationConfig,
+  ModerationPreset,
+  QueueStatus,
+  QueuesStatus,
+  QueueTuning,
+  VmqMove,
+  WorkerStatus,
+} from '../queues/queue-spec.js';
 
 /** The endpoint plugged into a port, a port, and a switch: the datapath's specs, as the config file spells them. */
 export type NicConfig = NicSpec;

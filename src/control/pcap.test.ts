@@ -101,7 +101,10 @@ test('created new and private (0600); an existing file is refused, --force trunc
     const link = join(dir, 'link.pcap');
     symlinkSync(target, link);
     await assert.rejects(PcapWriter.create(link), /already exists/, 'O_EXCL: a planted link is an existing name');
-    await assert.rejects(PcapWriter.create(link, { force: true }), /link\.pcap is a symbolic link; captures never follow links/);
+    await assert.rejects(
+      PcapWriter.create(link, { force: true }),
+      /link\.pcap is a symbolic link; captures never follow links/,
+    );
     const dangling = join(dir, 'dangling.pcap');
     symlinkSync(join(dir, 'would-be-created'), dangling);
     await assert.rejects(PcapWriter.create(dangling), /already exists/);
@@ -125,17 +128,43 @@ function hasTshark(): boolean {
   }
 }
 
-test('tshark reads the file: frame length, MACs, ICMP type', { skip: hasTshark() ? false : 'tshark not installed' }, async () => {
+test('tshark reads the file: frame length, MACs, ICMP type', {
+  skip: hasTshark() ? false : 'tshark not installed',
+}, async () => {
   const dir = tmp();
   try {
     const file = join(dir, 'c.pcap');
     const w = await PcapWriter.create(file);
-    const f = buildIcmpEcho({ srcMac: '02:00:00:00:00:01', dstMac: '02:00:00:00:00:02', srcIp: '10.0.0.1', dstIp: '10.0.0.2' });
+    const f = buildIcmpEcho({
+      srcMac: '02:00:00:00:00:01',
+      dstMac: '02:00:00:00:00:02',
+      srcIp: '10.0.0.1',
+      dstIp: '10.0.0.2',
+    });
     w.record(1_700_000_000, 5, f, 0, f.length, f.length);
     await w.close();
-    const out = execFileSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.len', '-e', 'eth.src', '-e', 'eth.dst', '-e', 'icmp.type', '-e', 'frame.time_epoch'], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).toString();
+    const out = execFileSync(
+      'tshark',
+      [
+        '-r',
+        file,
+        '-T',
+        'fields',
+        '-e',
+        'frame.len',
+        '-e',
+        'eth.src',
+        '-e',
+        'eth.dst',
+        '-e',
+        'icmp.type',
+        '-e',
+        'frame.time_epoch',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    ).toString();
     const [len, src, dst, type, time] = out.trim().split('\t');
     assert.deepEqual([len, src, dst, type], [String(f.length), '02:00:00:00:00:01', '02:00:00:00:00:02', '8']);
     assert.match(time, /^1700000000\.000005/);

@@ -29,8 +29,12 @@ async function openCaptureFile(path: string, force: boolean): Promise<FileHandle
     fh = await withDeadline(open(path, force ? kForceFlags : kCreateFlags, kFileMode), `open ${path}`);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw new Error(`${path} already exists; choose another name, or pass --force (API: "force": true) to overwrite it`);
-    if (code === 'ELOOP') throw new Error(`${path} is a symbolic link; captures never follow links: give the real path`);
+    if (code === 'EEXIST')
+      throw new Error(
+        `${path} already exists; choose another name, or pass --force (API: "force": true) to overwrite it`,
+      );
+    if (code === 'ELOOP')
+      throw new Error(`${path} is a symbolic link; captures never follow links: give the real path`);
     if (code === 'ENXIO') throw new Error(`${path} is a FIFO with no reader; captures write regular files`);
     throw err;
   }
@@ -71,7 +75,14 @@ export function globalHeader(snaplen = kPcapSnaplen, linktype = kLinktypeEtherne
 }
 
 /** Write one record header at `at` in `view`: seconds, microseconds, bytes stored, bytes on the wire. */
-export function writeRecordHeader(view: DataView, at: number, sec: number, usec: number, inclLen: number, origLen: number): void {
+export function writeRecordHeader(
+  view: DataView,
+  at: number,
+  sec: number,
+  usec: number,
+  inclLen: number,
+  origLen: number,
+): void {
   view.setUint32(at, sec, true);
   view.setUint32(at + 4, usec, true);
   view.setUint32(at + 8, inclLen, true);
@@ -134,7 +145,8 @@ export class PcapWriter {
   /** Queue the current chunk and start a new one big enough for `need` bytes. */
   private rotate(need: number): void {
     if (this.used > 0) this.queue.push({ buf: this.chunk, len: this.used });
-    this.chunk = need <= kChunk && this.spare.length > 0 ? this.spare.pop()! : Buffer.allocUnsafe(Math.max(kChunk, need));
+    this.chunk =
+      need <= kChunk && this.spare.length > 0 ? this.spare.pop()! : Buffer.allocUnsafe(Math.max(kChunk, need));
     this.view = new DataView(this.chunk.buffer, this.chunk.byteOffset, this.chunk.byteLength);
     this.used = 0;
   }

@@ -18,7 +18,11 @@ export { bytes, rate } from './settings/units.js';
 
 export type PolicyFlags = Record<string, string | boolean | undefined>;
 
-const kMacOption = { type: 'string', value: 'MAC|none', help: "the endpoint's MAC (what --mac-spoofing off checks, the VMQ filter)" } as const satisfies OptionSpec;
+const kMacOption = {
+  type: 'string',
+  value: 'MAC|none',
+  help: "the endpoint's MAC (what --mac-spoofing off checks, the VMQ filter)",
+} as const satisfies OptionSpec;
 const kPolicyOptions = optionsOf(policySettings);
 const kAclOptions = optionsOf(aclSetting);
 const kExtOptions = optionsOf(extSetting);
@@ -53,22 +57,31 @@ function shapes(f: PolicyFlags, options: Record<string, OptionSpec>): void {
  * The policy flags given (and only those) as a validated PortPolicy, plus the port's MAC from --mac
  * ('none' = clear it, null). `mode` is the switch's minimum-bandwidth mode when the caller knows it.
  */
-export function policyFromFlags(f: PolicyFlags, mode?: MinimumBandwidthMode): { policy: PortPolicy; mac?: string | null } {
+export function policyFromFlags(
+  f: PolicyFlags,
+  mode?: MinimumBandwidthMode,
+): { policy: PortPolicy; mac?: string | null } {
   refuse(f, kRuleFlags, 'belongs to an ACL rule, not to the port policy settings');
   shapes(f, portPolicyOptions);
   const out: { policy: PortPolicy; mac?: string | null } = { policy: {} };
   const mac = f.mac as string | undefined;
   if (mac !== undefined && mac !== 'none') out.mac = macText(mac, '--mac');
   if (mac === 'none') out.mac = null;
-  if (out.mac && parseInt(out.mac.slice(0, 2), 16) & 1) fail('--mac', `${out.mac} is a group (multicast) address; a port's MAC is unicast`);
+  if (out.mac && parseInt(out.mac.slice(0, 2), 16) & 1)
+    fail('--mac', `${out.mac} is a group (multicast) address; a port's MAC is unicast`);
   const raw = readFlags(policySettings, f) ?? {};
-  const check = (v: Record<string, unknown>) => asTyped(policySettings, 'policy', () => portPolicy(v, 'policy', mode)) as Record<string, unknown>;
+  const check = (v: Record<string, unknown>) =>
+    asTyped(policySettings, 'policy', () => portPolicy(v, 'policy', mode)) as Record<string, unknown>;
   // Each setting is checked on its own here; the daemon validates the merged policy (a --mirror-direction
   // given alone applies to a port that is already a mirror source).
-  for (const [key, val] of Object.entries(raw)) Object.assign(out.policy, { [key]: check(key === 'mirrorDirection' ? { mirror: 'source', mirrorDirection: val } : { [key]: val })[key] });
+  for (const [key, val] of Object.entries(raw))
+    Object.assign(out.policy, {
+      [key]: check(key === 'mirrorDirection' ? { mirror: 'source', mirrorDirection: val } : { [key]: val })[key],
+    });
   const { mirrorDirection: _d, ...rest } = out.policy;
   check(rest); // cross-field rules among the rest
-  if (raw.mirror !== undefined && raw.mirrorDirection !== undefined) check({ mirror: out.policy.mirror, mirrorDirection: out.policy.mirrorDirection });
+  if (raw.mirror !== undefined && raw.mirrorDirection !== undefined)
+    check({ mirror: out.policy.mirror, mirrorDirection: out.policy.mirrorDirection });
   return out;
 }
 
@@ -85,7 +98,8 @@ function positionals(args: string[], count: number, shape: string): void {
 
 /** `deny inbound --remote-ip 10.0.0.0/8` -> a validated port ACL rule (args: ACTION DIRECTION). */
 export function aclFromArgs(args: string[], f: PolicyFlags): AclRule {
-  const shape = "ACTION DIRECTION and one or more of --local-mac, --remote-mac, --local-ip, --remote-ip, e.g. 'deny inbound --remote-ip 10.0.0.0/8'";
+  const shape =
+    "ACTION DIRECTION and one or more of --local-mac, --remote-mac, --local-ip, --remote-ip, e.g. 'deny inbound --remote-ip 10.0.0.0/8'";
   refuse(f, kPolicyOnly, 'is a port policy setting, not part of an ACL rule');
   refuse(f, kExtOnly, 'port ACLs match addresses only; protocols, ports, weights and stateful rules are extended ACLs');
   shapes(f, kAclOptions);
@@ -105,8 +119,20 @@ export function extAclFromArgs(args: string[], f: PolicyFlags): ExtAclRule {
   shapes(f, kExtOptions);
   positionals(args, 3, shape);
   const flagWeight = f.weight as string | undefined;
-  if (args[2] !== undefined && flagWeight !== undefined) fail('--weight', `the weight is given twice ('${args[2]}' and --weight '${flagWeight}'); give it once`);
-  if (args[2] === undefined && flagWeight === undefined) fail('WEIGHT', `missing; expected ${shape} (higher weights are evaluated first)`);
-  const raw = { action: lower(args[0]), direction: lower(args[1]), ...readFlags(extSetting, f), ...(args[2] !== undefined ? { weight: whole(args[2], 'WEIGHT') } : {}) };
-  return asTyped(extSetting, 'rule', () => extAclRule(raw, 'rule'), args[2] !== undefined ? { ...kPositionals, weight: 'WEIGHT' } : kPositionals);
+  if (args[2] !== undefined && flagWeight !== undefined)
+    fail('--weight', `the weight is given twice ('${args[2]}' and --weight '${flagWeight}'); give it once`);
+  if (args[2] === undefined && flagWeight === undefined)
+    fail('WEIGHT', `missing; expected ${shape} (higher weights are evaluated first)`);
+  const raw = {
+    action: lower(args[0]),
+    direction: lower(args[1]),
+    ...readFlags(extSetting, f),
+    ...(args[2] !== undefined ? { weight: whole(args[2], 'WEIGHT') } : {}),
+  };
+  return asTyped(
+    extSetting,
+    'rule',
+    () => extAclRule(raw, 'rule'),
+    args[2] !== undefined ? { ...kPositionals, weight: 'WEIGHT' } : kPositionals,
+  );
 }

@@ -44,7 +44,10 @@ export async function patchPolicy(h: SwitchRuntime, port: string, patch: unknown
       continue;
     }
     if (!(kPolicySettings as readonly string[]).includes(k) && k !== 'acls' && k !== 'extendedAcls')
-      throw new ConfigError(`policy.${k}`, `unknown setting; expected one of mac, ${kPolicySettings.join(', ')}, acls, extendedAcls`);
+      throw new ConfigError(
+        `policy.${k}`,
+        `unknown setting; expected one of mac, ${kPolicySettings.join(', ')}, acls, extendedAcls`,
+      );
     if (val === null) delete next[k];
     else next[k] = val;
   }
@@ -70,16 +73,28 @@ export async function addExtendedAcl(h: SwitchRuntime, port: string, body: unkno
   return rule;
 }
 
-export async function removeRule(h: SwitchRuntime, port: string, list: 'acls' | 'extendedAcls', idText: string): Promise<void> {
+export async function removeRule(
+  h: SwitchRuntime,
+  port: string,
+  list: 'acls' | 'extendedAcls',
+  idText: string,
+): Promise<void> {
   const cfg = current(h, port);
   const rules: Array<{ id?: number }> = cfg.policy?.[list] ?? [];
   const id = Number(idText);
   if (!rules.some((r) => r.id === id))
-    throw new ConfigError(list === 'acls' ? 'acl' : 'extendedAcl', `port '${port}' has no rule with id ${idText}; its ids: ${rules.map((r) => r.id).join(', ') || 'none'}`);
+    throw new ConfigError(
+      list === 'acls' ? 'acl' : 'extendedAcl',
+      `port '${port}' has no rule with id ${idText}; its ids: ${rules.map((r) => r.id).join(', ') || 'none'}`,
+    );
   await apply(h, port, { ...(cfg.policy ?? {}), [list]: rules.filter((r) => r.id !== id) }, cfg.mac);
 }
 
 export async function policyStatus(h: SwitchRuntime, port: string): Promise<PolicyStatus> {
   const cfg = current(h, port);
-  return { ...(cfg.mac !== undefined ? { mac: cfg.mac } : {}), policy: cfg.policy ?? {}, stats: await h.policyStats(port) };
+  return {
+    ...(cfg.mac !== undefined ? { mac: cfg.mac } : {}),
+    policy: cfg.policy ?? {},
+    stats: await h.policyStats(port),
+  };
 }

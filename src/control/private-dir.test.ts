@@ -15,7 +15,10 @@ after(() => rmSync(base, { recursive: true, force: true }));
 
 test('makeDirs under /proc fails at once with ENOENT instead of spinning', async () => {
   const t0 = Date.now();
-  await assert.rejects(makeDirs('/proc/vswitch-nonexistent/a/b'), /cannot create directory \/proc\/vswitch-nonexistent: ENOENT/);
+  await assert.rejects(
+    makeDirs('/proc/vswitch-nonexistent/a/b'),
+    /cannot create directory \/proc\/vswitch-nonexistent: ENOENT/,
+  );
   assert.ok(Date.now() - t0 < 2000, 'answered promptly');
   await makeDirs(join(base, 'f', 'x'));
   assert.ok(statSync(join(base, 'f', 'x')).isDirectory(), 'an ordinary path is made, parents included');
@@ -23,7 +26,10 @@ test('makeDirs under /proc fails at once with ENOENT instead of spinning', async
 
 test('makeDirs refuses to build under a file', async () => {
   writeFileSync(join(base, 'file'), '');
-  await assert.rejects(makeDirs(join(base, 'file', 'sub')), /a part of that path is a file, not a directory \(ENOTDIR\)/);
+  await assert.rejects(
+    makeDirs(join(base, 'file', 'sub')),
+    /a part of that path is a file, not a directory \(ENOTDIR\)/,
+  );
 });
 
 test('ensurePrivateDir: created 0700 (parents too) under umask 000; an existing private one is accepted as it is', async () => {
@@ -50,7 +56,10 @@ test('ensurePrivateDir refuses a symlink, a file, a foreign owner and a writable
   const group = join(base, 'group');
   mkdirSync(group);
   chmodSync(group, 0o770);
-  await assert.rejects(ensurePrivateDir(group, 'capture directory'), /capture directory .*group is writable by its group \(mode 0770\).*chmod 700/);
+  await assert.rejects(
+    ensurePrivateDir(group, 'capture directory'),
+    /capture directory .*group is writable by its group \(mode 0770\).*chmod 700/,
+  );
   if (process.geteuid?.() === 0) {
     const foreign = join(base, 'foreign');
     mkdirSync(foreign, { mode: 0o700 });

@@ -33,7 +33,8 @@ export async function makeDirs(dir: string, mode = 0o777): Promise<void> {
       if (st.isSymbolicLink() || st.isDirectory()) break; // a symlink is resolved by mkdir below it (and by the check)
       throw new Error(`${d} exists and is not a directory; cannot create ${full} under it`);
     } catch (err) {
-      if (codeOf(err) === 'ENOTDIR') throw new Error(`cannot create directory ${full}: a part of that path is a file, not a directory (ENOTDIR)`);
+      if (codeOf(err) === 'ENOTDIR')
+        throw new Error(`cannot create directory ${full}: a part of that path is a file, not a directory (ENOTDIR)`);
       if (codeOf(err) !== 'ENOENT') throw err;
     }
     missing.push(d);
@@ -66,12 +67,19 @@ export async function ensurePrivateDir(dir: string, what = 'runtime directory'):
   const st = await withDeadline(lstat(dir), `lstat ${dir}`);
   const me = process.geteuid?.() ?? st.uid;
   if (st.isSymbolicLink())
-    throw new Error(`${what} ${dir} is a symbolic link; refusing to use it (someone may redirect the switch's sockets): remove it, or point XDG_RUNTIME_DIR / --api elsewhere`);
-  if (!st.isDirectory()) throw new Error(`${what} ${dir} exists and is not a directory; remove it or point XDG_RUNTIME_DIR / --api elsewhere`);
+    throw new Error(
+      `${what} ${dir} is a symbolic link; refusing to use it (someone may redirect the switch's sockets): remove it, or point XDG_RUNTIME_DIR / --api elsewhere`,
+    );
+  if (!st.isDirectory())
+    throw new Error(
+      `${what} ${dir} exists and is not a directory; remove it or point XDG_RUNTIME_DIR / --api elsewhere`,
+    );
   if (st.uid !== me)
     throw new Error(
       `${what} ${dir} is owned by uid ${st.uid}, not by this user (uid ${me}): another user may have created it to take over the switch's sockets; remove it (rm -r ${dir}) or set XDG_RUNTIME_DIR to a directory of your own`,
     );
   if ((st.mode & 0o022) !== 0)
-    throw new Error(`${what} ${dir} is writable by ${st.mode & 0o002 ? 'everyone' : 'its group'} (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}): others could replace the sockets in it; fix with chmod 700 ${dir}`);
+    throw new Error(
+      `${what} ${dir} is writable by ${st.mode & 0o002 ? 'everyone' : 'its group'} (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}): others could replace the sockets in it; fix with chmod 700 ${dir}`,
+    );
 }

@@ -33,7 +33,9 @@ function probe(p: string): Promise<Probe> {
     };
     const timer = setTimeout(() => done({ error: `no answer to a connect within ${kProbeMs} ms` }), kProbeMs);
     s.once('connect', () => done('live'));
-    s.once('error', (e: NodeJS.ErrnoException) => done(e.code === 'ECONNREFUSED' ? 'stale' : e.code === 'EAGAIN' ? 'live' : { error: e.message }));
+    s.once('error', (e: NodeJS.ErrnoException) =>
+      done(e.code === 'ECONNREFUSED' ? 'stale' : e.code === 'EAGAIN' ? 'live' : { error: e.message }),
+    );
   });
 }
 
@@ -55,14 +57,23 @@ export async function claimSocketPath(p: string, what: string): Promise<void> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw new Error(`${what}: cannot check ${p}: ${(err as Error).message}`);
   }
-  if (!st.isSocket()) throw new Error(`${what}: ${p} exists and is ${kindOf(st)}, not a socket; it is never removed: choose another path or remove it yourself`);
+  if (!st.isSocket())
+    throw new Error(
+      `${what}: ${p} exists and is ${kindOf(st)}, not a socket; it is never removed: choose another path or remove it yourself`,
+    );
   const r = await probe(p);
   if (r === 'live')
-    throw new Error(`${what}: ${p} is in use: something is listening on it (another vswitch port, a daemon's API, QEMU or another program); choose another path or stop that listener`);
-  if (r !== 'stale') throw new Error(`${what}: ${p} is a socket that cannot be checked (${r.error}); not removing it: choose another path`);
+    throw new Error(
+      `${what}: ${p} is in use: something is listening on it (another vswitch port, a daemon's API, QEMU or another program); choose another path or stop that listener`,
+    );
+  if (r !== 'stale')
+    throw new Error(
+      `${what}: ${p} is a socket that cannot be checked (${r.error}); not removing it: choose another path`,
+    );
   try {
     await withDeadline(unlink(p), `unlink ${p}`);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${what}: cannot remove the stale socket ${p}: ${(err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new Error(`${what}: cannot remove the stale socket ${p}: ${(err as Error).message}`);
   }
 }

@@ -51,7 +51,10 @@ export class StateFile {
     try {
       return vswitchConfig(JSON.parse(text));
     } catch (err) {
-      throw new ConfigError(this.path, `the saved state is not a valid configuration (${(err as Error).message}); fix or remove it to start from the config file`);
+      throw new ConfigError(
+        this.path,
+        `the saved state is not a valid configuration (${(err as Error).message}); fix or remove it to start from the config file`,
+      );
     }
   }
 

@@ -27,11 +27,13 @@ export function obj(v: unknown, field: string): Obj {
 }
 
 export function onlyKeys(o: Obj, field: string, keys: readonly string[]): void {
-  for (const k of Object.keys(o)) if (!keys.includes(k)) fail(`${field}.${k}`, `unknown setting; expected one of ${keys.join(', ')}`);
+  for (const k of Object.keys(o))
+    if (!keys.includes(k)) fail(`${field}.${k}`, `unknown setting; expected one of ${keys.join(', ')}`);
 }
 
 export function int(v: unknown, field: string, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(field, `must be an integer from ${min} to ${max}, got ${show(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    fail(field, `must be an integer from ${min} to ${max}, got ${show(v)}`);
   return v as number;
 }
 
@@ -57,5 +59,7 @@ export function vid(v: unknown, field: string): number {
 
 /** A MAC address as the model keeps it: lower case, colon separated. */
 export function macText(v: unknown, field: string): string {
-  return str(v, field, /^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$/, 'expected six hex pairs like 52:54:00:12:34:56').toLowerCase().replace(/-/g, ':');
+  return str(v, field, /^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$/, 'expected six hex pairs like 52:54:00:12:34:56')
+    .toLowerCase()
+    .replace(/-/g, ':');
 }

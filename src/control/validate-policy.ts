@@ -16,13 +16,16 @@ export const aclRule = (v: unknown, field: string): AclRule => aclSetting.check(
 export const extAclRule = (v: unknown, field: string): ExtAclRule => extAclSetting.check(v, field) as ExtAclRule;
 
 /** PortPolicy's settings other than the rule lists (policy-edit.ts merges them one by one). */
-export const kPolicySettings = Object.keys(policySettings.fields ?? {}).filter((k) => policySettings.fields?.[k]?.kind !== 'list');
+export const kPolicySettings = Object.keys(policySettings.fields ?? {}).filter(
+  (k) => policySettings.fields?.[k]?.kind !== 'list',
+);
 
 /**
  * Every PortPolicy key. `mode` is the switch's minimum-bandwidth mode: a weight on an absolute switch (or
  * the reverse) is refused; without a mode either is accepted, but not both at once.
  */
-export const portPolicy = (v: unknown, field: string, mode?: MinimumBandwidthMode): PortPolicy => policySettings.check(v, field, mode ? { mode } : {}) as PortPolicy;
+export const portPolicy = (v: unknown, field: string, mode?: MinimumBandwidthMode): PortPolicy =>
+  policySettings.check(v, field, mode ? { mode } : {}) as PortPolicy;
 
 export type PrivateVlanConfig = Extract<VlanConfig, { mode: 'private' }>;
 

@@ -12,7 +12,13 @@
  * checked on what the switch would run, and the handle gets complete settings.
  */
 import { kMaxWorkers } from '../queues/queue-tables.js';
-import { defaultWorkers, kDefaultRssTableSize, kDefaultVmqQueues, kDvmqDefaultConfig, kMaxRssTableSize } from '../queues/queue-spec.js';
+import {
+  defaultWorkers,
+  kDefaultRssTableSize,
+  kDefaultVmqQueues,
+  kDvmqDefaultConfig,
+  kMaxRssTableSize,
+} from '../queues/queue-spec.js';
 export { defaultWorkers, kDefaultRssTableSize, kDefaultVmqQueues, kDvmqDefaultConfig, kMaxRssTableSize };
 import type { DvmqConfig, ModerationConfig, ModerationPreset, PortConfig, QueueTuning, SwitchConfig } from './model.js';
 import { bool, ConfigError, fail, obj, onlyKeys, show } from './validate-helpers.js';
@@ -36,14 +42,19 @@ export const kMaxSamplePeriodMs = 60_000;
 /** Hysteresis: an hour pins a queue in practice; a larger number is a unit mistake (seconds for ms). */
 export const kMaxMinMoveIntervalMs = 3_600_000;
 
-export const kModerationPresets = ['off', 'low', 'medium', 'high', 'adaptive'] as const satisfies readonly ModerationPreset[];
+export const kModerationPresets = [
+  'off',
+  'low',
+  'medium',
+  'high',
+  'adaptive',
+] as const satisfies readonly ModerationPreset[];
 export const kDefaultModeration: ModerationConfig = 'off';
 
 /** The switch keys this file validates (switchConfig's list of known keys includes them). */
 export const kSwitchQueueKeys = ['workers', 'vmqQueues', 'rssTableSize', 'dvmq', 'moderation', 'pollWindowUs'] as const;
 export const kPortQueueKeys = ['vmqWeight', 'rss'] as const;
 const kDvmqKeys = ['enabled', 'upperThreshold', 'lowerThreshold', 'samplePeriodMs', 'minMoveIntervalMs'] as const;
-
 
 /** A switch's queue settings with every default filled in (what the datapath runs). */
 export interface QueueSettings {
@@ -110,14 +121,20 @@ export function vmqWeight(v: unknown, field: string): number {
 /** A port's rss needs a queue of its own (vmqWeight above 0). */
 export function rssNeedsQueue(p: { rss?: boolean; vmqWeight?: number }, path: string): void {
   if (p.rss && p.vmqWeight === 0)
-    fail(`${path}.rss`, 'a port with vmqWeight 0 has no queue of its own to spread (its frames use queue 0, which RSS always spreads); drop rss or give vmqWeight 1-100');
+    fail(
+      `${path}.rss`,
+      'a port with vmqWeight 0 has no queue of its own to spread (its frames use queue 0, which RSS always spreads); drop rss or give vmqWeight 1-100',
+    );
 }
 
 /**
  * The queue keys of a switch object (config file, API body): workers, vmqQueues, rssTableSize, dvmq,
  * moderation. Returns only the keys given, validated; other keys are switchConfig's business.
  */
-export function validateSwitchQueues(cfg: unknown, path: string): Pick<SwitchConfig, (typeof kSwitchQueueKeys)[number]> {
+export function validateSwitchQueues(
+  cfg: unknown,
+  path: string,
+): Pick<SwitchConfig, (typeof kSwitchQueueKeys)[number]> {
   const o = obj(cfg, path);
   const out: Pick<SwitchConfig, (typeof kSwitchQueueKeys)[number]> = {};
   if (o.workers !== undefined) out.workers = workerCount(o.workers, `${path}.workers`);
@@ -144,7 +161,12 @@ export function validatePortQueues(cfg: unknown, path: string): Pick<PortConfig,
  * will have (the defaults at creation, the running values for a runtime change), so lower < upper is
  * checked against what the switch would run; `baseIs` says which in the message.
  */
-export function dvmqConfig(v: unknown, field: string, base: Required<DvmqConfig> = kDvmqDefaultConfig, baseIs = 'the default'): DvmqConfig {
+export function dvmqConfig(
+  v: unknown,
+  field: string,
+  base: Required<DvmqConfig> = kDvmqDefaultConfig,
+  baseIs = 'the default',
+): DvmqConfig {
   const o = obj(v, field);
   onlyKeys(o, field, kDvmqKeys);
   const out: DvmqConfig = {};
@@ -152,21 +174,33 @@ export function dvmqConfig(v: unknown, field: string, base: Required<DvmqConfig>
   if (o.upperThreshold !== undefined) {
     const f = `${field}.upperThreshold`;
     const u = finite(o.upperThreshold, f, 'a number above 0 and at most 1 (a share of one worker, like 0.8)');
-    if (u <= 0 || u > 1) fail(f, `${u} is out of range; use a number above 0 and at most 1 (a share of one worker, like 0.8)`);
+    if (u <= 0 || u > 1)
+      fail(f, `${u} is out of range; use a number above 0 and at most 1 (a share of one worker, like 0.8)`);
     out.upperThreshold = u;
   }
   if (o.lowerThreshold !== undefined) {
     const f = `${field}.lowerThreshold`;
-    const l = finite(o.lowerThreshold, f, 'a number above 0 and below upperThreshold (a share of one worker, like 0.2)');
-    if (l <= 0) fail(f, `${l} is out of range; use a number above 0 and below upperThreshold (a share of one worker, like 0.2)`);
+    const l = finite(
+      o.lowerThreshold,
+      f,
+      'a number above 0 and below upperThreshold (a share of one worker, like 0.2)',
+    );
+    if (l <= 0)
+      fail(f, `${l} is out of range; use a number above 0 and below upperThreshold (a share of one worker, like 0.2)`);
     out.lowerThreshold = l;
   }
   const upper = out.upperThreshold ?? base.upperThreshold;
   const lower = out.lowerThreshold ?? base.lowerThreshold;
   if (lower >= upper) {
     if (out.lowerThreshold !== undefined)
-      fail(`${field}.lowerThreshold`, `${lower} must be below upperThreshold ${upper}${out.upperThreshold === undefined ? ` (${baseIs})` : ''}; lower it or raise upperThreshold`);
-    fail(`${field}.upperThreshold`, `${upper} must be above lowerThreshold ${lower} (${baseIs}); raise it or lower lowerThreshold in the same change`);
+      fail(
+        `${field}.lowerThreshold`,
+        `${lower} must be below upperThreshold ${upper}${out.upperThreshold === undefined ? ` (${baseIs})` : ''}; lower it or raise upperThreshold`,
+      );
+    fail(
+      `${field}.upperThreshold`,
+      `${upper} must be above lowerThreshold ${lower} (${baseIs}); raise it or lower lowerThreshold in the same change`,
+    );
   }
   if (o.samplePeriodMs !== undefined) {
     const f = `${field}.samplePeriodMs`;
@@ -201,14 +235,20 @@ function moderationTimeUs(v: unknown, field: string): number {
 /** A preset name or {packets, timeUs}. */
 export function moderationConfig(v: unknown, field: string): ModerationConfig {
   if (typeof v === 'string') {
-    if (!(kModerationPresets as readonly string[]).includes(v)) fail(field, `${show(v)} is not a moderation mode; use ${kModerationHint}`);
+    if (!(kModerationPresets as readonly string[]).includes(v))
+      fail(field, `${show(v)} is not a moderation mode; use ${kModerationHint}`);
     return v as ModerationPreset;
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(field, `must be one of ${kModerationHint}, got ${show(v)}`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    fail(field, `must be one of ${kModerationHint}, got ${show(v)}`);
   const o = v as Record<string, unknown>;
   onlyKeys(o, field, ['packets', 'timeUs']);
-  if (o.packets === undefined || o.timeUs === undefined) fail(field, `needs both packets and timeUs, got ${show(v)}; e.g. {"packets": 16, "timeUs": 100}`);
-  return { packets: moderationPackets(o.packets, `${field}.packets`), timeUs: moderationTimeUs(o.timeUs, `${field}.timeUs`) };
+  if (o.packets === undefined || o.timeUs === undefined)
+    fail(field, `needs both packets and timeUs, got ${show(v)}; e.g. {"packets": 16, "timeUs": 100}`);
+  return {
+    packets: moderationPackets(o.packets, `${field}.packets`),
+    timeUs: moderationTimeUs(o.timeUs, `${field}.timeUs`),
+  };
 }
 
 /**
@@ -220,7 +260,10 @@ export function parseModeration(text: string, field = '--moderation'): Moderatio
   if ((kModerationPresets as readonly string[]).includes(t)) return t as ModerationPreset;
   const m = /^(\d+)\/(\d+(?:\.\d+)?) ?(?:us)?$/.exec(t);
   if (!m)
-    fail(field, `'${text}' is not a moderation setting; use ${kModerationPresets.join(', ')}, or N/T to wake the worker after N frames or T microseconds, like 16/100`);
+    fail(
+      field,
+      `'${text}' is not a moderation setting; use ${kModerationPresets.join(', ')}, or N/T to wake the worker after N frames or T microseconds, like 16/100`,
+    );
   try {
     return { packets: moderationPackets(Number(m[1]), field), timeUs: moderationTimeUs(Number(m[2]), field) };
   } catch (err) {
@@ -235,23 +278,53 @@ export function parseModeration(text: string, field = '--moderation'): Moderatio
  * so a rewrite can never leave a bucket pointing at a worker the switch does not have.
  */
 export function validateRssTable(entries: unknown, size: number, workers: number, path: string): number[] {
-  if (!Array.isArray(entries)) fail(path, `must be a list of ${size} worker indices (one per RSS table entry, each 0 to ${workers - 1}), got ${show(entries)}`);
+  if (!Array.isArray(entries))
+    fail(
+      path,
+      `must be a list of ${size} worker indices (one per RSS table entry, each 0 to ${workers - 1}), got ${show(entries)}`,
+    );
   if (entries.length !== size)
-    fail(path, `has ${entries.length} entries; this switch's RSS table has ${size}, so give exactly ${size} worker indices`);
-  return entries.map((w, i) => count(w, `${path}[${i}]`, 0, workers - 1, `a worker index from 0 to ${workers - 1} (this switch has ${workers} worker${workers === 1 ? '' : 's'})`));
+    fail(
+      path,
+      `has ${entries.length} entries; this switch's RSS table has ${size}, so give exactly ${size} worker indices`,
+    );
+  return entries.map((w, i) =>
+    count(
+      w,
+      `${path}[${i}]`,
+      0,
+      workers - 1,
+      `a worker index from 0 to ${workers - 1} (this switch has ${workers} worker${workers === 1 ? '' : 's'})`,
+    ),
+  );
 }
 
 /**
  * A manual queue move: the queue is one the switch has in use (`inUse`: the default queue 0 and the VMQ
  * queues given to ports, not necessarily contiguous) and the worker exists (`workers` of them).
  */
-export function queueMove(queue: unknown, worker: unknown, inUse: readonly number[], workers: number): { queue: number; worker: number } {
+export function queueMove(
+  queue: unknown,
+  worker: unknown,
+  inUse: readonly number[],
+  workers: number,
+): { queue: number; worker: number } {
   const max = Math.max(...inUse);
   const q = count(queue, 'queue', 0, max, `a queue in use: ${inUse.join(', ')} (queue 0 is the default queue)`);
-  if (!inUse.includes(q)) fail('queue', `${q} is not in use (no port has it); use a queue in use: ${inUse.join(', ')} (queue 0 is the default queue)`);
+  if (!inUse.includes(q))
+    fail(
+      'queue',
+      `${q} is not in use (no port has it); use a queue in use: ${inUse.join(', ')} (queue 0 is the default queue)`,
+    );
   return {
     queue: q,
-    worker: count(worker, 'worker', 0, workers - 1, `a worker index from 0 to ${workers - 1} (this switch has ${workers} worker${workers === 1 ? '' : 's'})`),
+    worker: count(
+      worker,
+      'worker',
+      0,
+      workers - 1,
+      `a worker index from 0 to ${workers - 1} (this switch has ${workers} worker${workers === 1 ? '' : 's'})`,
+    ),
   };
 }
 
@@ -260,20 +333,33 @@ export function queueMove(queue: unknown, worker: unknown, inUse: readonly numbe
  * replaces (null = the default, off); `dvmq` merges key by key (null = that key's default; dvmq: null = all
  * defaults). Returns complete settings for each part given, ready for the handle and for `config show`.
  */
-export function tuningRequest(body: unknown, running: QueueSettings, field = 'tuning'): QueueTuning & { dvmq?: Required<DvmqConfig> } {
+export function tuningRequest(
+  body: unknown,
+  running: QueueSettings,
+  field = 'tuning',
+): QueueTuning & { dvmq?: Required<DvmqConfig> } {
   const o = obj(body, field);
   onlyKeys(o, field, ['workers', 'moderation', 'dvmq', 'pollWindowUs']);
   if (o.workers === undefined && o.moderation === undefined && o.dvmq === undefined && o.pollWindowUs === undefined)
     fail(field, 'nothing to change; give workers, moderation, dvmq and/or pollWindowUs');
   const out: QueueTuning & { dvmq?: Required<DvmqConfig> } = {};
-  if (o.pollWindowUs !== undefined) out.pollWindowUs = o.pollWindowUs === null ? kDefaultPollWindowUs : pollWindowUs(o.pollWindowUs, `${field}.pollWindowUs`);
-  if (o.workers !== undefined) out.workers = o.workers === null ? defaultWorkers() : workerCount(o.workers, `${field}.workers`);
-  if (o.moderation !== undefined) out.moderation = o.moderation === null ? kDefaultModeration : moderationConfig(o.moderation, `${field}.moderation`);
+  if (o.pollWindowUs !== undefined)
+    out.pollWindowUs =
+      o.pollWindowUs === null ? kDefaultPollWindowUs : pollWindowUs(o.pollWindowUs, `${field}.pollWindowUs`);
+  if (o.workers !== undefined)
+    out.workers = o.workers === null ? defaultWorkers() : workerCount(o.workers, `${field}.workers`);
+  if (o.moderation !== undefined)
+    out.moderation = o.moderation === null ? kDefaultModeration : moderationConfig(o.moderation, `${field}.moderation`);
   if (o.dvmq === null) out.dvmq = { ...kDvmqDefaultConfig };
   else if (o.dvmq !== undefined) {
     const given = obj(o.dvmq, `${field}.dvmq`);
     // null resets one key: it takes the default, and counts as given for the lower < upper check
-    const raw = Object.fromEntries(Object.entries(given).map(([k, x]) => [k, x === null && k in kDvmqDefaultConfig ? kDvmqDefaultConfig[k as keyof DvmqConfig] : x]));
+    const raw = Object.fromEntries(
+      Object.entries(given).map(([k, x]) => [
+        k,
+        x === null && k in kDvmqDefaultConfig ? kDvmqDefaultConfig[k as keyof DvmqConfig] : x,
+      ]),
+    );
     out.dvmq = { ...running.dvmq, ...dvmqConfig(raw, `${field}.dvmq`, running.dvmq, 'the current value') };
   }
   return out;

@@ -6,13 +6,53 @@ import { refuses } from '../testing/refuses.js';
 import { switchConfig } from './validate.js';
 
 test('vdeSwitch: a directory and a template of client ports', () => {
-  const c = switchConfig({ name: 's', vdeSwitch: { dir: '/run/vde/lab/', prefix: 'vm', maxClients: 8, vlan: { mode: 'access', vid: 10 }, mtu: 9000, policy: { dhcpGuard: true } } }, 'switch');
-  assert.deepEqual(c.vdeSwitch, { dir: '/run/vde/lab', prefix: 'vm', maxClients: 8, vlan: { mode: 'access', vid: 10 }, mtu: 9000, policy: { dhcpGuard: true } });
-  refuses(() => switchConfig({ name: 's', vdeSwitch: { dir: 'rel/dir' } }, 'switch'), 'switch.vdeSwitch.dir', /absolute path/);
-  refuses(() => switchConfig({ name: 's', vdeSwitch: { dir: '/' + 'x'.repeat(120) } }, 'switch'), 'switch.vdeSwitch.dir', /at most 96 bytes/);
-  refuses(() => switchConfig({ name: 's', vdeSwitch: { dir: '/d', prefix: '9x' } }, 'switch'), 'switch.vdeSwitch.prefix', /starting with a letter/);
-  refuses(() => switchConfig({ name: 's', vdeSwitch: { dir: '/d', maxClients: 0 } }, 'switch'), 'switch.vdeSwitch.maxClients', /1 to 1024/);
-  refuses(() => switchConfig({ name: 's', vdeSwitch: { dir: '/d', sock: '/x' } }, 'switch'), 'switch.vdeSwitch.sock', /expected one of dir, prefix/);
+  const c = switchConfig(
+    {
+      name: 's',
+      vdeSwitch: {
+        dir: '/run/vde/lab/',
+        prefix: 'vm',
+        maxClients: 8,
+        vlan: { mode: 'access', vid: 10 },
+        mtu: 9000,
+        policy: { dhcpGuard: true },
+      },
+    },
+    'switch',
+  );
+  assert.deepEqual(c.vdeSwitch, {
+    dir: '/run/vde/lab',
+    prefix: 'vm',
+    maxClients: 8,
+    vlan: { mode: 'access', vid: 10 },
+    mtu: 9000,
+    policy: { dhcpGuard: true },
+  });
+  refuses(
+    () => switchConfig({ name: 's', vdeSwitch: { dir: 'rel/dir' } }, 'switch'),
+    'switch.vdeSwitch.dir',
+    /absolute path/,
+  );
+  refuses(
+    () => switchConfig({ name: 's', vdeSwitch: { dir: '/' + 'x'.repeat(120) } }, 'switch'),
+    'switch.vdeSwitch.dir',
+    /at most 96 bytes/,
+  );
+  refuses(
+    () => switchConfig({ name: 's', vdeSwitch: { dir: '/d', prefix: '9x' } }, 'switch'),
+    'switch.vdeSwitch.prefix',
+    /starting with a letter/,
+  );
+  refuses(
+    () => switchConfig({ name: 's', vdeSwitch: { dir: '/d', maxClients: 0 } }, 'switch'),
+    'switch.vdeSwitch.maxClients',
+    /1 to 1024/,
+  );
+  refuses(
+    () => switchConfig({ name: 's', vdeSwitch: { dir: '/d', sock: '/x' } }, 'switch'),
+    'switch.vdeSwitch.sock',
+    /expected one of dir, prefix/,
+  );
 });
 
 test('vde_switch requests: golden bytes of vdeplug4 parse; each malformed field is named', () => {
@@ -34,11 +74,27 @@ test('vde_switch requests: golden bytes of vdeplug4 parse; each malformed field 
     return parseVdeRequest(b);
   };
   assert.equal(parseVdeRequest(golden.subarray(0, kVdeRequestLen - 1)), 'short');
-  assert.equal(bad((b) => b.writeUInt32BE(kVdeMagic, 0)), 'bad-magic', 'the magic is in the client host order (little-endian here)');
-  assert.equal(bad((b) => b.writeUInt32LE(2, 4)), 'bad-version');
-  assert.equal(bad((b) => b.writeUInt32LE(1, 8)), 'bad-type');
-  assert.equal(bad((b) => b.writeUInt16LE(2, 12)), 'bad-address');
-  assert.equal(bad((b) => b.fill(0, 14, kVdeRequestLen)), 'bad-address');
+  assert.equal(
+    bad((b) => b.writeUInt32BE(kVdeMagic, 0)),
+    'bad-magic',
+    'the magic is in the client host order (little-endian here)',
+  );
+  assert.equal(
+    bad((b) => b.writeUInt32LE(2, 4)),
+    'bad-version',
+  );
+  assert.equal(
+    bad((b) => b.writeUInt32LE(1, 8)),
+    'bad-type',
+  );
+  assert.equal(
+    bad((b) => b.writeUInt16LE(2, 12)),
+    'bad-address',
+  );
+  assert.equal(
+    bad((b) => b.fill(0, 14, kVdeRequestLen)),
+    'bad-address',
+  );
   assert.equal(parseVdeRequest(Buffer.alloc(300)), 'too-long');
   const reply = vdeReply('/run/vde/lab/1');
   assert.equal(reply.length, kSockaddrUnLen);

@@ -36,7 +36,10 @@ export class VdeService {
   }
 
   stats(): VdeListenerStats & { clients: number } {
-    return { ...(this.listener?.stats ?? { requests: 0, attached: 0, detached: 0, refused: {} }), clients: this.ports.size };
+    return {
+      ...(this.listener?.stats ?? { requests: 0, attached: 0, detached: 0, refused: {} }),
+      clients: this.ports.size,
+    };
   }
 
   async start(): Promise<void> {

@@ -37,13 +37,21 @@ const drops = table('drop reason code', kDropSlots + 1); // codes 1..kDropSlots 
 const portRows = table('per-port counter', kPortCounterSlots);
 const switchRows = table('switch counter', kSwitchSlots);
 
-function declare<const R extends readonly CounterRow[]>(t: Table, owner: string, rows: R, min: number): { [K in R[number][1]]: number } {
+function declare<const R extends readonly CounterRow[]>(
+  t: Table,
+  owner: string,
+  rows: R,
+  min: number,
+): { [K in R[number][1]]: number } {
   const out: Record<string, number> = {};
   for (const [i, name, meaning] of rows) {
-    if (!Number.isInteger(i) || i < min || i >= t.size) throw new Error(`${owner}: ${t.what} ${i} for '${name}' is outside ${min}..${t.size - 1}`);
+    if (!Number.isInteger(i) || i < min || i >= t.size)
+      throw new Error(`${owner}: ${t.what} ${i} for '${name}' is outside ${min}..${t.size - 1}`);
     const had = t.names[i];
-    if (had !== undefined && had !== name) throw new Error(`${owner}: ${t.what} ${i} for '${name}' is already '${had}'`);
-    if (t.names.indexOf(name) >= 0 && t.names.indexOf(name) !== i) throw new Error(`${owner}: '${name}' is already declared as ${t.what} ${t.names.indexOf(name)}`);
+    if (had !== undefined && had !== name)
+      throw new Error(`${owner}: ${t.what} ${i} for '${name}' is already '${had}'`);
+    if (t.names.indexOf(name) >= 0 && t.names.indexOf(name) !== i)
+      throw new Error(`${owner}: '${name}' is already declared as ${t.what} ${t.names.indexOf(name)}`);
     t.names[i] = name;
     t.meanings[i] = meaning;
     out[name] = i;
@@ -52,17 +60,26 @@ function declare<const R extends readonly CounterRow[]>(t: Table, owner: string,
 }
 
 /** Declare drop reasons: [code (1-based, what a node writes into the slot's aux), name, meaning]. */
-export function declareDrops<const R extends readonly CounterRow[]>(owner: string, rows: R): { [K in R[number][1]]: number } {
+export function declareDrops<const R extends readonly CounterRow[]>(
+  owner: string,
+  rows: R,
+): { [K in R[number][1]]: number } {
   return declare(drops, owner, rows, 1);
 }
 
 /** Declare per-port counters: [index within the port's counters, name, meaning]. */
-export function declarePortCounters<const R extends readonly CounterRow[]>(owner: string, rows: R): { [K in R[number][1]]: number } {
+export function declarePortCounters<const R extends readonly CounterRow[]>(
+  owner: string,
+  rows: R,
+): { [K in R[number][1]]: number } {
   return declare(portRows, owner, rows, 0);
 }
 
 /** Declare per-switch counters (one per worker block, summed by the reader): [index, name, meaning]. */
-export function declareSwitchCounters<const R extends readonly CounterRow[]>(owner: string, rows: R): { [K in R[number][1]]: number } {
+export function declareSwitchCounters<const R extends readonly CounterRow[]>(
+  owner: string,
+  rows: R,
+): { [K in R[number][1]]: number } {
   return declare(switchRows, owner, rows, 0);
 }
 
@@ -74,7 +91,9 @@ export function dropCode(name: string): number {
 }
 
 /** The declared rows, in index order (control path: help text, metrics, tests). */
-export function declaredRows(kind: 'drop' | 'port' | 'switch'): Array<{ index: number; name: string; meaning: string }> {
+export function declaredRows(
+  kind: 'drop' | 'port' | 'switch',
+): Array<{ index: number; name: string; meaning: string }> {
   const t = kind === 'drop' ? drops : kind === 'port' ? portRows : switchRows;
   const out: Array<{ index: number; name: string; meaning: string }> = [];
   t.names.forEach((name, index) => out.push({ index, name, meaning: t.meanings[index]! }));

@@ -40,7 +40,17 @@ test('alloc resets the slot metadata to an empty frame at the headroom', () => {
   pool.meta32[(s << Meta.shift) + Meta.aux] = 2;
   pool.free(s);
   assert.equal(pool.alloc(), s, 'free list is LIFO: the same slot comes back');
-  assert.deepEqual([pool.meta32[(s << Meta.shift) + Meta.off], pool.meta32[(s << Meta.shift) + Meta.len], pool.meta32[(s << Meta.shift) + Meta.refs], pool.meta32[(s << Meta.shift) + Meta.vid], pool.meta32[(s << Meta.shift) + Meta.pcp], pool.meta32[(s << Meta.shift) + Meta.aux]], [kHeadroom, 0, 0, 0, 0, 0]);
+  assert.deepEqual(
+    [
+      pool.meta32[(s << Meta.shift) + Meta.off],
+      pool.meta32[(s << Meta.shift) + Meta.len],
+      pool.meta32[(s << Meta.shift) + Meta.refs],
+      pool.meta32[(s << Meta.shift) + Meta.vid],
+      pool.meta32[(s << Meta.shift) + Meta.pcp],
+      pool.meta32[(s << Meta.shift) + Meta.aux],
+    ],
+    [kHeadroom, 0, 0, 0, 0, 0],
+  );
   assert.equal(pool.slotBase(s), s * 2048);
   assert.equal(pool.frameStart(s), s * 2048 + kHeadroom);
   pool.meta32[(s << Meta.shift) + Meta.off] = kHeadroom - 4;

@@ -60,7 +60,11 @@ export interface SharedPool extends PoolShape {
 /** Create the shared buffers of a multi-worker pool (data, metadata, the shared free stack). */
 export function createSharedPool(shape: PoolShape = { slots: kSharedSlots, slotSize: kDefaultSlotSize }): SharedPool {
   const pool = new PacketPool(shape);
-  return { slots: shape.slots, slotSize: shape.slotSize, shared: { data: pool.data, meta: pool.meta, free: createSharedFreeList(shape.slots) } };
+  return {
+    slots: shape.slots,
+    slotSize: shape.slotSize,
+    shared: { data: pool.data, meta: pool.meta, free: createSharedFreeList(shape.slots) },
+  };
 }
 
 /** The shared free stack of a multi-worker pool: Int32 [lock, top, stack...]. */
@@ -101,7 +105,8 @@ export class PacketPool {
     shape: PoolShape = { slots: kDefaultSlots, slotSize: kDefaultSlotSize },
     shared?: { data: SharedArrayBuffer; meta: SharedArrayBuffer; free?: SharedArrayBuffer },
   ) {
-    if (!Number.isInteger(shape.slots) || shape.slots < 64) throw new RangeError(`pool slots must be an integer >= 64, got ${shape.slots}`);
+    if (!Number.isInteger(shape.slots) || shape.slots < 64)
+      throw new RangeError(`pool slots must be an integer >= 64, got ${shape.slots}`);
     if (!Number.isInteger(shape.slotSize) || shape.slotSize < 2048 || shape.slotSize % 64 !== 0)
       throw new RangeError(`pool slotSize must be a multiple of 64 and >= 2048, got ${shape.slotSize}`);
     this.slots = shape.slots;

@@ -68,7 +68,10 @@ test('a full ring drops and counts; space returns only after the consumer releas
   assert.equal(prod.push(f, 0, 32), false);
   assert.equal(prod.drops, 3);
   prod.publish();
-  assert.deepEqual([cons.pop(dst, 0), cons.pop(dst, 0), cons.pop(dst, 0), cons.pop(dst, 0), cons.pop(dst, 0)], [22, 23, 30, 31, -1]);
+  assert.deepEqual(
+    [cons.pop(dst, 0), cons.pop(dst, 0), cons.pop(dst, 0), cons.pop(dst, 0), cons.pop(dst, 0)],
+    [22, 23, 30, 31, -1],
+  );
   assert.equal(cons.drops, 3, 'both views read the same drop counter');
 });
 
@@ -164,7 +167,10 @@ import(workerData.ringUrl).then(({ FrameRing }) => {
 });
 `;
 
-async function runCrossThread(size: number, retry: boolean): Promise<{ seqs: number[]; failed: number; drops: number; badBytes: number }> {
+async function runCrossThread(
+  size: number,
+  retry: boolean,
+): Promise<{ seqs: number[]; failed: number; drops: number; badBytes: number }> {
   const cap = 64;
   const ring = new FrameRing(size, cap);
   const worker = new Worker(producerSource, {
@@ -213,7 +219,8 @@ test('cross-thread: 100k frames from a worker arrive complete and in order (prod
 test('cross-thread: a small ring with a producer that never waits: counted drops, strictly increasing sequence', async () => {
   const { seqs, failed, drops, badBytes } = await runCrossThread(64, false);
   assert.equal(badBytes, 0);
-  for (let i = 1; i < seqs.length; i++) if (!(seqs[i] > seqs[i - 1])) assert.fail(`sequence not increasing at #${i}: ${seqs[i - 1]} then ${seqs[i]}`);
+  for (let i = 1; i < seqs.length; i++)
+    if (!(seqs[i] > seqs[i - 1])) assert.fail(`sequence not increasing at #${i}: ${seqs[i - 1]} then ${seqs[i]}`);
   assert.equal(drops, failed);
   assert.equal(seqs.length + drops, kFrames, 'every frame is either received or counted as dropped');
 });

@@ -47,14 +47,17 @@ export class FrameRing {
   }
 
   constructor(size: number, capacity: number, sab?: SharedArrayBuffer, metaInts = 0) {
-    if (size < 2 || (size & (size - 1)) !== 0) throw new RangeError(`ring size must be a power of two >= 2, got ${size}`);
-    if (!Number.isInteger(metaInts) || metaInts < 0) throw new RangeError(`ring metaInts must be an integer >= 0, got ${metaInts}`);
+    if (size < 2 || (size & (size - 1)) !== 0)
+      throw new RangeError(`ring size must be a power of two >= 2, got ${size}`);
+    if (!Number.isInteger(metaInts) || metaInts < 0)
+      throw new RangeError(`ring metaInts must be an integer >= 0, got ${metaInts}`);
     this.size = size;
     this.capacity = capacity;
     this.metaInts = metaInts;
     this.mask = size - 1;
     this.sab = sab ?? new SharedArrayBuffer(FrameRing.byteLength(size, capacity, metaInts));
-    if (this.sab.byteLength < FrameRing.byteLength(size, capacity, metaInts)) throw new RangeError('ring buffer is smaller than its shape needs');
+    if (this.sab.byteLength < FrameRing.byteLength(size, capacity, metaInts))
+      throw new RangeError('ring buffer is smaller than its shape needs');
     const metaAt = kCtlInts * 4 + size * 4;
     const dataAt = metaAt + size * metaInts * 4; // a multiple of 4: the word view below is legal
     this.ctl = new Int32Array(this.sab, 0, kCtlInts);

@@ -57,7 +57,10 @@ import(workerData.url).then(({ SlotRing }) => {
 test('cross-thread: 200k pairs arrive complete and in order', async () => {
   const n = 200_000;
   const ring = new SlotRing(256);
-  const w = new Worker(producer, { eval: true, workerData: { url: new URL('./slot-ring.js', import.meta.url).href, sab: ring.sab, size: 256, n } });
+  const w = new Worker(producer, {
+    eval: true,
+    workerData: { url: new URL('./slot-ring.js', import.meta.url).href, sab: ring.sab, size: 256, n },
+  });
   let next = 0;
   let bad = 0;
   while (next < n) {

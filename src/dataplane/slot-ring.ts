@@ -30,7 +30,8 @@ export class SlotRing {
   private head = 0;
 
   constructor(size = 1024, sab?: SharedArrayBuffer) {
-    if (!Number.isInteger(size) || size < 2 || (size & (size - 1)) !== 0) throw new RangeError(`slot ring size must be a power of two >= 2, got ${size}`);
+    if (!Number.isInteger(size) || size < 2 || (size & (size - 1)) !== 0)
+      throw new RangeError(`slot ring size must be a power of two >= 2, got ${size}`);
     this.size = size;
     this.mask = size - 1;
     this.sab = sab ?? new SharedArrayBuffer((kBase + 2 * size) * 4);

@@ -60,7 +60,10 @@ test('vectors walk the list in order, held frames go on at flush, node rows coun
   chain.run(txq);
   assert.deepEqual(log, ['a 5: 1,2,3', 'a 2: 4', 'tx 5: 1,2,3', 'tx 2: 4']);
   assert.equal(txq.dirtyCount, 0);
-  assert.deepEqual([3, 4, 5].map((r) => counters.c[Counters.nodePackets(r)]), [4, 4, 4]);
+  assert.deepEqual(
+    [3, 4, 5].map((r) => counters.c[Counters.nodePackets(r)]),
+    [4, 4, 4],
+  );
 });
 
 test('a new stage is one entry in the list', () => {
@@ -72,5 +75,8 @@ test('a new stage is one entry in the list', () => {
   queue(txq, 3, [5]);
   chain.run(txq);
   assert.deepEqual(log, ['a 1: 1,2,3,4', 'tx 1: 2,4', 'a 3: 5'], 'an emptied vector goes no further');
-  assert.deepEqual([0, 1, 2].map((r) => counters.c[Counters.nodePackets(r)]), [5, 5, 2]);
+  assert.deepEqual(
+    [0, 1, 2].map((r) => counters.c[Counters.nodePackets(r)]),
+    [5, 5, 2],
+  );
 });

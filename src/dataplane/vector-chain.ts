@@ -55,7 +55,8 @@ export class VectorChain {
     counters: Counters,
     firstRow: number,
   ) {
-    for (let i = 0; i < nodes.length; i++) nodes[i].link(i + 1 < nodes.length ? nodes[i + 1] : null, counters, firstRow + i);
+    for (let i = 0; i < nodes.length; i++)
+      nodes[i].link(i + 1 < nodes.length ? nodes[i + 1] : null, counters, firstRow + i);
   }
 
   /** Walk every vector the ingress graph queued this breath, then flush every node. */

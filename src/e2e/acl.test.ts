@@ -68,7 +68,10 @@ describe('port ACLs, extended and stateful ACLs with real traffic', { skip }, ()
 
   async function stats(kind: 'acl' | 'xacl', port: string, id: number): Promise<RuleStats> {
     const r: { rules: Array<{ id: number }>; stats: RuleStats[] } = await lab.daemon.json(kind, 'list', 's1', port);
-    assert.ok(r.rules.some((x) => x.id === id), `${kind} ${id} on ${port}: ${JSON.stringify(r.rules)}`);
+    assert.ok(
+      r.rules.some((x) => x.id === id),
+      `${kind} ${id} on ${port}: ${JSON.stringify(r.rules)}`,
+    );
     return r.stats.find((s) => s.id === id) ?? { id, frames: 0, bytes: 0 };
   }
 
@@ -76,8 +79,17 @@ describe('port ACLs, extended and stateful ACLs with real traffic', { skip }, ()
 
   /** Both directions, both families at once: every pair connects (the baseline before a rule goes in). */
   async function allConnect(a: LabHost, b: LabHost): Promise<void> {
-    const got = await Promise.all([tcp(a, b.ip4, kPort4), tcp(b, a.ip4, kPort4), tcp(a, b.ip6, kPort6), tcp(b, a.ip6, kPort6)]);
-    assert.deepEqual(got, [true, true, true, true], `${a.port}<->${b.port} TCP over IPv4 and IPv6 (a->b4, b->a4, a->b6, b->a6)`);
+    const got = await Promise.all([
+      tcp(a, b.ip4, kPort4),
+      tcp(b, a.ip4, kPort4),
+      tcp(a, b.ip6, kPort6),
+      tcp(b, a.ip6, kPort6),
+    ]);
+    assert.deepEqual(
+      got,
+      [true, true, true, true],
+      `${a.port}<->${b.port} TCP over IPv4 and IPv6 (a->b4, b->a4, a->b6, b->a6)`,
+    );
   }
 
   before(async () => {
@@ -112,9 +124,20 @@ describe('port ACLs, extended and stateful ACLs with real traffic', { skip }, ()
         await sleep(50);
         s = await stats('acl', 'p1', id);
       }
-      assert.deepEqual(s, { id, frames: n, bytes: n * (kIcmp4Overhead + size) }, `${n} echo requests of ${kIcmp4Overhead + size} bytes`);
+      assert.deepEqual(
+        s,
+        { id, frames: n, bytes: n * (kIcmp4Overhead + size) },
+        `${n} echo requests of ${kIcmp4Overhead + size} bytes`,
+      );
       const human = await cli('acl', 'list', 's1', 'p1');
-      assert.match(human, new RegExp(`^${id}\\s+meter\\s+outbound\\s+-\\s+${h2.ip4.replaceAll('.', '\\.')}\\s+${n}\\s+${n * (kIcmp4Overhead + size)}$`, 'm'), human);
+      assert.match(
+        human,
+        new RegExp(
+          `^${id}\\s+meter\\s+outbound\\s+-\\s+${h2.ip4.replaceAll('.', '\\.')}\\s+${n}\\s+${n * (kIcmp4Overhead + size)}$`,
+          'm',
+        ),
+        human,
+      );
     } finally {
       await cli('acl', 'rm', 's1', 'p1', String(id));
     }
@@ -210,7 +233,11 @@ describe('port ACLs, extended and stateful ACLs with real traffic', { skip }, ()
         await sleep(50);
       }
       const got = await lab.lab.exec(h2.ns, ['nc', '-n', '-d', '-w', '3', h1.ip4, '5003'], { timeoutMs: 10_000 });
-      assert.equal(got.stdout, 'banner-from-h1\n', `h2 got h1's data over the stateful flow (nc exit ${got.code}, ${got.stderr})`);
+      assert.equal(
+        got.stdout,
+        'banner-from-h1\n',
+        `h2 got h1's data over the stateful flow (nc exit ${got.code}, ${got.stderr})`,
+      );
 
       // h1 -> h2: unsolicited inbound to p2 meets the deny
       const [in4, in6] = await Promise.all([tcp(h1, h2.ip4, kPort4), tcp(h1, h2.ip6, kPort6)]);
@@ -218,21 +245,53 @@ describe('port ACLs, extended and stateful ACLs with real traffic', { skip }, ()
       assert.equal(in6, false, 'h1 -> h2 TCP over IPv6 denied');
 
       const c1 = await lab.counters();
-      assert.ok(c1.flows.created - c0.flows.created >= 3, `flows created: ${c0.flows.created} -> ${c1.flows.created} (3 connections from h2)`);
+      assert.ok(
+        c1.flows.created - c0.flows.created >= 3,
+        `flows created: ${c0.flows.created} -> ${c1.flows.created} (3 connections from h2)`,
+      );
       assert.ok((c1.ports.p2.drops['acl-deny'] ?? 0) - drops0 >= 2, 'h1 SYNs counted acl-deny on p2');
       const human = await cli('counters', 's1');
-      assert.match(human, /^ACL flows: \d+ active; created \d+, expired \d+, refused \d+, early-dropped \d+, over quota \d+$/m, human);
+      assert.match(
+        human,
+        /^ACL flows: \d+ active; created \d+, expired \d+, refused \d+, early-dropped \d+, over quota \d+$/m,
+        human,
+      );
       const allowHits = await stats('xacl', 'p2', ids[0]);
       assert.ok(allowHits.frames >= 6, `the stateful allow counts its flows' frames: ${JSON.stringify(allowHits)}`);
       // the flows themselves, as `vswitch flows` lists them: p2's endpoint (local) talking to h1's listeners
-      const flows: Array<{ port: string; protocol: string; local: string; remote: string; remotePort: number; rule: number; timeoutSeconds: number }> =
-        JSON.parse(await cli('flows', 's1', '--port', 'p2', '--json'));
-      for (const [local, remote, port] of [[h2.ip4, h1.ip4, kPort4], [h2.ip6, h1.ip6, kPort6]] as const)
+      const flows: Array<{
+        port: string;
+        protocol: string;
+        local: string;
+        remote: string;
+        remotePort: number;
+        rule: number;
+        timeoutSeconds: number;
+      }> = JSON.parse(await cli('flows', 's1', '--port', 'p2', '--json'));
+      for (const [local, remote, port] of [
+        [h2.ip4, h1.ip4, kPort4],
+        [h2.ip6, h1.ip6, kPort6],
+      ] as const)
         assert.ok(
-          flows.some((f) => f.port === 'p2' && f.protocol === 'tcp' && f.local === local && f.remote === remote && f.remotePort === port && f.rule === ids[0] && f.timeoutSeconds === 60),
+          flows.some(
+            (f) =>
+              f.port === 'p2' &&
+              f.protocol === 'tcp' &&
+              f.local === local &&
+              f.remote === remote &&
+              f.remotePort === port &&
+              f.rule === ids[0] &&
+              f.timeoutSeconds === 60,
+          ),
           `a flow ${local} -> ${remote}:${port} by rule ${ids[0]} in ${JSON.stringify(flows)}`,
         );
-      assert.match(await cli('flows', 's1'), new RegExp(`^p2\\s+tcp\\s+${h2.ip4.replace(/\./g, '\\.')}:\\d+\\s+${h1.ip4.replace(/\./g, '\\.')}:${kPort4}\\s`, 'm'));
+      assert.match(
+        await cli('flows', 's1'),
+        new RegExp(
+          `^p2\\s+tcp\\s+${h2.ip4.replace(/\./g, '\\.')}:\\d+\\s+${h1.ip4.replace(/\./g, '\\.')}:${kPort4}\\s`,
+          'm',
+        ),
+      );
     } finally {
       if (server && server.exitCode === null && server.signalCode === null) server.kill('SIGTERM');
       for (const id of ids) await cli('xacl', 'rm', 's1', 'p2', String(id));
@@ -265,7 +324,11 @@ describe('port ACLs, extended and stateful ACLs with real traffic', { skip }, ()
       rounds++;
     }
     await exited;
-    assert.match(out, new RegExp(`${count} packets transmitted, ${count} received, 0% packet loss`), `after ${rounds} rounds of edits:\n${out}`);
+    assert.match(
+      out,
+      new RegExp(`${count} packets transmitted, ${count} received, 0% packet loss`),
+      `after ${rounds} rounds of edits:\n${out}`,
+    );
     assert.equal(await lab.ping(h1, h2.ip4, { count: 2 }), 0, 'every rule removed: h1 and h2 talk again');
   });
 });

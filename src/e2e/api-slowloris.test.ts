@@ -52,11 +52,17 @@ describe('management API bounded against slow clients', () => {
     }, 1000);
     await sleep(200); // let the daemon accept what is still in its backlog
     const during = fds();
-    assert.ok(during <= base + kMaxConnections + kSlack, `daemon holds ${during} descriptors, started with ${base}, bound ${kMaxConnections}`);
+    assert.ok(
+      during <= base + kMaxConnections + kSlack,
+      `daemon holds ${during} descriptors, started with ${base}, bound ${kMaxConnections}`,
+    );
     const t0 = Date.now();
     const r = await d.cli('switch', 'list', '--json');
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout).map((s: { name: string }) => s.name), ['s1']);
+    assert.deepEqual(
+      JSON.parse(r.stdout).map((s: { name: string }) => s.name),
+      ['s1'],
+    );
     const ms = Date.now() - t0;
     assert.ok(ms < 5000, `the CLI answered in ${ms} ms`);
     t.diagnostic(`descriptors: ${base} before, ${during} under ${kAttack} slow connections; CLI answered in ${ms} ms`);

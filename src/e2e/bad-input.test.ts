@@ -185,7 +185,11 @@ class UdpPeer {
   private ready = false;
 
   static async start(lab: SwitchLab): Promise<UdpPeer> {
-    const child = lab.lab.spawn(lab.swNs, [process.execPath, '-e', kUdpPeerScript, String(kPeerUdp), String(kSwitchUdp)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = lab.lab.spawn(
+      lab.swNs,
+      [process.execPath, '-e', kUdpPeerScript, String(kPeerUdp), String(kSwitchUdp)],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     const p = new UdpPeer(child);
     const t0 = Date.now();
     while (!p.ready) {
@@ -222,7 +226,16 @@ describe('bad input from endpoints and operators', { skip }, () => {
       extraPorts: [
         { name: 'sa', nic: { type: 'stream', mode: 'listen', path: pathA } },
         { name: 'sb', nic: { type: 'stream', mode: 'listen', path: pathB } },
-        { name: 'dg', nic: { type: 'dgram', localHost: '127.0.0.1', localPort: kSwitchUdp, remoteHost: '127.0.0.1', remotePort: kPeerUdp } },
+        {
+          name: 'dg',
+          nic: {
+            type: 'dgram',
+            localHost: '127.0.0.1',
+            localPort: kSwitchUdp,
+            remoteHost: '127.0.0.1',
+            remotePort: kPeerUdp,
+          },
+        },
       ],
     });
     udp = await UdpPeer.start(lab);
@@ -307,7 +320,13 @@ describe('bad input from endpoints and operators', { skip }, () => {
     const fromU = udp!.frames.length;
     a.send(arp);
     const line = await cap.done;
-    assert.match(line, new RegExp(`${tmac(2, 1)} > ff:ff:ff:ff:ff:ff, ethertype ARP \\(0x0806\\), length 42: Request who-has 10\\.77\\.0\\.250`), line);
+    assert.match(
+      line,
+      new RegExp(
+        `${tmac(2, 1)} > ff:ff:ff:ff:ff:ff, ethertype ARP \\(0x0806\\), length 42: Request who-has 10\\.77\\.0\\.250`,
+      ),
+      line,
+    );
     const ib = await b.waitFor((g) => srcOf(g) === tmac(2, 1), fromB);
     assert.ok(b.frames[ib].equals(arp), `stream client got ${b.frames[ib].length} bytes`);
     const t0 = Date.now();
@@ -350,16 +369,31 @@ describe('bad input from endpoints and operators', { skip }, () => {
     await b.waitFor((g) => srcOf(g) === tmac(3, 0xef), fromB);
     await sleep(kQuietMs);
     const seenH1 = (await cap.stop()).split('\n').filter((l) => /^\d\d:\d\d:/.test(l)); // packet lines, not hex dumps
-    assert.deepEqual(seenH1.map((l) => l.split(' ')[1]).sort(), [tmac(3, 0xee), tmac(3, 0xef)], `the TAP host saw only the sentinels:\n${seenH1.join('\n')}`);
-    const gotB = b.frames.slice(fromB);
-    assert.deepEqual(gotB.filter((g) => g.length < 14).map((g) => g.toString('hex')), [], 'no short frame reached the stream client');
     assert.deepEqual(
-      gotB.filter((g) => srcOf(g).startsWith('02:00:00:00:03:')).map(srcOf).sort(),
+      seenH1.map((l) => l.split(' ')[1]).sort(),
+      [tmac(3, 0xee), tmac(3, 0xef)],
+      `the TAP host saw only the sentinels:\n${seenH1.join('\n')}`,
+    );
+    const gotB = b.frames.slice(fromB);
+    assert.deepEqual(
+      gotB.filter((g) => g.length < 14).map((g) => g.toString('hex')),
+      [],
+      'no short frame reached the stream client',
+    );
+    assert.deepEqual(
+      gotB
+        .filter((g) => srcOf(g).startsWith('02:00:00:00:03:'))
+        .map(srcOf)
+        .sort(),
       [tmac(3, 0xee), tmac(3, 0xef)],
       'only the sentinels were delivered',
     );
     const gotU = udp!.frames.slice(fromU);
-    assert.deepEqual(gotU.filter((g) => g.length < 14).map((g) => g.toString('hex')), [], 'no short frame reached the dgram peer');
+    assert.deepEqual(
+      gotU.filter((g) => g.length < 14).map((g) => g.toString('hex')),
+      [],
+      'no short frame reached the dgram peer',
+    );
     assert.deepEqual(dropDelta(saBefore, await drops('sa')), { malformed: 4 }, 'stream: 0, 1, 6 and 13 bytes');
     assert.deepEqual(dropDelta(dgBefore, await drops('dg')), { malformed: 2 }, 'dgram: 0 and 13 bytes');
     assert.equal(a.closedAt, 0, 'short frames are not a framing error: the connection stays');
@@ -375,7 +409,11 @@ describe('bad input from endpoints and operators', { skip }, () => {
     await b.waitFor((g) => srcOf(g) === tmac(4, 0xef), fromB);
     await sleep(kQuietMs);
     assert.deepEqual(
-      b.frames.slice(fromB).filter((g) => srcOf(g).startsWith('02:00:00:00:04:')).map(srcOf).sort(),
+      b.frames
+        .slice(fromB)
+        .filter((g) => srcOf(g).startsWith('02:00:00:00:04:'))
+        .map(srcOf)
+        .sort(),
       [tmac(4, 0xee), tmac(4, 0xef)],
       'only the sentinels were delivered',
     );
@@ -399,7 +437,14 @@ describe('bad input from endpoints and operators', { skip }, () => {
       assert.deepEqual(lengths, ['1014', '1015', '1100'], 'p2 (MTU 1500) gets all three');
       await b.waitFor((g) => srcOf(g) === tmac(5, 0xee), fromB);
       await sleep(kQuietMs);
-      assert.deepEqual(b.frames.slice(fromB).filter((g) => srcOf(g) === tmac(5, 1)).map((g) => g.length), [1014], 'sb (MTU 1000) gets only the 1014-byte one');
+      assert.deepEqual(
+        b.frames
+          .slice(fromB)
+          .filter((g) => srcOf(g) === tmac(5, 1))
+          .map((g) => g.length),
+        [1014],
+        'sb (MTU 1000) gets only the 1014-byte one',
+      );
 
       // known unicast: sb's client speaks, so its MAC is learned on sb; a 1100-byte frame to it stops there
       b.send(frame(60, tmac(5, 0xbb)));
@@ -415,8 +460,18 @@ describe('bad input from endpoints and operators', { skip }, () => {
       a.send(frame(1100, tmac(5, 2), { dst: tmac(5, 0xbb) }), frame(1014, tmac(5, 2), { dst: tmac(5, 0xbb) }));
       await b.waitFor((g) => srcOf(g) === tmac(5, 2), fromB2);
       await sleep(kQuietMs);
-      assert.deepEqual(b.frames.slice(fromB2).filter((g) => srcOf(g) === tmac(5, 2)).map((g) => g.length), [1014]);
-      assert.equal((await cap2.stop()).trim(), '', 'known unicast to sb is not flooded to p2 when it is too big for sb');
+      assert.deepEqual(
+        b.frames
+          .slice(fromB2)
+          .filter((g) => srcOf(g) === tmac(5, 2))
+          .map((g) => g.length),
+        [1014],
+      );
+      assert.equal(
+        (await cap2.stop()).trim(),
+        '',
+        'known unicast to sb is not flooded to p2 when it is too big for sb',
+      );
       assert.deepEqual(dropDelta(sbBefore, await drops('sb')), { 'mtu-exceeded': 3 }, 'two flooded + one unicast');
       assert.deepEqual(dropDelta(p2Before, await drops('p2')), {}, 'nothing dropped toward the MTU 1500 port');
     } finally {
@@ -463,7 +518,10 @@ describe('bad input from endpoints and operators', { skip }, () => {
     fromB = b.frames.length;
     c3.send(huge, frame(60, tmac(6, 4)));
     await b.waitFor((g) => srcOf(g) === tmac(6, 4), fromB);
-    assert.equal(b.frames.slice(fromB).some((g) => srcOf(g) === tmac(6, 3)), false);
+    assert.equal(
+      b.frames.slice(fromB).some((g) => srcOf(g) === tmac(6, 3)),
+      false,
+    );
     assert.equal(await c3.closesWithin(kQuietMs), false, 'oversize is not fatal');
     assert.deepEqual(dropDelta(before3, await drops('sa')), { oversize: 1 });
 
@@ -481,10 +539,16 @@ describe('bad input from endpoints and operators', { skip }, () => {
       await sleep(20);
     }
     assert.deepEqual(dropDelta(before4, await drops('sa')), { malformed: 1 });
-    assert.equal(b.frames.some((g) => srcOf(g) === tmac(6, 5)), false);
+    assert.equal(
+      b.frames.some((g) => srcOf(g) === tmac(6, 5)),
+      false,
+    );
 
     const events1: Array<{ port: string; link: string; reason: string }> = await lab.daemon.json('events');
-    const sa = events1.slice(events0.length).filter((e) => e.port === 'sa').map((e) => `${e.link}/${e.reason}`);
+    const sa = events1
+      .slice(events0.length)
+      .filter((e) => e.port === 'sa')
+      .map((e) => `${e.link}/${e.reason}`);
     assert.ok(sa.includes('down/nic-disconnected') && sa.includes('up/nic-connected'), sa.join(', '));
   });
 
@@ -497,7 +561,8 @@ describe('bad input from endpoints and operators', { skip }, () => {
     assert.equal(await lab.ping(h1, h2.ip4, { count: 3 }), 0);
     assert.equal(await lab.ping(h2, h1.ip4, { count: 3 }), 0);
     const c = await lab.counters();
-    for (const p of ['p1', 'p2']) assert.deepEqual(c.ports[p].drops['mtu-exceeded'] ?? 0, 0, `${p} drops: ${JSON.stringify(c.ports[p].drops)}`);
+    for (const p of ['p1', 'p2'])
+      assert.deepEqual(c.ports[p].drops['mtu-exceeded'] ?? 0, 0, `${p} drops: ${JSON.stringify(c.ports[p].drops)}`);
   });
 
   describe('bad CLI input', () => {
@@ -544,7 +609,10 @@ describe('bad input from endpoints and operators', { skip }, () => {
       await lab.lab.ip(h.ns, 'link', 'add', 'dupx0', 'type', 'veth', 'peer', 'name', 'dupx1'); // no dummy module here
       try {
         // the TAP is opened inside its namespace, where the kernel refuses the name: the addon says why in words
-        await refused(['port', 'add', 's1', 'dx', '--tap', 'dupx0', '--netns', h.ns], /dupx0: Invalid argument \(an interface of that name exists but is not a TAP/);
+        await refused(
+          ['port', 'add', 's1', 'dx', '--tap', 'dupx0', '--netns', h.ns],
+          /dupx0: Invalid argument \(an interface of that name exists but is not a TAP/,
+        );
         const left = await lab.lab.exec(lab.swNs, ['ip', 'link', 'show', 'dev', 'dupx0']);
         assert.notEqual(left.code, 0, 'the TAP made for the refused port is gone');
       } finally {
@@ -565,7 +633,11 @@ describe('bad input from endpoints and operators', { skip }, () => {
     });
 
     test('a bad MAC in fdb add names the MAC and the format', async () => {
-      await refused(['fdb', 'add', 's1', 'zz:zz:zz:zz:zz:zz', '1', 'p1'], /zz:zz:zz:zz:zz:zz/, /hex pairs like [0-9a-f]{2}(:[0-9a-f]{2}){5}/);
+      await refused(
+        ['fdb', 'add', 's1', 'zz:zz:zz:zz:zz:zz', '1', 'p1'],
+        /zz:zz:zz:zz:zz:zz/,
+        /hex pairs like [0-9a-f]{2}(:[0-9a-f]{2}){5}/,
+      );
     });
 
     test('an unknown command points at --help', async () => {

@@ -37,18 +37,37 @@ interface Row {
 /** `tshark -r FILE -T fields` -> rows (frame.len, eth.src, eth.dst, icmp.type, vlan.id). */
 function tshark(file: string): Promise<Row[]> {
   return new Promise((resolve, reject) => {
-    execFile('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.len', '-e', 'eth.src', '-e', 'eth.dst', '-e', 'icmp.type', '-e', 'vlan.id'], (err, stdout, stderr) => {
-      if (err) return reject(new Error(`tshark -r ${file}: ${err.message}\n${stderr}`));
-      resolve(
-        stdout
-          .split('\n')
-          .filter((l) => l.trim())
-          .map((l) => {
-            const [len, src, dst, icmp, vlan] = l.split('\t');
-            return { len: Number(len), src, dst, icmp: icmp ?? '', vlan: vlan ?? '' };
-          }),
-      );
-    });
+    execFile(
+      'tshark',
+      [
+        '-r',
+        file,
+        '-T',
+        'fields',
+        '-e',
+        'frame.len',
+        '-e',
+        'eth.src',
+        '-e',
+        'eth.dst',
+        '-e',
+        'icmp.type',
+        '-e',
+        'vlan.id',
+      ],
+      (err, stdout, stderr) => {
+        if (err) return reject(new Error(`tshark -r ${file}: ${err.message}\n${stderr}`));
+        resolve(
+          stdout
+            .split('\n')
+            .filter((l) => l.trim())
+            .map((l) => {
+              const [len, src, dst, icmp, vlan] = l.split('\t');
+              return { len: Number(len), src, dst, icmp: icmp ?? '', vlan: vlan ?? '' };
+            }),
+        );
+      },
+    );
   });
 }
 
@@ -84,7 +103,10 @@ describe('packet capture to pcap files', { skip }, () => {
     assert.equal(st.file, f);
     assert.equal(await lab.ping(h1, h2.ip4, { count: 10 }), 0);
     const listed = await lab.daemon.json('capture', 'list', 's1');
-    assert.deepEqual(listed.map((c: { port: string }) => c.port), ['p1']);
+    assert.deepEqual(
+      listed.map((c: { port: string }) => c.port),
+      ['p1'],
+    );
     const r = await lab.daemon.json('capture', 'stop', 's1', 'p1');
     assert.equal(r.state, 'done');
     assert.equal(r.reason, 'stopped');
@@ -147,7 +169,10 @@ describe('packet capture to pcap files', { skip }, () => {
     assert.equal((await lab.daemon.cli('capture', 's1', 'p3', '-w', first, '--no-wait')).code, 0);
     const r = await lab.daemon.cli('capture', 's1', 'p3', '-w', file('second.pcap'), '--no-wait');
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, new RegExp(`port 'p3' of switch 's1' is already being captured to ${first.replace(/[.]/g, '\\.')}`));
+    assert.match(
+      r.stderr,
+      new RegExp(`port 'p3' of switch 's1' is already being captured to ${first.replace(/[.]/g, '\\.')}`),
+    );
     assert.match(r.stderr, /vswitch capture stop s1 p3/);
     assert.equal(existsSync(file('second.pcap')), false, 'the refused capture created no file');
     const stopped = await lab.daemon.json('capture', 'stop', 's1', 'p3');
@@ -158,12 +183,21 @@ describe('packet capture to pcap files', { skip }, () => {
 
   test('validation: direction, count, seconds, the file, the port', async () => {
     const cases: Array<[string[], RegExp]> = [
-      [['capture', 's1', 'p1', '-w', file('x.pcap'), '--direction', 'sideways'], /--direction must be one of in, out, both, got 'sideways'/],
+      [
+        ['capture', 's1', 'p1', '-w', file('x.pcap'), '--direction', 'sideways'],
+        /--direction must be one of in, out, both, got 'sideways'/,
+      ],
       [['capture', 's1', 'p1', '-w', file('x.pcap'), '--count', '0'], /count: must be an integer from 1 to 1000000000/],
-      [['capture', 's1', 'p1', '-w', file('x.pcap'), '--seconds', '86401'], /seconds: must be an integer from 1 to 86400/],
+      [
+        ['capture', 's1', 'p1', '-w', file('x.pcap'), '--seconds', '86401'],
+        /seconds: must be an integer from 1 to 86400/,
+      ],
       [['capture', 's1', 'p1'], /capture needs the file to write: -w FILE/],
       [['capture', 's1', 'nope', '-w', file('x.pcap'), '--seconds', '1'], /switch 's1' has no port named 'nope'/],
-      [['capture', 's1', 'p1', '-w', '/nonexistent-vswitch-dir/x.pcap', '--seconds', '1'], /cannot create capture file \/nonexistent-vswitch-dir\/x\.pcap: .*ENOENT/],
+      [
+        ['capture', 's1', 'p1', '-w', '/nonexistent-vswitch-dir/x.pcap', '--seconds', '1'],
+        /cannot create capture file \/nonexistent-vswitch-dir\/x\.pcap: .*ENOENT/,
+      ],
     ];
     for (const [args, re] of cases) {
       const r = await lab.daemon.cli(...args);
@@ -211,7 +245,9 @@ describe('packet capture to pcap files', { skip }, () => {
   test('Ctrl-C stops a waiting capture and prints how many frames were written and lost', async () => {
     const [h1, h2] = lab.hosts;
     const f = file('sigint.pcap');
-    const cli = spawn(process.execPath, [cliPath, '--api', lab.daemon.api, 'capture', 's1', 'p1', '-w', f], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const cli = spawn(process.execPath, [cliPath, '--api', lab.daemon.api, 'capture', 's1', 'p1', '-w', f], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     cli.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

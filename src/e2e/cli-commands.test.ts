@@ -17,7 +17,13 @@ describe('vswitch commands', () => {
   before(() =>
     d.start({
       switches: [
-        { name: 'base', ports: [{ name: 'a', nic: { type: 'stream', mode: 'listen', path: d.path('a.sock') } }, { name: 'b', nic: { type: 'stream', mode: 'listen', path: d.path('b.sock') } }] },
+        {
+          name: 'base',
+          ports: [
+            { name: 'a', nic: { type: 'stream', mode: 'listen', path: d.path('a.sock') } },
+            { name: 'b', nic: { type: 'stream', mode: 'listen', path: d.path('b.sock') } },
+          ],
+        },
         { name: 'other', ports: [] },
       ],
     }),
@@ -26,7 +32,11 @@ describe('vswitch commands', () => {
 
   /** The CLI run from `cwd` (TestDaemon.cli runs from the test's directory). */
   const cliIn = (cwd: string, ...args: string[]) =>
-    new Promise<CliResult>((res) => execFile(process.execPath, [cliPath, '--api', d.api, ...args], { cwd }, (err, stdout, stderr) => res({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr })));
+    new Promise<CliResult>((res) =>
+      execFile(process.execPath, [cliPath, '--api', d.api, ...args], { cwd }, (err, stdout, stderr) =>
+        res({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      ),
+    );
 
   async function refused(args: string[], ...mustSay: RegExp[]): Promise<CliResult> {
     const r = await d.cli(...args);
@@ -36,7 +46,7 @@ describe('vswitch commands', () => {
     return r;
   }
 
-  test('--version is package.json\'s', async () => {
+  test("--version is package.json's", async () => {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
     const r = await d.cli('--version');
     assert.equal(r.code, 0);
@@ -53,15 +63,22 @@ describe('vswitch commands', () => {
     const f = await d.cli('help', 'fdb', 'show');
     assert.match(f.stdout, /usage: vswitch fdb show SW \[OPTIONS\][\s\S]*--port PORT[\s\S]*--vlan VID/);
     const all = await d.cli('--help');
-    for (const c of ['show', 'port add', 'fdb show', 'completion SHELL', 'help [COMMAND...]']) assert.ok(all.stdout.includes(`  ${c}`), c);
+    for (const c of ['show', 'port add', 'fdb show', 'completion SHELL', 'help [COMMAND...]'])
+      assert.ok(all.stdout.includes(`  ${c}`), c);
     await refused(['help', 'port', 'ad'], /no command 'port ad'/);
   });
 
-  test('typos get a suggestion; another command\'s flag is refused; unknown commands too', async () => {
-    await refused(['fdb', 'show', 'base', '--prot', 'a'], /unknown option --prot for 'fdb show'; did you mean --port\?/);
+  test("typos get a suggestion; another command's flag is refused; unknown commands too", async () => {
+    await refused(
+      ['fdb', 'show', 'base', '--prot', 'a'],
+      /unknown option --prot for 'fdb show'; did you mean --port\?/,
+    );
     await refused(['fdb', 'show', 'base', '--vde'], /--vde is an option of 'port add', not of 'fdb show'/);
     await refused(['prot', 'list', 'base'], /unknown command 'prot list'; did you mean 'port list'\?/);
-    await refused(['port', 'add', 'base', 'x', '--listen', d.path('x.sock'), '--device', 'e100'], /did you mean 'e1000'\?/);
+    await refused(
+      ['port', 'add', 'base', 'x', '--listen', d.path('x.sock'), '--device', 'e100'],
+      /did you mean 'e1000'\?/,
+    );
     assert.equal(existsSync(d.path('x.sock')), false, 'nothing was opened');
   });
 
@@ -69,9 +86,15 @@ describe('vswitch commands', () => {
     assert.equal((await d.cli('fdb', 'add', 'base', '52:54:00:00:00:0a', '1', 'a')).code, 0);
     assert.equal((await d.cli('fdb', 'add', 'base', '52:54:00:00:00:0b', '2', 'b')).code, 0);
     const onA: Array<{ mac: string }> = await d.json('fdb', 'show', 'base', '--port', 'a');
-    assert.deepEqual(onA.map((e) => e.mac), ['52:54:00:00:00:0a']);
+    assert.deepEqual(
+      onA.map((e) => e.mac),
+      ['52:54:00:00:00:0a'],
+    );
     const vlan2: Array<{ mac: string }> = await d.json('fdb', 'show', 'base', '--vlan', '2');
-    assert.deepEqual(vlan2.map((e) => e.mac), ['52:54:00:00:00:0b']);
+    assert.deepEqual(
+      vlan2.map((e) => e.mac),
+      ['52:54:00:00:00:0b'],
+    );
   });
 
   test('static MACs are in config show, and leave it when removed', async () => {
@@ -84,7 +107,9 @@ describe('vswitch commands', () => {
     const removed = await d.json('fdb', 'del', 'base', '52:54:00:00:00:0b', '2');
     assert.deepEqual(removed, { mac: '52:54:00:00:00:0b', vid: 2 });
     const after = await d.json('config', 'show');
-    assert.deepEqual(after.switches.find((s: { name: string }) => s.name === 'base').staticMacs, [{ mac: '52:54:00:00:00:0a', vid: 1, port: 'a' }]);
+    assert.deepEqual(after.switches.find((s: { name: string }) => s.name === 'base').staticMacs, [
+      { mac: '52:54:00:00:00:0a', vid: 1, port: 'a' },
+    ]);
     // a port removed takes its static entries along, and a port of that name added again has none
     assert.equal((await d.cli('port', 'add', 'base', 'tmp', '--listen', d.path('tmp.sock'))).code, 0);
     assert.equal((await d.cli('fdb', 'add', 'base', '52:54:00:00:00:0c', '1', 'tmp')).code, 0);
@@ -93,7 +118,9 @@ describe('vswitch commands', () => {
     const fdb: Array<{ mac: string }> = await d.json('fdb', 'show', 'base', '--port', 'tmp');
     assert.deepEqual(fdb, []);
     const again = await d.json('config', 'show');
-    assert.deepEqual(again.switches.find((s: { name: string }) => s.name === 'base').staticMacs, [{ mac: '52:54:00:00:00:0a', vid: 1, port: 'a' }]);
+    assert.deepEqual(again.switches.find((s: { name: string }) => s.name === 'base').staticMacs, [
+      { mac: '52:54:00:00:00:0a', vid: 1, port: 'a' },
+    ]);
     assert.equal((await d.cli('port', 'rm', 'base', 'tmp')).code, 0);
   });
 
@@ -101,7 +128,12 @@ describe('vswitch commands', () => {
     const r = await d.cli('port', 'mtu', 'base', 'nope', '1000', '--json');
     assert.equal(r.code, 2);
     assert.equal(r.stdout, '');
-    assert.deepEqual(JSON.parse(r.stderr), { error: "port: switch 'base' has no port named 'nope'", field: 'port', status: 400, exitCode: 2 });
+    assert.deepEqual(JSON.parse(r.stderr), {
+      error: "port: switch 'base' has no port named 'nope'",
+      field: 'port',
+      status: 400,
+      exitCode: 2,
+    });
     const u = await d.cli('fdb', 'show', 'base', '--prot', 'a', '--json');
     assert.equal(u.code, 2);
     assert.equal(JSON.parse(u.stderr).field, '--prot');
@@ -129,23 +161,32 @@ describe('vswitch commands', () => {
     const old = await line('base', 'v3', '--listen', d.path('v3.sock'), '--device', 'e1000', '--id', 'net0');
     assert.match(old.qemu, /^-netdev stream,id=net0,.* -device e1000,netdev=net0,mac=/);
     const cfg = await d.json('config', 'show');
-    assert.deepEqual(cfg.switches[0].ports.find((p: { name: string }) => p.name === 'v3').qemu, { device: 'e1000', id: 'net0' });
+    assert.deepEqual(cfg.switches[0].ports.find((p: { name: string }) => p.name === 'v3').qemu, {
+      device: 'e1000',
+      id: 'net0',
+    });
   });
 
-  test('relative paths are the CLI\'s: --listen from its directory; the API refuses relative ones', async () => {
+  test("relative paths are the CLI's: --listen from its directory; the API refuses relative ones", async () => {
     const r = await cliIn(d.dir, 'port', 'add', 'base', 'rel', '--listen', 'rel.sock');
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.stdout.includes(`addr.path=${d.path('rel.sock')}`), r.stdout);
-    assert.equal(existsSync(d.path('rel.sock')), true, 'the socket is in the CLI\'s directory');
+    assert.equal(existsSync(d.path('rel.sock')), true, "the socket is in the CLI's directory");
     const cfg = await d.json('config', 'show');
     assert.equal(cfg.switches[0].ports.find((p: { name: string }) => p.name === 'rel').nic.path, d.path('rel.sock'));
-    await assert.rejects(new ApiClient(d.api).call('POST', '/switches/base/ports', { name: 'r2', nic: { type: 'stream', mode: 'listen', path: 'r2.sock' } }), (e: unknown) => {
-      assert.ok(e instanceof ApiError);
-      assert.equal(e.status, 400);
-      assert.equal(e.field, 'port.nic.path');
-      assert.match(e.message, /'r2\.sock' is a relative path; give an absolute one/);
-      return true;
-    });
+    await assert.rejects(
+      new ApiClient(d.api).call('POST', '/switches/base/ports', {
+        name: 'r2',
+        nic: { type: 'stream', mode: 'listen', path: 'r2.sock' },
+      }),
+      (e: unknown) => {
+        assert.ok(e instanceof ApiError);
+        assert.equal(e.status, 400);
+        assert.equal(e.field, 'port.nic.path');
+        assert.match(e.message, /'r2\.sock' is a relative path; give an absolute one/);
+        return true;
+      },
+    );
   });
 
   test('a change answers the resulting object', async () => {
@@ -174,15 +215,24 @@ describe('vswitch commands', () => {
     assert.match(r.stdout, /^switch base \(private, a worker per core, MAC aging 120 s, \d+ ports, 1 static MACs\)$/m);
     assert.match(r.stdout, /^switch other \(private, .*1 port\)$/m);
     assert.match(r.stdout, /^ {4}port\s+link\s+vlan\s+mac\s+worker\s+endpoint\s+policy$/m);
-    assert.match(r.stdout, new RegExp(`^ {4}a\\s+down\\s+access 10\\s+52:54:00(:[0-9a-f]{2}){3}\\s+0\\s+stream listen ${d.path('a.sock').replace(/[.]/g, '\\.')}\\s+dhcp-guard, storm 100 pps$`, 'm'));
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^ {4}a\\s+down\\s+access 10\\s+52:54:00(:[0-9a-f]{2}){3}\\s+0\\s+stream listen ${d.path('a.sock').replace(/[.]/g, '\\.')}\\s+dhcp-guard, storm 100 pps$`,
+        'm',
+      ),
+    );
     assert.match(r.stdout, /^ {4}b\s+down \(admin\)\s+untagged\s+.*-$/m);
     assert.match(r.stdout, /^recent events:\n( {4}.*\n)* {4}\S+ base\/v2 link down \(port-removed\)$/m);
     const j = await d.json('show');
-    assert.deepEqual(j.switches.map((s: { config: { name: string } }) => s.config.name), ['base', 'other']);
+    assert.deepEqual(
+      j.switches.map((s: { config: { name: string } }) => s.config.name),
+      ['base', 'other'],
+    );
     assert.ok(j.events.length >= 1);
   });
 
-  test('completion offers the daemon\'s switch and port names', async () => {
+  test("completion offers the daemon's switch and port names", async () => {
     const sw = await d.cli('__complete', 'port', 'rm', '');
     assert.deepEqual(sw.stdout.trim().split('\n'), ['base', 'other']);
     const ports = await d.cli('__complete', 'port', 'rm', 'base', 'v');

@@ -13,15 +13,22 @@ import { cliPath, TestDaemon } from '../testing/daemon.js';
 function piped(d: TestDaemon, reader: string, ...args: string[]): Promise<string> {
   const cli = [process.execPath, cliPath, '--api', d.api, ...args].map((a) => `'${a}'`).join(' ');
   return new Promise((resolve, reject) =>
-    execFile('sh', ['-c', `{ ${cli}; echo "rc=$?" >&2; } | ${reader}`], (err, _stdout, stderr) => (err ? reject(err) : resolve(stderr))),
+    execFile('sh', ['-c', `{ ${cli}; echo "rc=$?" >&2; } | ${reader}`], (err, _stdout, stderr) =>
+      err ? reject(err) : resolve(stderr),
+    ),
   );
 }
 
 describe('the CLI under a closed pipe (EPIPE)', () => {
   const d = new TestDaemon();
   before(async () => {
-    await d.start({ switches: [{ name: 's1', ports: [{ name: 'a', nic: { type: 'stream', mode: 'listen', path: d.path('a.sock') } }] }] });
-    for (let i = 1; i <= 3; i++) assert.equal((await d.cli('fdb', 'add', 's1', `02:00:00:00:00:0${i}`, '1', 'a')).code, 0);
+    await d.start({
+      switches: [
+        { name: 's1', ports: [{ name: 'a', nic: { type: 'stream', mode: 'listen', path: d.path('a.sock') } }] },
+      ],
+    });
+    for (let i = 1; i <= 3; i++)
+      assert.equal((await d.cli('fdb', 'add', 's1', `02:00:00:00:00:0${i}`, '1', 'a')).code, 0);
   });
   after(() => d.cleanup());
 
@@ -34,7 +41,11 @@ describe('the CLI under a closed pipe (EPIPE)', () => {
 
   test('a reader that takes the first line gets it', async () => {
     const out = await new Promise<string>((resolve, reject) =>
-      execFile('sh', ['-c', `'${process.execPath}' '${cliPath}' --api '${d.api}' fdb show s1 | head -n 1`], (err, stdout) => (err ? reject(err) : resolve(stdout))),
+      execFile(
+        'sh',
+        ['-c', `'${process.execPath}' '${cliPath}' --api '${d.api}' fdb show s1 | head -n 1`],
+        (err, stdout) => (err ? reject(err) : resolve(stdout)),
+      ),
     );
     assert.equal(out.split('\n').length, 2, out);
   });

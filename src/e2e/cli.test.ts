@@ -9,7 +9,13 @@ import { TestDaemon } from '../testing/daemon.js';
 
 describe('vswitch CLI lifecycle', () => {
   const d = new TestDaemon();
-  before(() => d.start({ switches: [{ name: 'base', ports: [{ name: 'a', nic: { type: 'stream', mode: 'listen', path: d.path('a.sock') } }] }] }));
+  before(() =>
+    d.start({
+      switches: [
+        { name: 'base', ports: [{ name: 'a', nic: { type: 'stream', mode: 'listen', path: d.path('a.sock') } }] },
+      ],
+    }),
+  );
   after(() => d.cleanup());
 
   test('switch add / list / show / rm', async () => {
@@ -25,7 +31,10 @@ describe('vswitch CLI lifecycle', () => {
     assert.match(r.stderr, /a switch named 'lab' already exists/);
     r = await d.cli('switch', 'rm', 'lab');
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual((await d.json('switch', 'list')).map((s: { name: string }) => s.name), ['base']);
+    assert.deepEqual(
+      (await d.json('switch', 'list')).map((s: { name: string }) => s.name),
+      ['base'],
+    );
   });
 
   test('port add (every endpoint kind but TAP) / list / vlan / mtu / netdev / rm; config show follows', async () => {
@@ -35,7 +44,10 @@ describe('vswitch CLI lifecycle', () => {
       return r.stdout;
     };
     const out = await add('b', '--listen', d.path('b.sock'), '--vlan', 'access 10', '--mtu', '9000');
-    assert.match(out, /QEMU: -netdev stream,id=base\.b,server=off,addr.type=unix,addr.path=.*b\.sock -device virtio-net-pci,netdev=base\.b,mac=52:54:00:/);
+    assert.match(
+      out,
+      /QEMU: -netdev stream,id=base\.b,server=off,addr.type=unix,addr.path=.*b\.sock -device virtio-net-pci,netdev=base\.b,mac=52:54:00:/,
+    );
     await add('c', '--connect', d.path('qemu-c.sock'));
     await add('d', '--listen-tcp', '127.0.0.1:0');
     await add('e', '--dgram', '0:127.0.0.1:10999');
@@ -44,11 +56,23 @@ describe('vswitch CLI lifecycle', () => {
     assert.equal(r.code, 0, r.stderr);
     r = await d.cli('port', 'mtu', 'base', 'e', '1400');
     assert.equal(r.code, 0, r.stderr);
-    const ports: Array<{ name: string; vlan: unknown; mtu: number; link: string }> = await d.json('port', 'list', 'base');
-    assert.deepEqual(ports.map((p) => p.name), ['a', 'b', 'c', 'd', 'e', 'f']);
+    const ports: Array<{ name: string; vlan: unknown; mtu: number; link: string }> = await d.json(
+      'port',
+      'list',
+      'base',
+    );
+    assert.deepEqual(
+      ports.map((p) => p.name),
+      ['a', 'b', 'c', 'd', 'e', 'f'],
+    );
     assert.deepEqual(ports.find((p) => p.name === 'b')!.vlan, { mode: 'access', vid: 10 });
     assert.equal(ports.find((p) => p.name === 'b')!.mtu, 9000);
-    assert.deepEqual(ports.find((p) => p.name === 'c')!.vlan, { mode: 'trunk', allowed: [10, 20, 21, 22], native: 5, pruned: [21] });
+    assert.deepEqual(ports.find((p) => p.name === 'c')!.vlan, {
+      mode: 'trunk',
+      allowed: [10, 20, 21, 22],
+      native: 5,
+      pruned: [21],
+    });
     assert.equal(ports.find((p) => p.name === 'e')!.mtu, 1400);
     assert.equal(ports.find((p) => p.name === 'a')!.link, 'down', 'no QEMU connected yet');
     r = await d.cli('port', 'netdev', 'base', 'c');
@@ -58,9 +82,15 @@ describe('vswitch CLI lifecycle', () => {
     const human = (await d.cli('port', 'list', 'base')).stdout;
     assert.match(human, /^c\s+down\s+trunk 10,20,21,22 native 5 pruned 21\s+1500\s+stream connect /m);
     const cfg: { switches: Array<{ name: string; ports: Array<{ name: string }> }> } = await d.json('config', 'show');
-    assert.deepEqual(cfg.switches[0].ports.map((p) => p.name), ['a', 'b', 'c', 'd', 'e', 'f']);
+    assert.deepEqual(
+      cfg.switches[0].ports.map((p) => p.name),
+      ['a', 'b', 'c', 'd', 'e', 'f'],
+    );
     for (const p of ['b', 'c', 'd', 'e', 'f']) assert.equal((await d.cli('port', 'rm', 'base', p)).code, 0);
-    assert.deepEqual((await d.json('port', 'list', 'base')).map((p: { name: string }) => p.name), ['a']);
+    assert.deepEqual(
+      (await d.json('port', 'list', 'base')).map((p: { name: string }) => p.name),
+      ['a'],
+    );
   });
 
   test('fdb add / show / del and counters in both forms', async () => {

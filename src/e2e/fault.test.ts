@@ -31,10 +31,18 @@ async function datapathEvents(lab: SwitchLab): Promise<Event[]> {
 }
 
 /** Addresses on a host's TAP and the host's neighbour entry for the other host (the state a VM would lose). */
-async function hostState(lab: SwitchLab, h: LabHost, other: LabHost): Promise<{ addrs: string[]; ifindex: number; neigh: string }> {
+async function hostState(
+  lab: SwitchLab,
+  h: LabHost,
+  other: LabHost,
+): Promise<{ addrs: string[]; ifindex: number; neigh: string }> {
   const link = JSON.parse(await lab.lab.ip(h.ns, '-j', 'addr', 'show', 'dev', h.tap))[0];
   const neigh = (await lab.lab.ip(h.ns, 'neigh', 'show', other.ip4, 'dev', h.tap)).trim();
-  return { addrs: link.addr_info.map((a: { local: string; prefixlen: number }) => `${a.local}/${a.prefixlen}`).sort(), ifindex: link.ifindex, neigh };
+  return {
+    addrs: link.addr_info.map((a: { local: string; prefixlen: number }) => `${a.local}/${a.prefixlen}`).sort(),
+    ifindex: link.ifindex,
+    neigh,
+  };
 }
 
 /**
@@ -49,7 +57,9 @@ async function arm(api: ApiClient, worker: number): Promise<void> {
 
 /** Send a few frames from a to b without waiting for answers: the breath that trips the armed fault. */
 function poke(lab: SwitchLab, a: LabHost, b: LabHost): void {
-  void lab.lab.exec(a.ns, ['ping', '-4', '-c', '3', '-i', '0.2', '-W', '1', b.ip4], { timeoutMs: 10_000 }).catch(() => {});
+  void lab.lab
+    .exec(a.ns, ['ping', '-4', '-c', '3', '-i', '0.2', '-W', '1', b.ip4], { timeoutMs: 10_000 })
+    .catch(() => {});
 }
 
 describe('a datapath worker that dies is replaced', { skip }, () => {
@@ -88,7 +98,13 @@ describe('a datapath worker that dies is replaced', { skip }, () => {
     assert.deepEqual(await hostState(lab, h2, h1), before2);
     assert.deepEqual(await lab.daemon.json('config', 'show'), config);
     const ports: Array<{ name: string; link: string }> = await lab.daemon.json('port', 'list', 's1');
-    assert.deepEqual(ports.map((p) => [p.name, p.link]), [['p1', 'up'], ['p2', 'up']]);
+    assert.deepEqual(
+      ports.map((p) => [p.name, p.link]),
+      [
+        ['p1', 'up'],
+        ['p2', 'up'],
+      ],
+    );
     const status = await api.call<{ datapath: { workers: number; restarts: number } }>('GET', '/switches/s1');
     assert.equal(status.datapath.workers, 2);
     assert.equal(status.datapath.restarts, 1);
@@ -106,7 +122,9 @@ describe('a datapath worker that dies is replaced', { skip }, () => {
   test('a TAP deleted and brought back by port connect is the one a later worker restart re-attaches', async () => {
     const [h1, h2] = lab.hosts as [LabHost, LabHost];
     await lab.lab.ip(h1.ns, 'link', 'del', 'dev', h1.tap);
-    const link = async () => (await lab.daemon.json<Array<{ name: string; link: string }>>('port', 'list', 's1')).find((p) => p.name === 'p1')!.link;
+    const link = async () =>
+      (await lab.daemon.json<Array<{ name: string; link: string }>>('port', 'list', 's1')).find((p) => p.name === 'p1')!
+        .link;
     await until(async () => (await link()) === 'down', 'the switch to see the TAP go', 15_000);
     const r = await lab.daemon.cli('port', 'connect', 's1', 'p1');
     assert.equal(r.code, 0, r.stderr);
@@ -116,9 +134,17 @@ describe('a datapath worker that dies is replaced', { skip }, () => {
     const restarts = (await lab.counters()).datapath.restarts as number;
     await arm(new ApiClient(lab.daemon.api), 0);
     poke(lab, h1, h2);
-    await until(async () => (await lab.counters()).datapath.restarts === restarts + 1, 'a second datapath restart', 15_000);
+    await until(
+      async () => (await lab.counters()).datapath.restarts === restarts + 1,
+      'a second datapath restart',
+      15_000,
+    );
     // the kept copy of the fd follows the revived device: the restart re-attaches to the new TAP, not the dead one
-    assert.equal(await lab.ping(h1, h2.ip4), 0, 'the revived TAP still carries traffic after the workers were replaced');
+    assert.equal(
+      await lab.ping(h1, h2.ip4),
+      0,
+      'the revived TAP still carries traffic after the workers were replaced',
+    );
   });
 
   test('without VSWITCH_FAULT_INJECT the hook does not exist', async () => {
@@ -138,7 +164,14 @@ describe('a datapath worker that dies is replaced', { skip }, () => {
 
 describe('multi-queue TAPs survive a fault', { skip }, () => {
   const lab = new SwitchLab();
-  before(() => lab.start({ hosts: 2, multiQueue: true, switch: { workers: 2, dvmq: { enabled: false } }, env: { VSWITCH_FAULT_INJECT: '1' } }));
+  before(() =>
+    lab.start({
+      hosts: 2,
+      multiQueue: true,
+      switch: { workers: 2, dvmq: { enabled: false } },
+      env: { VSWITCH_FAULT_INJECT: '1' },
+    }),
+  );
   after(() => lab.stop());
 
   test('each worker takes its own kernel queue back: numqueues 2, addresses kept, ping resumes', async () => {
@@ -152,8 +185,15 @@ describe('multi-queue TAPs survive a fault', { skip }, () => {
     await until(() => lab.daemon.log.includes('datapath restarted'), 'the daemon to log a datapath restart', 15_000);
     // a listing during or right after the restart answers with the new workers
     const ports: Array<{ name: string; link: string }> = await lab.daemon.json('port', 'list', 's1');
-    assert.deepEqual(ports.map((p) => [p.name, p.link]), [['p1', 'up'], ['p2', 'up']]);
-    for (const h of [h1, h2]) assert.match(await lab.lab.ip(h.ns, '-d', 'link', 'show', 'dev', h.tap), /multi_queue numqueues 2\b/);
+    assert.deepEqual(
+      ports.map((p) => [p.name, p.link]),
+      [
+        ['p1', 'up'],
+        ['p2', 'up'],
+      ],
+    );
+    for (const h of [h1, h2])
+      assert.match(await lab.lab.ip(h.ns, '-d', 'link', 'show', 'dev', h.tap), /multi_queue numqueues 2\b/);
     assert.deepEqual(await hostState(lab, h1, h2), before1);
     assert.equal(await lab.ping(h1, h2.ip4), 0);
     assert.equal(await lab.ping(h2, h1.ip4), 0);
@@ -173,7 +213,8 @@ describe('a datapath that keeps failing ends the daemon', { skip }, () => {
     for (let i = 1; i <= 5; i++) {
       await arm(api, 0);
       poke(lab, h1, h2);
-      if (i < 5) await until(() => (lab.daemon.log.match(/datapath restarted/g) ?? []).length === i, `restart ${i}`, 15_000);
+      if (i < 5)
+        await until(() => (lab.daemon.log.match(/datapath restarted/g) ?? []).length === i, `restart ${i}`, 15_000);
     }
     const code = await Promise.race([exited, new Promise<'running'>((r) => setTimeout(() => r('running'), 15_000))]);
     assert.equal(code, 70, `exit code (log:\n${lab.daemon.log})`);

@@ -21,19 +21,39 @@ const statefulOut: PortPolicy = {
 
 describe('stateful flows: one port cannot fill the flow table for the others', { skip: netnsSkipReason() }, () => {
   const lab = new SwitchLab();
-  before(() => lab.start({ hosts: 3, switch: { flowTableSize: 16, workers: 1 }, policy: [statefulOut, statefulOut, undefined] }));
+  before(() =>
+    lab.start({ hosts: 3, switch: { flowTableSize: 16, workers: 1 }, policy: [statefulOut, statefulOut, undefined] }),
+  );
   after(() => lab.stop());
 
-  const flows = async () => (await lab.counters()).flows as { active: number; created: number; refused: number; earlyDropped: number; quotaRefused: number };
+  const flows = async () =>
+    (await lab.counters()).flows as {
+      active: number;
+      created: number;
+      refused: number;
+      earlyDropped: number;
+      quotaRefused: number;
+    };
   /** A scan from h1: 300 one-way UDP flows to h3 (h3 answers none of them). */
-  const scan = (base: number) => runSeqSender(lab.lab, lab.hosts[0]!.ns, { dst: lab.hosts[2]!.ip4, port: 9, flows: 300, count: 1, pps: 3000, sportBase: base });
+  const scan = (base: number) =>
+    runSeqSender(lab.lab, lab.hosts[0]!.ns, {
+      dst: lab.hosts[2]!.ip4,
+      port: 9,
+      flows: 300,
+      count: 1,
+      pps: 3000,
+      sportBase: base,
+    });
 
   test('a scan from h1 fills the table; h2 still opens flows (early drop of unanswered ones) and its pings come back', async () => {
     const [, h2, h3] = lab.hosts as [LabHost, LabHost, LabHost];
     await scan(20_000);
     const f0 = await flows();
     assert.equal(f0.active, 16, `the scan filled the flow table: ${JSON.stringify(f0)}`);
-    assert.ok(f0.earlyDropped > 200, `the scan's own flows were early-dropped for its newer ones: ${JSON.stringify(f0)}`);
+    assert.ok(
+      f0.earlyDropped > 200,
+      `the scan's own flows were early-dropped for its newer ones: ${JSON.stringify(f0)}`,
+    );
     assert.equal(await lab.ping(h2, h3.ip4, { count: 3 }), 0, 'h2 opens a flow in the full table and its replies pass');
     const f1 = await flows();
     assert.equal(f1.refused, 0, `nothing refused: the table had unanswered flows to give up: ${JSON.stringify(f1)}`);

@@ -95,11 +95,14 @@ describe('port guards with real DHCP and RA servers; MAC spoofing', { skip }, ()
       }, `${h.tap} link-local address`);
     }
     // h2 only observes RAs (rdisc6 reads them itself): its kernel must not configure itself from them
-    await lab.lab.exec(lab.hosts[1].ns, ['sysctl', '-q', '-w', `net.ipv6.conf.${lab.hosts[1].tap}.accept_ra=0`], { check: true });
+    await lab.lab.exec(lab.hosts[1].ns, ['sysctl', '-q', '-w', `net.ipv6.conf.${lab.hosts[1].tap}.accept_ra=0`], {
+      check: true,
+    });
   });
   after(() => lab.stop());
 
-  const drops = async (port: string, reason: string): Promise<number> => (await lab.counters()).ports[port].drops[reason] ?? 0;
+  const drops = async (port: string, reason: string): Promise<number> =>
+    (await lab.counters()).ports[port].drops[reason] ?? 0;
   const policy = async (port: string, ...flags: string[]) => {
     const r = await lab.daemon.cli('port', 'policy', 's1', port, ...flags);
     assert.equal(r.code, 0, `port policy ${port} ${flags.join(' ')}: ${r.stderr}`);
@@ -108,10 +111,18 @@ describe('port guards with real DHCP and RA servers; MAC spoofing', { skip }, ()
   test('DhcpGuard: a guarded DHCP server gives no lease; trusted (guard off) it does', async () => {
     const [h1, h2] = lab.hosts;
     const server = new Dnsmasq(lab, h1);
-    await server.start('dhcp', ['--no-ping', '--dhcp-authoritative', '--log-dhcp', '--dhcp-range=10.77.0.50,10.77.0.59,255.255.255.0,1h'], /DHCP, IP range 10\.77\.0\.50/);
+    await server.start(
+      'dhcp',
+      ['--no-ping', '--dhcp-authoritative', '--log-dhcp', '--dhcp-range=10.77.0.50,10.77.0.59,255.255.255.0,1h'],
+      /DHCP, IP range 10\.77\.0\.50/,
+    );
     /** busybox udhcpc on h2, configuring nothing (-s /bin/true): the leased address, or null. */
     const lease = async (tries: number): Promise<{ addr: string | null; out: string }> => {
-      const r = await lab.lab.exec(h2.ns, ['busybox', 'udhcpc', '-f', '-i', h2.tap, '-n', '-q', '-t', String(tries), '-T', '1', '-s', '/bin/true'], { timeoutMs: 30_000 });
+      const r = await lab.lab.exec(
+        h2.ns,
+        ['busybox', 'udhcpc', '-f', '-i', h2.tap, '-n', '-q', '-t', String(tries), '-T', '1', '-s', '/bin/true'],
+        { timeoutMs: 30_000 },
+      );
       const out = r.stdout + r.stderr;
       const m = out.match(/lease of (\d+\.\d+\.\d+\.\d+) obtained/);
       return { addr: r.code === 0 && m ? m[1] : null, out };
@@ -134,7 +145,11 @@ describe('port guards with real DHCP and RA servers; MAC spoofing', { skip }, ()
       await policy('p1', '--dhcp-guard', 'off');
       const dOff = await drops('p1', 'dhcp-guard'); // after the change: a late OFFER to the last DISCOVER may have been dropped
       const trusted = await lease(5);
-      assert.match(trusted.addr ?? '', /^10\.77\.0\.5\d$/, `a lease from the trusted server; udhcpc said:\n${trusted.out}\nserver:\n${server.log}`);
+      assert.match(
+        trusted.addr ?? '',
+        /^10\.77\.0\.5\d$/,
+        `a lease from the trusted server; udhcpc said:\n${trusted.out}\nserver:\n${server.log}`,
+      );
       assert.equal(await drops('p1', 'dhcp-guard'), dOff, 'nothing dropped while trusted');
 
       // guarded again, from the CLI
@@ -195,7 +210,12 @@ describe('port guards with real DHCP and RA servers; MAC spoofing', { skip }, ()
     };
     await policy('p3', '--mac', h3.mac);
     try {
-      const shown: { mac?: string; policy: { macAddressSpoofing?: boolean } } = await lab.daemon.json('port', 'policy', 's1', 'p3');
+      const shown: { mac?: string; policy: { macAddressSpoofing?: boolean } } = await lab.daemon.json(
+        'port',
+        'policy',
+        's1',
+        'p3',
+      );
       assert.equal(shown.mac, h3.mac);
       assert.notEqual(shown.policy.macAddressSpoofing, true, 'spoofing is off by default');
       const d0 = await drops('p3', 'mac-spoofing');
@@ -209,7 +229,11 @@ describe('port guards with real DHCP and RA servers; MAC spoofing', { skip }, ()
       const dropped = (await drops('p3', 'mac-spoofing')) - d0;
       assert.ok(dropped >= 1, `mac-spoofing drops on p3: ${dropped}`);
       const fdb: Array<{ mac: string }> = await lab.daemon.json('fdb', 'show', 's1');
-      assert.equal(fdb.some((e) => e.mac === other), false, 'a dropped source is never learned');
+      assert.equal(
+        fdb.some((e) => e.mac === other),
+        false,
+        'a dropped source is never learned',
+      );
 
       await policy('p3', '--mac-spoofing', 'on');
       await flush();

@@ -16,9 +16,16 @@ test('internal switch: the host TAP reaches a VM port', { skip: netnsSkipReason(
     const h1 = await lab.addNs('h1');
     const tap = lab.ifname('t1');
     d = new TestDaemon(sw);
-    await d.start({ switches: [{ name: 'in1', type: 'internal', ports: [{ name: 'p1', nic: { type: 'tap', name: tap, netns: h1 } }] }] });
+    await d.start({
+      switches: [
+        { name: 'in1', type: 'internal', ports: [{ name: 'p1', nic: { type: 'tap', name: tap, netns: h1 } }] },
+      ],
+    });
     const ports: Array<{ name: string; nic: { name?: string } }> = await d.json('port', 'list', 'in1');
-    assert.deepEqual(ports.map((p) => p.name), ['host', 'p1']);
+    assert.deepEqual(
+      ports.map((p) => p.name),
+      ['host', 'p1'],
+    );
     assert.equal(ports[0].nic.name, 'vs-in1');
     await lab.ip(sw, 'addr', 'add', '10.78.0.254/24', 'dev', 'vs-in1');
     await lab.ip(h1, 'addr', 'add', '10.78.0.1/24', 'dev', tap);

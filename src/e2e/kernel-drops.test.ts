@@ -22,7 +22,16 @@ describe('kernel-side loss shown per port', { skip: netnsSkipReason() }, () => {
   const lab = new SwitchLab();
   const dgramPort = 23_456;
   before(() =>
-    lab.start({ hosts: 2, switch: { workers: 1 }, extraPorts: [{ name: 'vm', nic: { type: 'dgram', localPort: dgramPort, remoteHost: '127.0.0.1', remotePort: dgramPort + 1 } }] }),
+    lab.start({
+      hosts: 2,
+      switch: { workers: 1 },
+      extraPorts: [
+        {
+          name: 'vm',
+          nic: { type: 'dgram', localPort: dgramPort, remoteHost: '127.0.0.1', remotePort: dgramPort + 1 },
+        },
+      ],
+    }),
   );
   after(async () => {
     lab.daemon.proc?.kill('SIGCONT');
@@ -38,7 +47,9 @@ describe('kernel-side loss shown per port', { skip: netnsSkipReason() }, () => {
     process.kill(pid, 'SIGSTOP');
     try {
       await runSeqSender(lab.lab, h1.ns, { dst: h2.ip4, port: 9, flows: 1, count: 3000, pps: 50_000 });
-      const flood = await lab.lab.exec(lab.swNs, [process.execPath, '-e', kFlood, String(dgramPort)], { timeoutMs: 30_000 });
+      const flood = await lab.lab.exec(lab.swNs, [process.execPath, '-e', kFlood, String(dgramPort)], {
+        timeoutMs: 30_000,
+      });
       assert.equal(flood.code, 0, flood.stderr);
     } finally {
       process.kill(pid, 'SIGCONT');

@@ -61,10 +61,19 @@ export class SwitchLab {
       const tap = this.lab.ifname(`t${i}`);
       const port = `p${i}`;
       const vlan = opts.vlans?.[i - 1];
-      const offload = { ...(opts.offload?.[i - 1] ? { offload: true } : {}), ...(opts.multiQueue ? { multiQueue: true } : {}) };
+      const offload = {
+        ...(opts.offload?.[i - 1] ? { offload: true } : {}),
+        ...(opts.multiQueue ? { multiQueue: true } : {}),
+      };
       const policy = opts.policy?.[i - 1];
       const mac = opts.mac?.[i - 1];
-      ports.push({ name: port, nic: { type: 'tap', name: tap, netns: ns, ...offload }, ...(vlan ? { vlan } : {}), ...(policy ? { policy } : {}), ...(mac ? { mac } : {}) });
+      ports.push({
+        name: port,
+        nic: { type: 'tap', name: tap, netns: ns, ...offload },
+        ...(vlan ? { vlan } : {}),
+        ...(policy ? { policy } : {}),
+        ...(mac ? { mac } : {}),
+      });
       this.hosts.push({ ns, port, tap, ip4: `10.77.0.${i}`, ip6: `fd77::${i}`, mac: '' });
     }
     ports.push(...(opts.extraPorts ?? []));
@@ -86,7 +95,23 @@ export class SwitchLab {
   /** ping from host a to an address; returns the loss percentage (100 when ping failed to run). */
   async ping(a: LabHost, addr: string, opts: { count?: number; size?: number; wait?: number } = {}): Promise<number> {
     const v6 = addr.includes(':');
-    const r = await this.lab.exec(a.ns, ['ping', ...(v6 ? ['-6'] : ['-4']), '-c', String(opts.count ?? 3), '-i', '0.2', '-W', String(opts.wait ?? 2), '-s', String(opts.size ?? 56), addr], { timeoutMs: 30_000 });
+    const r = await this.lab.exec(
+      a.ns,
+      [
+        'ping',
+        ...(v6 ? ['-6'] : ['-4']),
+        '-c',
+        String(opts.count ?? 3),
+        '-i',
+        '0.2',
+        '-W',
+        String(opts.wait ?? 2),
+        '-s',
+        String(opts.size ?? 56),
+        addr,
+      ],
+      { timeoutMs: 30_000 },
+    );
     const m = r.stdout.match(/([\d.]+)% packet loss/);
     return m ? Number(m[1]) : 100;
   }
@@ -97,7 +122,17 @@ export class SwitchLab {
    * (default 30 s); `stop()` ends it early. The lab kills it on cleanup in any case.
    */
   async capture(h: LabHost, filter: string, opts: { count?: number; timeoutMs?: number } = {}): Promise<Capture> {
-    const args = ['tcpdump', '-i', h.tap, '-n', '-l', '-p', '-e', ...(opts.count ? ['-c', String(opts.count)] : []), filter];
+    const args = [
+      'tcpdump',
+      '-i',
+      h.tap,
+      '-n',
+      '-l',
+      '-p',
+      '-e',
+      ...(opts.count ? ['-c', String(opts.count)] : []),
+      filter,
+    ];
     const dump = this.lab.spawn(h.ns, args);
     let out = '';
     let err = '';
@@ -129,7 +164,12 @@ export class SwitchLab {
       }, timeoutMs);
       void exited.then(() => {
         clearTimeout(timer);
-        if (timedOut) reject(new Error(`tcpdump '${filter}' on ${h.tap}: ${opts.count ?? 'any'} packets not seen in ${timeoutMs} ms; got:\n${out}`));
+        if (timedOut)
+          reject(
+            new Error(
+              `tcpdump '${filter}' on ${h.tap}: ${opts.count ?? 'any'} packets not seen in ${timeoutMs} ms; got:\n${out}`,
+            ),
+          );
         else if (out.trim()) resolve(out.trim());
         else reject(new Error(`tcpdump on ${h.tap} ended without a capture: ${err}`));
       });

@@ -62,23 +62,43 @@ describe('per-port MAC limit (port security)', () => {
   test('a flooding port owns only its limit; the rest is counted on it; other ports still learn', async () => {
     for (let i = 0; i < 200; i++) a.send(frame(0x026600000000 + i));
     b.send(frame(0x020000000051));
-    const c = await until(() => d.json('counters', 's1'), (c) => c.ports.a.rxFrames === 200 && c.ports.b.rxFrames >= 1, '201 frames');
+    const c = await until(
+      () => d.json('counters', 's1'),
+      (c) => c.ports.a.rxFrames === 200 && c.ports.b.rxFrames >= 1,
+      '201 frames',
+    );
     assert.equal(c.ports.a.macLimitRefused, 192);
     const fdb: Array<{ mac: string; port: string }> = await d.json('fdb', 'show', 's1');
     assert.equal(fdb.filter((e) => e.port === 'a').length, 8);
-    assert.ok(fdb.some((e) => e.port === 'b' && e.mac === '02:00:00:00:00:51'), 'the station on b was learned');
+    assert.ok(
+      fdb.some((e) => e.port === 'b' && e.mac === '02:00:00:00:00:51'),
+      'the station on b was learned',
+    );
     const ports: Array<{ name: string; macLimit: number; macs: number }> = await d.json('port', 'list', 's1');
-    assert.deepEqual(ports.map((p) => [p.name, p.macLimit, p.macs]), [['a', 8, 8], ['b', 0, 1]]);
+    assert.deepEqual(
+      ports.map((p) => [p.name, p.macLimit, p.macs]),
+      [
+        ['a', 8, 8],
+        ['b', 0, 1],
+      ],
+    );
   });
 
   test('changed at runtime, kept in the running config; a bad value is refused naming the field', async () => {
     let r = await d.cli('port', 'mac-limit', 's1', 'a', '0');
     assert.equal(r.code, 0, r.stderr);
     for (let i = 0; i < 20; i++) a.send(frame(0x026700000000 + i));
-    await until(() => d.json('port', 'list', 's1'), (p: Array<{ name: string; macs: number }>) => p[0].macs === 28, 'port a learning again');
+    await until(
+      () => d.json('port', 'list', 's1'),
+      (p: Array<{ name: string; macs: number }>) => p[0].macs === 28,
+      'port a learning again',
+    );
     r = await d.cli('port', 'mac-limit', 's1', 'a', '30');
     assert.equal(r.code, 0, r.stderr);
-    const cfg: { switches: Array<{ ports: Array<{ name: string; macLimit?: number }> }> } = await d.json('config', 'show');
+    const cfg: { switches: Array<{ ports: Array<{ name: string; macLimit?: number }> }> } = await d.json(
+      'config',
+      'show',
+    );
     assert.equal(cfg.switches[0].ports.find((p) => p.name === 'a')?.macLimit, 30);
     r = await d.cli('port', 'mac-limit', 's1', 'a', '2000000');
     assert.equal(r.code, 2);
@@ -88,19 +108,34 @@ describe('per-port MAC limit (port security)', () => {
   test('the MAC table is resized on the running switch, on both workers', async () => {
     let r = await d.cli('switch', 'mac-table-size', 's1', '10', '--json');
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout), { macTableSize: 10, entries: 10, dropped: 19 }, '29 entries (a 28, b 1): 19 did not fit in 10');
+    assert.deepEqual(
+      JSON.parse(r.stdout),
+      { macTableSize: 10, entries: 10, dropped: 19 },
+      '29 entries (a 28, b 1): 19 did not fit in 10',
+    );
     let c = await d.json('counters', 's1');
     assert.equal(c.fdb.entries, 10);
     b.send(frame(0x020000000099));
-    c = await until(() => d.json('counters', 's1'), (c) => c.fdb.evicted >= 1, 'an eviction at the new size');
+    c = await until(
+      () => d.json('counters', 's1'),
+      (c) => c.fdb.evicted >= 1,
+      'an eviction at the new size',
+    );
     assert.equal(c.fdb.entries, 10);
     const fdb: Array<{ mac: string }> = await d.json('fdb', 'show', 's1');
-    assert.ok(fdb.some((e) => e.mac === '02:00:00:00:00:99'), 'the newcomer was learned in the full, smaller table');
+    assert.ok(
+      fdb.some((e) => e.mac === '02:00:00:00:00:99'),
+      'the newcomer was learned in the full, smaller table',
+    );
     r = await d.cli('switch', 'mac-table-size', 's1', '1000');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /MAC table size 1000, 10 entries kept, 0 dropped/);
     for (let i = 0; i < 20; i++) a.send(frame(0x026800000000 + i));
-    await until(() => d.json('counters', 's1'), (c) => c.fdb.entries === 30, '20 more entries after growing');
+    await until(
+      () => d.json('counters', 's1'),
+      (c) => c.fdb.entries === 30,
+      '20 more entries after growing',
+    );
     const cfg: { switches: Array<{ macTableSize?: number }> } = await d.json('config', 'show');
     assert.equal(cfg.switches[0].macTableSize, 1000);
     r = await d.cli('switch', 'mac-table-size', 's1', '0');

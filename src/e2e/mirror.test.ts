@@ -15,7 +15,10 @@ import { kGlobalHeaderLen, kPcapMagic, kRecordHeaderLen } from '../control/pcap.
 import { netnsSkipReason, run } from '../testing/netns.js';
 import { SwitchLab, type LabHost } from './lab.js';
 
-const skip = netnsSkipReason() || (!(await hasTool('iperf3')) && 'needs iperf3') || (!(await hasTool('tcpdump')) && 'needs tcpdump');
+const skip =
+  netnsSkipReason() ||
+  (!(await hasTool('iperf3')) && 'needs iperf3') ||
+  (!(await hasTool('tcpdump')) && 'needs tcpdump');
 
 async function hasTool(name: string): Promise<boolean> {
   try {
@@ -40,7 +43,8 @@ interface Frame {
   src: string;
 }
 
-const macText = (b: Buffer, at: number) => [...b.subarray(at, at + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
+const macText = (b: Buffer, at: number) =>
+  [...b.subarray(at, at + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
 
 /** Read a classic pcap file (either byte order, micro- or nanosecond magic) of Ethernet frames. */
 async function readPcap(file: string): Promise<Frame[]> {
@@ -62,7 +66,12 @@ async function readPcap(file: string): Promise<Frame[]> {
     assert.equal(incl, orig, `${file}: frame ${frames.length + 1} truncated by the snap length`);
     const bytes = buf.subarray(at, at + incl);
     at += incl;
-    frames.push({ bytes, hash: createHash('sha256').update(bytes).digest('base64'), group: (bytes[0] & 1) === 1, src: macText(bytes, 6) });
+    frames.push({
+      bytes,
+      hash: createHash('sha256').update(bytes).digest('base64'),
+      group: (bytes[0] & 1) === 1,
+      src: macText(bytes, 6),
+    });
   }
   return frames;
 }
@@ -83,7 +92,22 @@ interface PcapDump {
  */
 async function dump(lab: SwitchLab, h: LabHost, name: string, dir?: 'in' | 'out'): Promise<PcapDump> {
   const file = lab.daemon.path(name);
-  const p = lab.lab.spawn(h.ns, ['tcpdump', '-i', h.tap, '-n', '-p', '--immediate-mode', '-U', '-s', String(kSnap), '-B', '65536', ...(dir ? ['-Q', dir] : []), '-w', file]);
+  const p = lab.lab.spawn(h.ns, [
+    'tcpdump',
+    '-i',
+    h.tap,
+    '-n',
+    '-p',
+    '--immediate-mode',
+    '-U',
+    '-s',
+    String(kSnap),
+    '-B',
+    '65536',
+    ...(dir ? ['-Q', dir] : []),
+    '-w',
+    file,
+  ]);
   let err = '';
   p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<void>((r) => p.once('exit', () => r()));
@@ -211,7 +235,11 @@ describe('port mirroring: source h1, destination h3', { skip }, () => {
     const s3 = await dst.stop();
     const h1Frames = await readPcap(src.file);
     const h3Frames = await readPcap(dst.file);
-    assert.equal(s1.dropped, 0, `tcpdump on h1 lost ${s1.dropped} frames: the comparison would be meaningless (${s1.stderr})`);
+    assert.equal(
+      s1.dropped,
+      0,
+      `tcpdump on h1 lost ${s1.dropped} frames: the comparison would be meaningless (${s1.stderr})`,
+    );
     assert.equal(s3.dropped, 0, `tcpdump on h3 lost ${s3.dropped} frames (${s3.stderr})`);
     assert.equal(h1Frames.length, s1.captured);
     assert.equal(h3Frames.length, s3.captured);
@@ -250,24 +278,43 @@ describe('port mirroring: source h1, destination h3', { skip }, () => {
       await Promise.race([serverExit, sleep(5000)]);
       const j = JSON.parse(r.stdout);
       assert.equal(j.error, undefined, `iperf3: ${j.error}`);
-      console.log(`# iperf3 TCP h1 -> h2 while mirrored: ${(j.end.sum_received.bits_per_second / 1e6).toFixed(0)} Mbit/s`);
+      console.log(
+        `# iperf3 TCP h1 -> h2 while mirrored: ${(j.end.sum_received.bits_per_second / 1e6).toFixed(0)} Mbit/s`,
+      );
     });
     const uni1 = h1Frames.filter((f) => !f.group);
     const uni3 = h3Frames.filter((f) => !f.group);
     const sent = uni1.filter((f) => f.src === h1.mac).length;
-    console.log(`# h1 captured ${h1Frames.length} frames (${uni1.length} unicast, ${sent} sent by h1), h3 ${h3Frames.length} (${uni3.length} unicast); ${losses}`);
+    console.log(
+      `# h1 captured ${h1Frames.length} frames (${uni1.length} unicast, ${sent} sent by h1), h3 ${h3Frames.length} (${uni3.length} unicast); ${losses}`,
+    );
     assert.ok(uni1.length > 1000, `h1 saw ${uni1.length} unicast frames: iperf3 ran`);
     assert.ok(sent > 20 && uni1.length - sent > 20, 'frames in both directions');
     const { missing, extra } = diff(uni1, uni3);
-    assert.equal(extra.length, 0, `h3 got ${extra.length} unicast frames that are not copies of h1's (duplicates or others; ${losses}): ${describeFrames(extra)}`);
+    assert.equal(
+      extra.length,
+      0,
+      `h3 got ${extra.length} unicast frames that are not copies of h1's (duplicates or others; ${losses}): ${describeFrames(extra)}`,
+    );
     // The only frames allowed to be missing are those the kernel dropped at h1's TAP queue before the
     // switch read them (seen by tcpdump, never by the switch): frames h1 sent, as many as the TAP counts.
     const missingDelivered = missing.filter((f) => f.src !== h1.mac);
-    assert.equal(missingDelivered.length, 0, `${missingDelivered.length} frames the switch delivered to h1 were not mirrored (${losses}): ${describeFrames(missingDelivered)}`);
-    assert.equal(missing.length, tapDrops, `${missing.length} of ${uni1.length} unicast frames seen on h1 never reached h3, while h1's TAP dropped ${tapDrops} before the switch (${losses}); e.g. ${describeFrames(missing)}`);
+    assert.equal(
+      missingDelivered.length,
+      0,
+      `${missingDelivered.length} frames the switch delivered to h1 were not mirrored (${losses}): ${describeFrames(missingDelivered)}`,
+    );
+    assert.equal(
+      missing.length,
+      tapDrops,
+      `${missing.length} of ${uni1.length} unicast frames seen on h1 never reached h3, while h1's TAP dropped ${tapDrops} before the switch (${losses}); e.g. ${describeFrames(missing)}`,
+    );
     // group-addressed frames (h3 gets them as floods anyway, and a mirror copy besides) are not compared:
     // IPv6 ND/MLD from the hosts come at any time, also while a capture is being stopped
-    assert.ok(delta('p1', 'mirrorCopies') >= uni3.length, `p1 mirrorCopies +${delta('p1', 'mirrorCopies')} < ${uni3.length} unicast copies h3 received`);
+    assert.ok(
+      delta('p1', 'mirrorCopies') >= uni3.length,
+      `p1 mirrorCopies +${delta('p1', 'mirrorCopies')} < ${uni3.length} unicast copies h3 received`,
+    );
   });
 
   test('--mirror none on the source stops the copies; the switch keeps switching', async () => {
@@ -295,10 +342,22 @@ describe('port mirroring: source h1, destination h3', { skip }, () => {
         const uni1 = h1Frames.filter((f) => !f.group);
         const want = uni1.filter((f) => (dir === 'ingress' ? f.src === h1.mac : f.src !== h1.mac));
         const uni3 = h3Frames.filter((f) => !f.group);
-        assert.equal(want.length, 30, `h1 ${dir === 'ingress' ? 'sent' : 'received'} 20 requests + 10 replies: ${want.length} (${describeFrames(uni1)})`);
+        assert.equal(
+          want.length,
+          30,
+          `h1 ${dir === 'ingress' ? 'sent' : 'received'} 20 requests + 10 replies: ${want.length} (${describeFrames(uni1)})`,
+        );
         const { missing, extra } = diff(want, uni3);
-        assert.equal(missing.length, 0, `${missing.length} frames not mirrored (${losses}): ${describeFrames(missing)}`);
-        assert.equal(extra.length, 0, `h3 got ${extra.length} frames it should not have (${losses}): ${describeFrames(extra)}`);
+        assert.equal(
+          missing.length,
+          0,
+          `${missing.length} frames not mirrored (${losses}): ${describeFrames(missing)}`,
+        );
+        assert.equal(
+          extra.length,
+          0,
+          `h3 got ${extra.length} frames it should not have (${losses}): ${describeFrames(extra)}`,
+        );
         assert.ok(delta('p1', 'mirrorCopies') >= 30);
       } finally {
         await policy('p1', '--mirror-direction', 'both');

@@ -38,11 +38,19 @@ describe('multi-queue TAP ports on 2 workers', { skip }, () => {
     const st1 = await lab.daemon.json<QueuesStatus>('queues', 's1');
     const frames = st1.workers.map((w, i) => w.frames - st0.workers[i]!.frames);
     const handed = st1.workers.map((w, i) => w.handedOver - st0.workers[i]!.handedOver);
-    console.log(`# multi-queue: ${r.text}; frames switched by worker ${JSON.stringify(frames)}; handed over ${JSON.stringify(handed)}`);
+    console.log(
+      `# multi-queue: ${r.text}; frames switched by worker ${JSON.stringify(frames)}; handed over ${JSON.stringify(handed)}`,
+    );
     assert.equal(r.reordered, 0, 'no datagram out of order in any flow');
     assert.ok(r.received >= r.sent * 0.99, `received ${r.received} of ${r.sent}`);
-    assert.ok(frames.every((f) => f > 1000), `both workers switched: ${JSON.stringify(frames)}`);
+    assert.ok(
+      frames.every((f) => f > 1000),
+      `both workers switched: ${JSON.stringify(frames)}`,
+    );
     // each worker read some flows from its own kernel queue and handed those whose bucket the other serves
-    assert.ok(handed.every((f) => f > 100), `both workers read (and handed over) frames: ${JSON.stringify(handed)}`);
+    assert.ok(
+      handed.every((f) => f > 100),
+      `both workers read (and handed over) frames: ${JSON.stringify(handed)}`,
+    );
   });
 });

@@ -71,23 +71,65 @@ describe('port policy from the CLI: refusals leave the switch as it was', () => 
   }
 
   test('invalid IP prefixes name the flag and the value', async () => {
-    await refused(['acl', 'add', 's1', 'p1', 'deny', 'both', '--remote-ip', '10.0.0.300/8'], /--remote-ip/, /10\.0\.0\.300\/8/);
-    await refused(['acl', 'add', 's1', 'p1', 'deny', 'both', '--remote-ip', '10.0.0.1/8'], /--remote-ip/, /10\.0\.0\.1\/8/, /host bits/);
-    await refused(['acl', 'add', 's1', 'p1', 'deny', 'both', '--local-ip', 'fd00::/129'], /--local-ip/, /fd00::\/129/, /128/);
-    await refused(['xacl', 'add', 's1', 'p1', 'deny', 'inbound', '100', '--remote-ip', '10.0.0.300/8'], /--remote-ip/, /10\.0\.0\.300/);
-    await refused(['xacl', 'add', 's1', 'p1', 'deny', 'inbound', '100', '--local-ip', 'fd00::/129'], /--local-ip/, /fd00::\/129/);
+    await refused(
+      ['acl', 'add', 's1', 'p1', 'deny', 'both', '--remote-ip', '10.0.0.300/8'],
+      /--remote-ip/,
+      /10\.0\.0\.300\/8/,
+    );
+    await refused(
+      ['acl', 'add', 's1', 'p1', 'deny', 'both', '--remote-ip', '10.0.0.1/8'],
+      /--remote-ip/,
+      /10\.0\.0\.1\/8/,
+      /host bits/,
+    );
+    await refused(
+      ['acl', 'add', 's1', 'p1', 'deny', 'both', '--local-ip', 'fd00::/129'],
+      /--local-ip/,
+      /fd00::\/129/,
+      /128/,
+    );
+    await refused(
+      ['xacl', 'add', 's1', 'p1', 'deny', 'inbound', '100', '--remote-ip', '10.0.0.300/8'],
+      /--remote-ip/,
+      /10\.0\.0\.300/,
+    );
+    await refused(
+      ['xacl', 'add', 's1', 'p1', 'deny', 'inbound', '100', '--local-ip', 'fd00::/129'],
+      /--local-ip/,
+      /fd00::\/129/,
+    );
   });
 
   test('invalid port ranges name the flag and the value', async () => {
-    await refused(['xacl', 'add', 's1', 'p1', 'allow', 'inbound', '100', '--protocol', 'tcp', '--local-port', '80-70'], /--local-port/, /80-70/, /70-80/);
-    await refused(['xacl', 'add', 's1', 'p1', 'allow', 'inbound', '100', '--protocol', 'tcp', '--remote-port', '70000'], /--remote-port/, /70000/, /65535/);
+    await refused(
+      ['xacl', 'add', 's1', 'p1', 'allow', 'inbound', '100', '--protocol', 'tcp', '--local-port', '80-70'],
+      /--local-port/,
+      /80-70/,
+      /70-80/,
+    );
+    await refused(
+      ['xacl', 'add', 's1', 'p1', 'allow', 'inbound', '100', '--protocol', 'tcp', '--remote-port', '70000'],
+      /--remote-port/,
+      /70000/,
+      /65535/,
+    );
   });
 
   test('weights: 0 and 70000 are out of range; a weight already used in one direction is refused there only', async () => {
     await refused(['xacl', 'add', 's1', 'p1', 'allow', 'inbound', '0'], /WEIGHT|weight/, /\b0\b/, /65535/);
     await refused(['xacl', 'add', 's1', 'p1', 'allow', 'inbound', '70000'], /WEIGHT|weight/, /70000/, /65535/);
     known = undefined;
-    const first: { id: number } = await d.json('xacl', 'add', 's1', 'p1', 'allow', 'inbound', '100', '--protocol', 'tcp');
+    const first: { id: number } = await d.json(
+      'xacl',
+      'add',
+      's1',
+      'p1',
+      'allow',
+      'inbound',
+      '100',
+      '--protocol',
+      'tcp',
+    );
     let other = 0;
     try {
       await refused(['xacl', 'add', 's1', 'p1', 'deny', 'inbound', '100'], /weight/, /\b100\b/);
@@ -106,17 +148,31 @@ describe('port policy from the CLI: refusals leave the switch as it was', () => 
   test('private VLAN: primary 4095 and a secondary equal to the primary are refused', async () => {
     await refused(['port', 'vlan', 's1', 'p1', 'private', 'isolated', '4095', '101'], /primary/, /4095/, /4094/);
     await refused(['port', 'vlan', 's1', 'p1', 'private', 'isolated', '100', '100'], /secondary/, /\b100\b/, /primary/);
-    await refused(['port', 'vlan', 's1', 'p1', 'private', 'promiscuous', '100', '101,100'], /secondary/, /\b100\b/, /primary/);
+    await refused(
+      ['port', 'vlan', 's1', 'p1', 'private', 'promiscuous', '100', '101,100'],
+      /secondary/,
+      /\b100\b/,
+      /primary/,
+    );
   });
 
   test('minimum bandwidth: weight 0 and 101 are refused, and an absolute minimum on a weight-mode switch', async () => {
     await refused(['port', 'policy', 's1', 'p1', '--min-weight', '0'], /--min-weight/, /\b0\b/, /100/);
     await refused(['port', 'policy', 's1', 'p1', '--min-weight', '101'], /--min-weight/, /101/);
-    await refused(['port', 'policy', 's1', 'p1', '--min-absolute', '50M'], /--min-absolute|minimumBandwidthAbsolute/, /weight/);
+    await refused(
+      ['port', 'policy', 's1', 'p1', '--min-absolute', '50M'],
+      /--min-absolute|minimumBandwidthAbsolute/,
+      /weight/,
+    );
   });
 
   test('an unknown mirror mode names the flag, the value and the modes', async () => {
-    await refused(['port', 'policy', 's1', 'p1', '--mirror', 'sideways'], /--mirror/, /sideways/, /none, source, destination/);
+    await refused(
+      ['port', 'policy', 's1', 'p1', '--mirror', 'sideways'],
+      /--mirror/,
+      /sideways/,
+      /none, source, destination/,
+    );
   });
 
   test('good path: --dhcp-guard on --storm-limit 500 shows in port policy and in config show; a saved config restores it', async () => {
@@ -124,7 +180,20 @@ describe('port policy from the CLI: refusals leave the switch as it was', () => 
     assert.match(human, /dhcp-guard on/, human);
     assert.match(human, /storm-limit 500 pps/, human);
     const acl: { id: number } = await d.json('acl', 'add', 's1', 'p1', 'deny', 'inbound', '--remote-ip', '10.9.0.0/16');
-    const xacl: { id: number } = await d.json('xacl', 'add', 's1', 'p1', 'allow', 'outbound', '300', '--protocol', 'tcp', '--remote-port', '443', '--stateful');
+    const xacl: { id: number } = await d.json(
+      'xacl',
+      'add',
+      's1',
+      'p1',
+      'allow',
+      'outbound',
+      '300',
+      '--protocol',
+      'tcp',
+      '--remote-port',
+      '443',
+      '--stateful',
+    );
 
     const status: { policy: Record<string, unknown> } = await d.json('port', 'policy', 's1', 'p1');
     assert.equal(status.policy.dhcpGuard, true);
@@ -140,7 +209,17 @@ describe('port policy from the CLI: refusals leave the switch as it was', () => 
     assert.equal(p1?.policy?.dhcpGuard, true, JSON.stringify(p1));
     assert.equal(p1?.policy?.stormLimit, 500, JSON.stringify(p1));
     assert.deepEqual(p1?.policy?.acls, [{ id: acl.id, action: 'deny', direction: 'inbound', remoteIp: '10.9.0.0/16' }]);
-    assert.deepEqual(p1?.policy?.extendedAcls, [{ id: xacl.id, action: 'allow', direction: 'outbound', weight: 300, protocol: 'tcp', remotePort: '443', stateful: true }]);
+    assert.deepEqual(p1?.policy?.extendedAcls, [
+      {
+        id: xacl.id,
+        action: 'allow',
+        direction: 'outbound',
+        weight: 300,
+        protocol: 'tcp',
+        remotePort: '443',
+        stateful: true,
+      },
+    ]);
     assert.equal(p2?.policy?.dhcpGuard, undefined, 'p2 untouched');
     assert.equal(p2?.policy?.stormLimit, undefined, 'p2 untouched');
 
@@ -148,12 +227,16 @@ describe('port policy from the CLI: refusals leave the switch as it was', () => 
     const d2 = new TestDaemon();
     try {
       for (const sw of saved.switches)
-        for (const p of sw.ports ?? []) if (p.nic.type === 'stream' && p.nic.path) p.nic.path = d2.path(basename(p.nic.path));
+        for (const p of sw.ports ?? [])
+          if (p.nic.type === 'stream' && p.nic.path) p.nic.path = d2.path(basename(p.nic.path));
       await d2.start(saved);
       const restored: { policy: Record<string, unknown> } = await d2.json('port', 'policy', 's1', 'p1');
       assert.deepEqual(restored.policy, status.policy, 'the restored policy equals the saved one');
       const cfg2: VswitchConfig = await d2.json('config', 'show');
-      assert.deepEqual(cfg2.switches.find((s) => s.name === 's1')?.ports?.find((p) => p.name === 'p1')?.policy, p1?.policy);
+      assert.deepEqual(
+        cfg2.switches.find((s) => s.name === 's1')?.ports?.find((p) => p.name === 'p1')?.policy,
+        p1?.policy,
+      );
     } finally {
       await d2.cleanup();
     }
@@ -167,7 +250,11 @@ describe('port policy from the CLI: refusals leave the switch as it was', () => 
   test('the API: PUT .../policy merges settings, null resets one, rule lists given whole get ids the CLI can remove', async () => {
     const api = new ApiClient(d.api);
     const base = '/switches/s1/ports/p2/policy';
-    await api.call('PUT', base, { routerGuard: true, stormLimit: 300, acls: [{ action: 'deny', direction: 'both', remoteIp: '10.8.0.0/16' }] });
+    await api.call('PUT', base, {
+      routerGuard: true,
+      stormLimit: 300,
+      acls: [{ action: 'deny', direction: 'both', remoteIp: '10.8.0.0/16' }],
+    });
     let st = await api.call<PolicyStatus>('GET', base);
     assert.equal(st.policy.routerGuard, true);
     assert.equal(st.policy.stormLimit, 300);
@@ -196,7 +283,13 @@ describe('vswitch run --config refuses a bad policy', () => {
   function config(port: Record<string, unknown>, sw: Record<string, unknown> = {}): unknown {
     return {
       api: d.path('api.sock'),
-      switches: [{ name: 's1', ...sw, ports: [{ name: 'p1', nic: { type: 'stream', mode: 'listen', path: d.path('p1.sock') }, ...port }] }],
+      switches: [
+        {
+          name: 's1',
+          ...sw,
+          ports: [{ name: 'p1', nic: { type: 'stream', mode: 'listen', path: d.path('p1.sock') }, ...port }],
+        },
+      ],
     };
   }
 
@@ -218,7 +311,12 @@ describe('vswitch run --config refuses a bad policy', () => {
   }
 
   test('a prefix with host bits names its path in the file', async () => {
-    await refusedAtRun('host-bits', config({ policy: { acls: [{ action: 'deny', direction: 'both', remoteIp: '10.0.0.1/8' }] } }), /switches\[0\]\.ports\[0\]\.policy\.acls\[0\]\.remoteIp/, /10\.0\.0\.1\/8/);
+    await refusedAtRun(
+      'host-bits',
+      config({ policy: { acls: [{ action: 'deny', direction: 'both', remoteIp: '10.0.0.1/8' }] } }),
+      /switches\[0\]\.ports\[0\]\.policy\.acls\[0\]\.remoteIp/,
+      /10\.0\.0\.1\/8/,
+    );
   });
 
   test('a duplicate extended ACL weight in one direction names the second rule', async () => {
@@ -226,23 +324,49 @@ describe('vswitch run --config refuses a bad policy', () => {
       { action: 'allow', direction: 'inbound', weight: 100, protocol: 'tcp' },
       { action: 'deny', direction: 'both', weight: 100 },
     ];
-    await refusedAtRun('dup-weight', config({ policy: { extendedAcls: ext } }), /switches\[0\]\.ports\[0\]\.policy\.extendedAcls\[1\]\.weight/, /\b100\b/);
+    await refusedAtRun(
+      'dup-weight',
+      config({ policy: { extendedAcls: ext } }),
+      /switches\[0\]\.ports\[0\]\.policy\.extendedAcls\[1\]\.weight/,
+      /\b100\b/,
+    );
   });
 
   test('a backwards port range names the field', async () => {
     const ext = [{ action: 'allow', direction: 'inbound', weight: 10, protocol: 'udp', localPort: '80-70' }];
-    await refusedAtRun('port-range', config({ policy: { extendedAcls: ext } }), /policy\.extendedAcls\[0\]\.localPort/, /80-70/);
+    await refusedAtRun(
+      'port-range',
+      config({ policy: { extendedAcls: ext } }),
+      /policy\.extendedAcls\[0\]\.localPort/,
+      /80-70/,
+    );
   });
 
   test('a private VLAN with primary 4095 names the field', async () => {
-    await refusedAtRun('pvlan', config({ vlan: { mode: 'private', pvlan: 'isolated', primary: 4095, secondary: [101] } }), /switches\[0\]\.ports\[0\]\.vlan\.primary/, /4095/);
+    await refusedAtRun(
+      'pvlan',
+      config({ vlan: { mode: 'private', pvlan: 'isolated', primary: 4095, secondary: [101] } }),
+      /switches\[0\]\.ports\[0\]\.vlan\.primary/,
+      /4095/,
+    );
   });
 
   test('a minimum-bandwidth weight on an absolute-mode switch names the field', async () => {
-    await refusedAtRun('min-weight', config({ policy: { minimumBandwidthWeight: 50 } }, { minimumBandwidthMode: 'absolute' }), /policy\.minimumBandwidthWeight/, /absolute/);
+    await refusedAtRun(
+      'min-weight',
+      config({ policy: { minimumBandwidthWeight: 50 } }, { minimumBandwidthMode: 'absolute' }),
+      /policy\.minimumBandwidthWeight/,
+      /absolute/,
+    );
   });
 
   test('an unknown mirror mode names the field and the modes', async () => {
-    await refusedAtRun('mirror', config({ policy: { mirror: 'sideways' } }), /switches\[0\]\.ports\[0\]\.policy\.mirror/, /sideways/, /none, source, destination/);
+    await refusedAtRun(
+      'mirror',
+      config({ policy: { mirror: 'sideways' } }),
+      /switches\[0\]\.ports\[0\]\.policy\.mirror/,
+      /sideways/,
+      /none, source, destination/,
+    );
   });
 });

@@ -14,7 +14,8 @@ import { netnsSkipReason } from '../testing/netns.js';
 import { SwitchLab } from './lab.js';
 
 const skip = netnsSkipReason();
-const sum = (s: QueuesStatus, k: 'pollWindows' | 'pollWindowCatches' | 'pollWindowFrames') => s.workers.reduce((a, w) => a + (w[k] ?? 0), 0);
+const sum = (s: QueuesStatus, k: 'pollWindows' | 'pollWindowCatches' | 'pollWindowFrames') =>
+  s.workers.reduce((a, w) => a + (w[k] ?? 0), 0);
 
 describe('poll window', { skip }, () => {
   const lab = new SwitchLab();
@@ -37,18 +38,27 @@ describe('poll window', { skip }, () => {
       assert.equal(await lab.ping(h1, h2.ip4, { count: 3 }), 0);
       st = await lab.daemon.json<QueuesStatus>('queues', 's1');
     }
-    console.log(`# poll window 500 us: ${sum(st, 'pollWindows')} windows, ${sum(st, 'pollWindowCatches')} caught work, ${sum(st, 'pollWindowFrames')} frames`);
+    console.log(
+      `# poll window 500 us: ${sum(st, 'pollWindows')} windows, ${sum(st, 'pollWindowCatches')} caught work, ${sum(st, 'pollWindowFrames')} frames`,
+    );
     assert.equal(st.pollWindowUs, 500);
     assert.ok(sum(st, 'pollWindows') > 0, 'windows opened after wakes that did work');
     assert.ok(sum(st, 'pollWindowCatches') > 0, 'a window caught a reply');
     assert.ok(sum(st, 'pollWindowFrames') >= sum(st, 'pollWindowCatches'));
     assert.match((await lab.daemon.cli('queues', 's1')).stdout, /poll window 500 us/);
-    assert.ok(st.workers.every((w) => w.gc !== undefined && w.gc.minor >= 0 && w.gc.longPauses <= w.gc.minor + w.gc.major), 'GC counts per worker');
+    assert.ok(
+      st.workers.every((w) => w.gc !== undefined && w.gc.minor >= 0 && w.gc.longPauses <= w.gc.minor + w.gc.major),
+      'GC counts per worker',
+    );
 
     assert.equal((await lab.daemon.cli('switch', 'tune', 's1', '--poll-window', '0')).code, 0);
     const before0 = sum(await lab.daemon.json<QueuesStatus>('queues', 's1'), 'pollWindows');
     assert.equal(await lab.ping(h1, h2.ip4, { count: 3 }), 0);
-    assert.equal(sum(await lab.daemon.json<QueuesStatus>('queues', 's1'), 'pollWindows'), before0, 'no window once set back to 0');
+    assert.equal(
+      sum(await lab.daemon.json<QueuesStatus>('queues', 's1'), 'pollWindows'),
+      before0,
+      'no window once set back to 0',
+    );
     const bad = await lab.daemon.cli('switch', 'tune', 's1', '--poll-window', '5000');
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /--poll-window: 5000 is out of range; use microseconds from 0 \(off\) to 1000/);

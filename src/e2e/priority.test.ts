@@ -49,7 +49,12 @@ describe('802.1p priority kept or cleared per port (IeeePriorityTag)', { skip },
    * call) until tcpdump on h1's TAP has seen `count` of them in VLAN 10; returns the PCP each arrived with,
    * read from `tcpdump -e` ("vlan 10, p 5"). Sending until seen absorbs a peer that is not attached yet.
    */
-  async function pcpsAtH1(peer: StreamPeer, from: { mac: string; ip: string }, tag: VlanTag | undefined, count = 3): Promise<number[]> {
+  async function pcpsAtH1(
+    peer: StreamPeer,
+    from: { mac: string; ip: string },
+    tag: VlanTag | undefined,
+    count = 3,
+  ): Promise<number[]> {
     const h1 = lab.hosts[0];
     const id = echoId++;
     const cap = await lab.capture(h1, `vlan ${kVid} and icmp and icmp[4:2] == ${id}`, { count, timeoutMs: 10_000 });
@@ -107,7 +112,11 @@ describe('802.1p priority kept or cleared per port (IeeePriorityTag)', { skip },
   test('--priority-tag off clears the PCP to 0 at ingress from that port only; --priority-tag on keeps it again', async () => {
     assert.match(await ok('port', 'policy', 's1', 'trunk', '--priority-tag', 'off'), /priority-tag off/);
     assert.equal(await priorityTag('trunk'), false);
-    assert.deepEqual(await pcpsAtH1(vm1, kVm1, { vid: kVid, pcp: 5 }), [0, 0, 0], 'PCP cleared: trunk forbids priority tags');
+    assert.deepEqual(
+      await pcpsAtH1(vm1, kVm1, { vid: kVid, pcp: 5 }),
+      [0, 0, 0],
+      'PCP cleared: trunk forbids priority tags',
+    );
     assert.deepEqual(await pcpsAtH1(vm2, kVm2, { vid: kVid, pcp: 5 }), [5, 5, 5], 'vm2 (default) still keeps its PCP');
 
     assert.match(await ok('port', 'policy', 's1', 'trunk', '--priority-tag', 'on'), /priority-tag on/);
@@ -120,7 +129,11 @@ describe('802.1p priority kept or cleared per port (IeeePriorityTag)', { skip },
 
   test('priority-tagged frames (VID 0) on an access port: classified into VLAN 10 with their PCP, cleared when forbidden', async () => {
     assert.match(await ok('port', 'vlan', 's1', 'vm2', 'access', String(kVid)), /access 10/);
-    assert.deepEqual(await pcpsAtH1(vm2, kVm2, { vid: 0, pcp: 5 }), [5, 5, 5], 'VID 0 is a priority tag, not a VLAN: PCP kept');
+    assert.deepEqual(
+      await pcpsAtH1(vm2, kVm2, { vid: 0, pcp: 5 }),
+      [5, 5, 5],
+      'VID 0 is a priority tag, not a VLAN: PCP kept',
+    );
     assert.deepEqual(await pcpsAtH1(vm2, kVm2, undefined), [0, 0, 0], 'an untagged frame has no priority to keep');
 
     await ok('port', 'policy', 's1', 'vm2', '--priority-tag', 'off');

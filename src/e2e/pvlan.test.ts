@@ -37,7 +37,10 @@ describe('private VLANs between namespace hosts', { skip }, () => {
       cases.map(([a, b, fam, ok]) => lab.ping(a, fam === 'v4' ? b.ip4 : b.ip6, ok ? {} : { count: 2, wait: 1 })),
     );
     const wrong = cases
-      .map(([a, b, fam, ok], i) => ({ what: `${a.port} -> ${b.port} ${fam}: expected ${ok ? 'reachable' : 'unreachable'}, loss ${losses[i]}%`, bad: ok ? losses[i] !== 0 : losses[i] !== 100 }))
+      .map(([a, b, fam, ok], i) => ({
+        what: `${a.port} -> ${b.port} ${fam}: expected ${ok ? 'reachable' : 'unreachable'}, loss ${losses[i]}%`,
+        bad: ok ? losses[i] !== 0 : losses[i] !== 100,
+      }))
       .filter((x) => x.bad)
       .map((x) => x.what);
     assert.deepEqual(wrong, [], wrong.join('\n'));
@@ -79,7 +82,11 @@ describe('private VLANs between namespace hosts', { skip }, () => {
     await lab.ping(h2, '10.77.0.98', { count: 1, wait: 1 }); // an ARP request for an address nobody has
     assert.match(await heard.done, /Request who-has 10\.77\.0\.98/);
     const got = await Promise.all(others.map((c) => c.stop()));
-    assert.deepEqual(got.map((g) => g.trim()), ['', '', ''], 'h3 (isolated), h4 and h5 (community) heard nothing');
+    assert.deepEqual(
+      got.map((g) => g.trim()),
+      ['', '', ''],
+      'h3 (isolated), h4 and h5 (community) heard nothing',
+    );
   });
 
   test('known unicast between isolated hosts is dropped at egress and counted pvlan-isolated', async () => {
@@ -111,7 +118,12 @@ describe('private VLANs between namespace hosts', { skip }, () => {
     let r = await lab.daemon.cli('port', 'vlan', 's1', 'p3', 'private', 'community', '100', '102');
     assert.equal(r.code, 0, r.stderr);
     const ports: Array<{ name: string; vlan: unknown }> = await lab.daemon.json('port', 'list', 's1');
-    assert.deepEqual(ports.find((p) => p.name === 'p3')?.vlan, { mode: 'private', pvlan: 'community', primary: 100, secondary: [102] });
+    assert.deepEqual(ports.find((p) => p.name === 'p3')?.vlan, {
+      mode: 'private',
+      pvlan: 'community',
+      primary: 100,
+      secondary: [102],
+    });
     await reach([
       [h3, h4, 'v4', true],
       [h5, h3, 'v6', true],
@@ -127,6 +139,9 @@ describe('private VLANs between namespace hosts', { skip }, () => {
       [h3, h4, 'v4', false],
       [h3, h1, 'v4', true],
     ]);
-    assert.ok(((await lab.counters()).ports.p4.drops['pvlan-isolated'] ?? 0) > before, 'known unicast p3 -> p4 counted pvlan-isolated');
+    assert.ok(
+      ((await lab.counters()).ports.p4.drops['pvlan-isolated'] ?? 0) > before,
+      'known unicast p3 -> p4 counted pvlan-isolated',
+    );
   });
 });

@@ -59,7 +59,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A locally unique QEMU MAC for this run: 52:54:00:rr:rr:NN. */
 function vmMac(n: number): string {
-  const r = () => Math.floor(Math.random() * 256).toString(16).padStart(2, '0');
+  const r = () =>
+    Math.floor(Math.random() * 256)
+      .toString(16)
+      .padStart(2, '0');
   return `52:54:00:${r()}:${r()}:${n.toString(16).padStart(2, '0')}`;
 }
 
@@ -75,7 +78,16 @@ describe('QEMU guests network-boot through the switch', { skip }, () => {
       hosts: 1,
       extraPorts: [
         { name: 'q1', nic: { type: 'stream', mode: 'listen', path: listenPath } },
-        { name: 'q2', nic: { type: 'dgram', localHost: '127.0.0.1', localPort: kSwitchUdp, remoteHost: '127.0.0.1', remotePort: kQemuUdp } },
+        {
+          name: 'q2',
+          nic: {
+            type: 'dgram',
+            localHost: '127.0.0.1',
+            localPort: kSwitchUdp,
+            remoteHost: '127.0.0.1',
+            remotePort: kQemuUdp,
+          },
+        },
         { name: 'q3', nic: { type: 'stream', mode: 'connect', path: qemuServerPath } },
       ],
     }),
@@ -92,9 +104,20 @@ describe('QEMU guests network-boot through the switch', { skip }, () => {
   /** Start a diskless QEMU in the switch namespace that PXE-boots over netdev `n0`. */
   function startVm(netdev: string, mac: string): ChildProcess {
     const vm = lab.lab.spawn(lab.swNs, [
-      kQemu, '-accel', 'tcg', '-nographic', '-nodefaults', '-boot', 'n', '-m', '64', '-no-reboot',
-      '-netdev', `${netdev},id=n0`,
-      '-device', `e1000,netdev=n0,mac=${mac},romfile=${kRom}`,
+      kQemu,
+      '-accel',
+      'tcg',
+      '-nographic',
+      '-nodefaults',
+      '-boot',
+      'n',
+      '-m',
+      '64',
+      '-no-reboot',
+      '-netdev',
+      `${netdev},id=n0`,
+      '-device',
+      `e1000,netdev=n0,mac=${mac},romfile=${kRom}`,
     ]);
     let out = '';
     vm.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -149,7 +172,10 @@ describe('QEMU guests network-boot through the switch', { skip }, () => {
 
   /** One boot: watch the TAP host, start QEMU, see its DISCOVER there; returns the running VM. */
   async function bootAndSeeDiscover(netdev: string, mac: string): Promise<ChildProcess> {
-    const watch = await lab.capture(lab.hosts[0], `udp port 67 and ether src ${mac}`, { count: 1, timeoutMs: kDhcpTimeoutMs });
+    const watch = await lab.capture(lab.hosts[0], `udp port 67 and ether src ${mac}`, {
+      count: 1,
+      timeoutMs: kDhcpTimeoutMs,
+    });
     let vm: ChildProcess | undefined;
     try {
       vm = startVm(netdev, mac);
@@ -171,7 +197,10 @@ describe('QEMU guests network-boot through the switch', { skip }, () => {
       assert.equal((await port('q1')).link, 'up');
       assert.equal(await fdbPort(mac), 'q1', 'the VM MAC is learned on its port');
       const c = await lab.counters();
-      assert.ok(c.ports.q1.rxFrames >= 1 && c.ports.p1.txFlood >= 1, JSON.stringify({ q1: c.ports.q1, p1: c.ports.p1 }));
+      assert.ok(
+        c.ports.q1.rxFrames >= 1 && c.ports.p1.txFlood >= 1,
+        JSON.stringify({ q1: c.ports.q1, p1: c.ports.p1 }),
+      );
     } finally {
       await killVm(vm, 'SIGTERM');
     }

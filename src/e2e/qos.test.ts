@@ -66,8 +66,17 @@ interface IperfResult {
 }
 
 /** iperf3 client on host `from` toward `to`:`port` with extra args; waits for the server to exit too. */
-async function iperfClient(lab: SwitchLab, from: LabHost, to: LabHost, port: number, args: string[], server: IperfServer): Promise<IperfResult> {
-  const r = await lab.lab.exec(from.ns, ['iperf3', '-c', to.ip4, '-p', String(port), ...args, '-J'], { timeoutMs: 40_000 });
+async function iperfClient(
+  lab: SwitchLab,
+  from: LabHost,
+  to: LabHost,
+  port: number,
+  args: string[],
+  server: IperfServer,
+): Promise<IperfResult> {
+  const r = await lab.lab.exec(from.ns, ['iperf3', '-c', to.ip4, '-p', String(port), ...args, '-J'], {
+    timeoutMs: 40_000,
+  });
   await Promise.race([server.exited, sleep(5000)]);
   let j: any;
   try {
@@ -86,7 +95,9 @@ async function iperf(lab: SwitchLab, from: LabHost, to: LabHost, args: string[],
 
 /** `count` pings (0.2 s apart) from a to addr: the RTTs of the replies received, in ms, sorted. */
 async function pingRtts(lab: SwitchLab, a: LabHost, addr: string, count: number): Promise<number[]> {
-  const r = await lab.lab.exec(a.ns, ['ping', '-4', '-n', '-c', String(count), '-i', '0.2', '-W', '2', addr], { timeoutMs: 60_000 });
+  const r = await lab.lab.exec(a.ns, ['ping', '-4', '-n', '-c', String(count), '-i', '0.2', '-W', '2', addr], {
+    timeoutMs: 60_000,
+  });
   return [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1])).sort((x, y) => x - y);
 }
 
@@ -116,8 +127,13 @@ describe('QoS: MaximumBandwidth egress shaping and MinimumBandwidth weights', { 
     const c = await lab.counters();
     const frameRate = r.received * kTcpFramePerPayload;
     const delayed = c.ports.p2.qosDelayed - before.ports.p2.qosDelayed;
-    console.log(`# TCP under a 50M cap: goodput ${mbit(r.received)} Mbit/s = ${mbit(frameRate)} Mbit/s of frames; p2 qosDelayed +${delayed}, qos-queue-full +${drops(c, 'p2', 'qos-queue-full') - drops(before, 'p2', 'qos-queue-full')}`);
-    assert.ok(frameRate >= 45 * M && frameRate <= 55 * M, `TCP frame rate ${mbit(frameRate)} Mbit/s (goodput ${mbit(r.received)}), expected 45..55`);
+    console.log(
+      `# TCP under a 50M cap: goodput ${mbit(r.received)} Mbit/s = ${mbit(frameRate)} Mbit/s of frames; p2 qosDelayed +${delayed}, qos-queue-full +${drops(c, 'p2', 'qos-queue-full') - drops(before, 'p2', 'qos-queue-full')}`,
+    );
+    assert.ok(
+      frameRate >= 45 * M && frameRate <= 55 * M,
+      `TCP frame rate ${mbit(frameRate)} Mbit/s (goodput ${mbit(r.received)}), expected 45..55`,
+    );
     assert.ok(delayed > 1000, `p2 qosDelayed grew by ${delayed}`);
     assert.equal(c.ports.p1.qosDelayed - before.ports.p1.qosDelayed, 0, 'the ACKs toward unshaped p1 are never held');
   });
@@ -130,9 +146,14 @@ describe('QoS: MaximumBandwidth egress shaping and MinimumBandwidth weights', { 
     const frameRate = r.received * kUdpFramePerPayload;
     const full = drops(c, 'p2', 'qos-queue-full') - drops(before, 'p2', 'qos-queue-full');
     const lost = r.json.end.sum_received.lost_percent;
-    console.log(`# UDP 100M into a 50M cap: sent ${mbit(r.sent)}, received ${mbit(r.received)} Mbit/s = ${mbit(frameRate)} Mbit/s of frames (${lost?.toFixed?.(1)} % lost); p2 qos-queue-full +${full}`);
+    console.log(
+      `# UDP 100M into a 50M cap: sent ${mbit(r.sent)}, received ${mbit(r.received)} Mbit/s = ${mbit(frameRate)} Mbit/s of frames (${lost?.toFixed?.(1)} % lost); p2 qos-queue-full +${full}`,
+    );
     assert.ok(r.sent > 90 * M, `the sender offered ${mbit(r.sent)} Mbit/s, meant 100`);
-    assert.ok(frameRate >= 45 * M && frameRate <= 55 * M, `UDP frame rate received ${mbit(frameRate)} Mbit/s, expected 45..55`);
+    assert.ok(
+      frameRate >= 45 * M && frameRate <= 55 * M,
+      `UDP frame rate received ${mbit(frameRate)} Mbit/s, expected 45..55`,
+    );
     assert.ok(full > 1000, `p2 qos-queue-full grew by ${full}`);
     assert.ok(c.ports.p2.qosDelayed - before.ports.p2.qosDelayed > 1000);
   });
@@ -146,7 +167,10 @@ describe('QoS: MaximumBandwidth egress shaping and MinimumBandwidth weights', { 
     const flood = await iperfServer(lab, h2, 5201);
     const flooding = iperfClient(lab, h1, h2, 5201, ['-u', '-b', '100M', '-l', String(kUdpLen), '-t', '10'], flood);
     try {
-      await waitFor(async () => drops(await lab.counters(), 'p2', 'qos-queue-full') > drops(before, 'p2', 'qos-queue-full') + 100, "p2's shaping queue to overflow");
+      await waitFor(
+        async () => drops(await lab.counters(), 'p2', 'qos-queue-full') > drops(before, 'p2', 'qos-queue-full') + 100,
+        "p2's shaping queue to overflow",
+      );
       const [other, sameEgress, congested] = await Promise.all([
         pingRtts(lab, h3, h4.ip4, 20),
         pingRtts(lab, h3, h2.ip4, 20),
@@ -159,13 +183,21 @@ describe('QoS: MaximumBandwidth egress shaping and MinimumBandwidth weights', { 
         `# during congestion: RTT p50 h3->h4 ${median(other)} ms (${other.length}/20), h3->h2 ${median(sameEgress)} ms (${sameEgress.length}/20), ` +
           `h1->h2 ${median(congested)} ms (${congested.length}/20); iperf3 TCP h3->h4 ${mbit(tcp.received)} Mbit/s`,
       );
-      assert.equal(drops(mid, 'p2', 'qos-queue-full') > drops(before, 'p2', 'qos-queue-full') + 1000, true, 'p2 stayed congested throughout');
+      assert.equal(
+        drops(mid, 'p2', 'qos-queue-full') > drops(before, 'p2', 'qos-queue-full') + 1000,
+        true,
+        'p2 stayed congested throughout',
+      );
       assert.ok(other.length >= 18, `h3 -> h4: ${other.length} of 20 pings answered`);
       assert.ok(median(other) < 20, `h3 -> h4 RTT p50 ${median(other)} ms`);
       assert.ok(sameEgress.length >= 18, `h3 -> h2: ${sameEgress.length} of 20 pings answered`);
       assert.ok(median(sameEgress) < 20, `h3 -> h2 (same egress, own class) RTT p50 ${median(sameEgress)} ms`);
       // the queue p1's class holds at 50M: up to 256 frames of 1442 bytes = 59 ms
-      if (congested.length >= 3) assert.ok(median(congested) > 25, `h1 -> h2 (behind the flood) RTT p50 ${median(congested)} ms: the queue is not congested?`);
+      if (congested.length >= 3)
+        assert.ok(
+          median(congested) > 25,
+          `h1 -> h2 (behind the flood) RTT p50 ${median(congested)} ms: the queue is not congested?`,
+        );
       assert.ok(tcp.received > 150 * M, `TCP h3 -> h4 ${mbit(tcp.received)} Mbit/s beside the congested port`);
       assert.equal(mid.ports.p4.qosDelayed - before.ports.p4.qosDelayed, 0, 'nothing toward unshaped p4 was held');
       assert.equal(drops(mid, 'p4', 'qos-queue-full'), 0);
@@ -185,7 +217,10 @@ describe('QoS: MaximumBandwidth egress shaping and MinimumBandwidth weights', { 
     const before = await lab.counters();
     const [s1, s2] = await Promise.all([iperfServer(lab, h3, 5201), iperfServer(lab, h3, 5202)]);
     const args = ['-u', '-b', '100M', '-l', String(kUdpLen), '-t', '5'];
-    const [r1, r2] = await Promise.all([iperfClient(lab, h1, h3, 5201, args, s1), iperfClient(lab, h2, h3, 5202, args, s2)]);
+    const [r1, r2] = await Promise.all([
+      iperfClient(lab, h1, h3, 5201, args, s1),
+      iperfClient(lab, h2, h3, 5202, args, s2),
+    ]);
     const c = await lab.counters();
     const ratio = r2.received / r1.received;
     const total = (r1.received + r2.received) * kUdpFramePerPayload;
@@ -193,7 +228,10 @@ describe('QoS: MaximumBandwidth egress shaping and MinimumBandwidth weights', { 
       `# weights 1 : 3 into a 100M cap: h1 sent ${mbit(r1.sent)} got ${mbit(r1.received)}, h2 sent ${mbit(r2.sent)} got ${mbit(r2.received)} Mbit/s; ` +
         `ratio ${ratio.toFixed(2)}, total ${mbit(total)} Mbit/s of frames; p3 qos-queue-full +${drops(c, 'p3', 'qos-queue-full') - drops(before, 'p3', 'qos-queue-full')}`,
     );
-    assert.ok(r1.sent > 90 * M && r2.sent > 90 * M, `both senders offered about 100M: ${mbit(r1.sent)}, ${mbit(r2.sent)}`);
+    assert.ok(
+      r1.sent > 90 * M && r2.sent > 90 * M,
+      `both senders offered about 100M: ${mbit(r1.sent)}, ${mbit(r2.sent)}`,
+    );
     assert.ok(ratio >= 2.4 && ratio <= 3.6, `h2 : h1 received ${ratio.toFixed(2)}, expected 2.4..3.6`);
     assert.ok(total >= 90 * M && total <= 110 * M, `together ${mbit(total)} Mbit/s of frames, expected 90..110`);
     assert.ok(c.ports.p3.qosDelayed - before.ports.p3.qosDelayed > 1000);

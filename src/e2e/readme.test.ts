@@ -19,9 +19,13 @@ import { until } from '../testing/until.js';
 
 const checkout = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 /** VSWITCH_DOC_PAGE=docs/vlans.md runs one page (while writing it). */
-const pages = ['README.md', ...readdirSync(join(checkout, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)].filter(
-  (p) => !process.env.VSWITCH_DOC_PAGE || p === process.env.VSWITCH_DOC_PAGE,
-);
+const pages = [
+  'README.md',
+  ...readdirSync(join(checkout, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`),
+].filter((p) => !process.env.VSWITCH_DOC_PAGE || p === process.env.VSWITCH_DOC_PAGE);
 
 /** The shim directory inside the sandbox's private /tmp (what `npm link` would put on PATH). */
 const kBin = '/tmp/.vswitch-bin';
@@ -44,7 +48,10 @@ class Sandbox {
   private readonly env: NodeJS.ProcessEnv;
 
   constructor() {
-    const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${kBin}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PATH: `${kBin}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`,
+    };
     // the defaults a reader has: the runtime directory /tmp/vswitch-$UID, no API override, no test context
     for (const k of ['VSWITCH_API', 'XDG_RUNTIME_DIR', 'TMPDIR', 'NODE_TEST_CONTEXT']) delete env[k];
     this.env = env;
@@ -71,15 +78,21 @@ class Sandbox {
       // holds the mount namespace until the test closes its stdin (or dies)
       'exec cat > /dev/null',
     ].join(' && ');
-    const h = this.lab.spawn(ns, ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', setup, shim], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const h = this.lab.spawn(ns, ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', setup, shim], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     this.holder = h;
     let out = '';
     h.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     h.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    await until(() => {
-      if (h.exitCode !== null) throw new Error(`sandbox setup failed (${h.exitCode}): ${out}`);
-      return out.includes('ready');
-    }, 'the sandbox mount namespace', kAwaitMs);
+    await until(
+      () => {
+        if (h.exitCode !== null) throw new Error(`sandbox setup failed (${h.exitCode}): ${out}`);
+        return out.includes('ready');
+      },
+      'the sandbox mount namespace',
+      kAwaitMs,
+    );
   }
 
   private spawnIn(script: string, detached: boolean): ChildProcess {
@@ -163,7 +176,12 @@ function where(page: string, ex: Example): string {
   return `${page}:${ex.line}`;
 }
 
-async function runExample(sb: Sandbox, page: string, ex: Example, log: Array<{ ex: Example; out: string }>): Promise<void> {
+async function runExample(
+  sb: Sandbox,
+  page: string,
+  ex: Example,
+  log: Array<{ ex: Example; out: string }>,
+): Promise<void> {
   if (ex.mode === 'skip') return;
   if (ex.mode === 'background') {
     // the README's first command installs too; the checkout under test is installed and built already
@@ -171,10 +189,15 @@ async function runExample(sb: Sandbox, page: string, ex: Example, log: Array<{ e
     const bg = sb.startBackground(script);
     if (ex.expect) {
       const want = ex.expect.text;
-      await until(() => {
-        if (bg.proc.exitCode !== null) assert.fail(`${where(page, ex)}: \`${script}\` exited ${bg.proc.exitCode}:\n${bg.out()}`);
-        return matchOutput(want, bg.out()) === null;
-      }, `${where(page, ex)}: the output shown at line ${ex.expect.line}; so far:\n${bg.out()}`, kAwaitMs);
+      await until(
+        () => {
+          if (bg.proc.exitCode !== null)
+            assert.fail(`${where(page, ex)}: \`${script}\` exited ${bg.proc.exitCode}:\n${bg.out()}`);
+          return matchOutput(want, bg.out()) === null;
+        },
+        `${where(page, ex)}: the output shown at line ${ex.expect.line}; so far:\n${bg.out()}`,
+        kAwaitMs,
+      );
     }
     log.push({ ex, out: '' });
     return;
@@ -191,12 +214,17 @@ async function runExample(sb: Sandbox, page: string, ex: Example, log: Array<{ e
   assert.equal(r.code, 0, `${where(page, ex)}: the block exited ${r.code}:\n${ex.script}\n--- output:\n${r.out}`);
   if (ex.expect) {
     const miss = matchOutput(ex.expect.text, r.out);
-    assert.equal(miss, null, `${where(page, ex)}: the output differs from the one shown at line ${ex.expect.line}: ${miss}`);
+    assert.equal(
+      miss,
+      null,
+      `${where(page, ex)}: the output differs from the one shown at line ${ex.expect.line}: ${miss}`,
+    );
   }
   log.push({ ex, out: r.out });
 }
 
-const skip = netnsSkipReason() || (onPath('nsenter') && onPath('unshare') ? false : 'needs nsenter and unshare (util-linux)');
+const skip =
+  netnsSkipReason() || (onPath('nsenter') && onPath('unshare') ? false : 'needs nsenter and unshare (util-linux)');
 
 function onPath(bin: string): boolean {
   return (process.env.PATH ?? '/usr/bin:/bin').split(':').some((d) => {
@@ -213,7 +241,7 @@ test('README starts with the two commands: install and run, and the CI line', ()
   const ex = parseExamples(readFileSync(join(checkout, 'README.md'), 'utf8'), 'README.md');
   assert.equal(ex[0]?.script, 'npm install && npm start');
   const ci = readFileSync(join(checkout, '.ci/run'), 'utf8').trimEnd().split('\n').pop();
-  assert.equal(ex[1]?.script, ci, 'the README\'s test command is the line .ci/run runs, byte for byte');
+  assert.equal(ex[1]?.script, ci, "the README's test command is the line .ci/run runs, byte for byte");
 });
 
 test('every config snippet in the pages validates (a whole file, a switch or a port)', () => {
@@ -226,7 +254,10 @@ test('every config snippet in the pages validates (a whole file, a switch or a p
       } catch (err) {
         assert.fail(`${at}: not JSON: ${(err as Error).message}`);
       }
-      assert.doesNotThrow(() => ('switches' in v ? vswitchConfig(v) : 'nic' in v ? portConfig(v, 'port') : switchConfig(v, 'switch')), at);
+      assert.doesNotThrow(
+        () => ('switches' in v ? vswitchConfig(v) : 'nic' in v ? portConfig(v, 'port') : switchConfig(v, 'switch')),
+        at,
+      );
     }
   }
 });
@@ -242,10 +273,14 @@ for (const page of pages) {
       await sb.start();
       if (page !== 'README.md') {
         const d = sb.startBackground('vswitch run');
-        await until(() => {
-          if (d.proc.exitCode !== null) assert.fail(`the default daemon exited ${d.proc.exitCode}:\n${d.out()}`);
-          return d.out().includes('management API on');
-        }, 'the default daemon', kAwaitMs);
+        await until(
+          () => {
+            if (d.proc.exitCode !== null) assert.fail(`the default daemon exited ${d.proc.exitCode}:\n${d.out()}`);
+            return d.out().includes('management API on');
+          },
+          'the default daemon',
+          kAwaitMs,
+        );
       }
       for (const ex of examples) await runExample(sb, page, ex, log);
     } finally {

@@ -34,7 +34,9 @@ describe('workers added and retired on a running switch', { skip }, () => {
     const [h1, h2] = lab.hosts as [(typeof lab.hosts)[0], (typeof lab.hosts)[0]];
     assert.equal(await lab.ping(h1, h2.ip4, { count: 2 }), 0);
     const before = await lab.counters();
-    const ping = lab.lab.exec(h1.ns, ['ping', '-4', '-c', '800', '-i', '0.005', '-W', '1', h2.ip4], { timeoutMs: 60_000 });
+    const ping = lab.lab.exec(h1.ns, ['ping', '-4', '-c', '800', '-i', '0.005', '-W', '1', h2.ip4], {
+      timeoutMs: 60_000,
+    });
     await sleep(300);
     await lab.daemon.cli('switch', 'tune', 's1', '--workers', '2');
     let q = await lab.daemon.json<Queues>('queues', 's1');
@@ -56,7 +58,8 @@ describe('workers added and retired on a running switch', { skip }, () => {
     const r = await ping;
     assert.match(r.stdout, /800 packets transmitted, 800 received, 0% packet loss/, r.stdout);
     const c = await lab.counters();
-    for (const p of ['p1', 'p2']) assert.equal(c.ports[p].linkChanges, before.ports[p].linkChanges, `${p}: no link change`);
+    for (const p of ['p1', 'p2'])
+      assert.equal(c.ports[p].linkChanges, before.ports[p].linkChanges, `${p}: no link change`);
     assert.equal(c.fdb.flushed, before.fdb.flushed, 'no MAC flushed');
     const cfg = await lab.daemon.json<{ switches: Array<{ workers?: number; ports: unknown[] }> }>('config', 'show');
     assert.equal(cfg.switches[0]!.workers, 1);

@@ -16,7 +16,9 @@ import type { VswitchConfig } from '../control/model.js';
 
 describe('restart: runtime changes survive kill -9', () => {
   const d = new TestDaemon();
-  const boot: VswitchConfig = { switches: [{ name: 's1', ports: [{ name: 'a', nic: { type: 'stream', mode: 'listen', path: d.path('a.sock') } }] }] };
+  const boot: VswitchConfig = {
+    switches: [{ name: 's1', ports: [{ name: 'a', nic: { type: 'stream', mode: 'listen', path: d.path('a.sock') } }] }],
+  };
   after(() => d.cleanup());
 
   const ok = async (...args: string[]) => {
@@ -32,7 +34,20 @@ describe('restart: runtime changes survive kill -9', () => {
     await ok('port', 'vlan', 's1', 'a', 'trunk', '10,20', '--native', '30');
     await ok('port', 'mtu', 's1', 'c', '9000');
     await ok('acl', 'add', 's1', 'b', 'deny', 'inbound', '--remote-ip', '10.9.0.0/16');
-    await ok('xacl', 'add', 's1', 'b', 'allow', 'outbound', '100', '--protocol', 'tcp', '--remote-port', '443', '--stateful');
+    await ok(
+      'xacl',
+      'add',
+      's1',
+      'b',
+      'allow',
+      'outbound',
+      '100',
+      '--protocol',
+      'tcp',
+      '--remote-port',
+      '443',
+      '--stateful',
+    );
     await ok('port', 'policy', 's1', 'a', '--dhcp-guard', 'on', '--storm-limit', '5000');
     await ok('switch', 'aging', 's1', '77');
     await ok('switch', 'tune', 's1', '--dvmq', 'off');
@@ -46,7 +61,10 @@ describe('restart: runtime changes survive kill -9', () => {
     const restored: VswitchConfig = await d.json('config', 'show');
     assert.deepEqual(restored, before, 'the running config after the restart is the one before the crash');
     const ports: Array<{ name: string; vlan: unknown; mtu: number }> = await d.json('port', 'list', 's1');
-    assert.deepEqual(ports.map((p) => p.name), ['a', 'b', 'c']);
+    assert.deepEqual(
+      ports.map((p) => p.name),
+      ['a', 'b', 'c'],
+    );
     assert.equal(ports.find((p) => p.name === 'c')!.mtu, 9000);
     const acls: unknown[] = (await d.json('port', 'policy', 's1', 'b')).policy.acls;
     assert.equal(acls.length, 1, 'the ACL is back');
@@ -64,7 +82,11 @@ describe('restart: runtime changes survive kill -9', () => {
     assert.equal(readFileSync(statePath, 'utf8'), saved, 'the state file is the previous one, byte for byte');
     await d.start(boot);
     const ports: Array<{ name: string }> = await d.json('port', 'list', 's1');
-    assert.deepEqual(ports.map((p) => p.name), ['a', 'b', 'c'], 'restored from the last complete state');
+    assert.deepEqual(
+      ports.map((p) => p.name),
+      ['a', 'b', 'c'],
+      'restored from the last complete state',
+    );
   });
 
   test('a state file that is not a valid configuration stops the start, naming the file', async () => {
@@ -83,20 +105,29 @@ describe('restart: TAP devices outlive the daemon', { skip: netnsSkipReason() },
   before(() => lab.start({ hosts: 2 }));
   after(() => lab.stop());
 
-  const link = async (h: LabHost) => JSON.parse(await lab.lab.ip(h.ns, '-j', 'addr', 'show', 'dev', h.tap))[0] as { address: string; addr_info: Array<{ local: string }> };
+  const link = async (h: LabHost) =>
+    JSON.parse(await lab.lab.ip(h.ns, '-j', 'addr', 'show', 'dev', h.tap))[0] as {
+      address: string;
+      addr_info: Array<{ local: string }>;
+    };
 
   test('kill -9 under a running ping: the TAPs keep their MACs and addresses, the restarted daemon re-attaches, the ping resumes', async () => {
     const [h1, h2] = lab.hosts as [LabHost, LabHost];
     assert.equal(await lab.ping(h1, h2.ip4, { count: 2 }), 0);
     const before1 = await link(h1);
     // 300 pings 20 ms apart (6 s); the crash and the restart happen in the middle
-    const ping = lab.lab.exec(h1.ns, ['ping', '-4', '-c', '300', '-i', '0.02', '-W', '1', h2.ip4], { timeoutMs: 60_000 });
+    const ping = lab.lab.exec(h1.ns, ['ping', '-4', '-c', '300', '-i', '0.02', '-W', '1', h2.ip4], {
+      timeoutMs: 60_000,
+    });
     await new Promise((r) => setTimeout(r, 1000));
     const t0 = Date.now();
     await lab.daemon.kill();
     const after1 = await link(h1);
     assert.equal(after1.address, before1.address, 'the TAP is still there with its MAC while the daemon is down');
-    assert.ok(after1.addr_info.some((a) => a.local === h1.ip4), 'and with its address');
+    assert.ok(
+      after1.addr_info.some((a) => a.local === h1.ip4),
+      'and with its address',
+    );
     await lab.daemon.restart();
     const restartMs = Date.now() - t0;
     const out = (await ping).stdout;
@@ -115,7 +146,10 @@ describe('restart: TAP devices outlive the daemon', { skip: netnsSkipReason() },
     assert.equal(r0.code, 0, r0.stderr);
     await lab.daemon.cli('port', 'vlan', 's1', h2.port, 'access', '7');
     await lab.lab.ip(h1.ns, 'link', 'del', 'dev', h1.tap);
-    const linkOf = async () => (await lab.daemon.json<Array<{ name: string; link: string }>>('port', 'list', 's1')).find((p) => p.name === h1.port)!.link;
+    const linkOf = async () =>
+      (await lab.daemon.json<Array<{ name: string; link: string }>>('port', 'list', 's1')).find(
+        (p) => p.name === h1.port,
+      )!.link;
     await until(async () => (await linkOf()) === 'down', 'the switch to see the TAP go', 10_000);
     const r = await lab.daemon.cli('port', 'connect', 's1', h1.port);
     assert.equal(r.code, 0, r.stderr);
@@ -125,7 +159,11 @@ describe('restart: TAP devices outlive the daemon', { skip: netnsSkipReason() },
     await lab.lab.ip(h1.ns, 'link', 'set', h1.tap, 'up');
     assert.equal(await lab.ping(h1, h2.ip4, { count: 3 }), 0, 'traffic flows through the re-created TAP');
     const ports: Array<{ name: string; vlan: unknown }> = await lab.daemon.json('port', 'list', 's1');
-    assert.deepEqual(ports.find((p) => p.name === h1.port)!.vlan, { mode: 'access', vid: 7 }, 'the port kept its settings');
+    assert.deepEqual(
+      ports.find((p) => p.name === h1.port)!.vlan,
+      { mode: 'access', vid: 7 },
+      'the port kept its settings',
+    );
   });
 
   test('port rm takes the persistent TAP device with it', async () => {

@@ -23,21 +23,29 @@ type Obj = Record<string, unknown>;
 
 /** The value at a case's path ('nic(tap)' -> nic, 'dvmq.upperThreshold'). */
 function at(o: unknown, path: string): unknown {
-  return path.replace(/\([^)]*\)/g, '').split('.').reduce<unknown>((x, k) => (x as Obj | undefined)?.[k], o);
+  return path
+    .replace(/\([^)]*\)/g, '')
+    .split('.')
+    .reduce<unknown>((x, k) => (x as Obj | undefined)?.[k], o);
 }
 
 /** The runtime command's words for a case: `port mtu SW P 9000`, `switch tune SW --dvmq-upper 0.9`, `port policy SW P --dhcp-guard on`. */
 function runtimeArgv(decl: Setting, c: SettingCase, sw: string, p?: string): string[] | null {
-  const s = settingChain(decl, c.path).reverse().find((x) => x.runtime);
+  const s = settingChain(decl, c.path)
+    .reverse()
+    .find((x) => x.runtime);
   if (!s?.runtime || !c.argv) return null;
   const own = c.argv.slice(c.argv.indexOf(`--${s.cli?.flag ?? ''}`) >= 0 ? c.argv.indexOf(`--${s.cli!.flag}`) : 0);
   // flags as typed (`switch tune --workers 2`, `port policy --dhcp-guard on`: a setting with no flag of its own
   // changes through its fields' flags), the value as the command's argument (`port mtu SW P 9000`), or none
-  const words = s.runtime.command === 'tune' || !s.cli?.flag ? own : s.cli.value ? [...own[1]!.split(' '), ...own.slice(2)] : [];
+  const words =
+    s.runtime.command === 'tune' || !s.cli?.flag ? own : s.cli.value ? [...own[1]!.split(' '), ...own.slice(2)] : [];
   return p === undefined ? ['switch', s.runtime.command, sw, ...words] : ['port', s.runtime.command, sw, p, ...words];
 }
 
-test('every switch and port setting through the config file, its flag, the API and its runtime command', { skip: netnsSkipReason() }, async () => {
+test('every switch and port setting through the config file, its flag, the API and its runtime command', {
+  skip: netnsSkipReason(),
+}, async () => {
   const lab = new NetnsLab(runPrefix());
   let d: TestDaemon | null = null;
   try {
@@ -52,10 +60,13 @@ test('every switch and port setting through the config file, its flag, the API a
     /** A TAP the case attaches to rather than creates (create: false) must exist first. */
     const prepare = async (frag: Obj) => {
       const nic = frag.nic as Obj | undefined;
-      if (nic?.type === 'tap' && nic.create === false) await lab.ip(ns, 'tuntap', 'add', 'dev', String(nic.name), 'mode', 'tap');
+      if (nic?.type === 'tap' && nic.create === false)
+        await lab.ip(ns, 'tuntap', 'add', 'dev', String(nic.name), 'mode', 'tap');
     };
-    const expectSwitch = (c: SettingCase, v: ReturnType<typeof vars>) => switchSettings.check(resolveCase({ name: 'x', ...swBase, ...c.fragment }, v), 'x');
-    const expectPort = (c: SettingCase, v: ReturnType<typeof vars>) => port.check(resolveCase({ name: 'x', ...portBase(c).fragment, ...c.fragment }, v), 'x');
+    const expectSwitch = (c: SettingCase, v: ReturnType<typeof vars>) =>
+      switchSettings.check(resolveCase({ name: 'x', ...swBase, ...c.fragment }, v), 'x');
+    const expectPort = (c: SettingCase, v: ReturnType<typeof vars>) =>
+      port.check(resolveCase({ name: 'x', ...portBase(c).fragment, ...c.fragment }, v), 'x');
 
     /** After a channel: every case's object in `config show` holds its example. */
     const verify = async (ch: string, only: (c: SettingCase, decl: Setting) => boolean) => {
@@ -75,12 +86,17 @@ test('every switch and port setting through the config file, its flag, the API a
       });
     };
     const removeSwitches = async (ch: string) => {
-      for (const s of ((await d!.json('config', 'show')) as VswitchConfig).switches) if (s.name.startsWith(ch) || s.name === `p${ch}`) await d!.json('switch', 'rm', s.name);
+      for (const s of ((await d!.json('config', 'show')) as VswitchConfig).switches)
+        if (s.name.startsWith(ch) || s.name === `p${ch}`) await d!.json('switch', 'rm', s.name);
     };
 
     // 1. the config file
-    const file: SwitchConfig[] = swCases.map((c, n) => resolveCase({ name: `f${n}`, ...swBase, ...c.fragment }, vars('f', n)) as SwitchConfig);
-    const fports = ptCases.map((c, n) => resolveCase({ name: `f${n}`, ...portBase(c).fragment, ...c.fragment }, vars('f', n)));
+    const file: SwitchConfig[] = swCases.map(
+      (c, n) => resolveCase({ name: `f${n}`, ...swBase, ...c.fragment }, vars('f', n)) as SwitchConfig,
+    );
+    const fports = ptCases.map((c, n) =>
+      resolveCase({ name: `f${n}`, ...portBase(c).fragment, ...c.fragment }, vars('f', n)),
+    );
     for (const p of fports) await prepare(p as Obj);
     file.push({ name: 'pf', ...swBase, ports: fports as SwitchConfig['ports'] });
     await d.start({ switches: file });
@@ -89,7 +105,8 @@ test('every switch and port setting through the config file, its flag, the API a
 
     // 2. the CLI flags (settings without one are declared noCli: checked by settings/walk.test.ts)
     await d.json('switch', 'add', 'pc', '--workers', '1');
-    for (const [n, c] of swCases.entries()) if (c.argv) await d.json('switch', 'add', `c${n}`, '--workers', '1', ...resolveCase(c.argv, vars('c', n)));
+    for (const [n, c] of swCases.entries())
+      if (c.argv) await d.json('switch', 'add', `c${n}`, '--workers', '1', ...resolveCase(c.argv, vars('c', n)));
     for (const [n, c] of ptCases.entries()) {
       if (!c.argv) continue;
       await prepare(resolveCase(c.fragment, vars('c', n)));
@@ -100,7 +117,8 @@ test('every switch and port setting through the config file, its flag, the API a
 
     // 3. the API's fields
     await api.call('POST', '/switches', { name: 'pa', ...swBase });
-    for (const [n, c] of swCases.entries()) await api.call('POST', '/switches', resolveCase({ name: `a${n}`, ...swBase, ...c.fragment }, vars('a', n)));
+    for (const [n, c] of swCases.entries())
+      await api.call('POST', '/switches', resolveCase({ name: `a${n}`, ...swBase, ...c.fragment }, vars('a', n)));
     for (const [n, c] of ptCases.entries()) {
       const body = resolveCase({ name: `a${n}`, ...portBase(c).fragment, ...c.fragment }, vars('a', n));
       await prepare(body);
@@ -111,7 +129,8 @@ test('every switch and port setting through the config file, its flag, the API a
 
     // 4. runtime commands, on objects created without the setting
     await d.json('switch', 'add', 'pr', '--workers', '1');
-    const runtime = (decl: Setting) => (c: SettingCase) => runtimeArgv(decl, c, 'x', decl === port ? 'y' : undefined) !== null;
+    const runtime = (decl: Setting) => (c: SettingCase) =>
+      runtimeArgv(decl, c, 'x', decl === port ? 'y' : undefined) !== null;
     for (const [n, c] of swCases.entries()) {
       const argv = runtimeArgv(switchSettings, c, `r${n}`);
       if (!argv) continue;

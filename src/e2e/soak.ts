@@ -67,7 +67,16 @@ async function churn(lab: SwitchLab, stop: { done: boolean }, round: number): Pr
     const name = `c${round}x${n}`;
     if (n % 2 === 0) await cli('port', 'add', 's1', name, '--listen', lab.daemon.path(`${name}.sock`));
     else await cli('port', 'add', 's1', name, '--dgram', `${20_000 + (n % 1000)}:127.0.0.1:${21_000 + (n % 1000)}`);
-    const acl: { id: number } = await lab.daemon.json('acl', 'add', 's1', 'p3', 'meter', 'both', '--remote-ip', `10.99.${n % 250}.0/24`);
+    const acl: { id: number } = await lab.daemon.json(
+      'acl',
+      'add',
+      's1',
+      'p3',
+      'meter',
+      'both',
+      '--remote-ip',
+      `10.99.${n % 250}.0/24`,
+    );
     await cli('acl', 'rm', 's1', 'p3', String(acl.id));
     await cli('port', 'rm', 's1', name);
     n++;
@@ -93,7 +102,13 @@ async function main(): Promise<number> {
       const churned = churn(lab, stop, round);
       const ping = lab.lab.exec(h3.ns, ['ping', '-q', '-c', '150', '-i', '0.05', h1.ip4], { timeoutMs: 30_000 });
       const rx = await startSeqReceiver(lab.lab, h2.ns, { port: 7100, flows: kFlows });
-      const tx = await runSeqSender(lab.lab, h1.ns, { dst: h2.ip4, port: 7100, flows: kFlows, count: kPerFlow, pps: kPps });
+      const tx = await runSeqSender(lab.lab, h1.ns, {
+        dst: h2.ip4,
+        port: 7100,
+        flows: kFlows,
+        count: kPerFlow,
+        pps: kPps,
+      });
       const r = seqReport(tx, await rx.result);
       await ping;
       stop.done = true;
@@ -101,7 +116,9 @@ async function main(): Promise<number> {
       const counted = (await switchDrops(lab)) - d0 + (await kernelDrops(lab, h1, h2)) - k0;
       const s = { round, ...daemonStats(pid), sent: r.sent, lost: r.lost, counted, reordered: r.reordered, churned: n };
       samples.push(s);
-      console.log(`round ${round + 1}/${rounds}: ${r.text}; counted drops ${counted}; churn ${n}; rss ${s.rssKb} kB; fds ${s.fds}`);
+      console.log(
+        `round ${round + 1}/${rounds}: ${r.text}; counted drops ${counted}; churn ${n}; rss ${s.rssKb} kB; fds ${s.fds}`,
+      );
     }
   } finally {
     await lab.stop();
@@ -113,9 +130,14 @@ async function main(): Promise<number> {
   }
   const settle = samples[Math.min(1, samples.length - 1)]!;
   const last = samples[samples.length - 1]!;
-  if (last.rssKb > settle.rssKb * (1 + kRssGrowth)) failures.push(`memory grew from ${settle.rssKb} kB to ${last.rssKb} kB`);
+  if (last.rssKb > settle.rssKb * (1 + kRssGrowth))
+    failures.push(`memory grew from ${settle.rssKb} kB to ${last.rssKb} kB`);
   if (last.fds > settle.fds) failures.push(`file descriptors grew from ${settle.fds} to ${last.fds}`);
-  console.log(failures.length ? `SOAK FAILED:\n  ${failures.join('\n  ')}` : `soak passed: ${samples.length} rounds, rss ${settle.rssKb} -> ${last.rssKb} kB, fds ${settle.fds} -> ${last.fds}`);
+  console.log(
+    failures.length
+      ? `SOAK FAILED:\n  ${failures.join('\n  ')}`
+      : `soak passed: ${samples.length} rounds, rss ${settle.rssKb} -> ${last.rssKb} kB, fds ${settle.fds} -> ${last.fds}`,
+  );
   return failures.length ? 1 : 0;
 }
 

@@ -33,10 +33,15 @@ const kSigtermMs = 3000;
 /** The CLI against `d`, killed after kCliTimeoutMs (code 'timeout'): a hang must fail the test, not stall it. */
 function cli(d: TestDaemon, ...args: string[]): Promise<CliResult & { timedOut: boolean }> {
   return new Promise((res) => {
-    execFile(process.execPath, [cliPath, '--api', d.api, ...args], { timeout: kCliTimeoutMs }, (err, stdout, stderr) => {
-      const e = err as { code?: number; killed?: boolean } | null;
-      res({ code: e ? (e.code ?? 1) : 0, stdout, stderr, timedOut: e?.killed === true });
-    });
+    execFile(
+      process.execPath,
+      [cliPath, '--api', d.api, ...args],
+      { timeout: kCliTimeoutMs },
+      (err, stdout, stderr) => {
+        const e = err as { code?: number; killed?: boolean } | null;
+        res({ code: e ? (e.code ?? 1) : 0, stdout, stderr, timedOut: e?.killed === true });
+      },
+    );
   });
 }
 
@@ -102,7 +107,11 @@ async function linkIs(d: TestDaemon, name: string, link: 'up' | 'down'): Promise
 }
 
 /** A daemon process with its own env and umask: resolves with its exit code and output, or 'running' once it serves. */
-async function runDaemon(args: string[], env: NodeJS.ProcessEnv, umask?: number): Promise<{ state: 'exited' | 'running'; code: number | null; log: string; stop: () => Promise<number | null> }> {
+async function runDaemon(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  umask?: number,
+): Promise<{ state: 'exited' | 'running'; code: number | null; log: string; stop: () => Promise<number | null> }> {
   const old = umask === undefined ? undefined : process.umask(umask);
   const p = spawn(process.execPath, [cliPath, 'run', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   if (old !== undefined) process.umask(old);
@@ -174,7 +183,11 @@ describe('sockets and paths', () => {
     assert.equal(r2.timedOut, false, 'port add on /proc hung');
     assert.equal(r2.code, 2, r2.stderr);
     assert.match(r2.stderr, /cannot listen on \/proc\/vswitch-x\.sock: .*EACCES/);
-    assert.deepEqual((await ports(d)).map((p) => p.name), ['a', 'b'], 'nothing half-created');
+    assert.deepEqual(
+      (await ports(d)).map((p) => p.name),
+      ['a', 'b'],
+      'nothing half-created',
+    );
     await forwards(1);
   });
 
@@ -250,7 +263,15 @@ describe('sockets and paths', () => {
       await once(probe, 'listening');
       const local = probe.address().port;
       probe.close();
-      const add = await cli(d, 'port', 'add', 's', 'u', '--dgram', `127.0.0.1:${local}:127.0.0.1:${peer.address().port}`);
+      const add = await cli(
+        d,
+        'port',
+        'add',
+        's',
+        'u',
+        '--dgram',
+        `127.0.0.1:${local}:127.0.0.1:${peer.address().port}`,
+      );
       assert.equal(add.code, 0, add.stderr);
       stranger.send(frame(3), local, '127.0.0.1');
       peer.send(frame(4), local, '127.0.0.1');
@@ -261,7 +282,10 @@ describe('sockets and paths', () => {
       // a second port on the same UDP address is refused before anything is opened, naming the first
       const dup = await cli(d, 'port', 'add', 's', 'u2', '--dgram', `127.0.0.1:${local}`);
       assert.equal(dup.code, 2);
-      assert.match(dup.stderr, new RegExp(`UDP local address 127\\.0\\.0\\.1:${local} is already the endpoint of port s/u`));
+      assert.match(
+        dup.stderr,
+        new RegExp(`UDP local address 127\\.0\\.0\\.1:${local} is already the endpoint of port s/u`),
+      );
     } finally {
       peer.close();
       stranger.close();
@@ -284,7 +308,11 @@ describe('sockets and paths', () => {
       const r2 = await cli(d, 'port', 'add', 's', 'x2', '--listen-tcp', `127.0.0.1:${tp}`);
       assert.equal(r2.code, 2, r2.stdout);
       assert.match(r2.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${tp}: already in use \\(EADDRINUSE\\)`));
-      assert.deepEqual((await ports(d)).map((p) => p.name), ['a', 'b'], 'nothing half-created');
+      assert.deepEqual(
+        (await ports(d)).map((p) => p.name),
+        ['a', 'b'],
+        'nothing half-created',
+      );
       const again = await cli(d, 'port', 'add', 's', 'x2', '--listen-tcp', '127.0.0.1:0');
       assert.equal(again.code, 0, `the name is free again: ${again.stderr}`);
       await cli(d, 'port', 'rm', 's', 'x2');
@@ -300,11 +328,22 @@ describe('sockets and paths', () => {
     await once(udp, 'listening');
     try {
       const cfg = join(d.dir, 'inuse.json');
-      writeFileSync(cfg, JSON.stringify({ api: d.path('inuse-api.sock'), switches: [{ name: 'x', workers: 1, ports: [{ name: 'p', nic: { type: 'dgram', localPort: udp.address().port } }] }] }));
+      writeFileSync(
+        cfg,
+        JSON.stringify({
+          api: d.path('inuse-api.sock'),
+          switches: [
+            { name: 'x', workers: 1, ports: [{ name: 'p', nic: { type: 'dgram', localPort: udp.address().port } }] },
+          ],
+        }),
+      );
       const r = await runDaemon(['--config', cfg], process.env);
       await r.stop();
       assert.equal(r.state, 'exited', `the daemon started with a dead port:\n${r.log}`);
-      assert.match(r.log, new RegExp(`cannot bind 127\\.0\\.0\\.1:${udp.address().port}: already in use \\(EADDRINUSE\\)`));
+      assert.match(
+        r.log,
+        new RegExp(`cannot bind 127\\.0\\.0\\.1:${udp.address().port}: already in use \\(EADDRINUSE\\)`),
+      );
     } finally {
       udp.close();
     }
@@ -316,7 +355,10 @@ describe('sockets and paths', () => {
     assert.equal(r.code, 0, r.stderr);
     const human = await cli(d, 'port', 'list', 's');
     assert.match(human.stdout, /^port\s+link\s+vlan\s+mtu\s+endpoint\s+mac\s+worker\s+reason$/m);
-    assert.match(human.stdout, new RegExp(`^c\\s+down\\s.*connecting to ${missing.replace(/[.]/g, '\\.')}: connect ENOENT`, 'm'));
+    assert.match(
+      human.stdout,
+      new RegExp(`^c\\s+down\\s.*connecting to ${missing.replace(/[.]/g, '\\.')}: connect ENOENT`, 'm'),
+    );
     assert.match(human.stdout, /^a\s+up\s.*\s-$/m, 'an up port has no reason');
     await cli(d, 'port', 'rm', 's', 'c');
   });
@@ -342,7 +384,16 @@ describe('sockets and paths', () => {
     assert.match(notSock.stderr, /precious exists and is a regular file, not a socket; it is never removed/);
     // a stale socket: its listener died without removing it
     const stale = d.path('stale.sock');
-    await new Promise<void>((res) => execFile(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(stale)}, () => process.kill(process.pid, 'SIGKILL'))`], () => res()));
+    await new Promise<void>((res) =>
+      execFile(
+        process.execPath,
+        [
+          '-e',
+          `require('net').createServer().listen(${JSON.stringify(stale)}, () => process.kill(process.pid, 'SIGKILL'))`,
+        ],
+        () => res(),
+      ),
+    );
     assert.ok(statSync(stale).isSocket());
     const ok = await cli(d, 'port', 'add', 's', 'y', '--listen', stale);
     assert.equal(ok.code, 0, ok.stderr);
@@ -398,7 +449,19 @@ test('a datapath worker that never answers its stop cannot keep the daemon alive
   const dir = mkdtempSync(join(tmpdir(), 'vswitch-hang-'));
   try {
     const cfg = join(dir, 'config.json');
-    writeFileSync(cfg, JSON.stringify({ api: join(dir, 'api.sock'), switches: [{ name: 's', workers: 2, ports: [{ name: 'a', nic: { type: 'stream', mode: 'listen', path: join(dir, 'a.sock') } }] }] }));
+    writeFileSync(
+      cfg,
+      JSON.stringify({
+        api: join(dir, 'api.sock'),
+        switches: [
+          {
+            name: 's',
+            workers: 2,
+            ports: [{ name: 'a', nic: { type: 'stream', mode: 'listen', path: join(dir, 'a.sock') } }],
+          },
+        ],
+      }),
+    );
     const r = await runDaemon(['--config', cfg], { ...process.env, VSWITCH_FAULT_INJECT: 'worker-stop-hang' });
     assert.equal(r.state, 'running', r.log);
     const t0 = Date.now();
@@ -411,14 +474,25 @@ test('a datapath worker that never answers its stop cannot keep the daemon alive
   }
 });
 
-describe('the runtime directory and the API socket are the owner\'s alone', () => {
+describe("the runtime directory and the API socket are the owner's alone", () => {
   const base = mkdtempSync(join(tmpdir(), 'vswitch-rt-'));
   const cfg = join(base, 'config.json');
   after(() => rmSync(base, { recursive: true, force: true }));
 
   /** A daemon with XDG_RUNTIME_DIR=`xdg` and the default API path, one port in the runtime directory. */
   function start(xdg: string, umask?: number) {
-    writeFileSync(cfg, JSON.stringify({ switches: [{ name: 's', workers: 1, ports: [{ name: 'a', nic: { type: 'stream', mode: 'listen', path: join(xdg, 'vswitch', 'a.sock') } }] }] }));
+    writeFileSync(
+      cfg,
+      JSON.stringify({
+        switches: [
+          {
+            name: 's',
+            workers: 1,
+            ports: [{ name: 'a', nic: { type: 'stream', mode: 'listen', path: join(xdg, 'vswitch', 'a.sock') } }],
+          },
+        ],
+      }),
+    );
     const env: NodeJS.ProcessEnv = { ...process.env, XDG_RUNTIME_DIR: xdg };
     delete env.VSWITCH_API;
     return runDaemon(['--config', cfg], env, umask);
@@ -444,7 +518,12 @@ describe('the runtime directory and the API socket are the owner\'s alone', () =
     const r = await start(xdg);
     await r.stop();
     assert.equal(r.state, 'exited', `the daemon trusted a directory owned by uid 65534:\n${r.log}`);
-    assert.match(r.log, new RegExp(`runtime directory ${join(xdg, 'vswitch')} is owned by uid 65534, not by this user \\(uid \\d+\\).*rm -r`));
+    assert.match(
+      r.log,
+      new RegExp(
+        `runtime directory ${join(xdg, 'vswitch')} is owned by uid 65534, not by this user \\(uid \\d+\\).*rm -r`,
+      ),
+    );
   });
 
   test('writable by everyone: refused with the mode and the chmod that fixes it', async () => {

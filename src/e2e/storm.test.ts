@@ -28,10 +28,19 @@ describe('storm limit on flooded traffic from a port', { skip }, () => {
   after(() => lab.stop());
 
   /** h1 sends echo requests to `addr` every `interval` s for `seconds`; returns how many and over how long (ms). */
-  async function blast(h: LabHost, addr: string, seconds: number, interval = 0.001): Promise<{ sent: number; ms: number }> {
+  async function blast(
+    h: LabHost,
+    addr: string,
+    seconds: number,
+    interval = 0.001,
+  ): Promise<{ sent: number; ms: number }> {
     const b = addr === kBroadcast ? ['-b'] : [];
     // with no replies ping sleeps 10 ms between sends (100/s); a preload of 10 lets it catch up in bursts
-    const r = await lab.lab.exec(h.ns, ['ping', '-4', '-q', ...b, '-l', '10', '-i', String(interval), '-w', String(seconds), addr], { timeoutMs: (seconds + 10) * 1000 });
+    const r = await lab.lab.exec(
+      h.ns,
+      ['ping', '-4', '-q', ...b, '-l', '10', '-i', String(interval), '-w', String(seconds), addr],
+      { timeoutMs: (seconds + 10) * 1000 },
+    );
     const m = r.stdout.match(/(\d+) packets transmitted, \d+ received.*time (\d+)ms/);
     assert.ok(m, `ping ${addr}: ${r.stdout}${r.stderr}`);
     return { sent: Number(m[1]), ms: Number(m[2]) };
@@ -79,10 +88,18 @@ describe('storm limit on flooded traffic from a port', { skip }, () => {
     const expected = kBurst + (kLimit * b.ms) / 1000;
     const dropped = afterC.ports.p1.drops['storm-limit'] - (before.ports.p1.drops['storm-limit'] ?? 0);
     const flooded = afterC.ports.p2.txFlood - before.ports.p2.txFlood;
-    console.log(`# storm: sent ${b.sent} in ${b.ms} ms, h2 got ${got} (expected ${expected.toFixed(0)}), storm-limit drops ${dropped}, p2 txFlood ${flooded}`);
+    console.log(
+      `# storm: sent ${b.sent} in ${b.ms} ms, h2 got ${got} (expected ${expected.toFixed(0)}), storm-limit drops ${dropped}, p2 txFlood ${flooded}`,
+    );
     assert.ok(b.sent > 2 * expected, `the storm must exceed the limit: sent ${b.sent} in ${b.ms} ms`);
-    assert.ok(got >= expected * 0.8 && got <= expected * 1.2, `h2 received ${got} flooded frames, expected ${expected.toFixed(0)} +-20%`);
-    assert.ok(dropped >= b.sent - got - 5 && dropped <= b.sent + 10, `storm-limit drops ${dropped}, sent ${b.sent}, passed ${got}`);
+    assert.ok(
+      got >= expected * 0.8 && got <= expected * 1.2,
+      `h2 received ${got} flooded frames, expected ${expected.toFixed(0)} +-20%`,
+    );
+    assert.ok(
+      dropped >= b.sent - got - 5 && dropped <= b.sent + 10,
+      `storm-limit drops ${dropped}, sent ${b.sent}, passed ${got}`,
+    );
     assert.ok(flooded >= got && flooded <= got + 20, `p2 txFlood ${flooded} vs ${got} captured`);
     assert.equal(loss, 0, 'known unicast h1 -> h2 during the storm');
   });
@@ -96,10 +113,18 @@ describe('storm limit on flooded traffic from a port', { skip }, () => {
     });
     const dropped = (await stormDrops()) - d0;
     const expected = kBurst + (kLimit * b.ms) / 1000;
-    console.log(`# broadcast storm: sent ${b.sent} in ${b.ms} ms, h2 got ${got} (expected ${expected.toFixed(0)}), storm-limit drops ${dropped}`);
+    console.log(
+      `# broadcast storm: sent ${b.sent} in ${b.ms} ms, h2 got ${got} (expected ${expected.toFixed(0)}), storm-limit drops ${dropped}`,
+    );
     assert.ok(b.sent > 2 * expected, `sent ${b.sent} in ${b.ms} ms`);
-    assert.ok(got >= expected * 0.8 && got <= expected * 1.2, `h2 received ${got} broadcasts, expected ${expected.toFixed(0)} +-20%`);
-    assert.ok(dropped >= b.sent - got - 5 && dropped <= b.sent + 10, `storm-limit drops ${dropped}, sent ${b.sent}, passed ${got}`);
+    assert.ok(
+      got >= expected * 0.8 && got <= expected * 1.2,
+      `h2 received ${got} broadcasts, expected ${expected.toFixed(0)} +-20%`,
+    );
+    assert.ok(
+      dropped >= b.sent - got - 5 && dropped <= b.sent + 10,
+      `storm-limit drops ${dropped}, sent ${b.sent}, passed ${got}`,
+    );
   });
 
   test('--storm-limit 0 turns it off again', async () => {

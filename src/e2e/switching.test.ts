@@ -18,7 +18,11 @@ describe('switching between namespace hosts', { skip }, () => {
   for (const size of [56, 1600, 3200]) {
     test(`IPv4 and IPv6 ping at ${size} bytes, 0% loss between every pair`, async () => {
       const [h1, h2, h3] = lab.hosts;
-      for (const [a, b] of [[h1, h2], [h2, h3], [h3, h1]]) {
+      for (const [a, b] of [
+        [h1, h2],
+        [h2, h3],
+        [h3, h1],
+      ]) {
         assert.equal(await lab.ping(a, b.ip4, { size }), 0, `${a.port} -> ${b.ip4} size ${size}`);
         assert.equal(await lab.ping(a, b.ip6, { size }), 0, `${a.port} -> ${b.ip6} size ${size}`);
       }
@@ -41,13 +45,27 @@ describe('switching between namespace hosts', { skip }, () => {
     assert.ok(delta('p2', 'txUnicast') >= 20, `p2 got ${delta('p2', 'txUnicast')} unicast frames`);
     assert.ok(delta('p1', 'txUnicast') >= 20, `p1 got ${delta('p1', 'txUnicast')} unicast frames`);
     assert.equal(heard.trim(), '', 'the third host saw none of the echo traffic');
-    assert.ok(delta('p3', 'txFrames') < 5, `p3 got ${delta('p3', 'txFrames')} frames during 40 unicast frames between p1 and p2`);
+    assert.ok(
+      delta('p3', 'txFrames') < 5,
+      `p3 got ${delta('p3', 'txFrames')} frames during 40 unicast frames between p1 and p2`,
+    );
   });
 
   test('flooding: broadcast and unknown unicast reach every other port, never back to the ingress port', async () => {
     const [h1] = lab.hosts;
     // unknown unicast: a static neighbour whose MAC the switch has never seen
-    await lab.lab.ip(h1.ns, 'neigh', 'replace', '10.77.0.99', 'lladdr', '02:00:00:00:09:99', 'dev', h1.tap, 'nud', 'permanent');
+    await lab.lab.ip(
+      h1.ns,
+      'neigh',
+      'replace',
+      '10.77.0.99',
+      'lladdr',
+      '02:00:00:00:09:99',
+      'dev',
+      h1.tap,
+      'nud',
+      'permanent',
+    );
     const echo = await lab.capture(h1, 'inbound and icmp and dst host 10.77.0.99');
     const before = await lab.counters();
     await lab.ping(h1, '10.77.0.99', { count: 5, wait: 1 });
@@ -60,7 +78,11 @@ describe('switching between namespace hosts', { skip }, () => {
     const echoed = await echo.stop();
     assert.equal(echoed.trim(), '', 'a flooded frame never comes back to its ingress port');
     const fdb: Array<{ mac: string }> = await lab.daemon.json('fdb', 'show', 's1');
-    assert.equal(fdb.some((e) => e.mac === '02:00:00:00:09:99'), false, 'a destination is never learned');
+    assert.equal(
+      fdb.some((e) => e.mac === '02:00:00:00:09:99'),
+      false,
+      'a destination is never learned',
+    );
   });
 
   test('MAC move: an address seen on another port moves there', async () => {
@@ -92,11 +114,18 @@ describe('switching between namespace hosts', { skip }, () => {
     await lab.ping(h3, h2.ip4, { count: 1 });
     await lab.lab.ip(h3.ns, 'link', 'set', h3.tap, 'address', h3.mac);
     let fdb: Array<{ mac: string }> = await lab.daemon.json('fdb', 'show', 's1');
-    assert.ok(fdb.some((e) => e.mac === ghost), 'learned');
+    assert.ok(
+      fdb.some((e) => e.mac === ghost),
+      'learned',
+    );
     const aged0 = (await lab.counters()).fdb.aged;
     await new Promise((res) => setTimeout(res, 4500));
     fdb = await lab.daemon.json('fdb', 'show', 's1');
-    assert.equal(fdb.some((e) => e.mac === ghost), false, 'aged out');
+    assert.equal(
+      fdb.some((e) => e.mac === ghost),
+      false,
+      'aged out',
+    );
     assert.ok((await lab.counters()).fdb.aged > aged0);
     await lab.daemon.cli('switch', 'aging', 's1', '300');
   });

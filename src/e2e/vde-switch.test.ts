@@ -35,7 +35,6 @@ function toolsSkip(): string | false {
   return false;
 }
 
-
 /** vde_plug's stdio framing: 2-byte big-endian length + frame. */
 const framed = (f: Uint8Array) => Buffer.concat([Buffer.from([f.length >> 8, f.length & 0xff]), f]);
 
@@ -66,8 +65,18 @@ describe('VDE switch protocol', { skip: toolsSkip() }, () => {
     p.kill('SIGTERM');
     await gone;
   };
-  const vdePorts = async () => (await lab.daemon.json<Array<{ name: string; link: string }>>('port', 'list', 's1')).filter((p) => p.name.startsWith('vde'));
-  const stats = async () => (await lab.counters()).vde as { requests: number; attached: number; detached: number; clients: number; refused: Record<string, number> };
+  const vdePorts = async () =>
+    (await lab.daemon.json<Array<{ name: string; link: string }>>('port', 'list', 's1')).filter((p) =>
+      p.name.startsWith('vde'),
+    );
+  const stats = async () =>
+    (await lab.counters()).vde as {
+      requests: number;
+      attached: number;
+      detached: number;
+      clients: number;
+      refused: Record<string, number>;
+    };
 
   test('two vde_plug clients exchange frames, each on a port of its own that goes with it', async () => {
     const a = start(['vde_plug', dir]);
@@ -108,7 +117,11 @@ describe('VDE switch protocol', { skip: toolsSkip() }, () => {
     const ns = await lab.lab.addNs('v2t');
     const tap = lab.lab.ifname('v2t');
     const p = start(['vde_plug2tap', '-s', dir, tap], ns);
-    await until(async () => (await lab.lab.exec(ns, ['ip', 'link', 'show', tap])).code === 0, 'vde_plug2tap made its TAP', 20_000);
+    await until(
+      async () => (await lab.lab.exec(ns, ['ip', 'link', 'show', tap])).code === 0,
+      'vde_plug2tap made its TAP',
+      20_000,
+    );
     await lab.lab.ip(ns, 'addr', 'add', '10.77.0.50/24', 'dev', tap);
     await lab.lab.ip(ns, 'link', 'set', tap, 'up');
     const r = await lab.lab.exec(ns, ['ping', '-c', '3', '-i', '0.2', '-W', '2', h1.ip4], { timeoutMs: 30_000 });
@@ -158,22 +171,65 @@ describe('VDE switch protocol', { skip: toolsSkip() }, () => {
     assert.equal((await send(req(() => {}))).length, 0, 'a client socket that is not there: attach fails');
     const s = await stats();
     const d = (k: string) => (s.refused[k] ?? 0) - (s0.refused[k] ?? 0);
-    assert.deepEqual([d('bad-magic'), d('bad-version'), d('bad-type'), d('bad-address'), d('attach-failed')], [1, 1, 1, 2, 1], JSON.stringify(s.refused));
+    assert.deepEqual(
+      [d('bad-magic'), d('bad-version'), d('bad-type'), d('bad-address'), d('attach-failed')],
+      [1, 1, 1, 2, 1],
+      JSON.stringify(s.refused),
+    );
     assert.equal((await vdePorts()).length, 0, 'no port half-made');
   });
 
   test('QEMU -netdev vde: the guest gets a DHCP lease from a TAP host through the switch', async () => {
     const h1 = lab.hosts[0] as LabHost;
-    const dns = start(['dnsmasq', '--no-daemon', '--conf-file=/dev/null', '--no-resolv', '--no-hosts', '--port=0', '--user=root', `--interface=${h1.tap}`, '--bind-interfaces', '--log-facility=-', '--log-dhcp', `--dhcp-leasefile=${lab.daemon.path('vde.leases')}`, '--dhcp-range=10.77.0.100,10.77.0.150,1h'], h1.ns);
+    const dns = start(
+      [
+        'dnsmasq',
+        '--no-daemon',
+        '--conf-file=/dev/null',
+        '--no-resolv',
+        '--no-hosts',
+        '--port=0',
+        '--user=root',
+        `--interface=${h1.tap}`,
+        '--bind-interfaces',
+        '--log-facility=-',
+        '--log-dhcp',
+        `--dhcp-leasefile=${lab.daemon.path('vde.leases')}`,
+        '--dhcp-range=10.77.0.100,10.77.0.150,1h',
+      ],
+      h1.ns,
+    );
     let log = '';
     dns.stdout!.on('data', (d: Buffer) => (log += d.toString()));
     dns.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     const mac = '52:54:00:7d:00:42';
-    const vm = start(['qemu-system-x86_64', '-accel', 'tcg', '-nographic', '-nodefaults', '-boot', 'n', '-m', '64', '-no-reboot', '-netdev', `vde,id=n0,sock=${dir}`, '-device', `e1000,netdev=n0,mac=${mac},romfile=/usr/lib/ipxe/qemu/pxe-e1000.rom`]);
+    const vm = start([
+      'qemu-system-x86_64',
+      '-accel',
+      'tcg',
+      '-nographic',
+      '-nodefaults',
+      '-boot',
+      'n',
+      '-m',
+      '64',
+      '-no-reboot',
+      '-netdev',
+      `vde,id=n0,sock=${dir}`,
+      '-device',
+      `e1000,netdev=n0,mac=${mac},romfile=/usr/lib/ipxe/qemu/pxe-e1000.rom`,
+    ]);
     try {
-      await until(() => new RegExp(`DHCPACK\\(${h1.tap}\\) 10\\.77\\.0\\.\\d+ ${mac}`).test(log), 'a DHCPACK for the guest', 60_000);
+      await until(
+        () => new RegExp(`DHCPACK\\(${h1.tap}\\) 10\\.77\\.0\\.\\d+ ${mac}`).test(log),
+        'a DHCPACK for the guest',
+        60_000,
+      );
       const fdb: Array<{ mac: string; port: string }> = await lab.daemon.json('fdb', 'show', 's1');
-      assert.ok(fdb.some((e) => e.mac === mac && e.port.startsWith('vde')), `the guest's MAC is on its VDE port: ${JSON.stringify(fdb)}`);
+      assert.ok(
+        fdb.some((e) => e.mac === mac && e.port.startsWith('vde')),
+        `the guest's MAC is on its VDE port: ${JSON.stringify(fdb)}`,
+      );
     } finally {
       await stop(vm);
       await stop(dns);

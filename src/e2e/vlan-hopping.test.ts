@@ -64,7 +64,10 @@ describe('no VLAN hopping by double tagging', { skip }, () => {
     for (;;) {
       const now = await drops(port);
       if (Object.entries(want).every(([r, n]) => (now[r] ?? 0) - (base[r] ?? 0) === n)) return;
-      if (Date.now() - t0 > 10_000) assert.fail(`${port} drops ${JSON.stringify(now)} never reached ${JSON.stringify(want)} over ${JSON.stringify(base)}`);
+      if (Date.now() - t0 > 10_000)
+        assert.fail(
+          `${port} drops ${JSON.stringify(now)} never reached ${JSON.stringify(want)} over ${JSON.stringify(base)}`,
+        );
       await sleep(50);
     }
   }
@@ -86,9 +89,32 @@ describe('no VLAN hopping by double tagging', { skip }, () => {
     const atTrunk = await firstFrom(h2, [kAttacker]);
     const atVictim = await firstFrom(h3, [kAttacker, kProbe]);
     await rawSend(lab.lab, h1.ns, h1.tap, [
-      frame(kAttacker, [[0, 30], [0, 20]], 'hop own-other'), // the classic double tag
-      frame(kAttacker, [[5, 0], [0, 20]], 'hop priority-other'), // a priority tag over a VLAN tag
-      frame(kAttacker, [[0, 30], [0, 20], [0, 10], [0, 5]], 'hop four-tags'),
+      frame(
+        kAttacker,
+        [
+          [0, 30],
+          [0, 20],
+        ],
+        'hop own-other',
+      ), // the classic double tag
+      frame(
+        kAttacker,
+        [
+          [5, 0],
+          [0, 20],
+        ],
+        'hop priority-other',
+      ), // a priority tag over a VLAN tag
+      frame(
+        kAttacker,
+        [
+          [0, 30],
+          [0, 20],
+          [0, 10],
+          [0, 5],
+        ],
+        'hop four-tags',
+      ),
       frame(kAttacker, [[0, 30]], 'hop own'),
       frame(kAttacker, [[0, 20]], 'hop other'),
     ]);
@@ -97,11 +123,19 @@ describe('no VLAN hopping by double tagging', { skip }, () => {
     // The trunk's first frame from the attacker is the control, untagged in its native VLAN 30.
     const trunkLine = await atTrunk.first;
     assert.match(trunkLine, /ethertype Unknown \(0x88b5\)/, trunkLine);
-    assert.doesNotMatch(trunkLine, /802\.1Q|vlan/, `native VLAN 30 leaves the trunk untagged, nothing inside: ${trunkLine}`);
+    assert.doesNotMatch(
+      trunkLine,
+      /802\.1Q|vlan/,
+      `native VLAN 30 leaves the trunk untagged, nothing inside: ${trunkLine}`,
+    );
     // VLAN 20: a probe sent on the trunk in VLAN 20 after the attack arrives first.
     await rawSend(lab.lab, h2.ns, h2.tap, [frame(kProbe, [[0, 20]], 'probe vlan 20')]);
     const victimLine = await atVictim.first;
-    assert.match(victimLine, new RegExp(kProbe), `nothing from the attacker reached VLAN 20 before the probe: ${victimLine}`);
+    assert.match(
+      victimLine,
+      new RegExp(kProbe),
+      `nothing from the attacker reached VLAN 20 before the probe: ${victimLine}`,
+    );
     const c = await lab.counters();
     assert.equal(c.ports.p3.txFrames, tx3 + 1, 'the victim port sent only the probe');
     assert.equal(c.ports.p1.vlanStripped, 1, 'only the priority tag was stripped on the access port');
@@ -112,11 +146,25 @@ describe('no VLAN hopping by double tagging', { skip }, () => {
     const [, h2, , h4] = lab.hosts;
     const base = await drops('p4');
     const atTrunk = await firstFrom(h2, [kTrunkAttacker]);
-    await rawSend(lab.lab, h4.ns, h4.tap, [frame(kTrunkAttacker, [[5, 0], [0, 20]], 'hop via trunk'), frame(kTrunkAttacker, [[0, 20]], 'hop not allowed')]);
+    await rawSend(lab.lab, h4.ns, h4.tap, [
+      frame(
+        kTrunkAttacker,
+        [
+          [5, 0],
+          [0, 20],
+        ],
+        'hop via trunk',
+      ),
+      frame(kTrunkAttacker, [[0, 20]], 'hop not allowed'),
+    ]);
     await dropsReach('p4', base, { 'vlan-double-tagged': 1, 'vlan-not-allowed': 1 });
     await rawSend(lab.lab, h4.ns, h4.tap, [frame(kTrunkAttacker, [[5, 0]], 'control priority')]);
     const line = await atTrunk.first;
-    assert.doesNotMatch(line, /802\.1Q|vlan/, `the first frame out of the native-30 trunk is the untagged control: ${line}`);
+    assert.doesNotMatch(
+      line,
+      /802\.1Q|vlan/,
+      `the first frame out of the native-30 trunk is the untagged control: ${line}`,
+    );
     assert.match(line, /ethertype Unknown \(0x88b5\)/, line);
   });
 });

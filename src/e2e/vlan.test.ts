@@ -21,7 +21,12 @@ describe('VLANs between namespace hosts and a trunk', { skip }, () => {
   before(async () => {
     await lab.start({
       hosts: 4,
-      vlans: [{ mode: 'access', vid: 10 }, { mode: 'access', vid: 20 }, { mode: 'access', vid: 10 }, { mode: 'access', vid: 30 }],
+      vlans: [
+        { mode: 'access', vid: 10 },
+        { mode: 'access', vid: 20 },
+        { mode: 'access', vid: 10 },
+        { mode: 'access', vid: 30 },
+      ],
       trunkPath: true,
     });
     trunk = new StreamPeer(lab.trunkPath);
@@ -74,6 +79,11 @@ describe('VLANs between namespace hosts and a trunk', { skip }, () => {
     assert.equal(await lab.ping(h2, kTrunkIp, { count: 2, wait: 1 }), 100);
     assert.equal(await lab.ping(h1, kTrunkIp), 0);
     const ports: Array<{ name: string; vlan: unknown }> = await lab.daemon.json('port', 'list', 's1');
-    assert.deepEqual(ports.find((p) => p.name === 'trunk')?.vlan, { mode: 'trunk', allowed: [10, 20], native: 30, pruned: [20] });
+    assert.deepEqual(ports.find((p) => p.name === 'trunk')?.vlan, {
+      mode: 'trunk',
+      allowed: [10, 20],
+      native: 30,
+      pruned: [20],
+    });
   });
 });

@@ -101,7 +101,10 @@ describe('2 workers, RSS: order per flow, and bad queue input', { skip }, () => 
     assert.equal(r.reordered, 0, `reordered datagrams: ${r.text}`);
     assert.deepEqual(r.silentFlows, [], `flows that got nothing through: ${r.text}`);
     assert.ok(r.received > tx.sent / 2, `most of the stream arrived: ${r.text}`);
-    assert.ok(dw.filter((n) => n > 500).length >= 2, `both workers switched a share (frames by worker ${JSON.stringify(dw)})`);
+    assert.ok(
+      dw.filter((n) => n > 500).length >= 2,
+      `both workers switched a share (frames by worker ${JSON.stringify(dw)})`,
+    );
     const cli = await lab.daemon.json<QueuesStatus>('queues', 's1');
     assert.equal(cli.workers.length, 2, '`vswitch queues s1 --json` lists the 2 workers');
     assert.equal(cli.rss.entries.length, cli.rss.size);
@@ -153,7 +156,8 @@ describe('2 workers: VMQ queue moves and RSS table rewrites under live traffic',
     await lab.start({ hosts: 3, mac: [m1, m2, undefined], switch: { workers: 2, dvmq: { enabled: false } } });
     q = queueApi(lab);
     await deepTxQueue(lab, lab.hosts[0]!);
-    for (const h of lab.hosts.slice(1)) assert.equal(await lab.ping(lab.hosts[0], h.ip4, { count: 2 }), 0, `ping h1 -> ${h.ns}`);
+    for (const h of lab.hosts.slice(1))
+      assert.equal(await lab.ping(lab.hosts[0], h.ip4, { count: 2 }), 0, `ping h1 -> ${h.ns}`);
   });
   after(() => lab.stop());
 
@@ -203,8 +207,14 @@ describe('2 workers: VMQ queue moves and RSS table rewrites under live traffic',
     assert.ok(st1.moves.total - st0.moves.total >= 20, `moves.total ${st0.moves.total} -> ${st1.moves.total}`);
     assert.equal(after.worker, target, `queue ${queue} is on worker ${target}, where the last move put it`);
     assert.equal(after.moves - mine.moves, 20, `queue ${queue} counts its 20 moves`);
-    assert.ok(st1.moves.recent.filter((m) => m.queue === queue && m.reason === 'manual').length >= 20, 'the moves are listed as manual');
-    assert.ok(dw[0]! > 2000 && dw[1]! > 2000, `both workers served the queue in turn (frames by worker ${JSON.stringify(dw)})`);
+    assert.ok(
+      st1.moves.recent.filter((m) => m.queue === queue && m.reason === 'manual').length >= 20,
+      'the moves are listed as manual',
+    );
+    assert.ok(
+      dw[0]! > 2000 && dw[1]! > 2000,
+      `both workers served the queue in turn (frames by worker ${JSON.stringify(dw)})`,
+    );
   });
 
   test('RSS table rewrites under live traffic lose and reorder nothing', async () => {
@@ -216,7 +226,14 @@ describe('2 workers: VMQ queue moves and RSS table rewrites under live traffic',
     const c0 = await lab.counters();
     const k0 = await kernelDrops(lab, h1, h3);
     const rx = await startSeqReceiver(lab.lab, h3.ns, { port: 7002, flows: 16 });
-    const sending = runSeqSender(lab.lab, h1.ns, { dst: h3.ip4, port: 7002, flows: 16, count: 1250, pps: 5000, sportBase: 21_000 });
+    const sending = runSeqSender(lab.lab, h1.ns, {
+      dst: h3.ip4,
+      port: 7002,
+      flows: 16,
+      count: 1250,
+      pps: 5000,
+      sportBase: 21_000,
+    });
     await flowing(q, st0);
     const mid: number[][] = [];
     for (let i = 0; i < 15; i++) {
@@ -242,15 +259,24 @@ describe('2 workers: VMQ queue moves and RSS table rewrites under live traffic',
     assert.equal(sumDrops(drops), 0, `the switch dropped frames: ${account}`);
     assert.equal(r.lost, 0, `lost: ${r.text}; ${account}`);
     assert.deepEqual(st1.rss.entries, tables[2], 'the table is the last one written');
-    assert.ok(st1.moves.total - st0.moves.total >= 14 * (size / 2), `bucket moves ${st0.moves.total} -> ${st1.moves.total}`);
+    assert.ok(
+      st1.moves.total - st0.moves.total >= 14 * (size / 2),
+      `bucket moves ${st0.moves.total} -> ${st1.moves.total}`,
+    );
     // while the table said all 0 (or all 1), that worker switched most of the stream (the other only what it
     // had before the rewrite); periods a stall on a busy machine left nearly empty are not judged
     const busy = (i: number) => mid.filter((d, j) => j % 3 === i && d[0]! + d[1]! >= 200);
-    assert.ok(busy(0).every(([a, b]) => a! > b!), `all-0 periods: worker 0 did most ${JSON.stringify(busy(0))}`);
-    assert.ok(busy(1).every(([a, b]) => b! > a!), `all-1 periods: worker 1 did most ${JSON.stringify(busy(1))}`);
+    assert.ok(
+      busy(0).every(([a, b]) => a! > b!),
+      `all-0 periods: worker 0 did most ${JSON.stringify(busy(0))}`,
+    );
+    assert.ok(
+      busy(1).every(([a, b]) => b! > a!),
+      `all-1 periods: worker 1 did most ${JSON.stringify(busy(1))}`,
+    );
     assert.ok(busy(0).length + busy(1).length >= 5, `enough periods with traffic to judge: ${JSON.stringify(mid)}`);
   });
-  test('queue ids need not be contiguous: after p1 gives its queue up, p2\'s queue still moves', async () => {
+  test("queue ids need not be contiguous: after p1 gives its queue up, p2's queue still moves", async () => {
     const api = new ApiClient(lab.daemon.api);
     await api.call('PUT', '/switches/s1/ports/p1/policy', { mac: null });
     const st0 = await q.queues();
@@ -258,7 +284,11 @@ describe('2 workers: VMQ queue moves and RSS table rewrites under live traffic',
     assert.ok(!st0.queues.some((x) => x.port === 'p1'), `p1 (no MAC now) has no queue: ${JSON.stringify(st0.queues)}`);
     console.log(`# queues now ${st0.queues.map((x) => `${x.queue}:${x.port ?? '-'}@${x.worker}`).join(' ')}`);
     const to = 1 - (mine.worker as number);
-    await q.moveQueue(mine.queue, to).catch((e: Error) => assert.fail(`moving p2's queue ${mine.queue} (listed) to worker ${to} was refused: ${e.message}`));
+    await q
+      .moveQueue(mine.queue, to)
+      .catch((e: Error) =>
+        assert.fail(`moving p2's queue ${mine.queue} (listed) to worker ${to} was refused: ${e.message}`),
+      );
     const st1 = await q.queues();
     assert.equal(st1.queues.find((x) => x.queue === mine.queue)!.worker, to);
   });
@@ -308,9 +338,16 @@ describe('2 workers: a port with a stateful extended ACL is pinned to worker 0',
     assert.equal(denied, 100, 'h1 -> h2 is denied inbound before any flow');
     assert.equal(out, 0, 'h2 -> h1 passes outbound (and opens a flow)');
     assert.equal(opened, 0, 'h1 -> h2 passes through the flow h2 opened');
-    assert.ok(flows.some((f) => f.port === 'p2' && f.protocol === 'icmp'), `an ICMP flow on p2: ${JSON.stringify(flows)}`);
+    assert.ok(
+      flows.some((f) => f.port === 'p2' && f.protocol === 'icmp'),
+      `an ICMP flow on p2: ${JSON.stringify(flows)}`,
+    );
     assert.ok(dw[0]! >= 12, `worker 0 switched the pings (frames by worker ${JSON.stringify(dw)})`);
-    assert.equal(dw[1], 0, `worker 1 switched none of the pinned port's traffic (frames by worker ${JSON.stringify(dw)})`);
+    assert.equal(
+      dw[1],
+      0,
+      `worker 1 switched none of the pinned port's traffic (frames by worker ${JSON.stringify(dw)})`,
+    );
 
     // not vacuous: traffic between unpinned ports (h1 -> h3, 16 UDP flows) does reach worker 1 by RSS
     assert.equal(await lab.ping(h1, h3.ip4, { count: 1 }), 0);
@@ -333,7 +370,13 @@ describe('2 workers, Dynamic VMQ: RSS buckets spread under load and come home wh
     // starting state does not depend on how busy the machine is; the test then makes it eager enough to act
     // at test rates: spread above 10 % of a worker, come home below 5 %, decide every 50 ms, a moved bucket
     // stays 200 ms.
-    await lab.start({ hosts: 2, switch: { workers: 2, dvmq: { upperThreshold: 1, lowerThreshold: 0.05, samplePeriodMs: 50, minMoveIntervalMs: 200 } } });
+    await lab.start({
+      hosts: 2,
+      switch: {
+        workers: 2,
+        dvmq: { upperThreshold: 1, lowerThreshold: 0.05, samplePeriodMs: 50, minMoveIntervalMs: 200 },
+      },
+    });
     q = queueApi(lab);
     await deepTxQueue(lab, lab.hosts[0]!);
   });
@@ -343,7 +386,10 @@ describe('2 workers, Dynamic VMQ: RSS buckets spread under load and come home wh
     const [h1, h2] = lab.hosts;
     assert.equal(await lab.ping(h1, h2.ip4, { count: 2 }), 0);
     const st0 = await q.queues();
-    assert.ok(st0.rss.entries.every((w) => w === 0), `every bucket starts on worker 0: ${st0.rss.entries.join(',')}`);
+    assert.ok(
+      st0.rss.entries.every((w) => w === 0),
+      `every bucket starts on worker 0: ${st0.rss.entries.join(',')}`,
+    );
     await lab.daemon.json('switch', 'tune', 's1', '--dvmq-upper', '0.1');
     const c0 = await lab.counters();
     const k0 = await kernelDrops(lab, h1, h2);
@@ -355,10 +401,12 @@ describe('2 workers, Dynamic VMQ: RSS buckets spread under load and come home wh
     const k = pathDropsDelta(k0, await kernelDrops(lab, h1, h2));
     const dw = workerDelta(st0, st1);
     const reasons = (s: QueuesStatus, since: QueuesStatus) =>
-      s.moves.recent.filter((m) => !since.moves.recent.some((x) => x.time === m.time && x.queue === m.queue)).reduce<Record<string, number>>((a, m) => {
-        a[m.reason] = (a[m.reason] ?? 0) + 1;
-        return a;
-      }, {});
+      s.moves.recent
+        .filter((m) => !since.moves.recent.some((x) => x.time === m.time && x.queue === m.queue))
+        .reduce<Record<string, number>>((a, m) => {
+          a[m.reason] = (a[m.reason] ?? 0) + 1;
+          return a;
+        }, {});
     console.log(
       `# Dynamic VMQ under 64 flows: ${r.text}; frames by worker ${JSON.stringify(dw)}; moves ${st0.moves.total} -> ${st1.moves.total} ` +
         `(recent by reason ${JSON.stringify(reasons(st1, st0))}); buckets on worker 1 at the end ${st1.rss.entries.filter((w) => w === 1).length}; ` +
@@ -375,7 +423,12 @@ describe('2 workers, Dynamic VMQ: RSS buckets spread under load and come home wh
       await sleep(100);
       st2 = await q.queues();
     }
-    console.log(`# idle after ${Date.now() - t0} ms: buckets on worker 1 ${st2.rss.entries.filter((w) => w === 1).length}; moves ${st2.moves.total}`);
-    assert.ok(st2.rss.entries.every((w) => w === 0), `the buckets came home: ${st2.rss.entries.join(',')}`);
+    console.log(
+      `# idle after ${Date.now() - t0} ms: buckets on worker 1 ${st2.rss.entries.filter((w) => w === 1).length}; moves ${st2.moves.total}`,
+    );
+    assert.ok(
+      st2.rss.entries.every((w) => w === 0),
+      `the buckets came home: ${st2.rss.entries.join(',')}`,
+    );
   });
 });

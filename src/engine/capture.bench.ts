@@ -19,7 +19,16 @@ function frames(size: number): Uint8Array[] {
   const payload = new Uint8Array(size - 14 - 20 - 8);
   const out: Uint8Array[] = [];
   for (let i = 0; i < kBatch; i++)
-    out.push(buildIcmpEcho({ srcMac: '02:00:00:00:00:0a', dstMac: '02:00:00:00:00:0b', srcIp: '10.0.0.1', dstIp: '10.0.0.2', seq: i, payload }));
+    out.push(
+      buildIcmpEcho({
+        srcMac: '02:00:00:00:00:0a',
+        dstMac: '02:00:00:00:00:0b',
+        srcIp: '10.0.0.1',
+        dstIp: '10.0.0.2',
+        seq: i,
+        payload,
+      }),
+    );
   return out;
 }
 
@@ -37,7 +46,9 @@ function rig(variant: Variant, size: number): () => number {
   e.attach(b, nb);
   const batch = frames(size);
   // teach the switch where B is, so the bench measures known unicast, not flooding
-  nb.inject(buildIcmpEcho({ srcMac: '02:00:00:00:00:0b', dstMac: '02:00:00:00:00:0a', srcIp: '10.0.0.2', dstIp: '10.0.0.1' }));
+  nb.inject(
+    buildIcmpEcho({ srcMac: '02:00:00:00:00:0b', dstMac: '02:00:00:00:00:0a', srcIp: '10.0.0.2', dstIp: '10.0.0.1' }),
+  );
   const shared = createCaptureShared(e.pool.maxFrame);
   const reader = new FrameRing(kCaptureRingSize, shared.capacity, shared.ring, kMeta.count);
   const scratch = new Uint8Array(shared.capacity);
@@ -69,6 +80,11 @@ for (const size of [98, 1514]) {
   for (let r = 0; r < kRounds; r++) rigs.forEach((round, i) => (best[i] = Math.min(best[i], round())));
   const off = best[0];
   console.log(
-    `${size} B frames: ` + kVariants.map((v, i) => (i === 0 ? `off ${off.toFixed(0)} ns/frame` : `${v} ${best[i].toFixed(0)} (+${(best[i] - off).toFixed(0)})`)).join(', '),
+    `${size} B frames: ` +
+      kVariants
+        .map((v, i) =>
+          i === 0 ? `off ${off.toFixed(0)} ns/frame` : `${v} ${best[i].toFixed(0)} (+${(best[i] - off).toFixed(0)})`,
+        )
+        .join(', '),
   );
 }

@@ -9,7 +9,14 @@ import assert from 'node:assert/strict';
 import { FrameRing } from '../dataplane/ring.js';
 import { buildEthernet } from '../packet/frame.js';
 import { MemoryNic } from '../ports/memory.js';
-import { createCaptureShared, kCaptureIn, kCaptureOut, kCaptureRingSize, kMeta, type CaptureShared } from './capture.js';
+import {
+  createCaptureShared,
+  kCaptureIn,
+  kCaptureOut,
+  kCaptureRingSize,
+  kMeta,
+  type CaptureShared,
+} from './capture.js';
 import { Engine } from './engine.js';
 
 const A = '02:00:00:00:00:0a';
@@ -106,7 +113,10 @@ test('off costs nothing and copies nothing; stop clears the port, direction bits
   nt.inject(frame(A, BCAST, 64, 10)); // delivered to access: one out copy
   na.inject(frame(B, A, 60)); // received on access: not captured (out only)
   let got = drain(shared);
-  assert.deepEqual(got.map((g) => [g.port, g.direction]), [[access, kCaptureOut]]);
+  assert.deepEqual(
+    got.map((g) => [g.port, g.direction]),
+    [[access, kCaptureOut]],
+  );
   e.capture.stop(access);
   assert.equal(e.capture.armed, 0);
   nt.inject(frame(A, BCAST, 64, 10));

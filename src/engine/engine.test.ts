@@ -49,7 +49,10 @@ const hex = (f: Uint8Array) => Buffer.from(f).toString('hex');
 
 test('frame helpers produce the expected golden bytes', () => {
   assert.equal(hex(eth(B, A, 16, 0x0806)), '02005e10000b' + '02005e10000a' + '0806' + '6f76');
-  assert.equal(hex(tagged(BCAST, A, 5, 10, 20, 0x0800)), 'ffffffffffff' + '02005e10000a' + '8100' + 'a00a' + '0800' + '6f76');
+  assert.equal(
+    hex(tagged(BCAST, A, 5, 10, 20, 0x0800)),
+    'ffffffffffff' + '02005e10000a' + '8100' + 'a00a' + '0800' + '6f76',
+  );
   assert.equal(hex(stripTag(tagged(BCAST, A, 5, 10, 20))), hex(eth(BCAST, A, 16)));
 });
 
@@ -73,7 +76,31 @@ const zeroFields: Record<PortField, number> = {
   qosDelayed: 0,
   macLimitRefused: 0,
 };
-const zeroGlobal = { fdbEntries: 0, fdbLearned: 0, fdbAged: 0, fdbMoved: 0, fdbRefused: 0, fdbEvicted: 0, fdbFlushed: 0, breaths: 0, frames: 0, flowsActive: 0, flowsCreated: 0, flowsExpired: 0, flowsRefused: 0, flowsEarlyDropped: 0, flowsQuotaRefused: 0, pollWindows: 0, pollWindowCatches: 0, pollWindowFrames: 0, gcMinor: 0, gcMajor: 0, gcPauseUs: 0, gcMaxPauseUs: 0, gcLongPauses: 0 };
+const zeroGlobal = {
+  fdbEntries: 0,
+  fdbLearned: 0,
+  fdbAged: 0,
+  fdbMoved: 0,
+  fdbRefused: 0,
+  fdbEvicted: 0,
+  fdbFlushed: 0,
+  breaths: 0,
+  frames: 0,
+  flowsActive: 0,
+  flowsCreated: 0,
+  flowsExpired: 0,
+  flowsRefused: 0,
+  flowsEarlyDropped: 0,
+  flowsQuotaRefused: 0,
+  pollWindows: 0,
+  pollWindowCatches: 0,
+  pollWindowFrames: 0,
+  gcMinor: 0,
+  gcMajor: 0,
+  gcPauseUs: 0,
+  gcMaxPauseUs: 0,
+  gcLongPauses: 0,
+};
 
 interface Rig {
   eng: Engine;
@@ -116,7 +143,11 @@ function rig(vlans: VlanConfig[], opts: { mtus?: number[]; agingSeconds?: number
     events,
     take: () => nics.map((n) => n.received.splice(0)),
     port(p, fields, drops = {}) {
-      assert.deepEqual(eng.counters.readPort(p), { fields: { ...zeroFields, linkChanges: 1, ...fields }, drops }, `counters of port ${p}`);
+      assert.deepEqual(
+        eng.counters.readPort(p),
+        { fields: { ...zeroFields, linkChanges: 1, ...fields }, drops },
+        `counters of port ${p}`,
+      );
     },
     global(fields) {
       assert.deepEqual(eng.counters.readGlobal(), { ...zeroGlobal, ...fields });
@@ -129,7 +160,12 @@ function rig(vlans: VlanConfig[], opts: { mtus?: number[]; agingSeconds?: number
 
 const untagged: VlanConfig = { mode: 'untagged' };
 const access = (vid: number): VlanConfig => ({ mode: 'access', vid });
-const trunk = (allowed: number[], native?: number, pruned?: number[]): VlanConfig => ({ mode: 'trunk', allowed, native, pruned });
+const trunk = (allowed: number[], native?: number, pruned?: number[]): VlanConfig => ({
+  mode: 'trunk',
+  allowed,
+  native,
+  pruned,
+});
 const four = (): VlanConfig[] => [untagged, untagged, untagged, untagged];
 
 // ---- forwarding ----
@@ -152,7 +188,21 @@ test('unknown unicast floods to every other port, never the ingress; learned uni
   r.global({ fdbEntries: 2, fdbLearned: 2, breaths: 3, frames: 3 });
   const names = r.eng.nodeNames();
   // the ingress graph sees 3 frames; the egress nodes see the 5 deliveries they became
-  assert.deepEqual(names, ['tap-in', 'ingress', 'guard', 'acl-in', 'learn', 'forward', 'storm', 'egress', 'shaper', 'attached', 'offload', 'tap-out', 'transmit']);
+  assert.deepEqual(names, [
+    'tap-in',
+    'ingress',
+    'guard',
+    'acl-in',
+    'learn',
+    'forward',
+    'storm',
+    'egress',
+    'shaper',
+    'attached',
+    'offload',
+    'tap-out',
+    'transmit',
+  ]);
   const c = r.eng.counters.c;
   assert.deepEqual(
     names.map((_, n) => [c[Counters.nodePackets(n)], c[Counters.nodeDrops(n)]]),
@@ -239,12 +289,19 @@ test('same-port: a destination learned on the ingress port is dropped, never sen
 test('link down (NIC disconnect): MACs flushed, event sent, port gets nothing; reconnect restores delivery and keeps VLANs', () => {
   const r = rig([access(10), access(10), untagged, access(10)]);
   const S = mac(0x5);
-  assert.equal(r.eng.fdb.addStatic((10 << 16) | (S[0] << 8) | S[1], (S[2] << 24) | (S[3] << 16) | (S[4] << 8) | S[5], 1), true);
+  assert.equal(
+    r.eng.fdb.addStatic((10 << 16) | (S[0] << 8) | S[1], (S[2] << 24) | (S[3] << 16) | (S[4] << 8) | S[5], 1),
+    true,
+  );
   r.nics[0].inject(eth(B, A)); // flood to 1, 3
   r.nics[1].inject(eth(A, B)); // unicast to 0; B learned on 1
   r.take();
   r.nics[1].setConnected(false);
-  assert.deepEqual(r.events, [{ port: 1, up: false, reason: 'nic-disconnected', flushedMacs: 1 }], 'B flushed, the static entry kept');
+  assert.deepEqual(
+    r.events,
+    [{ port: 1, up: false, reason: 'nic-disconnected', flushedMacs: 1 }],
+    'B flushed, the static entry kept',
+  );
   assert.equal(r.nics[1].inject(eth(A, B)), false, 'a disconnected NIC cannot send');
   const f = eth(B, A, 66);
   r.nics[0].inject(f);
@@ -265,8 +322,16 @@ test('link down (NIC disconnect): MACs flushed, event sent, port gets nothing; r
   r.nics[1].inject(t20);
   const p3 = tagged(BCAST, B, 3, 0, 64);
   r.nics[1].inject(p3);
-  assert.deepEqual(r.take(), [[stripTag(p3)], [], [], [stripTag(p3)]], 'still access 10: tagged 20 refused, a priority tag classified to 10');
-  r.port(1, { rxFrames: 3, rxBytes: 188, txFrames: 2, txBytes: 121, txFlood: 2, vlanStripped: 1, linkChanges: 3 }, { 'link-down': 1, 'vlan-tagged-on-access': 1 });
+  assert.deepEqual(
+    r.take(),
+    [[stripTag(p3)], [], [], [stripTag(p3)]],
+    'still access 10: tagged 20 refused, a priority tag classified to 10',
+  );
+  r.port(
+    1,
+    { rxFrames: 3, rxBytes: 188, txFrames: 2, txBytes: 121, txFlood: 2, vlanStripped: 1, linkChanges: 3 },
+    { 'link-down': 1, 'vlan-tagged-on-access': 1 },
+  );
   r.noLeak();
 });
 
@@ -334,7 +399,11 @@ test('access VLANs are isolated; the MAC table is keyed by (VLAN, MAC)', () => {
   const p0 = tagged(BCAST, A, 0, 0, 70);
   r.nics[0].inject(p0);
   assert.deepEqual(r.take(), [[], [stripTag(p0)], [], []]);
-  r.port(0, { rxFrames: 4, rxBytes: 270, txFrames: 1, txBytes: 63, txUnicast: 1, vlanStripped: 1 }, { 'vlan-tagged-on-access': 2 });
+  r.port(
+    0,
+    { rxFrames: 4, rxBytes: 270, txFrames: 1, txBytes: 63, txUnicast: 1, vlanStripped: 1 },
+    { 'vlan-tagged-on-access': 2 },
+  );
   r.noLeak();
 });
 
@@ -352,7 +421,11 @@ test('trunk: tagged 10/20 with PCP preserved, native 30 untagged, exact bytes bo
   assert.deepEqual(got[3], [addTag(u10, 0, 10), addTag(stripTag(p5), 5, 10), addTag(stripTag(p3), 3, 20), u30]);
   assert.equal(hex(got[3][1].subarray(12, 16)), '8100a00a', 'TPID 0x8100, TCI 5 << 13 | 10');
   assert.equal(hex(got[3][2].subarray(12, 16)), '81006014', 'TCI 3 << 13 | 20');
-  assert.deepEqual(got[3][1].subarray(16), p5.subarray(16), 'the priority tag became the VLAN tag, the rest byte for byte');
+  assert.deepEqual(
+    got[3][1].subarray(16),
+    p5.subarray(16),
+    'the priority tag became the VLAN tag, the rest byte for byte',
+  );
   assert.deepEqual(got.slice(0, 3), [[], [], []]);
   // from the trunk
   const t10 = tagged(BCAST, D, 2, 10, 80, 0x0800, 5);
@@ -363,7 +436,19 @@ test('trunk: tagged 10/20 with PCP preserved, native 30 untagged, exact bytes bo
   r.nics[3].inject(tagged(BCAST, D, 0, 40, 84)); // not allowed
   r.nics[3].inject(tagged(BCAST, D, 0, 4095, 85)); // reserved VID
   assert.deepEqual(r.take(), [[stripTag(t10)], [stripTag(t20)], [stripTag(t30), un], []]);
-  r.port(3, { rxFrames: 6, rxBytes: 80 + 81 + 82 + 83 + 84 + 85, txFrames: 4, txBytes: 64 + 64 + 64 + 60, txFlood: 4, vlanStripped: 3, vlanInserted: 3 }, { 'vlan-not-allowed': 2 });
+  r.port(
+    3,
+    {
+      rxFrames: 6,
+      rxBytes: 80 + 81 + 82 + 83 + 84 + 85,
+      txFrames: 4,
+      txBytes: 64 + 64 + 64 + 60,
+      txFlood: 4,
+      vlanStripped: 3,
+      vlanInserted: 3,
+    },
+    { 'vlan-not-allowed': 2 },
+  );
   r.port(0, { rxFrames: 2, rxBytes: 124, txFrames: 1, txBytes: 76, txFlood: 1, vlanStripped: 1 });
   r.noLeak();
 });
@@ -381,7 +466,16 @@ test('trunk: unicast between access and trunk ports is tagged/untagged the same 
   const other = eth(D, B, 70); // D is unknown in VLAN 20: flood within 20 only
   r.nics[1].inject(other);
   assert.deepEqual(r.take(), [[], [], [], [addTag(other, 0, 20)]]);
-  r.port(3, { rxFrames: 2, rxBytes: 154, txFrames: 2, txBytes: 178, txUnicast: 1, txFlood: 1, vlanStripped: 2, vlanInserted: 2 });
+  r.port(3, {
+    rxFrames: 2,
+    rxBytes: 154,
+    txFrames: 2,
+    txBytes: 178,
+    txUnicast: 1,
+    txFlood: 1,
+    vlanStripped: 2,
+    vlanInserted: 2,
+  });
   r.noLeak();
 });
 
@@ -395,7 +489,11 @@ test('pruned VLAN is not carried in either direction; a trunk without native ref
   r.nics[3].inject(eth(BCAST, D, 60));
   r.nics[3].inject(tagged(BCAST, D, 4, 0, 64)); // priority tag with no native VLAN to classify it to
   assert.deepEqual(r.take(), [[], [], [], []]);
-  r.port(3, { rxFrames: 3, rxBytes: 188, txFrames: 1, txBytes: 64, txFlood: 1, vlanInserted: 1 }, { 'vlan-not-allowed': 3 });
+  r.port(
+    3,
+    { rxFrames: 3, rxBytes: 188, txFrames: 1, txBytes: 64, txFlood: 1, vlanInserted: 1 },
+    { 'vlan-not-allowed': 3 },
+  );
   r.noLeak();
 });
 
@@ -414,7 +512,21 @@ test('priority-tagged (VID 0) frames are classified to the port VLAN and keep th
 test('QinQ (0x88a8) is carried as an untagged frame, untouched', () => {
   const r = rig([access(10), access(10), trunk([10]), access(20)]);
   // outer S-tag 0x88a8 VID 100, inner C-tag 0x8100 VID 5, IPv4
-  const q = new Uint8Array([...BCAST, ...A, 0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0x00, 0x05, 0x08, 0x00, ...new Array(46).fill(0x5a)]);
+  const q = new Uint8Array([
+    ...BCAST,
+    ...A,
+    0x88,
+    0xa8,
+    0x00,
+    0x64,
+    0x81,
+    0x00,
+    0x00,
+    0x05,
+    0x08,
+    0x00,
+    ...new Array(46).fill(0x5a),
+  ]);
   r.nics[0].inject(q);
   assert.deepEqual(r.take(), [[], [q], [addTag(q, 0, 10)], []]);
   r.port(0, { rxFrames: 1, rxBytes: 68 });
@@ -442,11 +554,21 @@ test('flood to a mix of tagged and untagged receivers: exact bytes on each, clon
   r2.noLeak();
   // a batch that mixes both layouts and unicast in one breath
   const r3 = rig([trunk([10], 10), access(10), trunk([10]), trunk([10], 10)]);
-  const batch = [eth(BCAST, A, 60, 0x0800, 1), eth(C, A, 61, 0x0800, 2), tagged(BCAST, A, 7, 10, 62, 0x0800, 3), eth(BCAST, A, 63, 0x0800, 4)];
+  const batch = [
+    eth(BCAST, A, 60, 0x0800, 1),
+    eth(C, A, 61, 0x0800, 2),
+    tagged(BCAST, A, 7, 10, 62, 0x0800, 3),
+    eth(BCAST, A, 63, 0x0800, 4),
+  ];
   assert.equal(r3.nics[0].injectBatch(batch), 4);
   const [b0, b1, b2, b3] = batch;
   const s2 = stripTag(b2);
-  assert.deepEqual(r3.take(), [[], [b0, b1, s2, b3], [addTag(b0, 0, 10), addTag(b1, 0, 10), b2, addTag(b3, 0, 10)], [b0, b1, s2, b3]]);
+  assert.deepEqual(r3.take(), [
+    [],
+    [b0, b1, s2, b3],
+    [addTag(b0, 0, 10), addTag(b1, 0, 10), b2, addTag(b3, 0, 10)],
+    [b0, b1, s2, b3],
+  ]);
   r3.global({ fdbEntries: 1, fdbLearned: 1, breaths: 1, frames: 4 });
   r3.noLeak();
 });
@@ -463,7 +585,11 @@ test('short frames: 14..59 bytes delivered unpadded; <14 malformed; tagged <18 t
   assert.deepEqual(got[1], [...ok, stripTag(t18)]);
   assert.deepEqual(got[2], [...ok, stripTag(t18)]);
   assert.deepEqual(got[3], [...ok.map((f) => addTag(f, 0, 1)), t18]);
-  assert.deepEqual(got[1].map((f) => f.length), [14, 15, 42, 59, 14], 'no padding');
+  assert.deepEqual(
+    got[1].map((f) => f.length),
+    [14, 15, 42, 59, 14],
+    'no padding',
+  );
   r.nics[0].inject(eth(BCAST, A, 13));
   r.nics[0].inject(new Uint8Array(0));
   r.nics[0].inject(tagged(BCAST, A, 0, 1, 16));
@@ -471,7 +597,11 @@ test('short frames: 14..59 bytes delivered unpadded; <14 malformed; tagged <18 t
   r.nics[0].inject(eth(B, MCAST, 60));
   r.nics[0].inject(eth(B, BCAST, 60));
   assert.deepEqual(r.take(), [[], [], [], []]);
-  r.port(0, { rxFrames: 11, rxBytes: 14 + 15 + 42 + 59 + 18 + 13 + 0 + 16 + 17 + 60 + 60, vlanStripped: 1 }, { malformed: 2, 'truncated-vlan': 2, 'src-multicast': 2 });
+  r.port(
+    0,
+    { rxFrames: 11, rxBytes: 14 + 15 + 42 + 59 + 18 + 13 + 0 + 16 + 17 + 60 + 60, vlanStripped: 1 },
+    { malformed: 2, 'truncated-vlan': 2, 'src-multicast': 2 },
+  );
   const c = r.eng.counters.c;
   assert.equal(c[Counters.nodeDrops(r.eng.nodeNames().indexOf('ingress'))], 6);
   r.global({ fdbEntries: 1, fdbLearned: 1, breaths: 11, frames: 11 });
@@ -482,7 +612,11 @@ test('MTU: longer than egress MTU + 14 (+4 when tagged) dropped mtu-exceeded the
   const r = rig([untagged, untagged, untagged, trunk([1])], { mtus: [1500, 1500, 9000, 1500] });
   const f1514 = eth(BCAST, A, 1514);
   r.nics[0].inject(f1514);
-  assert.deepEqual(r.take(), [[], [f1514], [f1514], [addTag(f1514, 0, 1)]], '1514 fits everywhere, 1518 tagged fits the trunk');
+  assert.deepEqual(
+    r.take(),
+    [[], [f1514], [f1514], [addTag(f1514, 0, 1)]],
+    '1514 fits everywhere, 1518 tagged fits the trunk',
+  );
   const f1515 = eth(BCAST, A, 1515);
   r.nics[0].inject(f1515);
   assert.deepEqual(r.take(), [[], [], [f1515], []]);
@@ -494,7 +628,10 @@ test('MTU: longer than egress MTU + 14 (+4 when tagged) dropped mtu-exceeded the
   r.nics[0].inject(eth(B, A, 1515)); // known unicast, too long for port 1
   r.nics[0].inject(eth(B, A, 1514));
   const got = r.take();
-  assert.deepEqual(got.map((l) => l.map((f) => f.length)), [[60], [1514], [], []]);
+  assert.deepEqual(
+    got.map((l) => l.map((f) => f.length)),
+    [[60], [1514], [], []],
+  );
   r.port(1, { rxFrames: 1, rxBytes: 60, txFrames: 2, txBytes: 3028, txUnicast: 1, txFlood: 1 }, { 'mtu-exceeded': 4 });
   r.port(2, { txFrames: 3, txBytes: 1514 + 1515 + 9014, txFlood: 3 }, { 'mtu-exceeded': 1 });
   r.port(3, { txFrames: 1, txBytes: 1518, txFlood: 1, vlanInserted: 1 }, { 'mtu-exceeded': 3 });

@@ -274,7 +274,10 @@ export class Engine {
     acls.set(port, policy.acls ?? [], policy.extendedAcls ?? [], policy.maxFlows ?? 0);
     guards.set(port, { mac, ...policy });
     storm.set(port, policy.stormLimit ?? 0);
-    shaper.setShare(port, (shaper.mode === 'weight' ? policy.minimumBandwidthWeight : policy.minimumBandwidthAbsolute) ?? 0);
+    shaper.setShare(
+      port,
+      (shaper.mode === 'weight' ? policy.minimumBandwidthWeight : policy.minimumBandwidthAbsolute) ?? 0,
+    );
     shaper.setRate(port, policy.maximumBandwidth ?? 0, policy.maximumBurst);
     mirror.set(port, policy.mirror ?? 'none', policy.mirrorDirection ?? 'both');
     this.pipeline.egress.flush(); // frames a lifted limit released go now
@@ -348,7 +351,8 @@ export class Engine {
     if ((this.ports.linkUp[port] === 1) === up) return;
     this.ports.linkUp[port] = up ? 1 : 0;
     this.counters.c[Counters.port(port, portCounters.linkChanges)]++;
-    if (!up) this.counters.c[Counters.portDrop(port, switchDrops['link-down'])] += this.pipeline.shaper.shaper.drop(port);
+    if (!up)
+      this.counters.c[Counters.portDrop(port, switchDrops['link-down'])] += this.pipeline.shaper.shaper.drop(port);
     const flushed = up ? 0 : this.fdb.flush(port);
     this.onLink({ port, up, reason, flushedMacs: flushed });
   }

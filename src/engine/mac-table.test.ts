@@ -89,8 +89,16 @@ test('the MAC table is resized on a running engine: entries kept, the new size i
   assert.equal(eng.counters.readGlobal().fdbEntries, 32);
   for (const n of nics) n.received.length = 0;
   nics[2].inject(frame(station, peer));
-  assert.deepEqual(nics.map((n) => n.received.length), [0, 1, 0], 'the station (seen last) is still known');
+  assert.deepEqual(
+    nics.map((n) => n.received.length),
+    [0, 1, 0],
+    'the station (seen last) is still known',
+  );
   assert.equal(eng.resizeFdb(1000), 0);
   for (let i = 0; i < 500; i++) nics[0].inject(frame([0xff, 0xff, 0xff, 0xff, 0xff, 0xff], flooder(1000 + i)));
-  assert.equal(eng.counters.readGlobal().fdbEntries, 32 + 500, 'room for more after growing (the peer took an evicted entry\'s place)');
+  assert.equal(
+    eng.counters.readGlobal().fdbEntries,
+    32 + 500,
+    "room for more after growing (the peer took an evicted entry's place)",
+  );
 });

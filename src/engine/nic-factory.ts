@@ -36,11 +36,15 @@ async function run(cmd: string, args: string[]): Promise<void> {
  * re-dials until its peer appears (its reason shows in `port list`), and a TAP is up once open() returned.
  */
 export function endpointStarted(nic: Nic): Promise<void> {
-  const ready = nic instanceof DgramNic ? nic.ready() : nic instanceof StreamNic && nic.mode === 'listen' ? nic.ready() : null;
+  const ready =
+    nic instanceof DgramNic ? nic.ready() : nic instanceof StreamNic && nic.mode === 'listen' ? nic.ready() : null;
   if (ready === null) return Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the endpoint did not start within ${kEndpointStartMs} ms`)), kEndpointStartMs);
+    timer = setTimeout(
+      () => reject(new Error(`the endpoint did not start within ${kEndpointStartMs} ms`)),
+      kEndpointStartMs,
+    );
   });
   return Promise.race([ready, late]).finally(() => clearTimeout(timer));
 }
@@ -50,11 +54,30 @@ export function createNic(cfg: NicSpec): Nic {
     case 'tap':
       // A TAP the switch creates is persistent and made inside its namespace: a worker or daemon that dies
       // and comes back finds the same interface (MAC, addresses, routes) and re-attaches to it.
-      return new TapNic({ name: cfg.name, create: cfg.create ?? true, persist: cfg.create ?? true, ...(cfg.netns ? { netns: cfg.netns } : {}), vnetHdr: cfg.vnetHdr ?? false, multiQueue: cfg.multiQueue ?? false, offload: cfg.offload ?? false });
+      return new TapNic({
+        name: cfg.name,
+        create: cfg.create ?? true,
+        persist: cfg.create ?? true,
+        ...(cfg.netns ? { netns: cfg.netns } : {}),
+        vnetHdr: cfg.vnetHdr ?? false,
+        multiQueue: cfg.multiQueue ?? false,
+        offload: cfg.offload ?? false,
+      });
     case 'stream':
-      return new StreamNic({ mode: cfg.mode, path: cfg.path, host: cfg.host, port: cfg.port, framing: cfg.framing ?? 'qemu' });
+      return new StreamNic({
+        mode: cfg.mode,
+        path: cfg.path,
+        host: cfg.host,
+        port: cfg.port,
+        framing: cfg.framing ?? 'qemu',
+      });
     case 'dgram':
-      return new DgramNic({ localHost: cfg.localHost, localPort: cfg.localPort, remoteHost: cfg.remoteHost, remotePort: cfg.remotePort });
+      return new DgramNic({
+        localHost: cfg.localHost,
+        localPort: cfg.localPort,
+        remoteHost: cfg.remoteHost,
+        remotePort: cfg.remotePort,
+      });
     case 'vde':
       return new VdeClientNic({ path: cfg.path, peer: Uint8Array.from(Buffer.from(cfg.peer, 'hex')) });
     case 'memory':

@@ -19,7 +19,17 @@ import { kGsoNone, kGsoTcp4, kGsoTcp6, kGsoUdpL4, kOffNeedsCsum, PacketPool } fr
 import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 import type { VlanConfig } from '../switch/vlan-config.js';
 import { verifyIpv4Header, verifyL4 } from '../packet/checksum.js';
-import { build, kTcpAck, kTcpFin, kTcpPsh, loadPartial, offsets, payloadOf, timestampOption, type Spec } from '../offload/fixtures.js';
+import {
+  build,
+  kTcpAck,
+  kTcpFin,
+  kTcpPsh,
+  loadPartial,
+  offsets,
+  payloadOf,
+  timestampOption,
+  type Spec,
+} from '../offload/fixtures.js';
 import { kCapCsum, kCapTso, kCapUso } from '../ports/nic.js';
 import { MemoryNic, type DeliveredMeta, type FrameMeta } from '../ports/memory.js';
 import { addTag } from '../testing/frames.js';
@@ -47,7 +57,12 @@ const trunk = (allowed: number[]): VlanConfig => ({ mode: 'trunk', allowed });
 const scratch = new PacketPool({ slots: 64, slotSize: kSlotSize });
 
 /** `frame` as a TAP with IFF_VNET_HDR hands it over: L4 checksum field = pseudo-header sum, and its metadata. */
-function partial(frame: Uint8Array, gsoType: number, gsoSize: number, udp = false): { bytes: Uint8Array; meta: DeliveredMeta } {
+function partial(
+  frame: Uint8Array,
+  gsoType: number,
+  gsoSize: number,
+  udp = false,
+): { bytes: Uint8Array; meta: DeliveredMeta } {
   const s = loadPartial(scratch, frame, gsoType, gsoSize, udp);
   const out = { bytes: scratch.copyOut(s), meta: metaOf(scratch, s) };
   scratch.free(s);
@@ -55,7 +70,13 @@ function partial(frame: Uint8Array, gsoType: number, gsoSize: number, udp = fals
 }
 
 function metaOf(pool: PacketPool, s: number): DeliveredMeta {
-  return { flags: pool.meta32[(s << Meta.shift) + Meta.oflags]!, gsoType: pool.meta32[(s << Meta.shift) + Meta.gsoType]!, gsoSize: pool.meta16[(s << Meta16.shift) + Meta16.gsoSize]!, csumStart: pool.meta32[(s << Meta.shift) + Meta.csumStart]!, csumOffset: pool.meta16[(s << Meta16.shift) + Meta16.csumOffset]! };
+  return {
+    flags: pool.meta32[(s << Meta.shift) + Meta.oflags]!,
+    gsoType: pool.meta32[(s << Meta.shift) + Meta.gsoType]!,
+    gsoSize: pool.meta16[(s << Meta16.shift) + Meta16.gsoSize]!,
+    csumStart: pool.meta32[(s << Meta.shift) + Meta.csumStart]!,
+    csumOffset: pool.meta16[(s << Meta16.shift) + Meta16.csumOffset]!,
+  };
 }
 
 const none: DeliveredMeta = { flags: 0, gsoType: kGsoNone, gsoSize: 0, csumStart: 0, csumOffset: 0 };
@@ -69,7 +90,15 @@ function segmentsOf(spec: Omit<Spec, 'payload'>, payload: Uint8Array, mss: numbe
   const out: Uint8Array[] = [];
   for (let k = 0; k < n; k++) {
     const f = k < n - 1 ? flags & ~(kTcpPsh | kTcpFin) : flags;
-    out.push(build({ ...spec, payload: payload.subarray(k * mss, (k + 1) * mss), seq: (seq + k * mss) >>> 0, ident: (ident + k) & 0xffff, flags: f }));
+    out.push(
+      build({
+        ...spec,
+        payload: payload.subarray(k * mss, (k + 1) * mss),
+        seq: (seq + k * mss) >>> 0,
+        ident: (ident + k) & 0xffff,
+        flags: f,
+      }),
+    );
   }
   return out;
 }
@@ -132,7 +161,11 @@ function rig(specs: PortSpec[], opts: { rsc?: boolean; slots?: number } = {}): R
     nics,
     take: () => nics.map((n) => ({ frames: n.received.splice(0), metas: n.receivedMeta.splice(0) })),
     port(p, fields, drops = {}) {
-      assert.deepEqual(eng.counters.readPort(p), { fields: { ...zeroFields, linkChanges: 1, ...fields }, drops }, `counters of port ${p}`);
+      assert.deepEqual(
+        eng.counters.readPort(p),
+        { fields: { ...zeroFields, linkChanges: 1, ...fields }, drops },
+        `counters of port ${p}`,
+      );
     },
     noLeak() {
       assert.equal(pool.available, free0, 'every pool slot returned');
@@ -162,14 +195,26 @@ for (const v6 of [false, true]) {
     const want = segmentsOf(spec, payload, mss);
     assert.equal(want.length, 4);
     assert.deepEqual(got[1]!.frames, want);
-    assert.deepEqual(got[1]!.metas, want.map(() => none), 'segments are complete frames: no offload metadata');
+    assert.deepEqual(
+      got[1]!.metas,
+      want.map(() => none),
+      'segments are complete frames: no offload metadata',
+    );
     for (const f of got[1]!.frames) {
       assert.ok(f.length <= mss + hdrLen, `segment of ${f.length} bytes fits MSS + headers`);
       assert.ok(checksumsOk(f), 'segment checksums verify');
     }
     assert.deepEqual(got[0]!.frames, []);
     r.port(0, { rxFrames: 1, rxBytes: gso.length, txFrames: 1, txBytes: 60, txFlood: 1 });
-    r.port(1, { rxFrames: 1, rxBytes: 60, txFrames: 4, txBytes: sum(want), txUnicast: 1, offSegmented: 1, offSegments: 4 });
+    r.port(1, {
+      rxFrames: 1,
+      rxBytes: 60,
+      txFrames: 4,
+      txBytes: sum(want),
+      txUnicast: 1,
+      offSegmented: 1,
+      offSegments: 4,
+    });
     r.noLeak();
   });
 
@@ -181,7 +226,9 @@ for (const v6 of [false, true]) {
     r.nics[0].inject(input.bytes, input.meta);
     const got = r.take();
     assert.deepEqual(got[1]!.frames, [input.bytes]);
-    assert.deepEqual(got[1]!.metas, [{ flags: kOffNeedsCsum, gsoType, gsoSize: mss, csumStart: v6 ? 54 : 34, csumOffset: 16 }]);
+    assert.deepEqual(got[1]!.metas, [
+      { flags: kOffNeedsCsum, gsoType, gsoSize: mss, csumStart: v6 ? 54 : 34, csumOffset: 16 },
+    ]);
     r.port(1, { rxFrames: 1, rxBytes: 60, txFrames: 1, txBytes: gso.length, txUnicast: 1 });
     r.noLeak();
   });
@@ -198,7 +245,7 @@ test('one flooded GSO frame: the port without caps gets segments, the TSO port t
   assert.equal(want.length, 6);
   assert.deepEqual(got[1]!.frames, want);
   assert.ok(got[1]!.frames.every(checksumsOk));
-  assert.deepEqual(got[2]!.frames, [input.bytes], 'the shared original is untouched by the other port\'s segmentation');
+  assert.deepEqual(got[2]!.frames, [input.bytes], "the shared original is untouched by the other port's segmentation");
   assert.deepEqual(got[2]!.metas, [input.meta]);
   r.port(0, { rxFrames: 1, rxBytes: input.bytes.length });
   r.port(1, { txFrames: 6, txBytes: sum(want), txFlood: 1, offSegmented: 1, offSegments: 6 });
@@ -213,7 +260,9 @@ test('USO (UDP GSO) to a TSO port without kCapUso is segmented; to a port with k
   const input = partial(build({ ...spec, payload }), kGsoUdpL4, 1400, true);
   r.nics[0].inject(input.bytes, input.meta);
   const got = r.take();
-  const want = [0, 1, 2].map((k) => build({ ...spec, ident: 0x4000 + k, payload: payload.subarray(k * 1400, (k + 1) * 1400) }));
+  const want = [0, 1, 2].map((k) =>
+    build({ ...spec, ident: 0x4000 + k, payload: payload.subarray(k * 1400, (k + 1) * 1400) }),
+  );
   assert.deepEqual(got[1]!.frames, want);
   assert.ok(got[1]!.frames.every(checksumsOk));
   assert.deepEqual(got[2]!.frames, [input.bytes]);
@@ -256,7 +305,9 @@ for (const [name, udp, v6] of [
     r.nics[0].inject(input.bytes, input.meta);
     const got = r.take();
     assert.deepEqual(got[1]!.frames, [input.bytes]);
-    assert.deepEqual(got[1]!.metas, [{ flags: kOffNeedsCsum, gsoType: kGsoNone, gsoSize: 0, csumStart: l4, csumOffset }]);
+    assert.deepEqual(got[1]!.metas, [
+      { flags: kOffNeedsCsum, gsoType: kGsoNone, gsoSize: 0, csumStart: l4, csumOffset },
+    ]);
     r.port(1, { rxFrames: 1, rxBytes: 60, txFrames: 1, txBytes: frame.length, txUnicast: 1 });
     r.noLeak();
   });
@@ -284,7 +335,12 @@ test('a flooded partial checksum: the plain port gets it completed; what the CSU
 test('access-VLAN GSO source to trunks and an access port: tagged segments, tagged passthrough (csumStart + 4), untagged segments', () => {
   // 0 access 10 (TSO source) -> flood: 1 trunk plain, 2 trunk TSO, 3 access 10 plain. Two tagged, one
   // untagged destination: egress makes one tagged clone (cloneTagged), the original stays untagged.
-  const r = rig([{ vlan: access(10), caps: kAll }, { vlan: trunk([10]) }, { vlan: trunk([10]), caps: kAll }, { vlan: access(10) }]);
+  const r = rig([
+    { vlan: access(10), caps: kAll },
+    { vlan: trunk([10]) },
+    { vlan: trunk([10]), caps: kAll },
+    { vlan: access(10) },
+  ]);
   const spec = { tcpOptions: ts, flags: kTcpAck | kTcpPsh, ident: 77 };
   const payload = payloadOf(2 * kMss + 10, 6);
   const input = partial(build({ ...spec, payload }), kGsoTcp4, kMss);
@@ -317,7 +373,17 @@ test('access-VLAN GSO source unicast to a plain trunk: tag inserted in place, th
   const want = segmentsOf({ ...spec, vlan: { vid: 10 } }, payload, kMss);
   assert.deepEqual(got[1]!.frames, want);
   assert.ok(got[1]!.frames.every(checksumsOk));
-  r.port(1, { rxFrames: 1, rxBytes: 64, txFrames: 4, txBytes: sum(want), txUnicast: 1, vlanStripped: 1, vlanInserted: 1, offSegmented: 1, offSegments: 4 });
+  r.port(1, {
+    rxFrames: 1,
+    rxBytes: 64,
+    txFrames: 4,
+    txBytes: sum(want),
+    txUnicast: 1,
+    vlanStripped: 1,
+    vlanInserted: 1,
+    offSegmented: 1,
+    offSegments: 4,
+  });
   r.noLeak();
 });
 
@@ -358,11 +424,16 @@ for (const rsc of [true, false]) {
       // First segment's IP ID, PSH = OR of all, the checksum left partial for the TSO port to finish.
       const whole = partial(build({ tcpOptions: ts, seq, ident, flags: kTcpAck | kTcpPsh, payload }), kGsoTcp4, kMss);
       assert.deepEqual(got[1]!.frames, [whole.bytes]);
-      assert.deepEqual(got[1]!.metas, [{ flags: kOffNeedsCsum, gsoType: kGsoTcp4, gsoSize: kMss, csumStart: 34, csumOffset: 16 }]);
+      assert.deepEqual(got[1]!.metas, [
+        { flags: kOffNeedsCsum, gsoType: kGsoTcp4, gsoSize: kMss, csumStart: 34, csumOffset: 16 },
+      ]);
       r.port(1, { rxFrames: 1, rxBytes: 60, txFrames: 1, txBytes: whole.bytes.length, txUnicast: 5, offCoalesced: 4 });
     } else {
       assert.deepEqual(got[1]!.frames, segs);
-      assert.deepEqual(got[1]!.metas, segs.map(() => none));
+      assert.deepEqual(
+        got[1]!.metas,
+        segs.map(() => none),
+      );
       r.port(1, { rxFrames: 1, rxBytes: 60, txFrames: 5, txBytes: sum(segs), txUnicast: 5 });
     }
     r.noLeak();
@@ -379,8 +450,15 @@ test('RSC stops at a bad checksum: the corrupt segment and what follows are not 
   bad[bad.length - 1] ^= 0xff; // payload byte flipped: its TCP checksum no longer verifies
   r.nics[0].injectBatch([segs[0]!, segs[1]!, bad, segs[3]!]);
   const got = r.take();
-  assert.equal(got[1]!.frames.length, 3, 'run [0,1], the bad one alone, then [3] alone (its predecessor was not merged)');
-  assert.deepEqual(got[1]!.frames[0], partial(build({ tcpOptions: ts, payload: payload.subarray(0, 2 * kMss) }), kGsoTcp4, kMss).bytes);
+  assert.equal(
+    got[1]!.frames.length,
+    3,
+    'run [0,1], the bad one alone, then [3] alone (its predecessor was not merged)',
+  );
+  assert.deepEqual(
+    got[1]!.frames[0],
+    partial(build({ tcpOptions: ts, payload: payload.subarray(0, 2 * kMss) }), kGsoTcp4, kMss).bytes,
+  );
   assert.deepEqual(got[1]!.frames.slice(1), [bad, segs[3]]);
   r.noLeak();
 });
@@ -410,7 +488,12 @@ test('GSO metadata that lies is dropped at the plain egress port and counted; th
     ['IP total length 1 shorter than the frame', withIpLen(-1), good.meta, 'gso-malformed'],
     ['TCPv4 GSO type on an IPv6 frame', v6.bytes, { ...v6.meta, gsoType: kGsoTcp4 }, 'gso-malformed'],
     ['UFO (gso_type 3)', good.bytes, { ...good.meta, gsoType: 3 }, 'gso-unsupported'],
-    ['partial checksum (no GSO) pointing past the end', small.bytes, { ...small.meta, csumStart: small.bytes.length - 1 }, 'bad-vnet-hdr'],
+    [
+      'partial checksum (no GSO) pointing past the end',
+      small.bytes,
+      { ...small.meta, csumStart: small.bytes.length - 1 },
+      'bad-vnet-hdr',
+    ],
   ];
   const drops: Record<string, number> = {};
   for (const [name, bytes, meta, reason] of lies) {
@@ -423,7 +506,19 @@ test('GSO metadata that lies is dropped at the plain egress port and counted; th
   r.nics[0].inject(good.bytes, good.meta);
   const want = segmentsOf({}, payload, kMss);
   assert.deepEqual(r.take()[1]!.frames, want, 'a good frame still flows afterwards');
-  r.port(1, { rxFrames: 1, rxBytes: 60, txFrames: want.length, txBytes: sum(want), txUnicast: lies.length + 1, offSegmented: 1, offSegments: want.length }, drops);
+  r.port(
+    1,
+    {
+      rxFrames: 1,
+      rxBytes: 60,
+      txFrames: want.length,
+      txBytes: sum(want),
+      txUnicast: lies.length + 1,
+      offSegmented: 1,
+      offSegments: want.length,
+    },
+    drops,
+  );
   assert.deepEqual(r.eng.counters.readPort(0).drops, {}, 'nothing blamed on the ingress port');
   r.noLeak();
 });
@@ -446,21 +541,21 @@ test('segmenting with too few free slots is a no-buffer drop on the egress port;
 
 // ---- MTU of GSO frames: checked per segment at delivery ----
 
-test(
-  'GSO segments larger than the egress MTU are refused as mtu-exceeded',
-  {},
-  () => {
-    // Linux's bridge refuses such a frame too (is_skb_forwardable -> skb_gso_validate_network_len).
-    const r = rig([{ caps: kAll }, {}, { caps: kAll }]);
-    const input = partial(build({ payload: payloadOf(12000) }), kGsoTcp4, 4000); // 4000-byte MSS: 4040-byte IP packets
-    r.nics[0].inject(input.bytes, input.meta);
-    const got = r.take();
-    assert.deepEqual(got[1]!.frames.map((f) => f.length), [], 'plain port: no oversized segments on the wire');
-    assert.deepEqual(got[2]!.frames.length, 0, 'TSO port: the segments it would cut are oversized too');
-    assert.deepEqual(r.eng.counters.readPort(1).drops, { 'mtu-exceeded': 1 });
-    r.noLeak();
-  },
-);
+test('GSO segments larger than the egress MTU are refused as mtu-exceeded', {}, () => {
+  // Linux's bridge refuses such a frame too (is_skb_forwardable -> skb_gso_validate_network_len).
+  const r = rig([{ caps: kAll }, {}, { caps: kAll }]);
+  const input = partial(build({ payload: payloadOf(12000) }), kGsoTcp4, 4000); // 4000-byte MSS: 4040-byte IP packets
+  r.nics[0].inject(input.bytes, input.meta);
+  const got = r.take();
+  assert.deepEqual(
+    got[1]!.frames.map((f) => f.length),
+    [],
+    'plain port: no oversized segments on the wire',
+  );
+  assert.deepEqual(got[2]!.frames.length, 0, 'TSO port: the segments it would cut are oversized too');
+  assert.deepEqual(r.eng.counters.readPort(1).drops, { 'mtu-exceeded': 1 });
+  r.noLeak();
+});
 
 // ---- (f) property: segment in one engine, coalesce in a second ----
 
@@ -487,7 +582,13 @@ test('property: GSO through a plain port then RSC toward a TSO port gives back t
         seed: fc.integer({ min: 0, max: 255 }),
       }),
       (p) => {
-        const spec = { v6: p.v6, tcpOptions: p.ts ? ts : undefined, seq: p.seq, ident: p.ident, flags: kTcpAck | kTcpPsh };
+        const spec = {
+          v6: p.v6,
+          tcpOptions: p.ts ? ts : undefined,
+          seq: p.seq,
+          ident: p.ident,
+          flags: kTcpAck | kTcpPsh,
+        };
         const payload = payloadOf(p.total, p.seed);
         const input = partial(build({ ...spec, payload }), p.v6 ? kGsoTcp6 : kGsoTcp4, p.mss);
         r1.nics[0].inject(input.bytes, input.meta);

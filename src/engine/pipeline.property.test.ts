@@ -51,18 +51,35 @@ const vlanArb: fc.Arbitrary<VlanConfig> = fc.oneof(
     .map(({ allowed, native, pruned }): VlanConfig => ({ mode: 'trunk', allowed, native, pruned })),
   // private VLANs under primary 10 (shared with access 10 and trunks carrying 10)
   fc
-    .record({ pvlan: fc.constantFrom('isolated' as const, 'community' as const, 'promiscuous' as const), secondary: fc.subarray([100, 101, 102], { minLength: 1 }) })
-    .map(({ pvlan, secondary }): VlanConfig => ({ mode: 'private', pvlan, primary: 10, secondary: pvlan === 'promiscuous' ? secondary : secondary.slice(0, 1) })),
+    .record({
+      pvlan: fc.constantFrom('isolated' as const, 'community' as const, 'promiscuous' as const),
+      secondary: fc.subarray([100, 101, 102], { minLength: 1 }),
+    })
+    .map(
+      ({ pvlan, secondary }): VlanConfig => ({
+        mode: 'private',
+        pvlan,
+        primary: 10,
+        secondary: pvlan === 'promiscuous' ? secondary : secondary.slice(0, 1),
+      }),
+    ),
 );
 
 /** Private VLAN reachability, from the rules as the brief states them (docs/vlans.md). */
 function pvlanReach(a: VlanConfig, b: VlanConfig): boolean {
   const promisc = (v: VlanConfig) => v.mode !== 'private' || v.pvlan === 'promiscuous';
-  const serves = (p: VlanConfig, q: VlanConfig) => p.mode !== 'private' || (q.mode === 'private' && p.secondary.includes(q.secondary[0]));
+  const serves = (p: VlanConfig, q: VlanConfig) =>
+    p.mode !== 'private' || (q.mode === 'private' && p.secondary.includes(q.secondary[0]));
   if (promisc(a) && promisc(b)) return true;
   if (promisc(a)) return serves(a, b);
   if (promisc(b)) return serves(b, a);
-  return a.mode === 'private' && b.mode === 'private' && a.pvlan === 'community' && b.pvlan === 'community' && a.secondary[0] === b.secondary[0];
+  return (
+    a.mode === 'private' &&
+    b.mode === 'private' &&
+    a.pvlan === 'community' &&
+    b.pvlan === 'community' &&
+    a.secondary[0] === b.secondary[0]
+  );
 }
 
 interface FrameSpec {
@@ -81,9 +98,17 @@ const frameArb: fc.Arbitrary<FrameSpec> = fc.record({
     { weight: 1, arbitrary: fc.uint8Array({ minLength: 1490, maxLength: 1530, size: 'max' }) },
   ),
   dst: fc.integer({ min: -1, max: macs.length - 1 }),
-  src: fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 0, max: 5 }) }, { weight: 1, arbitrary: fc.integer({ min: -1, max: macs.length - 1 }) }),
+  src: fc.oneof(
+    { weight: 6, arbitrary: fc.integer({ min: 0, max: 5 }) },
+    { weight: 1, arbitrary: fc.integer({ min: -1, max: macs.length - 1 }) },
+  ),
   tag: fc.option(
-    fc.record({ tpid: fc.constantFrom(0x8100, 0x8100, 0x8100, 0x88a8), pcp: fc.integer({ min: 0, max: 7 }), vid: vidArb, inner: fc.option(vidArb, { nil: null, freq: 2 }) }),
+    fc.record({
+      tpid: fc.constantFrom(0x8100, 0x8100, 0x8100, 0x88a8),
+      pcp: fc.integer({ min: 0, max: 7 }),
+      vid: vidArb,
+      inner: fc.option(vidArb, { nil: null, freq: 2 }),
+    }),
     { nil: null, freq: 2 },
   ),
 });
@@ -98,7 +123,11 @@ const ctlArb: fc.Arbitrary<Ctl> = fc.oneof(
   fc.record({ t: fc.constant('admin' as const), port: fc.integer({ min: 0, max: kPorts - 1 }), up: fc.boolean() }),
   fc.record({ t: fc.constant('nic' as const), port: fc.integer({ min: 0, max: kPorts - 1 }), up: fc.boolean() }),
   fc.record({ t: fc.constant('vlan' as const), port: fc.integer({ min: 0, max: kPorts - 1 }), vlan: vlanArb }),
-  fc.record({ t: fc.constant('mtu' as const), port: fc.integer({ min: 0, max: kPorts - 1 }), mtu: fc.constantFrom(64, 1500, 9000) }),
+  fc.record({
+    t: fc.constant('mtu' as const),
+    port: fc.integer({ min: 0, max: kPorts - 1 }),
+    mtu: fc.constantFrom(64, 1500, 9000),
+  }),
 );
 
 const setupArb = fc.record({
@@ -120,7 +149,8 @@ function materialize(spec: FrameSpec, id: number): Uint8Array {
     const t = spec.tag;
     const tci = (t.pcp << 13) | t.vid;
     f.set([t.tpid >> 8, t.tpid & 0xff, tci >> 8, tci & 0xff].slice(0, f.length - 12), 12);
-    if (t.inner !== null && f.length > 16) f.set([0x81, 0x00, t.inner >> 8, t.inner & 0xff].slice(0, f.length - 16), 16);
+    if (t.inner !== null && f.length > 16)
+      f.set([0x81, 0x00, t.inner >> 8, t.inner & 0xff].slice(0, f.length - 16), 16);
   }
   if (f.length >= 26) {
     const v = new DataView(f.buffer);
@@ -140,7 +170,24 @@ interface ModelPort {
 }
 
 type Counts = Record<PortField, number>;
-const zero = (): Counts => ({ rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, txUnicast: 0, txFlood: 0, vlanStripped: 0, vlanInserted: 0, linkChanges: 0, offSegmented: 0, offSegments: 0, offCsum: 0, offCoalesced: 0, mirrorCopies: 0, qosDelayed: 0, macLimitRefused: 0 });
+const zero = (): Counts => ({
+  rxFrames: 0,
+  rxBytes: 0,
+  txFrames: 0,
+  txBytes: 0,
+  txUnicast: 0,
+  txFlood: 0,
+  vlanStripped: 0,
+  vlanInserted: 0,
+  linkChanges: 0,
+  offSegmented: 0,
+  offSegments: 0,
+  offCsum: 0,
+  offCoalesced: 0,
+  mirrorCopies: 0,
+  qosDelayed: 0,
+  macLimitRefused: 0,
+});
 
 class Model {
   readonly ports: ModelPort[];
@@ -253,7 +300,8 @@ class Model {
         else live.push({ port, f, vid, pcp: 0 });
       }
     }
-    const key = (vid: number, f: Uint8Array, at: number) => `${vid}/${Buffer.from(f.subarray(at, at + 6)).toString('hex')}`;
+    const key = (vid: number, f: Uint8Array, at: number) =>
+      `${vid}/${Buffer.from(f.subarray(at, at + 6)).toString('hex')}`;
     for (const x of live) {
       const k = key(x.vid, x.f, 6);
       const had = this.fdb.get(k);
@@ -269,7 +317,10 @@ class Model {
         continue;
       }
       const reach = (q: number) => pvlanReach(this.ports[x.port].vlan, this.ports[q].vlan);
-      const dests = d === undefined ? [0, 1, 2, 3].filter((q) => q !== x.port && this.up(q) && this.carries(q, x.vid) && reach(q)) : [d];
+      const dests =
+        d === undefined
+          ? [0, 1, 2, 3].filter((q) => q !== x.port && this.up(q) && this.carries(q, x.vid) && reach(q))
+          : [d];
       for (const q of dests) {
         if (d !== undefined && !this.up(q)) {
           this.drop(q, 'link-down');
@@ -381,14 +432,36 @@ test('property: random frames through the whole pipeline match the model, conser
         }
         const g = c.readGlobal();
         assert.deepEqual(
-          { entries: g.fdbEntries, learned: g.fdbLearned, moved: g.fdbMoved, flushed: g.fdbFlushed, refused: g.fdbRefused, aged: g.fdbAged, breaths: g.breaths, frames: g.frames },
-          { entries: model.fdb.size, learned: model.learned, moved: model.moved, flushed: model.flushed, refused: 0, aged: 0, breaths: model.breaths, frames: model.frames },
+          {
+            entries: g.fdbEntries,
+            learned: g.fdbLearned,
+            moved: g.fdbMoved,
+            flushed: g.fdbFlushed,
+            refused: g.fdbRefused,
+            aged: g.fdbAged,
+            breaths: g.breaths,
+            frames: g.frames,
+          },
+          {
+            entries: model.fdb.size,
+            learned: model.learned,
+            moved: model.moved,
+            flushed: model.flushed,
+            refused: 0,
+            aged: 0,
+            breaths: model.breaths,
+            frames: model.frames,
+          },
         );
         // drops: each frame that reached no port has a counted reason somewhere
         let drops = 0;
         for (let p = 0; p < kPorts; p++) for (const n of Object.values(c.readPort(p).drops)) drops += n;
         const ingressDrops = [0, 1, 2].reduce((s, n) => s + c.c[Counters.nodeDrops(n)], 0);
-        assert.equal(c.c[Counters.nodePackets(3)] + ingressDrops, injected, 'every frame reached egress or was dropped with a reason before it');
+        assert.equal(
+          c.c[Counters.nodePackets(3)] + ingressDrops,
+          injected,
+          'every frame reached egress or was dropped with a reason before it',
+        );
         assert.ok(drops >= ingressDrops);
       }
     }),

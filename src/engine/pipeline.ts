@@ -90,7 +90,8 @@ export class Pipeline {
       counters,
       this.ingress.nodes.length,
     );
-    if (this.ingress.nodes.length + this.egress.nodes.length > kMaxNodes) throw new Error('too many pipeline nodes for the counter block');
+    if (this.ingress.nodes.length + this.egress.nodes.length > kMaxNodes)
+      throw new Error('too many pipeline nodes for the counter block');
   }
 
   /** Node names in counter-row order. */

@@ -63,7 +63,16 @@ test('on: frames waiting when the wake ends are caught and counted; a window wit
 test('bounded: a target that never runs dry still ends the window', () => {
   const c = new Counters();
   let polls = 0;
-  const w = new PollWindow({ pollNics: () => (polls++, 1), pollRings: () => 0 }, c);
+  const w = new PollWindow(
+    {
+      pollNics: () => {
+        polls++;
+        return 1;
+      },
+      pollRings: () => 0,
+    },
+    c,
+  );
   w.windowUs = 50;
   w.afterWork(); // returns: the run is capped (kRunCap windows), whatever keeps arriving
   assert.ok(polls > 0);

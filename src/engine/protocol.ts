@@ -44,7 +44,11 @@ export interface WorkerInit {
   /** Poll window after a wake that did work, microseconds (0: off; engine/poll-window.ts). */
   pollWindowUs: number;
   counters: SharedArrayBuffer;
-  pool: { slots: number; slotSize: number; shared?: { data: SharedArrayBuffer; meta: SharedArrayBuffer; free: SharedArrayBuffer } };
+  pool: {
+    slots: number;
+    slotSize: number;
+    shared?: { data: SharedArrayBuffer; meta: SharedArrayBuffer; free: SharedArrayBuffer };
+  };
   /** Present when the switch runs on several workers: the shared tables and this worker's queues. */
   multi?: { fdb: SharedArrayBuffer; linkState: SharedArrayBuffer; queues: WorkerQueuesInit };
 }

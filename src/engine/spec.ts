@@ -15,8 +15,23 @@ export type SwitchType = 'private' | 'internal' | 'external';
 
 /** The endpoint plugged into a port. */
 export type NicSpec =
-  | { type: 'tap'; name: string; create?: boolean; netns?: string; vnetHdr?: boolean; multiQueue?: boolean; offload?: boolean }
-  | { type: 'stream'; mode: 'listen' | 'connect'; path?: string; host?: string; port?: number; framing?: 'qemu' | 'vde' }
+  | {
+      type: 'tap';
+      name: string;
+      create?: boolean;
+      netns?: string;
+      vnetHdr?: boolean;
+      multiQueue?: boolean;
+      offload?: boolean;
+    }
+  | {
+      type: 'stream';
+      mode: 'listen' | 'connect';
+      path?: string;
+      host?: string;
+      port?: number;
+      framing?: 'qemu' | 'vde';
+    }
   | { type: 'dgram'; localHost?: string; localPort: number; remoteHost?: string; remotePort?: number }
   | { type: 'memory' }
   /** A client of the switch's VDE control socket (made by control/vde-service.ts, never by a user): the
@@ -157,9 +172,24 @@ export interface PortCounters {
 export interface SwitchCounters {
   /** Times the switch's workers were replaced after a fault. */
   datapath: { restarts: number };
-  fdb: { entries: number; learned: number; aged: number; moved: number; refused: number; evicted: number; flushed: number };
+  fdb: {
+    entries: number;
+    learned: number;
+    aged: number;
+    moved: number;
+    refused: number;
+    evicted: number;
+    flushed: number;
+  };
   /** Stateful ACL flow table. */
-  flows: { active: number; created: number; expired: number; refused: number; earlyDropped: number; quotaRefused: number };
+  flows: {
+    active: number;
+    created: number;
+    expired: number;
+    refused: number;
+    earlyDropped: number;
+    quotaRefused: number;
+  };
   ports: Record<string, PortCounters>;
   nodes: Record<string, { packets: number; drops: number }>;
 }

@@ -33,7 +33,16 @@ export class SwitchWorker {
   private remoteNic(cfg: PortSpec, borrow: { fd: number; offloadCaps: number } | null, kind: string): Nic | null {
     if (cfg.nic.type !== 'tap') return null;
     const n = cfg.nic;
-    if (kind === 'mq') return new TapNic({ name: n.name, create: false, persist: n.create ?? true, ...(n.netns ? { netns: n.netns } : {}), vnetHdr: n.vnetHdr ?? false, multiQueue: true, offload: n.offload ?? false });
+    if (kind === 'mq')
+      return new TapNic({
+        name: n.name,
+        create: false,
+        persist: n.create ?? true,
+        ...(n.netns ? { netns: n.netns } : {}),
+        vnetHdr: n.vnetHdr ?? false,
+        multiQueue: true,
+        offload: n.offload ?? false,
+      });
     if (borrow) return new TapNic({ name: n.name, vnetHdr: n.vnetHdr ?? false, offload: n.offload ?? false, borrow });
     return null;
   }
@@ -66,7 +75,10 @@ export class SwitchWorker {
   private onLink(ev: LinkChange): void {
     const cfg = this.configs.get(ev.port);
     if (!cfg || !this.engine.ownsLink(ev.port)) return;
-    this.emit({ event: 'link', link: { port: cfg.name, link: ev.up ? 'up' : 'down', reason: ev.reason, flushedMacs: ev.flushedMacs } });
+    this.emit({
+      event: 'link',
+      link: { port: cfg.name, link: ev.up ? 'up' : 'down', reason: ev.reason, flushedMacs: ev.flushedMacs },
+    });
   }
 
   private port(name: string): number {
@@ -90,7 +102,15 @@ export class SwitchWorker {
       const reopen = req.reopen ?? (remote?.kind === 'mq' ? remote.reopen : undefined);
       const nic: Nic | null =
         reopen !== undefined && cfg.nic.type === 'tap'
-          ? new TapNic({ name: cfg.nic.name, create: cfg.nic.create ?? true, persist: cfg.nic.create ?? true, ...(cfg.nic.netns ? { netns: cfg.nic.netns } : {}), vnetHdr: cfg.nic.vnetHdr ?? false, offload: cfg.nic.offload ?? false, dupOf: reopen })
+          ? new TapNic({
+              name: cfg.nic.name,
+              create: cfg.nic.create ?? true,
+              persist: cfg.nic.create ?? true,
+              ...(cfg.nic.netns ? { netns: cfg.nic.netns } : {}),
+              vnetHdr: cfg.nic.vnetHdr ?? false,
+              offload: cfg.nic.offload ?? false,
+              dupOf: reopen,
+            })
           : remote === undefined
             ? createNic(cfg.nic)
             : this.remoteNic(cfg, remote.kind === 'borrow' ? remote : null, remote.kind);
@@ -143,9 +163,21 @@ export class SwitchWorker {
     adoptNic: (req) => {
       const p = this.port(req.name);
       const cfg = this.configs.get(p)!;
-      if (cfg.nic.type !== 'tap') throw new Error(`port '${req.name}' is not a TAP: its endpoint cannot change workers`);
+      if (cfg.nic.type !== 'tap')
+        throw new Error(`port '${req.name}' is not a TAP: its endpoint cannot change workers`);
       // a dup this thread owns: the retired worker's teardown closes the fd it released
-      this.engine.adoptNic(p, new TapNic({ name: cfg.nic.name, create: cfg.nic.create ?? true, persist: cfg.nic.create ?? true, ...(cfg.nic.netns ? { netns: cfg.nic.netns } : {}), vnetHdr: cfg.nic.vnetHdr ?? false, offload: cfg.nic.offload ?? false, dupOf: { fd: req.fd, offloadCaps: req.offloadCaps } }));
+      this.engine.adoptNic(
+        p,
+        new TapNic({
+          name: cfg.nic.name,
+          create: cfg.nic.create ?? true,
+          persist: cfg.nic.create ?? true,
+          ...(cfg.nic.netns ? { netns: cfg.nic.netns } : {}),
+          vnetHdr: cfg.nic.vnetHdr ?? false,
+          offload: cfg.nic.offload ?? false,
+          dupOf: { fd: req.fd, offloadCaps: req.offloadCaps },
+        }),
+      );
       return null;
     },
     removePort: (req) => {
@@ -203,7 +235,14 @@ export class SwitchWorker {
       const only = req.name === undefined ? -1 : this.port(req.name);
       // rule ids by position, read once per port (not once per flow)
       const ruleIds = new Map<number, number[]>();
-      const idsOf = (p: number) => ruleIds.get(p) ?? ruleIds.set(p, e.policyStats(p).extendedAcls.map((x) => x.id)).get(p)!;
+      const idsOf = (p: number) =>
+        ruleIds.get(p) ??
+        ruleIds
+          .set(
+            p,
+            e.policyStats(p).extendedAcls.map((x) => x.id),
+          )
+          .get(p)!;
       return e.acls
         .flowEntries()
         .filter((f) => only < 0 || f.port === only)
@@ -230,18 +269,22 @@ export class SwitchWorker {
     fdbShow: () => {
       const e = this.engine;
       e.clock.tick();
-      return e.fdb.entries(e.clock.nowSec).map((x) => ({ hi: x.hi, lo: x.lo, vid: x.vid, port: x.port, static: x.static, ageSeconds: x.age }));
+      return e.fdb
+        .entries(e.clock.nowSec)
+        .map((x) => ({ hi: x.hi, lo: x.lo, vid: x.vid, port: x.port, static: x.static, ageSeconds: x.age }));
     },
     fdbFlush: (req) => this.engine.fdbFlush(req.port === undefined ? -1 : this.port(req.port)),
     fdbAdd: (req) => {
       const e = this.engine;
       const { hi16: hi, lo32: lo } = parseMacWords(req.mac);
-      if (!e.fdbAddStatic((req.vid << 16) | hi, lo, this.port(req.port))) throw new Error(`MAC table is full (${e.fdb.maxEntries} entries)`);
+      if (!e.fdbAddStatic((req.vid << 16) | hi, lo, this.port(req.port)))
+        throw new Error(`MAC table is full (${e.fdb.maxEntries} entries)`);
       return null;
     },
     fdbDel: (req) => {
       const { hi16: hi, lo32: lo } = parseMacWords(req.mac);
-      if (!this.engine.fdbRemove((req.vid << 16) | hi, lo)) throw new Error(`no MAC table entry for ${req.mac} in VLAN ${req.vid}`);
+      if (!this.engine.fdbRemove((req.vid << 16) | hi, lo))
+        throw new Error(`no MAC table entry for ${req.mac} in VLAN ${req.vid}`);
       return null;
     },
     setAging: (req) => {
@@ -339,8 +382,18 @@ if (parentPort && workerData?.switchName) {
     // test hook: a worker that never answers its stop, to prove SIGTERM still ends the daemon (e2e/sockets)
     if (m.req.op === 'stop' && process.env.VSWITCH_FAULT_INJECT === 'worker-stop-hang') return;
     w.handle(m.req).then(
-      (result) => port.postMessage({ id: m.id, ok: true, result: result as Extract<Reply, { ok: true }>['result'] } satisfies Reply),
-      (err: unknown) => port.postMessage({ id: m.id, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies Reply),
+      (result) =>
+        port.postMessage({
+          id: m.id,
+          ok: true,
+          result: result as Extract<Reply, { ok: true }>['result'],
+        } satisfies Reply),
+      (err: unknown) =>
+        port.postMessage({
+          id: m.id,
+          ok: false,
+          error: err instanceof Error ? err.message : String(err),
+        } satisfies Reply),
     );
     if (m.req.op === 'stop') {
       clearInterval(timer);

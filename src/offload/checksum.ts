@@ -67,6 +67,12 @@ export function verifyParsed(pool: PacketPool, slot: number, h: Headers): boolea
   const b = pool.bytes;
   const base = pool.frameStart(slot);
   const l4Len = h.ipEnd - h.l4;
-  if (h.proto === kProtoUdp && !h.v6 && b[base + h.l4 + kUdpCsumOffset] === 0 && b[base + h.l4 + kUdpCsumOffset + 1] === 0) return true;
+  if (
+    h.proto === kProtoUdp &&
+    !h.v6 &&
+    b[base + h.l4 + kUdpCsumOffset] === 0 &&
+    b[base + h.l4 + kUdpCsumOffset + 1] === 0
+  )
+    return true;
   return sum16(b, base + h.l4, l4Len, pseudoSumAt(b, base + h.l3, h.proto, l4Len)) === 0xffff;
 }

@@ -17,10 +17,19 @@ const kMss = 1448; // Linux's MSS on a 1500-byte Ethernet link with timestamps
 const res = new CoalesceResult(256);
 const kNoLimit = 1 << 20; // maxBytes that never binds: the slot and the 65535 IP length do
 
-type Seg = Omit<Spec, 'payload'> & { len?: number; mutate?: (f: Uint8Array) => void; oflags?: number; gsoType?: number; refs?: number };
+type Seg = Omit<Spec, 'payload'> & {
+  len?: number;
+  mutate?: (f: Uint8Array) => void;
+  oflags?: number;
+  gsoType?: number;
+  refs?: number;
+};
 
 /** Load segment k of a flow (seq advancing by the previous lengths); per-segment overrides in `segs`. */
-function loadFlow(segs: Seg[], common: Omit<Spec, 'payload'> = {}): { slots: Int32Array; frames: Uint8Array[]; payloads: Uint8Array[] } {
+function loadFlow(
+  segs: Seg[],
+  common: Omit<Spec, 'payload'> = {},
+): { slots: Int32Array; frames: Uint8Array[]; payloads: Uint8Array[] } {
   const slots = new Int32Array(segs.length);
   const frames: Uint8Array[] = [];
   const payloads: Uint8Array[] = [];
@@ -98,8 +107,20 @@ for (const [name, common] of [
     const ref = loadPartial(pool, want, common.v6 ? kGsoTcp6 : kGsoTcp4, kMss);
     assert.deepEqual(pool.copyOut(s), pool.copyOut(ref), 'bytes equal the TAP-style GSO frame');
     assert.deepEqual(
-      [pool.meta32[(s << Meta.shift) + Meta.oflags], pool.meta32[(s << Meta.shift) + Meta.gsoType], pool.meta16[(s << Meta16.shift) + Meta16.gsoSize], pool.meta32[(s << Meta.shift) + Meta.csumStart], pool.meta16[(s << Meta16.shift) + Meta16.csumOffset]],
-      [pool.meta32[(ref << Meta.shift) + Meta.oflags], pool.meta32[(ref << Meta.shift) + Meta.gsoType], kMss, pool.meta32[(ref << Meta.shift) + Meta.csumStart], 16],
+      [
+        pool.meta32[(s << Meta.shift) + Meta.oflags],
+        pool.meta32[(s << Meta.shift) + Meta.gsoType],
+        pool.meta16[(s << Meta16.shift) + Meta16.gsoSize],
+        pool.meta32[(s << Meta.shift) + Meta.csumStart],
+        pool.meta16[(s << Meta16.shift) + Meta16.csumOffset],
+      ],
+      [
+        pool.meta32[(ref << Meta.shift) + Meta.oflags],
+        pool.meta32[(ref << Meta.shift) + Meta.gsoType],
+        kMss,
+        pool.meta32[(ref << Meta.shift) + Meta.csumStart],
+        16,
+      ],
     );
     assert.equal(completeChecksum(pool, s), 0);
     assert.deepEqual(pool.copyOut(s), want, 'completing the partial checksum gives the software-built frame');
@@ -112,7 +133,12 @@ for (const [name, common] of [
 }
 
 test('first IP ID kept, minimum TTL, PSH = OR of all, DATA_VALID and NEEDS_CSUM inputs accepted', () => {
-  const segs: Seg[] = [{ ttl: 64 }, { ttl: 30, flags: kTcpAck | kTcpPsh }, { ttl: 50, oflags: kOffDataValid }, { ttl: 64 }];
+  const segs: Seg[] = [
+    { ttl: 64 },
+    { ttl: 30, flags: kTcpAck | kTcpPsh },
+    { ttl: 50, oflags: kOffDataValid },
+    { ttl: 64 },
+  ];
   const { slots, frames } = loadFlow(segs);
   // Segment 3 arrives with a partial checksum (a local sender): trusted.
   const s3 = slots[3]!;
@@ -125,7 +151,11 @@ test('first IP ID kept, minimum TTL, PSH = OR of all, DATA_VALID and NEEDS_CSUM 
   assert.equal(pool.view.getUint16(f + 14 + 4), 7, 'first IP ID');
   assert.equal(pool.bytes[f + 14 + 8], 30, 'minimum TTL');
   assert.equal(pool.bytes[f + 34 + 13], kTcpAck | kTcpPsh, 'PSH ORed');
-  assert.equal(ipv4HeaderChecksum(pool.bytes, f + 14), pool.view.getUint16(f + 14 + 10), 'IPv4 header checksum recomputed');
+  assert.equal(
+    ipv4HeaderChecksum(pool.bytes, f + 14),
+    pool.view.getUint16(f + 14 + 10),
+    'IPv4 header checksum recomputed',
+  );
   assert.equal(pool.view.getUint16(f + 14 + 2), 20 + 20 + 4 * kMss, 'total length');
   assert.equal(completeChecksum(pool, slots[0]!), 0);
   assert.ok(verifyL4Checksum(pool, slots[0]!));
@@ -134,7 +164,13 @@ test('first IP ID kept, minimum TTL, PSH = OR of all, DATA_VALID and NEEDS_CSUM 
 
 test('two flows back to back, and interleaved flows (only adjacent segments merge)', () => {
   const b = { srcPort: 40001 };
-  let { slots, frames } = loadFlow([{}, {}, { ...b, seq: 9000 }, { ...b, seq: 9000 + kMss }, { ...b, seq: 9000 + 2 * kMss }]);
+  let { slots, frames } = loadFlow([
+    {},
+    {},
+    { ...b, seq: 9000 },
+    { ...b, seq: 9000 + kMss },
+    { ...b, seq: 9000 + 2 * kMss },
+  ]);
   assert.deepEqual(runs(slots, frames), [2, 3]);
   freeAll(slots);
   ({ slots, frames } = loadFlow([{}, { ...b, seq: 9000 }, { seq: 100000 + kMss }, { ...b, seq: 9000 + kMss }]));
@@ -285,7 +321,12 @@ test('stop: an input segment that is itself GSO', () => {
 });
 
 test('stop: different VLAN or L2 header (same addresses and ports)', () => {
-  let { slots, frames } = loadFlow([{ vlan: { vid: 10 } }, { vlan: { vid: 10 } }, { vlan: { vid: 11 } }, { vlan: { vid: 11 } }]);
+  let { slots, frames } = loadFlow([
+    { vlan: { vid: 10 } },
+    { vlan: { vid: 10 } },
+    { vlan: { vid: 11 } },
+    { vlan: { vid: 11 } },
+  ]);
   assert.deepEqual(runs(slots, frames), [2, 2]);
   freeAll(slots);
   ({ slots, frames } = loadFlow([{}, { vlan: { vid: 10 } }]));

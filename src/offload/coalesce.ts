@@ -18,7 +18,15 @@ import { kGsoNone, kGsoTcp4, kGsoTcp6, kOffDataValid, kOffNeedsCsum } from '../d
 import { ipv4HeaderChecksum, pseudoSumAt } from '../packet/checksum.js';
 import { verifyParsed } from './checksum.js';
 import { kOffloadOk } from './errors.js';
-import { Headers, kIpv4MinHeader, kIpv6Header, kProtoTcp, kTcpCsumOff, kTcpMinHeader, parseHeaders } from './headers.js';
+import {
+  Headers,
+  kIpv4MinHeader,
+  kIpv6Header,
+  kProtoTcp,
+  kTcpCsumOff,
+  kTcpMinHeader,
+  parseHeaders,
+} from './headers.js';
 
 /** Out-parameter of `coalesceTcp`, allocated once by the caller with room for its largest batch. */
 export class CoalesceResult {
@@ -78,7 +86,13 @@ let runVerified = false; // head's checksum known good (or trusted by its flags)
  * new count (also in `res.count`); merged-away slots are listed in `res.freed[0..res.freedCount)`.
  * `maxBytes` bounds a merged frame's length including its L2 header.
  */
-export function coalesceTcp(pool: PacketPool, slots: Int32Array, count: number, maxBytes: number, res: CoalesceResult): number {
+export function coalesceTcp(
+  pool: PacketPool,
+  slots: Int32Array,
+  count: number,
+  maxBytes: number,
+  res: CoalesceResult,
+): number {
   let w = 0;
   res.freedCount = 0;
   runOpen = false;
@@ -89,7 +103,10 @@ export function coalesceTcp(pool: PacketPool, slots: Int32Array, count: number, 
     if (ok && runOpen && mergeable(pool, s, res)) {
       if (!runVerified) runVerified = verifyParsed(pool, runSlot, head);
       if (runVerified) {
-        if ((pool.meta32[(s << Meta.shift) + Meta.oflags]! & (kOffDataValid | kOffNeedsCsum)) !== 0 || verifyParsed(pool, s, cand)) {
+        if (
+          (pool.meta32[(s << Meta.shift) + Meta.oflags]! & (kOffDataValid | kOffNeedsCsum)) !== 0 ||
+          verifyParsed(pool, s, cand)
+        ) {
           merge(pool, s, res);
           continue;
         }
@@ -119,7 +136,11 @@ function eligible(pool: PacketPool, s: number, h: Headers): boolean {
   const t = pool.frameStart(s) + h.l4;
   const flags = b[t + kTcpFlagsOff]!;
   if ((flags & ~(kTcpAck | kTcpPsh)) !== 0 || (flags & kTcpAck) === 0) return false;
-  if ((pool.meta32[at + Meta.oflags]! & kOffNeedsCsum) !== 0 && (pool.meta32[at + Meta.csumStart] !== h.l4 || pool.meta16[(s << Meta16.shift) + Meta16.csumOffset] !== kTcpCsumOff)) return false;
+  if (
+    (pool.meta32[at + Meta.oflags]! & kOffNeedsCsum) !== 0 &&
+    (pool.meta32[at + Meta.csumStart] !== h.l4 || pool.meta16[(s << Meta16.shift) + Meta16.csumOffset] !== kTcpCsumOff)
+  )
+    return false;
   // Options: only NOP, EOL and a well-formed timestamp.
   const end = pool.frameStart(s) + h.payload;
   for (let o = t + kTcpMinHeader; o < end; ) {
@@ -154,7 +175,12 @@ function mergeable(pool: PacketPool, s: number, res: CoalesceResult): boolean {
   const r = pool.frameStart(runSlot);
   const ct = c + cand.l4;
   const rt = r + head.l4;
-  const seq = ((b[ct + kTcpSeqOff]! << 24) | (b[ct + kTcpSeqOff + 1]! << 16) | (b[ct + kTcpSeqOff + 2]! << 8) | b[ct + kTcpSeqOff + 3]!) >>> 0;
+  const seq =
+    ((b[ct + kTcpSeqOff]! << 24) |
+      (b[ct + kTcpSeqOff + 1]! << 16) |
+      (b[ct + kTcpSeqOff + 2]! << 8) |
+      b[ct + kTcpSeqOff + 3]!) >>>
+    0;
   if (seq !== runNextSeq) return false;
   if (!same(b, c, r, cand.l2)) return false; // MACs, tag, EtherType
   const ci = c + cand.l3;

@@ -16,9 +16,12 @@
 export const offloadErrors = [
   ['csum-bad-offset', 'partial checksum start/offset outside the frame (the vnet header claims bytes the frame lacks)'],
   ['gso-malformed', 'GSO frame whose headers, lengths, checksum offsets or segment size disagree with the frame'],
-  ['gso-unsupported', 'GSO frame of a kind not segmented here: unknown GSO type, not IPv4/IPv6, IPv6 extension headers, not TCP/UDP'],
+  [
+    'gso-unsupported',
+    'GSO frame of a kind not segmented here: unknown GSO type, not IPv4/IPv6, IPv6 extension headers, not TCP/UDP',
+  ],
   ['no-buffer', 'packet pool exhausted while taking segment slots (slots already taken were returned)'],
-  ['gso-out-full', 'more segments than room left in the caller\'s output array'],
+  ['gso-out-full', "more segments than room left in the caller's output array"],
 ] as const;
 
 export type OffloadError = (typeof offloadErrors)[number][0];

@@ -53,7 +53,9 @@ export function build(spec: Spec): Uint8Array {
   const ports = { srcPort: spec.srcPort ?? 40000, dstPort: spec.dstPort ?? 5201 };
   if (spec.udp) {
     const u = { ...common, ...ports, payload: spec.payload };
-    return v6 ? buildUdp6({ ...u, hopLimit: spec.ttl, trafficClass: spec.trafficClass }) : buildUdp4({ ...u, ttl: spec.ttl, ident: spec.ident, dscp: spec.dscp, dontFragment: true });
+    return v6
+      ? buildUdp6({ ...u, hopLimit: spec.ttl, trafficClass: spec.trafficClass })
+      : buildUdp4({ ...u, ttl: spec.ttl, ident: spec.ident, dscp: spec.dscp, dontFragment: true });
   }
   const t = {
     ...ports,
@@ -72,7 +74,8 @@ export function build(spec: Spec): Uint8Array {
     return buildIpv6({ ...common, nextHeader: 0, payload: body, hopLimit: spec.ttl, trafficClass: spec.trafficClass });
   }
   if (v6) return buildTcp6({ ...common, ...t, hopLimit: spec.ttl, trafficClass: spec.trafficClass });
-  if (!spec.ipOptions) return buildTcp4({ ...common, ...t, ttl: spec.ttl, ident: spec.ident, dscp: spec.dscp, dontFragment: true });
+  if (!spec.ipOptions)
+    return buildTcp4({ ...common, ...t, ttl: spec.ttl, ident: spec.ident, dscp: spec.dscp, dontFragment: true });
   // IPv4 with options: frame.ts has no option field, so compose the same layers by hand.
   const tr: tcp.TcpRepr = { ...t, urgent: 0, options: t.options ?? new Uint8Array(0) };
   const tb = new Uint8Array(tcp.bufferLen(tr));
@@ -107,7 +110,13 @@ export function offsets(frame: Uint8Array): { l3: number; l4: number; v6: boolea
  * Load `frame` into the pool as a TAP would hand it over: L4 checksum field = folded pseudo-header sum,
  * kOffNeedsCsum with csumStart/csumOffset, and the GSO type and size given (kGsoNone: just partial).
  */
-export function loadPartial(pool: PacketPool, frame: Uint8Array, gsoType: number, gsoSize: number, udp = false): number {
+export function loadPartial(
+  pool: PacketPool,
+  frame: Uint8Array,
+  gsoType: number,
+  gsoSize: number,
+  udp = false,
+): number {
   const s = pool.load(frame);
   if (s < 0) throw new Error('pool exhausted or frame too large');
   const { l3, l4 } = offsets(frame);

@@ -58,7 +58,8 @@ export function parseHeaders(pool: PacketPool, slot: number, h: Headers): number
   const view = pool.view;
   const base = pool.frameStart(slot);
   const ip = base + l3;
-  if (fam === kFamBad) return jumbogram(view, base, ip, pool.meta32[at + Meta.len]! - l3) ? kErrGsoUnsupported : kErrGsoMalformed;
+  if (fam === kFamBad)
+    return jumbogram(view, base, ip, pool.meta32[at + Meta.len]! - l3) ? kErrGsoUnsupported : kErrGsoMalformed;
   if ((rec & kFragLater) !== 0) return kErrGsoMalformed; // a later fragment: no L4 header to work on
   const l4 = pool.meta32[at + Meta.l4]!;
   const v4 = fam === kFamIpv4;
@@ -90,5 +91,9 @@ export function parseHeaders(pool: PacketPool, slot: number, h: Headers): number
 
 /** An IPv6 jumbogram header (payload length 0, hop-by-hop next): sound, but nothing segmentation handles. */
 function jumbogram(view: DataView, frame: number, ip: number, avail: number): boolean {
-  return vlan.innerEthertype(view, frame) === EtherType.ipv6 && ipv6.check(view, ip, avail) === ipv6.Ipv6Check.payloadLength && ipv6.payloadLength(view, ip) === 0;
+  return (
+    vlan.innerEthertype(view, frame) === EtherType.ipv6 &&
+    ipv6.check(view, ip, avail) === ipv6.Ipv6Check.payloadLength &&
+    ipv6.payloadLength(view, ip) === 0
+  );
 }

@@ -38,7 +38,9 @@ function time(name: string, rounds: number, bytesPerRound: number, fn: () => num
     ns = Math.min(ns, Number(process.hrtime.bigint() - t0) / rounds);
   }
   const gbps = (bytesPerRound * 8) / ns;
-  console.log(`${name.padEnd(44)} ${ns.toFixed(0).padStart(8)} ns/op  ${gbps.toFixed(1).padStart(6)} Gbit/s payload  (sink ${sink})`);
+  console.log(
+    `${name.padEnd(44)} ${ns.toFixed(0).padStart(8)} ns/op  ${gbps.toFixed(1).padStart(6)} Gbit/s payload  (sink ${sink})`,
+  );
 }
 
 // --- 64 KB TSO frame -> 45 segments ---

@@ -86,8 +86,20 @@ test('segment then coalesce gives back the GSO frame; every checksum verifies; n
         const m = out[0]!;
         assert.deepEqual(pool.copyOut(m), original, 'bytes of the original GSO frame');
         assert.deepEqual(
-          [pool.meta32[(m << Meta.shift) + Meta.gsoType], pool.meta16[(m << Meta16.shift) + Meta16.gsoSize], pool.meta32[(m << Meta.shift) + Meta.oflags], pool.meta32[(m << Meta.shift) + Meta.csumStart], pool.meta16[(m << Meta16.shift) + Meta16.csumOffset]],
-          [pool.meta32[(gso << Meta.shift) + Meta.gsoType], r.mss, pool.meta32[(gso << Meta.shift) + Meta.oflags], pool.meta32[(gso << Meta.shift) + Meta.csumStart], pool.meta16[(gso << Meta16.shift) + Meta16.csumOffset]],
+          [
+            pool.meta32[(m << Meta.shift) + Meta.gsoType],
+            pool.meta16[(m << Meta16.shift) + Meta16.gsoSize],
+            pool.meta32[(m << Meta.shift) + Meta.oflags],
+            pool.meta32[(m << Meta.shift) + Meta.csumStart],
+            pool.meta16[(m << Meta16.shift) + Meta16.csumOffset],
+          ],
+          [
+            pool.meta32[(gso << Meta.shift) + Meta.gsoType],
+            r.mss,
+            pool.meta32[(gso << Meta.shift) + Meta.oflags],
+            pool.meta32[(gso << Meta.shift) + Meta.csumStart],
+            pool.meta16[(gso << Meta16.shift) + Meta16.csumOffset],
+          ],
         );
         assert.equal(completeChecksum(pool, m), 0);
         assert.ok(verifyL4Checksum(pool, m));

@@ -11,7 +11,18 @@ import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 import { verifyIpv4Header } from '../packet/checksum.js';
 import { buildArpRequest } from '../packet/frame.js';
 import { kErrGsoMalformed, kErrGsoUnsupported, kErrNoBuffer, kErrOutFull, offloadErrorName } from './errors.js';
-import { build, kTcpAck, kTcpCwr, kTcpFin, kTcpPsh, loadPartial, offsets, payloadOf, timestampOption, type Spec } from './fixtures.js';
+import {
+  build,
+  kTcpAck,
+  kTcpCwr,
+  kTcpFin,
+  kTcpPsh,
+  loadPartial,
+  offsets,
+  payloadOf,
+  timestampOption,
+  type Spec,
+} from './fixtures.js';
 import { verifyL4Checksum } from './checksum.js';
 import { segmentGso, segmentTcp } from './segment.js';
 
@@ -27,10 +38,16 @@ interface Case {
 const cases: Case[] = [
   { name: 'IPv4 untagged', spec: {} },
   { name: 'IPv4 tagged (VID 10, PCP 5)', spec: { vlan: { vid: 10, pcp: 5 } } },
-  { name: 'IPv4 with options (router alert + NOPs), tagged', spec: { ipOptions: new Uint8Array([0x94, 0x04, 0, 0, 1, 1, 1, 0]), vlan: { vid: 3 } } },
+  {
+    name: 'IPv4 with options (router alert + NOPs), tagged',
+    spec: { ipOptions: new Uint8Array([0x94, 0x04, 0, 0, 1, 1, 1, 0]), vlan: { vid: 3 } },
+  },
   { name: 'IPv4 with TCP timestamps', spec: { tcpOptions: timestampOption(0x01020304, 0x0a0b0c0d) } },
   { name: 'IPv6 untagged', spec: { v6: true } },
-  { name: 'IPv6 tagged with timestamps and traffic class', spec: { v6: true, vlan: { vid: 4094, pcp: 1 }, tcpOptions: timestampOption(7, 8), trafficClass: 0xb8 } },
+  {
+    name: 'IPv6 tagged with timestamps and traffic class',
+    spec: { v6: true, vlan: { vid: 4094, pcp: 1 }, tcpOptions: timestampOption(7, 8), trafficClass: 0xb8 },
+  },
 ];
 
 for (const c of cases) {
@@ -57,17 +74,45 @@ for (const c of cases) {
       let f = kTcpAck;
       if (k === 0) f |= kTcpCwr;
       if (k === n - 1) f |= kTcpPsh | kTcpFin;
-      const want = build({ ...c.spec, payload: slice, seq: (seq + k * kMss) >>> 0, ident: (ident + k) & 0xffff, flags: f });
-      assert.equal(pool.meta32[(seg << Meta.shift) + Meta.len], hdr + (k === n - 1 ? 100 : kMss), `segment ${k} length`);
+      const want = build({
+        ...c.spec,
+        payload: slice,
+        seq: (seq + k * kMss) >>> 0,
+        ident: (ident + k) & 0xffff,
+        flags: f,
+      });
+      assert.equal(
+        pool.meta32[(seg << Meta.shift) + Meta.len],
+        hdr + (k === n - 1 ? 100 : kMss),
+        `segment ${k} length`,
+      );
       assert.deepEqual(pool.copyOut(seg), want, `segment ${k} bytes`);
       assert.ok(verifyL4Checksum(pool, seg), `segment ${k} TCP checksum`);
-      if (!c.spec.v6) assert.ok(verifyIpv4Header(pool.bytes, pool.frameStart(seg) + offsets(want).l3), `segment ${k} IPv4 header checksum`);
+      if (!c.spec.v6)
+        assert.ok(
+          verifyIpv4Header(pool.bytes, pool.frameStart(seg) + offsets(want).l3),
+          `segment ${k} IPv4 header checksum`,
+        );
       assert.deepEqual(
-        [pool.meta32[(seg << Meta.shift) + Meta.oflags], pool.meta32[(seg << Meta.shift) + Meta.gsoType], pool.meta16[(seg << Meta16.shift) + Meta16.gsoSize], pool.meta32[(seg << Meta.shift) + Meta.csumStart], pool.meta16[(seg << Meta16.shift) + Meta16.csumOffset]],
+        [
+          pool.meta32[(seg << Meta.shift) + Meta.oflags],
+          pool.meta32[(seg << Meta.shift) + Meta.gsoType],
+          pool.meta16[(seg << Meta16.shift) + Meta16.gsoSize],
+          pool.meta32[(seg << Meta.shift) + Meta.csumStart],
+          pool.meta16[(seg << Meta16.shift) + Meta16.csumOffset],
+        ],
         [0, kGsoNone, 0, 0, 0],
         'segment metadata cleared',
       );
-      assert.deepEqual([pool.meta32[(seg << Meta.shift) + Meta.port], pool.meta32[(seg << Meta.shift) + Meta.vid], pool.meta32[(seg << Meta.shift) + Meta.pcp]], [4, 10, 5], 'port/vid/pcp copied');
+      assert.deepEqual(
+        [
+          pool.meta32[(seg << Meta.shift) + Meta.port],
+          pool.meta32[(seg << Meta.shift) + Meta.vid],
+          pool.meta32[(seg << Meta.shift) + Meta.pcp],
+        ],
+        [4, 10, 5],
+        'port/vid/pcp copied',
+      );
     }
     assert.deepEqual(pool.copyOut(s), original, 'the original is left as it was');
     assert.equal(pool.meta32[(s << Meta.shift) + Meta.gsoType], c.spec.v6 ? kGsoTcp6 : kGsoTcp4);
@@ -104,7 +149,10 @@ test('the kGsoEcn bit is accepted; CWR stays on the first segment only', () => {
   const s = loadPartial(pool, gso, kGsoTcp4 | kGsoEcn, 1000);
   assert.equal(segmentGso(pool, s, out, 0), 3);
   const flagsAt = offsets(gso).l4 + 13;
-  assert.deepEqual([0, 1, 2].map((k) => pool.bytes[pool.frameStart(out[k]!) + flagsAt]), [kTcpAck | kTcpCwr, kTcpAck, kTcpAck]);
+  assert.deepEqual(
+    [0, 1, 2].map((k) => pool.bytes[pool.frameStart(out[k]!) + flagsAt]),
+    [kTcpAck | kTcpCwr, kTcpAck, kTcpAck],
+  );
   for (let k = 0; k < 3; k++) pool.free(out[k]!);
   pool.free(s);
 });
@@ -121,7 +169,11 @@ test('segmentUdpL4 golden: each segment a full UDP datagram equal to frame.ts bu
     const n = segmentGso(pool, s, out, 0);
     assert.equal(n, 3);
     for (let k = 0; k < n; k++) {
-      const want = build({ ...spec, ident: 0x1234 + k, payload: payload.subarray(k * mss, Math.min(total, (k + 1) * mss)) });
+      const want = build({
+        ...spec,
+        ident: 0x1234 + k,
+        payload: payload.subarray(k * mss, Math.min(total, (k + 1) * mss)),
+      });
       assert.deepEqual(pool.copyOut(out[k]!), want, `UDP segment ${k}`);
       assert.ok(verifyL4Checksum(pool, out[k]!));
       pool.free(out[k]!);
@@ -132,7 +184,13 @@ test('segmentUdpL4 golden: each segment a full UDP datagram equal to frame.ts bu
 });
 
 /** Run `mutate` on a freshly loaded GSO frame and expect `code`, no throw, no slot leaked. */
-function expectError(name: string, code: number, mutate: (s: number) => void, spec: Partial<Spec> = {}, fn = segmentGso): void {
+function expectError(
+  name: string,
+  code: number,
+  mutate: (s: number) => void,
+  spec: Partial<Spec> = {},
+  fn = segmentGso,
+): void {
   const gso = build({ payload: payloadOf(5000), ...spec });
   const s = loadPartial(pool, gso, spec.v6 ? kGsoTcp6 : kGsoTcp4, kMss, spec.udp);
   if (spec.udp) pool.meta32[(s << Meta.shift) + Meta.gsoType] = kGsoUdpL4;
@@ -152,45 +210,154 @@ test('bad input: an error code, never a throw, no slot leaked', () => {
   const base = (s: number) => pool.frameStart(s);
   const l3 = 14;
   const l4 = 34;
-  expectError('csumStart past the end', kErrGsoMalformed, (s) => (pool.meta32[(s << Meta.shift) + Meta.csumStart] = pool.meta32[(s << Meta.shift) + Meta.len]! + 10));
-  expectError('csumOffset past the end', kErrGsoMalformed, (s) => (pool.meta16[(s << Meta16.shift) + Meta16.csumOffset] = pool.meta32[(s << Meta.shift) + Meta.len]!));
-  expectError('csumOffset not the TCP checksum field', kErrGsoMalformed, (s) => (pool.meta16[(s << Meta16.shift) + Meta16.csumOffset] = 6));
-  expectError('csumStart not the L4 header', kErrGsoMalformed, (s) => (pool.meta32[(s << Meta.shift) + Meta.csumStart] = l3));
+  expectError(
+    'csumStart past the end',
+    kErrGsoMalformed,
+    (s) => (pool.meta32[(s << Meta.shift) + Meta.csumStart] = pool.meta32[(s << Meta.shift) + Meta.len]! + 10),
+  );
+  expectError(
+    'csumOffset past the end',
+    kErrGsoMalformed,
+    (s) => (pool.meta16[(s << Meta16.shift) + Meta16.csumOffset] = pool.meta32[(s << Meta.shift) + Meta.len]!),
+  );
+  expectError(
+    'csumOffset not the TCP checksum field',
+    kErrGsoMalformed,
+    (s) => (pool.meta16[(s << Meta16.shift) + Meta16.csumOffset] = 6),
+  );
+  expectError(
+    'csumStart not the L4 header',
+    kErrGsoMalformed,
+    (s) => (pool.meta32[(s << Meta.shift) + Meta.csumStart] = l3),
+  );
   expectError('gsoSize 0', kErrGsoMalformed, (s) => (pool.meta16[(s << Meta16.shift) + Meta16.gsoSize] = 0));
   // the slot's gsoSize is 16 bits (as in virtio_net_hdr): values it cannot hold go to segmentTcp's mss
-  expectError('mss negative', kErrGsoMalformed, () => {}, {}, (p, s, o) => segmentTcp(p, s, -5, o, 0));
-  expectError('mss above 16 bits', kErrGsoMalformed, () => {}, {}, (p, s, o) => segmentTcp(p, s, 0x10000, o, 0));
-  expectError('GSO type UFO (3), not supported', kErrGsoUnsupported, (s) => (pool.meta32[(s << Meta.shift) + Meta.gsoType] = 3));
-  expectError('GSO type unknown (0x42)', kErrGsoUnsupported, (s) => (pool.meta32[(s << Meta.shift) + Meta.gsoType] = 0x42));
-  expectError('GSO type none through segmentGso', kErrGsoUnsupported, (s) => (pool.meta32[(s << Meta.shift) + Meta.gsoType] = kGsoNone));
-  expectError('GSO TCPv6 on an IPv4 frame', kErrGsoMalformed, (s) => (pool.meta32[(s << Meta.shift) + Meta.gsoType] = kGsoTcp6));
-  expectError('GSO TCPv4 on an IPv6 frame', kErrGsoMalformed, (s) => (pool.meta32[(s << Meta.shift) + Meta.gsoType] = kGsoTcp4), { v6: true });
-  expectError('UDP GSO type on a TCP frame', kErrGsoMalformed, (s) => (pool.meta32[(s << Meta.shift) + Meta.gsoType] = kGsoUdpL4));
-  expectError('IPv4 total length larger than the frame', kErrGsoMalformed, (s) => pool.view.setUint16(base(s) + l3 + 2, pool.meta32[(s << Meta.shift) + Meta.len]! - l3 + 1));
-  expectError('IPv4 total length smaller than the frame', kErrGsoMalformed, (s) => pool.view.setUint16(base(s) + l3 + 2, pool.meta32[(s << Meta.shift) + Meta.len]! - l3 - 1));
+  expectError(
+    'mss negative',
+    kErrGsoMalformed,
+    () => {},
+    {},
+    (p, s, o) => segmentTcp(p, s, -5, o, 0),
+  );
+  expectError(
+    'mss above 16 bits',
+    kErrGsoMalformed,
+    () => {},
+    {},
+    (p, s, o) => segmentTcp(p, s, 0x10000, o, 0),
+  );
+  expectError(
+    'GSO type UFO (3), not supported',
+    kErrGsoUnsupported,
+    (s) => (pool.meta32[(s << Meta.shift) + Meta.gsoType] = 3),
+  );
+  expectError(
+    'GSO type unknown (0x42)',
+    kErrGsoUnsupported,
+    (s) => (pool.meta32[(s << Meta.shift) + Meta.gsoType] = 0x42),
+  );
+  expectError(
+    'GSO type none through segmentGso',
+    kErrGsoUnsupported,
+    (s) => (pool.meta32[(s << Meta.shift) + Meta.gsoType] = kGsoNone),
+  );
+  expectError(
+    'GSO TCPv6 on an IPv4 frame',
+    kErrGsoMalformed,
+    (s) => (pool.meta32[(s << Meta.shift) + Meta.gsoType] = kGsoTcp6),
+  );
+  expectError(
+    'GSO TCPv4 on an IPv6 frame',
+    kErrGsoMalformed,
+    (s) => (pool.meta32[(s << Meta.shift) + Meta.gsoType] = kGsoTcp4),
+    { v6: true },
+  );
+  expectError(
+    'UDP GSO type on a TCP frame',
+    kErrGsoMalformed,
+    (s) => (pool.meta32[(s << Meta.shift) + Meta.gsoType] = kGsoUdpL4),
+  );
+  expectError('IPv4 total length larger than the frame', kErrGsoMalformed, (s) =>
+    pool.view.setUint16(base(s) + l3 + 2, pool.meta32[(s << Meta.shift) + Meta.len]! - l3 + 1),
+  );
+  expectError('IPv4 total length smaller than the frame', kErrGsoMalformed, (s) =>
+    pool.view.setUint16(base(s) + l3 + 2, pool.meta32[(s << Meta.shift) + Meta.len]! - l3 - 1),
+  );
   expectError('IPv4 total length below the header', kErrGsoMalformed, (s) => pool.view.setUint16(base(s) + l3 + 2, 10));
   expectError('IPv4 IHL below 5', kErrGsoMalformed, (s) => (pool.bytes[base(s) + l3] = 0x44));
-  expectError('IPv6 payload length disagrees', kErrGsoMalformed, (s) => pool.view.setUint16(base(s) + l3 + 4, pool.meta32[(s << Meta.shift) + Meta.len]! - l3 - 40 - 1), { v6: true });
-  expectError('IPv6 payload length past the frame', kErrGsoMalformed, (s) => pool.view.setUint16(base(s) + l3 + 4, 0xffff), { v6: true });
+  expectError(
+    'IPv6 payload length disagrees',
+    kErrGsoMalformed,
+    (s) => pool.view.setUint16(base(s) + l3 + 4, pool.meta32[(s << Meta.shift) + Meta.len]! - l3 - 40 - 1),
+    { v6: true },
+  );
+  expectError(
+    'IPv6 payload length past the frame',
+    kErrGsoMalformed,
+    (s) => pool.view.setUint16(base(s) + l3 + 4, 0xffff),
+    { v6: true },
+  );
   expectError('TCP data offset past the frame', kErrGsoMalformed, (s) => {
     pool.meta32[(s << Meta.shift) + Meta.len] = l4 + 30; // 30 bytes of TCP: lengths agree...
     pool.view.setUint16(base(s) + l3 + 2, l4 + 30 - l3);
     pool.bytes[base(s) + l4 + 12] = 0xf0; // ...but the header claims 60
   });
   expectError('TCP data offset below 5', kErrGsoMalformed, (s) => (pool.bytes[base(s) + l4 + 12] = 0x40));
-  expectError('frame shorter than an Ethernet header', kErrGsoMalformed, (s) => (pool.meta32[(s << Meta.shift) + Meta.len] = 10));
-  expectError('tagged frame cut inside the tag', kErrGsoMalformed, (s) => (pool.meta32[(s << Meta.shift) + Meta.len] = 16), { vlan: { vid: 5 } });
-  expectError('frame cut inside the IP header', kErrGsoMalformed, (s) => (pool.meta32[(s << Meta.shift) + Meta.len] = 30));
+  expectError(
+    'frame shorter than an Ethernet header',
+    kErrGsoMalformed,
+    (s) => (pool.meta32[(s << Meta.shift) + Meta.len] = 10),
+  );
+  expectError(
+    'tagged frame cut inside the tag',
+    kErrGsoMalformed,
+    (s) => (pool.meta32[(s << Meta.shift) + Meta.len] = 16),
+    { vlan: { vid: 5 } },
+  );
+  expectError(
+    'frame cut inside the IP header',
+    kErrGsoMalformed,
+    (s) => (pool.meta32[(s << Meta.shift) + Meta.len] = 30),
+  );
   expectError('IPv4 fragment (MF)', kErrGsoMalformed, (s) => (pool.bytes[base(s) + l3 + 6] = 0x20));
   expectError('IPv4 later fragment', kErrGsoMalformed, (s) => (pool.bytes[base(s) + l3 + 7] = 0x10));
-  expectError('IPv6 hop-by-hop extension header (refused: not walked)', kErrGsoUnsupported, () => {}, { v6: true, hopByHop: true });
+  expectError('IPv6 hop-by-hop extension header (refused: not walked)', kErrGsoUnsupported, () => {}, {
+    v6: true,
+    hopByHop: true,
+  });
   expectError('not TCP/UDP (GRE)', kErrGsoUnsupported, (s) => (pool.bytes[base(s) + l3 + 9] = 47));
   expectError('QinQ outer tag', kErrGsoUnsupported, (s) => pool.view.setUint16(base(s) + 12, 0x88a8));
-  expectError('UDP length disagrees', kErrGsoMalformed, (s) => pool.view.setUint16(base(s) + l4 + 4, 100), { udp: true });
-  expectError('output array too small', kErrOutFull, () => {}, {}, (p, s, o) => segmentTcp(p, s, 30, o, 0)); // 167 segments, room for 128
-  expectError('output start past the array', kErrOutFull, () => {}, {}, (p, s, o) => segmentTcp(p, s, kMss, o, o.length - 2));
-  expectError('mss NaN', kErrGsoMalformed, () => {}, {}, (p, s, o) => segmentTcp(p, s, NaN, o, 0));
-  expectError('mss fractional', kErrGsoMalformed, () => {}, {}, (p, s, o) => segmentTcp(p, s, 1000.5, o, 0));
+  expectError('UDP length disagrees', kErrGsoMalformed, (s) => pool.view.setUint16(base(s) + l4 + 4, 100), {
+    udp: true,
+  });
+  expectError(
+    'output array too small',
+    kErrOutFull,
+    () => {},
+    {},
+    (p, s, o) => segmentTcp(p, s, 30, o, 0),
+  ); // 167 segments, room for 128
+  expectError(
+    'output start past the array',
+    kErrOutFull,
+    () => {},
+    {},
+    (p, s, o) => segmentTcp(p, s, kMss, o, o.length - 2),
+  );
+  expectError(
+    'mss NaN',
+    kErrGsoMalformed,
+    () => {},
+    {},
+    (p, s, o) => segmentTcp(p, s, NaN, o, 0),
+  );
+  expectError(
+    'mss fractional',
+    kErrGsoMalformed,
+    () => {},
+    {},
+    (p, s, o) => segmentTcp(p, s, 1000.5, o, 0),
+  );
 
   const arp = pool.load(buildArpRequest({ srcMac: '52:54:00:12:34:56', srcIp: '10.0.0.1', targetIp: '10.0.0.2' }));
   pool.meta32[(arp << Meta.shift) + Meta.gsoType] = kGsoTcp4;

@@ -57,12 +57,21 @@ export function segmentUdpL4(pool: PacketPool, slot: number, mss: number, out: I
  */
 export function segmentGso(pool: PacketPool, slot: number, out: Int32Array, outStart: number): number {
   const type = pool.meta32[(slot << Meta.shift) + Meta.gsoType]! & ~kGsoEcn;
-  if (type === kGsoTcp4 || type === kGsoTcp6) return segmentL4(pool, slot, pool.meta16[(slot << Meta16.shift) + Meta16.gsoSize]!, out, outStart, kProtoTcp);
-  if (type === kGsoUdpL4) return segmentL4(pool, slot, pool.meta16[(slot << Meta16.shift) + Meta16.gsoSize]!, out, outStart, kProtoUdp);
+  if (type === kGsoTcp4 || type === kGsoTcp6)
+    return segmentL4(pool, slot, pool.meta16[(slot << Meta16.shift) + Meta16.gsoSize]!, out, outStart, kProtoTcp);
+  if (type === kGsoUdpL4)
+    return segmentL4(pool, slot, pool.meta16[(slot << Meta16.shift) + Meta16.gsoSize]!, out, outStart, kProtoUdp);
   return kErrGsoUnsupported;
 }
 
-function segmentL4(pool: PacketPool, slot: number, mss: number, out: Int32Array, outStart: number, proto: number): number {
+function segmentL4(
+  pool: PacketPool,
+  slot: number,
+  mss: number,
+  out: Int32Array,
+  outStart: number,
+  proto: number,
+): number {
   // --- checks, all before the first slot is taken ---
   if (!(mss >= 1 && mss <= kMaxMss) || mss !== Math.floor(mss)) return kErrGsoMalformed; // also rejects NaN
   const m = pool.meta32;
@@ -78,7 +87,11 @@ function segmentL4(pool: PacketPool, slot: number, mss: number, out: Int32Array,
   if ((type === kGsoTcp4 && h.v6) || (type === kGsoTcp6 && !h.v6)) return kErrGsoMalformed;
   if ((m[at + Meta.oflags]! & kOffNeedsCsum) !== 0) {
     // The partial checksum must point at this L4 header's checksum field; anything else is a bogus header.
-    if (m[at + Meta.csumStart] !== h.l4 || pool.meta16[(slot << Meta16.shift) + Meta16.csumOffset] !== (tcp ? kTcpCsumOff : kUdpCsumOff)) return kErrGsoMalformed;
+    if (
+      m[at + Meta.csumStart] !== h.l4 ||
+      pool.meta16[(slot << Meta16.shift) + Meta16.csumOffset] !== (tcp ? kTcpCsumOff : kUdpCsumOff)
+    )
+      return kErrGsoMalformed;
   }
   const hdrLen = h.payload;
   const total = len - hdrLen;

@@ -23,16 +23,34 @@ test('golden request and reply: parse to Repr, emit back, and the builders produ
   const req = fromHex(g.capArpRequest);
   const rep = fromHex(g.capArpReply);
   const r1 = arp.parse(req.subarray(kEth));
-  assert.deepEqual(r1, { operation: 1, senderMac: '52:54:00:12:34:56', senderIp: '10.9.0.1', targetMac: '00:00:00:00:00:00', targetIp: '10.9.0.2' });
+  assert.deepEqual(r1, {
+    operation: 1,
+    senderMac: '52:54:00:12:34:56',
+    senderIp: '10.9.0.1',
+    targetMac: '00:00:00:00:00:00',
+    targetIp: '10.9.0.2',
+  });
   const r2 = arp.parse(rep.subarray(kEth));
-  assert.deepEqual(r2, { operation: 2, senderMac: '52:54:00:65:43:21', senderIp: '10.9.0.2', targetMac: '52:54:00:12:34:56', targetIp: '10.9.0.1' });
-  for (const [r, f] of [[r1, req], [r2, rep]] as const) {
+  assert.deepEqual(r2, {
+    operation: 2,
+    senderMac: '52:54:00:65:43:21',
+    senderIp: '10.9.0.2',
+    targetMac: '52:54:00:12:34:56',
+    targetIp: '10.9.0.1',
+  });
+  for (const [r, f] of [
+    [r1, req],
+    [r2, rep],
+  ] as const) {
     const out = new Uint8Array(arp.bufferLen(r));
     assert.equal(arp.emit(r, out, 0), 28);
     assert.deepEqual(out, f.subarray(kEth));
   }
   assert.deepEqual(buildArpRequest({ srcMac: '52:54:00:12:34:56', srcIp: '10.9.0.1', targetIp: '10.9.0.2' }), req);
-  assert.deepEqual(buildArpReply({ srcMac: '52:54:00:65:43:21', srcIp: '10.9.0.2', dstMac: '52:54:00:12:34:56', dstIp: '10.9.0.1' }), rep);
+  assert.deepEqual(
+    buildArpReply({ srcMac: '52:54:00:65:43:21', srcIp: '10.9.0.2', dstMac: '52:54:00:12:34:56', dstIp: '10.9.0.1' }),
+    rep,
+  );
   const padded = buildArpRequest({ srcMac: '52:54:00:12:34:56', srcIp: '10.9.0.1', targetIp: '10.9.0.2', pad: true });
   assert.equal(padded.length, 60);
   assert.deepEqual(padded.subarray(0, 42), req);

@@ -98,7 +98,8 @@ export function bufferLen(_repr: ArpRepr): number {
 }
 
 export function emit(repr: ArpRepr, bytes: Uint8Array, off: number): number {
-  if (off + field.headerLen > bytes.length) throw new Error(`ARP emit: 28 bytes do not fit at ${off} in ${bytes.length}`);
+  if (off + field.headerLen > bytes.length)
+    throw new Error(`ARP emit: 28 bytes do not fit at ${off} in ${bytes.length}`);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   v.setUint16(off + field.htype, kHtypeEthernet);
   v.setUint16(off + field.ptype, kPtypeIpv4);

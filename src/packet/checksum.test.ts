@@ -130,7 +130,9 @@ test('UDP: zero checksum means none over IPv4 but is invalid over IPv6; a comput
   u[kEth + kIp4 + 7] = 0;
   assert.ok(verifyL4(u, kEth, kEth + kIp4, 13, 17));
   // IPv6 UDP with a zero checksum: build a v6 header in front of the same datagram.
-  const v6 = fromHex('6000000000 0d 11 40 20010db8000000000000000000000001 20010db8000000000000000000000002 c38c270f000d0000 68656c6c6f');
+  const v6 = fromHex(
+    '6000000000 0d 11 40 20010db8000000000000000000000001 20010db8000000000000000000000002 c38c270f000d0000 68656c6c6f',
+  );
   assert.ok(!verifyL4(v6, 0, kIp6, 13, 17));
   assert.ok(fillL4Checksum(v6, 0, kIp6, 13, 17));
   assert.ok(verifyL4(v6, 0, kIp6, 13, 17));

@@ -27,7 +27,10 @@ test('golden frames parse to a Repr and emit back to the same bytes', () => {
     assert.deepEqual(out, f);
   }
   const r = eth.parse(fromHex(g.capIcmpEcho));
-  assert.deepEqual({ ...r, payload: r.payload.length }, { dst: '52:54:00:65:43:21', src: '52:54:00:12:34:56', ethertype: 0x0800, payload: 84 });
+  assert.deepEqual(
+    { ...r, payload: r.payload.length },
+    { dst: '52:54:00:65:43:21', src: '52:54:00:12:34:56', ethertype: 0x0800, payload: 84 },
+  );
 });
 
 test('check rejects a 13-byte frame and accepts a bare 14-byte header', () => {

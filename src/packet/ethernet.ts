@@ -71,7 +71,9 @@ export function isDstGroup(view: DataView, off: number): boolean {
   return isGroupHi16(view.getUint16(off + field.dst));
 }
 export function isDstBroadcast(view: DataView, off: number): boolean {
-  return view.getUint16(off + field.dst) === kBroadcastHi16 && view.getUint32(off + field.dst + kLo32Off) === kBroadcastLo32;
+  return (
+    view.getUint16(off + field.dst) === kBroadcastHi16 && view.getUint32(off + field.dst + kLo32Off) === kBroadcastLo32
+  );
 }
 /** Source is a group address: invalid on the wire (IEEE 802.3 clause 3.2.3), never learned. */
 export function isSrcGroup(view: DataView, off: number): boolean {

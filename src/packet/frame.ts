@@ -66,7 +66,8 @@ export function buildEthernet(spec: EthernetSpec): Uint8Array {
   let ethertype = spec.ethertype;
   if (spec.vlan) {
     const t = spec.vlan;
-    if (!Number.isInteger(t.vid) || t.vid < 0 || t.vid > vlan.kVidMask) throw new Error(`invalid VLAN id ${t.vid}: expected 0..4095`);
+    if (!Number.isInteger(t.vid) || t.vid < 0 || t.vid > vlan.kVidMask)
+      throw new Error(`invalid VLAN id ${t.vid}: expected 0..4095`);
     const tag: vlan.VlanRepr = { pcp: t.pcp ?? 0, dei: t.dei ?? false, vid: t.vid, ethertype, payload };
     payload = new Uint8Array(vlan.bufferLen(tag));
     vlan.emit(tag, payload, 0);
@@ -93,7 +94,13 @@ export function parseFrame(bytes: Uint8Array): ParsedFrame {
   const e = eth.parse(bytes);
   if (e.ethertype !== vlan.kTpid) return e;
   const t = vlan.parse(e.payload);
-  return { dst: e.dst, src: e.src, vlan: { vid: t.vid, pcp: t.pcp, dei: t.dei }, ethertype: t.ethertype, payload: t.payload };
+  return {
+    dst: e.dst,
+    src: e.src,
+    vlan: { vid: t.vid, pcp: t.pcp, dei: t.dei },
+    ethertype: t.ethertype,
+    payload: t.payload,
+  };
 }
 
 export interface ArpRequestSpec extends L2Options {
@@ -111,7 +118,13 @@ export function buildArpRequest(spec: ArpRequestSpec): Uint8Array {
     targetMac: kZeroMac,
     targetIp: spec.targetIp,
   };
-  return l2(spec, kBroadcastMac, spec.srcMac, EtherType.arp, emitted(arp.bufferLen(a), (b) => arp.emit(a, b, 0)));
+  return l2(
+    spec,
+    kBroadcastMac,
+    spec.srcMac,
+    EtherType.arp,
+    emitted(arp.bufferLen(a), (b) => arp.emit(a, b, 0)),
+  );
 }
 
 export interface ArpReplySpec extends L2Options {
@@ -130,7 +143,13 @@ export function buildArpReply(spec: ArpReplySpec): Uint8Array {
     targetMac: macText(spec.dstMac),
     targetIp: spec.dstIp,
   };
-  return l2(spec, spec.dstMac, spec.srcMac, EtherType.arp, emitted(arp.bufferLen(a), (b) => arp.emit(a, b, 0)));
+  return l2(
+    spec,
+    spec.dstMac,
+    spec.srcMac,
+    EtherType.arp,
+    emitted(arp.bufferLen(a), (b) => arp.emit(a, b, 0)),
+  );
 }
 
 /** Addresses and IPv4 header options for the IPv4 builders. */
@@ -172,7 +191,13 @@ export function buildIpv4(spec: Ip4Spec & { protocol: number; payload: Uint8Arra
     options: kEmpty,
     payload: spec.payload,
   };
-  return l2(spec, spec.dstMac, spec.srcMac, EtherType.ipv4, emitted(ipv4.bufferLen(ip), (b) => ipv4.emit(ip, b, 0)));
+  return l2(
+    spec,
+    spec.dstMac,
+    spec.srcMac,
+    EtherType.ipv4,
+    emitted(ipv4.bufferLen(ip), (b) => ipv4.emit(ip, b, 0)),
+  );
 }
 
 /** An IPv6 frame around any payload (no extension headers unless the payload carries them). */
@@ -186,7 +211,13 @@ export function buildIpv6(spec: Ip6Spec & { nextHeader: number; payload: Uint8Ar
     dst: spec.dstIp,
     payload: spec.payload,
   };
-  return l2(spec, spec.dstMac, spec.srcMac, EtherType.ipv6, emitted(ipv6.bufferLen(ip), (b) => ipv6.emit(ip, b, 0)));
+  return l2(
+    spec,
+    spec.dstMac,
+    spec.srcMac,
+    EtherType.ipv6,
+    emitted(ipv6.bufferLen(ip), (b) => ipv6.emit(ip, b, 0)),
+  );
 }
 
 export interface EchoOptions {
@@ -213,10 +244,21 @@ export function buildIcmpEcho(spec: Ip4Spec & EchoOptions): Uint8Array {
 }
 
 /** Any ICMPv6 message (e.g. a router advertisement for router-guard tests) with a correct checksum. */
-export function buildIcmp6(spec: Ip6Spec & { type: number; code?: number; rest?: number; payload?: Uint8Array }): Uint8Array {
-  const m: icmpv6.Icmpv6Repr = { type: spec.type, code: spec.code ?? 0, rest: spec.rest ?? 0, payload: spec.payload ?? kEmpty };
+export function buildIcmp6(
+  spec: Ip6Spec & { type: number; code?: number; rest?: number; payload?: Uint8Array },
+): Uint8Array {
+  const m: icmpv6.Icmpv6Repr = {
+    type: spec.type,
+    code: spec.code ?? 0,
+    rest: spec.rest ?? 0,
+    payload: spec.payload ?? kEmpty,
+  };
   const ph = { src: spec.srcIp, dst: spec.dstIp };
-  return buildIpv6({ ...spec, nextHeader: IpProto.icmpv6, payload: emitted(icmpv6.bufferLen(m), (b) => icmpv6.emit(m, b, 0, ph)) });
+  return buildIpv6({
+    ...spec,
+    nextHeader: IpProto.icmpv6,
+    payload: emitted(icmpv6.bufferLen(m), (b) => icmpv6.emit(m, b, 0, ph)),
+  });
 }
 
 /** ICMPv6 echo request (or reply) with a correct checksum. */
@@ -288,7 +330,16 @@ export function buildTcp6(spec: Ip6Spec & TcpOptions): Uint8Array {
 }
 
 /** DHCP message types (RFC 2132 option 53). */
-export const DhcpMessageType = { discover: 1, offer: 2, request: 3, decline: 4, ack: 5, nak: 6, release: 7, inform: 8 } as const;
+export const DhcpMessageType = {
+  discover: 1,
+  offer: 2,
+  request: 3,
+  decline: 4,
+  ack: 5,
+  nak: 6,
+  release: 7,
+  inform: 8,
+} as const;
 
 const kBootpFixedLen = 236; // RFC 2131 fixed fields: op..file
 const kBootpMinLen = 300; // RFC 1542 section 3.2: relays may drop BOOTP messages shorter than 300 bytes
@@ -321,7 +372,12 @@ function bootp(op: number, xid: number, chaddr: MacLike, options: number[], yiad
 
 /** A minimal DHCPDISCOVER: broadcast from 0.0.0.0:68 to 255.255.255.255:67 (what a booting VM sends). */
 export function buildDhcpDiscover(spec: L2Options & { srcMac: MacLike; xid?: number }): Uint8Array {
-  const msg = bootp(kBootRequest, spec.xid ?? 0x12345678, spec.srcMac, [kOptMessageType, 1, DhcpMessageType.discover, kOptEnd]);
+  const msg = bootp(kBootRequest, spec.xid ?? 0x12345678, spec.srcMac, [
+    kOptMessageType,
+    1,
+    DhcpMessageType.discover,
+    kOptEnd,
+  ]);
   return buildUdp4({
     ...spec,
     dstMac: kBroadcastMac,
@@ -338,8 +394,29 @@ export function buildDhcpOffer(
   spec: L2Options & { serverMac: MacLike; serverIp: string; clientMac: MacLike; yourIp: string; xid?: number },
 ): Uint8Array {
   const server = ipv4Words(spec.serverIp);
-  const opts = [kOptMessageType, 1, DhcpMessageType.offer, kOptServerId, 4, ...server, kOptLeaseTime, 4, 0, 0, 0x0e, 0x10, kOptEnd]; // lease 3600 s
-  const msg = bootp(kBootReply, spec.xid ?? 0x12345678, spec.clientMac, opts, parseIpv4(spec.yourIp), parseIpv4(spec.serverIp));
+  const opts = [
+    kOptMessageType,
+    1,
+    DhcpMessageType.offer,
+    kOptServerId,
+    4,
+    ...server,
+    kOptLeaseTime,
+    4,
+    0,
+    0,
+    0x0e,
+    0x10,
+    kOptEnd,
+  ]; // lease 3600 s
+  const msg = bootp(
+    kBootReply,
+    spec.xid ?? 0x12345678,
+    spec.clientMac,
+    opts,
+    parseIpv4(spec.yourIp),
+    parseIpv4(spec.serverIp),
+  );
   return buildUdp4({
     ...spec,
     srcMac: spec.serverMac,
@@ -355,7 +432,8 @@ export function buildDhcpOffer(
 /** Hex text (whitespace and colons ignored) -> bytes: for golden frames in tests. */
 export function fromHex(text: string): Uint8Array {
   const s = text.replace(/[\s:]/g, '');
-  if (s.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(s)) throw new Error(`invalid hex: ${s.length} digits or a non-hex character`);
+  if (s.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(s))
+    throw new Error(`invalid hex: ${s.length} digits or a non-hex character`);
   const out = new Uint8Array(s.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
   return out;

@@ -6,17 +6,17 @@
 
 /** ARP request, 42 bytes: who has 10.9.0.2? tell 10.9.0.1 (from 52:54:00:12:34:56). */
 export const capArpRequest =
-  'ffffffffffff 525400123456 0806' +
-  '0001 0800 06 04 0001 525400123456 0a090001 000000000000 0a090002';
+  'ffffffffffff 525400123456 0806' + '0001 0800 06 04 0001 525400123456 0a090001 000000000000 0a090002';
 
 /** ARP reply, 42 bytes: 10.9.0.2 is at 52:54:00:65:43:21. */
 export const capArpReply =
-  '525400123456 525400654321 0806' +
-  '0001 0800 06 04 0002 525400654321 0a090002 525400123456 0a090001';
+  '525400123456 525400654321 0806' + '0001 0800 06 04 0002 525400654321 0a090002 525400123456 0a090001';
 
 /** iputils ping payload of that run: 8-byte timestamp, 8 bytes, then 0x10..0x37. */
-const pingData4 = '15ba076b00000000 131e030000000000 101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f3031323334353637';
-const pingData6 = '15ba076b00000000 9936030000000000 101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f3031323334353637';
+const pingData4 =
+  '15ba076b00000000 131e030000000000 101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f3031323334353637';
+const pingData6 =
+  '15ba076b00000000 9936030000000000 101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f3031323334353637';
 export const capPingData4 = pingData4;
 export const capPingData6 = pingData6;
 
@@ -56,9 +56,11 @@ export const capRouterSolicit =
 const synIp = '4500 003c c495 4000 40 06 6212 0a090001 0a090002';
 const synOptions = '020405b4 0402 080a 3ba827d8 00000000 01 03030a'; // MSS 1460, SACK-permitted, timestamps, NOP, WS 10
 /** TCP SYN, 74 bytes, 44864 -> 80, as captured: checksum field holds the partial (pseudo-header) sum 0x1443. */
-export const capTcpSynPartial = '525400654321 525400123456 0800' + synIp + 'af40 0050 fc3825b6 00000000 a0 02 faf0 1443 0000' + synOptions;
+export const capTcpSynPartial =
+  '525400654321 525400123456 0800' + synIp + 'af40 0050 fc3825b6 00000000 a0 02 faf0 1443 0000' + synOptions;
 /** The same SYN with the full checksum tshark computed (0x03f8). */
-export const capTcpSyn = '525400654321 525400123456 0800' + synIp + 'af40 0050 fc3825b6 00000000 a0 02 faf0 03f8 0000' + synOptions;
+export const capTcpSyn =
+  '525400654321 525400123456 0800' + synIp + 'af40 0050 fc3825b6 00000000 a0 02 faf0 03f8 0000' + synOptions;
 export const capTcpSynOptions = synOptions;
 
 /** TCP RST|ACK, 54 bytes, 80 -> 44864, computed in software by the kernel: checksum ca3b. */
@@ -75,8 +77,7 @@ export const capUdp = '525400654321 525400123456 0800' + udpIp + 'c38c 270f 000d
 
 /** The captured ARP request with an 802.1Q tag inserted: PCP 5, DEI 0, VID 10 (TCI 0xa00a), 46 bytes. */
 export const taggedArpRequest =
-  'ffffffffffff 525400123456 8100 a00a 0806' +
-  '0001 0800 06 04 0001 525400123456 0a090001 000000000000 0a090002';
+  'ffffffffffff 525400123456 8100 a00a 0806' + '0001 0800 06 04 0001 525400123456 0a090001 000000000000 0a090002';
 
 /** QinQ: S-tag 0x88a8 VID 100 in front of that C-tag, 50 bytes. The outer EtherType is 0x88a8: no C-tag. */
 export const qinqArpRequest =

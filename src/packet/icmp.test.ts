@@ -51,7 +51,13 @@ test('buildIcmpEcho reproduces the captured ping frame exactly', () => {
     payload: fromHex(g.capPingData4),
   });
   assert.deepEqual(built, fromHex(g.capIcmpEcho));
-  const reply = buildIcmpEcho({ srcMac: '02:00:00:00:00:02', dstMac: '02:00:00:00:00:01', srcIp: '192.0.2.2', dstIp: '192.0.2.1', reply: true });
+  const reply = buildIcmpEcho({
+    srcMac: '02:00:00:00:00:02',
+    dstMac: '02:00:00:00:00:01',
+    srcIp: '192.0.2.2',
+    dstIp: '192.0.2.1',
+    reply: true,
+  });
   assert.equal(reply.length, 14 + 20 + 8 + 56);
   assert.equal(reply[kL4], icmp.IcmpType.echoReply);
   assert.ok(verify(reply, kL4, reply.length - kL4));

@@ -35,7 +35,11 @@ test('golden messages: parse, then emit with the pseudo-header reproduces the ca
     icmpv6.emit(r, out, 0);
     assert.equal(icmpv6.checksum(new DataView(out.buffer), 0), 0, 'no addresses: checksum left 0');
   }
-  assert.equal(icmpv6.parse(fromHex(g.capNeighborAdvert).subarray(kL4)).rest, 0x60000000, 'NA flags: Solicited, Override');
+  assert.equal(
+    icmpv6.parse(fromHex(g.capNeighborAdvert).subarray(kL4)).rest,
+    0x60000000,
+    'NA flags: Solicited, Override',
+  );
 });
 
 test('buildIcmp6Echo and buildIcmp6 reproduce the captured frames exactly', () => {

@@ -48,7 +48,8 @@ export interface Icmpv6Repr {
 
 /** Parse an ICMPv6 message (the IPv6 payload). The checksum is not verified (it needs the addresses). */
 export function parse(bytes: Uint8Array): Icmpv6Repr {
-  if (bytes.length < field.headerLen) throw new Error(`malformed ICMPv6: ${bytes.length} bytes, need ${field.headerLen}`);
+  if (bytes.length < field.headerLen)
+    throw new Error(`malformed ICMPv6: ${bytes.length} bytes, need ${field.headerLen}`);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return { type: type(v, 0), code: code(v, 0), rest: v.getUint32(field.rest), payload: bytes.slice(field.headerLen) };
 }
@@ -67,6 +68,7 @@ export function emit(repr: Icmpv6Repr, bytes: Uint8Array, off: number, ip?: Pseu
   v.setUint16(off + field.checksum, 0);
   v.setUint32(off + field.rest, repr.rest >>> 0);
   bytes.set(repr.payload, off + field.headerLen);
-  if (ip) v.setUint16(off + field.checksum, finish(onesSum(bytes, off, n, pseudoSumText(ip.src, ip.dst, kProtoIcmpv6, n))));
+  if (ip)
+    v.setUint16(off + field.checksum, finish(onesSum(bytes, off, n, pseudoSumText(ip.src, ip.dst, kProtoIcmpv6, n))));
   return n;
 }

@@ -8,7 +8,9 @@ test('IPv4 text <-> unsigned number', () => {
   assert.equal(formatIpv4(0xc0a800c7), '192.168.0.199');
   assert.equal(formatIpv4(0xffffffff), '255.255.255.255');
   for (const bad of ['1.2.3', '1.2.3.4.5', '256.1.1.1', '1.2.3.-4', 'a.b.c.d', '1..2.3', ''])
-    assert.throws(() => parseIpv4(bad), { message: `invalid IPv4 address '${bad}': expected four decimal octets like 192.0.2.1` });
+    assert.throws(() => parseIpv4(bad), {
+      message: `invalid IPv4 address '${bad}': expected four decimal octets like 192.0.2.1`,
+    });
 });
 
 test('IPv6 formatting follows RFC 5952 (section 4 examples)', () => {

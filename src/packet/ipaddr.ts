@@ -19,7 +19,8 @@ const kIpv6Groups = 8; // 16-bit groups in an IPv6 address
 /** "192.0.2.1" -> 0xc0000201. Throws on anything but four decimal octets 0..255. */
 export function parseIpv4(text: string): number {
   const parts = text.split('.');
-  if (parts.length !== kIpv4Len) throw new Error(`invalid IPv4 address '${text}': expected four decimal octets like 192.0.2.1`);
+  if (parts.length !== kIpv4Len)
+    throw new Error(`invalid IPv4 address '${text}': expected four decimal octets like 192.0.2.1`);
   let n = 0;
   for (const p of parts) {
     if (!/^\d{1,3}$/.test(p) || Number(p) > 255)
@@ -114,7 +115,8 @@ export function isIpv6Text(text: string): boolean {
  * control path. The datapath uses `pseudoSumAt` in checksum.ts, which reads the addresses in place.
  */
 export function pseudoSumText(src: string, dst: string, proto: number, l4Len: number): number {
-  if (isIpv6Text(src) !== isIpv6Text(dst)) throw new Error(`pseudo-header addresses '${src}' and '${dst}' are of different families`);
+  if (isIpv6Text(src) !== isIpv6Text(dst))
+    throw new Error(`pseudo-header addresses '${src}' and '${dst}' are of different families`);
   if (isIpv6Text(src)) return pseudoSum6(parseIpv6(src), 0, parseIpv6(dst), 0, proto, l4Len);
   return pseudoSum4(parseIpv4(src), parseIpv4(dst), proto, l4Len);
 }

@@ -82,7 +82,10 @@ test('options are carried as bytes and counted in IHL (Router Alert, RFC 2113)',
   assert.equal(ipv4.totalLength(v, 0), 37);
   assert.ok(verifyIpv4Header(out, 0));
   assert.deepEqual(ipv4.parse(out), withRa);
-  assert.throws(() => ipv4.emit({ ...r, options: new Uint8Array(3) }, new Uint8Array(64), 0), /multiple of 4 bytes, at most 40; got 3/);
+  assert.throws(
+    () => ipv4.emit({ ...r, options: new Uint8Array(3) }, new Uint8Array(64), 0),
+    /multiple of 4 bytes, at most 40; got 3/,
+  );
 });
 
 test('fragments: offset in bytes, MF, later fragments', () => {
@@ -106,13 +109,37 @@ test('check rejects truncated, wrong version, IHL < 5, IHL past the buffer, tota
     mut(b);
     return ipv4.check(new DataView(b.buffer), 0, len);
   };
-  assert.equal(at(() => {}, 19), Ipv4Check.truncated);
-  assert.equal(at((b) => (b[0] = 0x65)), Ipv4Check.version);
-  assert.equal(at((b) => (b[0] = 0x44)), Ipv4Check.ihl);
-  assert.equal(at((b) => (b[0] = 0x4f), 40), Ipv4Check.ihl, 'IHL 15 = 60 bytes > 40 available');
-  assert.equal(at(() => {}, 83), Ipv4Check.totalLength, 'total length 84 > 83 bytes');
-  assert.equal(at((b) => (b[3] = 19)), Ipv4Check.totalLength, 'total length below the header');
-  assert.throws(() => ipv4.parse(base.subarray(0, 83)), /malformed IPv4 header: total length out of range \(83 bytes available\)/);
+  assert.equal(
+    at(() => {}, 19),
+    Ipv4Check.truncated,
+  );
+  assert.equal(
+    at((b) => (b[0] = 0x65)),
+    Ipv4Check.version,
+  );
+  assert.equal(
+    at((b) => (b[0] = 0x44)),
+    Ipv4Check.ihl,
+  );
+  assert.equal(
+    at((b) => (b[0] = 0x4f), 40),
+    Ipv4Check.ihl,
+    'IHL 15 = 60 bytes > 40 available',
+  );
+  assert.equal(
+    at(() => {}, 83),
+    Ipv4Check.totalLength,
+    'total length 84 > 83 bytes',
+  );
+  assert.equal(
+    at((b) => (b[3] = 19)),
+    Ipv4Check.totalLength,
+    'total length below the header',
+  );
+  assert.throws(
+    () => ipv4.parse(base.subarray(0, 83)),
+    /malformed IPv4 header: total length out of range \(83 bytes available\)/,
+  );
   assert.throws(() => ipv4.parse(new Uint8Array([0x44, ...new Array(30).fill(0)])), /IHL below 5/);
 });
 

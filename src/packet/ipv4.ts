@@ -162,7 +162,13 @@ export function parse(bytes: Uint8Array): Ipv4Repr {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const c = check(v, 0, bytes.length);
   if (c !== Ipv4Check.ok) {
-    const why = ['', 'shorter than 20 bytes', 'version is not 4', 'IHL below 5 or past the buffer', 'total length out of range'][c];
+    const why = [
+      '',
+      'shorter than 20 bytes',
+      'version is not 4',
+      'IHL below 5 or past the buffer',
+      'total length out of range',
+    ][c];
     throw new Error(`malformed IPv4 header: ${why} (${bytes.length} bytes available)`);
   }
   const hlen = headerLen(v, 0);
@@ -190,7 +196,8 @@ export function bufferLen(repr: Ipv4Repr): number {
 /** Write the datagram at `off` with a correct header checksum. Returns the bytes written. */
 export function emit(repr: Ipv4Repr, bytes: Uint8Array, off: number): number {
   const optLen = repr.options.length;
-  if (optLen % 4 !== 0 || optLen > kMaxOptions) throw new Error(`IPv4 emit: options must be a multiple of 4 bytes, at most 40; got ${optLen}`);
+  if (optLen % 4 !== 0 || optLen > kMaxOptions)
+    throw new Error(`IPv4 emit: options must be a multiple of 4 bytes, at most 40; got ${optLen}`);
   if (repr.fragOffset % 8 !== 0 || repr.fragOffset > kFragMask << 3)
     throw new Error(`IPv4 emit: fragment offset ${repr.fragOffset} must be a multiple of 8 below 65536`);
   const n = bufferLen(repr);
@@ -201,7 +208,10 @@ export function emit(repr: Ipv4Repr, bytes: Uint8Array, off: number): number {
   v.setUint8(off + field.dscpEcn, ((repr.dscp & 0x3f) << 2) | (repr.ecn & 3));
   v.setUint16(off + field.totalLen, n);
   v.setUint16(off + field.ident, repr.ident);
-  v.setUint16(off + field.flagsFrag, (repr.dontFragment ? kDf : 0) | (repr.moreFragments ? kMf : 0) | (repr.fragOffset >> 3));
+  v.setUint16(
+    off + field.flagsFrag,
+    (repr.dontFragment ? kDf : 0) | (repr.moreFragments ? kMf : 0) | (repr.fragOffset >> 3),
+  );
   v.setUint8(off + field.ttl, repr.ttl);
   v.setUint8(off + field.protocol, repr.protocol);
   v.setUint16(off + field.checksum, 0);

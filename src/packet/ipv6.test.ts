@@ -17,8 +17,14 @@ test('golden ICMPv6 echo: IPv6 accessors', () => {
   assert.equal(ipv6.payloadLength(v, kEth), 64);
   assert.equal(ipv6.nextHeader(v, kEth), 58);
   assert.equal(ipv6.hopLimit(v, kEth), 64);
-  assert.deepEqual([0, 1, 2, 3].map((i) => ipv6.srcWord(v, kEth, i)), [0x20010db8, 0, 0, 1]);
-  assert.deepEqual([0, 1, 2, 3].map((i) => ipv6.dstWord(v, kEth, i)), [0x20010db8, 0, 0, 2]);
+  assert.deepEqual(
+    [0, 1, 2, 3].map((i) => ipv6.srcWord(v, kEth, i)),
+    [0x20010db8, 0, 0, 1],
+  );
+  assert.deepEqual(
+    [0, 1, 2, 3].map((i) => ipv6.dstWord(v, kEth, i)),
+    [0x20010db8, 0, 0, 2],
+  );
   assert.equal(ipv6.isDstMulticast(v, kEth), false);
 });
 
@@ -27,7 +33,15 @@ test('golden router solicitation: link-local source, ff02::2, hop limit 255', ()
   const r = ipv6.parse(f.subarray(kEth));
   assert.deepEqual(
     { ...r, payload: r.payload.length },
-    { trafficClass: 0, flowLabel: 0, nextHeader: 58, hopLimit: 255, src: 'fe80::5054:ff:fe65:4321', dst: 'ff02::2', payload: 16 },
+    {
+      trafficClass: 0,
+      flowLabel: 0,
+      nextHeader: 58,
+      hopLimit: 255,
+      src: 'fe80::5054:ff:fe65:4321',
+      dst: 'ff02::2',
+      payload: 16,
+    },
   );
   assert.ok(ipv6.isDstMulticast(new DataView(f.buffer), kEth));
 });
@@ -54,12 +68,32 @@ test('check rejects truncated, wrong version, payload length past the buffer, ju
     mut(b);
     return ipv6.check(new DataView(b.buffer), 0, len);
   };
-  assert.equal(at(() => {}), Ipv6Check.ok);
-  assert.equal(at(() => {}, 39), Ipv6Check.truncated);
-  assert.equal(at((b) => (b[0] = 0x40)), Ipv6Check.version);
-  assert.equal(at(() => {}, 103), Ipv6Check.payloadLength);
-  assert.equal(at((b) => b.fill(0, 4, 7)), Ipv6Check.payloadLength, 'jumbogram');
-  assert.equal(at((b) => b.set([0, 0, 59], 4)), Ipv6Check.ok, 'empty payload, no next header');
+  assert.equal(
+    at(() => {}),
+    Ipv6Check.ok,
+  );
+  assert.equal(
+    at(() => {}, 39),
+    Ipv6Check.truncated,
+  );
+  assert.equal(
+    at((b) => (b[0] = 0x40)),
+    Ipv6Check.version,
+  );
+  assert.equal(
+    at(() => {}, 103),
+    Ipv6Check.payloadLength,
+  );
+  assert.equal(
+    at((b) => b.fill(0, 4, 7)),
+    Ipv6Check.payloadLength,
+    'jumbogram',
+  );
+  assert.equal(
+    at((b) => b.set([0, 0, 59], 4)),
+    Ipv6Check.ok,
+    'empty payload, no next header',
+  );
   assert.throws(() => ipv6.parse(base.subarray(0, 39)), /malformed IPv6 header: shorter than 40 bytes/);
 });
 

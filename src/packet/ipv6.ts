@@ -118,7 +118,8 @@ export function bufferLen(repr: Ipv6Repr): number {
 }
 
 export function emit(repr: Ipv6Repr, bytes: Uint8Array, off: number): number {
-  if (repr.payload.length > 0xffff) throw new Error(`IPv6 emit: payload of ${repr.payload.length} bytes exceeds 65535 (no jumbograms)`);
+  if (repr.payload.length > 0xffff)
+    throw new Error(`IPv6 emit: payload of ${repr.payload.length} bytes exceeds 65535 (no jumbograms)`);
   const n = bufferLen(repr);
   if (off + n > bytes.length) throw new Error(`IPv6 emit: ${n} bytes do not fit at ${off} in ${bytes.length}`);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -35,8 +35,18 @@ test('formatMac and parseMac are inverses; dashes and bare Hyper-V form are acce
 });
 
 test('parseMac rejects malformed text with the documented message', () => {
-  for (const bad of ['52:54:00:12:34', '52:54:00:12:34:56:78', '52:54:00:12:34:5g', '52:54-00:12:34:56', '5:54:00:12:34:56', '', ' 52:54:00:12:34:56']) {
-    assert.throws(() => parseMac(bad), { message: `invalid MAC '${bad}': expected six hex pairs like 52:54:00:12:34:56` });
+  for (const bad of [
+    '52:54:00:12:34',
+    '52:54:00:12:34:56:78',
+    '52:54:00:12:34:5g',
+    '52:54-00:12:34:56',
+    '5:54:00:12:34:56',
+    '',
+    ' 52:54:00:12:34:56',
+  ]) {
+    assert.throws(() => parseMac(bad), {
+      message: `invalid MAC '${bad}': expected six hex pairs like 52:54:00:12:34:56`,
+    });
   }
 });
 

@@ -8,7 +8,17 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import * as arp from './arp.js';
-import { fillL4Checksum, finish, fold, ipv4HeaderChecksum, onesSum, update16, verify, verifyIpv4Header, verifyL4 } from './checksum.js';
+import {
+  fillL4Checksum,
+  finish,
+  fold,
+  ipv4HeaderChecksum,
+  onesSum,
+  update16,
+  verify,
+  verifyIpv4Header,
+  verifyL4,
+} from './checksum.js';
 import * as eth from './ethernet.js';
 import { buildTcp4, buildUdp4, buildUdp6 } from './frame.js';
 import * as icmp from './icmp.js';
@@ -29,10 +39,17 @@ const payload = fc.uint8Array({ maxLength: 300 });
 const mac = fc.uint8Array({ minLength: 6, maxLength: 6 }).map((b) => formatMac(b));
 const ip4 = u32.map(formatIpv4);
 const ip6 = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => formatIpv6(b));
-const words = (n: number) => fc.integer({ min: 0, max: n }).chain((k) => fc.uint8Array({ minLength: 4 * k, maxLength: 4 * k }));
+const words = (n: number) =>
+  fc.integer({ min: 0, max: n }).chain((k) => fc.uint8Array({ minLength: 4 * k, maxLength: 4 * k }));
 
 /** Emit into a buffer with random slack on both sides; parse back from exactly the emitted bytes. */
-function roundTrip<R>(repr: R, bufferLen: (r: R) => number, emit: (r: R, b: Uint8Array, o: number) => number, parse: (b: Uint8Array) => R, lead: number): void {
+function roundTrip<R>(
+  repr: R,
+  bufferLen: (r: R) => number,
+  emit: (r: R, b: Uint8Array, o: number) => number,
+  parse: (b: Uint8Array) => R,
+  lead: number,
+): void {
   const n = bufferLen(repr);
   const buf = new Uint8Array(lead + n + 3);
   assert.equal(emit(repr, buf, lead), n);
@@ -45,7 +62,9 @@ function roundTrip<R>(repr: R, bufferLen: (r: R) => number, emit: (r: R, b: Uint
 
 test('Ethernet: Repr round trip; parse(bytes) emits the same bytes; check matches length', () => {
   fc.assert(
-    fc.property(fc.record({ dst: mac, src: mac, ethertype: u16, payload }), fc.nat(9), (r, lead) => roundTrip(r, eth.bufferLen, eth.emit, eth.parse, lead)),
+    fc.property(fc.record({ dst: mac, src: mac, ethertype: u16, payload }), fc.nat(9), (r, lead) =>
+      roundTrip(r, eth.bufferLen, eth.emit, eth.parse, lead),
+    ),
     kRuns,
   );
   fc.assert(
@@ -60,8 +79,17 @@ test('Ethernet: Repr round trip; parse(bytes) emits the same bytes; check matche
 });
 
 test('802.1Q: Repr round trip, push/pop round trip, check needs 18 bytes only when tagged', () => {
-  const tag = fc.record({ pcp: fc.integer({ min: 0, max: 7 }), dei: fc.boolean(), vid: fc.integer({ min: 0, max: 4095 }), ethertype: u16, payload });
-  fc.assert(fc.property(tag, fc.nat(9), (r, lead) => roundTrip(r, vlan.bufferLen, vlan.emit, vlan.parse, lead)), kRuns);
+  const tag = fc.record({
+    pcp: fc.integer({ min: 0, max: 7 }),
+    dei: fc.boolean(),
+    vid: fc.integer({ min: 0, max: 4095 }),
+    ethertype: u16,
+    payload,
+  });
+  fc.assert(
+    fc.property(tag, fc.nat(9), (r, lead) => roundTrip(r, vlan.bufferLen, vlan.emit, vlan.parse, lead)),
+    kRuns,
+  );
   fc.assert(
     fc.property(fc.uint8Array({ minLength: 14, maxLength: 80 }), u16, fc.nat(8), (frame, tci, head) => {
       const buf = new Uint8Array(head + 4 + frame.length);
@@ -90,7 +118,10 @@ test('802.1Q: Repr round trip, push/pop round trip, check needs 18 bytes only wh
 
 test('ARP: Repr round trip', () => {
   const r = fc.record({ operation: u16, senderMac: mac, senderIp: ip4, targetMac: mac, targetIp: ip4 });
-  fc.assert(fc.property(r, fc.nat(9), (x, lead) => roundTrip(x, arp.bufferLen, arp.emit, arp.parse, lead)), kRuns);
+  fc.assert(
+    fc.property(r, fc.nat(9), (x, lead) => roundTrip(x, arp.bufferLen, arp.emit, arp.parse, lead)),
+    kRuns,
+  );
 });
 
 const ipv4Repr = fc.record({
@@ -127,46 +158,88 @@ test('IPv4: Repr round trip, header checksum verifies, check rejects every trunc
 
 test('IPv6: Repr round trip', () => {
   const r = fc
-    .record({ trafficClass: u8, flowLabel: fc.integer({ min: 0, max: 0xfffff }), nextHeader: u8, hopLimit: u8, src: ip6, dst: ip6, payload })
+    .record({
+      trafficClass: u8,
+      flowLabel: fc.integer({ min: 0, max: 0xfffff }),
+      nextHeader: u8,
+      hopLimit: u8,
+      src: ip6,
+      dst: ip6,
+      payload,
+    })
     .filter((x) => !(x.nextHeader === 0 && x.payload.length === 0)); // an empty hop-by-hop datagram reads as a jumbogram: rejected
-  fc.assert(fc.property(r, fc.nat(9), (x, lead) => roundTrip(x, ipv6.bufferLen, ipv6.emit, ipv6.parse, lead)), kRuns);
+  fc.assert(
+    fc.property(r, fc.nat(9), (x, lead) => roundTrip(x, ipv6.bufferLen, ipv6.emit, ipv6.parse, lead)),
+    kRuns,
+  );
 });
 
 test('ICMP, ICMPv6, TCP, UDP: Repr round trips (with and without pseudo-header checksums)', () => {
   const icmpR = fc.record({ type: u8, code: u8, rest: u32, payload });
-  fc.assert(fc.property(icmpR, fc.nat(9), (x, lead) => roundTrip(x, icmp.bufferLen, icmp.emit, icmp.parse, lead)), kRuns);
+  fc.assert(
+    fc.property(icmpR, fc.nat(9), (x, lead) => roundTrip(x, icmp.bufferLen, icmp.emit, icmp.parse, lead)),
+    kRuns,
+  );
   fc.assert(
     fc.property(icmpR, ip6, ip6, (x, src, dst) => {
       roundTrip(x, icmpv6.bufferLen, (r, b, o) => icmpv6.emit(r, b, o, { src, dst }), icmpv6.parse, 0);
     }),
     kRuns,
   );
-  const tcpR = fc.record({ srcPort: u16, dstPort: u16, seq: u32, ack: u32, flags: u8, window: u16, urgent: u16, options: words(10), payload });
-  fc.assert(fc.property(tcpR, ip4, ip4, (x, src, dst) => roundTrip(x, tcp.bufferLen, (r, b, o) => tcp.emit(r, b, o, { src, dst }), tcp.parse, 1)), kRuns);
+  const tcpR = fc.record({
+    srcPort: u16,
+    dstPort: u16,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    window: u16,
+    urgent: u16,
+    options: words(10),
+    payload,
+  });
+  fc.assert(
+    fc.property(tcpR, ip4, ip4, (x, src, dst) =>
+      roundTrip(x, tcp.bufferLen, (r, b, o) => tcp.emit(r, b, o, { src, dst }), tcp.parse, 1),
+    ),
+    kRuns,
+  );
   const udpR = fc.record({ srcPort: u16, dstPort: u16, payload });
-  fc.assert(fc.property(udpR, fc.nat(9), (x, lead) => roundTrip(x, udp.bufferLen, udp.emit, udp.parse, lead)), kRuns);
+  fc.assert(
+    fc.property(udpR, fc.nat(9), (x, lead) => roundTrip(x, udp.bufferLen, udp.emit, udp.parse, lead)),
+    kRuns,
+  );
 });
 
 test('checksums of random payloads verify in whole frames, and a flipped payload bit is caught', () => {
   const spec4 = { srcMac: '02:00:00:00:00:01', dstMac: '02:00:00:00:00:02' };
   fc.assert(
-    fc.property(ip4, ip4, ip6, ip6, u16, u16, fc.uint8Array({ minLength: 1, maxLength: 400 }), fc.nat(), (a4, b4, a6, b6, sp, dp, data, bit) => {
-      const frames = [
-        [buildTcp4({ ...spec4, srcIp: a4, dstIp: b4, srcPort: sp, dstPort: dp, payload: data }), 20, 6],
-        [buildUdp4({ ...spec4, srcIp: a4, dstIp: b4, srcPort: sp, dstPort: dp, payload: data }), 20, 17],
-        [buildUdp6({ ...spec4, srcIp: a6, dstIp: b6, srcPort: sp, dstPort: dp, payload: data }), 40, 17],
-      ] as const;
-      for (const [f, ipLen, proto] of frames) {
-        const l4 = 14 + ipLen;
-        const len = f.length - l4;
-        assert.ok(verifyL4(f, 14, l4, len, proto));
-        const at = f.length - data.length + ((bit >> 3) % data.length);
-        f[at]! ^= 1 << (bit & 7);
-        assert.ok(!verifyL4(f, 14, l4, len, proto));
-        assert.ok(fillL4Checksum(f, 14, l4, len, proto));
-        assert.ok(verifyL4(f, 14, l4, len, proto));
-      }
-    }),
+    fc.property(
+      ip4,
+      ip4,
+      ip6,
+      ip6,
+      u16,
+      u16,
+      fc.uint8Array({ minLength: 1, maxLength: 400 }),
+      fc.nat(),
+      (a4, b4, a6, b6, sp, dp, data, bit) => {
+        const frames = [
+          [buildTcp4({ ...spec4, srcIp: a4, dstIp: b4, srcPort: sp, dstPort: dp, payload: data }), 20, 6],
+          [buildUdp4({ ...spec4, srcIp: a4, dstIp: b4, srcPort: sp, dstPort: dp, payload: data }), 20, 17],
+          [buildUdp6({ ...spec4, srcIp: a6, dstIp: b6, srcPort: sp, dstPort: dp, payload: data }), 40, 17],
+        ] as const;
+        for (const [f, ipLen, proto] of frames) {
+          const l4 = 14 + ipLen;
+          const len = f.length - l4;
+          assert.ok(verifyL4(f, 14, l4, len, proto));
+          const at = f.length - data.length + ((bit >> 3) % data.length);
+          f[at]! ^= 1 << (bit & 7);
+          assert.ok(!verifyL4(f, 14, l4, len, proto));
+          assert.ok(fillL4Checksum(f, 14, l4, len, proto));
+          assert.ok(verifyL4(f, 14, l4, len, proto));
+        }
+      },
+    ),
     kRuns,
   );
 });
@@ -224,6 +297,12 @@ test('address text: IPv6 output equals the WHATWG URL serializer; IPv4 and MAC r
     }),
     kRuns,
   );
-  fc.assert(fc.property(fc.ipV4(), (t) => assert.equal(formatIpv4(parseIpv4(t)), t)), kRuns);
-  fc.assert(fc.property(fc.uint8Array({ minLength: 6, maxLength: 6 }), (b) => assert.deepEqual(parseMac(formatMac(b)), b)), kRuns);
+  fc.assert(
+    fc.property(fc.ipV4(), (t) => assert.equal(formatIpv4(parseIpv4(t)), t)),
+    kRuns,
+  );
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 6, maxLength: 6 }), (b) => assert.deepEqual(parseMac(formatMac(b)), b)),
+    kRuns,
+  );
 });

@@ -29,7 +29,17 @@ test('golden SYN and RST: emit with the pseudo-header gives the real checksums (
   const r = tcp.parse(syn);
   assert.deepEqual(
     { ...r, payload: r.payload.length },
-    { srcPort: 44864, dstPort: 80, seq: 4231538102, ack: 0, flags: 2, window: 64240, urgent: 0, options: fromHex(g.capTcpSynOptions), payload: 0 },
+    {
+      srcPort: 44864,
+      dstPort: 80,
+      seq: 4231538102,
+      ack: 0,
+      flags: 2,
+      window: 64240,
+      urgent: 0,
+      options: fromHex(g.capTcpSynOptions),
+      payload: 0,
+    },
   );
   const out = new Uint8Array(tcp.bufferLen(r));
   tcp.emit(r, out, 0, ph);
@@ -60,7 +70,16 @@ test('buildTcp4 reproduces the captured SYN with its full checksum', () => {
     options: fromHex(g.capTcpSynOptions),
   });
   assert.deepEqual(built, fromHex(g.capTcpSyn));
-  const six = buildTcp6({ srcMac: '02:00:00:00:00:01', dstMac: '02:00:00:00:00:02', srcIp: '2001:db8::1', dstIp: '2001:db8::2', srcPort: 1, dstPort: 2, flags: TcpFlag.psh | TcpFlag.ack, payload: new Uint8Array([1, 2, 3]) });
+  const six = buildTcp6({
+    srcMac: '02:00:00:00:00:01',
+    dstMac: '02:00:00:00:00:02',
+    srcIp: '2001:db8::1',
+    dstIp: '2001:db8::2',
+    srcPort: 1,
+    dstPort: 2,
+    flags: TcpFlag.psh | TcpFlag.ack,
+    payload: new Uint8Array([1, 2, 3]),
+  });
   assert.ok(verifyL4(six, 14, 54, six.length - 54, 6));
 });
 

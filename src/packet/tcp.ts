@@ -145,7 +145,8 @@ export function bufferLen(repr: TcpRepr): number {
 /** Write the segment at `off`; with `ip` the checksum is filled in, without it left 0. Returns bytes written. */
 export function emit(repr: TcpRepr, bytes: Uint8Array, off: number, ip?: PseudoHeader): number {
   const optLen = repr.options.length;
-  if (optLen % 4 !== 0 || optLen > kMaxOptions) throw new Error(`TCP emit: options must be a multiple of 4 bytes, at most 40; got ${optLen}`);
+  if (optLen % 4 !== 0 || optLen > kMaxOptions)
+    throw new Error(`TCP emit: options must be a multiple of 4 bytes, at most 40; got ${optLen}`);
   const n = bufferLen(repr);
   if (off + n > bytes.length) throw new Error(`TCP emit: ${n} bytes do not fit at ${off} in ${bytes.length}`);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -160,6 +161,7 @@ export function emit(repr: TcpRepr, bytes: Uint8Array, off: number, ip?: PseudoH
   v.setUint16(off + field.urgent, repr.urgent);
   bytes.set(repr.options, off + field.options);
   bytes.set(repr.payload, off + field.headerLen + optLen);
-  if (ip) v.setUint16(off + field.checksum, finish(onesSum(bytes, off, n, pseudoSumText(ip.src, ip.dst, kProtoTcp, n))));
+  if (ip)
+    v.setUint16(off + field.checksum, finish(onesSum(bytes, off, n, pseudoSumText(ip.src, ip.dst, kProtoTcp, n))));
   return n;
 }

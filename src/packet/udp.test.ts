@@ -38,7 +38,14 @@ test('buildUdp4 reproduces the captured datagram with a full checksum; buildUdp6
     payload: new TextEncoder().encode('hello'),
   });
   assert.deepEqual(built, fromHex(g.capUdp));
-  const six = buildUdp6({ srcMac: '02:00:00:00:00:01', dstMac: '02:00:00:00:00:02', srcIp: 'fe80::1', dstIp: 'ff02::1:2', srcPort: 546, dstPort: 547 });
+  const six = buildUdp6({
+    srcMac: '02:00:00:00:00:01',
+    dstMac: '02:00:00:00:00:02',
+    srcIp: 'fe80::1',
+    dstIp: 'ff02::1:2',
+    srcPort: 546,
+    dstPort: 547,
+  });
   assert.equal(six.length, 14 + 40 + 8);
   assert.ok(verifyL4(six, 14, 54, 8, 17));
   assert.notEqual(udp.checksum(new DataView(six.buffer), 54), 0);

@@ -107,6 +107,10 @@ export function emit(repr: UdpRepr, bytes: Uint8Array, off: number, ip?: PseudoH
   v.setUint16(off + field.length, n);
   v.setUint16(off + field.checksum, 0);
   bytes.set(repr.payload, off + field.headerLen);
-  if (ip) v.setUint16(off + field.checksum, finish(onesSum(bytes, off, n, pseudoSumText(ip.src, ip.dst, kProtoUdp, n))) || 0xffff);
+  if (ip)
+    v.setUint16(
+      off + field.checksum,
+      finish(onesSum(bytes, off, n, pseudoSumText(ip.src, ip.dst, kProtoUdp, n))) || 0xffff,
+    );
   return n;
 }

@@ -79,7 +79,10 @@ test('VlanRepr: parse the Ethernet payload of a tagged frame and emit it back', 
   const f = fromHex(g.taggedArpRequest);
   const e = eth.parse(f);
   const t = vlan.parse(e.payload);
-  assert.deepEqual({ ...t, payload: t.payload.length }, { pcp: 5, dei: false, vid: 10, ethertype: 0x0806, payload: 28 });
+  assert.deepEqual(
+    { ...t, payload: t.payload.length },
+    { pcp: 5, dei: false, vid: 10, ethertype: 0x0806, payload: 28 },
+  );
   const out = new Uint8Array(vlan.bufferLen(t));
   vlan.emit(t, out, 0);
   assert.deepEqual(out, e.payload);
@@ -89,7 +92,13 @@ test('VlanRepr: parse the Ethernet payload of a tagged frame and emit it back', 
 
 test('buildEthernet with vlan {vid 10, pcp 5} equals the golden tagged frame; parseFrame inverts it', () => {
   const arp = fromHex(g.capArpRequest);
-  const built = buildEthernet({ dst: 'ff:ff:ff:ff:ff:ff', src: '52:54:00:12:34:56', vlan: { vid: 10, pcp: 5 }, ethertype: 0x0806, payload: arp.subarray(14) });
+  const built = buildEthernet({
+    dst: 'ff:ff:ff:ff:ff:ff',
+    src: '52:54:00:12:34:56',
+    vlan: { vid: 10, pcp: 5 },
+    ethertype: 0x0806,
+    payload: arp.subarray(14),
+  });
   assert.deepEqual(built, fromHex(g.taggedArpRequest));
   const p = parseFrame(built);
   assert.deepEqual(p.vlan, { vid: 10, pcp: 5, dei: false });

@@ -12,20 +12,59 @@ import { rssHash, kNoHash } from '../queues/rss.js';
 import { FlowKey } from '../policy/flow-key.js';
 import { buildEthernet, buildTcp6, buildUdp4 } from './frame.js';
 import * as vlan from './vlan.js';
-import { family, kFamBad, kFamIpv4, kFamIpv6, kFamNone, kFragFirst, kFragLater, kInnerTag, protocol, shiftL2, walk, walked } from './walk.js';
+import {
+  family,
+  kFamBad,
+  kFamIpv4,
+  kFamIpv6,
+  kFamNone,
+  kFragFirst,
+  kFragLater,
+  kInnerTag,
+  protocol,
+  shiftL2,
+  walk,
+  walked,
+} from './walk.js';
 
 const A = '02:00:00:00:00:0a';
 const B = '02:00:00:00:00:0b';
 const udp4 = (opts: { vid?: number; payload?: number } = {}) =>
-  buildUdp4({ srcMac: A, dstMac: B, srcIp: '10.0.0.1', dstIp: '10.0.0.2', srcPort: 1000, dstPort: 53, payload: new Uint8Array(opts.payload ?? 20), ...(opts.vid === undefined ? {} : { vlan: { vid: opts.vid } }) });
+  buildUdp4({
+    srcMac: A,
+    dstMac: B,
+    srcIp: '10.0.0.1',
+    dstIp: '10.0.0.2',
+    srcPort: 1000,
+    dstPort: 53,
+    payload: new Uint8Array(opts.payload ?? 20),
+    ...(opts.vid === undefined ? {} : { vlan: { vid: opts.vid } }),
+  });
 const tcp6 = (vid?: number) =>
-  buildTcp6({ srcMac: A, dstMac: B, srcIp: 'fd00::1', dstIp: 'fd00::2', srcPort: 1000, dstPort: 80, ...(vid === undefined ? {} : { vlan: { vid } }) });
+  buildTcp6({
+    srcMac: A,
+    dstMac: B,
+    srcIp: 'fd00::1',
+    dstIp: 'fd00::2',
+    srcPort: 1000,
+    dstPort: 80,
+    ...(vid === undefined ? {} : { vlan: { vid } }),
+  });
 
-function record(pool: PacketPool, f: Uint8Array): { fam: number; proto: number; l3: number; l4: number; flags: number } {
+function record(
+  pool: PacketPool,
+  f: Uint8Array,
+): { fam: number; proto: number; l3: number; l4: number; flags: number } {
   const s = pool.load(f);
   const h = walk(pool, s);
   assert.ok(h > 0 && h < 1 << 16, `hdr ${h} is a small integer (never a heap number per frame)`);
-  const out = { fam: family(h), proto: protocol(h), l3: pool.meta32[(s << Meta.shift) + Meta.l3], l4: pool.meta32[(s << Meta.shift) + Meta.l4], flags: h & (kFragFirst | kFragLater | kInnerTag) };
+  const out = {
+    fam: family(h),
+    proto: protocol(h),
+    l3: pool.meta32[(s << Meta.shift) + Meta.l3],
+    l4: pool.meta32[(s << Meta.shift) + Meta.l4],
+    flags: h & (kFragFirst | kFragLater | kInnerTag),
+  };
   pool.free(s);
   return out;
 }
@@ -46,17 +85,42 @@ test('golden records: IPv4/UDP, tagged IPv6/TCP, fragments, bad headers, non-IP,
   const bad = udp4();
   bad[14 + 3] = 0xff; // total length beyond the frame
   assert.equal(record(pool, bad).fam, kFamBad);
-  assert.deepEqual(record(pool, buildEthernet({ src: A, dst: B, ethertype: 0x0806, payload: new Uint8Array(28) })), { fam: kFamNone, proto: 0, l3: 14, l4: 0, flags: 0 });
+  assert.deepEqual(record(pool, buildEthernet({ src: A, dst: B, ethertype: 0x0806, payload: new Uint8Array(28) })), {
+    fam: kFamNone,
+    proto: 0,
+    l3: 14,
+    l4: 0,
+    flags: 0,
+  });
   assert.deepEqual(record(pool, udp4().subarray(0, 13)), { fam: kFamNone, proto: 0, l3: 0, l4: 0, flags: 0 });
-  assert.deepEqual(record(pool, udp4({ vid: 5 }).subarray(0, 16)), { fam: kFamBad, proto: 0, l3: 0, l4: 0, flags: 0 }, 'a tag cut short');
-  const qinq = buildEthernet({ src: A, dst: B, ethertype: 0x8100, payload: new Uint8Array([0, 5, 0x08, 0x00, ...udp4().subarray(14)]), vlan: { vid: 9 } });
-  assert.deepEqual(record(pool, qinq), { fam: kFamNone, proto: 0, l3: 18, l4: 0, flags: kInnerTag }, 'one tag is skipped, not two');
+  assert.deepEqual(
+    record(pool, udp4({ vid: 5 }).subarray(0, 16)),
+    { fam: kFamBad, proto: 0, l3: 0, l4: 0, flags: 0 },
+    'a tag cut short',
+  );
+  const qinq = buildEthernet({
+    src: A,
+    dst: B,
+    ethertype: 0x8100,
+    payload: new Uint8Array([0, 5, 0x08, 0x00, ...udp4().subarray(14)]),
+    vlan: { vid: 9 },
+  });
+  assert.deepEqual(
+    record(pool, qinq),
+    { fam: kFamNone, proto: 0, l3: 18, l4: 0, flags: kInnerTag },
+    'one tag is skipped, not two',
+  );
 });
 
 test('property: a record shifted across a tag strip or insert equals a fresh walk of the new bytes', () => {
   const pool = new PacketPool({ slots: 64, slotSize: 2048 });
   const frames = fc.oneof(
-    fc.record({ vid: fc.option(fc.integer({ min: 1, max: 4094 }), { nil: undefined }), payload: fc.integer({ min: 0, max: 40 }) }).map((o) => udp4(o)),
+    fc
+      .record({
+        vid: fc.option(fc.integer({ min: 1, max: 4094 }), { nil: undefined }),
+        payload: fc.integer({ min: 0, max: 40 }),
+      })
+      .map((o) => udp4(o)),
     fc.option(fc.integer({ min: 1, max: 4094 }), { nil: undefined }).map((v) => tcp6(v)),
     fc.uint8Array({ minLength: 14, maxLength: 80 }),
   );
@@ -78,9 +142,14 @@ test('property: a record shifted across a tag strip or insert equals a fresh wal
         pool.meta32[(s << Meta.shift) + Meta.len] += 4;
         shiftL2(pool, s, 4);
       }
-      const kept = [pool.meta32[(s << Meta.shift) + Meta.hdr], pool.meta32[(s << Meta.shift) + Meta.l3], pool.meta32[(s << Meta.shift) + Meta.l4]];
+      const kept = [
+        pool.meta32[(s << Meta.shift) + Meta.hdr],
+        pool.meta32[(s << Meta.shift) + Meta.l3],
+        pool.meta32[(s << Meta.shift) + Meta.l4],
+      ];
       const h = walk(pool, s);
-      if (kept[0] !== 0) assert.deepEqual(kept, [h, pool.meta32[(s << Meta.shift) + Meta.l3], pool.meta32[(s << Meta.shift) + Meta.l4]]);
+      if (kept[0] !== 0)
+        assert.deepEqual(kept, [h, pool.meta32[(s << Meta.shift) + Meta.l3], pool.meta32[(s << Meta.shift) + Meta.l4]]);
       pool.free(s);
     }),
     { numRuns: 2000 },

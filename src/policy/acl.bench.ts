@@ -29,7 +29,14 @@ const acls = new PortAcls(pool, counters, clock);
 const batch = new Batch();
 for (let i = 0; i < kMaxBatch; i++) {
   const s = pool.load(
-    buildTcp4({ srcMac: '52:54:00:00:00:01', dstMac: '52:54:00:00:00:02', srcIp: '10.0.0.1', dstIp: `10.1.${i}.2`, srcPort: 40000 + i, dstPort: 443 }),
+    buildTcp4({
+      srcMac: '52:54:00:00:00:01',
+      dstMac: '52:54:00:00:00:02',
+      srcIp: '10.0.0.1',
+      dstIp: `10.1.${i}.2`,
+      srcPort: 40000 + i,
+      dstPort: 443,
+    }),
     kPort,
   );
   batch.slots[batch.count++] = s;
@@ -39,20 +46,26 @@ for (let i = 0; i < kMaxBatch; i++) {
 const basic25: AclRule[] = [];
 for (let i = 0; i < 8; i++) basic25.push({ action: 'deny', direction: 'both', remoteIp: `192.168.${i}.0/24` });
 for (let i = 0; i < 8; i++) basic25.push({ action: 'deny', direction: 'both', remoteIp: `2001:db8:${i}::/48` });
-for (let i = 0; i < 4; i++) basic25.push({ action: 'deny', direction: 'both', localIp: `172.16.${i}.1`, remoteIp: '10.0.0.0/8' });
+for (let i = 0; i < 4; i++)
+  basic25.push({ action: 'deny', direction: 'both', localIp: `172.16.${i}.1`, remoteIp: '10.0.0.0/8' });
 for (let i = 0; i < 4; i++) basic25.push({ action: 'deny', direction: 'both', remoteMac: `02:00:00:00:00:0${i}` });
 basic25.push({ action: 'allow', direction: 'both', remoteIp: 'any' });
 
 // 24 extended rules that miss (other ports, protocols, prefixes), then a low-weight allow-all (the match).
 const ext25: ExtAclRule[] = [];
-for (let i = 0; i < 12; i++) ext25.push({ action: 'deny', direction: 'both', weight: 100 - i, protocol: 'tcp', remotePort: `${1000 + i}` });
+for (let i = 0; i < 12; i++)
+  ext25.push({ action: 'deny', direction: 'both', weight: 100 - i, protocol: 'tcp', remotePort: `${1000 + i}` });
 for (let i = 0; i < 6; i++) ext25.push({ action: 'deny', direction: 'both', weight: 80 - i, protocol: 'udp' });
-for (let i = 0; i < 6; i++) ext25.push({ action: 'deny', direction: 'both', weight: 70 - i, remoteIp: `192.168.${i}.0/24`, localPort: '1-1023' });
+for (let i = 0; i < 6; i++)
+  ext25.push({ action: 'deny', direction: 'both', weight: 70 - i, remoteIp: `192.168.${i}.0/24`, localPort: '1-1023' });
 ext25.push({ action: 'allow', direction: 'both', weight: 1 });
 
 // Stateful: one stateful allow for the traffic at the top, 24 misses, deny-all inbound.
-const stateful25: ExtAclRule[] = [{ action: 'allow', direction: 'outbound', weight: 200, protocol: 'tcp', remotePort: '443', stateful: true }];
-for (let i = 0; i < 23; i++) stateful25.push({ action: 'deny', direction: 'both', weight: 100 - i, protocol: 'tcp', remotePort: `${1000 + i}` });
+const stateful25: ExtAclRule[] = [
+  { action: 'allow', direction: 'outbound', weight: 200, protocol: 'tcp', remotePort: '443', stateful: true },
+];
+for (let i = 0; i < 23; i++)
+  stateful25.push({ action: 'deny', direction: 'both', weight: 100 - i, protocol: 'tcp', remotePort: `${1000 + i}` });
 stateful25.push({ action: 'deny', direction: 'inbound', weight: 1 });
 
 function ingressRound(): void {

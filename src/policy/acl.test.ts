@@ -28,10 +28,26 @@ function ev(t: AclTable, dir: number, frame: Uint8Array): number {
 
 /** An outbound frame (the VM at `local` sends to `remote`) and the inbound one (remote sends to the VM). */
 function out4(local: string, remote: string, extra = 0): Uint8Array {
-  return buildUdp4({ srcMac: vmMac, dstMac: peerMac, srcIp: local, dstIp: remote, srcPort: 1000, dstPort: 2000, payload: new Uint8Array(extra) });
+  return buildUdp4({
+    srcMac: vmMac,
+    dstMac: peerMac,
+    srcIp: local,
+    dstIp: remote,
+    srcPort: 1000,
+    dstPort: 2000,
+    payload: new Uint8Array(extra),
+  });
 }
 function in4(local: string, remote: string, extra = 0): Uint8Array {
-  return buildUdp4({ srcMac: peerMac, dstMac: vmMac, srcIp: remote, dstIp: local, srcPort: 2000, dstPort: 1000, payload: new Uint8Array(extra) });
+  return buildUdp4({
+    srcMac: peerMac,
+    dstMac: vmMac,
+    srcIp: remote,
+    dstIp: local,
+    srcPort: 2000,
+    dstPort: 1000,
+    payload: new Uint8Array(extra),
+  });
 }
 function out6(local: string, remote: string): Uint8Array {
   return buildUdp6({ srcMac: vmMac, dstMac: peerMac, srcIp: local, dstIp: remote, srcPort: 1000, dstPort: 2000 });
@@ -74,7 +90,10 @@ test("'any' matches every IPv4 and IPv6 frame, not ARP", () => {
   assert.equal(ev(t, kDirOut, out6('2001:db8::1', '2001:4860::8888')), DENY);
   assert.equal(ev(t, kDirIn, in6('2001:db8::1', '2001:4860::8888')), DENY);
   assert.equal(ev(t, kDirOut, arp), ALLOW);
-  assert.equal(ev(compileAcls([{ action: 'deny', direction: 'both', localIp: 'ANY' }]), kDirOut, out4('1.1.1.1', '2.2.2.2')), DENY);
+  assert.equal(
+    ev(compileAcls([{ action: 'deny', direction: 'both', localIp: 'ANY' }]), kDirOut, out4('1.1.1.1', '2.2.2.2')),
+    DENY,
+  );
 });
 
 test('IPv6 prefixes: /64, /128, ::/0, a prefix ending inside a word', () => {
@@ -103,7 +122,14 @@ test('MAC rules: local = source of outbound, destination of inbound; remote the 
   assert.equal(ev(local, kDirOut, out4('10.0.0.1', '10.0.0.2')), DENY);
   assert.equal(ev(local, kDirOut, arp), DENY);
   assert.equal(ev(local, kDirIn, in4('10.0.0.1', '10.0.0.2')), DENY);
-  const other = buildUdp4({ srcMac: '52:54:00:00:00:09', dstMac: peerMac, srcIp: '10.0.0.1', dstIp: '10.0.0.2', srcPort: 1, dstPort: 2 });
+  const other = buildUdp4({
+    srcMac: '52:54:00:00:00:09',
+    dstMac: peerMac,
+    srcIp: '10.0.0.1',
+    dstIp: '10.0.0.2',
+    srcPort: 1,
+    dstPort: 2,
+  });
   assert.equal(ev(local, kDirOut, other), ALLOW);
   const remote = compileAcls([{ action: 'deny', direction: 'both', remoteMac: '52-54-00-00-00-02' }]);
   assert.equal(ev(remote, kDirOut, out4('10.0.0.1', '10.0.0.2')), DENY, 'outbound: remote = destination MAC');
@@ -202,7 +228,14 @@ test('hit counters: the deciding allow/deny rule counts frames and bytes; a both
   assert.equal(ev(t, kDirOut, c), DENY);
   assert.equal(ev(t, kDirOut, out4('10.9.0.1', '10.1.0.1')), ALLOW);
   assert.equal(ev(t, kDirOut, out4('10.9.0.1', '11.1.0.1')), ALLOW, 'no match: counted nowhere');
-  assert.deepEqual(Array.from(t.hits), [2, a.length + b.length, 2, 2 * c.length, 1, out4('10.9.0.1', '10.1.0.1').length]);
+  assert.deepEqual(Array.from(t.hits), [
+    2,
+    a.length + b.length,
+    2,
+    2 * c.length,
+    1,
+    out4('10.9.0.1', '10.1.0.1').length,
+  ]);
 });
 
 test('meter: the most specific matching meter rule counts frames and bytes exactly, whatever allow/deny decides', () => {

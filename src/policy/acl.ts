@@ -49,7 +49,8 @@ function maskWord(bits: number): number {
 
 /** 'any', an IPv4/IPv6 address (host prefix) or prefix 'addr/n' -> a selector. Throws a clear Error. */
 export function parseIpSelector(text: unknown, what: string): Selector {
-  if (typeof text !== 'string') throw new Error(`${what}: expected an IP prefix string or 'any', got ${JSON.stringify(text)}`);
+  if (typeof text !== 'string')
+    throw new Error(`${what}: expected an IP prefix string or 'any', got ${JSON.stringify(text)}`);
   const t = text.trim();
   if (t.toLowerCase() === 'any') return { type: kSelAnyIp, words: [0, 0, 0, 0], masks: [0, 0, 0, 0], bits: 0 };
   const slash = t.indexOf('/');
@@ -59,14 +60,16 @@ export function parseIpSelector(text: unknown, what: string): Selector {
   let bits = max;
   if (slash >= 0) {
     const p = t.slice(slash + 1);
-    if (!/^\d{1,3}$/.test(p) || Number(p) > max) throw new Error(`${what}: invalid prefix '${t}': the length after '/' must be 0..${max}`);
+    if (!/^\d{1,3}$/.test(p) || Number(p) > max)
+      throw new Error(`${what}: invalid prefix '${t}': the length after '/' must be 0..${max}`);
     bits = Number(p);
   }
   const words = [0, 0, 0, 0];
   try {
     if (v6) {
       const b = parseIpv6(addr);
-      for (let i = 0; i < 4; i++) words[i] = ((b[4 * i]! << 24) | (b[4 * i + 1]! << 16) | (b[4 * i + 2]! << 8) | b[4 * i + 3]!) | 0;
+      for (let i = 0; i < 4; i++)
+        words[i] = (b[4 * i]! << 24) | (b[4 * i + 1]! << 16) | (b[4 * i + 2]! << 8) | b[4 * i + 3]! | 0;
     } else {
       words[0] = parseIpv4(addr) | 0;
     }
@@ -217,7 +220,8 @@ function directionBits(d: unknown, what: string): number {
 export function ruleIds(rules: ReadonlyArray<{ id?: number }>, what: string): number[] {
   return rules.map((r, i) => {
     if (r.id === undefined) return i + 1;
-    if (!Number.isInteger(r.id) || r.id < 0) throw new Error(`${what} ${i + 1}: id must be a non-negative integer, got ${JSON.stringify(r.id)}`);
+    if (!Number.isInteger(r.id) || r.id < 0)
+      throw new Error(`${what} ${i + 1}: id must be a non-negative integer, got ${JSON.stringify(r.id)}`);
     return r.id;
   });
 }
@@ -239,10 +243,28 @@ export const kCacheBits = 8;
 
 /** Cache slot of a key vector: a mix of the words that vary most. */
 function cacheIndex(v: Int32Array, shift: number): number {
-  return mix(shift, v[kf.family]!, v[kf.src]! ^ v[kf.src + 3]!, v[kf.dst]! ^ v[kf.dst + 3]!, v[kf.srcMacHi]!, v[kf.srcMacLo]!, v[kf.dstMacHi]!, v[kf.dstMacLo]!);
+  return mix(
+    shift,
+    v[kf.family]!,
+    v[kf.src]! ^ v[kf.src + 3]!,
+    v[kf.dst]! ^ v[kf.dst + 3]!,
+    v[kf.srcMacHi]!,
+    v[kf.srcMacLo]!,
+    v[kf.dstMacHi]!,
+    v[kf.dstMacLo]!,
+  );
 }
 
-function mix(shift: number, fam: number, src: number, dst: number, smh: number, sml: number, dmh: number, dml: number): number {
+function mix(
+  shift: number,
+  fam: number,
+  src: number,
+  dst: number,
+  smh: number,
+  sml: number,
+  dmh: number,
+  dml: number,
+): number {
   let h = fam ^ Math.imul(src, 0x9e3779b1) ^ Math.imul(dst, 0x85ebca6b);
   h ^= Math.imul(sml ^ dmh, 0xc2b2ae35) ^ dml ^ (smh << 16);
   h ^= h >>> 15;
@@ -268,7 +290,8 @@ export class AclTable {
 
   constructor(ids: number[], decide: CompiledRule[][], meter: CompiledRule[][], cacheBits: number) {
     this.ids = ids;
-    if (!Number.isInteger(cacheBits) || cacheBits < 1 || cacheBits > 16) throw new RangeError(`cacheBits must be an integer from 1 to 16, got ${cacheBits}`);
+    if (!Number.isInteger(cacheBits) || cacheBits < 1 || cacheBits > 16)
+      throw new RangeError(`cacheBits must be an integer from 1 to 16, got ${cacheBits}`);
     this.entries = 1 << cacheBits;
     this.shift = 32 - cacheBits;
     this.cache = new Int32Array(2 * this.entries * kEntry);
@@ -403,11 +426,20 @@ export class AclTable {
     const sml = eth.srcLo32(view, start) | 0;
     // an IPv4 or non-IP key: inner IPv6 words are kSignFlip on both sides, so 7 words decide
     const c = this.cache;
-    const b = (dir * this.entries + mix(this.shift, famKey, src ^ kSignFlip, dst ^ kSignFlip, smh, sml, dmh, dml)) * kEntry;
-    if (c[b] !== famKey + 1 || c[b + 1] !== src || c[b + 2] !== dst || c[b + 4] !== sml || c[b + 6] !== dml || c[b + 3] !== smh || c[b + 5] !== dmh) return -1;
+    const b =
+      (dir * this.entries + mix(this.shift, famKey, src ^ kSignFlip, dst ^ kSignFlip, smh, sml, dmh, dml)) * kEntry;
+    if (
+      c[b] !== famKey + 1 ||
+      c[b + 1] !== src ||
+      c[b + 2] !== dst ||
+      c[b + 4] !== sml ||
+      c[b + 6] !== dml ||
+      c[b + 3] !== smh ||
+      c[b + 5] !== dmh
+    )
+      return -1;
     return this.answer(b, bytes);
   }
-
 }
 
 /** Compile a port's AclRule[] (control path: allocates, throws a clear Error on bad input). */
@@ -418,11 +450,15 @@ export function compileAcls(rules: readonly AclRule[], cacheBits = kCacheBits): 
   const compiled: CompiledRule[] = rules.map((r, i) => {
     const what = `acl ${ids[i]}`;
     if (r === null || typeof r !== 'object') throw new Error(`${what}: expected a rule object`);
-    const action = r.action === 'allow' ? kActAllow : r.action === 'deny' ? kActDeny : r.action === 'meter' ? kActMeter : -1;
-    if (action < 0) throw new Error(`${what}: action must be 'allow', 'deny' or 'meter', got ${JSON.stringify(r.action)}`);
+    const action =
+      r.action === 'allow' ? kActAllow : r.action === 'deny' ? kActDeny : r.action === 'meter' ? kActMeter : -1;
+    if (action < 0)
+      throw new Error(`${what}: action must be 'allow', 'deny' or 'meter', got ${JSON.stringify(r.action)}`);
     const dirs = directionBits(r.direction, what);
-    if (r.localMac !== undefined && r.localIp !== undefined) throw new Error(`${what}: give localMac or localIp, not both`);
-    if (r.remoteMac !== undefined && r.remoteIp !== undefined) throw new Error(`${what}: give remoteMac or remoteIp, not both`);
+    if (r.localMac !== undefined && r.localIp !== undefined)
+      throw new Error(`${what}: give localMac or localIp, not both`);
+    if (r.remoteMac !== undefined && r.remoteIp !== undefined)
+      throw new Error(`${what}: give remoteMac or remoteIp, not both`);
     const local =
       r.localMac !== undefined
         ? parseMacSelector(r.localMac, `${what} localMac`)
@@ -439,12 +475,18 @@ export function compileAcls(rules: readonly AclRule[], cacheBits = kCacheBits): 
       throw new Error(`${what}: needs an address (localMac, remoteMac, localIp or remoteIp; 'any' for every IP frame)`);
     const lf = selectorFamily(local);
     const rf = selectorFamily(remote);
-    if (lf !== 0 && rf !== 0 && lf !== rf) throw new Error(`${what}: localIp and remoteIp are of different IP versions (it could never match)`);
+    if (lf !== 0 && rf !== 0 && lf !== rf)
+      throw new Error(`${what}: localIp and remoteIp are of different IP versions (it could never match)`);
     return { pos: i, action, dirs, local, remote, bits: local.bits + remote.bits };
   });
   // Most specific first; deny before allow at equal specificity; stable (position) otherwise.
   const order = (a: CompiledRule, b: CompiledRule) => b.bits - a.bits || b.action - a.action || a.pos - b.pos;
   const pick = (dir: number, meter: boolean) =>
     compiled.filter((r) => (r.dirs & (1 << dir)) !== 0 && (r.action === kActMeter) === meter).sort(order);
-  return new AclTable(ids, [pick(kDirOut, false), pick(kDirIn, false)], [pick(kDirOut, true), pick(kDirIn, true)], cacheBits);
+  return new AclTable(
+    ids,
+    [pick(kDirOut, false), pick(kDirIn, false)],
+    [pick(kDirOut, true), pick(kDirIn, true)],
+    cacheBits,
+  );
 }

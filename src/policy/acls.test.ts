@@ -58,12 +58,35 @@ function setup(flowTableSize?: number) {
 }
 
 const synOut = (localPort: number, remotePort: number, remoteIp = peer.ip) =>
-  buildTcp4({ srcMac: vm.mac, dstMac: peer.mac, srcIp: vm.ip, dstIp: remoteIp, srcPort: localPort, dstPort: remotePort });
+  buildTcp4({
+    srcMac: vm.mac,
+    dstMac: peer.mac,
+    srcIp: vm.ip,
+    dstIp: remoteIp,
+    srcPort: localPort,
+    dstPort: remotePort,
+  });
 const synAckIn = (localPort: number, remotePort: number, remoteIp = peer.ip) =>
-  buildTcp4({ srcMac: peer.mac, dstMac: vm.mac, srcIp: remoteIp, dstIp: vm.ip, srcPort: remotePort, dstPort: localPort, flags: TcpFlag.syn | TcpFlag.ack });
+  buildTcp4({
+    srcMac: peer.mac,
+    dstMac: vm.mac,
+    srcIp: remoteIp,
+    dstIp: vm.ip,
+    srcPort: remotePort,
+    dstPort: localPort,
+    flags: TcpFlag.syn | TcpFlag.ack,
+  });
 
 const webClient: ExtAclRule[] = [
-  { action: 'allow', direction: 'outbound', weight: 100, protocol: 'tcp', remotePort: '80', stateful: true, idleTimeout: 10 },
+  {
+    action: 'allow',
+    direction: 'outbound',
+    weight: 100,
+    protocol: 'tcp',
+    remotePort: '80',
+    stateful: true,
+    idleTimeout: 10,
+  },
   { action: 'deny', direction: 'outbound', weight: 2, protocol: 'tcp' },
   { action: 'deny', direction: 'inbound', weight: 1 },
 ];
@@ -103,8 +126,19 @@ test('stateful: outbound SYN creates a flow, the reply passes the inbound deny-a
   assert.equal(deliver(kVm, synAckIn(40000, 80, '10.0.0.3')), false, 'unsolicited: another peer');
   assert.equal(deliver(kVm, synAckIn(40001, 80)), false, 'unsolicited: another local port');
   assert.equal(deliver(kVm, synAckIn(40000, 22)), false, 'the denied SYN opened nothing');
-  assert.equal(deliver(kVm, buildUdp4({ srcMac: peer.mac, dstMac: vm.mac, srcIp: peer.ip, dstIp: vm.ip, srcPort: 80, dstPort: 40000 })), false, 'UDP is not the TCP flow');
-  assert.equal(deliver(kVm, buildArpRequest({ srcMac: peer.mac, srcIp: peer.ip, targetIp: vm.ip })), true, 'extended ACLs leave ARP alone');
+  assert.equal(
+    deliver(
+      kVm,
+      buildUdp4({ srcMac: peer.mac, dstMac: vm.mac, srcIp: peer.ip, dstIp: vm.ip, srcPort: 80, dstPort: 40000 }),
+    ),
+    false,
+    'UDP is not the TCP flow',
+  );
+  assert.equal(
+    deliver(kVm, buildArpRequest({ srcMac: peer.mac, srcIp: peer.ip, targetIp: vm.ip })),
+    true,
+    'extended ACLs leave ARP alone',
+  );
   const st = acls.stats(kVm).extendedAcls;
   assert.deepEqual(
     st.map((r) => [r.id, r.frames]),
@@ -118,12 +152,31 @@ test('stateful: outbound SYN creates a flow, the reply passes the inbound deny-a
 
 test('stateful: an inbound stateful allow (a server) lets the outbound replies through an outbound deny-all', () => {
   const { acls, send, deliver } = setup(64);
-  acls.set(kVm, [], [
-    { action: 'allow', direction: 'inbound', weight: 10, protocol: 'tcp', localPort: '22', stateful: true },
-    { action: 'deny', direction: 'both', weight: 1 },
-  ]);
-  const synIn = buildTcp4({ srcMac: peer.mac, dstMac: vm.mac, srcIp: peer.ip, dstIp: vm.ip, srcPort: 5555, dstPort: 22 });
-  const synAckOut = buildTcp4({ srcMac: vm.mac, dstMac: peer.mac, srcIp: vm.ip, dstIp: peer.ip, srcPort: 22, dstPort: 5555, flags: TcpFlag.syn | TcpFlag.ack });
+  acls.set(
+    kVm,
+    [],
+    [
+      { action: 'allow', direction: 'inbound', weight: 10, protocol: 'tcp', localPort: '22', stateful: true },
+      { action: 'deny', direction: 'both', weight: 1 },
+    ],
+  );
+  const synIn = buildTcp4({
+    srcMac: peer.mac,
+    dstMac: vm.mac,
+    srcIp: peer.ip,
+    dstIp: vm.ip,
+    srcPort: 5555,
+    dstPort: 22,
+  });
+  const synAckOut = buildTcp4({
+    srcMac: vm.mac,
+    dstMac: peer.mac,
+    srcIp: vm.ip,
+    dstIp: peer.ip,
+    srcPort: 22,
+    dstPort: 5555,
+    flags: TcpFlag.syn | TcpFlag.ack,
+  });
   assert.deepEqual(send(kVm, synAckOut), [false], 'no flow yet');
   assert.equal(deliver(kVm, synIn), true);
   assert.deepEqual(send(kVm, synAckOut), [true]);
@@ -200,17 +253,47 @@ test('basic ACL runs first: a basic deny drops a reply even when its flow exists
 
 test('IPv6 stateful flow with extension headers before TCP', () => {
   const { acls, send, deliver } = setup(64);
-  acls.set(kVm, [], [
-    { action: 'allow', direction: 'outbound', weight: 9, protocol: 'tcp', remoteIp: '2001:db8::/64', remotePort: '443', stateful: true },
-    { action: 'deny', direction: 'both', weight: 1, protocol: 'tcp' },
-  ]);
-  const tcp = (src: string, dst: string, sp: number, dp: number) => buildTcp6({ srcMac: vm.mac, dstMac: peer.mac, srcIp: src, dstIp: dst, srcPort: sp, dstPort: dp }).slice(54);
+  acls.set(
+    kVm,
+    [],
+    [
+      {
+        action: 'allow',
+        direction: 'outbound',
+        weight: 9,
+        protocol: 'tcp',
+        remoteIp: '2001:db8::/64',
+        remotePort: '443',
+        stateful: true,
+      },
+      { action: 'deny', direction: 'both', weight: 1, protocol: 'tcp' },
+    ],
+  );
+  const tcp = (src: string, dst: string, sp: number, dp: number) =>
+    buildTcp6({ srcMac: vm.mac, dstMac: peer.mac, srcIp: src, dstIp: dst, srcPort: sp, dstPort: dp }).slice(54);
   const hbh = (next: number) => [next, 0, 1, 4, 0, 0, 0, 0]; // hop-by-hop with a PadN option
   const withExt = (src: string, dst: string, sp: number, dp: number) =>
-    buildIpv6({ srcMac: vm.mac, dstMac: peer.mac, srcIp: src, dstIp: dst, nextHeader: 0, payload: Uint8Array.from([...hbh(60), ...[6, 0, 0, 0, 0, 0, 0, 0], ...tcp(src, dst, sp, dp)]) });
-  assert.deepEqual(send(kVm, withExt(vm.ip6, peer.ip6, 50000, 443), withExt(vm.ip6, peer.ip6, 50000, 444)), [true, false]);
+    buildIpv6({
+      srcMac: vm.mac,
+      dstMac: peer.mac,
+      srcIp: src,
+      dstIp: dst,
+      nextHeader: 0,
+      payload: Uint8Array.from([...hbh(60), ...[6, 0, 0, 0, 0, 0, 0, 0], ...tcp(src, dst, sp, dp)]),
+    });
+  assert.deepEqual(send(kVm, withExt(vm.ip6, peer.ip6, 50000, 443), withExt(vm.ip6, peer.ip6, 50000, 444)), [
+    true,
+    false,
+  ]);
   assert.equal(deliver(kVm, withExt(peer.ip6, vm.ip6, 443, 50000)), true);
-  assert.equal(deliver(kVm, buildTcp6({ srcMac: peer.mac, dstMac: vm.mac, srcIp: peer.ip6, dstIp: vm.ip6, srcPort: 443, dstPort: 50000 })), true, 'same flow without the extension headers');
+  assert.equal(
+    deliver(
+      kVm,
+      buildTcp6({ srcMac: peer.mac, dstMac: vm.mac, srcIp: peer.ip6, dstIp: vm.ip6, srcPort: 443, dstPort: 50000 }),
+    ),
+    true,
+    'same flow without the extension headers',
+  );
   assert.equal(deliver(kVm, withExt(peer.ip6, vm.ip6, 443, 50001)), false);
 });
 
@@ -222,12 +305,18 @@ test('set replaces rules, resets counters and drops the port flows; bad input th
   send(kPeer, synOut(40000, 80));
   assert.equal(g()[0], 2);
   assert.throws(() => acls.set(kVm, [{ action: 'deny', direction: 'both', remoteIp: 'nope' }], []), /remoteIp/);
-  assert.throws(() => acls.set(kVm, [], [{ action: 'deny', direction: 'both', weight: 1, localPort: '99999' }]), /localPort/);
+  assert.throws(
+    () => acls.set(kVm, [], [{ action: 'deny', direction: 'both', weight: 1, localPort: '99999' }]),
+    /localPort/,
+  );
   assert.equal(deliver(kVm, synAckIn(40000, 80)), true, 'old rules and flows still in place');
   acls.set(kVm, [], webClient);
   assert.equal(g()[0], 1, 'port 1 flows dropped, port 2 kept');
   assert.equal(deliver(kVm, synAckIn(40000, 80)), false);
-  assert.deepEqual(acls.stats(kVm).extendedAcls.map((r) => r.frames), [0, 0, 1]);
+  assert.deepEqual(
+    acls.stats(kVm).extendedAcls.map((r) => r.frames),
+    [0, 0, 1],
+  );
   acls.clear(kVm);
   assert.equal(acls.ingressOn[kVm], 0);
   assert.equal(acls.egressOn[kVm], 0);
@@ -244,7 +333,10 @@ test('set replaces rules, resets counters and drops the port flows; bad input th
 test('truncated and malformed frames never throw, through ingress and egress', () => {
   const { acls, send, deliver } = setup(64);
   acls.set(kVm, [{ action: 'meter', direction: 'both', localMac: vm.mac }], webClient);
-  const frames = [synOut(40000, 80), buildTcp6({ srcMac: vm.mac, dstMac: peer.mac, srcIp: vm.ip6, dstIp: peer.ip6, srcPort: 1, dstPort: 80 })];
+  const frames = [
+    synOut(40000, 80),
+    buildTcp6({ srcMac: vm.mac, dstMac: peer.mac, srcIp: vm.ip6, dstIp: peer.ip6, srcPort: 1, dstPort: 80 }),
+  ];
   for (const f of frames)
     for (let n = 0; n <= f.length; n++) {
       send(kVm, f.slice(0, n));

@@ -65,7 +65,8 @@ export class PortAcls {
     private readonly flowTableSize: number = kDefaultFlowTableSize,
   ) {
     this.c = counters.c;
-    if (!Number.isInteger(flowTableSize) || flowTableSize < 1) throw new RangeError(`flow table size must be a positive integer, got ${flowTableSize}`);
+    if (!Number.isInteger(flowTableSize) || flowTableSize < 1)
+      throw new RangeError(`flow table size must be a positive integer, got ${flowTableSize}`);
     this.ingress = new AclIngressNode(this);
   }
 
@@ -140,7 +141,14 @@ export class PortAcls {
     // basic ACLs only: a cached verdict from the header record, no FlowKey (acl.ts probe)
     if (b !== null && x === null && bytes >= 14) {
       const fam = family(walked(pool, s)); // walk first: it fills l3
-      const r = b.probe(dir, pool.view, pool.slotBase(s) + pool.meta32[at + Meta.off]!, pool.meta32[at + Meta.l3]!, fam, bytes);
+      const r = b.probe(
+        dir,
+        pool.view,
+        pool.slotBase(s) + pool.meta32[at + Meta.off]!,
+        pool.meta32[at + Meta.l3]!,
+        fam,
+        bytes,
+      );
       if (r >= 0) return r;
     }
     if (!key.parse(pool, s)) return 0; // shorter than Ethernet: ingress drops these as malformed
@@ -169,5 +177,6 @@ export class PortAcls {
 }
 
 function checkPort(port: number): void {
-  if (!Number.isInteger(port) || port < 0 || port >= kMaxPorts) throw new RangeError(`port index must be an integer from 0 to ${kMaxPorts - 1}, got ${port}`);
+  if (!Number.isInteger(port) || port < 0 || port >= kMaxPorts)
+    throw new RangeError(`port index must be an integer from 0 to ${kMaxPorts - 1}, got ${port}`);
 }

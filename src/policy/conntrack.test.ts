@@ -45,7 +45,11 @@ test('an outbound entry is found by the inbound reply (VM view), not by other po
   assert.equal(t.lookup(3, reply(k(0x0a000001, 0x0a000002, 40000, 80, 17)), false, 100), -1, 'UDP');
   assert.equal(t.lookup(3, reply(k(0x0a000001, 0x0a000003, 40000, 80)), false, 100), -1, 'another peer');
   assert.equal(t.lookup(3, reply(k(0x0a000001, 0x0a000002, 40001, 80)), false, 100), -1, 'another local port');
-  assert.equal(t.lookup(3, reply(k(0x0a000001, 0x0a000002, 40000, 80, 6, 6)), false, 100), -1, 'IPv6 with the same words');
+  assert.equal(
+    t.lookup(3, reply(k(0x0a000001, 0x0a000002, 40000, 80, 6, 6)), false, 100),
+    -1,
+    'IPv6 with the same words',
+  );
   // an entry created by an inbound frame (server side) is found by the outbound reply
   const inSyn = k(0x0a000009, 0x0a000001, 5555, 22);
   const e2 = t.insert(3, inSyn, false, 100, 60);
@@ -110,7 +114,8 @@ test('early drop: a full table evicts the stalest one-way flow for a new one; as
   assert.deepEqual([t.active, t.earlyDropped, t.refused], [8, 1, 0]);
   assert.equal(t.lookup(2, k(100, 9, 1, 2), true, 6), -1, 'the stalest one-way flow was evicted');
   assert.ok(t.lookup(2, k(101, 9, 1, 2), true, 6) >= 0, 'the next one stays');
-  for (let i = 0; i < 2; i++) assert.ok(t.lookup(1, k(i, 9, 1, 2), true, 6) >= 0, 'assured flows are never early-dropped');
+  for (let i = 0; i < 2; i++)
+    assert.ok(t.lookup(1, k(i, 9, 1, 2), true, 6) >= 0, 'assured flows are never early-dropped');
   assert.deepEqual([t.countOf(1), t.countOf(2)], [3, 5]);
 });
 
@@ -195,9 +200,34 @@ test('entries: every live flow in the VM view (local = the port endpoint), idle 
   t.insert(5, k(0x0a000009, 0x0a000003, 53, 5353, 17), false, 104, 30, 0); // inbound to port 5 (local = dst)
   const e = t.entries(110).sort((a, b) => a.port - b.port);
   assert.deepEqual(e, [
-    { port: 3, family: 4, protocol: 6, localPort: 40000, remotePort: 80, local: [0x0a000001, 0, 0, 0], remote: [0x0a000002, 0, 0, 0], idleSeconds: 10, timeoutSeconds: 60, rule: 2 },
-    { port: 5, family: 4, protocol: 17, localPort: 5353, remotePort: 53, local: [0x0a000003, 0, 0, 0], remote: [0x0a000009, 0, 0, 0], idleSeconds: 6, timeoutSeconds: 30, rule: 0 },
+    {
+      port: 3,
+      family: 4,
+      protocol: 6,
+      localPort: 40000,
+      remotePort: 80,
+      local: [0x0a000001, 0, 0, 0],
+      remote: [0x0a000002, 0, 0, 0],
+      idleSeconds: 10,
+      timeoutSeconds: 60,
+      rule: 2,
+    },
+    {
+      port: 5,
+      family: 4,
+      protocol: 17,
+      localPort: 5353,
+      remotePort: 53,
+      local: [0x0a000003, 0, 0, 0],
+      remote: [0x0a000009, 0, 0, 0],
+      idleSeconds: 6,
+      timeoutSeconds: 30,
+      rule: 0,
+    },
   ]);
   t.removePort(3);
-  assert.deepEqual(t.entries(110).map((x) => x.port), [5]);
+  assert.deepEqual(
+    t.entries(110).map((x) => x.port),
+    [5],
+  );
 });

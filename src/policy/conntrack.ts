@@ -218,7 +218,14 @@ export class FlowTable {
   }
 
   /** insert's probe: the entry's index, -1 refused by the port's quota, -2 the table is full. */
-  private place(port: number, key: FlowKey, outbound: boolean, nowSec: number, idleTimeout: number, tag: number): number {
+  private place(
+    port: number,
+    key: FlowKey,
+    outbound: boolean,
+    nowSec: number,
+    idleTimeout: number,
+    tag: number,
+  ): number {
     const h = this.pack(port, key, outbound);
     const { timeouts, hashes, mask } = this;
     const t = idleTimeout < 1 ? 1 : idleTimeout | 0;

@@ -28,18 +28,48 @@ function first(t: ExtAclTable, dir: number, frame: Uint8Array): number {
   return withKey(frame, (n) => t.evaluate(dir, key, n));
 }
 /** 0 pass / 1 deny through admit (flow table included). */
-function admit(t: ExtAclTable, dir: number, frame: Uint8Array, flows: FlowTable | null = null, now = 0, port = 1): number {
+function admit(
+  t: ExtAclTable,
+  dir: number,
+  frame: Uint8Array,
+  flows: FlowTable | null = null,
+  now = 0,
+  port = 1,
+): number {
   return withKey(frame, (n) => t.admit(dir, port, key, n, flows, now));
 }
 
 function tcpOut(localPort: number, remotePort: number, remoteIp = peer.ip, flags?: number): Uint8Array {
-  return buildTcp4({ srcMac: vm.mac, dstMac: peer.mac, srcIp: vm.ip, dstIp: remoteIp, srcPort: localPort, dstPort: remotePort, flags });
+  return buildTcp4({
+    srcMac: vm.mac,
+    dstMac: peer.mac,
+    srcIp: vm.ip,
+    dstIp: remoteIp,
+    srcPort: localPort,
+    dstPort: remotePort,
+    flags,
+  });
 }
 function tcpIn(localPort: number, remotePort: number, remoteIp = peer.ip, flags?: number): Uint8Array {
-  return buildTcp4({ srcMac: peer.mac, dstMac: vm.mac, srcIp: remoteIp, dstIp: vm.ip, srcPort: remotePort, dstPort: localPort, flags });
+  return buildTcp4({
+    srcMac: peer.mac,
+    dstMac: vm.mac,
+    srcIp: remoteIp,
+    dstIp: vm.ip,
+    srcPort: remotePort,
+    dstPort: localPort,
+    flags,
+  });
 }
 function udpOut(localPort: number, remotePort: number): Uint8Array {
-  return buildUdp4({ srcMac: vm.mac, dstMac: peer.mac, srcIp: vm.ip, dstIp: peer.ip, srcPort: localPort, dstPort: remotePort });
+  return buildUdp4({
+    srcMac: vm.mac,
+    dstMac: peer.mac,
+    srcIp: vm.ip,
+    dstIp: peer.ip,
+    srcPort: localPort,
+    dstPort: remotePort,
+  });
 }
 
 test('weight orders the rules (higher first), whatever the array order; first match wins; no match = allow', () => {
@@ -79,7 +109,11 @@ test('port ranges: edges, single ports, 0 and 65535; local vs remote port per di
   assert.equal(first(edges, kDirOut, tcpOut(1, 80)), -1);
   const all = compileExtAcls([{ action: 'deny', direction: 'outbound', weight: 1, localPort: '0-65535' }]);
   assert.equal(first(all, kDirOut, udpOut(33333, 53)), 0);
-  assert.equal(first(all, kDirOut, buildIcmpEcho({ srcMac: vm.mac, dstMac: peer.mac, srcIp: vm.ip, dstIp: peer.ip })), -1, 'ICMP has no ports: a port rule never matches it');
+  assert.equal(
+    first(all, kDirOut, buildIcmpEcho({ srcMac: vm.mac, dstMac: peer.mac, srcIp: vm.ip, dstIp: peer.ip })),
+    -1,
+    'ICMP has no ports: a port rule never matches it',
+  );
   assert.deepEqual(parsePortRange(' 80 - 90 ', 'x'), [80, 90]);
   assert.deepEqual(parsePortRange(443, 'x'), [443, 443]);
   assert.deepEqual(parsePortRange(undefined, 'x'), [-1, -1]);
@@ -90,17 +124,31 @@ test('protocol: names and numbers, ICMP and ICMPv6, absent = any', () => {
     { action: 'deny', direction: 'outbound', weight: 4, protocol: 'udp' },
     { action: 'deny', direction: 'outbound', weight: 3, protocol: 6, remotePort: '22' },
     { action: 'deny', direction: 'outbound', weight: 2, protocol: 'icmp' },
-    { action: 'deny', direction: 'outbound', weight: 1, protocol: 'ICMPv6' as 'icmpv6' } // names are case-insensitive,
+    { action: 'deny', direction: 'outbound', weight: 1, protocol: 'ICMPv6' as 'icmpv6' }, // names are case-insensitive,
   ]);
   assert.equal(first(t, kDirOut, udpOut(1, 2)), 0);
   assert.equal(first(t, kDirOut, tcpOut(1, 22)), 1);
   assert.equal(first(t, kDirOut, tcpOut(1, 23)), -1);
   assert.equal(first(t, kDirOut, buildIcmpEcho({ srcMac: vm.mac, dstMac: peer.mac, srcIp: vm.ip, dstIp: peer.ip })), 2);
-  assert.equal(first(t, kDirOut, buildIcmp6Echo({ srcMac: vm.mac, dstMac: peer.mac, srcIp: vm.ip6, dstIp: peer.ip6 })), 3);
+  assert.equal(
+    first(t, kDirOut, buildIcmp6Echo({ srcMac: vm.mac, dstMac: peer.mac, srcIp: vm.ip6, dstIp: peer.ip6 })),
+    3,
+  );
   const any = compileExtAcls([{ action: 'deny', direction: 'outbound', weight: 1 }]);
   assert.equal(admit(any, kDirOut, udpOut(1, 2)), 1);
-  assert.equal(admit(any, kDirOut, buildTcp6({ srcMac: vm.mac, dstMac: peer.mac, srcIp: vm.ip6, dstIp: peer.ip6, srcPort: 1, dstPort: 2 })), 1);
-  assert.equal(admit(any, kDirOut, buildArpRequest({ srcMac: vm.mac, srcIp: vm.ip, targetIp: peer.ip })), 0, 'extended ACLs are IP-only: ARP passes');
+  assert.equal(
+    admit(
+      any,
+      kDirOut,
+      buildTcp6({ srcMac: vm.mac, dstMac: peer.mac, srcIp: vm.ip6, dstIp: peer.ip6, srcPort: 1, dstPort: 2 }),
+    ),
+    1,
+  );
+  assert.equal(
+    admit(any, kDirOut, buildArpRequest({ srcMac: vm.mac, srcIp: vm.ip, targetIp: peer.ip })),
+    0,
+    'extended ACLs are IP-only: ARP passes',
+  );
   assert.equal(parseProtocol('17', 'x'), 17);
   assert.equal(parseProtocol(undefined, 'x'), -1);
 });
@@ -115,7 +163,14 @@ test('IP prefixes in extended rules: local and remote, IPv4 and IPv6', () => {
   assert.equal(admit(t, kDirOut, tcpOut(1, 2, '10.0.0.4')), 1);
   assert.equal(admit(t, kDirIn, tcpIn(1, 2, '10.0.0.4')), 1, 'inbound: local = destination');
   assert.equal(admit(t, kDirIn, tcpIn(1, 2, '10.0.0.2')), 0);
-  const t6 = buildTcp6({ srcMac: vm.mac, dstMac: peer.mac, srcIp: '2001:db9::1', dstIp: '2001:db8::99', srcPort: 1, dstPort: 2 });
+  const t6 = buildTcp6({
+    srcMac: vm.mac,
+    dstMac: peer.mac,
+    srcIp: '2001:db9::1',
+    dstIp: '2001:db8::99',
+    srcPort: 1,
+    dstPort: 2,
+  });
   assert.equal(admit(t, kDirOut, t6), 1);
   assert.equal(admit(t, kDirIn, t6), 0, 'inbound: 2001:db8::99 is the local side');
   const v4only = compileExtAcls([{ action: 'deny', direction: 'outbound', weight: 1, remoteIp: '0.0.0.0/0' }]);
@@ -143,7 +198,15 @@ test('hit counters per rule (frames and bytes), ids from rule.id or position', (
 test('stateful allow: the SYN creates a flow, the reply passes a lower-weight inbound deny-all, unsolicited inbound is denied', () => {
   const flows = new FlowTable(16);
   const t = compileExtAcls([
-    { action: 'allow', direction: 'outbound', weight: 100, protocol: 'tcp', remotePort: '80', stateful: true, idleTimeout: 30 },
+    {
+      action: 'allow',
+      direction: 'outbound',
+      weight: 100,
+      protocol: 'tcp',
+      remotePort: '80',
+      stateful: true,
+      idleTimeout: 30,
+    },
     { action: 'deny', direction: 'inbound', weight: 1 },
   ]);
   assert.equal(t.hasStateful, true);

@@ -9,7 +9,19 @@
 import { kDefaultIdleTimeout, type ExtAclRule } from './config.js';
 import type { FlowTable } from './conntrack.js';
 import { kf, type FlowKey } from './flow-key.js';
-import { acceptsClass, familyClass, kDirIn, kDirOut, kSelNone, parseIpSelector, RuleList, ruleIds, selectorFamily, selectorOps, type Selector } from './acl.js';
+import {
+  acceptsClass,
+  familyClass,
+  kDirIn,
+  kDirOut,
+  kSelNone,
+  parseIpSelector,
+  RuleList,
+  ruleIds,
+  selectorFamily,
+  selectorOps,
+  type Selector,
+} from './acl.js';
 
 const kAnyProto = -1;
 const kAnyPort = -1;
@@ -177,22 +189,29 @@ export function compileExtAcls(rules: readonly ExtAclRule[]): ExtAclTable {
   const compiled: CompiledExt[] = rules.map((r, i) => {
     const what = `extended acl ${ids[i]}`;
     if (r === null || typeof r !== 'object') throw new Error(`${what}: expected a rule object`);
-    if (r.action !== 'allow' && r.action !== 'deny') throw new Error(`${what}: action must be 'allow' or 'deny', got ${JSON.stringify(r.action)}`);
+    if (r.action !== 'allow' && r.action !== 'deny')
+      throw new Error(`${what}: action must be 'allow' or 'deny', got ${JSON.stringify(r.action)}`);
     const dirs = r.direction === 'outbound' ? 1 : r.direction === 'inbound' ? 2 : r.direction === 'both' ? 3 : 0;
-    if (dirs === 0) throw new Error(`${what}: direction must be 'inbound', 'outbound' or 'both', got ${JSON.stringify(r.direction)}`);
-    if (typeof r.weight !== 'number' || !Number.isFinite(r.weight)) throw new Error(`${what}: weight must be a number, got ${JSON.stringify(r.weight)}`);
+    if (dirs === 0)
+      throw new Error(`${what}: direction must be 'inbound', 'outbound' or 'both', got ${JSON.stringify(r.direction)}`);
+    if (typeof r.weight !== 'number' || !Number.isFinite(r.weight))
+      throw new Error(`${what}: weight must be a number, got ${JSON.stringify(r.weight)}`);
     const local = r.localIp !== undefined ? parseIpSelector(r.localIp, `${what} localIp`) : kNoSelector;
     const remote = r.remoteIp !== undefined ? parseIpSelector(r.remoteIp, `${what} remoteIp`) : kNoSelector;
     const lf = selectorFamily(local);
     const rf = selectorFamily(remote);
-    if (lf !== 0 && rf !== 0 && lf !== rf) throw new Error(`${what}: localIp and remoteIp are of different IP versions (it could never match)`);
+    if (lf !== 0 && rf !== 0 && lf !== rf)
+      throw new Error(`${what}: localIp and remoteIp are of different IP versions (it could never match)`);
     const stateful = r.stateful === true;
-    if (r.stateful !== undefined && typeof r.stateful !== 'boolean') throw new Error(`${what}: stateful must be true or false`);
+    if (r.stateful !== undefined && typeof r.stateful !== 'boolean')
+      throw new Error(`${what}: stateful must be true or false`);
     if (stateful && r.action !== 'allow') throw new Error(`${what}: stateful applies to allow rules only`);
     let timeout = kDefaultIdleTimeout;
     if (r.idleTimeout !== undefined) {
       if (typeof r.idleTimeout !== 'number' || !(r.idleTimeout > 0) || r.idleTimeout > kMaxIdleTimeout)
-        throw new Error(`${what}: idleTimeout must be seconds in (0, ${kMaxIdleTimeout}], got ${JSON.stringify(r.idleTimeout)}`);
+        throw new Error(
+          `${what}: idleTimeout must be seconds in (0, ${kMaxIdleTimeout}], got ${JSON.stringify(r.idleTimeout)}`,
+        );
       timeout = Math.ceil(r.idleTimeout);
     }
     return {

@@ -3,7 +3,18 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { PacketPool } from '../dataplane/pool.js';
 import { Meta } from '../dataplane/slot-meta.js';
-import { buildArpRequest, buildEthernet, buildIcmp6Echo, buildIcmpEcho, buildIpv4, buildIpv6, buildTcp4, buildTcp6, buildUdp4, buildUdp6 } from '../packet/frame.js';
+import {
+  buildArpRequest,
+  buildEthernet,
+  buildIcmp6Echo,
+  buildIcmpEcho,
+  buildIpv4,
+  buildIpv6,
+  buildTcp4,
+  buildTcp6,
+  buildUdp4,
+  buildUdp6,
+} from '../packet/frame.js';
 import { parseIpv4, parseIpv6 } from '../packet/ipaddr.js';
 import { FlowKey, kf, kFamily4, kFamilyNone, kProtoUnknown, kSignFlip } from './flow-key.js';
 
@@ -83,7 +94,10 @@ test('IPv4 TCP: MACs, addresses in word 0, protocol, ports, L4 offset', () => {
   assert.equal(r.v[kf.src], (parseIpv4('10.0.0.1') | 0) ^ kSignFlip);
   assert.equal(r.v[kf.dst], (parseIpv4('192.168.1.200') | 0) ^ kSignFlip);
   assert.equal(r.v[kf.dst + 1], kSignFlip);
-  assert.deepEqual([r.v[kf.srcMacHi], r.v[kf.srcMacLo], r.v[kf.dstMacHi], r.v[kf.dstMacLo]], [0x5254, 0x00123456, 0x0200, 0x00abcdef]);
+  assert.deepEqual(
+    [r.v[kf.srcMacHi], r.v[kf.srcMacLo], r.v[kf.dstMacHi], r.v[kf.dstMacLo]],
+    [0x5254, 0x00123456, 0x0200, 0x00abcdef],
+  );
   assert.deepEqual([r.v[kf.protocol], r.v[kf.hasPorts], r.v[kf.srcPort], r.v[kf.dstPort]], [6, 1, 40000, 80]);
 });
 
@@ -140,12 +154,28 @@ test('a truncated or endless IPv6 extension chain reports kProtoUnknown but keep
   // nine destination-options headers in a row: beyond the walk limit
   const many: number[] = [];
   for (let i = 0; i < 9; i++) many.push(...ext(i < 8 ? 60 : 6));
-  const r2 = parse(buildIpv6({ ...mac, srcIp: '2001:db8::1', dstIp: '2001:db8::2', nextHeader: 60, payload: Uint8Array.from([...many, ...tcp6Payload(1, 2)]) }));
+  const r2 = parse(
+    buildIpv6({
+      ...mac,
+      srcIp: '2001:db8::1',
+      dstIp: '2001:db8::2',
+      nextHeader: 60,
+      payload: Uint8Array.from([...many, ...tcp6Payload(1, 2)]),
+    }),
+  );
   assert.equal(r2.protocol, kProtoUnknown);
   // eight are fine
   const eight: number[] = [];
   for (let i = 0; i < 8; i++) eight.push(...ext(i < 7 ? 60 : 6));
-  const r3 = parse(buildIpv6({ ...mac, srcIp: '2001:db8::1', dstIp: '2001:db8::2', nextHeader: 60, payload: Uint8Array.from([...eight, ...tcp6Payload(7, 8)]) }));
+  const r3 = parse(
+    buildIpv6({
+      ...mac,
+      srcIp: '2001:db8::1',
+      dstIp: '2001:db8::2',
+      nextHeader: 60,
+      payload: Uint8Array.from([...eight, ...tcp6Payload(7, 8)]),
+    }),
+  );
   assert.deepEqual([r3.protocol, r3.srcPort, r3.dstPort], [6, 7, 8]);
 });
 
@@ -171,13 +201,20 @@ test('IPv4 header options are skipped to find the ports', () => {
   const total = 24 + l4.length;
   ip[2] = total >> 8;
   ip[3] = total & 0xff;
-  const frame = buildEthernet({ dst: mac.dstMac, src: mac.srcMac, ethertype: 0x0800, payload: Uint8Array.from([...ip, 1, 1, 1, 1, ...l4]) });
+  const frame = buildEthernet({
+    dst: mac.dstMac,
+    src: mac.srcMac,
+    ethertype: 0x0800,
+    payload: Uint8Array.from([...ip, 1, 1, 1, 1, ...l4]),
+  });
   const r = parse(frame);
   assert.deepEqual([r.family, r.srcPort, r.dstPort, r.l4Off], [4, 1111, 2222, 38]);
 });
 
 test('a tagged frame (defence: policy normally sees untagged ones) is read behind its tag', () => {
-  const r = parse(buildUdp4({ ...mac, vlan: { vid: 10 }, srcIp: '1.2.3.4', dstIp: '5.6.7.8', srcPort: 9, dstPort: 10 }));
+  const r = parse(
+    buildUdp4({ ...mac, vlan: { vid: 10 }, srcIp: '1.2.3.4', dstIp: '5.6.7.8', srcPort: 9, dstPort: 10 }),
+  );
   assert.deepEqual([r.family, r.srcPort, r.dstPort], [4, 9, 10]);
 });
 
@@ -185,7 +222,13 @@ test('truncated frames never throw and never read past the frame length (same re
   const frames = [
     buildTcp4({ ...mac, srcIp: '10.0.0.1', dstIp: '10.0.0.2', srcPort: 1, dstPort: 2 }),
     buildUdp6({ ...mac, srcIp: '2001:db8::1', dstIp: '2001:db8::2', srcPort: 3, dstPort: 4 }),
-    buildIpv6({ ...mac, srcIp: '2001:db8::1', dstIp: '2001:db8::2', nextHeader: 0, payload: Uint8Array.from([...ext(44), ...frag(6, 0, false), ...tcp6Payload(5, 6)]) }),
+    buildIpv6({
+      ...mac,
+      srcIp: '2001:db8::1',
+      dstIp: '2001:db8::2',
+      nextHeader: 0,
+      payload: Uint8Array.from([...ext(44), ...frag(6, 0, false), ...tcp6Payload(5, 6)]),
+    }),
     buildIpv4({ ...mac, srcIp: '1.1.1.1', dstIp: '2.2.2.2', protocol: 6, payload: Uint8Array.from([0, 80]) }), // 2-byte TCP: no ports
   ];
   for (const f of frames) {

@@ -138,7 +138,8 @@ export class FlowKey {
     this.srcMacLo = view.getInt32(start + ethField.src + kLo32Off);
     // the slot's header record (packet/walk.ts): EtherType after one tag, checked IP header, offsets
     const h = walked(pool, slot);
-    this.ethertype = m[at + Meta.l3] === vlanField.headerLen ? vlan.innerEthertype(view, start) : eth.ethertype(view, start);
+    this.ethertype =
+      m[at + Meta.l3] === vlanField.headerLen ? vlan.innerEthertype(view, start) : eth.ethertype(view, start);
     const fam = family(h);
     const ip = start + m[at + Meta.l3]!;
     if (fam === kFamIpv4) {
@@ -153,7 +154,10 @@ export class FlowKey {
       }
       const l4 = start + m[at + Meta.l4]!;
       this.l4Off = l4 - start;
-      if ((proto === kProtoTcp || proto === kProtoUdp) && l4 + kPortsLen <= ip + view.getUint16(ip + ipv4.field.totalLen)) {
+      if (
+        (proto === kProtoTcp || proto === kProtoUdp) &&
+        l4 + kPortsLen <= ip + view.getUint16(ip + ipv4.field.totalLen)
+      ) {
         this.hasPorts = 1;
         this.srcPort = udp.srcPort(view, l4); // TCP and UDP ports sit at the same offsets
         this.dstPort = udp.dstPort(view, l4);

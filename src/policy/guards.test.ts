@@ -109,7 +109,13 @@ function ra(): Uint8Array {
 /** RFC 4861 4.5 redirect: target and destination addresses (here both 2001:db8::9). */
 function redirect6(): Uint8Array {
   const addr = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9];
-  return buildIcmp6({ ...v6, dstMac: otherMac, dstIp: 'fe80::5054:ff:fe65:4321', type: Icmp6Type.redirect, payload: Uint8Array.from([...addr, ...addr]) });
+  return buildIcmp6({
+    ...v6,
+    dstMac: otherMac,
+    dstIp: 'fe80::5054:ff:fe65:4321',
+    type: Icmp6Type.redirect,
+    payload: Uint8Array.from([...addr, ...addr]),
+  });
 }
 
 function icmp6(type: number): Uint8Array {
@@ -126,7 +132,10 @@ function icmp4(type: number, code: number, rest: number, body: Uint8Array): Uint
 
 /** RFC 792 redirect (code 1, host): gateway 10.9.0.1, then the original IP header + 8 bytes. */
 function redirect4(): Uint8Array {
-  const orig = buildUdp4({ ...v4, srcIp: '10.9.0.2', dstIp: '192.0.2.7', srcPort: 5000, dstPort: 53 }).slice(14, 14 + 28);
+  const orig = buildUdp4({ ...v4, srcIp: '10.9.0.2', dstIp: '192.0.2.7', srcPort: 5000, dstPort: 53 }).slice(
+    14,
+    14 + 28,
+  );
   return icmp4(icmp.IcmpType.redirect, 1, 0x0a090001, orig);
 }
 
@@ -148,7 +157,15 @@ function dhcp6(type: number, srcPort: number, dstPort: number, toServers = false
   });
 }
 
-const kDhcp6 = { solicit: 1, advertise: 2, request: 3, reply: 7, reconfigure: 10, informationRequest: 11, relayRepl: 13 };
+const kDhcp6 = {
+  solicit: 1,
+  advertise: 2,
+  request: 3,
+  reply: 7,
+  reconfigure: 10,
+  informationRequest: 11,
+  relayRepl: 13,
+};
 
 // Extension headers: [next header, length, options...], each a multiple of 8 bytes.
 const kHopByHop = 0;
@@ -235,7 +252,13 @@ test('DhcpGuard drops DHCPv4 server messages (from UDP 67); a client DISCOVER fr
   const dns = buildUdp4({ ...v4, srcPort: 40000, dstPort: 53 });
   assert.deepEqual(verdicts(g, [offer, discover, relayed, dns]), ['dhcp-guard', 'pass', 'dhcp-guard', 'pass']);
   // a padded offer (as v86's NE2K sends) is judged the same: bytes past the IP total length are padding
-  assert.equal(verdict(g, buildDhcpOffer({ serverMac: vmMac, serverIp: '10.9.0.1', clientMac: otherMac, yourIp: '10.9.0.50', pad: true })), 'dhcp-guard');
+  assert.equal(
+    verdict(
+      g,
+      buildDhcpOffer({ serverMac: vmMac, serverIp: '10.9.0.1', clientMac: otherMac, yourIp: '10.9.0.50', pad: true }),
+    ),
+    'dhcp-guard',
+  );
   // guard off: the offer passes
   assert.equal(verdict(guarded({ routerGuard: true }), offer), 'pass');
   assert.equal(verdict(guarded({}), offer), 'pass');
@@ -244,11 +267,14 @@ test('DhcpGuard drops DHCPv4 server messages (from UDP 67); a client DISCOVER fr
 test('DhcpGuard drops DHCPv6 ADVERTISE/REPLY/RECONFIGURE/RELAY-REPL; SOLICIT, REQUEST, INFORMATION-REQUEST pass', () => {
   const g = guarded({ dhcpGuard: true });
   // a server answering from 547 to the client's 546
-  assert.deepEqual(verdicts(g, [dhcp6(kDhcp6.advertise, 547, 546), dhcp6(kDhcp6.reply, 547, 546), dhcp6(kDhcp6.reconfigure, 547, 546)]), [
-    'dhcp-guard',
-    'dhcp-guard',
-    'dhcp-guard',
-  ]);
+  assert.deepEqual(
+    verdicts(g, [
+      dhcp6(kDhcp6.advertise, 547, 546),
+      dhcp6(kDhcp6.reply, 547, 546),
+      dhcp6(kDhcp6.reconfigure, 547, 546),
+    ]),
+    ['dhcp-guard', 'dhcp-guard', 'dhcp-guard'],
+  );
   // anything from 547 is a server (or relay) talking
   assert.equal(verdict(g, dhcp6(kDhcp6.solicit, 547, 547, true)), 'dhcp-guard');
   // server message types sent to the client port from some other source port are caught by type
@@ -256,7 +282,11 @@ test('DhcpGuard drops DHCPv6 ADVERTISE/REPLY/RECONFIGURE/RELAY-REPL; SOLICIT, RE
     assert.equal(verdict(g, dhcp6(t, 40000, 546)), 'dhcp-guard', `type ${t}`);
   // client messages pass: to the servers' 547, and even to another client's 546
   assert.deepEqual(
-    verdicts(g, [dhcp6(kDhcp6.solicit, 546, 547, true), dhcp6(kDhcp6.request, 546, 547, true), dhcp6(kDhcp6.informationRequest, 546, 547, true)]),
+    verdicts(g, [
+      dhcp6(kDhcp6.solicit, 546, 547, true),
+      dhcp6(kDhcp6.request, 546, 547, true),
+      dhcp6(kDhcp6.informationRequest, 546, 547, true),
+    ]),
     ['pass', 'pass', 'pass'],
   );
   assert.equal(verdict(g, dhcp6(kDhcp6.solicit, 40000, 546)), 'pass');
@@ -264,13 +294,22 @@ test('DhcpGuard drops DHCPv6 ADVERTISE/REPLY/RECONFIGURE/RELAY-REPL; SOLICIT, RE
   assert.equal(verdict(g, buildUdp6({ ...v6, srcPort: 40000, dstPort: 546 })), 'pass');
   // other IPv6 UDP and TCP pass; the guard off lets the ADVERTISE through
   assert.equal(verdict(g, buildUdp6({ ...v6, srcPort: 40000, dstPort: 53 })), 'pass');
-  assert.equal(verdict(g, buildTcp6({ ...v6, dstMac: otherMac, dstIp: 'fe80::1', srcPort: 547, dstPort: 546 })), 'pass', 'TCP is not DHCPv6');
+  assert.equal(
+    verdict(g, buildTcp6({ ...v6, dstMac: otherMac, dstIp: 'fe80::1', srcPort: 547, dstPort: 546 })),
+    'pass',
+    'TCP is not DHCPv6',
+  );
   assert.equal(verdict(guarded({ routerGuard: true }), dhcp6(kDhcp6.advertise, 547, 546)), 'pass');
 });
 
 test('RouterGuard drops RA and redirect over IPv6 and IPv4; router solicitation, ND and echo pass', () => {
   const g = guarded({ routerGuard: true });
-  assert.deepEqual(verdicts(g, [ra(), redirect6(), redirect4(), routerAdvert4()]), ['router-guard', 'router-guard', 'router-guard', 'router-guard']);
+  assert.deepEqual(verdicts(g, [ra(), redirect6(), redirect4(), routerAdvert4()]), [
+    'router-guard',
+    'router-guard',
+    'router-guard',
+    'router-guard',
+  ]);
   assert.deepEqual(
     verdicts(g, [
       icmp6(Icmp6Type.routerSolicit),
@@ -285,7 +324,12 @@ test('RouterGuard drops RA and redirect over IPv6 and IPv4; router solicitation,
     ['pass', 'pass', 'pass', 'pass', 'pass', 'pass', 'pass', 'pass'],
   );
   // the guard off (or only the DHCP guard on) lets a router be a router
-  assert.deepEqual(verdicts(guarded({ dhcpGuard: true }), [ra(), redirect6(), redirect4(), routerAdvert4()]), ['pass', 'pass', 'pass', 'pass']);
+  assert.deepEqual(verdicts(guarded({ dhcpGuard: true }), [ra(), redirect6(), redirect4(), routerAdvert4()]), [
+    'pass',
+    'pass',
+    'pass',
+    'pass',
+  ]);
 });
 
 test('golden frames: the tshark-checked bytes match the builders here, and the guards judge them', () => {
@@ -295,13 +339,17 @@ test('golden frames: the tshark-checked bytes match the builders here, and the g
     raBehindDestOpts: ipv6With(kDestOpts, [...optsHeader(58), ...raB]),
     fragEvasion1: ipv6With(kFragment, [...fragHeader(kDestOpts, 0, true), ...kBigOpts.slice(0, 8)]),
   };
-  for (const [name, hex] of Object.entries(kGolden)) assert.equal(toHex(built[name as keyof typeof built]), toHex(fromHex(hex)), name);
+  for (const [name, hex] of Object.entries(kGolden))
+    assert.equal(toHex(built[name as keyof typeof built]), toHex(fromHex(hex)), name);
   const rg = guarded({ routerGuard: true });
   assert.deepEqual(
     verdicts(rg, [fromHex(kGolden.raBehindHopByHop), fromHex(kGolden.raBehindDestOpts), fromHex(kGolden.fragEvasion1)]),
     ['router-guard', 'router-guard', 'router-guard'],
   );
-  assert.deepEqual(verdicts(guarded({}), [fromHex(kGolden.raBehindHopByHop), fromHex(kGolden.fragEvasion1)]), ['pass', 'pass']);
+  assert.deepEqual(verdicts(guarded({}), [fromHex(kGolden.raBehindHopByHop), fromHex(kGolden.fragEvasion1)]), [
+    'pass',
+    'pass',
+  ]);
 });
 
 test('RouterGuard finds an RA behind hop-by-hop, destination options, routing and AH headers', () => {
@@ -329,7 +377,10 @@ test('RouterGuard finds an RA behind hop-by-hop, destination options, routing an
   assert.equal(verdict(g, ipv6With(kHopByHop, [...routerAlertHeader(58), ...mld], '33:33:00:00:00:16')), 'pass');
   // DHCPv6 behind a destination options header is found by the DHCP guard too
   const adv = dhcp6(kDhcp6.advertise, 547, 546).slice(14 + 40);
-  assert.equal(verdict(guarded({ dhcpGuard: true }), ipv6With(kDestOpts, [...optsHeader(IpProto.udp), ...adv], otherMac)), 'dhcp-guard');
+  assert.equal(
+    verdict(guarded({ dhcpGuard: true }), ipv6With(kDestOpts, [...optsHeader(IpProto.udp), ...adv], otherMac)),
+    'dhcp-guard',
+  );
   // "no next header" (59) and ESP (50) end the walk: nothing to match
   assert.equal(verdict(g, ipv6With(kHopByHop, [...optsHeader(59)])), 'pass');
   assert.equal(verdict(g, ipv6With(50, [0, 0, 1, 0, 0, 0, 0, 1, ...raB])), 'pass');
@@ -352,23 +403,45 @@ test('fragmentation: an RA or DHCPv6 server message split so its header is not i
   // the whole RA inside a first fragment, behind the fragment header: judged and dropped
   assert.equal(verdict(rg, ipv6With(kFragment, [...fragHeader(58, 0, true), ...raB])), 'router-guard');
   // a first fragment that ends right after the ICMPv6 type/UDP header, with the rest later
-  assert.equal(verdict(rg, ipv6With(kFragment, [...fragHeader(58, 0, true)])), 'router-guard', 'empty first fragment of ICMPv6');
-  const toClient = Array.from(buildUdp6({ ...v6, srcPort: 40000, dstPort: 546, payload: new Uint8Array(16) }).slice(14 + 40));
-  assert.equal(verdict(dg, ipv6With(kFragment, [...fragHeader(17, 0, true), ...toClient.slice(0, 8)])), 'dhcp-guard', 'DHCPv6 type in fragment 2');
+  assert.equal(
+    verdict(rg, ipv6With(kFragment, [...fragHeader(58, 0, true)])),
+    'router-guard',
+    'empty first fragment of ICMPv6',
+  );
+  const toClient = Array.from(
+    buildUdp6({ ...v6, srcPort: 40000, dstPort: 546, payload: new Uint8Array(16) }).slice(14 + 40),
+  );
+  assert.equal(
+    verdict(dg, ipv6With(kFragment, [...fragHeader(17, 0, true), ...toClient.slice(0, 8)])),
+    'dhcp-guard',
+    'DHCPv6 type in fragment 2',
+  );
   // an echo or DNS query in a first fragment is not a guard's business
   const echoB = Array.from(icmp6Bytes(Icmp6Type.echoRequest, 0x00010001, new Array<number>(16).fill(7)));
   assert.equal(verdict(rg, ipv6With(kFragment, [...fragHeader(58, 0, true), ...echoB])), 'pass');
   const dns = Array.from(buildUdp6({ ...v6, srcPort: 40000, dstPort: 53, payload: new Uint8Array(16) }).slice(14 + 40));
   assert.equal(verdict(dg, ipv6With(kFragment, [...fragHeader(17, 0, true), ...dns.slice(0, 16)])), 'pass');
-  assert.equal(verdict(dg, ipv6With(kFragment, [...fragHeader(6, 0, true)])), 'pass', 'a TCP first fragment is neither guard’s');
+  assert.equal(
+    verdict(dg, ipv6With(kFragment, [...fragHeader(6, 0, true)])),
+    'pass',
+    'a TCP first fragment is neither guard’s',
+  );
   // atomic fragments (offset 0, M clear) are whole datagrams
   assert.equal(verdict(rg, ipv6With(kFragment, [...fragHeader(58, 0, false), ...raB])), 'router-guard');
   assert.equal(verdict(rg, ipv6With(kFragment, [...fragHeader(58, 0, false), ...echoB])), 'pass');
-  assert.equal(verdict(rg, ipv6With(kFragment, [...fragHeader(58, 0, false)])), 'pass', 'an empty atomic fragment is whole: nothing follows');
+  assert.equal(
+    verdict(rg, ipv6With(kFragment, [...fragHeader(58, 0, false)])),
+    'pass',
+    'an empty atomic fragment is whole: nothing follows',
+  );
   // a middle fragment (offset 8, more to come) whose data happens to read like an RA is data, not a header
   assert.equal(verdict(rg, ipv6With(kFragment, [...fragHeader(58, 8, true), ...raB])), 'pass');
   // unfragmented and cut short: a receiver discards it, so it passes as "not matching"
-  assert.equal(verdict(rg, ipv6With(kHopByHop, [58, 1, 1, 4, 0, 0, 0, 0])), 'pass', 'extension header longer than the datagram');
+  assert.equal(
+    verdict(rg, ipv6With(kHopByHop, [58, 1, 1, 4, 0, 0, 0, 0])),
+    'pass',
+    'extension header longer than the datagram',
+  );
   assert.equal(verdict(rg, ipv6With(58, [])), 'pass', 'ICMPv6 with no bytes');
   assert.equal(verdict(dg, ipv6With(17, [0x02, 0x23])), 'pass', 'UDP without a destination port');
 });
@@ -427,7 +500,12 @@ test('MacAddressSpoofing: with a port MAC, other sources drop unless spoofing is
   const nearMiss = buildArpRequest({ srcMac: '52:54:00:12:34:57', srcIp: '10.9.0.1', targetIp: '10.9.0.2' });
   const hiMiss = buildArpRequest({ srcMac: '53:54:00:12:34:56', srcIp: '10.9.0.1', targetIp: '10.9.0.2' });
   g.set(1, { mac: vmMac });
-  assert.deepEqual(verdicts(g, [own, spoofed, nearMiss, hiMiss]), ['pass', 'mac-spoofing', 'mac-spoofing', 'mac-spoofing']);
+  assert.deepEqual(verdicts(g, [own, spoofed, nearMiss, hiMiss]), [
+    'pass',
+    'mac-spoofing',
+    'mac-spoofing',
+    'mac-spoofing',
+  ]);
   g.set(1, { mac: vmMac, macAddressSpoofing: true });
   assert.deepEqual(verdicts(g, [own, spoofed, nearMiss, hiMiss]), ['pass', 'pass', 'pass', 'pass']);
   g.set(1, { mac: vmMac, macAddressSpoofing: false });
@@ -446,14 +524,17 @@ test('MacAddressSpoofing: with a port MAC, other sources drop unless spoofing is
   // a MAC whose low word is above 2^31 compares as unsigned on both sides
   const high = '52:54:80:12:34:56';
   g.set(4, { mac: high });
-  assert.deepEqual(
-    verdicts(g, [arpFrom(high), arpFrom('52:54:80:12:34:55')], 4),
-    ['pass', 'mac-spoofing'],
-  );
+  assert.deepEqual(verdicts(g, [arpFrom(high), arpFrom('52:54:80:12:34:55')], 4), ['pass', 'mac-spoofing']);
   // spoofing is judged first: a spoofed DHCP offer counts as spoofing
   g.set(5, { mac: vmMac, dhcpGuard: true });
-  assert.equal(verdict(g, buildDhcpOffer({ serverMac: otherMac, serverIp: '10.9.0.1', clientMac: vmMac, yourIp: '10.9.0.50' }), 5), 'mac-spoofing');
-  assert.equal(verdict(g, buildDhcpOffer({ serverMac: vmMac, serverIp: '10.9.0.1', clientMac: otherMac, yourIp: '10.9.0.50' }), 5), 'dhcp-guard');
+  assert.equal(
+    verdict(g, buildDhcpOffer({ serverMac: otherMac, serverIp: '10.9.0.1', clientMac: vmMac, yourIp: '10.9.0.50' }), 5),
+    'mac-spoofing',
+  );
+  assert.equal(
+    verdict(g, buildDhcpOffer({ serverMac: vmMac, serverIp: '10.9.0.1', clientMac: otherMac, yourIp: '10.9.0.50' }), 5),
+    'dhcp-guard',
+  );
 });
 
 test('IeeePriorityTag false clears the PCP; true or absent keeps it', () => {
@@ -491,7 +572,10 @@ test('settings are validated on the control path', () => {
   // a failed set leaves the previous settings in force
   g.set(1, { mac: vmMac });
   assert.throws(() => g.set(1, { mac: 'bad' }));
-  assert.equal(verdict(g, buildArpRequest({ srcMac: otherMac, srcIp: '10.9.0.1', targetIp: '10.9.0.2' })), 'mac-spoofing');
+  assert.equal(
+    verdict(g, buildArpRequest({ srcMac: otherMac, srcIp: '10.9.0.1', targetIp: '10.9.0.2' })),
+    'mac-spoofing',
+  );
 });
 
 test('through a Graph: drops are counted per port by reason and the survivors go on', () => {
@@ -530,9 +614,20 @@ function allFrames(): Uint8Array[] {
     redirect6(),
     redirect4(),
     routerAdvert4(),
-    ipv6With(kHopByHop, [...optsHeader(kDestOpts), ...optsHeader(kRouting), ...routingHeader(kAh), ...ahHeader(58), ...raB]),
+    ipv6With(kHopByHop, [
+      ...optsHeader(kDestOpts),
+      ...optsHeader(kRouting),
+      ...routingHeader(kAh),
+      ...ahHeader(58),
+      ...raB,
+    ]),
     ipv6With(kFragment, [...fragHeader(58, 0, true), ...raB]),
-    fragment4(buildDhcpOffer({ serverMac: vmMac, serverIp: '10.9.0.1', clientMac: otherMac, yourIp: '10.9.0.50' }), true, 0, 20 + 16),
+    fragment4(
+      buildDhcpOffer({ serverMac: vmMac, serverIp: '10.9.0.1', clientMac: otherMac, yourIp: '10.9.0.50' }),
+      true,
+      0,
+      20 + 16,
+    ),
   ];
 }
 
@@ -549,7 +644,11 @@ test('truncated frames never throw and are judged only on the bytes within the f
       batch.slots[0] = s;
       batch.count = 1;
       g.process(batch);
-      assert.equal(pool.meta32[(s << Meta.shift) + Meta.aux], 0, `prefix of ${n} bytes of ${toHex(frame.subarray(0, 20))}...`);
+      assert.equal(
+        pool.meta32[(s << Meta.shift) + Meta.aux],
+        0,
+        `prefix of ${n} bytes of ${toHex(frame.subarray(0, 20))}...`,
+      );
     }
     pool.free(s);
   }
@@ -628,6 +727,9 @@ test('property: an RA behind any chain of extension headers is dropped, an echo 
 
 test('a frame for an unguarded port costs nothing and changes nothing; an empty batch is fine', () => {
   const g = new GuardNode(pool);
-  assert.deepEqual(verdicts(g, [ra(), buildEthernet({ dst: otherMac, src: vmMac, ethertype: 0x88b5, payload: new Uint8Array(0) })], 7), ['pass', 'pass']);
+  assert.deepEqual(
+    verdicts(g, [ra(), buildEthernet({ dst: otherMac, src: vmMac, ethertype: 0x88b5, payload: new Uint8Array(0) })], 7),
+    ['pass', 'pass'],
+  );
   g.process(new Batch());
 });

@@ -107,7 +107,10 @@ export class GuardNode implements GraphNode {
       const n = m[at + Meta.len];
       if (n < eth.field.headerLen) continue; // ingress drops these; never read past the frame
       const start = pool.slotBase(s) + m[at + Meta.off];
-      if ((f & kSpoofCheck) !== 0 && (eth.srcHi16(view, start) !== this.macHi[p] || eth.srcLo32(view, start) !== this.macLo[p])) {
+      if (
+        (f & kSpoofCheck) !== 0 &&
+        (eth.srcHi16(view, start) !== this.macHi[p] || eth.srcLo32(view, start) !== this.macLo[p])
+      ) {
         m[at + Meta.aux] = policyDrops['mac-spoofing'];
         marked++;
         continue;
@@ -168,7 +171,9 @@ export class GuardNode implements GraphNode {
       if (udp.dstPort(view, pos) !== udp.UdpPort.dhcpv6Client) return 0;
       if (l4Len < udp.field.headerLen + kDhcp6MsgTypeLen) return first ? policyDrops['dhcp-guard'] : 0;
       const m = view.getUint8(pos + udp.field.headerLen);
-      return m === kDhcp6Advertise || m === kDhcp6Reply || m === kDhcp6Reconfigure || m === kDhcp6RelayRepl ? policyDrops['dhcp-guard'] : 0;
+      return m === kDhcp6Advertise || m === kDhcp6Reply || m === kDhcp6Reconfigure || m === kDhcp6RelayRepl
+        ? policyDrops['dhcp-guard']
+        : 0;
     }
     if (next === IpProto.icmpv6) {
       if ((f & kRouterGuard) === 0) return 0;

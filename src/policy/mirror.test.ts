@@ -93,7 +93,15 @@ test('ingress copies are byte-identical, a tagged frame keeps its tag, metadata 
   assert.deepEqual(dirtyPorts(m), [DST]);
   assert.deepEqual(copiesFor(m, pool, DST), sent, 'as sent, tag included, nothing from the other port');
   const tagged = m.slots[DST][1];
-  assert.deepEqual([pool.meta32[(tagged << Meta.shift) + Meta.port], pool.meta32[(tagged << Meta.shift) + Meta.vid], pool.meta32[(tagged << Meta.shift) + Meta.pcp], pool.meta32[(tagged << Meta.shift) + Meta.refs]], [SRC, 10, 5, 1]);
+  assert.deepEqual(
+    [
+      pool.meta32[(tagged << Meta.shift) + Meta.port],
+      pool.meta32[(tagged << Meta.shift) + Meta.vid],
+      pool.meta32[(tagged << Meta.shift) + Meta.pcp],
+      pool.meta32[(tagged << Meta.shift) + Meta.refs],
+    ],
+    [SRC, 10, 5, 1],
+  );
   assert.equal(mirrorCopies(counters, SRC), 3);
   assert.equal(mirrorCopies(counters, OTHER), 0);
   // the originals are untouched and still the caller's
@@ -128,7 +136,11 @@ test('ingress copy is taken before the real ingress node strips the tag or drops
   assert.equal(pool.meta32[(b.slots[0] << Meta.shift) + Meta.len], tagged.length - 4, 'the original was stripped');
   assert.equal(counters.c[Counters.portDrop(SRC, switchDrops['vlan-not-allowed'])], 1);
   assert.equal(counters.c[Counters.portDrop(SRC, switchDrops.malformed)], 1);
-  assert.deepEqual(copiesFor(m, pool, DST), [tagged, notAllowed, runt], 'the wire as the endpoint sent it, drops included');
+  assert.deepEqual(
+    copiesFor(m, pool, DST),
+    [tagged, notAllowed, runt],
+    'the wire as the endpoint sent it, drops included',
+  );
   m.discard();
   freeBatch(pool, b);
   assert.equal(pool.available, start);
@@ -152,7 +164,12 @@ test('egress copies are the frames as delivered to the source', () => {
   assert.equal(m.dirtyCount, 0);
   m.tapOut(SRC, b.slots, b.count);
   assert.deepEqual(copiesFor(m, pool, DST), delivered);
-  for (let i = 0; i < 2; i++) assert.equal(pool.meta32[((m.slots[DST][i]) << Meta.shift) + Meta.port], SRC, 'a copy is accounted to the mirrored port');
+  for (let i = 0; i < 2; i++)
+    assert.equal(
+      pool.meta32[(m.slots[DST][i] << Meta.shift) + Meta.port],
+      SRC,
+      'a copy is accounted to the mirrored port',
+    );
   assert.equal(mirrorCopies(counters, SRC), 2);
   assert.equal(mirrorCopies(counters, OTHER), 0);
   // a port that is not egress-mirrored: tapOut copies nothing
@@ -199,7 +216,7 @@ test('a frame from one mirrored source delivered to another is copied once (at i
   assert.equal(m.count[DST], 0);
   m.tapOut(SRC2, b.slots, b.count);
   assert.deepEqual(copiesFor(m, pool, DST), [f]);
-  assert.equal(pool.meta32[((m.slots[DST][0]) << Meta.shift) + Meta.port], SRC2);
+  assert.equal(pool.meta32[(m.slots[DST][0] << Meta.shift) + Meta.port], SRC2);
   assert.equal(mirrorCopies(counters, SRC) + mirrorCopies(counters, SRC2), 2);
   m.discard();
   freeBatch(pool, b);
@@ -338,7 +355,16 @@ test('offload metadata travels with the copy (GSO and partial checksum)', () => 
   const { pool, m } = setup();
   m.set(SRC, 'source');
   m.set(DST, 'destination');
-  const f = buildTcp4({ srcMac: A, dstMac: B, srcIp: '10.0.0.1', dstIp: '10.0.0.2', srcPort: 4000, dstPort: 80, flags: 0x18, payload: new Uint8Array(1400).fill(0x5a) });
+  const f = buildTcp4({
+    srcMac: A,
+    dstMac: B,
+    srcIp: '10.0.0.1',
+    dstIp: '10.0.0.2',
+    srcPort: 4000,
+    dstPort: 80,
+    flags: 0x18,
+    payload: new Uint8Array(1400).fill(0x5a),
+  });
   const b = batchOf(pool, [[f, SRC]]);
   const s = b.slots[0];
   pool.meta32[(s << Meta.shift) + Meta.oflags] = kOffNeedsCsum;
@@ -351,7 +377,18 @@ test('offload metadata travels with the copy (GSO and partial checksum)', () => 
   m.tapIn(b);
   const t = m.slots[DST][0];
   assert.deepEqual(
-    [pool.meta32[(t << Meta.shift) + Meta.oflags], pool.meta32[(t << Meta.shift) + Meta.gsoType], pool.meta16[(t << Meta16.shift) + Meta16.gsoSize], pool.meta32[(t << Meta.shift) + Meta.csumStart], pool.meta16[(t << Meta16.shift) + Meta16.csumOffset], pool.meta32[(t << Meta.shift) + Meta.vid], pool.meta32[(t << Meta.shift) + Meta.pcp], pool.meta32[(t << Meta.shift) + Meta.port], pool.meta32[(t << Meta.shift) + Meta.refs], pool.meta32[(t << Meta.shift) + Meta.aux]],
+    [
+      pool.meta32[(t << Meta.shift) + Meta.oflags],
+      pool.meta32[(t << Meta.shift) + Meta.gsoType],
+      pool.meta16[(t << Meta16.shift) + Meta16.gsoSize],
+      pool.meta32[(t << Meta.shift) + Meta.csumStart],
+      pool.meta16[(t << Meta16.shift) + Meta16.csumOffset],
+      pool.meta32[(t << Meta.shift) + Meta.vid],
+      pool.meta32[(t << Meta.shift) + Meta.pcp],
+      pool.meta32[(t << Meta.shift) + Meta.port],
+      pool.meta32[(t << Meta.shift) + Meta.refs],
+      pool.meta32[(t << Meta.shift) + Meta.aux],
+    ],
     [kOffNeedsCsum, kGsoTcp4, 700, 34, 16, 12, 3, SRC, 1, 0],
   );
   assert.deepEqual(pool.copyOut(t), f);

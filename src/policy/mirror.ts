@@ -65,12 +65,20 @@ export class Mirror extends Tap {
   /** Set a port's PortMirroring mode and, for a source, which direction is mirrored (default 'both'). */
   set(port: number, mode: MirrorMode, direction: MirrorDirection = 'both'): void {
     checkPort(port);
-    if (mode !== 'none' && mode !== 'source' && mode !== 'destination') throw new Error(`invalid mirror mode '${String(mode)}': expected none, source or destination`);
+    if (mode !== 'none' && mode !== 'source' && mode !== 'destination')
+      throw new Error(`invalid mirror mode '${String(mode)}': expected none, source or destination`);
     if (direction !== 'ingress' && direction !== 'egress' && direction !== 'both')
       throw new Error(`invalid mirror direction '${String(direction)}': expected ingress, egress or both`);
     this.discard(); // changes come between breaths, when nothing is pending; never strand a copy if not
     this.mode[port] = mode === 'source' ? kModeSource : mode === 'destination' ? kModeDestination : kModeNone;
-    this.dir[port] = mode !== 'source' ? 0 : direction === 'ingress' ? kMirrorIn : direction === 'egress' ? kMirrorOut : kMirrorIn | kMirrorOut;
+    this.dir[port] =
+      mode !== 'source'
+        ? 0
+        : direction === 'ingress'
+          ? kMirrorIn
+          : direction === 'egress'
+            ? kMirrorOut
+            : kMirrorIn | kMirrorOut;
     if (mode === 'destination' && this.slots[port].length === 0) this.slots[port] = new Int32Array(kMirrorQueueLen);
     this.rebuild();
   }
@@ -110,7 +118,8 @@ export class Mirror extends Tap {
    * itself ingress-mirrored (it was copied when it came in).
    */
   protected copy(port: number, direction: number, slot: number): void {
-    if (direction === kMirrorOut && (this.flags[this.pool.meta32[(slot << Meta.shift) + Meta.port]] & kMirrorIn) !== 0) return;
+    if (direction === kMirrorOut && (this.flags[this.pool.meta32[(slot << Meta.shift) + Meta.port]] & kMirrorIn) !== 0)
+      return;
     this.copyAll(port, slot);
   }
 
@@ -177,5 +186,6 @@ export class Mirror extends Tap {
 }
 
 function checkPort(port: number): void {
-  if (!Number.isInteger(port) || port < 0 || port >= kMaxPorts) throw new Error(`invalid port index ${port}: expected 0..${kMaxPorts - 1}`);
+  if (!Number.isInteger(port) || port < 0 || port >= kMaxPorts)
+    throw new Error(`invalid port index ${port}: expected 0..${kMaxPorts - 1}`);
 }

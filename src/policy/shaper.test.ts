@@ -33,7 +33,10 @@ function frameOf(len: number): Uint8Array {
 const f1514 = frameOf(1514);
 const out = new Int32Array(4096);
 
-function setup(mode: 'weight' | 'absolute' = 'weight', opts?: { queueFrames?: number; heldLimit?: number; quantumBytes?: number }) {
+function setup(
+  mode: 'weight' | 'absolute' = 'weight',
+  opts?: { queueFrames?: number; heldLimit?: number; quantumBytes?: number },
+) {
   const pool = new PacketPool({ slots: 8192, slotSize: 2048 });
   const clock = new Clock(true);
   const sh = new EgressShaper(pool, clock, mode, opts);
@@ -167,7 +170,7 @@ test('weights 1:3 with both classes backlogged share the bytes 3.0 +/- 0.1', () 
   }
   const ratio = bySrc[3] / bySrc[2];
   assert.ok(Math.abs(ratio - 3) <= 0.1, `ratio ${ratio}`);
-  assert.ok(Math.abs((bySrc[2] + bySrc[3]) * 8 / 4 - 50e6) / 50e6 < 0.01, 'the classes share the whole rate');
+  assert.ok(Math.abs(((bySrc[2] + bySrc[3]) * 8) / 4 - 50e6) / 50e6 < 0.01, 'the classes share the whole rate');
 });
 
 test('weights: an unconfigured source gets weight 1; DRR order is exact for small frames', () => {
@@ -367,7 +370,11 @@ test('control path validates its input', () => {
   assert.equal(sh.shareOf(1), 1);
   const { sh: abs } = setup('absolute');
   assert.throws(() => abs.configure(1, { minimumBandwidthWeight: 5 }), /mode is absolute/);
-  assert.throws(() => new EgressShaper(new PacketPool({ slots: 64, slotSize: 2048 }), new Clock(true), 'weight', { queueFrames: 0 }), /queueFrames/);
+  assert.throws(
+    () =>
+      new EgressShaper(new PacketPool({ slots: 64, slotSize: 2048 }), new Clock(true), 'weight', { queueFrames: 0 }),
+    /queueFrames/,
+  );
 });
 
 test('no allocation per frame: a warmed-up enqueue/dequeue loop triggers no GC and grows no heap', async () => {

@@ -85,11 +85,14 @@ export class EgressShaper {
   private readonly quantum = new Float64Array(K);
 
   constructor(pool: PacketPool, clock: Clock, mode: MinimumBandwidthMode, opts: ShaperOptions = {}) {
-    if (mode !== 'weight' && mode !== 'absolute') throw new Error(`minimum bandwidth mode must be 'weight' or 'absolute', got ${String(mode)}`);
+    if (mode !== 'weight' && mode !== 'absolute')
+      throw new Error(`minimum bandwidth mode must be 'weight' or 'absolute', got ${String(mode)}`);
     const q = opts.queueFrames ?? kDefaultQueueFrames;
-    if (!Number.isInteger(q) || q < 1 || q > 65536) throw new Error(`shaper queueFrames must be an integer 1..65536, got ${q}`);
+    if (!Number.isInteger(q) || q < 1 || q > 65536)
+      throw new Error(`shaper queueFrames must be an integer 1..65536, got ${q}`);
     const qb = opts.quantumBytes ?? kDefaultQuantumBytes;
-    if (!Number.isInteger(qb) || qb < 64 || qb > 1 << 20) throw new Error(`shaper quantumBytes must be an integer 64..1048576, got ${qb}`);
+    if (!Number.isInteger(qb) || qb < 64 || qb > 1 << 20)
+      throw new Error(`shaper quantumBytes must be an integer 64..1048576, got ${qb}`);
     const hl = opts.heldLimit ?? pool.slots >> 1;
     if (!Number.isInteger(hl) || hl < 1) throw new Error(`shaper heldLimit must be a positive integer, got ${hl}`);
     this.pool = pool;
@@ -140,7 +143,9 @@ export class EgressShaper {
     checkPort(port);
     if (this.mode === 'weight') {
       if (!Number.isInteger(value) || value < 0 || value > kMaxWeight)
-        throw new Error(`minimum bandwidth weight of port ${port} must be an integer ${kMinWeight}..${kMaxWeight} (0 = default), got ${value}`);
+        throw new Error(
+          `minimum bandwidth weight of port ${port} must be an integer ${kMinWeight}..${kMaxWeight} (0 = default), got ${value}`,
+        );
     } else if (!Number.isFinite(value) || value < 0 || value > kMaxRate) {
       throw new Error(`minimum bandwidth of port ${port} must be 0..${kMaxRate} bits/s (0 = default), got ${value}`);
     }
@@ -162,7 +167,10 @@ export class EgressShaper {
         `port ${port}: the switch's minimum bandwidth mode is ${this.mode}; set ${this.mode === 'weight' ? 'minimumBandwidthWeight' : 'minimumBandwidthAbsolute'} instead`,
       );
     this.setRate(port, policy.maximumBandwidth ?? 0, policy.maximumBurst);
-    this.setShare(port, (this.mode === 'weight' ? policy.minimumBandwidthWeight : policy.minimumBandwidthAbsolute) ?? 0);
+    this.setShare(
+      port,
+      (this.mode === 'weight' ? policy.minimumBandwidthWeight : policy.minimumBandwidthAbsolute) ?? 0,
+    );
   }
 
   private defaultShare(): number {
@@ -356,5 +364,6 @@ export class EgressShaper {
 }
 
 function checkPort(port: number): void {
-  if (!Number.isInteger(port) || port < 0 || port >= K) throw new Error(`port must be an integer 0..${K - 1}, got ${port}`);
+  if (!Number.isInteger(port) || port < 0 || port >= K)
+    throw new Error(`port must be an integer 0..${K - 1}, got ${port}`);
 }

@@ -17,7 +17,14 @@ import { StormNode } from './storm.js';
 const kFloodMark = -1; // what switch/forward.ts writes for broadcast, multicast and unknown unicast
 const pool = new PacketPool({ slots: 512, slotSize: 2048 });
 const bcast = buildArpRequest({ srcMac: '52:54:00:12:34:56', srcIp: '10.9.0.1', targetIp: '10.9.0.2' });
-const ucast = buildUdp4({ srcMac: '52:54:00:12:34:56', dstMac: '52:54:00:65:43:21', srcIp: '10.9.0.1', dstIp: '10.9.0.2', srcPort: 4000, dstPort: 53 });
+const ucast = buildUdp4({
+  srcMac: '52:54:00:12:34:56',
+  dstMac: '52:54:00:65:43:21',
+  srcIp: '10.9.0.1',
+  dstIp: '10.9.0.2',
+  srcPort: 4000,
+  dstPort: 53,
+});
 
 /** One batch of [port, dst] frames through the node; how many of each port's frames passed. */
 function run(node: StormNode, frames: [port: number, dst: number][]): Map<number, number> {
@@ -44,7 +51,12 @@ function run(node: StormNode, frames: [port: number, dst: number][]): Map<number
 
 /** `count` flood frames from `port` in one batch; how many passed. */
 function flood(node: StormNode, port: number, count: number): number {
-  return run(node, Array.from({ length: count }, () => [port, kFloodMark] as [number, number])).get(port) ?? 0;
+  return (
+    run(
+      node,
+      Array.from({ length: count }, () => [port, kFloodMark] as [number, number]),
+    ).get(port) ?? 0
+  );
 }
 
 test('burst: a newly limited port may send depth = ceil(pps / 10) flood frames at once, then none', () => {
@@ -128,7 +140,14 @@ test('known unicast is never limited and does not spend tokens', () => {
   const clock = new Clock(true);
   const node = new StormNode(pool, clock, kFloodMark);
   node.set(1, 10); // depth 1
-  for (let k = 0; k < 4; k++) assert.equal(run(node, Array.from({ length: 256 }, () => [1, 2] as [number, number])).get(1), 256);
+  for (let k = 0; k < 4; k++)
+    assert.equal(
+      run(
+        node,
+        Array.from({ length: 256 }, () => [1, 2] as [number, number]),
+      ).get(1),
+      256,
+    );
   // the bucket is still full: one flood frame passes, unicast in the same batch all pass
   const mixed = run(node, [
     [1, kFloodMark],

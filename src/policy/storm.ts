@@ -48,7 +48,9 @@ export class StormNode implements GraphNode {
     if (!Number.isInteger(port) || port < 0 || port >= kMaxPorts)
       throw new RangeError(`storm limit port index must be an integer from 0 to ${kMaxPorts - 1}, got ${port}`);
     if (typeof pps !== 'number' || !Number.isFinite(pps) || pps < 0)
-      throw new RangeError(`storm limit for port ${port} must be a finite number of packets per second >= 0, got ${pps}`);
+      throw new RangeError(
+        `storm limit for port ${port} must be a finite number of packets per second >= 0, got ${pps}`,
+      );
     if (pps === 0) {
       this.rate[port] = 0;
       this.tokens[port] = 0;

@@ -15,7 +15,6 @@ import { DgramNic, kTxRing, qemuDgramNetdevArg } from './dgram.js';
 import { RecordingSink } from '../testing/recording-sink.js';
 import { until } from '../testing/until.js';
 
-
 function frameOf(len: number, seed: number): Buffer {
   const b = Buffer.alloc(len);
   for (let i = 0; i < len; i++) b[i] = (seed * 31 + i * 7 + (seed >> 8)) & 255;
@@ -76,7 +75,10 @@ test('learned remote: receive from a peer, then transmit back to it; flushed onc
 test('configured remote: transmit without having heard from it; another sender is dropped (foreign-source) and redirects nothing', async () => {
   const p = await peer();
   const stranger = await peer();
-  cleanups.push(() => p.sock.close(), () => stranger.sock.close());
+  cleanups.push(
+    () => p.sock.close(),
+    () => stranger.sock.close(),
+  );
   const sink = new RecordingSink(newPool());
   const nic = new DgramNic({ localHost: '127.0.0.1', localPort: 0, remoteHost: '127.0.0.1', remotePort: p.port });
   cleanups.push(() => nic.close());
@@ -109,7 +111,10 @@ test('IPv6: a configured remote ::1 (written 0:0::1) is bound on ::1 by default,
   const stranger = dgram.createSocket('udp6');
   stranger.bind(0, '::1');
   await once(stranger, 'listening');
-  cleanups.push(() => sock.close(), () => stranger.close());
+  cleanups.push(
+    () => sock.close(),
+    () => stranger.close(),
+  );
   const sink = new RecordingSink(newPool());
   const nic = new DgramNic({ localPort: 0, remoteHost: '0:0::1', remotePort: sock.address().port });
   cleanups.push(() => nic.close());
@@ -135,7 +140,10 @@ test('a local address in use: ready() rejects with the address and EADDRINUSE', 
   const nic = new DgramNic({ localPort: p.port });
   cleanups.push(() => nic.close());
   nic.open(new RecordingSink(newPool()));
-  await assert.rejects(nic.ready(), new RegExp(`cannot bind 127\\.0\\.0\\.1:${p.port}: already in use \\(EADDRINUSE\\)`));
+  await assert.rejects(
+    nic.ready(),
+    new RegExp(`cannot bind 127\\.0\\.0\\.1:${p.port}: already in use \\(EADDRINUSE\\)`),
+  );
   assert.match(String(nic.describe().down), /EADDRINUSE/);
   nic.close();
 });
@@ -176,7 +184,8 @@ test('transmit ring: frames beyond kTxRing in flight are dropped ring-full; in-f
   assert.deepEqual(sink.drops, { 'ring-full': 400 - kTxRing });
   assert.equal(nic.describe().inFlight, kTxRing);
   // Overwrite the pool slots now: what is on the wire must be the copies made at transmit time.
-  for (const s of slots) pool.bytes.fill(0xee, pool.frameStart(s), pool.frameStart(s) + pool.meta32[(s << Meta.shift) + Meta.len]);
+  for (const s of slots)
+    pool.bytes.fill(0xee, pool.frameStart(s), pool.frameStart(s) + pool.meta32[(s << Meta.shift) + Meta.len]);
   await until(() => p.got.length === kTxRing, `${kTxRing} datagrams at the peer`);
   assert.deepEqual(p.got, frames.slice(0, kTxRing));
   await until(() => nic.describe().inFlight === 0, 'ring drained');

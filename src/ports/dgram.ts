@@ -40,17 +40,26 @@ export interface DgramNicOptions {
 
 function checkPort(name: string, p: number | undefined, allowZero: boolean): void {
   if (p === undefined) return;
-  if (!Number.isInteger(p) || p < (allowZero ? 0 : 1) || p > 65535) throw new RangeError(`dgram ${name} must be ${allowZero ? 0 : 1}..65535, got ${p}`);
+  if (!Number.isInteger(p) || p < (allowZero ? 0 : 1) || p > 65535)
+    throw new RangeError(`dgram ${name} must be ${allowZero ? 0 : 1}..65535, got ${p}`);
 }
 
 function checkOptions(opts: DgramNicOptions): void {
   if (opts.localPort === undefined) throw new RangeError('dgram needs localPort');
   checkPort('localPort', opts.localPort, true);
   checkPort('remotePort', opts.remotePort, false);
-  if (opts.remoteHost !== undefined && opts.remotePort === undefined) throw new RangeError('dgram remoteHost needs remotePort');
+  if (opts.remoteHost !== undefined && opts.remotePort === undefined)
+    throw new RangeError('dgram remoteHost needs remotePort');
   const local = opts.localHost ?? defaultLocal(opts);
-  if (opts.remoteHost !== undefined && net.isIP(opts.remoteHost) && net.isIP(local) && net.isIP(opts.remoteHost) !== net.isIP(local))
-    throw new RangeError(`dgram local ${local} and remote ${opts.remoteHost} are of different IP families; use two IPv4 or two IPv6 addresses`);
+  if (
+    opts.remoteHost !== undefined &&
+    net.isIP(opts.remoteHost) &&
+    net.isIP(local) &&
+    net.isIP(opts.remoteHost) !== net.isIP(local)
+  )
+    throw new RangeError(
+      `dgram local ${local} and remote ${opts.remoteHost} are of different IP families; use two IPv4 or two IPv6 addresses`,
+    );
 }
 
 export class DgramNic implements Nic {
@@ -110,7 +119,10 @@ export class DgramNic implements Nic {
     sock.on('message', this.onMessage);
     sock.on('error', (e: NodeJS.ErrnoException) => {
       const where = hostPortText(this.localHost, this.localPort);
-      this.lastError = e.code === 'EADDRINUSE' ? `cannot bind ${where}: already in use (EADDRINUSE)` : `cannot bind ${where}: ${e.message}`;
+      this.lastError =
+        e.code === 'EADDRINUSE'
+          ? `cannot bind ${where}: already in use (EADDRINUSE)`
+          : `cannot bind ${where}: ${e.message}`;
       if (!this.bound) {
         this.failure = new Error(this.lastError);
         this.waiters.settle(this.failure);
@@ -269,7 +281,6 @@ export class DgramNic implements Nic {
     };
   }
 }
-
 
 /**
  * The QEMU 7.2 `-netdev` value that pairs with a DgramNic built from `opts`: QEMU's remote is the switch's

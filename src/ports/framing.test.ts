@@ -7,9 +7,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { PacketPool } from '../dataplane/pool.js';
-import { countUnencodable, encodeBatch, FrameReassembler, kFlushEvery, kMaxStreamFrame, type PrefixBytes } from './framing.js';
+import {
+  countUnencodable,
+  encodeBatch,
+  FrameReassembler,
+  kFlushEvery,
+  kMaxStreamFrame,
+  type PrefixBytes,
+} from './framing.js';
 import { RecordingSink } from '../testing/recording-sink.js';
-
 
 const smallPool = () => new PacketPool({ slots: 64, slotSize: 2048 }); // maxFrame 1920
 
@@ -38,7 +44,10 @@ test('encodeBatch golden bytes: 4-byte QEMU prefix', () => {
   const pool = smallPool();
   const slots = Int32Array.of(pool.load(golden), pool.load(golden.subarray(0, 14)));
   const out = encodeBatch(pool, slots, 2, 4);
-  assert.equal(out.toString('hex'), '00000010' + 'ffffffffffff5254001234560806abcd' + '0000000e' + 'ffffffffffff5254001234560806');
+  assert.equal(
+    out.toString('hex'),
+    '00000010' + 'ffffffffffff5254001234560806abcd' + '0000000e' + 'ffffffffffff5254001234560806',
+  );
 });
 
 test('encodeBatch golden bytes: 2-byte VDE prefix', () => {

@@ -63,7 +63,15 @@ const kSmallCopy = 128;
  * Copy `len` bytes from `src[srcOff..]` to `dst[dstOff..]`. `srcView`/`dstView` are DataViews over the same
  * bytes as `src`/`dst` (long-lived or one per chunk/batch, never per frame).
  */
-export function copyBytes(src: Uint8Array, srcView: DataView, srcOff: number, dst: Uint8Array, dstView: DataView, dstOff: number, len: number): void {
+export function copyBytes(
+  src: Uint8Array,
+  srcView: DataView,
+  srcOff: number,
+  dst: Uint8Array,
+  dstView: DataView,
+  dstOff: number,
+  len: number,
+): void {
   if (len >= kSmallCopy) {
     dst.set(src.subarray(srcOff, srcOff + len), dstOff);
     return;

@@ -121,6 +121,10 @@ export class MemoryNic implements Nic {
   }
 
   describe(): Record<string, unknown> {
-    return { received: this.received.length, sent: this.sent, ...(this.offloadCaps !== 0 ? { offloadCaps: this.offloadCaps } : {}) };
+    return {
+      received: this.received.length,
+      sent: this.sent,
+      ...(this.offloadCaps !== 0 ? { offloadCaps: this.offloadCaps } : {}),
+    };
   }
 }

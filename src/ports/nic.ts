@@ -27,7 +27,16 @@ export interface NicSink {
   disconnected(): void;
 }
 
-export type NicDropReason = 'malformed' | 'framing-error' | 'oversize' | 'no-buffer' | 'tx-error' | 'ring-full' | 'bad-vnet-hdr' | 'gso-unsupported' | 'foreign-source';
+export type NicDropReason =
+  | 'malformed'
+  | 'framing-error'
+  | 'oversize'
+  | 'no-buffer'
+  | 'tx-error'
+  | 'ring-full'
+  | 'bad-vnet-hdr'
+  | 'gso-unsupported'
+  | 'foreign-source';
 
 /** Offload capabilities of an endpoint (Nic.offloadCaps): frames it takes with a partial checksum... */
 export const kCapCsum = 1;

@@ -7,7 +7,13 @@ import { test } from 'node:test';
 import { ReadyWaiters } from './ready.js';
 
 const state = (p: Promise<void>): Promise<string> =>
-  Promise.race([p.then(() => 'resolved', (e: Error) => `rejected: ${e.message}`), new Promise<string>((r) => setImmediate(() => r('pending')))]);
+  Promise.race([
+    p.then(
+      () => 'resolved',
+      (e: Error) => `rejected: ${e.message}`,
+    ),
+    new Promise<string>((r) => setImmediate(() => r('pending'))),
+  ]);
 
 test('settle(null) resolves every waiter so far; settle(err) rejects the next round', async () => {
   const w = new ReadyWaiters();

@@ -21,7 +21,6 @@ import { kMaxPendingBytes, qemuNetdevArg, StreamNic, type StreamNicOptions } fro
 import { RecordingSink } from '../testing/recording-sink.js';
 import { until } from '../testing/until.js';
 
-
 /** Independent peer-side codec: a plain length-prefixed reader/writer. */
 function encode(frames: Uint8Array[], prefix: 2 | 4 = 4): Buffer {
   return Buffer.concat(
@@ -148,7 +147,10 @@ test('listen on unix: frames both ways across chunk splits, removes the socket o
 test('listen on unix: the NIC removes no file it did not bind; a path in use fails ready() with EADDRINUSE', async () => {
   const p = path.join(tmp, 'stale.sock');
   // A listener killed without cleanup leaves its socket file behind: only the control plane may judge it stale.
-  spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(p)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+  spawnSync(process.execPath, [
+    '-e',
+    `require('net').createServer().listen(${JSON.stringify(p)}, () => process.kill(process.pid, 'SIGKILL'))`,
+  ]);
   assert.ok(fs.lstatSync(p).isSocket(), 'stale socket exists');
   const { nic } = openNic({ mode: 'listen', path: p });
   await assert.rejects(nic.ready(), /cannot listen on .*stale\.sock: already in use \(EADDRINUSE\)/);
@@ -378,12 +380,30 @@ test('VDE framing (2-byte prefix) over a listener', async () => {
 });
 
 test('qemuNetdevArg prints the QEMU 7.2 -netdev value for each mode', () => {
-  assert.equal(qemuNetdevArg({ mode: 'listen', path: '/run/x.sock' }, 'n0'), 'stream,id=n0,server=off,addr.type=unix,addr.path=/run/x.sock');
-  assert.equal(qemuNetdevArg({ mode: 'connect', path: '/run/x.sock' }, 'n0'), 'stream,id=n0,server=on,addr.type=unix,addr.path=/run/x.sock');
-  assert.equal(qemuNetdevArg({ mode: 'listen', port: 10001 }, 'net1'), 'stream,id=net1,server=off,addr.type=inet,addr.host=127.0.0.1,addr.port=10001');
-  assert.equal(qemuNetdevArg({ mode: 'listen', host: '0.0.0.0', port: 10001 }, 'n0'), 'stream,id=n0,server=off,addr.type=inet,addr.host=127.0.0.1,addr.port=10001');
-  assert.equal(qemuNetdevArg({ mode: 'connect', host: '10.0.0.5', port: 10002 }, 'n0'), 'stream,id=n0,server=on,addr.type=inet,addr.host=10.0.0.5,addr.port=10002');
-  assert.equal(qemuNetdevArg({ mode: 'listen', path: '/run/a,b.sock' }, 'n0'), 'stream,id=n0,server=off,addr.type=unix,addr.path=/run/a,,b.sock');
+  assert.equal(
+    qemuNetdevArg({ mode: 'listen', path: '/run/x.sock' }, 'n0'),
+    'stream,id=n0,server=off,addr.type=unix,addr.path=/run/x.sock',
+  );
+  assert.equal(
+    qemuNetdevArg({ mode: 'connect', path: '/run/x.sock' }, 'n0'),
+    'stream,id=n0,server=on,addr.type=unix,addr.path=/run/x.sock',
+  );
+  assert.equal(
+    qemuNetdevArg({ mode: 'listen', port: 10001 }, 'net1'),
+    'stream,id=net1,server=off,addr.type=inet,addr.host=127.0.0.1,addr.port=10001',
+  );
+  assert.equal(
+    qemuNetdevArg({ mode: 'listen', host: '0.0.0.0', port: 10001 }, 'n0'),
+    'stream,id=n0,server=off,addr.type=inet,addr.host=127.0.0.1,addr.port=10001',
+  );
+  assert.equal(
+    qemuNetdevArg({ mode: 'connect', host: '10.0.0.5', port: 10002 }, 'n0'),
+    'stream,id=n0,server=on,addr.type=inet,addr.host=10.0.0.5,addr.port=10002',
+  );
+  assert.equal(
+    qemuNetdevArg({ mode: 'listen', path: '/run/a,b.sock' }, 'n0'),
+    'stream,id=n0,server=off,addr.type=unix,addr.path=/run/a,,b.sock',
+  );
   assert.throws(() => qemuNetdevArg({ mode: 'listen', path: '/x', framing: 'vde' }, 'n0'), /vde_plug/);
   assert.throws(() => new StreamNic({ mode: 'listen' }), /exactly one/);
   assert.throws(() => new StreamNic({ mode: 'listen', path: '/x', port: 1 }), /exactly one/);
@@ -401,7 +421,9 @@ const haveQemu = fs.existsSync(qemu);
  * through the other two, so what our NICs send and receive crosses QEMU's own framing code.
  */
 function startQemu(args: string[]): ChildProcess {
-  const child = spawn(qemu, ['-machine', 'none', '-display', 'none', '-nodefaults', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(qemu, ['-machine', 'none', '-display', 'none', '-nodefaults', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   child.on('exit', (code) => {
@@ -417,7 +439,10 @@ async function stopQemu(child: ChildProcess): Promise<void> {
   await gone;
 }
 
-test('QEMU 7.2 interop: both stream directions and dgram through a QEMU hub, surviving a QEMU restart', { skip: !haveQemu && 'qemu-system-x86_64 not installed', timeout: 60000 }, async () => {
+test('QEMU 7.2 interop: both stream directions and dgram through a QEMU hub, surviving a QEMU restart', {
+  skip: !haveQemu && 'qemu-system-x86_64 not installed',
+  timeout: 60000,
+}, async () => {
   const pool = new PacketPool({ slots: 256, slotSize: 2048 });
   const qemuServerPath = path.join(tmp, 'qemu-listens.sock');
   const switchPath = path.join(tmp, 'switch-listens.sock');
@@ -429,18 +454,28 @@ test('QEMU 7.2 interop: both stream directions and dgram through a QEMU hub, sur
   const dialer = new StreamNic(dialOpts);
   const listener = new StreamNic(listenOpts);
   const udp = new DgramNic({ localPort: 0 });
-  cleanups.push(() => dialer.close(), () => listener.close(), () => udp.close());
+  cleanups.push(
+    () => dialer.close(),
+    () => listener.close(),
+    () => udp.close(),
+  );
   listener.open(sListen);
   udp.open(sUdp);
   await listener.ready();
   await udp.ready();
   const args = [
-    '-netdev', qemuNetdevArg(dialOpts, 's0'),
-    '-netdev', qemuNetdevArg(listenOpts, 's1'),
-    '-netdev', qemuDgramNetdevArg({ localPort: udp.boundPort }, 'd0'),
-    '-netdev', 'hubport,id=h0,hubid=0,netdev=s0',
-    '-netdev', 'hubport,id=h1,hubid=0,netdev=s1',
-    '-netdev', 'hubport,id=h2,hubid=0,netdev=d0',
+    '-netdev',
+    qemuNetdevArg(dialOpts, 's0'),
+    '-netdev',
+    qemuNetdevArg(listenOpts, 's1'),
+    '-netdev',
+    qemuDgramNetdevArg({ localPort: udp.boundPort }, 'd0'),
+    '-netdev',
+    'hubport,id=h0,hubid=0,netdev=s0',
+    '-netdev',
+    'hubport,id=h1,hubid=0,netdev=s1',
+    '-netdev',
+    'hubport,id=h2,hubid=0,netdev=d0',
   ];
   let q = startQemu(args);
   cleanups.push(() => q.kill('SIGKILL'));
@@ -483,7 +518,7 @@ test('QEMU 7.2 interop: both stream directions and dgram through a QEMU hub, sur
   assert.deepEqual(sListen.frames[2], f4);
   assert.deepEqual(sUdp.frames[2], f4);
   const f5 = frameOf(300, 5);
-  assert.equal(send(udp, f5), 1, 'dgram re-learned QEMU\'s new port from f4');
+  assert.equal(send(udp, f5), 1, "dgram re-learned QEMU's new port from f4");
   await until(() => sDial.frames.length === 3, 'f5 after restart');
   assert.deepEqual(sDial.frames[2], f5);
 
@@ -498,7 +533,10 @@ test('QEMU 7.2 interop: both stream directions and dgram through a QEMU hub, sur
 
 const haveVde = fs.existsSync('/usr/bin/vde_switch') && fs.existsSync('/usr/bin/vde_plug');
 
-test('VDE interop: vde_plug through a real vde_switch, bridged onto a vde-framed listener', { skip: !haveVde && 'vde2 not installed', timeout: 30000 }, async () => {
+test('VDE interop: vde_plug through a real vde_switch, bridged onto a vde-framed listener', {
+  skip: !haveVde && 'vde2 not installed',
+  timeout: 30000,
+}, async () => {
   const dir = path.join(tmp, 'vde-sw');
   const children: ChildProcess[] = [];
   const kill = () => {
@@ -506,7 +544,9 @@ test('VDE interop: vde_plug through a real vde_switch, bridged onto a vde-framed
   };
   cleanups.push(kill);
   // vde_switch reads management commands from stdin: keep the pipe open, stop it by pid.
-  children.push(spawn('vde_switch', ['-s', dir, '-M', path.join(tmp, 'vde-mgmt')], { stdio: ['pipe', 'ignore', 'ignore'] }));
+  children.push(
+    spawn('vde_switch', ['-s', dir, '-M', path.join(tmp, 'vde-mgmt')], { stdio: ['pipe', 'ignore', 'ignore'] }),
+  );
   await until(() => fs.existsSync(path.join(dir, 'ctl')), 'vde_switch control socket');
 
   const p = path.join(tmp, 'vde-port.sock');

@@ -7,7 +7,14 @@
  */
 import net from 'node:net';
 import { hostPortText } from './address.js';
-import { countUnencodable, encodeBatch, FrameReassembler, prefixBytesFor, type FramingKind, type PrefixBytes } from './framing.js';
+import {
+  countUnencodable,
+  encodeBatch,
+  FrameReassembler,
+  prefixBytesFor,
+  type FramingKind,
+  type PrefixBytes,
+} from './framing.js';
 import type { Nic, NicSink } from './nic.js';
 import { qemuEscape, reachable } from './qemu-args.js';
 import { ReadyWaiters } from './ready.js';
@@ -45,14 +52,19 @@ export interface StreamNicOptions {
 }
 
 function checkOptions(opts: StreamNicOptions): void {
-  if (opts.mode !== 'listen' && opts.mode !== 'connect') throw new RangeError(`stream mode must be 'listen' or 'connect', got ${String(opts.mode)}`);
+  if (opts.mode !== 'listen' && opts.mode !== 'connect')
+    throw new RangeError(`stream mode must be 'listen' or 'connect', got ${String(opts.mode)}`);
   const hasPath = opts.path !== undefined && opts.path !== '';
   const hasPort = opts.port !== undefined;
   if (hasPath === hasPort) throw new RangeError('stream needs exactly one of path (unix) or port (tcp)');
-  if (hasPort && (!Number.isInteger(opts.port) || opts.port! < 0 || opts.port! > 65535)) throw new RangeError(`stream port must be 0..65535, got ${opts.port}`);
-  if (hasPort && opts.mode === 'connect' && opts.port === 0) throw new RangeError('stream connect mode needs a real port, not 0');
-  if (opts.framing !== undefined && opts.framing !== 'qemu' && opts.framing !== 'vde') throw new RangeError(`stream framing must be 'qemu' or 'vde', got ${String(opts.framing)}`);
-  if (opts.retryMs !== undefined && (!Number.isFinite(opts.retryMs) || opts.retryMs <= 0)) throw new RangeError(`stream retryMs must be > 0, got ${opts.retryMs}`);
+  if (hasPort && (!Number.isInteger(opts.port) || opts.port! < 0 || opts.port! > 65535))
+    throw new RangeError(`stream port must be 0..65535, got ${opts.port}`);
+  if (hasPort && opts.mode === 'connect' && opts.port === 0)
+    throw new RangeError('stream connect mode needs a real port, not 0');
+  if (opts.framing !== undefined && opts.framing !== 'qemu' && opts.framing !== 'vde')
+    throw new RangeError(`stream framing must be 'qemu' or 'vde', got ${String(opts.framing)}`);
+  if (opts.retryMs !== undefined && (!Number.isFinite(opts.retryMs) || opts.retryMs <= 0))
+    throw new RangeError(`stream retryMs must be > 0, got ${opts.retryMs}`);
 }
 
 export class StreamNic implements Nic {
@@ -166,7 +178,9 @@ export class StreamNic implements Nic {
 
   private dial(): void {
     if (this.closed) return;
-    const s = this.path ? net.createConnection({ path: this.path }) : net.createConnection({ host: this.host, port: this.port! });
+    const s = this.path
+      ? net.createConnection({ path: this.path })
+      : net.createConnection({ host: this.host, port: this.port! });
     this.dialing = s;
     s.setTimeout(kDialTimeoutMs);
     s.on('timeout', () => {
@@ -285,7 +299,8 @@ export class StreamNic implements Nic {
   /** Why the link is down, in words (null when up): what `port list` shows. */
   private downReason(): string | null {
     if (this.sock !== null) return null;
-    if (this.mode === 'connect') return `connecting to ${this.path ?? hostPortText(this.host, this.port)}${this.lastError ? `: ${this.lastError}` : ''}`;
+    if (this.mode === 'connect')
+      return `connecting to ${this.path ?? hostPortText(this.host, this.port)}${this.lastError ? `: ${this.lastError}` : ''}`;
     if (this.failure) return this.failure.message;
     return `no client connected to ${this.path ?? hostPortText(this.host, this.boundPort)}`;
   }
@@ -308,8 +323,6 @@ export class StreamNic implements Nic {
   }
 }
 
-
-
 /**
  * The QEMU 7.2 `-netdev` value that pairs with a StreamNic built from `opts`, e.g.
  * `stream,id=n0,server=off,addr.type=unix,addr.path=/run/x.sock` (the switch listens, QEMU connects) or
@@ -320,7 +333,9 @@ export class StreamNic implements Nic {
 export function qemuNetdevArg(opts: StreamNicOptions, id: string): string {
   checkOptions(opts);
   if ((opts.framing ?? 'qemu') === 'vde') {
-    throw new RangeError('stream: VDE framing is not a QEMU netdev; bridge vde_plug onto the socket (e.g. `dpipe vde_plug SWITCH = socat - UNIX-CONNECT:PATH`)');
+    throw new RangeError(
+      'stream: VDE framing is not a QEMU netdev; bridge vde_plug onto the socket (e.g. `dpipe vde_plug SWITCH = socat - UNIX-CONNECT:PATH`)',
+    );
   }
   const server = opts.mode === 'listen' ? 'off' : 'on';
   const addr = opts.path

@@ -58,7 +58,14 @@ export interface TapAddon {
    * whole capacity must be treated as oversize). Stops at EAGAIN. Returns the count,
    * or -errno when the first read fails hard (-77 EBADFD: the interface was deleted).
    */
-  readBatch(fd: number, bytes: Uint8Array, offsets: Int32Array, capacity: number, lens: Int32Array, max: number): number;
+  readBatch(
+    fd: number,
+    bytes: Uint8Array,
+    offsets: Int32Array,
+    capacity: number,
+    lens: Int32Array,
+    max: number,
+  ): number;
   /**
    * One write() per frame i < n from bytes[offsets[i] .. + lens[i]). Returns how many were written before
    * the first failure; on a failure at frame k, lens[k] is overwritten with -errno (-11 EAGAIN: queue full).

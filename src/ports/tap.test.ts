@@ -71,9 +71,22 @@ const isIcmpEcho = (f: Uint8Array) => f.length >= 42 && f[12] === 0x08 && f[13] 
 /** ARP reply from (peerMac, peerIp) to (dstMac, dstIp), golden layout of RFC 826. */
 function arpReply(peerMac: number[], peerIp: number[], dstMac: number[], dstIp: number[]): Uint8Array {
   return Uint8Array.from([
-    ...dstMac, ...peerMac, 0x08, 0x06, // Ethernet: dst, src, EtherType ARP
-    0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x02, // htype Ethernet, ptype IPv4, hlen, plen, op reply
-    ...peerMac, ...peerIp, ...dstMac, ...dstIp,
+    ...dstMac,
+    ...peerMac,
+    0x08,
+    0x06, // Ethernet: dst, src, EtherType ARP
+    0x00,
+    0x01,
+    0x08,
+    0x00,
+    6,
+    4,
+    0x00,
+    0x02, // htype Ethernet, ptype IPv4, hlen, plen, op reply
+    ...peerMac,
+    ...peerIp,
+    ...dstMac,
+    ...dstIp,
   ]);
 }
 
@@ -94,7 +107,9 @@ async function readUntil(fd: number, match: (f: Uint8Array) => boolean, what: st
   });
 }
 
-test('addon: kernel ARP request via readBatch, ARP reply via writeBatch fills the neighbour table', { skip }, async () => {
+test('addon: kernel ARP request via readBatch, ARP reply via writeBatch fills the neighbour table', {
+  skip,
+}, async () => {
   const lab = new NetnsLab();
   let fd = -1;
   try {
@@ -109,11 +124,19 @@ test('addon: kernel ARP request via readBatch, ARP reply via writeBatch fills th
     const tapMac = await linkMac(lab, ns, name);
     const ping = lab.exec(ns, ['ping', '-n', '-c', '1', '-W', '2', '10.77.0.2']);
 
-    const req = await readUntil(fd, (f) => isArp(f) && f.slice(38, 42).join('.') === '10.77.0.2', 'ARP who-has 10.77.0.2');
+    const req = await readUntil(
+      fd,
+      (f) => isArp(f) && f.slice(38, 42).join('.') === '10.77.0.2',
+      'ARP who-has 10.77.0.2',
+    );
     assert.equal(req.length, kArpFrameLen);
     assert.deepEqual([...req.slice(0, 6)], [0xff, 0xff, 0xff, 0xff, 0xff, 0xff], 'broadcast');
     assert.deepEqual([...req.slice(6, 12)], tapMac, 'source is the TAP');
-    assert.deepEqual([...req.slice(12, 22)], [0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01], 'ARP request header');
+    assert.deepEqual(
+      [...req.slice(12, 22)],
+      [0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01],
+      'ARP request header',
+    );
     assert.deepEqual([...req.slice(22, 28)], tapMac, 'sender MAC');
     assert.deepEqual([...req.slice(28, 32)], ipBytes('10.77.0.1'), 'sender IP');
     assert.deepEqual([...req.slice(38, 42)], ipBytes('10.77.0.2'), 'target IP');
@@ -146,7 +169,10 @@ test('addon: argument checks throw before touching the fd; an idle TAP reads 0',
       message: /offsets\[0\]=4000 \+ capacity 2048 exceeds bytes length 4096/,
     });
     assert.throws(() => tap().readBatch(h.fd, bytes, Int32Array.of(0), 2048, lens, 2), RangeError); // max > offsets
-    assert.throws(() => tap().readBatch(h.fd, bytes, new Uint32Array(1) as unknown as Int32Array, 2048, lens, 1), TypeError);
+    assert.throws(
+      () => tap().readBatch(h.fd, bytes, new Uint32Array(1) as unknown as Int32Array, 2048, lens, 1),
+      TypeError,
+    );
     assert.throws(() => tap().writeBatch(h.fd, bytes, Int32Array.of(4090), Int32Array.of(60), 1), RangeError);
     assert.equal(tap().readBatch(h.fd, bytes, Int32Array.of(0, 2048), 2048, lens, 2), 0, 'down TAP: EAGAIN at once');
     assert.throws(() => tap().open('x'.repeat(16), {}), /must be 1-15 bytes/);
@@ -155,22 +181,33 @@ test('addon: argument checks throw before touching the fd; an idle TAP reads 0',
   }
 });
 
-test('addon: create:false on a missing name fails clearly; attach rules for single and multi-queue', { skip }, async () => {
+test('addon: create:false on a missing name fails clearly; attach rules for single and multi-queue', {
+  skip,
+}, async () => {
   const lab = new NetnsLab();
   const missing = lab.ifname('none');
-  assert.throws(() => tap().open(missing, { create: false }), (err: Error & { code?: string }) => {
-    assert.equal(err.code, 'ENODEV');
-    assert.match(err.message, new RegExp(`^open ${missing}: no such interface .*create: false`));
-    return true;
-  });
+  assert.throws(
+    () => tap().open(missing, { create: false }),
+    (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'ENODEV');
+      assert.match(err.message, new RegExp(`^open ${missing}: no such interface .*create: false`));
+      return true;
+    },
+  );
   assert.equal(existsSync(`/sys/class/net/${missing}`), false, 'create:false created nothing');
-  assert.throws(() => new TapNic({ name: missing, create: false }).open(nullSink(new PacketPool({ slots: 64, slotSize: 2048 }))), /no such interface/);
+  assert.throws(
+    () => new TapNic({ name: missing, create: false }).open(nullSink(new PacketPool({ slots: 64, slotSize: 2048 }))),
+    /no such interface/,
+  );
 
   // A single-queue TAP takes one fd: a second attach is refused with a message naming the call.
   const single = lab.ifname('s0');
   const a = tap().open(single, {});
   try {
-    assert.throws(() => tap().open(single, { create: false }), /^Error: TUNSETIFF .*: Device or resource busy \(already attached/);
+    assert.throws(
+      () => tap().open(single, { create: false }),
+      /^Error: TUNSETIFF .*: Device or resource busy \(already attached/,
+    );
   } finally {
     tap().close(a.fd);
   }
@@ -185,7 +222,10 @@ test('addon: create:false on a missing name fails clearly; attach rules for sing
   } finally {
     tap().close(q0.fd);
   }
-  await waitFor('non-persistent TAPs to vanish on close', () => !existsSync(`/sys/class/net/${single}`) && !existsSync(`/sys/class/net/${mq}`));
+  await waitFor(
+    'non-persistent TAPs to vanish on close',
+    () => !existsSync(`/sys/class/net/${single}`) && !existsSync(`/sys/class/net/${mq}`),
+  );
 });
 
 test('addon and TapNic: setCarrier(false) shows NO-CARRIER, true clears it', { skip }, async () => {
@@ -226,7 +266,14 @@ test('addon and TapNic: close and unpoll twice are harmless; closing deletes the
   nic.open(sink);
   const name = nic.name;
   assert.ok(existsSync(`/sys/class/net/${name}`));
-  assert.deepEqual(nic.describe(), { name, fd: nic.fd, vnetHdr: false, multiQueue: false, offload: false, offloadCaps: 0 });
+  assert.deepEqual(nic.describe(), {
+    name,
+    fd: nic.fd,
+    vnetHdr: false,
+    multiQueue: false,
+    offload: false,
+    offloadCaps: 0,
+  });
   nic.close();
   nic.close();
   assert.equal(nic.fd, -1);
@@ -236,7 +283,9 @@ test('addon and TapNic: close and unpoll twice are harmless; closing deletes the
 });
 
 for (const vnetHdr of [false, true]) {
-  test(`TapNic${vnetHdr ? ' with vnet_hdr' : ''}: ping across the TAP answered by a responder sink`, { skip }, async () => {
+  test(`TapNic${vnetHdr ? ' with vnet_hdr' : ''}: ping across the TAP answered by a responder sink`, {
+    skip,
+  }, async () => {
     const lab = new NetnsLab();
     const pool = new PacketPool({ slots: 256, slotSize: 2048 });
     const sink = new ResponderSink(pool, ipBytes('10.78.0.2'));
@@ -306,7 +355,10 @@ test('TapNic: interface deleted under it -> link down, no spin, close still fine
     await sleep(300);
     const used = process.cpuUsage(cpu);
     // A level-triggered poll left on a dead fd would burn ~300 ms of CPU here; idle is a few ms.
-    assert.ok(used.user + used.system < 100_000, `poll stopped: no busy loop on a dead fd (${used.user + used.system} us CPU)`);
+    assert.ok(
+      used.user + used.system < 100_000,
+      `poll stopped: no busy loop on a dead fd (${used.user + used.system} us CPU)`,
+    );
   } finally {
     nic.close();
     await lab.cleanup();
@@ -314,7 +366,9 @@ test('TapNic: interface deleted under it -> link down, no spin, close still fine
   assert.equal(sink.disconnects, 1, 'close after loss does not report a second link down');
 });
 
-test('worker that opens and polls a TAP, then is terminated mid-traffic: process survives, TAP is closed', { skip }, async () => {
+test('worker that opens and polls a TAP, then is terminated mid-traffic: process survives, TAP is closed', {
+  skip,
+}, async () => {
   const lab = new NetnsLab();
   let worker: Worker | null = null;
   try {
@@ -332,11 +386,17 @@ test('worker that opens and polls a TAP, then is terminated mid-traffic: process
     const exitCode = await worker.terminate();
     worker = null;
     assert.equal(exitCode, 1, 'terminate() reports exit code 1');
-    await waitFor('the worker teardown to close the fd (TAP gone)', async () => (await lab.exec(ns, ['ip', 'link', 'show', 'dev', name])).code !== 0);
+    await waitFor(
+      'the worker teardown to close the fd (TAP gone)',
+      async () => (await lab.exec(ns, ['ip', 'link', 'show', 'dev', name])).code !== 0,
+    );
     flood.kill();
 
     // The same from the worker's own exit path, with the poll still active.
-    const w2 = new Worker(workerSource, { eval: true, workerData: { addonFile, name: lab.ifname('w1'), exitAfterReady: true } });
+    const w2 = new Worker(workerSource, {
+      eval: true,
+      workerData: { addonFile, name: lab.ifname('w1'), exitAfterReady: true },
+    });
     const code2 = await new Promise<number>((resolve) => w2.once('exit', resolve));
     assert.equal(code2, 7, 'worker ran to process.exit(7) with a live poll');
     await waitFor('second TAP gone', () => !existsSync(`/sys/class/net/${lab.ifname('w1')}`));
@@ -358,12 +418,19 @@ test('process exit with a live poll is clean; a throw in onReadable is an uncaug
 
     const ns = await lab.addNs('thr');
     const name = lab.ifname('t0');
-    const child = spawn(process.execPath, ['-e', `
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        `
       const t = require(${JSON.stringify(addonFile)});
       const h = t.open(${JSON.stringify(name)}, {});
       process.on('uncaughtException', (e) => { console.log('caught ' + e.message); process.exit(3); });
       t.poll(h.fd, () => { throw new Error('boom'); });
-      console.log('ready');`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      console.log('ready');`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
@@ -491,4 +558,3 @@ class ResponderSink implements NicSink {
     this.n = 0;
   }
 }
-

@@ -151,7 +151,16 @@ export class TapNic implements Nic {
       this.offloadCaps = this.borrowed.offloadCaps;
       return;
     }
-    const h = this.adopted !== null ? { fd: addon.dup(this.adopted.fd), name: this.requestedName } : addon.open(this.requestedName, { create: this.create, vnetHdr: this.vnetHdr, multiQueue: this.multiQueue, persist: this.persist, ...(this.netns !== undefined ? { netns: this.netns } : {}) });
+    const h =
+      this.adopted !== null
+        ? { fd: addon.dup(this.adopted.fd), name: this.requestedName }
+        : addon.open(this.requestedName, {
+            create: this.create,
+            vnetHdr: this.vnetHdr,
+            multiQueue: this.multiQueue,
+            persist: this.persist,
+            ...(this.netns !== undefined ? { netns: this.netns } : {}),
+          });
     this.addon = addon;
     this.sink = sink;
     this.fdNum = h.fd;
@@ -251,8 +260,16 @@ export class TapNic implements Nic {
   revive(): boolean {
     const addon = this.addon;
     const sink = this.sink;
-    if (this.fdNum < 0 || this.lastErrno === 0 || addon === null || sink === null || this.borrowed !== null) return false;
-    const h = addon.open(this.requestedName, { create: this.create, vnetHdr: this.vnetHdr, multiQueue: this.multiQueue, persist: this.persist, replaceFd: this.fdNum, ...(this.netns !== undefined ? { netns: this.netns } : {}) });
+    if (this.fdNum < 0 || this.lastErrno === 0 || addon === null || sink === null || this.borrowed !== null)
+      return false;
+    const h = addon.open(this.requestedName, {
+      create: this.create,
+      vnetHdr: this.vnetHdr,
+      multiQueue: this.multiQueue,
+      persist: this.persist,
+      replaceFd: this.fdNum,
+      ...(this.netns !== undefined ? { netns: this.netns } : {}),
+    });
     this.ifname = h.name;
     this.lastErrno = 0;
     if (this.offload) this.offloadCaps = negotiateOffload(addon, h.fd);
@@ -264,7 +281,8 @@ export class TapNic implements Nic {
 
   /** Nic.dispose: the port is removed for good, so a persistent device goes with the fd (never a borrowed one). */
   dispose(): void {
-    if (this.fdNum >= 0 && this.addon !== null && this.borrowed === null && this.persist) this.addon.unpersist(this.fdNum);
+    if (this.fdNum >= 0 && this.addon !== null && this.borrowed === null && this.persist)
+      this.addon.unpersist(this.fdNum);
   }
 
   close(): void {
@@ -306,7 +324,12 @@ export class TapNic implements Nic {
     const pool = sink.pool;
     this.topUp(pool, sink);
     this.rxCtl[1] = this.capacity(pool);
-    return addon.poll(fd, this.onReadable, { bytes: pool.bytes, offsets: this.rxOffsets, lens: this.rxLens, ctl: this.rxCtl });
+    return addon.poll(fd, this.onReadable, {
+      bytes: pool.bytes,
+      offsets: this.rxOffsets,
+      lens: this.rxLens,
+      ctl: this.rxCtl,
+    });
   }
 
   /** Room from the read position (headroom - hdr) to the slot's end. */

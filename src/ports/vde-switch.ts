@@ -27,7 +27,16 @@ export const kVdeRequestLen = 12 + kSockaddrUnLen;
 const kVdeRequestMax = 256;
 const kAfUnix = 1;
 
-export type VdeRefusal = 'short' | 'bad-magic' | 'bad-version' | 'bad-type' | 'bad-address' | 'too-long' | 'timeout' | 'full' | 'attach-failed';
+export type VdeRefusal =
+  | 'short'
+  | 'bad-magic'
+  | 'bad-version'
+  | 'bad-type'
+  | 'bad-address'
+  | 'too-long'
+  | 'timeout'
+  | 'full'
+  | 'attach-failed';
 
 export interface VdeRequest {
   /** The client's datagram socket, as the raw 110-byte struct sockaddr_un it sent. */
@@ -51,7 +60,9 @@ export function parseVdeRequest(b: Uint8Array): VdeRequest | VdeRefusal {
   const path = b.subarray(14, 12 + kSockaddrUnLen);
   const abstract = path[0] === 0;
   const end = abstract ? path.length : path.indexOf(0);
-  const name = Buffer.from(path.subarray(abstract ? 1 : 0, end < 0 ? path.length : end)).toString('latin1').replace(/\0+$/, '');
+  const name = Buffer.from(path.subarray(abstract ? 1 : 0, end < 0 ? path.length : end))
+    .toString('latin1')
+    .replace(/\0+$/, '');
   if (name.length === 0 || (!abstract && end < 0)) return 'bad-address';
   return {
     peer: b.slice(12, 12 + kSockaddrUnLen),

@@ -10,7 +10,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { kGsoEcn, kGsoNone, kGsoTcp4, kGsoTcp6, kGsoUdpL4, kOffDataValid, kOffNeedsCsum, PacketPool } from '../dataplane/pool.js';
+import {
+  kGsoEcn,
+  kGsoNone,
+  kGsoTcp4,
+  kGsoTcp6,
+  kGsoUdpL4,
+  kOffDataValid,
+  kOffNeedsCsum,
+  PacketPool,
+} from '../dataplane/pool.js';
 import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 import { build, loadPartial, payloadOf, timestampOption } from '../offload/fixtures.js';
 import { kVnetHdrLen, readVnetHdr, writeVnetHdr } from './vnet-hdr.js';
@@ -25,13 +34,32 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const hdrAt = (s: number) => pool.slotBase(s) + pool.headroom - kVnetHdrLen;
 const hdrBytes = (s: number) => pool.bytes.slice(hdrAt(s), hdrAt(s) + kVnetHdrLen);
 type OffloadMeta = [oflags: number, gsoType: number, gsoSize: number, csumStart: number, csumOffset: number];
-const meta = (s: number): OffloadMeta => [pool.meta32[(s << Meta.shift) + Meta.oflags]!, pool.meta32[(s << Meta.shift) + Meta.gsoType]!, pool.meta16[(s << Meta16.shift) + Meta16.gsoSize]!, pool.meta32[(s << Meta.shift) + Meta.csumStart]!, pool.meta16[(s << Meta16.shift) + Meta16.csumOffset]!];
+const meta = (s: number): OffloadMeta => [
+  pool.meta32[(s << Meta.shift) + Meta.oflags]!,
+  pool.meta32[(s << Meta.shift) + Meta.gsoType]!,
+  pool.meta16[(s << Meta16.shift) + Meta16.gsoSize]!,
+  pool.meta32[(s << Meta.shift) + Meta.csumStart]!,
+  pool.meta16[(s << Meta16.shift) + Meta16.csumOffset]!,
+];
 function setMeta(s: number, m: OffloadMeta): void {
-  [pool.meta32[(s << Meta.shift) + Meta.oflags], pool.meta32[(s << Meta.shift) + Meta.gsoType], pool.meta16[(s << Meta16.shift) + Meta16.gsoSize], pool.meta32[(s << Meta.shift) + Meta.csumStart], pool.meta16[(s << Meta16.shift) + Meta16.csumOffset]] = m;
+  [
+    pool.meta32[(s << Meta.shift) + Meta.oflags],
+    pool.meta32[(s << Meta.shift) + Meta.gsoType],
+    pool.meta16[(s << Meta16.shift) + Meta16.gsoSize],
+    pool.meta32[(s << Meta.shift) + Meta.csumStart],
+    pool.meta16[(s << Meta16.shift) + Meta16.csumOffset],
+  ] = m;
 }
 
 /** Golden header, fields in virtio order; u16s little-endian. */
-function golden(flags: number, gsoType: number, hdrLen: number, gsoSize: number, csumStart: number, csumOffset: number): string {
+function golden(
+  flags: number,
+  gsoType: number,
+  hdrLen: number,
+  gsoSize: number,
+  csumStart: number,
+  csumOffset: number,
+): string {
   const b = Buffer.alloc(kVnetHdrLen);
   b[0] = flags;
   b[1] = gsoType;
@@ -204,13 +232,18 @@ test('property: any 12 header bytes are accepted exactly when the virtio rules a
       }),
       (h) => {
         setMeta(s, sentinel);
-        pool.bytes.set(Buffer.from(golden(h.flags, h.gso, h.hdrLen, h.gsoSize, h.csumStart, h.csumOffset), 'hex'), hdrAt(s));
+        pool.bytes.set(
+          Buffer.from(golden(h.flags, h.gso, h.hdrLen, h.gsoSize, h.csumStart, h.csumOffset), 'hex'),
+          hdrAt(s),
+        );
         const rc = readVnetHdr(pool, s, hdrAt(s), h.len);
         const needs = (h.flags & 1) !== 0;
         const isGso = (h.gso & 0x7f) !== 0;
         const want = !known.has(h.gso & 0x7f)
           ? 'gso-unsupported'
-          : (needs && h.csumStart + h.csumOffset + 2 > h.len) || (isGso && (h.gsoSize === 0 || !needs)) || h.gso === 0x80
+          : (needs && h.csumStart + h.csumOffset + 2 > h.len) ||
+              (isGso && (h.gsoSize === 0 || !needs)) ||
+              h.gso === 0x80
             ? 'bad-vnet-hdr'
             : 0;
         assert.equal(rc, want);

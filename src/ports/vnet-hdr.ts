@@ -10,7 +10,16 @@
  *
  * Design notes: README.md in this folder, section "vnet-hdr.ts".
  */
-import { kGsoEcn, kGsoNone, kGsoTcp4, kGsoTcp6, kGsoUdpL4, kOffDataValid, kOffNeedsCsum, type PacketPool } from '../dataplane/pool.js';
+import {
+  kGsoEcn,
+  kGsoNone,
+  kGsoTcp4,
+  kGsoTcp6,
+  kGsoUdpL4,
+  kOffDataValid,
+  kOffNeedsCsum,
+  type PacketPool,
+} from '../dataplane/pool.js';
 import { Meta, Meta16 } from '../dataplane/slot-meta.js';
 
 /** Bytes of virtio_net_hdr with IFF_VNET_HDR: the 12-byte (num_buffers) layout native/tap.c asks for
@@ -78,7 +87,8 @@ export function writeVnetHdr(pool: PacketPool, slot: number, at: number): void {
   if ((flags & kOffNeedsCsum) !== 0) {
     const cs = pool.meta32[(slot << Meta.shift) + Meta.csumStart]!;
     // headers end after the L4 header: TCP's data offset, or UDP's fixed 8 bytes (the kernel re-derives it if short)
-    hdrLen = gso === kGsoUdpL4 ? cs + kUdpHeader : cs + ((pool.bytes[pool.frameStart(slot) + cs + kTcpDataOff]! >>> 4) << 2);
+    hdrLen =
+      gso === kGsoUdpL4 ? cs + kUdpHeader : cs + ((pool.bytes[pool.frameStart(slot) + cs + kTcpDataOff]! >>> 4) << 2);
     view.setUint16(at + kHdrCsumStart, cs, true);
     view.setUint16(at + kHdrCsumOffset, pool.meta16[(slot << Meta16.shift) + Meta16.csumOffset]!, true);
   } else {

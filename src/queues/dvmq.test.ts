@@ -59,7 +59,10 @@ test('spread: when no single queue suffices, the largest that fits moves, then a
   const wl = workerLoads(d, loads);
   for (const l of wl) assert.ok(l <= 0.8 + kEps, `worker load ${l} over upper`);
   // First target is worker 1 (next after home); it takes 0.4 then is full for the next 0.4 (0.8 fits exactly).
-  assert.deepEqual(mv.map((m) => m.to), [1, 1]);
+  assert.deepEqual(
+    mv.map((m) => m.to),
+    [1, 1],
+  );
 });
 
 test('spread: skips a worker that the queue would push past upper and wraps to the next that fits', () => {
@@ -68,7 +71,10 @@ test('spread: skips a worker that the queue would push past upper and wraps to t
   const loads = new Float64Array([0.3, 0.3, 0.3, 0.3, 0.3]);
   const mv = d.step(clock.nowMs, loads).toArray();
   // Home 1 holds 1.5. Moves go to 2 (after 1), then 2 is full at 0.6 + 0.3 > 0.8 -> wrap to 0.
-  assert.deepEqual(mv.map((m) => m.to), [2, 2, 0]);
+  assert.deepEqual(
+    mv.map((m) => m.to),
+    [2, 2, 0],
+  );
   for (const l of workerLoads(d, loads)) assert.ok(l <= 0.8 + kEps);
 });
 
@@ -118,7 +124,13 @@ test('coalesce: if home is too full, queues go to the next active worker that st
   // Home 0 holds 1.45: q0 (largest, none alone suffices) -> 1; then q1 (smallest that suffices) skips 1
   // (0.45 + 0.45 > 0.8) and lands on 2.
   const mv1 = d.step(clock.nowMs, new Float64Array([0.45, 0.45, 0.45, 0.1])).toArray();
-  assert.deepEqual(mv1.map((m) => [m.queue, m.to]), [[0, 1], [1, 2]]);
+  assert.deepEqual(
+    mv1.map((m) => [m.queue, m.to]),
+    [
+      [0, 1],
+      [1, 2],
+    ],
+  );
   // Worker 1 drops to 0.05 (< lower); home is at 0.8 (no room); worker 2 is active at 0.5.
   clock.advance(100);
   const mv2 = d.step(clock.nowMs, new Float64Array([0.05, 0.5, 0.7, 0.1])).toArray();
@@ -171,14 +183,25 @@ const scenario = fc
       steps: fc.array(
         fc.record({
           dt: fc.integer({ min: 0, max: 500 }),
-          loads: fc.array(fc.double({ min: 0, max: 1.2, noNaN: true }), { minLength: p.queueCount, maxLength: p.queueCount }),
+          loads: fc.array(fc.double({ min: 0, max: 1.2, noNaN: true }), {
+            minLength: p.queueCount,
+            maxLength: p.queueCount,
+          }),
         }),
         { minLength: 1, maxLength: 40 },
       ),
     }),
   );
 
-function build(p: { queueCount: number; workerCount: number; upper: number; lowerFrac: number; samplePeriodMs: number; minMoveIntervalMs: number; homeSeed: number }): DynamicVmq {
+function build(p: {
+  queueCount: number;
+  workerCount: number;
+  upper: number;
+  lowerFrac: number;
+  samplePeriodMs: number;
+  minMoveIntervalMs: number;
+  homeSeed: number;
+}): DynamicVmq {
   return new DynamicVmq({
     queueCount: p.queueCount,
     workerCount: p.workerCount,
@@ -284,7 +307,10 @@ test('stability: constant moderate load spread over workers makes no moves at al
     clock.advance(100);
   }
   assert.equal(d.movesTotal, 2, 'two spreads in the first period, none after');
-  assert.deepEqual(workerLoads(d, loads).map((l) => Math.round(l * 10) / 10), [0.6, 0.6, 0, 0]);
+  assert.deepEqual(
+    workerLoads(d, loads).map((l) => Math.round(l * 10) / 10),
+    [0.6, 0.6, 0, 0],
+  );
 });
 
 test('validation: each bad setting is rejected with a message naming the field and the legal range', () => {

@@ -65,7 +65,8 @@ export class MoveList {
   /** Tests and control plane: copy out as objects (allocates). */
   toArray(): { queue: number; from: number; to: number; up: boolean }[] {
     const out = [];
-    for (let i = 0; i < this.length; i++) out.push({ queue: this.queue[i]!, from: this.from[i]!, to: this.to[i]!, up: this.up[i] === 1 });
+    for (let i = 0; i < this.length; i++)
+      out.push({ queue: this.queue[i]!, from: this.from[i]!, to: this.to[i]!, up: this.up[i] === 1 });
     return out;
   }
 }
@@ -80,7 +81,8 @@ export function validateDvmqSettings(s: DvmqSettings): void {
   checkInt('queueCount', s.queueCount, 1, 1 << 16);
   checkInt('workerCount', s.workerCount, 1, 1 << 10);
   const u = s.upperThreshold;
-  if (!(typeof u === 'number' && u > 0 && u <= 1)) throw new RangeError(`dvmq: upperThreshold must be in (0, 1], got ${u}`);
+  if (!(typeof u === 'number' && u > 0 && u <= 1))
+    throw new RangeError(`dvmq: upperThreshold must be in (0, 1], got ${u}`);
   const l = s.lowerThreshold;
   if (!(typeof l === 'number' && l > 0 && l < u))
     throw new RangeError(`dvmq: lowerThreshold must be in (0, upperThreshold=${u}), got ${l}`);
@@ -140,7 +142,8 @@ export class DynamicVmq {
     if (nowMs - this.lastEvalMs < s.samplePeriodMs) return mv;
     for (let q = 0; q < s.queueCount; q++) {
       const ql = queueLoads[q]!;
-      if (!(ql >= 0 && ql < Infinity)) throw new RangeError(`dvmq: queueLoads[${q}] must be a finite number >= 0, got ${ql}`);
+      if (!(ql >= 0 && ql < Infinity))
+        throw new RangeError(`dvmq: queueLoads[${q}] must be a finite number >= 0, got ${ql}`);
     }
     this.lastEvalMs = nowMs;
     this.periods++;

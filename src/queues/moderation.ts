@@ -64,7 +64,8 @@ export class Moderator {
   private windowPackets = 0;
 
   constructor(settings: ModerationSettings) {
-    if (settings === null || typeof settings !== 'object') throw new TypeError('moderation: settings must be an object');
+    if (settings === null || typeof settings !== 'object')
+      throw new TypeError('moderation: settings must be an object');
     if ('mode' in settings) {
       const m = settings.mode;
       if (m === 'adaptive') {
@@ -74,7 +75,9 @@ export class Moderator {
         this.adaptive = false;
         this.preset = m;
       } else {
-        throw new RangeError(`moderation: unknown mode ${JSON.stringify(m)}; expected one of off, low, medium, high, adaptive`);
+        throw new RangeError(
+          `moderation: unknown mode ${JSON.stringify(m)}; expected one of off, low, medium, high, adaptive`,
+        );
       }
       const p = kPresets[this.preset as PresetName];
       this.packets = p.packets;
@@ -105,7 +108,8 @@ export class Moderator {
   /** The timer went off (or a poll). True: the oldest unsignalled packet reached T, signal now. */
   onTimer(nowUs: number): boolean {
     if (this.adaptive) this.adapt(nowUs, 0);
-    if (this.pending > 0 && (nowUs - this.firstPendingUs >= this.timeUs || this.pending >= this.packets)) return this.fire();
+    if (this.pending > 0 && (nowUs - this.firstPendingUs >= this.timeUs || this.pending >= this.packets))
+      return this.fire();
     return false;
   }
 
@@ -155,8 +159,10 @@ export class VectorTable {
   readonly moderators: readonly Moderator[];
 
   constructor(queueCount: number, workerCount: number, settings: ModerationSettings, homeWorker = 0) {
-    if (!Number.isInteger(queueCount) || queueCount < 1) throw new RangeError(`moderation: queueCount must be an integer >= 1, got ${queueCount}`);
-    if (!Number.isInteger(workerCount) || workerCount < 1) throw new RangeError(`moderation: workerCount must be an integer >= 1, got ${workerCount}`);
+    if (!Number.isInteger(queueCount) || queueCount < 1)
+      throw new RangeError(`moderation: queueCount must be an integer >= 1, got ${queueCount}`);
+    if (!Number.isInteger(workerCount) || workerCount < 1)
+      throw new RangeError(`moderation: workerCount must be an integer >= 1, got ${workerCount}`);
     if (!Number.isInteger(homeWorker) || homeWorker < 0 || homeWorker >= workerCount)
       throw new RangeError(`moderation: homeWorker must be an integer in [0, ${workerCount}), got ${homeWorker}`);
     this.vectorOf = new Int32Array(queueCount).fill(homeWorker);

@@ -19,8 +19,12 @@ const slots4 = new Int32Array(kFrames);
 const slots6 = new Int32Array(kFrames);
 for (let i = 0; i < kFrames; i++) {
   const l2 = { srcMac: '52:54:00:12:34:56', dstMac: '52:54:00:65:43:21', vlan: i & 1 ? { vid: 10 } : undefined };
-  slots4[i] = pool.load(buildTcp4({ ...l2, srcIp: `10.0.${i}.1`, dstIp: '10.1.0.2', srcPort: 40000 + i, dstPort: 443 }));
-  slots6[i] = pool.load(buildTcp6({ ...l2, srcIp: `2001:db8::${i + 1}`, dstIp: '2001:db8:1::2', srcPort: 40000 + i, dstPort: 443 }));
+  slots4[i] = pool.load(
+    buildTcp4({ ...l2, srcIp: `10.0.${i}.1`, dstIp: '10.1.0.2', srcPort: 40000 + i, dstPort: 443 }),
+  );
+  slots6[i] = pool.load(
+    buildTcp6({ ...l2, srcIp: `2001:db8::${i + 1}`, dstIp: '2001:db8:1::2', srcPort: 40000 + i, dstPort: 443 }),
+  );
 }
 
 function run(slots: Int32Array, n: number): number {

@@ -50,11 +50,25 @@ const kTags: (VlanTag | undefined)[] = [undefined, { vid: 10, pcp: 5 }];
 
 test("Microsoft's first vectors as real frames: TCP/IPv4 0x51ccc178, TCP/IPv6 0x40207d3d, tagged or not", () => {
   for (const vlan of kTags) {
-    const t4 = buildTcp4({ ...mac, vlan, srcIp: '66.9.149.187', dstIp: '161.142.100.80', srcPort: 2794, dstPort: 1766 });
+    const t4 = buildTcp4({
+      ...mac,
+      vlan,
+      srcIp: '66.9.149.187',
+      dstIp: '161.142.100.80',
+      srcPort: 2794,
+      dstPort: 1766,
+    });
     assert.equal(hashFrame(t4), 0x51ccc178);
     const i4 = buildIcmpEcho({ ...mac, vlan, srcIp: '66.9.149.187', dstIp: '161.142.100.80' });
     assert.equal(hashFrame(i4), 0x323e8fc2, 'ICMP hashes IPv4-only');
-    const t6 = buildTcp6({ ...mac, vlan, srcIp: '3ffe:2501:200:1fff::7', dstIp: '3ffe:2501:200:3::1', srcPort: 2794, dstPort: 1766 });
+    const t6 = buildTcp6({
+      ...mac,
+      vlan,
+      srcIp: '3ffe:2501:200:1fff::7',
+      dstIp: '3ffe:2501:200:3::1',
+      srcPort: 2794,
+      dstPort: 1766,
+    });
     assert.equal(hashFrame(t6), 0x40207d3d);
     const i6 = buildIcmp6Echo({ ...mac, vlan, srcIp: '3ffe:2501:200:1fff::7', dstIp: '3ffe:2501:200:3::1' });
     assert.equal(hashFrame(i6), 0x2cc18cd5, 'ICMPv6 hashes IPv6-only');
@@ -66,9 +80,16 @@ test('golden frames: TCP and UDP over IPv4 and IPv6 hash the 4-tuple, ICMP the a
     const p: [number, number] = [40000, 443];
     const v4 = { ...mac, vlan, srcIp: '10.0.0.1', dstIp: '10.0.0.2' };
     const v6 = { ...mac, vlan, srcIp: '2001:db8::1', dstIp: '2001:db8:ffff::42' };
-    assert.equal(hashFrame(buildTcp4({ ...v4, srcPort: p[0], dstPort: p[1], payload: new Uint8Array(100) })), expected(v4.srcIp, v4.dstIp, p));
+    assert.equal(
+      hashFrame(buildTcp4({ ...v4, srcPort: p[0], dstPort: p[1], payload: new Uint8Array(100) })),
+      expected(v4.srcIp, v4.dstIp, p),
+    );
     assert.equal(hashFrame(buildUdp4({ ...v4, srcPort: p[0], dstPort: p[1] })), expected(v4.srcIp, v4.dstIp, p));
-    assert.equal(hashFrame(buildUdp4({ ...v4, srcPort: p[0], dstPort: p[1], pad: true })), expected(v4.srcIp, v4.dstIp, p), 'padding ignored');
+    assert.equal(
+      hashFrame(buildUdp4({ ...v4, srcPort: p[0], dstPort: p[1], pad: true })),
+      expected(v4.srcIp, v4.dstIp, p),
+      'padding ignored',
+    );
     assert.equal(hashFrame(buildIcmpEcho(v4)), expected(v4.srcIp, v4.dstIp));
     assert.equal(hashFrame(buildTcp6({ ...v6, srcPort: p[0], dstPort: p[1] })), expected(v6.srcIp, v6.dstIp, p));
     assert.equal(hashFrame(buildUdp6({ ...v6, srcPort: p[0], dstPort: p[1] })), expected(v6.srcIp, v6.dstIp, p));
@@ -113,18 +134,33 @@ test('IPv6 with an extension header (hop-by-hop, fragment) hashes addresses only
   hbh.set([1, 4, 0, 0, 0, 0], 2);
   const f = buildIpv6({ ...mac, srcIp: 'fe80::1', dstIp: 'ff02::16', nextHeader: 0, payload: hbh });
   assert.equal(hashFrame(f), expected('fe80::1', 'ff02::16'));
-  const frag = buildIpv6({ ...mac, srcIp: '2001:db8::1', dstIp: '2001:db8::2', nextHeader: 44, payload: new Uint8Array(16) });
+  const frag = buildIpv6({
+    ...mac,
+    srcIp: '2001:db8::1',
+    dstIp: '2001:db8::2',
+    nextHeader: 44,
+    payload: new Uint8Array(16),
+  });
   assert.equal(hashFrame(frag), expected('2001:db8::1', '2001:db8::2'));
 });
 
 test('a TCP/UDP datagram too short to hold both ports hashes addresses only', () => {
-  const f = buildIpv6({ ...mac, srcIp: '2001:db8::1', dstIp: '2001:db8::2', nextHeader: 17, payload: new Uint8Array(3) });
+  const f = buildIpv6({
+    ...mac,
+    srcIp: '2001:db8::1',
+    dstIp: '2001:db8::2',
+    nextHeader: 17,
+    payload: new Uint8Array(3),
+  });
   assert.equal(hashFrame(f), expected('2001:db8::1', '2001:db8::2'));
 });
 
 test('no hash: ARP, a 13-byte frame, a bare tag, a truncated or bad IP header, QinQ', () => {
   assert.equal(hashFrame(buildArpRequest({ srcMac: mac.srcMac, srcIp: '10.0.0.1', targetIp: '10.0.0.2' })), kNoHash);
-  assert.equal(hashFrame(buildArpRequest({ srcMac: mac.srcMac, srcIp: '10.0.0.1', targetIp: '10.0.0.2', vlan: { vid: 3 } })), kNoHash);
+  assert.equal(
+    hashFrame(buildArpRequest({ srcMac: mac.srcMac, srcIp: '10.0.0.1', targetIp: '10.0.0.2', vlan: { vid: 3 } })),
+    kNoHash,
+  );
   const t4 = buildTcp4({ ...mac, srcIp: '10.0.0.1', dstIp: '10.0.0.2', srcPort: 1, dstPort: 2 });
   assert.equal(hashFrame(t4.subarray(0, 13)), kNoHash, '13 bytes');
   assert.equal(hashFrame(new Uint8Array(0)), kNoHash, 'empty');
@@ -148,7 +184,9 @@ test('IndirectionTable: size validation names the value and the rule', () => {
   for (const bad of [96, 0, 256, -4, 1.5, 3, Number.NaN]) {
     assert.throws(
       () => new IndirectionTable(bad),
-      (e: unknown) => e instanceof RangeError && e.message === `RSS indirection table size must be a power of two from 1 to 128, got ${bad}`,
+      (e: unknown) =>
+        e instanceof RangeError &&
+        e.message === `RSS indirection table size must be a power of two from 1 to 128, got ${bad}`,
     );
   }
   for (let s = 1; s <= kMaxIndirectionSize; s *= 2) assert.equal(new IndirectionTable(s).size, s);

@@ -75,7 +75,9 @@ export class IndirectionTable {
 
   constructor(size: number, workers: number | readonly number[] = 1) {
     if (!Number.isInteger(size) || size < 1 || size > kMaxIndirectionSize || (size & (size - 1)) !== 0)
-      throw new RangeError(`RSS indirection table size must be a power of two from 1 to ${kMaxIndirectionSize}, got ${size}`);
+      throw new RangeError(
+        `RSS indirection table size must be a power of two from 1 to ${kMaxIndirectionSize}, got ${size}`,
+      );
     this.size = size;
     this.mask = size - 1;
     this.entries = new Uint16Array(size);

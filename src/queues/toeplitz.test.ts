@@ -103,13 +103,18 @@ test('property: the table hash equals the bit-by-bit reference for random keys a
 
 test('property: hashAddrsPorts over split regions equals hashing the concatenation', () => {
   fc.assert(
-    fc.property(fc.constantFrom(8, 32), fc.uint8Array({ minLength: 64, maxLength: 64 }), fc.nat(20), (addrLen, buf, gap) => {
-      const portsOff = addrLen + gap;
-      const cat = new Uint8Array(addrLen + 4);
-      cat.set(buf.subarray(0, addrLen));
-      cat.set(buf.subarray(portsOff, portsOff + 4), addrLen);
-      assert.equal(kDefaultToeplitz.hashAddrsPorts(buf, 0, addrLen, portsOff), referenceToeplitz(kKey, cat));
-    }),
+    fc.property(
+      fc.constantFrom(8, 32),
+      fc.uint8Array({ minLength: 64, maxLength: 64 }),
+      fc.nat(20),
+      (addrLen, buf, gap) => {
+        const portsOff = addrLen + gap;
+        const cat = new Uint8Array(addrLen + 4);
+        cat.set(buf.subarray(0, addrLen));
+        cat.set(buf.subarray(portsOff, portsOff + 4), addrLen);
+        assert.equal(kDefaultToeplitz.hashAddrsPorts(buf, 0, addrLen, portsOff), referenceToeplitz(kKey, cat));
+      },
+    ),
     { numRuns: 500 },
   );
 });

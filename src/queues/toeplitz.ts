@@ -21,7 +21,8 @@ const kByteValues = 256;
 
 /** Decode hex text (control path): throws on odd length or a non-hex digit. */
 export function keyFromHex(hex: string): Uint8Array {
-  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw new Error(`RSS key must be hex digits in pairs, got '${hex}'`);
+  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex))
+    throw new Error(`RSS key must be hex digits in pairs, got '${hex}'`);
   const out = new Uint8Array(hex.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   return out;

@@ -17,7 +17,17 @@ import * as vlan from '../packet/vlan.js';
 import type { Fdb } from '../switch/fdb.js';
 import type { PortTable } from '../switch/port-table.js';
 import { Moderator, type ModerationSettings } from './moderation.js';
-import { kHeld, kMaxWorkers, kPinned, kPinQ, kQueueSlots, kRss, kRssBase, kWorkerMask, QueueTables } from './queue-tables.js';
+import {
+  kHeld,
+  kMaxWorkers,
+  kPinned,
+  kPinQ,
+  kQueueSlots,
+  kRss,
+  kRssBase,
+  kWorkerMask,
+  QueueTables,
+} from './queue-tables.js';
 import { kNoHash, rssHash } from './rss.js';
 
 /** Per-worker queue stats, declared as rows like the counter block's (dataplane/counters.ts): a block of
@@ -28,7 +38,9 @@ export const queueStatRows = [
   [2, 'signalsSent', 'doorbells rung at other workers'],
   [3, 'wakes', 'doorbells that woke this worker'],
 ] as const satisfies readonly CounterRow[];
-export const qs = Object.fromEntries(queueStatRows.map(([i, name]) => [name, i])) as { [K in (typeof queueStatRows)[number][1]]: number };
+export const qs = Object.fromEntries(queueStatRows.map(([i, name]) => [name, i])) as {
+  [K in (typeof queueStatRows)[number][1]]: number;
+};
 /** Frames switched here per queue: word kQueueStatBase + queue. */
 export const kQueueStatBase = 16;
 export const kQueueStatWords = kQueueStatBase + kQueueSlots;

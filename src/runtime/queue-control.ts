@@ -14,10 +14,28 @@ import type { EventLoopUtilization } from 'node:perf_hooks';
 import { SlotRing } from '../dataplane/slot-ring.js';
 import { parseMacWords } from '../packet/mac.js';
 import { DynamicVmq } from '../queues/dvmq.js';
-import { kHeld, kMaxRss, kMaxWorkers, kPinned, kPinQ, kQueueSlots, kRss, kRssBase, kWorkerMask, QueueTables } from '../queues/queue-tables.js';
+import {
+  kHeld,
+  kMaxRss,
+  kMaxWorkers,
+  kPinned,
+  kPinQ,
+  kQueueSlots,
+  kRss,
+  kRssBase,
+  kWorkerMask,
+  QueueTables,
+} from '../queues/queue-tables.js';
 import { kQueueStatBase, kQueueStatWords, qs, type WorkerQueuesInit } from '../queues/worker-queues.js';
 import type { ModerationSettings } from '../queues/moderation.js';
-import { kDvmqDefaultConfig, type DvmqConfig, type ModerationConfig, type QueuesStatus, type QueueStatus, type VmqMove } from '../queues/queue-spec.js';
+import {
+  kDvmqDefaultConfig,
+  type DvmqConfig,
+  type ModerationConfig,
+  type QueuesStatus,
+  type QueueStatus,
+  type VmqMove,
+} from '../queues/queue-spec.js';
 import type { PortSpec } from '../engine/spec.js';
 
 export const kRingSize = 2048;
@@ -106,7 +124,8 @@ export class QueueControl {
     for (let i = 0; i < kMaxRss; i++) this.tables.setEntry(kRssBase + i, spread ? i % n : 0);
     for (let q = 0; q <= this.vmqQueues; q++) this.tables.setEntry(q, 0);
     this.tables.setEntry(kPinQ, 0);
-    for (let d = 0; d < this.dvmqQueues; d++) this.dvmq.assignment[d] = this.tables.entry(this.queueOfDvmq(d)) & kWorkerMask;
+    for (let d = 0; d < this.dvmqQueues; d++)
+      this.dvmq.assignment[d] = this.tables.entry(this.queueOfDvmq(d)) & kWorkerMask;
   }
 
   /** The balancer sees VMQ queues 0..vmqQueues, then the RSS buckets. */
@@ -142,7 +161,15 @@ export class QueueControl {
 
   /** What worker `index` needs to join (queues/worker-queues.ts). */
   workerInit(index: number): WorkerQueuesInit {
-    return { index, count: this.workerCount, tables: this.tables.sab, rings: this.rings, ringSize: kRingSize, stats: this.stats, moderation: moderationSettings(this.moderation) };
+    return {
+      index,
+      count: this.workerCount,
+      tables: this.tables.sab,
+      rings: this.rings,
+      ringSize: kRingSize,
+      stats: this.stats,
+      moderation: moderationSettings(this.moderation),
+    };
   }
 
   /** Start Dynamic VMQ sampling over these workers. */
@@ -212,7 +239,8 @@ export class QueueControl {
   /** True once worker `k` has nothing left in its rings toward the others (after it stopped). */
   drainedFrom(k: number): boolean {
     const row = this.ringViews[k]!;
-    for (let to = 0; to < row.length; to++) if (to !== k && row[to]!.publishedHead() !== row[to]!.publishedTail()) return false;
+    for (let to = 0; to < row.length; to++)
+      if (to !== k && row[to]!.publishedHead() !== row[to]!.publishedTail()) return false;
     return true;
   }
 
@@ -236,7 +264,8 @@ export class QueueControl {
   private rebalancer(): void {
     const assignment = Int32Array.from(this.dvmq.assignment);
     this.dvmq = this.newBalancer();
-    for (let d = 0; d < assignment.length; d++) this.dvmq.assignment[d] = Math.min(assignment[d]!, this.workerCount - 1);
+    for (let d = 0; d < assignment.length; d++)
+      this.dvmq.assignment[d] = Math.min(assignment[d]!, this.workerCount - 1);
   }
 
   stop(): void {
@@ -321,7 +350,9 @@ export class QueueControl {
       return true;
     });
     const marks: Array<[SlotRing, number]> = [];
-    for (const o of drainInto) for (let r = 0; r < this.workerCount; r++) marks.push([this.ringViews[r]![o]!, this.ringViews[r]![o]!.publishedTail()]);
+    for (const o of drainInto)
+      for (let r = 0; r < this.workerCount; r++)
+        marks.push([this.ringViews[r]![o]!, this.ringViews[r]![o]!.publishedTail()]);
     await waitFor(() => marks.every(([ring, tail]) => ring.publishedHead() - tail >= 0));
   }
 
@@ -406,7 +437,9 @@ export class QueueControl {
       // never leave a queue held (frozen) because a worker stalled: release it, and say what was lost
       for (const i of moving) t.setEntry(queues[i]!, targets[i]!);
       for (const w of new Set(moving.map((i) => targets[i]!))) t.ring(w);
-      throw new Error(`${(err as Error).message}; the queue was released to its new worker anyway, so its frames' order across this move is not guaranteed`);
+      throw new Error(
+        `${(err as Error).message}; the queue was released to its new worker anyway, so its frames' order across this move is not guaranteed`,
+      );
     }
     const time = new Date().toISOString();
     for (const i of moving) {
@@ -423,18 +456,36 @@ export class QueueControl {
 
   /** Manual move of a VMQ queue (or the default queue 0). */
   moveQueue(queue: number, worker: number): Promise<void> {
-    if (!Number.isInteger(queue) || queue < 0 || queue > this.vmqQueues || (queue > 0 && this.queuePort[queue] === null))
-      return Promise.reject(new Error(`queue ${queue} is not in use: the default queue 0 and the queues ports have (vswitch queues) can move`));
+    if (
+      !Number.isInteger(queue) ||
+      queue < 0 ||
+      queue > this.vmqQueues ||
+      (queue > 0 && this.queuePort[queue] === null)
+    )
+      return Promise.reject(
+        new Error(
+          `queue ${queue} is not in use: the default queue 0 and the queues ports have (vswitch queues) can move`,
+        ),
+      );
     if (!Number.isInteger(worker) || worker < 0 || worker >= this.workerCount)
-      return Promise.reject(new Error(`worker ${worker} does not exist: this switch has workers 0 to ${this.workerCount - 1}`));
+      return Promise.reject(
+        new Error(`worker ${worker} does not exist: this switch has workers 0 to ${this.workerCount - 1}`),
+      );
     return this.move([queue], [worker], 'manual');
   }
 
   /** Rewrite the RSS indirection table (validated by the caller): only changed buckets move. */
   setRssTable(entries: number[]): Promise<void> {
-    if (entries.length !== this.rssSize) return Promise.reject(new Error(`the RSS table has ${this.rssSize} entries, got ${entries.length}`));
-    for (const w of entries) if (!Number.isInteger(w) || w < 0 || w >= this.workerCount) return Promise.reject(new Error(`RSS table entry ${w} is not a worker: use 0 to ${this.workerCount - 1}`));
-    return this.move(entries.map((_, i) => kRssBase + i), entries, 'manual');
+    if (entries.length !== this.rssSize)
+      return Promise.reject(new Error(`the RSS table has ${this.rssSize} entries, got ${entries.length}`));
+    for (const w of entries)
+      if (!Number.isInteger(w) || w < 0 || w >= this.workerCount)
+        return Promise.reject(new Error(`RSS table entry ${w} is not a worker: use 0 to ${this.workerCount - 1}`));
+    return this.move(
+      entries.map((_, i) => kRssBase + i),
+      entries,
+      'manual',
+    );
   }
 
   tune(t: { moderation?: ModerationConfig; dvmq?: DvmqConfig }, workers: readonly Worker[]): void {
@@ -479,7 +530,8 @@ export class QueueControl {
     const moves = this.dvmq.step(performance.now(), loads).toArray();
     // the balancer already changed its assignment: put the tables' view back until each move completes
     for (const m of moves) this.dvmq.assignment[m.queue] = m.from;
-    for (const m of moves) void this.move([this.queueOfDvmq(m.queue)], [m.to], m.up ? 'spread' : 'coalesce').catch(() => {});
+    for (const m of moves)
+      void this.move([this.queueOfDvmq(m.queue)], [m.to], m.up ? 'spread' : 'coalesce').catch(() => {});
   }
 
   status(): QueuesStatus {
@@ -527,8 +579,6 @@ export class QueueControl {
       moderation: this.moderation,
     };
   }
-
-
 }
 
 /** The VLAN an untagged frame from the port belongs to: the VLAN its VMQ filter names. */
@@ -547,8 +597,8 @@ function round(x: number): number {
 async function waitFor(done: () => boolean): Promise<void> {
   const t0 = Date.now();
   while (!done()) {
-    if (Date.now() - t0 > kMoveTimeoutMs) throw new Error('a datapath worker did not acknowledge the queue move within 5 s');
+    if (Date.now() - t0 > kMoveTimeoutMs)
+      throw new Error('a datapath worker did not acknowledge the queue move within 5 s');
     await new Promise((r) => setTimeout(r, 1));
   }
 }
-

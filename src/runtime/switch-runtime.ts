@@ -18,7 +18,19 @@ import { Counters } from '../dataplane/counters.js';
 import { engineCounters } from '../engine/counter-layout.js'; // also every counter row's name, for readCounters
 import { flowCounters } from '../policy/conntrack.js';
 import { Fdb, kDefaultAgingSeconds } from '../switch/fdb.js';
-import type { AddedPort, EventMessage, Op, PolicyStats, ReleasedNic, RemoteNic, ReopenNic, Replies, Reply, RequestOf, WorkerInit } from '../engine/protocol.js';
+import type {
+  AddedPort,
+  EventMessage,
+  Op,
+  PolicyStats,
+  ReleasedNic,
+  RemoteNic,
+  ReopenNic,
+  Replies,
+  Reply,
+  RequestOf,
+  WorkerInit,
+} from '../engine/protocol.js';
 import { loadTapAddon } from '../ports/tap-native.js';
 import { FaultWindow } from './fault-window.js';
 import { nativeDoorbells } from '../engine/doorbell.js';
@@ -28,7 +40,18 @@ import { SwitchTables } from './switch-tables.js';
 import type { WorkerQueuesInit } from '../queues/worker-queues.js';
 import { defaultWorkers, type DvmqConfig, type ModerationConfig, type QueuesStatus } from '../queues/queue-spec.js';
 import { kDefaultFlowTableSize, type PortPolicy } from '../policy/config.js';
-import type { DatapathEvent, FdbRow, FlowRow, LinkEvent, PortSpec, PortCounters, PortStatus, SwitchSpec, SwitchCounters, VlanConfig } from '../engine/spec.js';
+import type {
+  DatapathEvent,
+  FdbRow,
+  FlowRow,
+  LinkEvent,
+  PortSpec,
+  PortCounters,
+  PortStatus,
+  SwitchSpec,
+  SwitchCounters,
+  VlanConfig,
+} from '../engine/spec.js';
 
 /** The capture requests a capture (control/capture.ts) sends through captureCall. */
 export type CaptureOp = RequestOf<'captureStart'> | RequestOf<'captureStop'>;
@@ -119,11 +142,15 @@ export class SwitchRuntime {
       pool: this.tables.pool,
       multi: this.tables.shared(queues),
     };
-    const worker = new Worker(new URL('../engine/worker.js', import.meta.url), { workerData: init, name: `vswitch:${cfg.name}:${w}` });
+    const worker = new Worker(new URL('../engine/worker.js', import.meta.url), {
+      workerData: init,
+      name: `vswitch:${cfg.name}:${w}`,
+    });
     this.workers[w] = worker;
     worker.on('message', (m: Reply | EventMessage) => {
       if ('event' in m) {
-        if (!this.retired.has(worker)) this.hooks.onLink({ time: new Date().toISOString(), switch: this.name, ...m.link });
+        if (!this.retired.has(worker))
+          this.hooks.onLink({ time: new Date().toISOString(), switch: this.name, ...m.link });
         return;
       }
       const p = this.pending.get(m.id);
@@ -143,17 +170,31 @@ export class SwitchRuntime {
     if (this.exited || this.retired.has(worker)) return;
     for (const x of this.workers) this.retired.add(x);
     this.retired.add(worker);
-    const ev: DatapathEvent = { time: new Date().toISOString(), switch: this.name, worker: w, event: 'fault', reason: err.message };
+    const ev: DatapathEvent = {
+      time: new Date().toISOString(),
+      switch: this.name,
+      worker: w,
+      event: 'fault',
+      reason: err.message,
+    };
     this.lastFault = ev;
     this.hooks.onDatapath?.(ev, err.stack);
-    this.failAll(new Error(`switch '${this.name}' datapath worker ${w} failed (${err.message}); its workers are being restarted, retry`));
+    this.failAll(
+      new Error(
+        `switch '${this.name}' datapath worker ${w} failed (${err.message}); its workers are being restarted, retry`,
+      ),
+    );
     const burst = this.faults.add(Date.now());
     if (burst !== null) {
       this.exited = true;
       this.qc.stop();
       this.datapathLost();
       void Promise.all(this.workers.map((x) => x.terminate()));
-      this.hooks.onFatal?.(new Error(`switch '${this.name}': ${burst} datapath faults within ${this.faults.windowMs / 1000} s (last: ${err.message}); giving up`));
+      this.hooks.onFatal?.(
+        new Error(
+          `switch '${this.name}': ${burst} datapath faults within ${this.faults.windowMs / 1000} s (last: ${err.message}); giving up`,
+        ),
+      );
       return;
     }
     const t0 = Date.now();
@@ -161,12 +202,20 @@ export class SwitchRuntime {
       () => {
         this.restarting = null;
         this.restarts++;
-        this.hooks.onDatapath?.({ time: new Date().toISOString(), switch: this.name, worker: w, event: 'restarted', reason: `${this.workers.length} workers replaced in ${Date.now() - t0} ms` });
+        this.hooks.onDatapath?.({
+          time: new Date().toISOString(),
+          switch: this.name,
+          worker: w,
+          event: 'restarted',
+          reason: `${this.workers.length} workers replaced in ${Date.now() - t0} ms`,
+        });
       },
       (e: unknown) => {
         this.restarting = null;
         this.exited = true;
-        this.hooks.onFatal?.(new Error(`switch '${this.name}': restarting its datapath failed: ${(e as Error).message}`));
+        this.hooks.onFatal?.(
+          new Error(`switch '${this.name}': restarting its datapath failed: ${(e as Error).message}`),
+        );
       },
     );
   }
@@ -200,7 +249,8 @@ export class SwitchRuntime {
     this.boot(old.length);
     this.nodeNames = await this.send({ op: 'nodes' });
     for (const port of ports) await this.plugPort(port, this.kept.get(port.name), indices.get(port.name));
-    for (const m of this.config.staticMacs ?? []) await this.send({ op: 'fdbAdd', mac: m.mac, vid: m.vid, port: m.port }).catch(() => {});
+    for (const m of this.config.staticMacs ?? [])
+      await this.send({ op: 'fdbAdd', mac: m.mac, vid: m.vid, port: m.port }).catch(() => {});
   }
 
   /** Captures run on worker 0, with the port's traffic pinned there while they run. */
@@ -277,23 +327,38 @@ export class SwitchRuntime {
     const multiQueue = port.nic.type === 'tap' && port.nic.multiQueue === true;
     const nicHome = tap && !multiQueue ? this.qc.nicHome() : -1;
     const home = !tap ? 0 : nicHome >= 0 ? nicHome : this.nextHome++ % n;
-    const reopen = (w: number): ReopenNic | undefined => (kept ? { fd: kept.fds[w] ?? kept.fds[0]!, offloadCaps: kept.offloadCaps } : undefined);
-    const added: AddedPort = await this.send({ op: 'addPort', port, index, place: !tap || n === 1, reopen: reopen(home) }, home);
+    const reopen = (w: number): ReopenNic | undefined =>
+      kept ? { fd: kept.fds[w] ?? kept.fds[0]!, offloadCaps: kept.offloadCaps } : undefined;
+    const added: AddedPort = await this.send(
+      { op: 'addPort', port, index, place: !tap || n === 1, reopen: reopen(home) },
+      home,
+    );
     const joined: number[] = [];
     const queueFds: number[] = [];
     queueFds[home] = added.fd;
     let keep: KeptTap | undefined;
     try {
       // the device is held open here before any other worker writes through it
-      keep = kept ?? (tap && added.fd >= 0 ? { fds: [loadTapAddon().dup(added.fd)], offloadCaps: added.offloadCaps } : undefined);
+      keep =
+        kept ??
+        (tap && added.fd >= 0 ? { fds: [loadTapAddon().dup(added.fd)], offloadCaps: added.offloadCaps } : undefined);
       for (let w = 0; w < n; w++) {
         if (w === home) continue;
-        const r = await this.send({ op: 'addPort', port, index: added.index, remote: this.remoteNic(port, keep, multiQueue, kept ? reopen(w) : undefined) }, w);
+        const r = await this.send(
+          {
+            op: 'addPort',
+            port,
+            index: added.index,
+            remote: this.remoteNic(port, keep, multiQueue, kept ? reopen(w) : undefined),
+          },
+          w,
+        );
         joined.push(w);
         queueFds[w] = r.fd;
       }
       // a new multi-queue TAP: keep each worker's queue too (a restarted worker takes its own back)
-      if (multiQueue && !kept && keep) keep.fds = queueFds.map((fd, w) => (w === home ? keep!.fds[0]! : fd >= 0 ? loadTapAddon().dup(fd) : -1));
+      if (multiQueue && !kept && keep)
+        keep.fds = queueFds.map((fd, w) => (w === home ? keep!.fds[0]! : fd >= 0 ? loadTapAddon().dup(fd) : -1));
       if (tap && n > 1 && !kept) await this.send({ op: 'placeTap', name: port.name }, home);
     } catch (err) {
       for (const w of joined) await this.send({ op: 'removePort', name: port.name }, w).catch(() => {});
@@ -306,7 +371,12 @@ export class SwitchRuntime {
   }
 
   /** How a worker that does not host a port's NIC reaches it: through the device held open here. */
-  private remoteNic(port: PortSpec, keep: KeptTap | undefined, multiQueue: boolean, reopen: ReopenNic | undefined): RemoteNic {
+  private remoteNic(
+    port: PortSpec,
+    keep: KeptTap | undefined,
+    multiQueue: boolean,
+    reopen: ReopenNic | undefined,
+  ): RemoteNic {
     if (port.nic.type !== 'tap' || keep === undefined) return { kind: 'none' };
     if (multiQueue) return reopen ? { kind: 'mq', reopen } : { kind: 'mq' };
     return { kind: 'borrow', fd: keep.fds[0]!, offloadCaps: keep.offloadCaps };
@@ -509,8 +579,23 @@ export class SwitchRuntime {
     });
     return {
       datapath: { restarts: this.restarts },
-      fdb: { entries: g.fdbEntries, learned: g.fdbLearned, aged: g.fdbAged, moved: g.fdbMoved, refused: g.fdbRefused, evicted: g.fdbEvicted, flushed: g.fdbFlushed },
-      flows: { active: g.flowsActive, created: g.flowsCreated, expired: g.flowsExpired, refused: g.flowsRefused, earlyDropped: g.flowsEarlyDropped, quotaRefused: g.flowsQuotaRefused },
+      fdb: {
+        entries: g.fdbEntries,
+        learned: g.fdbLearned,
+        aged: g.fdbAged,
+        moved: g.fdbMoved,
+        refused: g.fdbRefused,
+        evicted: g.fdbEvicted,
+        flushed: g.fdbFlushed,
+      },
+      flows: {
+        active: g.flowsActive,
+        created: g.flowsCreated,
+        expired: g.flowsExpired,
+        refused: g.flowsRefused,
+        earlyDropped: g.flowsEarlyDropped,
+        quotaRefused: g.flowsQuotaRefused,
+      },
       ports,
       nodes,
     };
@@ -526,7 +611,13 @@ export class SwitchRuntime {
       w.pollWindows = c?.[engineCounters.pollWindows] ?? 0;
       w.pollWindowCatches = c?.[engineCounters.pollWindowCatches] ?? 0;
       w.pollWindowFrames = c?.[engineCounters.pollWindowFrames] ?? 0;
-      w.gc = { minor: c?.[engineCounters.gcMinor] ?? 0, major: c?.[engineCounters.gcMajor] ?? 0, pauseUs: c?.[engineCounters.gcPauseUs] ?? 0, maxPauseUs: c?.[engineCounters.gcMaxPauseUs] ?? 0, longPauses: c?.[engineCounters.gcLongPauses] ?? 0 };
+      w.gc = {
+        minor: c?.[engineCounters.gcMinor] ?? 0,
+        major: c?.[engineCounters.gcMajor] ?? 0,
+        pauseUs: c?.[engineCounters.gcPauseUs] ?? 0,
+        maxPauseUs: c?.[engineCounters.gcMaxPauseUs] ?? 0,
+        longPauses: c?.[engineCounters.gcLongPauses] ?? 0,
+      };
     }
     return { ...s, pollWindowUs: this.config.pollWindowUs ?? 0 };
   }
@@ -549,7 +640,8 @@ export class SwitchRuntime {
    */
   async setWorkers(n: number): Promise<void> {
     await this.ready();
-    if (!Number.isInteger(n) || n < 1 || n > kMaxWorkers) throw new Error(`workers: ${n} is out of range; use an integer from 1 to ${kMaxWorkers}`);
+    if (!Number.isInteger(n) || n < 1 || n > kMaxWorkers)
+      throw new Error(`workers: ${n} is out of range; use an integer from 1 to ${kMaxWorkers}`);
     this.qc.stop();
     try {
       while (this.workers.length < n) await this.addWorker();
@@ -568,7 +660,15 @@ export class SwitchRuntime {
     await this.call({ op: 'nodes' }, k);
     for (const port of this.config.ports!) {
       // a TAP already lives in its namespace, where a new queue cannot be opened by name: write through its fd
-      await this.call({ op: 'addPort', port, index: this.portIndex.get(port.name)!, remote: this.remoteNic(port, this.kept.get(port.name), false, undefined) }, k);
+      await this.call(
+        {
+          op: 'addPort',
+          port,
+          index: this.portIndex.get(port.name)!,
+          remote: this.remoteNic(port, this.kept.get(port.name), false, undefined),
+        },
+        k,
+      );
     }
   }
 
@@ -588,7 +688,8 @@ export class SwitchRuntime {
     this.workers.pop();
     const t0 = Date.now();
     while (!this.qc.drainedFrom(k)) {
-      if (Date.now() - t0 > 5000) throw new Error(`worker ${k} stopped but frames it handed over were not taken within 5 s`);
+      if (Date.now() - t0 > 5000)
+        throw new Error(`worker ${k} stopped but frames it handed over were not taken within 5 s`);
       await new Promise((r) => setTimeout(r, 1));
     }
     await Promise.all(this.workers.map((_, w) => this.call({ op: 'resize', count: k, rings: this.qc.rings }, w)));
@@ -596,12 +697,20 @@ export class SwitchRuntime {
   }
 
   /** Change interrupt moderation and Dynamic VMQ settings of a running switch (validated by the caller). */
-  async tune(t: { workers?: number; moderation?: ModerationConfig; dvmq?: DvmqConfig; pollWindowUs?: number }): Promise<void> {
+  async tune(t: {
+    workers?: number;
+    moderation?: ModerationConfig;
+    dvmq?: DvmqConfig;
+    pollWindowUs?: number;
+  }): Promise<void> {
     await this.ready();
     if (t.pollWindowUs !== undefined) this.config.pollWindowUs = t.pollWindowUs; // workers added below start with it
     if (t.workers !== undefined) await this.setWorkers(t.workers);
     if (t.pollWindowUs !== undefined) await this.callAll({ op: 'setPollWindow', us: t.pollWindowUs });
-    if (t.moderation !== undefined) await Promise.all(this.workers.map((_, w) => this.call({ op: 'setModeration', moderation: moderationSettings(t.moderation) }, w)));
+    if (t.moderation !== undefined)
+      await Promise.all(
+        this.workers.map((_, w) => this.call({ op: 'setModeration', moderation: moderationSettings(t.moderation) }, w)),
+      );
     this.qc.tune(t, this.workers);
     if (t.moderation !== undefined) this.config.moderation = t.moderation;
     if (t.dvmq) this.config.dvmq = { ...(this.config.dvmq ?? {}), ...t.dvmq };
@@ -609,7 +718,8 @@ export class SwitchRuntime {
 
   /** Test hook: make worker w throw inside its next breath (the worker refuses unless VSWITCH_FAULT_INJECT=1). */
   async injectFault(w: number): Promise<boolean> {
-    if (!Number.isInteger(w) || w < 0 || w >= this.workers.length) throw new Error(`worker: ${w} is not a worker of switch '${this.name}'; it has 0 to ${this.workers.length - 1}`);
+    if (!Number.isInteger(w) || w < 0 || w >= this.workers.length)
+      throw new Error(`worker: ${w} is not a worker of switch '${this.name}'; it has 0 to ${this.workers.length - 1}`);
     return this.call({ op: 'fault' }, w);
   }
 

@@ -20,7 +20,10 @@ export class SwitchTables {
   readonly linkState = new SharedArrayBuffer(kMaxPorts);
   readonly qc: QueueControl;
 
-  constructor(workers: number, spec: Pick<SwitchSpec, 'macTableSize' | 'vmqQueues' | 'rssTableSize' | 'dvmq' | 'moderation'>) {
+  constructor(
+    workers: number,
+    spec: Pick<SwitchSpec, 'macTableSize' | 'vmqQueues' | 'rssTableSize' | 'dvmq' | 'moderation'>,
+  ) {
     this.fdb = new Fdb(spec.macTableSize ?? kDefaultMaxEntries);
     this.qc = new QueueControl(workers, {
       vmqQueues: spec.vmqQueues ?? kDefaultVmqQueues,

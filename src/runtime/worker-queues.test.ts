@@ -47,7 +47,13 @@ function twoWorkers(dvmq = false) {
   const engines: Engine[] = [];
   const nics: MemoryNic[][] = [];
   for (let w = 0; w < 2; w++) {
-    const e = new Engine({ pool: new PacketPool(shape, shared), counters: new Counters(), fdb: new Fdb(1024, fdb.sab), linkState, queues: new WorkerQueues(qc.workerInit(w)) });
+    const e = new Engine({
+      pool: new PacketPool(shape, shared),
+      counters: new Counters(),
+      fdb: new Fdb(1024, fdb.sab),
+      linkState,
+      queues: new WorkerQueues(qc.workerInit(w)),
+    });
     const ns: MemoryNic[] = [];
     for (let p = 0; p < 3; p++) {
       e.addPort({ mode: 'untagged' }, 1500, p);
@@ -142,11 +148,19 @@ test('hand-over: frames for the other worker arrive in order, once; a held queue
   // a's queue 1 is on worker 1: frames b -> a read by worker 0 wait in worker 1's ring
   const frames = Array.from({ length: 50 }, (_, i) => udp(macB, macA, 7, i));
   nics[0]![1]!.injectBatch(frames);
-  assert.equal(nics[0]![0]!.received.length + nics[1]![0]!.received.length, 0, 'nothing delivered before worker 1 drains');
+  assert.equal(
+    nics[0]![0]!.received.length + nics[1]![0]!.received.length,
+    0,
+    'nothing delivered before worker 1 drains',
+  );
   assert.equal(e1.mq!.waiting(), 50);
   assert.equal(e1.drainRings(), 50);
   const got = nics[1]![0]!.received.map((f) => new DataView(f.buffer, f.byteOffset).getUint32(42));
-  assert.deepEqual(got, frames.map((_, i) => i), 'delivered by worker 1, in order, once');
+  assert.deepEqual(
+    got,
+    frames.map((_, i) => i),
+    'delivered by worker 1, in order, once',
+  );
   assert.equal(nics[0]![0]!.received.length, 0);
   // hold queue 1 on worker 1 (a move to it in progress): its frames stay in the ring until released
   t.setEntry(1, 1 | kHeld);
@@ -196,7 +210,12 @@ test('shared MAC table: learning on either worker is seen by both; one entry cou
 });
 
 test('moderation on the hand-over: the doorbell rings after N frames or once T has passed (controlled clock)', async () => {
-  const qc = new QueueControl(2, { vmqQueues: 1, rssTableSize: 1, dvmq: { enabled: false }, moderation: { packets: 4, timeUs: 100 } });
+  const qc = new QueueControl(2, {
+    vmqQueues: 1,
+    rssTableSize: 1,
+    dvmq: { enabled: false },
+    moderation: { packets: 4, timeUs: 100 },
+  });
   let now = 1_000;
   const wq = new WorkerQueues(qc.workerInit(0), () => now);
   const bell = () => Atomics.load(wq.tables.a, QueueTables.doorbell(1));
@@ -267,7 +286,15 @@ test('pinning a port under traffic: its frames already handed to another worker 
   await settle(change, engines);
   e0.drainRings();
   const seq = (n: MemoryNic) => n.received.map((f) => new DataView(f.buffer, f.byteOffset).getUint32(42));
-  assert.deepEqual(seq(nics[1]![0]!), Array.from({ length: 20 }, (_, i) => i), 'worker 1 delivered the first 20');
-  assert.deepEqual(seq(nics[0]![0]!), Array.from({ length: 10 }, (_, i) => 20 + i), 'worker 0 the 10 after, once those were out');
+  assert.deepEqual(
+    seq(nics[1]![0]!),
+    Array.from({ length: 20 }, (_, i) => i),
+    'worker 1 delivered the first 20',
+  );
+  assert.deepEqual(
+    seq(nics[0]![0]!),
+    Array.from({ length: 10 }, (_, i) => 20 + i),
+    'worker 0 the 10 after, once those were out',
+  );
   assert.equal(qc.fencesForced, 0);
 });

@@ -74,10 +74,15 @@ export class EgressNode implements GraphNode {
     let code = 0;
     if (ports.linkUp[d] === 0) code = switchDrops['link-down'];
     else if (!ports.isMember(d, vid)) code = switchDrops['vlan-not-allowed'];
-    else if ((ports.pvlanKind[m[at + Meta.port]] | ports.pvlanKind[d]) !== 0 && !ports.pvlanAllows(m[at + Meta.port], d)) code = switchDrops['pvlan-isolated'];
+    else if (
+      (ports.pvlanKind[m[at + Meta.port]] | ports.pvlanKind[d]) !== 0 &&
+      !ports.pvlanAllows(m[at + Meta.port], d)
+    )
+      code = switchDrops['pvlan-isolated'];
     else if (this.filter.egressOn[d] !== 0) code = this.filter.admitEgress(d, s); // inbound ACLs of d
     // GSO: its segment size is checked at delivery (offload/egress.ts)
-    if (code === 0 && m[at + Meta.len] - kEthHeader > ports.mtu[d] && m[at + Meta.gsoType] === 0) code = switchDrops['mtu-exceeded'];
+    if (code === 0 && m[at + Meta.len] - kEthHeader > ports.mtu[d] && m[at + Meta.gsoType] === 0)
+      code = switchDrops['mtu-exceeded'];
     if (code !== 0) {
       c[Counters.portDrop(d, code)]++;
       pool.free(s);

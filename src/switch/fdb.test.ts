@@ -12,7 +12,7 @@ import { Fdb, kLearnLimited, kNoPort } from './fdb.js';
 /** (vid, 6 MAC bytes) -> the two key words, as LearnNode/ForwardNode compute them from a DataView. */
 function key(vid: number, mac: readonly number[]): [number, number] {
   const hi = (vid << 16) | (mac[0] << 8) | mac[1];
-  const lo = ((mac[2] << 24) | (mac[3] << 16) | (mac[4] << 8) | mac[5]) | 0;
+  const lo = (mac[2] << 24) | (mac[3] << 16) | (mac[4] << 8) | mac[5] | 0;
   return [hi, lo];
 }
 
@@ -33,7 +33,10 @@ test('learn then lookup; unknown and other-VLAN keys miss', () => {
   assert.ok(key(1, N)[1] < 0, 'test MAC must give a negative lo word');
   // lo given unsigned (getUint32 style) finds the same entry
   assert.equal(f.lookup(key(1, N)[0], key(1, N)[1] >>> 0), 4);
-  assert.deepEqual({ count: f.count, learned: f.learned, moved: f.moved, refused: f.refused }, { count: 2, learned: 2, moved: 0, refused: 0 });
+  assert.deepEqual(
+    { count: f.count, learned: f.learned, moved: f.moved, refused: f.refused },
+    { count: 2, learned: 2, moved: 0, refused: 0 },
+  );
   // re-learning on the same port refreshes, it is neither a new entry nor a move
   f.learn(...key(1, A), 3, 105);
   assert.deepEqual({ count: f.count, learned: f.learned, moved: f.moved }, { count: 2, learned: 2, moved: 0 });
@@ -102,7 +105,10 @@ test('full table: the least recently seen dynamic entry makes room, counted as e
   f.learn(...key(1, macs[5]), 5, 5);
   assert.equal(f.lookup(...key(1, macs[2])), kNoPort, 'seen 2 went, not the refreshed seen-1 entry');
   assert.equal(f.lookup(...key(1, macs[1])), 1);
-  assert.deepEqual({ count: f.count, learned: f.learned, evicted: f.evicted, refused: f.refused }, { count: 4, learned: 6, evicted: 2, refused: 0 });
+  assert.deepEqual(
+    { count: f.count, learned: f.learned, evicted: f.evicted, refused: f.refused },
+    { count: 4, learned: 6, evicted: 2, refused: 0 },
+  );
   f.learn(...key(1, macs[4]), 7, 6); // a move when full needs no room
   assert.equal(f.lookup(...key(1, macs[4])), 7);
   assert.equal(f.addStatic(...key(1, macs[0]), 9), true, 'a static entry evicts the oldest dynamic one (seen 3)');
@@ -276,7 +282,16 @@ function evictOne(f: Fdb, m: Map<number, ModelEntry>, keys: Array<[number, numbe
 
 /** `clock`: learning times never go back (the datapath clock is monotonic), so "least recently seen" is
  *  well defined; op.now only ever moves it forward. */
-function applyBoth(f: Fdb, m: Map<number, ModelEntry>, keys: Array<[number, number]>, op: Op, max: number, stats: Stats, limits: number[], clock: { now: number }): void {
+function applyBoth(
+  f: Fdb,
+  m: Map<number, ModelEntry>,
+  keys: Array<[number, number]>,
+  op: Op,
+  max: number,
+  stats: Stats,
+  limits: number[],
+  clock: { now: number },
+): void {
   switch (op.t) {
     case 'learn': {
       const now = (clock.now = Math.max(clock.now, op.now));
@@ -352,18 +367,38 @@ function agree(f: Fdb, m: Map<number, ModelEntry>, keys: Array<[number, number]>
   for (let i = 0; i < f.capacity; i++) if (f.keyHi[i] !== 0) occupied++;
   assert.equal(occupied, m.size, 'occupied slots = entries');
   for (let p = 0; p < 9; p++) assert.equal(f.portMacs[p], macsOf(m, p), `dynamic entries of port ${p}`);
-  assert.deepEqual({ learned: f.learned, moved: f.moved, refused: f.refused, evicted: f.evicted, flushed: f.flushed, aged: f.aged }, stats);
+  assert.deepEqual(
+    { learned: f.learned, moved: f.moved, refused: f.refused, evicted: f.evicted, flushed: f.flushed, aged: f.aged },
+    stats,
+  );
 }
 
 function opArb(nKeys: number): fc.Arbitrary<Op> {
   const k = fc.integer({ min: 0, max: nKeys - 1 });
   const port = fc.integer({ min: 0, max: 5 });
   return fc.oneof(
-    { weight: 10, arbitrary: fc.record({ t: fc.constant('learn' as const), k, port, now: fc.integer({ min: 0, max: 20 }) }) },
+    {
+      weight: 10,
+      arbitrary: fc.record({ t: fc.constant('learn' as const), k, port, now: fc.integer({ min: 0, max: 20 }) }),
+    },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('static' as const), k, port }) },
     { weight: 6, arbitrary: fc.record({ t: fc.constant('remove' as const), k }) },
-    { weight: 1, arbitrary: fc.record({ t: fc.constant('flush' as const), port: fc.integer({ min: -1, max: 5 }), all: fc.boolean() }) },
-    { weight: 1, arbitrary: fc.record({ t: fc.constant('age' as const), now: fc.integer({ min: 0, max: 25 }), aging: fc.integer({ min: 0, max: 10 }) }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        t: fc.constant('flush' as const),
+        port: fc.integer({ min: -1, max: 5 }),
+        all: fc.boolean(),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        t: fc.constant('age' as const),
+        now: fc.integer({ min: 0, max: 25 }),
+        aging: fc.integer({ min: 0, max: 10 }),
+      }),
+    },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('limit' as const), port, n: fc.integer({ min: 0, max: 4 }) }) },
   );
 }
@@ -372,20 +407,25 @@ test('property: random learn/static/remove/flush/age sequences agree with a Map 
   // maxEntries 8 -> capacity 16: probe chains collide, cluster and wrap around the end of the table
   const nKeys = 40;
   fc.assert(
-    fc.property(fc.integer(), fc.integer({ min: 1, max: 12 }), fc.array(opArb(nKeys), { minLength: 20, maxLength: 400, size: 'max' }), (seed, max, ops) => {
-      let x = seed >>> 0 || 1;
-      const rnd = () => ((x = Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32;
-      const keys = universe(nKeys, rnd);
-      const f = new Fdb(max);
-      const m = new Map<number, ModelEntry>();
-      const stats = { learned: 0, moved: 0, refused: 0, evicted: 0, flushed: 0, aged: 0 };
-      const limits = new Array<number>(9).fill(0);
-      const clock = { now: 0 };
-      for (const op of ops) {
-        applyBoth(f, m, keys, op, max, stats, limits, clock);
-        agree(f, m, keys, stats);
-      }
-    }),
+    fc.property(
+      fc.integer(),
+      fc.integer({ min: 1, max: 12 }),
+      fc.array(opArb(nKeys), { minLength: 20, maxLength: 400, size: 'max' }),
+      (seed, max, ops) => {
+        let x = seed >>> 0 || 1;
+        const rnd = () => ((x = Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32;
+        const keys = universe(nKeys, rnd);
+        const f = new Fdb(max);
+        const m = new Map<number, ModelEntry>();
+        const stats = { learned: 0, moved: 0, refused: 0, evicted: 0, flushed: 0, aged: 0 };
+        const limits = new Array<number>(9).fill(0);
+        const clock = { now: 0 };
+        for (const op of ops) {
+          applyBoth(f, m, keys, op, max, stats, limits, clock);
+          agree(f, m, keys, stats);
+        }
+      },
+    ),
     { numRuns: 300 },
   );
 });
@@ -417,7 +457,10 @@ test('heavy churn: 200k random ops on a 1024-entry table stay consistent with th
     if (i % 5000 === 0) agree(f, m, keys, stats);
   }
   agree(f, m, keys, stats);
-  assert.ok(stats.learned > 50_000 && stats.evicted > 0, `churn exercised learning and eviction: ${JSON.stringify(stats)}`);
+  assert.ok(
+    stats.learned > 50_000 && stats.evicted > 0,
+    `churn exercised learning and eviction: ${JSON.stringify(stats)}`,
+  );
 });
 
 test('resized: statics first, then the most recently seen; limits follow; the old table is untouched', () => {
@@ -429,11 +472,23 @@ test('resized: statics first, then the most recently seen; limits follow; the ol
   const { table, dropped } = f.resized(4);
   assert.equal(dropped, 7);
   assert.deepEqual(
-    table.entries(9).map((e) => [e.lo & 0xff, e.static]).sort((a, b) => Number(a[0]) - Number(b[0])),
-    [[7, false], [8, false], [9, false], [20, true]],
+    table
+      .entries(9)
+      .map((e) => [e.lo & 0xff, e.static])
+      .sort((a, b) => Number(a[0]) - Number(b[0])),
+    [
+      [7, false],
+      [8, false],
+      [9, false],
+      [20, true],
+    ],
   );
   assert.equal(table.limitOf(2), 7);
-  assert.deepEqual([table.portMacs[0], table.portMacs[1], table.portMacs[2]], [1, 1, 1], 'entries 9, 7, 8 on ports 0, 1, 2');
+  assert.deepEqual(
+    [table.portMacs[0], table.portMacs[1], table.portMacs[2]],
+    [1, 1, 1],
+    'entries 9, 7, 8 on ports 0, 1, 2',
+  );
   assert.equal(f.count, 11, 'the old table still serves lookups until every worker has adopted the new one');
   const g = f.resized(64).table;
   assert.equal(g.count, 11);

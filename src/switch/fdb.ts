@@ -419,7 +419,14 @@ export class Fdb {
     for (let i = 0; i < this.capacity; i++) {
       const hi = this.keyHi[i];
       if (hi === 0) continue;
-      out.push({ vid: hi >>> 16, hi: hi & 0xffff, lo: this.keyLo[i] >>> 0, port: this.port[i], static: this.isStatic[i] !== 0, age: this.isStatic[i] ? 0 : now - this.seen[i] });
+      out.push({
+        vid: hi >>> 16,
+        hi: hi & 0xffff,
+        lo: this.keyLo[i] >>> 0,
+        port: this.port[i],
+        static: this.isStatic[i] !== 0,
+        age: this.isStatic[i] ? 0 : now - this.seen[i],
+      });
     }
     return out;
   }

@@ -43,7 +43,11 @@ export class LearnNode implements GraphNode {
       const at = s << Meta.shift;
       const start = pool.slotBase(s) + m[at + Meta.off];
       const p = m[at + Meta.port];
-      if (fdb.learn((m[at + Meta.vid] << 16) | eth.srcHi16(view, start), eth.srcLo32(view, start), p, now) === kLearnLimited) c[Counters.port(p, portCounters.macLimitRefused)]++;
+      if (
+        fdb.learn((m[at + Meta.vid] << 16) | eth.srcHi16(view, start), eth.srcLo32(view, start), p, now) ===
+        kLearnLimited
+      )
+        c[Counters.port(p, portCounters.macLimitRefused)]++;
     }
   }
 }

@@ -21,7 +21,15 @@ import type { VlanConfig } from './vlan-config.js';
 const P = 3; // the ingress port under test
 
 /** An untagged 60-byte UDP frame; the tags are inserted after the MACs. */
-const base = buildUdp4({ srcMac: '02:00:00:00:00:0a', dstMac: '02:00:00:00:00:0b', srcIp: '10.0.0.1', dstIp: '10.0.0.2', srcPort: 1, dstPort: 2, payload: new Uint8Array(18).fill(7) });
+const base = buildUdp4({
+  srcMac: '02:00:00:00:00:0a',
+  dstMac: '02:00:00:00:00:0b',
+  srcIp: '10.0.0.1',
+  dstIp: '10.0.0.2',
+  srcPort: 1,
+  dstPort: 2,
+  payload: new Uint8Array(18).fill(7),
+});
 
 /** `base` with 802.1Q tags (outer first), each [pcp, vid]. */
 function tagged(...tags: Array<[number, number]>): Uint8Array {
@@ -47,19 +55,29 @@ function ingress(mode: VlanConfig, frame: Uint8Array): Outcome {
   graph.run(b);
   if (b.count === 1) {
     const s = b.slots[0];
-    const out = { vid: pool.meta32[(s << Meta.shift) + Meta.vid], pcp: pool.meta32[(s << Meta.shift) + Meta.pcp], bytes: toHex(pool.copyOut(s)) };
+    const out = {
+      vid: pool.meta32[(s << Meta.shift) + Meta.vid],
+      pcp: pool.meta32[(s << Meta.shift) + Meta.pcp],
+      bytes: toHex(pool.copyOut(s)),
+    };
     pool.free(s);
     assert.equal(counters.c[Counters.port(P, portCounters.vlanStripped)], frame[12] === 0x81 ? 1 : 0);
     return out;
   }
-  const reasons = declaredRows('drop').filter((r) => counters.c[Counters.portDrop(P, r.index)] === 1).map((r) => r.name);
+  const reasons = declaredRows('drop')
+    .filter((r) => counters.c[Counters.portDrop(P, r.index)] === 1)
+    .map((r) => r.name);
   assert.equal(reasons.length, 1, `one drop reason, got ${reasons}`);
   assert.equal(pool.available, 64, 'the dropped slot was freed');
   return reasons[0];
 }
 
 /** Accepted into `vid` with `pcp`, the outer tag removed (`rest` = the tags left inside, outer first). */
-const into = (vid: number, pcp: number, ...rest: Array<[number, number]>): Outcome => ({ vid, pcp, bytes: toHex(tagged(...rest)) });
+const into = (vid: number, pcp: number, ...rest: Array<[number, number]>): Outcome => ({
+  vid,
+  pcp,
+  bytes: toHex(tagged(...rest)),
+});
 
 const untagged: VlanConfig = { mode: 'untagged' };
 const access30: VlanConfig = { mode: 'access', vid: 30 };
@@ -72,7 +90,11 @@ test('access port: untagged and a bare priority tag (PCP kept) are accepted; eve
   assert.deepEqual(ingress(access30, base), into(30, 0));
   assert.deepEqual(ingress(access30, tagged([5, 0])), into(30, 5), 'priority tag: VID 0 is not a VLAN');
   assert.equal(ingress(access30, tagged([0, 30])), 'vlan-tagged-on-access', 'its own VID, single tag');
-  assert.equal(ingress(access30, tagged([0, 30], [0, 20])), 'vlan-tagged-on-access', '[own, other]: the classic double-tag hop');
+  assert.equal(
+    ingress(access30, tagged([0, 30], [0, 20])),
+    'vlan-tagged-on-access',
+    '[own, other]: the classic double-tag hop',
+  );
   assert.equal(ingress(access30, tagged([0, 30], [0, 20], [0, 10], [0, 5])), 'vlan-tagged-on-access', 'four tags');
   assert.equal(ingress(access30, tagged([0, 20])), 'vlan-tagged-on-access', 'another VLAN');
   assert.equal(ingress(access30, tagged([0, 4095])), 'vlan-tagged-on-access', 'reserved VID');
@@ -82,7 +104,12 @@ test('access port: untagged and a bare priority tag (PCP kept) are accepted; eve
 });
 
 test('untagged and private VLAN ports refuse tags exactly as an access port does', () => {
-  for (const [name, mode, pvid] of [['untagged', untagged, 1], ['isolated', isolated, 30], ['community', community, 30], ['promiscuous', promiscuous, 30]] as const) {
+  for (const [name, mode, pvid] of [
+    ['untagged', untagged, 1],
+    ['isolated', isolated, 30],
+    ['community', community, 30],
+    ['promiscuous', promiscuous, 30],
+  ] as const) {
     assert.deepEqual(ingress(mode, base), into(pvid, 0), name);
     assert.deepEqual(ingress(mode, tagged([3, 0])), into(pvid, 3), `${name}: priority tag`);
     assert.equal(ingress(mode, tagged([0, pvid])), 'vlan-tagged-on-access', `${name}: own VLAN tagged`);
@@ -92,16 +119,28 @@ test('untagged and private VLAN ports refuse tags exactly as an access port does
   assert.equal(ingress(isolated, tagged([0, 31])), 'vlan-tagged-on-access', 'a secondary VID is no way in either');
 });
 
-test('trunk: tags it carries are accepted (an inner tag is the trusted trunk peer\'s own business), a priority tag over a tag is not', () => {
+test("trunk: tags it carries are accepted (an inner tag is the trusted trunk peer's own business), a priority tag over a tag is not", () => {
   assert.deepEqual(ingress(trunk, base), into(30, 0), 'untagged: native');
   assert.deepEqual(ingress(trunk, tagged([2, 20])), into(20, 2));
   assert.deepEqual(ingress(trunk, tagged([2, 30])), into(30, 2), 'native arriving tagged');
   assert.deepEqual(ingress(trunk, tagged([6, 0])), into(30, 6), 'priority tag: native');
-  assert.deepEqual(ingress(trunk, tagged([0, 20], [0, 10])), into(20, 0, [0, 10]), 'outer tag removed, the inner one carried');
-  assert.equal(ingress(trunk, tagged([6, 0], [0, 20])), 'vlan-double-tagged', 'would leave a native-30 egress as VLAN 20');
+  assert.deepEqual(
+    ingress(trunk, tagged([0, 20], [0, 10])),
+    into(20, 0, [0, 10]),
+    'outer tag removed, the inner one carried',
+  );
+  assert.equal(
+    ingress(trunk, tagged([6, 0], [0, 20])),
+    'vlan-double-tagged',
+    'would leave a native-30 egress as VLAN 20',
+  );
   assert.equal(ingress(trunk, tagged([0, 40])), 'vlan-not-allowed');
   assert.equal(ingress(trunk, tagged([0, 4095])), 'vlan-not-allowed');
-  assert.equal(ingress({ mode: 'trunk', allowed: [20] }, tagged([6, 0])), 'vlan-not-allowed', 'no native VLAN: no untagged or priority-tagged frames');
+  assert.equal(
+    ingress({ mode: 'trunk', allowed: [20] }, tagged([6, 0])),
+    'vlan-not-allowed',
+    'no native VLAN: no untagged or priority-tagged frames',
+  );
 });
 
 test('the drop reasons are declared once with their meaning', () => {

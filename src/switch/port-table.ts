@@ -111,7 +111,8 @@ export class PortTable {
     this.pvlanServes.fill(0, base, base + kVlanWords);
     this.trunk[port] = vlan.mode === 'trunk' ? 1 : 0;
     if (vlan.mode === 'private') {
-      this.pvlanKind[port] = vlan.pvlan === 'isolated' ? kPvlanIsolated : vlan.pvlan === 'community' ? kPvlanCommunity : kPvlanPromiscuous;
+      this.pvlanKind[port] =
+        vlan.pvlan === 'isolated' ? kPvlanIsolated : vlan.pvlan === 'community' ? kPvlanCommunity : kPvlanPromiscuous;
       this.pvlanSecondary[port] = vlan.pvlan === 'promiscuous' ? 0 : vlan.secondary[0];
       for (const v of vlan.secondary) this.pvlanServes[base + (v >>> 5)] |= 1 << (v & 31);
       this.pvid[port] = vlan.primary;

@@ -47,10 +47,19 @@ test('parseExamples: sh blocks in order, their markers, their shown output; inde
 });
 
 test('parseExamples: a malformed page is refused with its line', () => {
-  assert.throws(() => parseExamples('```text\nout\n```', 'p.md'), /p\.md:1: a ```text block shows output, but no ```sh block/);
-  assert.throws(() => parseExamples('<!-- example: skip: x -->\nprose\n```sh\nls\n```', 'p.md'), /p\.md:1: an example marker must be right above/);
+  assert.throws(
+    () => parseExamples('```text\nout\n```', 'p.md'),
+    /p\.md:1: a ```text block shows output, but no ```sh block/,
+  );
+  assert.throws(
+    () => parseExamples('<!-- example: skip: x -->\nprose\n```sh\nls\n```', 'p.md'),
+    /p\.md:1: an example marker must be right above/,
+  );
   assert.throws(() => parseExamples('```sh\nls\n', 'p.md'), /p\.md:1: unclosed/);
-  assert.throws(() => parseExamples('```sh\nls\n```\n```text\na\n```\n```text\nb\n```', 'p.md'), /already shows its output at line 4/);
+  assert.throws(
+    () => parseExamples('```sh\nls\n```\n```text\na\n```\n```text\nb\n```', 'p.md'),
+    /already shows its output at line 4/,
+  );
 });
 
 test('matchOutput: ... lines and ... inside a line; runs of spaces; trailing blanks ignored', () => {

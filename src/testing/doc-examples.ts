@@ -37,23 +37,36 @@ export function parseExamples(markdown: string, file: string): Example[] {
     }
     const f = kFence.exec(lines[i]!);
     if (!f) {
-      if (marker && lines[i]!.trim() !== '') throw new Error(`${file}:${marker.line}: an example marker must be right above a \`\`\`sh block`);
+      if (marker && lines[i]!.trim() !== '')
+        throw new Error(`${file}:${marker.line}: an example marker must be right above a \`\`\`sh block`);
       continue;
     }
     const start = i;
     const indent = f[1]!;
     const body: string[] = [];
-    for (i++; i < lines.length && lines[i] !== `${indent}\`\`\``; i++) body.push(lines[i]!.startsWith(indent) ? lines[i]!.slice(indent.length) : lines[i]!);
+    for (i++; i < lines.length && lines[i] !== `${indent}\`\`\``; i++)
+      body.push(lines[i]!.startsWith(indent) ? lines[i]!.slice(indent.length) : lines[i]!);
     if (i >= lines.length) throw new Error(`${file}:${start + 1}: unclosed \`\`\` fence`);
     const lang = f[2];
     if (lang === 'sh') {
-      out.push({ line: start + 1, script: body.join('\n'), mode: marker?.mode ?? 'run', ...(marker?.reason ? { reason: marker.reason } : {}) });
+      out.push({
+        line: start + 1,
+        script: body.join('\n'),
+        mode: marker?.mode ?? 'run',
+        ...(marker?.reason ? { reason: marker.reason } : {}),
+      });
     } else if (marker) {
-      throw new Error(`${file}:${marker.line}: an example marker must be right above a \`\`\`sh block, not \`\`\`${lang}`);
+      throw new Error(
+        `${file}:${marker.line}: an example marker must be right above a \`\`\`sh block, not \`\`\`${lang}`,
+      );
     } else if (lang === 'text') {
       const prev = out[out.length - 1];
-      if (!prev) throw new Error(`${file}:${start + 1}: a \`\`\`text block shows output, but no \`\`\`sh block comes before it`);
-      if (prev.expect) throw new Error(`${file}:${start + 1}: the \`\`\`sh block at line ${prev.line} already shows its output at line ${prev.expect.line}`);
+      if (!prev)
+        throw new Error(`${file}:${start + 1}: a \`\`\`text block shows output, but no \`\`\`sh block comes before it`);
+      if (prev.expect)
+        throw new Error(
+          `${file}:${start + 1}: the \`\`\`sh block at line ${prev.line} already shows its output at line ${prev.expect.line}`,
+        );
       prev.expect = { line: start + 1, text: body.join('\n') };
     }
     marker = null;

@@ -79,7 +79,9 @@ export function run(cmd: string[], opts: ExecOptions = {}): Promise<ExecResult> 
         if (e && typeof e.code === 'string') return reject(new Error(`${cmd[0]}: ${e.message}`, { cause: e })); // ENOENT
         const code = e ? (typeof e.code === 'number' ? e.code : null) : 0;
         if (opts.check && code !== 0) {
-          return reject(new Error(`\`${cmd.join(' ')}\` exited ${code}: ${String(stderr).trim() || String(stdout).trim()}`));
+          return reject(
+            new Error(`\`${cmd.join(' ')}\` exited ${code}: ${String(stderr).trim() || String(stdout).trim()}`),
+          );
         }
         resolve({ stdout: String(stdout), stderr: String(stderr), code });
       },
@@ -180,6 +182,7 @@ export class NetnsLab {
   }
 
   private own(ns: string): void {
-    if (!this.namespaces.includes(ns)) throw new Error(`namespace "${ns}" was not made by this lab (prefix ${this.prefix})`);
+    if (!this.namespaces.includes(ns))
+      throw new Error(`namespace "${ns}" was not made by this lab (prefix ${this.prefix})`);
   }
 }

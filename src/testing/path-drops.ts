@@ -21,16 +21,34 @@ export interface PathHost {
 }
 
 export async function pathDrops(lab: NetnsLab, tx: PathHost, rx: PathHost): Promise<PathDrops> {
-  const link = async (h: PathHost) => JSON.parse(await lab.ip(h.ns, '-s', '-j', 'link', 'show', 'dev', h.tap))[0].stats64;
-  const snmp = (await lab.exec(rx.ns, ['cat', '/proc/net/snmp'], { check: true })).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
-  const udp = Object.fromEntries(snmp[0]!.split(/\s+/).slice(1).map((k, i) => [k, Number(snmp[1]!.split(/\s+/)[i + 1])]));
+  const link = async (h: PathHost) =>
+    JSON.parse(await lab.ip(h.ns, '-s', '-j', 'link', 'show', 'dev', h.tap))[0].stats64;
+  const snmp = (await lab.exec(rx.ns, ['cat', '/proc/net/snmp'], { check: true })).stdout
+    .split('\n')
+    .filter((l) => l.startsWith('Udp:'));
+  const udp = Object.fromEntries(
+    snmp[0]!
+      .split(/\s+/)
+      .slice(1)
+      .map((k, i) => [k, Number(snmp[1]!.split(/\s+/)[i + 1])]),
+  );
   const softnet = readFileSync('/proc/net/softnet_stat', 'utf8')
     .trim()
     .split('\n')
     .reduce((sum, line) => sum + parseInt(line.trim().split(/\s+/)[1]!, 16), 0);
-  return { senderTap: (await link(tx)).tx.dropped, receiverTap: (await link(rx)).rx.dropped, udpRcvbuf: udp.RcvbufErrors ?? 0, softnet };
+  return {
+    senderTap: (await link(tx)).tx.dropped,
+    receiverTap: (await link(rx)).rx.dropped,
+    udpRcvbuf: udp.RcvbufErrors ?? 0,
+    softnet,
+  };
 }
 
 export function pathDropsDelta(a: PathDrops, b: PathDrops): PathDrops {
-  return { senderTap: b.senderTap - a.senderTap, receiverTap: b.receiverTap - a.receiverTap, udpRcvbuf: b.udpRcvbuf - a.udpRcvbuf, softnet: b.softnet - a.softnet };
+  return {
+    senderTap: b.senderTap - a.senderTap,
+    receiverTap: b.receiverTap - a.receiverTap,
+    udpRcvbuf: b.udpRcvbuf - a.udpRcvbuf,
+    softnet: b.softnet - a.softnet,
+  };
 }

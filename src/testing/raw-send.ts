@@ -19,11 +19,15 @@ for h in sys.argv[2:]:
 
 /** Why raw frames cannot be sent here, or false when they can (python3 present). */
 export async function rawSendSkipReason(lab: NetnsLab, ns: string): Promise<string | false> {
-  const r = await lab.exec(ns, ['python3', '-c', 'import socket; socket.AF_PACKET']).catch((e: Error) => ({ code: 1, stderr: e.message }));
+  const r = await lab
+    .exec(ns, ['python3', '-c', 'import socket; socket.AF_PACKET'])
+    .catch((e: Error) => ({ code: 1, stderr: e.message }));
   return r.code === 0 ? false : `needs python3 for AF_PACKET frames: ${r.stderr.trim()}`;
 }
 
 /** Send `frames`, in order, out of `ifname` in namespace `ns`; resolves once all were written. */
 export async function rawSend(lab: NetnsLab, ns: string, ifname: string, frames: Uint8Array[]): Promise<void> {
-  await lab.exec(ns, ['python3', '-c', kScript, ifname, ...frames.map((f) => Buffer.from(f).toString('hex'))], { check: true });
+  await lab.exec(ns, ['python3', '-c', kScript, ifname, ...frames.map((f) => Buffer.from(f).toString('hex'))], {
+    check: true,
+  });
 }

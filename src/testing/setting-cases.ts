@@ -28,7 +28,12 @@ const argvOf = (s: Setting): string[] | null => {
 /** Cases for the fields of `obj` (a switch or a port), skipping `skip` (the name, given as an argument). */
 export function settingCases(obj: Setting, skip: readonly string[] = ['name']): SettingCase[] {
   const out: SettingCase[] = [];
-  const visit = (s: Setting, path: string, wrap: (v: unknown) => Record<string, unknown>, baseArgv: string[] | null) => {
+  const visit = (
+    s: Setting,
+    path: string,
+    wrap: (v: unknown) => Record<string, unknown>,
+    baseArgv: string[] | null,
+  ) => {
     for (const [k, c] of Object.entries(s.fields ?? {})) {
       const p = path ? `${path}.${k}` : k;
       if (!path && skip.includes(k)) continue;
@@ -37,7 +42,11 @@ export function settingCases(obj: Setting, skip: readonly string[] = ['name']): 
       if (c.example !== undefined) {
         const argv = argvOf(c);
         const w = c.with;
-        out.push({ path: p, fragment: wrap({ ...w?.value, [k]: c.example }), argv: argv && baseArgv ? [...baseArgv, ...(w?.argv ?? []), ...argv] : null });
+        out.push({
+          path: p,
+          fragment: wrap({ ...w?.value, [k]: c.example }),
+          argv: argv && baseArgv ? [...baseArgv, ...(w?.argv ?? []), ...argv] : null,
+        });
       } else if (c.variants) {
         for (const shape of Object.values(c.variants)) {
           for (const ex of shape.examples ?? []) {
@@ -45,12 +54,28 @@ export function settingCases(obj: Setting, skip: readonly string[] = ['name']): 
             out.push({ path: `${p}(${ex.value[c.key!]})`, fragment: wrap({ [k]: ex.value }), argv });
           }
           const first = shape.examples?.[0];
-          if (first) visit(shape, p, (v) => wrap({ [k]: { ...first.value, ...(v as object) } }), shape.noCli || !baseArgv ? null : [...baseArgv, ...first.argv]);
+          if (first)
+            visit(
+              shape,
+              p,
+              (v) => wrap({ [k]: { ...first.value, ...(v as object) } }),
+              shape.noCli || !baseArgv ? null : [...baseArgv, ...first.argv],
+            );
         }
       } else if (c.fields) {
         const first = c.examples?.[0];
-        if (first) out.push({ path: p, fragment: wrap({ [k]: first.value }), argv: baseArgv && !c.noCli ? [...baseArgv, ...first.argv] : null });
-        visit(c, p, (v) => wrap({ [k]: { ...(first?.value ?? {}), ...(v as object) } }), baseArgv && !c.noCli ? [...baseArgv, ...(first?.argv ?? [])] : null);
+        if (first)
+          out.push({
+            path: p,
+            fragment: wrap({ [k]: first.value }),
+            argv: baseArgv && !c.noCli ? [...baseArgv, ...first.argv] : null,
+          });
+        visit(
+          c,
+          p,
+          (v) => wrap({ [k]: { ...(first?.value ?? {}), ...(v as object) } }),
+          baseArgv && !c.noCli ? [...baseArgv, ...(first?.argv ?? [])] : null,
+        );
       }
     }
   };
@@ -66,7 +91,9 @@ export function uncovered(obj: Setting, cases: readonly SettingCase[], skip: rea
     return has((frag as Record<string, unknown>)[keys[0]!], keys.slice(1));
   };
   return walk(obj)
-    .filter(({ path, setting }) => setting.kind !== 'lit' && !setting.noWalk && !path.includes('[]') && !skip.includes(path))
+    .filter(
+      ({ path, setting }) => setting.kind !== 'lit' && !setting.noWalk && !path.includes('[]') && !skip.includes(path),
+    )
     .map(({ path }) => path.replace(/\([^)]*\)/g, ''))
     .filter((path) => !/^(ports|staticMacs)\b/.test(path))
     .filter((path, i, all) => all.indexOf(path) === i)
@@ -89,13 +116,19 @@ function isInsideExample(obj: Setting, path: string): boolean {
 export function resolveCase<T>(v: T, vars: Readonly<Record<'DIR' | 'IF' | 'NS' | 'N', string>>): T {
   if (typeof v === 'string') return v.replace(/@(DIR|IF|NS|N)/g, (_, k: keyof typeof vars) => vars[k]) as T;
   if (Array.isArray(v)) return v.map((x) => resolveCase(x, vars)) as T;
-  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolveCase(x, vars)])) as T;
+  if (typeof v === 'object' && v !== null)
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolveCase(x, vars)])) as T;
   return v;
 }
 
 /** What a port case needs around it when it does not choose the endpoint itself: a unix socket listener. */
 export function portBase(c: SettingCase): { fragment: Record<string, unknown>; argv: string[] } {
-  return 'nic' in c.fragment ? { fragment: {}, argv: [] } : { fragment: { nic: { type: 'stream', mode: 'listen', path: '@DIR/b@N.sock' } }, argv: ['--listen', '@DIR/b@N.sock'] };
+  return 'nic' in c.fragment
+    ? { fragment: {}, argv: [] }
+    : {
+        fragment: { nic: { type: 'stream', mode: 'listen', path: '@DIR/b@N.sock' } },
+        argv: ['--listen', '@DIR/b@N.sock'],
+      };
 }
 
 /** The declarations from `decl` down to a case's setting, variant shapes included (`nic(memory)`). */

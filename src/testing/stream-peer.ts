@@ -86,7 +86,19 @@ export class StreamPeer {
       const m = icmp.parse(ip.payload);
       if (m.type !== icmp.IcmpType.echoRequest) return;
       this.answered.push({ vid: f.vlan?.vid ?? null, kind: 'echo', from: ip.src });
-      this.send(buildIcmpEcho({ srcMac: me.mac, dstMac: f.src, srcIp: me.ip, dstIp: ip.src, reply: true, id: m.rest >>> 16, seq: m.rest & 0xffff, payload: m.payload, vlan }));
+      this.send(
+        buildIcmpEcho({
+          srcMac: me.mac,
+          dstMac: f.src,
+          srcIp: me.ip,
+          dstIp: ip.src,
+          reply: true,
+          id: m.rest >>> 16,
+          seq: m.rest & 0xffff,
+          payload: m.payload,
+          vlan,
+        }),
+      );
     }
   }
 }

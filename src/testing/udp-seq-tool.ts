@@ -131,7 +131,13 @@ function recv(a: Record<string, string | undefined>): void {
       duplicates,
       stopSeen,
       spanMs: first ? lastAt - first : 0,
-      flows: Array.from({ length: flows }, (_, f) => ({ flow: f, inOrder: inOrder[f]!, reordered: reordered[f]!, unique: unique[f]!, last: last[f]! })),
+      flows: Array.from({ length: flows }, (_, f) => ({
+        flow: f,
+        inOrder: inOrder[f]!,
+        reordered: reordered[f]!,
+        unique: unique[f]!,
+        last: last[f]!,
+      })),
       examples,
       foreign,
       why,
@@ -224,7 +230,12 @@ const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) =
 if (isMain) {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: Object.fromEntries(['port', 'flows', 'idle-ms', 'timeout-ms', 'rcvbuf', 'dst', 'count', 'pps', 'sport-base', 'size'].map((k) => [k, { type: 'string' as const }])),
+    options: Object.fromEntries(
+      ['port', 'flows', 'idle-ms', 'timeout-ms', 'rcvbuf', 'dst', 'count', 'pps', 'sport-base', 'size'].map((k) => [
+        k,
+        { type: 'string' as const },
+      ]),
+    ),
   });
   const mode = positionals[0];
   if (mode === 'recv') recv(values);
@@ -234,7 +245,9 @@ if (isMain) {
       process.exit(1);
     });
   else {
-    process.stderr.write('usage: udp-seq-tool.js recv --port P --flows F ... | send --dst IP --port P --flows F --count N --pps R ...\n');
+    process.stderr.write(
+      'usage: udp-seq-tool.js recv --port P --flows F ... | send --dst IP --port P --flows F --count N --pps R ...\n',
+    );
     process.exit(2);
   }
 }

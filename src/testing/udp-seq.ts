@@ -34,7 +34,19 @@ export interface SeqReceiverOptions {
 
 /** Start the receiver in `ns` and resolve once its socket is bound. */
 export async function startSeqReceiver(lab: NetnsLab, ns: string, o: SeqReceiverOptions): Promise<SeqReceiver> {
-  const args = ['recv', '--port', String(o.port), '--flows', String(o.flows), '--idle-ms', String(o.idleMs ?? 3000), '--timeout-ms', String(o.timeoutMs ?? 30_000), '--rcvbuf', String(o.rcvbuf ?? 4 << 20)];
+  const args = [
+    'recv',
+    '--port',
+    String(o.port),
+    '--flows',
+    String(o.flows),
+    '--idle-ms',
+    String(o.idleMs ?? 3000),
+    '--timeout-ms',
+    String(o.timeoutMs ?? 30_000),
+    '--rcvbuf',
+    String(o.rcvbuf ?? 4 << 20),
+  ];
   const child = lab.spawn(ns, [process.execPath, udpSeqToolPath, ...args]);
   let out = '';
   let err = '';
@@ -49,7 +61,8 @@ export async function startSeqReceiver(lab: NetnsLab, ns: string, o: SeqReceiver
   result.catch(() => {}); // awaited by the caller; a test failing elsewhere first must not leave it unhandled
   const t0 = Date.now();
   while (!/^ready \d+$/m.test(out)) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`udp-seq receiver in ${ns} exited: ${err}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`udp-seq receiver in ${ns} exited: ${err}`);
     if (Date.now() - t0 > 5000) {
       child.kill('SIGTERM');
       throw new Error(`udp-seq receiver in ${ns} not bound after 5 s: ${err}`);
@@ -81,7 +94,23 @@ export interface SeqSenderOptions {
 
 /** Run the sender in `ns` to the end; rejects when it fails. */
 export async function runSeqSender(lab: NetnsLab, ns: string, o: SeqSenderOptions): Promise<SendResult> {
-  const args = ['send', '--dst', o.dst, '--port', String(o.port), '--flows', String(o.flows), '--count', String(o.count), '--pps', String(o.pps), '--sport-base', String(o.sportBase ?? 20_000), '--size', String(o.size ?? 64)];
+  const args = [
+    'send',
+    '--dst',
+    o.dst,
+    '--port',
+    String(o.port),
+    '--flows',
+    String(o.flows),
+    '--count',
+    String(o.count),
+    '--pps',
+    String(o.pps),
+    '--sport-base',
+    String(o.sportBase ?? 20_000),
+    '--size',
+    String(o.size ?? 64),
+  ];
   const expectMs = ((o.flows * o.count) / o.pps) * 1000;
   const r = await lab.exec(ns, [process.execPath, udpSeqToolPath, ...args], { timeoutMs: expectMs * 3 + 10_000 });
   const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
@@ -115,5 +144,14 @@ export function seqReport(tx: SendResult, rx: RecvResult): SeqReport {
     `${tx.perFlow.length} flows: sent ${tx.sent}/${attempted} at ${tx.pps} pps (${tx.errors} send errors${tx.errors ? ` ${JSON.stringify(tx.errorCodes)}` : ''}), ` +
     `received ${rx.received} (${rx.why}), reordered ${rx.reordered}${reorderedFlows.length ? ` in flows ${reorderedFlows.join(',')} e.g. ${JSON.stringify(rx.examples)}` : ''}, ` +
     `lost ${lost} (${((lost / Math.max(1, attempted)) * 100).toFixed(2)} %), duplicates ${rx.duplicates}, rcvbuf ${rx.rcvbuf}`;
-  return { sent: tx.sent, received: rx.received, reordered: rx.reordered, lost, duplicates: rx.duplicates, reorderedFlows, silentFlows, text };
+  return {
+    sent: tx.sent,
+    received: rx.received,
+    reordered: rx.reordered,
+    lost,
+    duplicates: rx.duplicates,
+    reorderedFlows,
+    silentFlows,
+    text,
+  };
 }

@@ -16,16 +16,30 @@ export const captureCommands: Command[] = [
     description:
       "Prints frames written and lost at the end. A relative -w name is a file in the daemon's capture directory (config captureDir, default <runtime dir>/captures); an existing file is refused unless --force, and a symlink is never followed.",
     options: {
-      write: { type: 'string', short: 'w', value: 'FILE', help: "the pcap file to write (relative: in the daemon's capture directory)" },
+      write: {
+        type: 'string',
+        short: 'w',
+        value: 'FILE',
+        help: "the pcap file to write (relative: in the daemon's capture directory)",
+      },
       force: { type: 'boolean', help: 'replace an existing regular file' },
-      direction: { type: 'string', value: 'DIR', help: 'frames the port receives (in), sends (out) or both', choices: ['in', 'out', 'both'] },
+      direction: {
+        type: 'string',
+        value: 'DIR',
+        help: 'frames the port receives (in), sends (out) or both',
+        choices: ['in', 'out', 'both'],
+      },
       count: { type: 'string', value: 'N', help: 'stop after N frames' },
       seconds: { type: 'string', value: 'S', help: 'stop after S seconds' },
       'no-wait': { type: 'boolean', help: "return at once; stop it with 'vswitch capture stop'" },
     },
     examples: ['vswitch capture sw0 vm1 -w vm1.pcap --count 100', 'vswitch capture sw0 vm1 -w /tmp/vm1.pcap --no-wait'],
     async run({ api, args, flags, json, print }) {
-      if (flags.write === undefined) throw new UsageError("capture needs the file to write: -w FILE (a pcap file, e.g. 'vswitch capture sw0 vm1 -w /tmp/vm1.pcap')", '-w');
+      if (flags.write === undefined)
+        throw new UsageError(
+          "capture needs the file to write: -w FILE (a pcap file, e.g. 'vswitch capture sw0 vm1 -w /tmp/vm1.pcap')",
+          '-w',
+        );
       const raw: Record<string, unknown> = { file: flags.write, direction: flags.direction ?? 'both' };
       if (flags.force) raw.force = true;
       if (flags.count !== undefined) raw.count = num(flags.count as string, '--count');
@@ -59,7 +73,18 @@ export const captureCommands: Command[] = [
     async run({ api, args, print }) {
       const r = await api.call<CaptureStatus[]>('GET', `/switches/${swSeg(args[0])}/captures`);
       const rows = [['port', 'direction', 'file', 'written', 'lost', 'started', 'limit']];
-      for (const c of r) rows.push([c.port, c.direction, c.file, String(c.framesWritten), String(c.captureLost), c.started, [c.count !== undefined ? `${c.count} frames` : '', c.seconds !== undefined ? `${c.seconds} s` : ''].filter(Boolean).join(', ') || '-']);
+      for (const c of r)
+        rows.push([
+          c.port,
+          c.direction,
+          c.file,
+          String(c.framesWritten),
+          String(c.captureLost),
+          c.started,
+          [c.count !== undefined ? `${c.count} frames` : '', c.seconds !== undefined ? `${c.seconds} s` : '']
+            .filter(Boolean)
+            .join(', ') || '-',
+        ]);
       print(r.length ? table(rows) : 'no capture running', r);
     },
   },

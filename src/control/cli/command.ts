@@ -58,12 +58,16 @@ export interface Command {
   run(ctx: Context): Promise<number | void>;
 }
 
-
 /** Options every command takes. */
 export const kGlobalOptions: Readonly<Record<string, OptionSpec>> = {
-  api: { type: 'string', value: 'SOCK', help: 'the daemon\'s API socket (default $VSWITCH_API or the runtime directory\'s api.sock)', path: true },
+  api: {
+    type: 'string',
+    value: 'SOCK',
+    help: "the daemon's API socket (default $VSWITCH_API or the runtime directory's api.sock)",
+    path: true,
+  },
   json: { type: 'boolean', help: 'machine-readable output, errors included (a JSON object on stderr)' },
-  help: { type: 'boolean', short: 'h', help: 'show this command\'s help' },
+  help: { type: 'boolean', short: 'h', help: "show this command's help" },
 };
 
 export const commandName = (c: Command): string => c.path.join(' ');
@@ -73,7 +77,9 @@ export function usageLine(c: Command): string {
     const n = a.variadic ? `${a.name}...` : a.name;
     return a.optional ? `[${n}]` : n;
   });
-  return ['vswitch', ...c.path, ...args, ...(c.options && Object.keys(c.options).length ? ['[OPTIONS]'] : [])].join(' ');
+  return ['vswitch', ...c.path, ...args, ...(c.options && Object.keys(c.options).length ? ['[OPTIONS]'] : [])].join(
+    ' ',
+  );
 }
 
 /** A string option's value (parseArgs gives string options strings). */
@@ -84,6 +90,9 @@ export const swSeg = (s: string | undefined): string => encodeURIComponent(v.swi
 export const ptSeg = (s: string | undefined): string => encodeURIComponent(v.portName(s, 'port name'));
 
 /** Some options of a declared set, by name (a command takes the flags it uses, each declared once). */
-export function pick<K extends string>(from: Readonly<Record<K, OptionSpec>>, names: readonly K[]): Record<string, OptionSpec> {
+export function pick<K extends string>(
+  from: Readonly<Record<K, OptionSpec>>,
+  names: readonly K[],
+): Record<string, OptionSpec> {
   return Object.fromEntries(names.map((k) => [k, from[k]]));
 }

@@ -12,7 +12,8 @@ import { cliPath } from '../../testing/daemon.js';
 import { complete } from './completion.js';
 import { commands } from './table.js';
 
-const names = async (kind: 'switch' | 'port', sw?: string) => (kind === 'switch' ? ['lab', 'sw0'] : sw === 'lab' ? ['h1', 'h2'] : []);
+const names = async (kind: 'switch' | 'port', sw?: string) =>
+  kind === 'switch' ? ['lab', 'sw0'] : sw === 'lab' ? ['h1', 'h2'] : [];
 const c = (...words: string[]) => complete(commands, words, names);
 
 test('candidates: command words, options of that command only, choices, daemon names', async () => {
@@ -38,8 +39,12 @@ test('candidates: command words, options of that command only, choices, daemon n
 function bashComplete(dir: string, line: string[]): Promise<string[]> {
   const script = `source <(vswitch completion bash)\nCOMP_WORDS=(${line.map((w) => `'${w}'`).join(' ')})\nCOMP_CWORD=${line.length - 1}\n_vswitch\nprintf '%s\\n' "\${COMPREPLY[@]}"`;
   return new Promise((resolve, reject) =>
-    execFile('bash', ['-c', script], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } }, (err, stdout, stderr) =>
-      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout.split('\n').filter(Boolean)),
+    execFile(
+      'bash',
+      ['-c', script],
+      { env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } },
+      (err, stdout, stderr) =>
+        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout.split('\n').filter(Boolean)),
     ),
   );
 }
@@ -51,9 +56,14 @@ test('the generated bash function completes commands and options through the rea
     chmodSync(join(dir, 'vswitch'), 0o755);
     assert.deepEqual(await bashComplete(dir, ['vswitch', 'port', 'a']), ['add']);
     assert.deepEqual(await bashComplete(dir, ['vswitch', 'fdb', 'show', 'lab', '--po']), ['--port']);
-    assert.deepEqual(await bashComplete(dir, ['vswitch', 'capture', 's', 'p', '--direction', '']), ['both', 'in', 'out']);
+    assert.deepEqual(await bashComplete(dir, ['vswitch', 'capture', 's', 'p', '--direction', '']), [
+      'both',
+      'in',
+      'out',
+    ]);
     const top = await bashComplete(dir, ['vswitch', '']);
-    for (const w of ['show', 'switch', 'port', 'fdb', 'help', 'completion']) assert.ok(top.includes(w), `${w} in ${top.join(' ')}`);
+    for (const w of ['show', 'switch', 'port', 'fdb', 'help', 'completion'])
+      assert.ok(top.includes(w), `${w} in ${top.join(' ')}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

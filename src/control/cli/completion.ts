@@ -10,7 +10,11 @@ import { kGlobalOptions, type Command } from './command.js';
 export type NameSource = (kind: 'switch' | 'port', sw?: string) => Promise<string[]>;
 
 /** Candidates for the last word of `words` (the words after `vswitch`, the last one possibly empty). */
-export async function complete(table: readonly Command[], words: readonly string[], names: NameSource): Promise<string[]> {
+export async function complete(
+  table: readonly Command[],
+  words: readonly string[],
+  names: NameSource,
+): Promise<string[]> {
   const cur = words[words.length - 1] ?? '';
   const before = words.slice(0, -1);
   const visible = table;
@@ -29,16 +33,30 @@ export async function complete(table: readonly Command[], words: readonly string
     visible.find((c) => c.path.length === 1 && c.path[0] === plain[0]);
   const pick = (xs: Iterable<string>) => [...new Set(xs)].filter((x) => x.startsWith(cur)).sort();
   if (!cmd) {
-    if (plain.length === 0) return pick([...visible.map((c) => c.path[0]!), ...(cur.startsWith('-') ? ['--help', '--version'] : [])]);
-    if (plain.length === 1) return pick(visible.filter((c) => c.path[0] === plain[0] && c.path.length === 2).map((c) => c.path[1]!));
+    if (plain.length === 0)
+      return pick([...visible.map((c) => c.path[0]!), ...(cur.startsWith('-') ? ['--help', '--version'] : [])]);
+    if (plain.length === 1)
+      return pick(visible.filter((c) => c.path[0] === plain[0] && c.path.length === 2).map((c) => c.path[1]!));
     return [];
   }
-  if (cmd.path[0] === 'help') return pick(plain.length === 1 ? visible.map((c) => c.path[0]!) : visible.filter((c) => c.path[0] === plain[1] && c.path.length === 2).map((c) => c.path[1]!));
+  if (cmd.path[0] === 'help')
+    return pick(
+      plain.length === 1
+        ? visible.map((c) => c.path[0]!)
+        : visible.filter((c) => c.path[0] === plain[1] && c.path.length === 2).map((c) => c.path[1]!),
+    );
   const opts = { ...(cmd.options ?? {}), ...kGlobalOptions };
   const prev = before[before.length - 1];
-  const prevOpt = prev?.startsWith('-') ? Object.entries(opts).find(([k, o]) => prev === `--${k}` || (o.short && prev === `-${o.short}`)) : undefined;
+  const prevOpt = prev?.startsWith('-')
+    ? Object.entries(opts).find(([k, o]) => prev === `--${k}` || (o.short && prev === `-${o.short}`))
+    : undefined;
   if (prevOpt && prevOpt[1].type === 'string') return prevOpt[1].choices ? pick(prevOpt[1].choices) : []; // a value: files come from the shell
-  if (cur.startsWith('-')) return pick(Object.entries(opts).filter(([, o]) => !o.hidden).map(([k]) => `--${k}`));
+  if (cur.startsWith('-'))
+    return pick(
+      Object.entries(opts)
+        .filter(([, o]) => !o.hidden)
+        .map(([k]) => `--${k}`),
+    );
   // the positional being typed: words after the command's own, minus option values
   const pos: string[] = [];
   for (let i = 0; i < before.length; i++) {
@@ -54,7 +72,10 @@ export async function complete(table: readonly Command[], words: readonly string
   const spec = cmd.args[Math.min(given.length, cmd.args.length - 1)];
   if (!spec || (given.length >= cmd.args.length && !spec.variadic)) return [];
   // `capture SW PORT` next to `capture list` / `capture stop`: offer both in the first position
-  const subs = cmd.path.length === 1 && given.length === 0 ? visible.filter((c) => c.path.length === 2 && c.path[0] === cmd.path[0]).map((c) => c.path[1]!) : [];
+  const subs =
+    cmd.path.length === 1 && given.length === 0
+      ? visible.filter((c) => c.path.length === 2 && c.path[0] === cmd.path[0]).map((c) => c.path[1]!)
+      : [];
   if (spec.complete === 'switch') return pick([...subs, ...(await names('switch'))]);
   if (spec.complete === 'port') return pick(await names('port', given[0]));
   if (Array.isArray(spec.complete)) return pick(spec.complete as readonly string[]);
@@ -84,4 +105,3 @@ _vswitch() {
 compdef _vswitch vswitch
 `;
 }
-

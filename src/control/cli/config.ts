@@ -21,12 +21,16 @@ export const configCommands: Command[] = [
   },
   {
     path: ['counters'],
-    args: [{ name: 'SW', complete: 'switch' }, { name: 'PORT', optional: true, complete: 'port' }],
+    args: [
+      { name: 'SW', complete: 'switch' },
+      { name: 'PORT', optional: true, complete: 'port' },
+    ],
     summary: 'rx/tx frames and bytes, drops by reason, offloads, MAC table',
     async run({ api, args, json, out }) {
       const r = await api.call<SwitchCounters>('GET', `/switches/${swSeg(args[0])}/counters`);
       const port = args[1];
-      if (port !== undefined && !r.ports[port]) throw new UsageError(`switch '${args[0]}' has no port named '${port}'`, 'PORT');
+      if (port !== undefined && !r.ports[port])
+        throw new UsageError(`switch '${args[0]}' has no port named '${port}'`, 'PORT');
       out(json ? JSON.stringify(port ? r.ports[port] : r, null, 2) : formatCounters(r, port));
     },
   },

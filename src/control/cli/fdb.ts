@@ -23,7 +23,19 @@ export const fdbCommands: Command[] = [
         r = r.filter((e) => e.vid === vid);
       }
       r.sort((a, b) => a.vid - b.vid || a.mac.localeCompare(b.mac));
-      print(table([['vlan', 'mac', 'port', 'type', 'age'], ...r.map((e) => [String(e.vid), e.mac, e.port, e.static ? 'static' : 'learned', e.static ? '-' : `${e.ageSeconds}s`])]), r);
+      print(
+        table([
+          ['vlan', 'mac', 'port', 'type', 'age'],
+          ...r.map((e) => [
+            String(e.vid),
+            e.mac,
+            e.port,
+            e.static ? 'static' : 'learned',
+            e.static ? '-' : `${e.ageSeconds}s`,
+          ]),
+        ]),
+        r,
+      );
     },
   },
   {
@@ -54,7 +66,10 @@ export const fdbCommands: Command[] = [
     summary: 'remove one entry, static or learned',
     async run({ api, args, print }) {
       const mac = v.macText(args[1], 'MAC');
-      const r = await api.call('DELETE', `/switches/${swSeg(args[0])}/fdb/${v.vid(num(args[2], 'VID'), 'VID')}/${encodeURIComponent(mac)}`);
+      const r = await api.call(
+        'DELETE',
+        `/switches/${swSeg(args[0])}/fdb/${v.vid(num(args[2], 'VID'), 'VID')}/${encodeURIComponent(mac)}`,
+      );
       print(`removed ${mac} vlan ${args[2]}`, r);
     },
   },

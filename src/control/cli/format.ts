@@ -2,7 +2,16 @@
  * Text views of what the API returns (the human side of every command; --json prints the data itself):
  * VLAN modes, endpoints, policy, ACL tables, counters, captures and the port table.
  */
-import type { AclRule, CaptureStatus, ExtAclRule, NicConfig, PolicyStatus, RuleStats, SwitchCounters, VlanConfig } from '../model.js';
+import type {
+  AclRule,
+  CaptureStatus,
+  ExtAclRule,
+  NicConfig,
+  PolicyStatus,
+  RuleStats,
+  SwitchCounters,
+  VlanConfig,
+} from '../model.js';
 import type { PortView } from '../port-view.js';
 import { table } from '../text-table.js';
 import { hostPortText } from '../../ports/address.js';
@@ -32,7 +41,15 @@ export function formatAcls(rules: AclRule[], stats: RuleStats[]): string {
   const hits = new Map(stats.map((s) => [s.id, s]));
   const rows = [['id', 'action', 'direction', 'local', 'remote', 'frames', 'bytes']];
   for (const a of rules)
-    rows.push([String(a.id), a.action, a.direction, a.localIp ?? a.localMac ?? '-', a.remoteIp ?? a.remoteMac ?? '-', String(hits.get(a.id!)?.frames ?? 0), String(hits.get(a.id!)?.bytes ?? 0)]);
+    rows.push([
+      String(a.id),
+      a.action,
+      a.direction,
+      a.localIp ?? a.localMac ?? '-',
+      a.remoteIp ?? a.remoteMac ?? '-',
+      String(hits.get(a.id!)?.frames ?? 0),
+      String(hits.get(a.id!)?.bytes ?? 0),
+    ]);
   return table(rows);
 }
 
@@ -79,8 +96,20 @@ export function formatCounters(c: SwitchCounters, only?: string): string {
   const rows = [['port', 'rx frames', 'rx bytes', 'tx frames', 'tx bytes', 'unicast', 'flood', 'drops']];
   for (const n of names) {
     const p = c.ports[n];
-    const drops = Object.entries(p.drops).map(([r, k]) => `${r}=${k}`).join(' ') || '-';
-    rows.push([n, String(p.rxFrames), String(p.rxBytes), String(p.txFrames), String(p.txBytes), String(p.txUnicast ?? 0), String(p.txFlood ?? 0), drops]);
+    const drops =
+      Object.entries(p.drops)
+        .map(([r, k]) => `${r}=${k}`)
+        .join(' ') || '-';
+    rows.push([
+      n,
+      String(p.rxFrames),
+      String(p.rxBytes),
+      String(p.txFrames),
+      String(p.txBytes),
+      String(p.txUnicast ?? 0),
+      String(p.txFlood ?? 0),
+      drops,
+    ]);
   }
   // Offloads (docs/offloads.md; VLAN strip/insert count as offloads too) and policy work (mirror copies,
   // frames held by the shaper): a second table, only for ports
@@ -105,25 +134,43 @@ export function formatCounters(c: SwitchCounters, only?: string): string {
   const off = offRows.length > 1 ? `\n\n${table(offRows)}` : '';
   const f = c.fdb;
   const fl = c.flows;
-  const flows = fl && fl.created > 0 ? `\nACL flows: ${fl.active} active; created ${fl.created}, expired ${fl.expired}, refused ${fl.refused}, early-dropped ${fl.earlyDropped}, over quota ${fl.quotaRefused}` : '';
+  const flows =
+    fl && fl.created > 0
+      ? `\nACL flows: ${fl.active} active; created ${fl.created}, expired ${fl.expired}, refused ${fl.refused}, early-dropped ${fl.earlyDropped}, over quota ${fl.quotaRefused}`
+      : '';
   // loss before the switch saw the frame (kernel counters), only where there was some
   const kern = names
     .map((n) => [n, c.ports[n]!.kernel] as const)
     .filter(([, k]) => k && (k.tapTxDropped ?? 0) + (k.tapRxDropped ?? 0) + (k.socketDrops ?? 0) > 0)
-    .map(([n, k]) => `${n}: ${[k!.tapTxDropped ? `tap queue overflow ${k!.tapTxDropped}` : '', k!.tapRxDropped ? `host dropped ${k!.tapRxDropped}` : '', k!.socketDrops ? `socket buffer overflow ${k!.socketDrops}` : ''].filter(Boolean).join(', ')}`);
+    .map(
+      ([n, k]) =>
+        `${n}: ${[k!.tapTxDropped ? `tap queue overflow ${k!.tapTxDropped}` : '', k!.tapRxDropped ? `host dropped ${k!.tapRxDropped}` : '', k!.socketDrops ? `socket buffer overflow ${k!.socketDrops}` : ''].filter(Boolean).join(', ')}`,
+    );
   const kernel = kern.length ? `\nKernel drops (before the switch): ${kern.join('; ')}` : '';
   const r = c.datapath?.restarts ?? 0;
-  const restarts = r ? `\nDatapath: workers replaced ${r} time${r === 1 ? '' : 's'} after a fault (see vswitch events)` : '';
+  const restarts = r
+    ? `\nDatapath: workers replaced ${r} time${r === 1 ? '' : 's'} after a fault (see vswitch events)`
+    : '';
   return `${table(rows)}${off}${kernel}\nMAC table: ${f.entries} entries; learned ${f.learned}, aged ${f.aged}, moved ${f.moved}, evicted ${f.evicted ?? 0}, refused ${f.refused}, flushed ${f.flushed}${flows}${restarts}`;
 }
 
 export function describeCapture(c: CaptureStatus): string {
-  const limit = [c.count !== undefined ? `${c.count} frames` : '', c.seconds !== undefined ? `${c.seconds} s` : ''].filter(Boolean).join(' or ') || 'until stopped';
+  const limit =
+    [c.count !== undefined ? `${c.count} frames` : '', c.seconds !== undefined ? `${c.seconds} s` : '']
+      .filter(Boolean)
+      .join(' or ') || 'until stopped';
   return `${c.switch}/${c.port} ${c.direction} -> ${c.file} (${limit})`;
 }
 
 export function captureSummary(c: CaptureStatus): string {
-  const why = { count: 'count reached', seconds: 'time limit reached', stopped: 'stopped', 'port-removed': 'port removed', 'switch-removed': 'switch removed', error: 'file error' }[c.reason ?? 'stopped'];
+  const why = {
+    count: 'count reached',
+    seconds: 'time limit reached',
+    stopped: 'stopped',
+    'port-removed': 'port removed',
+    'switch-removed': 'switch removed',
+    error: 'file error',
+  }[c.reason ?? 'stopped'];
   return `capture ${c.switch}/${c.port} ended (${why}): ${c.framesWritten} frames written to ${c.file}, ${c.captureLost} lost (capture ring full)${c.error ? `\n  ${c.error}` : ''}`;
 }
 
@@ -141,7 +188,15 @@ export function portTable(ports: PortView[]): string {
   const withReason = reasons.some(Boolean);
   return table([
     ['port', 'link', 'vlan', 'mtu', 'endpoint', 'mac', 'worker', ...(withReason ? ['reason'] : [])],
-    ...ports.map((p, i) => [p.name, p.link + (p.adminDown ? ' (admin)' : ''), describeVlan(p.vlan), String(p.mtu), describeNic(p.nic), p.mac ?? '-', String(p.detail?.worker ?? '-'), ...(withReason ? [reasons[i] || '-'] : [])]),
+    ...ports.map((p, i) => [
+      p.name,
+      p.link + (p.adminDown ? ' (admin)' : ''),
+      describeVlan(p.vlan),
+      String(p.mtu),
+      describeNic(p.nic),
+      p.mac ?? '-',
+      String(p.detail?.worker ?? '-'),
+      ...(withReason ? [reasons[i] || '-'] : []),
+    ]),
   ]);
 }
-

@@ -6,7 +6,9 @@ import { bashScript, zshScript } from './completion.js';
 import { helpFor } from './help.js';
 
 export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -17,7 +19,14 @@ export function metaCommands(table: () => readonly Command[]): Command[] {
       path: ['run'],
       args: [],
       summary: 'run the daemon (default config: switch sw0, QEMU ports vm1-vm3)',
-      options: { config: { type: 'string', value: 'FILE', help: 'the configuration file (vswitch config show writes one)', path: true } },
+      options: {
+        config: {
+          type: 'string',
+          value: 'FILE',
+          help: 'the configuration file (vswitch config show writes one)',
+          path: true,
+        },
+      },
       examples: ['vswitch run', 'vswitch run --config lab.json --api /tmp/lab.sock'],
       async run({ flags }) {
         // The handlers go in before the daemon starts: a SIGTERM that arrives while it starts (or right after
@@ -26,7 +35,10 @@ export function metaCommands(table: () => readonly Command[]): Command[] {
         let onSignal: (sig: string) => void = (sig) => (signalled ??= sig);
         process.once('SIGINT', () => onSignal('SIGINT'));
         process.once('SIGTERM', () => onSignal('SIGTERM'));
-        const stop = await runDaemon({ config: flags.config as string | undefined, api: flags.api as string | undefined });
+        const stop = await runDaemon({
+          config: flags.config as string | undefined,
+          api: flags.api as string | undefined,
+        });
         await new Promise<void>((resolve) => {
           const shutdown = (sig: string) => {
             console.log(`vswitch: ${sig}, shutting down`);
@@ -43,11 +55,15 @@ export function metaCommands(table: () => readonly Command[]): Command[] {
     {
       path: ['help'],
       args: [{ name: 'COMMAND', optional: true, variadic: true }],
-      summary: 'the list of commands, or one command\'s arguments, options and examples',
+      summary: "the list of commands, or one command's arguments, options and examples",
       examples: ['vswitch help port add', 'vswitch help fdb'],
       async run({ args, out }) {
         const text = helpFor(table(), args);
-        if (text === undefined) throw new UsageError(`no command '${args.join(' ')}'. Run 'vswitch --help' for the list of commands.`, 'COMMAND');
+        if (text === undefined)
+          throw new UsageError(
+            `no command '${args.join(' ')}'. Run 'vswitch --help' for the list of commands.`,
+            'COMMAND',
+          );
         out(text);
       },
     },

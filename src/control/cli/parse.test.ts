@@ -42,10 +42,18 @@ test('the table: unique command names, a summary each, positionals in a sane ord
   for (const c of commands) {
     assert.ok(c.summary.length > 0, commandName(c));
     const firstOptional = c.args.findIndex((a) => a.optional);
-    if (firstOptional >= 0) assert.ok(c.args.slice(firstOptional).every((a) => a.optional), `${commandName(c)}: required after optional`);
-    assert.ok(c.args.slice(0, -1).every((a) => !a.variadic), `${commandName(c)}: only the last argument may be variadic`);
+    if (firstOptional >= 0)
+      assert.ok(
+        c.args.slice(firstOptional).every((a) => a.optional),
+        `${commandName(c)}: required after optional`,
+      );
+    assert.ok(
+      c.args.slice(0, -1).every((a) => !a.variadic),
+      `${commandName(c)}: only the last argument may be variadic`,
+    );
   }
-  for (const n of ['show', 'port add', 'fdb show', 'help', 'completion', 'config show', 'capture', 'capture stop']) assert.ok(names.includes(n), n);
+  for (const n of ['show', 'port add', 'fdb show', 'help', 'completion', 'config show', 'capture', 'capture stop'])
+    assert.ok(names.includes(n), n);
 });
 
 test('a command is found by its words, with global options before them', () => {
@@ -59,7 +67,11 @@ test('a command is found by its words, with global options before them', () => {
 });
 
 test('a typo in an option gets the nearest option of that command', () => {
-  refused(['fdb', 'show', 'lab', '--prot', 'h1'], /unknown option --prot for 'fdb show'; did you mean --port\?/, /vswitch help fdb show/);
+  refused(
+    ['fdb', 'show', 'lab', '--prot', 'h1'],
+    /unknown option --prot for 'fdb show'; did you mean --port\?/,
+    /vswitch help fdb show/,
+  );
   refused(['port', 'add', 'sw0', 'vm1', '--lisen', '/x'], /did you mean --listen\?/);
 });
 
@@ -78,7 +90,10 @@ test('fdb show takes --port and --vlan for real', () => {
 test('a typo in a command gets the nearest command', () => {
   assert.throws(() => locate(commands, ['prot', 'add']), /unknown command 'prot add'; did you mean 'port add'\?/);
   assert.throws(() => locate(commands, ['port', 'ad', 'x']), /unknown command 'port ad'; did you mean 'port add'\?/);
-  assert.throws(() => locate(commands, ['frobnicate', 'now']), /unknown command 'frobnicate now'\. Run 'vswitch --help'/);
+  assert.throws(
+    () => locate(commands, ['frobnicate', 'now']),
+    /unknown command 'frobnicate now'\. Run 'vswitch --help'/,
+  );
   const g = locate(commands, ['port']);
   assert.ok('group' in g && g.group === 'port');
 });
@@ -86,19 +101,37 @@ test('a typo in a command gets the nearest command', () => {
 test('missing and extra arguments name the argument and show the usage', () => {
   refused(['port', 'add', 'sw0'], /missing PORT for 'port add': usage: vswitch port add SW PORT \[OPTIONS\]/);
   refused(['fdb', 'show', 'lab', 'extra'], /unexpected argument 'extra' for 'fdb show'/);
-  assert.deepEqual(parse('port', 'vlan', 's', 'p', 'private', 'isolated', '100', '101').args, ['s', 'p', 'private', 'isolated', '100', '101']);
+  assert.deepEqual(parse('port', 'vlan', 's', 'p', 'private', 'isolated', '100', '101').args, [
+    's',
+    'p',
+    'private',
+    'isolated',
+    '100',
+    '101',
+  ]);
 });
 
-test('a value outside an option\'s choices is refused with the nearest choice', () => {
-  refused(['port', 'add', 's', 'p', '--listen', '/x', '--device', 'e100'], /--device must be one of virtio-net-pci.*got 'e100'; did you mean 'e1000'\?/);
+test("a value outside an option's choices is refused with the nearest choice", () => {
+  refused(
+    ['port', 'add', 's', 'p', '--listen', '/x', '--device', 'e100'],
+    /--device must be one of virtio-net-pci.*got 'e100'; did you mean 'e1000'\?/,
+  );
   refused(['capture', 's', 'p', '-w', '/f', '--direction', 'inn'], /did you mean 'in'\?/);
 });
 
-test('path options are resolved against the CLI\'s directory; absolute ones are kept', () => {
+test("path options are resolved against the CLI's directory; absolute ones are kept", () => {
   assert.equal(parse('port', 'add', 's', 'p', '--listen', 'vm.sock').flags.listen, '/home/u/lab/vm.sock');
   assert.equal(parse('port', 'add', 's', 'p', '--connect', '../q.sock').flags.connect, '/home/u/q.sock');
-  assert.equal(parse('capture', 's', 'p', '-w', 'out/p.pcap').flags.write, 'out/p.pcap', "a relative capture file is the daemon's (its capture directory)");
-  assert.equal(parse('port', 'add', 's', 'p', '--listen', '[::1]:5555').flags.listen, '[::1]:5555', 'a TCP address is not a path');
+  assert.equal(
+    parse('capture', 's', 'p', '-w', 'out/p.pcap').flags.write,
+    'out/p.pcap',
+    "a relative capture file is the daemon's (its capture directory)",
+  );
+  assert.equal(
+    parse('port', 'add', 's', 'p', '--listen', '[::1]:5555').flags.listen,
+    '[::1]:5555',
+    'a TCP address is not a path',
+  );
   assert.equal(parse('run', '--config', 'lab.json').flags.config, '/home/u/lab/lab.json');
   assert.equal(parse('switch', 'list', '--api', 'api.sock').flags.api, '/home/u/lab/api.sock');
   assert.equal(parse('port', 'add', 's', 'p', '--listen', '/abs/vm.sock').flags.listen, '/abs/vm.sock');
@@ -117,7 +150,10 @@ test('--help on a command, and help CMD, show only that command', () => {
   assert.match(helpFor(commands, ['fdb'])!, /^vswitch fdb commands:\n {2}fdb show SW/);
   assert.doesNotMatch(helpFor(commands, ['fdb'])!, /port add/);
   assert.equal(helpFor(commands, ['nope']), undefined);
-  assert.match(helpFor(commands, ['capture'])!, /^usage: vswitch capture SW PORT \[OPTIONS\][\s\S]*See also: 'vswitch capture list', 'vswitch capture stop'\.$/);
+  assert.match(
+    helpFor(commands, ['capture'])!,
+    /^usage: vswitch capture SW PORT \[OPTIONS\][\s\S]*See also: 'vswitch capture list', 'vswitch capture stop'\.$/,
+  );
   assert.equal(helpFor(commands, []), overview(commands));
   for (const c of commands) assert.match(overview(commands), new RegExp(`\\n  ${commandName(c)}\\b`));
   const tune = commandHelp(commands.find((c) => commandName(c) === 'switch tune')!);

@@ -7,12 +7,23 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
-import { commandName, kGlobalOptions, UsageError, usageLine, type Command, type Flags, type OptionSpec } from './command.js';
+import {
+  commandName,
+  kGlobalOptions,
+  UsageError,
+  usageLine,
+  type Command,
+  type Flags,
+  type OptionSpec,
+} from './command.js';
 
 import { closest } from './suggest.js';
 import { kTcpAddress } from '../settings/nic.js';
 
-export type Located = { cmd: Command; rest: string[] } | { group: string; rest: string[] } | { top: true; rest: string[] };
+export type Located =
+  | { cmd: Command; rest: string[] }
+  | { group: string; rest: string[] }
+  | { top: true; rest: string[] };
 
 /** Indices of the first `n` words of argv that are not options (or the value of a global string option). */
 function wordIndices(argv: readonly string[], n: number): number[] {
@@ -46,8 +57,16 @@ export function locate(table: readonly Command[], argv: readonly string[]): Loca
   if (groups.has(words[0]!) && words.length === 1) return { group: words[0]!, rest: without(argv, idx) };
   const typed = words.join(' ');
   const names = table.map(commandName);
-  const near = groups.has(words[0]!) ? closest(typed, names.filter((n) => n.startsWith(`${words[0]} `))) : (closest(typed, names) ?? closest(words[0]!, groups));
-  throw new UsageError(`unknown command '${typed}'${near ? `; did you mean '${near}'?` : '.'} Run 'vswitch --help' for the list of commands.`, 'command');
+  const near = groups.has(words[0]!)
+    ? closest(
+        typed,
+        names.filter((n) => n.startsWith(`${words[0]} `)),
+      )
+    : (closest(typed, names) ?? closest(words[0]!, groups));
+  throw new UsageError(
+    `unknown command '${typed}'${near ? `; did you mean '${near}'?` : '.'} Run 'vswitch --help' for the list of commands.`,
+    'command',
+  );
 }
 
 function parseOptions(cmd: Command): Record<string, OptionSpec> {
@@ -66,9 +85,13 @@ function unknownOption(table: readonly Command[], cmd: Command, typed: string): 
   const owners = ownersOf(table, name);
   let hint = '';
   if (near) hint = `; did you mean --${near}?`;
-  else if (owners.length) hint = `; --${name} is an option of ${owners.map((o) => `'${o}'`).join(', ')}, not of '${commandName(cmd)}'.`;
+  else if (owners.length)
+    hint = `; --${name} is an option of ${owners.map((o) => `'${o}'`).join(', ')}, not of '${commandName(cmd)}'.`;
   else hint = '.';
-  return new UsageError(`unknown option ${typed} for '${commandName(cmd)}'${hint} Run 'vswitch help ${commandName(cmd)}' for its options.`, typed);
+  return new UsageError(
+    `unknown option ${typed} for '${commandName(cmd)}'${hint} Run 'vswitch help ${commandName(cmd)}' for its options.`,
+    typed,
+  );
 }
 
 export interface Parsed {
@@ -78,9 +101,16 @@ export interface Parsed {
 }
 
 /** Parse the words and options after the command's name, refusing what the command does not declare. */
-export function parseCommand(table: readonly Command[], cmd: Command, rest: readonly string[], cwd = process.cwd()): Parsed {
+export function parseCommand(
+  table: readonly Command[],
+  cmd: Command,
+  rest: readonly string[],
+  cwd = process.cwd(),
+): Parsed {
   const specs = parseOptions(cmd);
-  const options = Object.fromEntries(Object.entries(specs).map(([k, o]) => [k, o.short ? { type: o.type, short: o.short } : { type: o.type }]));
+  const options = Object.fromEntries(
+    Object.entries(specs).map(([k, o]) => [k, o.short ? { type: o.type, short: o.short } : { type: o.type }]),
+  );
   let parsed;
   try {
     parsed = parseArgs({ args: [...rest], options, allowPositionals: true, strict: true });
@@ -100,13 +130,18 @@ export function parseCommand(table: readonly Command[], cmd: Command, rest: read
     throw new UsageError(`missing ${missing.name} for '${commandName(cmd)}': usage: ${usageLine(cmd)}`, missing.name);
   }
   if (!variadic && args.length > cmd.args.length)
-    throw new UsageError(`unexpected argument '${args[cmd.args.length]}' for '${commandName(cmd)}': usage: ${usageLine(cmd)}`);
+    throw new UsageError(
+      `unexpected argument '${args[cmd.args.length]}' for '${commandName(cmd)}': usage: ${usageLine(cmd)}`,
+    );
   for (const [k, o] of Object.entries(specs)) {
     const val = flags[k];
     if (typeof val !== 'string') continue;
     if (o.choices && !o.choices.includes(val)) {
       const near = closest(val, o.choices);
-      throw new UsageError(`--${k} must be one of ${o.choices.join(', ')}, got '${val}'${near ? `; did you mean '${near}'?` : ''}`, `--${k}`);
+      throw new UsageError(
+        `--${k} must be one of ${o.choices.join(', ')}, got '${val}'${near ? `; did you mean '${near}'?` : ''}`,
+        `--${k}`,
+      );
     }
     // a path option that also takes a TCP address (--listen HOST:PORT) keeps the address as given
     if (o.path && !kTcpAddress.test(val)) flags[k] = resolvePath(cwd, val);

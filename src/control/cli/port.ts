@@ -44,9 +44,14 @@ export const portCommands: Command[] = [
     async run({ api, args, flags, print }) {
       const name = v.portName(args[1], 'port name');
       const mode = await bandwidthMode(api, args[0]!, flags);
-      const cfg = asTyped(portSettings, 'port', () => v.portConfig({ name, ...readFlags(portSettings, flags) }, 'port', mode));
+      const cfg = asTyped(portSettings, 'port', () =>
+        v.portConfig({ name, ...readFlags(portSettings, flags) }, 'port', mode),
+      );
       const r = await api.call<PortView>('POST', `/switches/${swSeg(args[0])}/ports`, cfg);
-      print(`port ${args[1]} added to ${args[0]}: ${describeNic(r.nic)}, mac ${r.mac}${r.qemu ? `\n  QEMU: ${r.qemu}` : ''}`, r);
+      print(
+        `port ${args[1]} added to ${args[0]}: ${describeNic(r.nic)}, mac ${r.mac}${r.qemu ? `\n  QEMU: ${r.qemu}` : ''}`,
+        r,
+      );
     },
   },
   {
@@ -62,9 +67,14 @@ export const portCommands: Command[] = [
     path: ['port', 'vlan'],
     args: [sw, portArg, { name: 'MODE', variadic: true, complete: kVlanWords }],
     summary: 'untagged | access VID | trunk ALLOWED [--native VID] [--pruned LIST] | private MODE PRIMARY SECONDARY',
-    description: 'ALLOWED and LIST: comma-separated VIDs and ranges (10,20,100-110). Private VLANs: isolated|community PRIMARY SECONDARY, or promiscuous PRIMARY SECONDARIES.',
+    description:
+      'ALLOWED and LIST: comma-separated VIDs and ranges (10,20,100-110). Private VLANs: isolated|community PRIMARY SECONDARY, or promiscuous PRIMARY SECONDARIES.',
     options: kTrunkOptions,
-    examples: ['vswitch port vlan sw0 vm1 access 10', 'vswitch port vlan sw0 up trunk 10,20-29 --native 1', 'vswitch port vlan sw0 vm2 private isolated 100 101'],
+    examples: [
+      'vswitch port vlan sw0 vm1 access 10',
+      'vswitch port vlan sw0 up trunk 10,20-29 --native 1',
+      'vswitch port vlan sw0 vm2 private isolated 100 101',
+    ],
     async run({ api, args, flags, print }) {
       const vlan = v.vlanConfig(vlanWords(args.slice(2), flags), 'vlan');
       const r = await api.call<PortView>('PUT', `/switches/${swSeg(args[0])}/ports/${ptSeg(args[1])}/vlan`, vlan);
@@ -82,7 +92,9 @@ export const portCommands: Command[] = [
         summary: `change ${key} on a running port: ${d.help}`,
         async run({ api, args, print }) {
           const value = d.check(num(args[2], rt.arg ?? d.cli!.value!), key);
-          const r = await api.call<PortView>('PUT', `/switches/${swSeg(args[0])}/ports/${ptSeg(args[1])}/${rt.route}`, { [rt.body]: value });
+          const r = await api.call<PortView>('PUT', `/switches/${swSeg(args[0])}/ports/${ptSeg(args[1])}/${rt.route}`, {
+            [rt.body]: value,
+          });
           print(summary(r), r);
         },
       },
@@ -104,8 +116,15 @@ export const portCommands: Command[] = [
     args: [sw, portArg],
     summary: 'the QEMU -netdev/-device arguments for a port',
     async run({ api, args, print }) {
-      const r = await api.call<{ config: PortConfig; status: PortView }>('GET', `/switches/${swSeg(args[0])}/ports/${ptSeg(args[1])}`);
-      if (!r.status.qemu) throw new UsageError(`port '${args[1]}' is a ${r.config.nic.type}${r.config.nic.type === 'stream' ? ' (VDE framing)' : ''} port: QEMU joins stream ports with QEMU framing, and dgram ports`, 'PORT');
+      const r = await api.call<{ config: PortConfig; status: PortView }>(
+        'GET',
+        `/switches/${swSeg(args[0])}/ports/${ptSeg(args[1])}`,
+      );
+      if (!r.status.qemu)
+        throw new UsageError(
+          `port '${args[1]}' is a ${r.config.nic.type}${r.config.nic.type === 'stream' ? ' (VDE framing)' : ''} port: QEMU joins stream ports with QEMU framing, and dgram ports`,
+          'PORT',
+        );
       print(`qemu-system-x86_64 ... ${r.status.qemu}`, { qemu: r.status.qemu, mac: r.status.mac });
     },
   },

@@ -21,7 +21,9 @@ export const queueCommands: Command[] = [
     summary: 'move a queue to a worker (Dynamic VMQ may move it again)',
     async run({ api, args, print }) {
       const queue = num(args[1], 'QUEUE');
-      const r = await api.call<QueueStatus>('POST', `/switches/${swSeg(args[0])}/queues/${queue}/move`, { worker: num(args[2], 'WORKER') });
+      const r = await api.call<QueueStatus>('POST', `/switches/${swSeg(args[0])}/queues/${queue}/move`, {
+        worker: num(args[2], 'WORKER'),
+      });
       print(`switch ${args[0]}: queue ${queue} moved to worker ${args[2]}`, r);
     },
   },

@@ -47,7 +47,12 @@ export const switchCommands: Command[] = [
       const raw: Record<string, unknown> = { name: args[0], ...readFlags(switchSettings, flags) };
       const vde = raw.vdeSwitch as Record<string, unknown> | undefined;
       if (vde && vde.dir === undefined)
-        throw new UsageError(`${Object.keys(vde).map((k) => flagOf(switchSettings, `vdeSwitch.${k}`)).join(', ')} set the VDE client ports; give --vde-switch DIR too`, '--vde-switch');
+        throw new UsageError(
+          `${Object.keys(vde)
+            .map((k) => flagOf(switchSettings, `vdeSwitch.${k}`))
+            .join(', ')} set the VDE client ports; give --vde-switch DIR too`,
+          '--vde-switch',
+        );
       const cfg = asTyped(switchSettings, 'switch', () => v.switchConfig(raw, 'switch'));
       const r = await api.call<SwitchConfig>('POST', '/switches', cfg);
       print(`switch ${args[0]} created: ${describeSwitch(r)}`, r);
@@ -74,7 +79,9 @@ export const switchCommands: Command[] = [
         summary: `change ${key} on a running switch: ${d.help}`,
         async run({ api, args, print }) {
           const value = d.check(num(args[1], arg), rt.body);
-          const r = await api.call<Record<string, unknown>>('PUT', `/switches/${swSeg(args[0])}/${rt.route}`, { [rt.body]: value });
+          const r = await api.call<Record<string, unknown>>('PUT', `/switches/${swSeg(args[0])}/${rt.route}`, {
+            [rt.body]: value,
+          });
           print(`switch ${args[0]}: ${rt.says ? rt.says(r, value) : `${key} ${value}`}`, r);
         },
       },
@@ -89,9 +96,17 @@ export const switchCommands: Command[] = [
       // fixed at creation: taken so that tuningFromFlags refuses them with that reason
       ...Object.fromEntries(kFixedQueueFlags.map((k) => [k, { type: 'string', help: '', hidden: true } as const])),
     },
-    examples: ['vswitch switch tune lab --workers 2 --dvmq-upper 0.7', 'vswitch switch tune lab --moderation 16/100', 'vswitch switch tune lab --poll-window 50'],
+    examples: [
+      'vswitch switch tune lab --workers 2 --dvmq-upper 0.7',
+      'vswitch switch tune lab --moderation 16/100',
+      'vswitch switch tune lab --poll-window 50',
+    ],
     async run({ api, args, flags, print }) {
-      const r = await api.call<Pick<QueuesStatus, 'moderation' | 'dvmq' | 'pollWindowUs'> & { workers: number }>('PATCH', `/switches/${swSeg(args[0])}/tuning`, tuningFromFlags(flags));
+      const r = await api.call<Pick<QueuesStatus, 'moderation' | 'dvmq' | 'pollWindowUs'> & { workers: number }>(
+        'PATCH',
+        `/switches/${swSeg(args[0])}/tuning`,
+        tuningFromFlags(flags),
+      );
       print(`switch ${args[0]}: ${describeTuning(r)}`, r);
     },
   },

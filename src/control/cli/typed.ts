@@ -15,6 +15,7 @@ export class UsageError extends Error {
 
 /** A whole number typed on the command line. */
 export function num(text: string | undefined, what: string): number {
-  if (text === undefined || !/^-?\d+$/.test(text)) throw new UsageError(`${what} must be a whole number, got '${text ?? ''}'`, what);
+  if (text === undefined || !/^-?\d+$/.test(text))
+    throw new UsageError(`${what} must be a whole number, got '${text ?? ''}'`, what);
   return Number(text);
 }

@@ -34,7 +34,8 @@ export const kDirections = ['inbound', 'outbound', 'both'] as const;
  * RFC 5952 form.
  */
 export function ipPrefix(v: unknown, field: string): string {
-  if (typeof v !== 'string' || v.length === 0) fail(field, `must be an IP prefix like 10.0.0.0/8 or fd00::/8, an address, or "any", got ${show(v)}`);
+  if (typeof v !== 'string' || v.length === 0)
+    fail(field, `must be an IP prefix like 10.0.0.0/8 or fd00::/8, an address, or "any", got ${show(v)}`);
   const text = v as string;
   if (text === 'any') return 'any';
   const slash = text.indexOf('/');
@@ -45,7 +46,8 @@ export function ipPrefix(v: unknown, field: string): string {
 
 function prefixLength(text: string, len: string | undefined, max: number, field: string): number {
   if (len === undefined) return max;
-  if (!/^\d{1,3}$/.test(len) || Number(len) > max) fail(field, `prefix length ${show(len)} in ${text} must be a whole number from 0 to ${max}`);
+  if (!/^\d{1,3}$/.test(len) || Number(len) > max)
+    fail(field, `prefix length ${show(len)} in ${text} must be a whole number from 0 to ${max}`);
   return Number(len);
 }
 
@@ -54,7 +56,10 @@ function prefix4(text: string, addrText: string, lenText: string | undefined, fi
   try {
     addr = parseIpv4(addrText);
   } catch {
-    fail(field, `${show(text)} is not an IPv4 address or prefix; expected four decimal octets 0-255 and an optional /0-32, like 10.0.0.0/8`);
+    fail(
+      field,
+      `${show(text)} is not an IPv4 address or prefix; expected four decimal octets 0-255 and an optional /0-32, like 10.0.0.0/8`,
+    );
   }
   const len = prefixLength(text, lenText, kIpv4Bits, field);
   const net = len === 0 ? 0 : (addr & (0xffffffff << (kIpv4Bits - len))) >>> 0;
@@ -68,7 +73,10 @@ function prefix6(text: string, addrText: string, lenText: string | undefined, fi
     addr = parseIpv6(addrText);
   } catch (err) {
     const why = (err as Error).message.replace(/^invalid IPv6 address '[^']*': /, '');
-    fail(field, `${show(text)} is not an IPv6 address or prefix (${why}); expected a form like fd00::/8 or 2001:db8::1`);
+    fail(
+      field,
+      `${show(text)} is not an IPv6 address or prefix (${why}); expected a form like fd00::/8 or 2001:db8::1`,
+    );
   }
   const len = prefixLength(text, lenText, kIpv6Bits, field);
   const net = new Uint8Array(addr.length);
@@ -76,7 +84,8 @@ function prefix6(text: string, addrText: string, lenText: string | undefined, fi
     const keep = Math.max(0, Math.min(8, len - 8 * i)); // bits of byte i inside the prefix
     net[i] = addr[i]! & ((0xff00 >> keep) & 0xff);
   }
-  if (!net.every((b, i) => b === addr[i])) fail(field, `${text} has host bits set; did you mean ${formatIpv6(net)}/${len}?`);
+  if (!net.every((b, i) => b === addr[i]))
+    fail(field, `${text} has host bits set; did you mean ${formatIpv6(net)}/${len}?`);
   return len === kIpv6Bits ? formatIpv6(addr) : `${formatIpv6(addr)}/${len}`;
 }
 
@@ -102,16 +111,52 @@ function sameFamily(local: string | undefined, remote: string | undefined, field
   if (local === undefined || remote === undefined) return;
   const a = family(local);
   const b = family(remote);
-  if (a !== 0 && b !== 0 && a !== b) fail(`${field}.remoteIp`, `${remote} is IPv${b} but localIp ${local} is IPv${a}; a frame has one family, so write one rule per family (or use "any")`);
+  if (a !== 0 && b !== 0 && a !== b)
+    fail(
+      `${field}.remoteIp`,
+      `${remote} is IPv${b} but localIp ${local} is IPv${a}; a frame has one family, so write one rule per family (or use "any")`,
+    );
 }
 
-const kPrefixSchema = { type: 'string', minLength: 1, description: 'an IP address or prefix (10.0.0.0/8, fd00::/8) or "any"' };
-const ip = (side: 'local' | 'remote', help: string) => custom({ check: ipPrefix, schema: kPrefixSchema, kind: 'ip prefix', help, cli: { flag: `${side}-ip`, value: 'PREFIX|any' } });
+const kPrefixSchema = {
+  type: 'string',
+  minLength: 1,
+  description: 'an IP address or prefix (10.0.0.0/8, fd00::/8) or "any"',
+};
+const ip = (side: 'local' | 'remote', help: string) =>
+  custom({
+    check: ipPrefix,
+    schema: kPrefixSchema,
+    kind: 'ip prefix',
+    help,
+    cli: { flag: `${side}-ip`, value: 'PREFIX|any' },
+  });
 const l4port = (side: 'local' | 'remote', help: string) =>
-  custom({ check: portRange, schema: { oneOf: [{ type: 'integer', minimum: 0, maximum: kMaxPort }, { type: 'string', pattern: '^\\d{1,5}(-\\d{1,5})?$' }] }, kind: 'port range', help, cli: { flag: `${side}-port`, value: 'N[-M]' } });
+  custom({
+    check: portRange,
+    schema: {
+      oneOf: [
+        { type: 'integer', minimum: 0, maximum: kMaxPort },
+        { type: 'string', pattern: '^\\d{1,5}(-\\d{1,5})?$' },
+      ],
+    },
+    kind: 'port range',
+    help,
+    cli: { flag: `${side}-port`, value: 'N[-M]' },
+  });
 
-const id = int({ min: 1, max: kMaxRuleId, help: "the rule's id, stable per port (given by the switch when absent)", noCli: "given by the switch; 'acl rm ID' and 'xacl rm ID' take it" });
-const direction = required(oneOf(kDirections, { help: 'inbound: frames to the port; outbound: frames from it', noCli: 'the DIRECTION argument' }));
+const id = int({
+  min: 1,
+  max: kMaxRuleId,
+  help: "the rule's id, stable per port (given by the switch when absent)",
+  noCli: "given by the switch; 'acl rm ID' and 'xacl rm ID' take it",
+});
+const direction = required(
+  oneOf(kDirections, {
+    help: 'inbound: frames to the port; outbound: frames from it',
+    noCli: 'the DIRECTION argument',
+  }),
+);
 
 export const localIp = ip('local', "the port's side: an IP prefix");
 export const remoteIp = ip('remote', 'the other side: an IP prefix');
@@ -120,7 +165,9 @@ export const remoteIp = ip('remote', 'the other side: an IP prefix');
 export const aclRule = obj(
   {
     id,
-    action: required(oneOf(['allow', 'deny', 'meter'], { help: 'meter counts and lets through', noCli: 'the ACTION argument' })),
+    action: required(
+      oneOf(['allow', 'deny', 'meter'], { help: 'meter counts and lets through', noCli: 'the ACTION argument' }),
+    ),
     direction,
     localMac: mac({ help: "the port's side: a MAC", cli: { flag: 'local-mac', value: 'MAC' } }),
     remoteMac: mac({ help: 'the other side: a MAC', cli: { flag: 'remote-mac', value: 'MAC' } }),
@@ -132,48 +179,91 @@ export const aclRule = obj(
     check: (o, f) => {
       const macs = o.localMac !== undefined || o.remoteMac !== undefined;
       const ips = o.localIp !== undefined || o.remoteIp !== undefined;
-      if (!macs && !ips) fail(f, 'needs an address to match: at least one of localMac, remoteMac, localIp, remoteIp (localIp "any" matches every IP frame)');
-      if (macs && ips) fail(f, 'mixes MAC and IP selectors; a port ACL matches MAC addresses or IP prefixes, so write one rule for each');
+      if (!macs && !ips)
+        fail(
+          f,
+          'needs an address to match: at least one of localMac, remoteMac, localIp, remoteIp (localIp "any" matches every IP frame)',
+        );
+      if (macs && ips)
+        fail(
+          f,
+          'mixes MAC and IP selectors; a port ACL matches MAC addresses or IP prefixes, so write one rule for each',
+        );
       sameFamily(o.localIp, o.remoteIp, f);
     },
   },
 );
 
 const protocol = custom({
-  check: (v, f): AclProtocol => (typeof v === 'number' ? (kProtoNames[intCheck(v, f, 0, 255)] ?? (v as AclProtocol)) : oneOfCheck(v, f, kProtocols)),
+  check: (v, f): AclProtocol =>
+    typeof v === 'number' ? (kProtoNames[intCheck(v, f, 0, 255)] ?? (v as AclProtocol)) : oneOfCheck(v, f, kProtocols),
   schema: { oneOf: [{ enum: [...kProtocols] }, { type: 'integer', minimum: 0, maximum: 255 }] },
   kind: 'protocol',
   help: 'tcp, udp, icmp, icmpv6 or an IP protocol number (absent: any)',
-  cli: { flag: 'protocol', value: 'PROTO', help: 'tcp, udp, icmp, icmpv6 or a number', parse: (t, _f, flag) => (/^\d+$/.test(t) ? whole(t, flag) : t.toLowerCase()) },
+  cli: {
+    flag: 'protocol',
+    value: 'PROTO',
+    help: 'tcp, udp, icmp, icmpv6 or a number',
+    parse: (t, _f, flag) => (/^\d+$/.test(t) ? whole(t, flag) : t.toLowerCase()),
+  },
 });
 
 /** Extended port ACL (Add-VMNetworkAdapterExtendedAcl): 5-tuple, weight, optional stateful allow. */
 export const extAclRule = obj(
   {
     id,
-    action: required(oneOf(['allow', 'deny'], { help: 'the first matching rule decides', noCli: 'the ACTION argument' })),
+    action: required(
+      oneOf(['allow', 'deny'], { help: 'the first matching rule decides', noCli: 'the ACTION argument' }),
+    ),
     direction,
-    weight: required(int({ min: 1, max: kMaxWeight, help: 'evaluation order: higher weights first; unique per direction on a port', cli: { flag: 'weight', value: 'N', help: 'the weight, instead of the WEIGHT argument' } })),
+    weight: required(
+      int({
+        min: 1,
+        max: kMaxWeight,
+        help: 'evaluation order: higher weights first; unique per direction on a port',
+        cli: { flag: 'weight', value: 'N', help: 'the weight, instead of the WEIGHT argument' },
+      }),
+    ),
     protocol,
     localIp,
     remoteIp,
     localPort: l4port('local', "the port's side: a TCP/UDP port or range"),
     remotePort: l4port('remote', 'the other side: a TCP/UDP port or range'),
-    stateful: bool({ help: 'allow replies of the flows this rule allows (and nothing unsolicited)', cli: { flag: 'stateful' } }),
-    idleTimeout: int({ min: 1, max: kMaxIdleTimeout, default: 60, help: 'stateful: seconds a flow lives without traffic (default 60)', cli: { flag: 'idle-timeout', value: 'S' } }),
+    stateful: bool({
+      help: 'allow replies of the flows this rule allows (and nothing unsolicited)',
+      cli: { flag: 'stateful' },
+    }),
+    idleTimeout: int({
+      min: 1,
+      max: kMaxIdleTimeout,
+      default: 60,
+      help: 'stateful: seconds a flow lives without traffic (default 60)',
+      cli: { flag: 'idle-timeout', value: 'S' },
+    }),
   },
   {
     help: 'an extended ACL: 5-tuple, higher weight first, first match wins; a stateful allow lets the replies in',
     check: (o, f) => {
       sameFamily(o.localIp, o.remoteIp, f);
       const fam = Math.max(family(o.localIp ?? 'any'), family(o.remoteIp ?? 'any'));
-      if (o.protocol === 'icmp' && fam === 6) fail(`${f}.protocol`, 'icmp is IPv4 ICMP but the rule has IPv6 prefixes; use icmpv6');
-      if (o.protocol === 'icmpv6' && fam === 4) fail(`${f}.protocol`, 'icmpv6 is IPv6 ICMP but the rule has IPv4 prefixes; use icmp');
+      if (o.protocol === 'icmp' && fam === 6)
+        fail(`${f}.protocol`, 'icmp is IPv4 ICMP but the rule has IPv6 prefixes; use icmpv6');
+      if (o.protocol === 'icmpv6' && fam === 4)
+        fail(`${f}.protocol`, 'icmpv6 is IPv6 ICMP but the rule has IPv4 prefixes; use icmp');
       const ported = o.protocol === 'tcp' || o.protocol === 'udp';
       for (const k of ['localPort', 'remotePort'] as const)
-        if (o[k] !== undefined && !ported) fail(`${f}.${k}`, `ports apply only to protocol tcp or udp, got ${o.protocol === undefined ? 'no protocol (any)' : `protocol ${o.protocol}`}`);
-      if (o.stateful && o.action !== 'allow') fail(`${f}.stateful`, 'only an allow rule can be stateful (its flow entry lets the replies through); use action allow or drop stateful');
-      if (o.idleTimeout !== undefined && !o.stateful) fail(`${f}.idleTimeout`, 'applies only to stateful rules (the flow entry is what times out)');
+        if (o[k] !== undefined && !ported)
+          fail(
+            `${f}.${k}`,
+            `ports apply only to protocol tcp or udp, got ${o.protocol === undefined ? 'no protocol (any)' : `protocol ${o.protocol}`}`,
+          );
+      if (o.stateful && o.action !== 'allow')
+        fail(
+          `${f}.stateful`,
+          'only an allow rule can be stateful (its flow entry lets the replies through); use action allow or drop stateful',
+        );
+      if (o.idleTimeout !== undefined && !o.stateful)
+        fail(`${f}.idleTimeout`, 'applies only to stateful rules (the flow entry is what times out)');
     },
   },
 );

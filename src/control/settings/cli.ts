@@ -11,7 +11,9 @@ import { walk, type FlagSpec, type Flags, type Setting } from './setting.js';
 function helpOf(s: Setting): string {
   const help = s.cli?.help ?? s.help ?? '';
   const d = s.default;
-  return s.cli?.value && d !== undefined && typeof d !== 'object' && !/default/.test(help) ? `${help} (default ${typeof d === 'boolean' ? (d ? 'on' : 'off') : d})` : help;
+  return s.cli?.value && d !== undefined && typeof d !== 'object' && !/default/.test(help)
+    ? `${help} (default ${typeof d === 'boolean' ? (d ? 'on' : 'off') : d})`
+    : help;
 }
 
 /**
@@ -25,7 +27,13 @@ export function optionsOf(s: Setting): Record<string, FlagSpec> {
     if (cli?.group) Object.assign(out, cli.group.options);
     if (cli?.flag)
       out[cli.flag] = cli.value
-        ? { type: 'string', value: cli.value, help: helpOf(c), ...(c.choices ? { choices: c.choices } : c.kind === 'bool' ? { choices: ['on', 'off'] } : {}), ...(cli.path ? { path: true } : {}) }
+        ? {
+            type: 'string',
+            value: cli.value,
+            help: helpOf(c),
+            ...(c.choices ? { choices: c.choices } : c.kind === 'bool' ? { choices: ['on', 'off'] } : {}),
+            ...(cli.path ? { path: true } : {}),
+          }
         : { type: 'boolean', help: helpOf(c) };
     if (cli?.extra) Object.assign(out, cli.extra);
     if (c.noCli) return;
@@ -65,13 +73,15 @@ function readOne(c: Setting, flags: Flags): unknown {
 
 /** A decimal number as typed ("0.8", "100", "-0.1"); no exponents or hex, which no one means here. */
 export function decimal(text: string, flag: string): number {
-  if (!/^-?(\d+(\.\d*)?|\.\d+)$/.test(text.trim())) throw new ConfigError(flag, `must be a number like 0.8 or 100, got '${text}'`);
+  if (!/^-?(\d+(\.\d*)?|\.\d+)$/.test(text.trim()))
+    throw new ConfigError(flag, `must be a number like 0.8 or 100, got '${text}'`);
   return Number(text);
 }
 
 /** A whole number as typed (sign allowed: the validator says what range is legal). */
 export function whole(text: string, flag: string): number {
-  if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(Number(text))) throw new ConfigError(flag, `must be a whole number, got '${text}'`);
+  if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(Number(text)))
+    throw new ConfigError(flag, `must be a whole number, got '${text}'`);
   return Number(text);
 }
 
@@ -92,7 +102,12 @@ export function flagOf(s: Setting, path: string): string | undefined {
  * `names[PATH]`: a positional such as ACTION), one naming `prefix` itself keeps it, and the config keys in
  * its message are spelled as flags ("--rss needs --vmq-weight 1-100").
  */
-export function asTyped<T>(s: Setting, prefix: string, validate: () => T, names: Readonly<Record<string, string>> = {}): T {
+export function asTyped<T>(
+  s: Setting,
+  prefix: string,
+  validate: () => T,
+  names: Readonly<Record<string, string>> = {},
+): T {
   try {
     return validate();
   } catch (err) {
@@ -101,7 +116,14 @@ export function asTyped<T>(s: Setting, prefix: string, validate: () => T, names:
     const flag = err.field === prefix ? prefix : (names[path] ?? flagOf(s, path));
     if (!flag) throw err;
     // the keys a message names (`below upperThreshold 0.8`) as the flags typed (`below --dvmq-upper 0.8`)
-    const keys = new Map(walk(s).filter((x) => x.setting.cli?.flag).map((x) => [x.path.replace(/^.*[.)]/, ''), `--${x.setting.cli!.flag}`]));
-    throw new ConfigError(flag, err.message.slice(err.field.length + 2).replace(/\b[a-z]+[A-Z][A-Za-z]*\b/g, (w) => keys.get(w) ?? w));
+    const keys = new Map(
+      walk(s)
+        .filter((x) => x.setting.cli?.flag)
+        .map((x) => [x.path.replace(/^.*[.)]/, ''), `--${x.setting.cli!.flag}`]),
+    );
+    throw new ConfigError(
+      flag,
+      err.message.slice(err.field.length + 2).replace(/\b[a-z]+[A-Z][A-Za-z]*\b/g, (w) => keys.get(w) ?? w),
+    );
   }
 }

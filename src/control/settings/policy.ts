@@ -32,7 +32,10 @@ function bandwidth(o: Meta) {
     ...o,
     check: (v, f) => {
       if (typeof v !== 'number' || !Number.isInteger(v) || (v !== 0 && (v < kMinRate || v > kMaxRate)))
-        fail(f, `must be 0 (off) or a whole number of bits/s from ${kMinRate} to ${kMaxRate} (1k to 100G), got ${show(v)}`);
+        fail(
+          f,
+          `must be 0 (off) or a whole number of bits/s from ${kMinRate} to ${kMaxRate} (1k to 100G), got ${show(v)}`,
+        );
       return v as number;
     },
     schema: { oneOf: [{ const: 0 }, { type: 'integer', minimum: kMinRate, maximum: kMaxRate }] },
@@ -47,41 +50,109 @@ function uniqueIds(rules: { id?: number }[], field: string): void {
   rules.forEach((r, i) => {
     if (r.id === undefined) return;
     const j = seen.get(r.id);
-    if (j !== undefined) fail(`${field}[${i}].id`, `id ${r.id} is already used by ${field}[${j}]; rule ids are unique within a port`);
+    if (j !== undefined)
+      fail(`${field}[${i}].id`, `id ${r.id} is already used by ${field}[${j}]; rule ids are unique within a port`);
     seen.set(r.id, i);
   });
 }
 
 export const policySettings = obj(
   {
-    macAddressSpoofing: bool({ help: "MacAddressSpoofing: off drops frames whose source is not the port's mac", default: false, example: true, cli: onOff('mac-spoofing', 'off: drop frames whose source is not --mac') }),
-    dhcpGuard: bool({ help: 'DhcpGuard: drop DHCP server messages (UDP from 67, DHCPv6 from 547) from the port', default: false, example: true, cli: onOff('dhcp-guard', 'drop DHCP server messages from the port') }),
-    routerGuard: bool({ help: 'RouterGuard: drop router advertisements and redirects (ICMPv4, ICMPv6) from the port', default: false, example: true, cli: onOff('router-guard', 'drop router advertisements and redirects from the port') }),
-    ieeePriorityTag: bool({ help: "IeeePriorityTag: keep frames' 802.1p priority (off clears it to 0)", default: true, example: false, cli: onOff('priority-tag', 'keep 802.1p priority') }),
-    stormLimit: int({ min: 0, max: kMaxStormLimit, help: 'StormLimit: broadcast + multicast + unknown unicast frames/s from the port (0 = off)', default: 0, example: 1000, cli: { flag: 'storm-limit', value: 'PPS', help: 'broadcast + multicast + unknown unicast frames/s from the port, 0 = off' } }),
-    maxFlows: int({ min: 0, max: 1 << 22, help: 'stateful ACL flows the port may hold at once (0 = no quota)', default: 0, example: 100, cli: { flag: 'max-flows', value: 'N', help: 'stateful ACL flows the port may hold at once, 0 = no quota' } }),
+    macAddressSpoofing: bool({
+      help: "MacAddressSpoofing: off drops frames whose source is not the port's mac",
+      default: false,
+      example: true,
+      cli: onOff('mac-spoofing', 'off: drop frames whose source is not --mac'),
+    }),
+    dhcpGuard: bool({
+      help: 'DhcpGuard: drop DHCP server messages (UDP from 67, DHCPv6 from 547) from the port',
+      default: false,
+      example: true,
+      cli: onOff('dhcp-guard', 'drop DHCP server messages from the port'),
+    }),
+    routerGuard: bool({
+      help: 'RouterGuard: drop router advertisements and redirects (ICMPv4, ICMPv6) from the port',
+      default: false,
+      example: true,
+      cli: onOff('router-guard', 'drop router advertisements and redirects from the port'),
+    }),
+    ieeePriorityTag: bool({
+      help: "IeeePriorityTag: keep frames' 802.1p priority (off clears it to 0)",
+      default: true,
+      example: false,
+      cli: onOff('priority-tag', 'keep 802.1p priority'),
+    }),
+    stormLimit: int({
+      min: 0,
+      max: kMaxStormLimit,
+      help: 'StormLimit: broadcast + multicast + unknown unicast frames/s from the port (0 = off)',
+      default: 0,
+      example: 1000,
+      cli: {
+        flag: 'storm-limit',
+        value: 'PPS',
+        help: 'broadcast + multicast + unknown unicast frames/s from the port, 0 = off',
+      },
+    }),
+    maxFlows: int({
+      min: 0,
+      max: 1 << 22,
+      help: 'stateful ACL flows the port may hold at once (0 = no quota)',
+      default: 0,
+      example: 100,
+      cli: { flag: 'max-flows', value: 'N', help: 'stateful ACL flows the port may hold at once, 0 = no quota' },
+    }),
     maximumBandwidth: bandwidth({
       help: 'MaximumBandwidth: egress cap in bits/s (0 = off)',
       default: 0,
       example: 50_000_000,
-      cli: { flag: 'max-bandwidth', value: 'RATE', help: 'egress cap in bits/s: 800k, 50M, 1.5G; 0 = off', parse: (t, _f, flag) => rate(t, flag), example: ['--max-bandwidth', '50M'] },
+      cli: {
+        flag: 'max-bandwidth',
+        value: 'RATE',
+        help: 'egress cap in bits/s: 800k, 50M, 1.5G; 0 = off',
+        parse: (t, _f, flag) => rate(t, flag),
+        example: ['--max-bandwidth', '50M'],
+      },
     }),
     maximumBurst: int({
       min: kMinBurst,
       max: kMaxBurst,
       help: 'token bucket depth in bytes (default: 10 ms at the rate, at least 64 KiB)',
       example: 131072,
-      cli: { flag: 'max-burst', value: 'BYTES', help: 'token bucket depth: 64K, 1M', parse: (t, _f, flag) => bytes(t, flag), example: ['--max-burst', '128K'] },
+      cli: {
+        flag: 'max-burst',
+        value: 'BYTES',
+        help: 'token bucket depth: 64K, 1M',
+        parse: (t, _f, flag) => bytes(t, flag),
+        example: ['--max-burst', '128K'],
+      },
     }),
-    minimumBandwidthWeight: int({ min: 1, max: kMaxMinWeight, help: 'MinimumBandwidthWeight: share of a congested egress (switch mode weight)', example: 10, cli: { flag: 'min-weight', value: '1-100', help: 'share of a congested egress (switch mode weight)' } }),
+    minimumBandwidthWeight: int({
+      min: 1,
+      max: kMaxMinWeight,
+      help: 'MinimumBandwidthWeight: share of a congested egress (switch mode weight)',
+      example: 10,
+      cli: { flag: 'min-weight', value: '1-100', help: 'share of a congested egress (switch mode weight)' },
+    }),
     minimumBandwidthAbsolute: int({
       min: kMinRate,
       max: kMaxRate,
       help: 'MinimumBandwidthAbsolute: guaranteed bits/s of a congested egress (switch mode absolute)',
-      noWalk: "valid only on a switch in absolute mode, and the walk's ports are on weight switches (validate-policy.test.ts and policy-args.test.ts cover it)",
-      cli: { flag: 'min-absolute', value: 'RATE', help: 'guaranteed bits/s of a congested egress (switch mode absolute)', parse: (t, _f, flag) => rate(t, flag) },
+      noWalk:
+        "valid only on a switch in absolute mode, and the walk's ports are on weight switches (validate-policy.test.ts and policy-args.test.ts cover it)",
+      cli: {
+        flag: 'min-absolute',
+        value: 'RATE',
+        help: 'guaranteed bits/s of a congested egress (switch mode absolute)',
+        parse: (t, _f, flag) => rate(t, flag),
+      },
     }),
-    mirror: oneOf(['none', 'source', 'destination'], { help: 'PortMirroring: a source is copied to every destination port of the switch', default: 'none', example: 'destination', cli: { flag: 'mirror', value: 'MODE', help: 'port mirroring role' } }),
+    mirror: oneOf(['none', 'source', 'destination'], {
+      help: 'PortMirroring: a source is copied to every destination port of the switch',
+      default: 'none',
+      example: 'destination',
+      cli: { flag: 'mirror', value: 'MODE', help: 'port mirroring role' },
+    }),
     mirrorDirection: oneOf(['ingress', 'egress', 'both'], {
       help: 'what a mirroring source copies',
       default: 'both',
@@ -101,7 +172,17 @@ export const policySettings = obj(
       help: 'extended ACLs (Add-VMNetworkAdapterExtendedAcl)',
       noCli: "added with 'vswitch xacl add'",
       runtime: { route: 'extended-acls', body: '', command: 'add', group: 'xacl' },
-      example: [{ id: 1, action: 'allow', direction: 'outbound', weight: 100, protocol: 'tcp', remotePort: '443', stateful: true }],
+      example: [
+        {
+          id: 1,
+          action: 'allow',
+          direction: 'outbound',
+          weight: 100,
+          protocol: 'tcp',
+          remotePort: '443',
+          stateful: true,
+        },
+      ],
     }),
   },
   {
@@ -110,11 +191,26 @@ export const policySettings = obj(
       const mode = ctx.mode as MinimumBandwidthMode | undefined;
       const w = o.minimumBandwidthWeight;
       const a = o.minimumBandwidthAbsolute;
-      if (w !== undefined && mode === 'absolute') fail(`${f}.minimumBandwidthWeight`, "this switch's minimum-bandwidth mode is absolute; give minimumBandwidthAbsolute (bits/s) instead");
-      if (a !== undefined && mode === 'weight') fail(`${f}.minimumBandwidthAbsolute`, "this switch's minimum-bandwidth mode is weight; give minimumBandwidthWeight (1-100) instead");
-      if (w !== undefined && a !== undefined) fail(`${f}.minimumBandwidthAbsolute`, "give minimumBandwidthWeight or minimumBandwidthAbsolute, not both; the switch's minimum-bandwidth mode decides which one applies");
+      if (w !== undefined && mode === 'absolute')
+        fail(
+          `${f}.minimumBandwidthWeight`,
+          "this switch's minimum-bandwidth mode is absolute; give minimumBandwidthAbsolute (bits/s) instead",
+        );
+      if (a !== undefined && mode === 'weight')
+        fail(
+          `${f}.minimumBandwidthAbsolute`,
+          "this switch's minimum-bandwidth mode is weight; give minimumBandwidthWeight (1-100) instead",
+        );
+      if (w !== undefined && a !== undefined)
+        fail(
+          `${f}.minimumBandwidthAbsolute`,
+          "give minimumBandwidthWeight or minimumBandwidthAbsolute, not both; the switch's minimum-bandwidth mode decides which one applies",
+        );
       if (o.mirrorDirection !== undefined && o.mirror !== 'source')
-        fail(`${f}.mirrorDirection`, `applies only to a mirroring source (mirror "source"), got ${o.mirror === undefined ? 'no mirror setting' : `mirror ${show(o.mirror)}`}`);
+        fail(
+          `${f}.mirrorDirection`,
+          `applies only to a mirroring source (mirror "source"), got ${o.mirror === undefined ? 'no mirror setting' : `mirror ${show(o.mirror)}`}`,
+        );
       if (o.acls) uniqueIds(o.acls, `${f}.acls`);
       const ext = o.extendedAcls;
       if (!ext) return;
@@ -123,7 +219,10 @@ export const policySettings = obj(
       ext.forEach((r, i) => {
         const j = ext.findIndex((q, k) => k < i && q.weight === r.weight && overlap(q.direction, r.direction));
         if (j >= 0)
-          fail(`${f}.extendedAcls[${i}].weight`, `weight ${r.weight} is already used by extendedAcls[${j}] (${ext[j]!.direction}) and this rule is ${r.direction}; weights are unique per direction, so pick another`);
+          fail(
+            `${f}.extendedAcls[${i}].weight`,
+            `weight ${r.weight} is already used by extendedAcls[${j}] (${ext[j]!.direction}) and this rule is ${r.direction}; weights are unique per direction, so pick another`,
+          );
       });
     },
   },

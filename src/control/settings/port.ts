@@ -19,9 +19,33 @@ export const kMaxMtu = 9216;
 export const kMaxMacLimit = 1 << 20;
 
 /** QEMU's guest NIC models that can carry a -netdev (qemu-system-x86_64 -device help, network section). */
-export const kQemuDevices = ['virtio-net-pci', 'virtio-net-pci-non-transitional', 'virtio-net-device', 'e1000', 'e1000e', 'igb', 'rtl8139', 'ne2k_pci', 'pcnet', 'vmxnet3', 'i82550', 'i82551', 'i82557b', 'i82559er', 'usb-net', 'tulip'] as const;
+export const kQemuDevices = [
+  'virtio-net-pci',
+  'virtio-net-pci-non-transitional',
+  'virtio-net-device',
+  'e1000',
+  'e1000e',
+  'igb',
+  'rtl8139',
+  'ne2k_pci',
+  'pcnet',
+  'vmxnet3',
+  'i82550',
+  'i82551',
+  'i82557b',
+  'i82559er',
+  'usb-net',
+  'tulip',
+] as const;
 
-export const name = required(str({ pattern: kName, hint: kNameHint, help: 'the port name (also used in file and interface names)', noCli: 'the PORT argument' }));
+export const name = required(
+  str({
+    pattern: kName,
+    hint: kNameHint,
+    help: 'the port name (also used in file and interface names)',
+    noCli: 'the PORT argument',
+  }),
+);
 
 export const mtu = int({
   min: kMinMtu,
@@ -46,13 +70,19 @@ export const macLimit = int({
 /** A port's policy is checked against its switch's MinimumBandwidth mode (the context's `mode`, default weight). */
 export const policy = {
   ...policySettings,
-  check: (v: unknown, f: string, ctx?: Ctx) => policySettings.check(v, f, { ...ctx, mode: (ctx?.mode as MinimumBandwidthMode | undefined) ?? 'weight' }),
+  check: (v: unknown, f: string, ctx?: Ctx) =>
+    policySettings.check(v, f, { ...ctx, mode: (ctx?.mode as MinimumBandwidthMode | undefined) ?? 'weight' }),
   runtime: { route: 'policy', body: '', command: 'policy' },
 };
 
 export const qemu = obj(
   {
-    device: oneOf(kQemuDevices, { help: 'the guest NIC model in the QEMU line (e1000 for old guests)', default: 'virtio-net-pci', example: 'e1000', cli: { flag: 'device', value: 'MODEL' } }),
+    device: oneOf(kQemuDevices, {
+      help: 'the guest NIC model in the QEMU line (e1000 for old guests)',
+      default: 'virtio-net-pci',
+      example: 'e1000',
+      cli: { flag: 'device', value: 'MODEL' },
+    }),
     // QEMU's id_wellformed(): a letter, then letters, digits, '-', '.' or '_'
     id: str({
       pattern: /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/,
@@ -79,7 +109,11 @@ export const port = obj(
       cli: { flag: 'disconnected', help: 'start with the link down' },
       runtime: { route: 'disconnect', body: '', command: 'disconnect' },
     }),
-    mac: mac({ help: "the VM's MAC address: what MacAddressSpoofing checks, and the QEMU line's mac=", example: '52:54:00:aa:bb:cc', cli: { flag: 'mac', value: 'MAC' } }),
+    mac: mac({
+      help: "the VM's MAC address: what MacAddressSpoofing checks, and the QEMU line's mac=",
+      example: '52:54:00:aa:bb:cc',
+      cli: { flag: 'mac', value: 'MAC' },
+    }),
     policy,
     ...portQueues,
     qemu,

@@ -5,7 +5,32 @@
  * lower < upper against the running values); the declarations add the key, help, default, flag and
  * whether `switch tune` changes it at runtime.
  */
-import { kDefaultModeration, kDefaultRssTableSize, kDefaultVmqQueues, kDvmqDefaultConfig, kMaxModerationPackets, kMaxModerationTimeUs, kMaxRssTableSize, kMaxVmqQueues, kMaxVmqWeight, kMaxWorkers, kMinSamplePeriodMs, kMaxSamplePeriodMs, kMaxMinMoveIntervalMs, kModerationPresets, kDefaultPollWindowUs, kMaxPollWindowUs, dvmqConfig, moderationConfig, parseModeration, pollWindowUs, rssTableSize, vmqQueues, vmqWeight, workerCount } from '../validate-queues.js';
+import {
+  kDefaultModeration,
+  kDefaultRssTableSize,
+  kDefaultVmqQueues,
+  kDvmqDefaultConfig,
+  kMaxModerationPackets,
+  kMaxModerationTimeUs,
+  kMaxRssTableSize,
+  kMaxVmqQueues,
+  kMaxVmqWeight,
+  kMaxWorkers,
+  kMinSamplePeriodMs,
+  kMaxSamplePeriodMs,
+  kMaxMinMoveIntervalMs,
+  kModerationPresets,
+  kDefaultPollWindowUs,
+  kMaxPollWindowUs,
+  dvmqConfig,
+  moderationConfig,
+  parseModeration,
+  pollWindowUs,
+  rssTableSize,
+  vmqQueues,
+  vmqWeight,
+  workerCount,
+} from '../validate-queues.js';
 import { bool, custom, num } from './setting.js';
 
 const tune = { route: 'tuning', body: '', command: 'tune' } as const;
@@ -48,11 +73,46 @@ export const dvmq = custom({
   kind: 'dvmq',
   help: 'Dynamic VMQ: which worker serves each queue, re-decided from measured load',
   fields: {
-    enabled: bool({ help: 'Dynamic VMQ: move queues between workers by load', default: d.enabled, example: !d.enabled, cli: { flag: 'dvmq', value: 'on|off' } }),
-    upperThreshold: num({ min: 0, above: true, max: 1, help: "a worker's load (0-1) above which it hands a queue away", default: d.upperThreshold, example: 0.9, cli: { flag: 'dvmq-upper', value: 'X' } }),
-    lowerThreshold: num({ min: 0, above: true, max: 1, help: "a worker's load (0-1) below which it hands its queues back", default: d.lowerThreshold, example: 0.3, cli: { flag: 'dvmq-lower', value: 'X' } }),
-    samplePeriodMs: num({ min: kMinSamplePeriodMs, max: kMaxSamplePeriodMs, help: 'load sampling period in ms', default: d.samplePeriodMs, example: 250, cli: { flag: 'dvmq-period', value: 'MS' } }),
-    minMoveIntervalMs: num({ min: 0, max: kMaxMinMoveIntervalMs, help: 'a moved queue stays put at least this long (ms)', default: d.minMoveIntervalMs, example: 2000, cli: { flag: 'dvmq-min-move', value: 'MS' } }),
+    enabled: bool({
+      help: 'Dynamic VMQ: move queues between workers by load',
+      default: d.enabled,
+      example: !d.enabled,
+      cli: { flag: 'dvmq', value: 'on|off' },
+    }),
+    upperThreshold: num({
+      min: 0,
+      above: true,
+      max: 1,
+      help: "a worker's load (0-1) above which it hands a queue away",
+      default: d.upperThreshold,
+      example: 0.9,
+      cli: { flag: 'dvmq-upper', value: 'X' },
+    }),
+    lowerThreshold: num({
+      min: 0,
+      above: true,
+      max: 1,
+      help: "a worker's load (0-1) below which it hands its queues back",
+      default: d.lowerThreshold,
+      example: 0.3,
+      cli: { flag: 'dvmq-lower', value: 'X' },
+    }),
+    samplePeriodMs: num({
+      min: kMinSamplePeriodMs,
+      max: kMaxSamplePeriodMs,
+      help: 'load sampling period in ms',
+      default: d.samplePeriodMs,
+      example: 250,
+      cli: { flag: 'dvmq-period', value: 'MS' },
+    }),
+    minMoveIntervalMs: num({
+      min: 0,
+      max: kMaxMinMoveIntervalMs,
+      help: 'a moved queue stays put at least this long (ms)',
+      default: d.minMoveIntervalMs,
+      example: 2000,
+      cli: { flag: 'dvmq-min-move', value: 'MS' },
+    }),
   },
   schema: {
     type: 'object',
@@ -60,7 +120,12 @@ export const dvmq = custom({
       enabled: { type: 'boolean', default: d.enabled },
       upperThreshold: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: d.upperThreshold },
       lowerThreshold: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: d.lowerThreshold },
-      samplePeriodMs: { type: 'number', minimum: kMinSamplePeriodMs, maximum: kMaxSamplePeriodMs, default: d.samplePeriodMs },
+      samplePeriodMs: {
+        type: 'number',
+        minimum: kMinSamplePeriodMs,
+        maximum: kMaxSamplePeriodMs,
+        default: d.samplePeriodMs,
+      },
       minMoveIntervalMs: { type: 'number', minimum: 0, maximum: kMaxMinMoveIntervalMs, default: d.minMoveIntervalMs },
     },
     additionalProperties: false,
@@ -74,13 +139,27 @@ export const moderation = custom({
   schema: {
     oneOf: [
       { enum: [...kModerationPresets] },
-      { type: 'object', properties: { packets: { type: 'integer', minimum: 1, maximum: kMaxModerationPackets }, timeUs: { type: 'number', minimum: 0, maximum: kMaxModerationTimeUs } }, required: ['packets', 'timeUs'], additionalProperties: false },
+      {
+        type: 'object',
+        properties: {
+          packets: { type: 'integer', minimum: 1, maximum: kMaxModerationPackets },
+          timeUs: { type: 'number', minimum: 0, maximum: kMaxModerationTimeUs },
+        },
+        required: ['packets', 'timeUs'],
+        additionalProperties: false,
+      },
     ],
   },
   help: 'when a queue wakes its worker: off, low, medium, high, adaptive, or {packets, timeUs}',
   default: kDefaultModeration,
   example: { packets: 16, timeUs: 100 },
-  cli: { flag: 'moderation', value: 'MODE|N/T', help: 'when a queue wakes its worker: off|low|medium|high|adaptive, or after N frames or T us (16/100)', parse: (t, _f, flag) => parseModeration(t, flag), example: ['--moderation', '16/100'] },
+  cli: {
+    flag: 'moderation',
+    value: 'MODE|N/T',
+    help: 'when a queue wakes its worker: off|low|medium|high|adaptive, or after N frames or T us (16/100)',
+    parse: (t, _f, flag) => parseModeration(t, flag),
+    example: ['--moderation', '16/100'],
+  },
   runtime: { ...tune, body: 'moderation' },
 });
 
@@ -97,7 +176,14 @@ export const pollWindowUsSetting = custom({
 });
 
 /** The switch's queue settings, by key. */
-export const switchQueues = { workers, vmqQueues: vmqQueuesSetting, rssTableSize: rssTableSizeSetting, dvmq, moderation, pollWindowUs: pollWindowUsSetting };
+export const switchQueues = {
+  workers,
+  vmqQueues: vmqQueuesSetting,
+  rssTableSize: rssTableSizeSetting,
+  dvmq,
+  moderation,
+  pollWindowUs: pollWindowUsSetting,
+};
 
 /** The port's queue settings, by key. */
 export const portQueues = {
@@ -110,5 +196,10 @@ export const portQueues = {
     example: 50,
     cli: { flag: 'vmq-weight', value: '0-100' },
   }),
-  rss: bool({ help: "vRSS: spread the port's queue over the workers", default: false, example: true, cli: { flag: 'rss', value: 'on|off' } }),
+  rss: bool({
+    help: "vRSS: spread the port's queue over the workers",
+    default: false,
+    example: true,
+    cli: { flag: 'rss', value: 'on|off' },
+  }),
 };

@@ -16,12 +16,28 @@ import type { JsonSchema } from './setting.js';
 import { switchSettings } from './switch.js';
 
 const kAnnotations = new Set(['$schema', '$id', 'title', 'description', 'default']);
-const kKeywords = new Set(['type', 'enum', 'const', 'minimum', 'maximum', 'exclusiveMinimum', 'minLength', 'maxLength', 'pattern', 'properties', 'required', 'additionalProperties', 'items', 'oneOf']);
+const kKeywords = new Set([
+  'type',
+  'enum',
+  'const',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'properties',
+  'required',
+  'additionalProperties',
+  'items',
+  'oneOf',
+]);
 
 /** Errors of `v` against `s` (JSON pointer: message); empty when it conforms. */
 function check(s: JsonSchema, v: unknown, at = ''): string[] {
   const errs: string[] = [];
-  for (const k of Object.keys(s)) if (!kAnnotations.has(k) && !kKeywords.has(k)) throw new Error(`${at}: the checker does not know keyword ${k}`);
+  for (const k of Object.keys(s))
+    if (!kAnnotations.has(k) && !kKeywords.has(k)) throw new Error(`${at}: the checker does not know keyword ${k}`);
   const t = s.type as string | undefined;
   const is: Record<string, (x: unknown) => boolean> = {
     object: (x) => typeof x === 'object' && x !== null && !Array.isArray(x),
@@ -32,17 +48,20 @@ function check(s: JsonSchema, v: unknown, at = ''): string[] {
     boolean: (x) => typeof x === 'boolean',
   };
   if (t && !is[t]!(v)) return [`${at}: not ${t}`];
-  if (s.enum && !(s.enum as unknown[]).some((e) => JSON.stringify(e) === JSON.stringify(v))) errs.push(`${at}: not one of the enum`);
+  if (s.enum && !(s.enum as unknown[]).some((e) => JSON.stringify(e) === JSON.stringify(v)))
+    errs.push(`${at}: not one of the enum`);
   if ('const' in s && s.const !== v) errs.push(`${at}: not ${String(s.const)}`);
   if (typeof v === 'number') {
     if (s.minimum !== undefined && v < (s.minimum as number)) errs.push(`${at}: below minimum`);
     if (s.maximum !== undefined && v > (s.maximum as number)) errs.push(`${at}: above maximum`);
-    if (s.exclusiveMinimum !== undefined && v <= (s.exclusiveMinimum as number)) errs.push(`${at}: not above exclusiveMinimum`);
+    if (s.exclusiveMinimum !== undefined && v <= (s.exclusiveMinimum as number))
+      errs.push(`${at}: not above exclusiveMinimum`);
   }
   if (typeof v === 'string') {
     if (s.minLength !== undefined && v.length < (s.minLength as number)) errs.push(`${at}: too short`);
     if (s.maxLength !== undefined && v.length > (s.maxLength as number)) errs.push(`${at}: too long`);
-    if (s.pattern !== undefined && !new RegExp(s.pattern as string, 'u').test(v)) errs.push(`${at}: does not match ${String(s.pattern)}`);
+    if (s.pattern !== undefined && !new RegExp(s.pattern as string, 'u').test(v))
+      errs.push(`${at}: does not match ${String(s.pattern)}`);
   }
   if (is.object!(v)) {
     const o = v as Record<string, unknown>;
@@ -68,14 +87,25 @@ test('the schema accepts the embedded default config and every walk case', () =>
   assert.equal(schema.$schema, 'https://json-schema.org/draft/2020-12/schema');
   assert.deepEqual(check(schema, defaultConfig()), []);
   const switches = settingCases(switchSettings).map((c, n) => resolveCase({ name: `s${n}`, ...c.fragment }, vars(n)));
-  const ports = settingCases(port).map((c, n) => resolveCase({ name: `p${n}`, ...portBase(c).fragment, ...c.fragment }, vars(n)));
-  const file = { api: '/tmp/schema/api.sock', switches: [...switches, { name: 'pp', ports, staticMacs: [{ mac: '52:54:00:00:00:01', port: 'p0' }] }] };
+  const ports = settingCases(port).map((c, n) =>
+    resolveCase({ name: `p${n}`, ...portBase(c).fragment, ...c.fragment }, vars(n)),
+  );
+  const file = {
+    api: '/tmp/schema/api.sock',
+    switches: [...switches, { name: 'pp', ports, staticMacs: [{ mac: '52:54:00:00:00:01', port: 'p0' }] }],
+  };
   assert.deepEqual(check(schema, file), []);
 });
 
 test('the schema refuses what the validator refuses for a type or a range', () => {
   const sw = (extra: Record<string, unknown>, portExtra: Record<string, unknown> = {}) => ({
-    switches: [{ name: 's', ...extra, ports: [{ name: 'p', nic: { type: 'stream', mode: 'listen', path: '/tmp/p.sock' }, ...portExtra }] }],
+    switches: [
+      {
+        name: 's',
+        ...extra,
+        ports: [{ name: 'p', nic: { type: 'stream', mode: 'listen', path: '/tmp/p.sock' }, ...portExtra }],
+      },
+    ],
   });
   assert.deepEqual(check(schema, sw({})), []);
   assert.match(check(schema, { ...sw({}), colour: 'blue' }).join(), /\/colour: not allowed/);
@@ -88,5 +118,9 @@ test('the schema refuses what the validator refuses for a type or a range', () =
 
 test('docs/settings.md is what `vswitch schema --markdown` prints', () => {
   const file = readFileSync(new URL('../../../docs/settings.md', import.meta.url), 'utf8');
-  assert.equal(file, settingsMarkdown() + '\n', "docs/settings.md is stale: run 'node dist/control/cli.js schema --markdown > docs/settings.md'");
+  assert.equal(
+    file,
+    settingsMarkdown() + '\n',
+    "docs/settings.md is stale: run 'node dist/control/cli.js schema --markdown > docs/settings.md'",
+  );
 });

@@ -16,7 +16,12 @@ import { staticMac, switchSettings, vdeSwitch, vswitchSettings } from './switch.
 export const kSchemaId = 'urn:vswitch:config';
 
 export function configSchema(): JsonSchema {
-  return { $schema: 'https://json-schema.org/draft/2020-12/schema', $id: kSchemaId, title: 'vswitch configuration', ...vswitchSettings.schema() };
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: kSchemaId,
+    title: 'vswitch configuration',
+    ...vswitchSettings.schema(),
+  };
 }
 
 /** One line for a setting's type and range. */
@@ -28,7 +33,14 @@ function typeText(s: Setting): string {
     const lo = j.exclusiveMinimum !== undefined ? `> ${j.exclusiveMinimum}` : `${j.minimum}`;
     return `${j.type} ${lo}..${j.maximum}`;
   }
-  const named: Record<string, string> = { mac: 'MAC address', vidList: 'VLAN list', 'ip prefix': 'IP prefix or `any`', 'port range': 'port or range `N-M`', protocol: 'tcp | udp | icmp | icmpv6 | 0..255', 'bits/s': 'bits/s: 0 or 1000..100000000000' };
+  const named: Record<string, string> = {
+    mac: 'MAC address',
+    vidList: 'VLAN list',
+    'ip prefix': 'IP prefix or `any`',
+    'port range': 'port or range `N-M`',
+    protocol: 'tcp | udp | icmp | icmpv6 | 0..255',
+    'bits/s': 'bits/s: 0 or 1000..100000000000',
+  };
   if (named[s.kind]) return named[s.kind]!;
   if (s.kind === 'list') return 'list';
   if (s.variants) return `object, by \`${s.key}\``;
@@ -39,7 +51,10 @@ function typeText(s: Setting): string {
 const cell = (t: string) => t.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function flagText(s: Setting): string {
-  if (s.cli?.group) return Object.keys(s.cli.group.options).map((k) => `\`--${k}\``).join(', ');
+  if (s.cli?.group)
+    return Object.keys(s.cli.group.options)
+      .map((k) => `\`--${k}\``)
+      .join(', ');
   if (s.cli?.flag) return `\`--${s.cli.flag}${s.cli.value ? ` ${s.cli.value}` : ''}\``;
   return s.noCli ? `none: ${cell(s.noCli)}` : '';
 }
@@ -60,16 +75,31 @@ function table(title: string, intro: string, fields: Readonly<Record<string, Set
     .map(([k, s]) => {
       const dflt = s.default === undefined ? '' : `\`${JSON.stringify(s.default)}\``;
       const rt = s.runtime ?? o.inherit;
-      const when = rt && o.group ? `runtime: \`vswitch ${rt.group ?? o.group} ${rt.command}\`` : (o.fixed ?? 'at creation');
+      const when =
+        rt && o.group ? `runtime: \`vswitch ${rt.group ?? o.group} ${rt.command}\`` : (o.fixed ?? 'at creation');
       return `| \`${o.prefix ?? ''}${k}\`${s.required ? ' (required)' : ''} | ${cell(typeText(s))} | ${dflt} | ${cell(flagText(s))} | ${when} | ${cell(s.help ?? '')} |`;
     });
-  return [`## ${title}`, '', intro, '', '| key | type | default | CLI flag | changes | meaning |', '|---|---|---|---|---|---|', ...rows, ''];
+  return [
+    `## ${title}`,
+    '',
+    intro,
+    '',
+    '| key | type | default | CLI flag | changes | meaning |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+    '',
+  ];
 }
 
 /** docs/settings.md. */
 export function settingsMarkdown(): string {
   const nicShapes = Object.entries(nic.variants ?? {}).flatMap(([name, shape]) =>
-    table(`Endpoint \`${name}\` (port \`nic\`)`, shape.noCli ? `Not offered by the CLI: ${shape.noCli}.` : `\`"nic": {"type": "${name}", ...}\`.`, shape.fields ?? {}, { prefix: 'nic.' }),
+    table(
+      `Endpoint \`${name}\` (port \`nic\`)`,
+      shape.noCli ? `Not offered by the CLI: ${shape.noCli}.` : `\`"nic": {"type": "${name}", ...}\`.`,
+      shape.fields ?? {},
+      { prefix: 'nic.' },
+    ),
   );
   return [
     '# Settings reference',
@@ -86,16 +116,58 @@ export function settingsMarkdown(): string {
     'vswitch schema > vswitch.schema.json    # e.g. VS Code: "json.schemas": [{"fileMatch": ["vswitch*.json"], "url": "./vswitch.schema.json"}]',
     '```',
     '',
-    ...table('Config file', 'The top level of the file given to `vswitch run --config FILE`.', vswitchSettings.fields ?? {}, { fixed: 'at start' }),
-    ...table('Switch', 'An entry of `switches`; `vswitch switch add SW [flags]`, POST /v1/switches.', switchSettings.fields ?? {}, { group: 'switch' }),
-    ...table('Dynamic VMQ (switch `dvmq`)', 'Dynamic VMQ: which worker serves each queue, re-decided from measured load.', switchSettings.fields?.dvmq?.fields ?? {}, { prefix: 'dvmq.', group: 'switch', inherit: switchSettings.fields?.dvmq?.runtime }),
-    ...table('VDE service (switch `vdeSwitch`)', 'Each client of the directory becomes a port with these settings.', vdeSwitch.fields ?? {}, { prefix: 'vdeSwitch.' }),
+    ...table(
+      'Config file',
+      'The top level of the file given to `vswitch run --config FILE`.',
+      vswitchSettings.fields ?? {},
+      { fixed: 'at start' },
+    ),
+    ...table(
+      'Switch',
+      'An entry of `switches`; `vswitch switch add SW [flags]`, POST /v1/switches.',
+      switchSettings.fields ?? {},
+      { group: 'switch' },
+    ),
+    ...table(
+      'Dynamic VMQ (switch `dvmq`)',
+      'Dynamic VMQ: which worker serves each queue, re-decided from measured load.',
+      switchSettings.fields?.dvmq?.fields ?? {},
+      { prefix: 'dvmq.', group: 'switch', inherit: switchSettings.fields?.dvmq?.runtime },
+    ),
+    ...table(
+      'VDE service (switch `vdeSwitch`)',
+      'Each client of the directory becomes a port with these settings.',
+      vdeSwitch.fields ?? {},
+      { prefix: 'vdeSwitch.' },
+    ),
     ...table('Static MAC (switch `staticMacs`)', 'Also `vswitch fdb add`.', staticMac.fields ?? {}),
-    ...table('Port', 'An entry of a switch\'s `ports`; `vswitch port add SW PORT [flags]`, POST /v1/switches/SW/ports.', port.fields ?? {}, { group: 'port' }),
-    ...table('Port policy (port `policy`)', 'Hyper-V\'s port policy; also `vswitch port add` flags, and PUT /v1/switches/SW/ports/PORT/policy. See docs/policy.md.', policySettings.fields ?? {}, { prefix: 'policy.', group: 'port', inherit: port.fields?.policy?.runtime }),
-    ...table('Port ACL rule (policy `acls`)', '`vswitch acl add SW PORT ACTION DIRECTION [flags]`, POST /v1/switches/SW/ports/PORT/acls.', aclRule.fields ?? {}, { prefix: 'acls[].', fixed: 'with its rule' }),
-    ...table('Extended ACL rule (policy `extendedAcls`)', '`vswitch xacl add SW PORT ACTION DIRECTION WEIGHT [flags]`, POST /v1/switches/SW/ports/PORT/extended-acls.', extAclRule.fields ?? {}, { prefix: 'extendedAcls[].', fixed: 'with its rule' }),
-    ...table('QEMU line (port `qemu`)', 'How the printed QEMU line joins a VM to the port.', qemu.fields ?? {}, { prefix: 'qemu.' }),
+    ...table(
+      'Port',
+      "An entry of a switch's `ports`; `vswitch port add SW PORT [flags]`, POST /v1/switches/SW/ports.",
+      port.fields ?? {},
+      { group: 'port' },
+    ),
+    ...table(
+      'Port policy (port `policy`)',
+      "Hyper-V's port policy; also `vswitch port add` flags, and PUT /v1/switches/SW/ports/PORT/policy. See docs/policy.md.",
+      policySettings.fields ?? {},
+      { prefix: 'policy.', group: 'port', inherit: port.fields?.policy?.runtime },
+    ),
+    ...table(
+      'Port ACL rule (policy `acls`)',
+      '`vswitch acl add SW PORT ACTION DIRECTION [flags]`, POST /v1/switches/SW/ports/PORT/acls.',
+      aclRule.fields ?? {},
+      { prefix: 'acls[].', fixed: 'with its rule' },
+    ),
+    ...table(
+      'Extended ACL rule (policy `extendedAcls`)',
+      '`vswitch xacl add SW PORT ACTION DIRECTION WEIGHT [flags]`, POST /v1/switches/SW/ports/PORT/extended-acls.',
+      extAclRule.fields ?? {},
+      { prefix: 'extendedAcls[].', fixed: 'with its rule' },
+    ),
+    ...table('QEMU line (port `qemu`)', 'How the printed QEMU line joins a VM to the port.', qemu.fields ?? {}, {
+      prefix: 'qemu.',
+    }),
     ...nicShapes,
   ].join('\n');
 }

@@ -7,7 +7,17 @@
  * reference docs. Trade-off: an in-house set instead of TypeBox (measured in issue 10: TypeBox's messages
  * were far worse and its types no simpler); cross-field rules stay plain code in an obj's `check` hook.
  */
-import { bool as boolCheck, fail, int as intCheck, macText, obj as objCheck, onlyKeys, oneOf as oneOfCheck, show, str as strCheck } from '../validate-helpers.js';
+import {
+  bool as boolCheck,
+  fail,
+  int as intCheck,
+  macText,
+  obj as objCheck,
+  onlyKeys,
+  oneOf as oneOfCheck,
+  show,
+  str as strCheck,
+} from '../validate-helpers.js';
 
 export type JsonSchema = Record<string, unknown>;
 export type Flags = Record<string, string | boolean | undefined>;
@@ -114,14 +124,29 @@ export type Infer<S> = S extends Setting<infer T, boolean> ? T : never;
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
 type Fields = Record<string, Setting>;
 type ReqKeys<F extends Fields> = { [K in keyof F]: F[K] extends Setting<unknown, true> ? K : never }[keyof F];
-export type ObjOut<F extends Fields> = Simplify<{ [K in ReqKeys<F>]: Infer<F[K]> } & { [K in Exclude<keyof F, ReqKeys<F>>]?: Infer<F[K]> }>;
+export type ObjOut<F extends Fields> = Simplify<
+  { [K in ReqKeys<F>]: Infer<F[K]> } & { [K in Exclude<keyof F, ReqKeys<F>>]?: Infer<F[K]> }
+>;
 
-function make<T>(kind: string, meta: Meta, check: Setting<T>['check'], schema: () => JsonSchema, extra: Partial<Setting> = {}): Setting<T, false> {
-  return { ...meta, ...extra, kind, required: false, check, schema: () => withMeta(schema(), meta) } as Setting<T, false>;
+function make<T>(
+  kind: string,
+  meta: Meta,
+  check: Setting<T>['check'],
+  schema: () => JsonSchema,
+  extra: Partial<Setting> = {},
+): Setting<T, false> {
+  return { ...meta, ...extra, kind, required: false, check, schema: () => withMeta(schema(), meta) } as Setting<
+    T,
+    false
+  >;
 }
 
 function withMeta(s: JsonSchema, meta: Meta): JsonSchema {
-  return { ...s, ...(meta.help ? { description: meta.help } : {}), ...(meta.default !== undefined ? { default: meta.default } : {}) };
+  return {
+    ...s,
+    ...(meta.help ? { description: meta.help } : {}),
+    ...(meta.default !== undefined ? { default: meta.default } : {}),
+  };
 }
 
 /** The same setting, optional in its obj but always in the output (its default filled in when absent). */
@@ -135,33 +160,68 @@ export function required<T>(s: Setting<T>): Setting<T, true> {
 }
 
 export function int(o: Meta & { min: number; max: number }): Setting<number, false> {
-  return make('int', o, (v, f) => intCheck(v, f, o.min, o.max), () => ({ type: 'integer', minimum: o.min, maximum: o.max }));
+  return make(
+    'int',
+    o,
+    (v, f) => intCheck(v, f, o.min, o.max),
+    () => ({ type: 'integer', minimum: o.min, maximum: o.max }),
+  );
 }
 
 export function bool(o: Meta = {}): Setting<boolean, false> {
-  return make('bool', o, (v, f) => boolCheck(v, f), () => ({ type: 'boolean' }));
+  return make(
+    'bool',
+    o,
+    (v, f) => boolCheck(v, f),
+    () => ({ type: 'boolean' }),
+  );
 }
 
 export function str(o: Meta & { pattern?: RegExp; hint?: string } = {}): Setting<string, false> {
-  return make('str', o, (v, f) => strCheck(v, f, o.pattern, o.hint), () => ({ type: 'string', minLength: 1, ...(o.pattern ? { pattern: o.pattern.source } : {}) }));
+  return make(
+    'str',
+    o,
+    (v, f) => strCheck(v, f, o.pattern, o.hint),
+    () => ({ type: 'string', minLength: 1, ...(o.pattern ? { pattern: o.pattern.source } : {}) }),
+  );
 }
 
 export function oneOf<const T extends string>(values: readonly T[], o: Meta = {}): Setting<T, false> {
-  return make('enum', o, (v, f) => oneOfCheck(v, f, values), () => ({ enum: [...values] }), { choices: values });
+  return make(
+    'enum',
+    o,
+    (v, f) => oneOfCheck(v, f, values),
+    () => ({ enum: [...values] }),
+    { choices: values },
+  );
 }
 
 /** The discriminating key of a variant's shape (`type: 'tap'`). */
 export function lit<const T extends string>(value: T): Setting<T, true> {
-  return required(make('lit', {}, (v, f) => oneOfCheck(v, f, [value]), () => ({ const: value })));
+  return required(
+    make(
+      'lit',
+      {},
+      (v, f) => oneOfCheck(v, f, [value]),
+      () => ({ const: value }),
+    ),
+  );
 }
 
 /** A MAC address, kept lower case and colon separated. */
 export function mac(o: Meta = {}): Setting<string, false> {
-  return make('mac', o, (v, f) => macText(v, f), () => ({ type: 'string', pattern: '^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$' }));
+  return make(
+    'mac',
+    o,
+    (v, f) => macText(v, f),
+    () => ({ type: 'string', pattern: '^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$' }),
+  );
 }
 
 /** A value whose check is plain code (a VLAN mode, a policy): declared here for its key, help, flag and schema. */
-export function custom<T>(o: Meta & { check: (v: unknown, field: string, ctx?: Ctx) => T; schema: JsonSchema; kind?: string; fields?: Fields }): Setting<T, false> {
+export function custom<T>(
+  o: Meta & { check: (v: unknown, field: string, ctx?: Ctx) => T; schema: JsonSchema; kind?: string; fields?: Fields },
+): Setting<T, false> {
   return make(o.kind ?? 'custom', o, o.check, () => o.schema, o.fields ? { fields: o.fields } : {});
 }
 
@@ -172,7 +232,8 @@ export function num(o: Meta & { min: number; max: number; above?: boolean }): Se
     'num',
     o,
     (v, f) => {
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < o.min || v > o.max || (o.above && v === o.min)) fail(f, `must be ${what}, got ${show(v)}`);
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < o.min || v > o.max || (o.above && v === o.min))
+        fail(f, `must be ${what}, got ${show(v)}`);
       return v as number;
     },
     () => ({ type: 'number', ...(o.above ? { exclusiveMinimum: o.min } : { minimum: o.min }), maximum: o.max }),
@@ -272,7 +333,15 @@ export function vidList(o: Meta = {}): Setting<number[], false> {
       });
       return [...new Set(out)].sort((a, b) => a - b);
     },
-    () => ({ type: 'array', items: { oneOf: [{ type: 'integer', minimum: 1, maximum: 4094 }, { type: 'string', pattern: '^\\d+(-\\d+)?$' }] } }),
+    () => ({
+      type: 'array',
+      items: {
+        oneOf: [
+          { type: 'integer', minimum: 1, maximum: 4094 },
+          { type: 'string', pattern: '^\\d+(-\\d+)?$' },
+        ],
+      },
+    }),
   );
 }
 

@@ -15,7 +15,14 @@ import { switchQueues } from './queues.js';
 import { bool, custom, filled, int, list, mac, obj, oneOf, required, str, vid } from './setting.js';
 import { vlan } from './vlan.js';
 
-export const name = required(str({ pattern: kName, hint: kNameHint, help: 'the switch name (also used in file and interface names)', noCli: 'the SW argument' }));
+export const name = required(
+  str({
+    pattern: kName,
+    hint: kNameHint,
+    help: 'the switch name (also used in file and interface names)',
+    noCli: 'the SW argument',
+  }),
+);
 
 export const staticMac = obj(
   {
@@ -23,7 +30,11 @@ export const staticMac = obj(
     vid: filled(vid({ help: 'its VLAN', default: 1 })),
     port: required(str({ pattern: kName, hint: kNameHint, help: 'the port it is on' })),
   },
-  { check: (o, f) => parseInt(o.mac.slice(0, 2), 16) & 1 && fail(`${f}.mac`, `${o.mac} is a group (multicast) address; static entries need a unicast MAC`) },
+  {
+    check: (o, f) =>
+      parseInt(o.mac.slice(0, 2), 16) & 1 &&
+      fail(`${f}.mac`, `${o.mac} is a group (multicast) address; static entries need a unicast MAC`),
+  },
 );
 
 /** DIR/ctl and DIR/<n> must fit sun_path (108 bytes with its NUL). */
@@ -32,14 +43,24 @@ const kMaxVdeDir = 96;
 const vdeDir = custom({
   check: (v, f) => {
     const dir = str().check(v, f);
-    if (!dir.startsWith('/')) fail(f, `must be an absolute path (the CLI resolves a relative one), got ${JSON.stringify(dir)}`);
-    if (Buffer.byteLength(dir) > kMaxVdeDir) fail(f, `must be at most ${kMaxVdeDir} bytes (its sockets must fit a unix socket address), got ${Buffer.byteLength(dir)}`);
+    if (!dir.startsWith('/'))
+      fail(f, `must be an absolute path (the CLI resolves a relative one), got ${JSON.stringify(dir)}`);
+    if (Buffer.byteLength(dir) > kMaxVdeDir)
+      fail(
+        f,
+        `must be at most ${kMaxVdeDir} bytes (its sockets must fit a unix socket address), got ${Buffer.byteLength(dir)}`,
+      );
     return dir.replace(/\/+$/, '') || '/';
   },
   schema: { type: 'string', pattern: '^/', maxLength: kMaxVdeDir },
   kind: 'path',
   help: 'the directory: DIR/ctl is the control socket (QEMU -netdev vde,sock=DIR, vde_plug DIR)',
-  cli: { flag: 'vde-switch', value: 'DIR', path: true, help: "serve vde_switch's protocol on DIR (QEMU -netdev vde,sock=DIR, vde_plug DIR): each client a port" },
+  cli: {
+    flag: 'vde-switch',
+    value: 'DIR',
+    path: true,
+    help: "serve vde_switch's protocol on DIR (QEMU -netdev vde,sock=DIR, vde_plug DIR): each client a port",
+  },
 });
 
 export const vdeSwitch = obj(
@@ -53,10 +74,34 @@ export const vdeSwitch = obj(
       example: 'cl',
       cli: { flag: 'vde-prefix', value: 'PREFIX' },
     }),
-    maxClients: int({ min: 1, max: 1024, help: 'the most VDE clients at once', default: 64, example: 8, cli: { flag: 'vde-max-clients', value: 'N' } }),
-    vlan: { ...vlan, help: 'the VLAN of every client port', runtime: undefined, cli: { ...vlan.cli, flag: 'vde-vlan', help: "VLAN of the VDE client ports, as 'port vlan' takes it (e.g. 'access 10')", extra: undefined, example: ['--vde-vlan', 'access 10'] }, example: { mode: 'access', vid: 10 } },
+    maxClients: int({
+      min: 1,
+      max: 1024,
+      help: 'the most VDE clients at once',
+      default: 64,
+      example: 8,
+      cli: { flag: 'vde-max-clients', value: 'N' },
+    }),
+    vlan: {
+      ...vlan,
+      help: 'the VLAN of every client port',
+      runtime: undefined,
+      cli: {
+        ...vlan.cli,
+        flag: 'vde-vlan',
+        help: "VLAN of the VDE client ports, as 'port vlan' takes it (e.g. 'access 10')",
+        extra: undefined,
+        example: ['--vde-vlan', 'access 10'],
+      },
+      example: { mode: 'access', vid: 10 },
+    },
     mtu: { ...mtu, help: 'the MTU of every client port', runtime: undefined, cli: { flag: 'vde-mtu', value: 'N' } },
-    policy: { ...policy, help: 'the policy of every client port', runtime: undefined, noCli: 'a template policy is set in the config file or the API' },
+    policy: {
+      ...policy,
+      help: 'the policy of every client port',
+      runtime: undefined,
+      noCli: 'a template policy is set in the config file or the API',
+    },
   },
   {
     help: 'serve the vde_switch protocol on a directory: each VDE client (QEMU -netdev vde, vde_plug) is a port',
@@ -85,7 +130,13 @@ export const agingSeconds = int({
   default: 300,
   example: 120,
   cli: { flag: 'aging', value: 'SECONDS', help: 'MAC aging time, 0 = never (default 300)' },
-  runtime: { route: 'aging', body: 'seconds', command: 'aging', applySwitch: 'setAging', says: (r) => `MAC aging ${r.agingSeconds} s` },
+  runtime: {
+    route: 'aging',
+    body: 'seconds',
+    command: 'aging',
+    applySwitch: 'setAging',
+    says: (r) => `MAC aging ${r.agingSeconds} s`,
+  },
 });
 
 export const macTableSize = int({
@@ -107,25 +158,43 @@ export const macTableSize = int({
 export const switchSettings = obj(
   {
     name,
-    type: filled(oneOf(['private', 'internal', 'external'], {
-      help: 'private: VM ports only; internal: plus a host TAP port vs-SW; external: plus an uplink',
-      default: 'private',
-      example: 'internal',
-      cli: { flag: 'type', value: 'TYPE', help: 'private: VM ports only; internal: plus a host TAP port vs-SW' },
-    })),
+    type: filled(
+      oneOf(['private', 'internal', 'external'], {
+        help: 'private: VM ports only; internal: plus a host TAP port vs-SW; external: plus an uplink',
+        default: 'private',
+        example: 'internal',
+        cli: { flag: 'type', value: 'TYPE', help: 'private: VM ports only; internal: plus a host TAP port vs-SW' },
+      }),
+    ),
     agingSeconds,
     macTableSize,
-    rsc: bool({ help: 'receive segment coalescing toward offload-capable ports', default: true, example: false, cli: { flag: 'no-rsc', sets: false, help: 'no receive segment coalescing toward offload-capable ports' } }),
+    rsc: bool({
+      help: 'receive segment coalescing toward offload-capable ports',
+      default: true,
+      example: false,
+      cli: { flag: 'no-rsc', sets: false, help: 'no receive segment coalescing toward offload-capable ports' },
+    }),
     minimumBandwidthMode: oneOf(['weight', 'absolute'], {
       help: 'how MinimumBandwidth shares a congested port: relative weights or absolute bits/s (fixed at creation)',
       default: 'weight',
       example: 'absolute',
       cli: { flag: 'min-bandwidth-mode', value: 'MODE' },
     }),
-    flowTableSize: int({ min: 16, max: 1 << 22, help: 'stateful ACL flow table entries', default: 65536, example: 1024, cli: { flag: 'flow-table-size', value: 'N' } }),
+    flowTableSize: int({
+      min: 16,
+      max: 1 << 22,
+      help: 'stateful ACL flow table entries',
+      default: 65536,
+      example: 1024,
+      cli: { flag: 'flow-table-size', value: 'N' },
+    }),
     ...switchQueues,
     ports: list(port, { what: 'ports', help: 'the ports', noCli: "added with 'vswitch port add'" }),
-    staticMacs: list(staticMac, { what: '{mac, vid, port}', help: 'static MAC table entries', noCli: "added with 'vswitch fdb add'" }),
+    staticMacs: list(staticMac, {
+      what: '{mac, vid, port}',
+      help: 'static MAC table entries',
+      noCli: "added with 'vswitch fdb add'",
+    }),
     vdeSwitch,
   },
   {
@@ -151,7 +220,10 @@ export const switchSettings = obj(
 export const vswitchSettings = obj(
   {
     api: str({ help: "the management API's unix socket", noCli: "'vswitch run --api' and $VSWITCH_API name it" }),
-    captureDir: str({ help: "where 'capture -w NAME' writes a relative NAME (created 0700)", noCli: 'a daemon setting: the config file' }),
+    captureDir: str({
+      help: "where 'capture -w NAME' writes a relative NAME (created 0700)",
+      noCli: 'a daemon setting: the config file',
+    }),
     switches: required(list(switchSettings, { what: 'switches' })),
   },
   {
@@ -161,14 +233,19 @@ export const vswitchSettings = obj(
         if (names.has(s.name)) fail(`config.switches[${i}].name`, `switch name '${s.name}' is used twice`);
         names.add(s.name);
       });
-      const all = o.switches.flatMap((s, i) => (s.ports ?? []).map((p, j) => ({ port: p as PortConfig, field: `config.switches[${i}].ports[${j}]` })));
+      const all = o.switches.flatMap((s, i) =>
+        (s.ports ?? []).map((p, j) => ({ port: p as PortConfig, field: `config.switches[${i}].ports[${j}]` })),
+      );
       uniqueEndpoints(all);
       if (o.api !== undefined) {
         const api = resolve(o.api);
         const clash = all.find((x) => listenPath(x.port.nic) === api);
-        if (clash) fail(`${clash.field}.nic.path`, `${api} is the management API's socket (config.api); give the port another path`);
+        if (clash)
+          fail(
+            `${clash.field}.nic.path`,
+            `${api} is the management API's socket (config.api); give the port another path`,
+          );
       }
     },
   },
 );
-

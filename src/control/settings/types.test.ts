@@ -5,7 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { NicConfig, PortConfig, QemuNicConfig, StaticMac, SwitchConfig, VdeSwitchConfig, VlanConfig, VswitchConfig } from '../model.js';
+import type {
+  NicConfig,
+  PortConfig,
+  QemuNicConfig,
+  StaticMac,
+  SwitchConfig,
+  VdeSwitchConfig,
+  VlanConfig,
+  VswitchConfig,
+} from '../model.js';
 import type { nic } from './nic.js';
 import type { port, qemu } from './port.js';
 import type { Infer } from './setting.js';
@@ -32,7 +41,10 @@ const checks = {
   staticMac: true satisfies Same<Infer<typeof staticMac>, StaticMac>,
   vdeSwitch: true satisfies Agrees<Infer<typeof vdeSwitch>, VdeSwitchConfig>,
   switch: true satisfies Agrees<Infer<typeof switchSettings>, UserSwitch>,
-  config: true satisfies Agrees<Infer<typeof vswitchSettings>, Omit<VswitchConfig, 'switches'> & { switches: UserSwitch[] }>,
+  config: true satisfies Agrees<
+    Infer<typeof vswitchSettings>,
+    Omit<VswitchConfig, 'switches'> & { switches: UserSwitch[] }
+  >,
 };
 
 test('every declaration infers the model type it validates (checked when compiled)', () => {

@@ -23,13 +23,21 @@ const kBinary: Record<string, bigint> = { '': 1n, k: 1n << 10n, m: 1n << 20n, g:
 export function rate(text: string, field: string): number {
   // Multiplier letters in either case (no one means millibits); "B" is refused so 50MB is not read as bits.
   const m = /^(\d+(?:\.\d+)?) ?([kKmMgGtT]?)(?:bps|bits?|bit\/s)?$/.exec(text.trim());
-  if (!m) fail(field, `'${text}' is not a rate; write bits per second as a number with an optional k, M, G or T (1000-based), like 800k, 50M or 1.5G`);
+  if (!m)
+    fail(
+      field,
+      `'${text}' is not a rate; write bits per second as a number with an optional k, M, G or T (1000-based), like 800k, 50M or 1.5G`,
+    );
   return scaled(text, m[1]!, kSi[m[2]!.toLowerCase()]!, field, 'bits/s');
 }
 
 /** '64K', '1M', '1.5K', '1514', '64KiB' -> bytes (1024-based). */
 export function bytes(text: string, field: string): number {
   const m = /^(\d+(?:\.\d+)?) ?([kKmMgG]?)(?:i?B)?$/.exec(text.trim());
-  if (!m) fail(field, `'${text}' is not a size; write bytes as a number with an optional K, M or G (1024-based), like 1514, 64K or 1M`);
+  if (!m)
+    fail(
+      field,
+      `'${text}' is not a size; write bytes as a number with an optional K, M or G (1024-based), like 1514, 64K or 1M`,
+    );
   return scaled(text, m[1]!, kBinary[m[2]!.toLowerCase()]!, field, 'bytes');
 }

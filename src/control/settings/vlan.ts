@@ -11,7 +11,10 @@ import { list as listOf, lit, obj, oneOf, required, variant, vid, vidList, type 
 const kPvlanModes = ['isolated', 'community', 'promiscuous'] as const satisfies readonly PvlanMode[];
 
 function list(text: string): (number | string)[] {
-  return text.split(',').filter(Boolean).map((x) => (/^\d+$/.test(x) ? Number(x) : x));
+  return text
+    .split(',')
+    .filter(Boolean)
+    .map((x) => (/^\d+$/.test(x) ? Number(x) : x));
 }
 
 /** `access 10`, `trunk 10,20` (with --native, --pruned), `untagged`, `private isolated 100 101` -> the raw shape. */
@@ -21,7 +24,10 @@ export function vlanWords(args: readonly string[], f: Flags): Record<string, unk
   if (mode === 'access') raw.vid = num(arg, 'access VID');
   if (mode === 'private') {
     const [, pvlan, primary, secondary] = args;
-    if (!pvlan || !primary || !secondary) throw new UsageError("private needs a mode, the primary and the secondary VLAN(s), e.g. 'private isolated 100 101'");
+    if (!pvlan || !primary || !secondary)
+      throw new UsageError(
+        "private needs a mode, the primary and the secondary VLAN(s), e.g. 'private isolated 100 101'",
+      );
     Object.assign(raw, { pvlan, primary: num(primary, 'primary VID'), secondary: list(secondary) });
   }
   if (mode === 'trunk') {
@@ -46,20 +52,35 @@ export const kTrunkOptions = {
 export const pvlan = obj(
   {
     mode: lit('private'),
-    pvlan: required(oneOf(kPvlanModes, { help: 'isolated: talks only to promiscuous ports; community: its community and promiscuous ports; promiscuous: to all' })),
+    pvlan: required(
+      oneOf(kPvlanModes, {
+        help: 'isolated: talks only to promiscuous ports; community: its community and promiscuous ports; promiscuous: to all',
+      }),
+    ),
     primary: required(vid({ help: 'the primary VLAN' })),
-    secondary: required(listOf(vid(), { what: 'VLAN IDs (1-4094)', help: 'the secondary VLAN (a promiscuous port: one or more)' })),
+    secondary: required(
+      listOf(vid(), { what: 'VLAN IDs (1-4094)', help: 'the secondary VLAN (a promiscuous port: one or more)' }),
+    ),
   },
   {
     check: (o, f) => {
       o.secondary.forEach((x, i) => {
-        if (x === o.primary) fail(`${f}.secondary[${i}]`, `${x} is the primary VLAN; a secondary VLAN must differ from the primary`);
+        if (x === o.primary)
+          fail(`${f}.secondary[${i}]`, `${x} is the primary VLAN; a secondary VLAN must differ from the primary`);
       });
       o.secondary = [...new Set(o.secondary)].sort((p, q) => p - q);
       const n = o.secondary.length;
       const port = `${o.pvlan === 'community' ? 'a' : 'an'} ${o.pvlan} port`;
-      if (n === 0) fail(`${f}.secondary`, `${port} needs ${o.pvlan === 'promiscuous' ? 'at least one secondary VLAN' : 'exactly one secondary VLAN'}, got none`);
-      if (o.pvlan !== 'promiscuous' && n !== 1) fail(`${f}.secondary`, `${port} has exactly one secondary VLAN, got ${n} (${o.secondary.join(', ')}); only a promiscuous port lists several`);
+      if (n === 0)
+        fail(
+          `${f}.secondary`,
+          `${port} needs ${o.pvlan === 'promiscuous' ? 'at least one secondary VLAN' : 'exactly one secondary VLAN'}, got none`,
+        );
+      if (o.pvlan !== 'promiscuous' && n !== 1)
+        fail(
+          `${f}.secondary`,
+          `${port} has exactly one secondary VLAN, got ${n} (${o.secondary.join(', ')}); only a promiscuous port lists several`,
+        );
     },
   },
 );
@@ -85,6 +106,13 @@ export const vlan = variant(
     default: { mode: 'untagged' },
     runtime: { route: 'vlan', body: '', command: 'vlan' },
     example: { mode: 'trunk', allowed: [10, 20, 21], native: 10 },
-    cli: { flag: 'vlan', value: 'MODE', help: "'untagged', 'access VID', 'trunk ALLOWED' (with --native, --pruned)", parse: (text, f) => vlanWords(text.split(/\s+/), f), extra: kTrunkOptions, example: ['--vlan', 'trunk 10,20-21', '--native', '10'] },
+    cli: {
+      flag: 'vlan',
+      value: 'MODE',
+      help: "'untagged', 'access VID', 'trunk ALLOWED' (with --native, --pruned)",
+      parse: (text, f) => vlanWords(text.split(/\s+/), f),
+      extra: kTrunkOptions,
+      example: ['--vlan', 'trunk 10,20-21', '--native', '10'],
+    },
   },
 );

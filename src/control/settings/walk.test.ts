@@ -27,21 +27,36 @@ for (const [kind, decl, base] of [
 ] as const) {
   test(`every ${kind} setting has a valid, non-default example, set alike by its flag and the config file`, () => {
     const cases = settingCases(decl);
-    assert.deepEqual(uncovered(decl, cases), [], 'settings no case sets: give them an example (or examples on their shape)');
+    assert.deepEqual(
+      uncovered(decl, cases),
+      [],
+      'settings no case sets: give them an example (or examples on their shape)',
+    );
     cases.forEach((c, n) => {
       const b = base(c);
       const v = vars(n);
       const withIt = decl.check(resolveCase({ name: 'x', ...b.fragment, ...c.fragment }, v), 'x');
-      const without = decl.check(resolveCase({ name: 'x', ...base({ path: '', fragment: {}, argv: null }).fragment }, v), 'x');
+      const without = decl.check(
+        resolveCase({ name: 'x', ...base({ path: '', fragment: {}, argv: null }).fragment }, v),
+        'x',
+      );
       assert.notDeepEqual(withIt, without, `${c.path}: the example is the default`);
-      if (c.argv) assert.deepEqual(viaFlags(decl, 'x', resolveCase([...b.argv, ...c.argv], v)), withIt, `${c.path}: ${c.argv.join(' ')}`);
+      if (c.argv)
+        assert.deepEqual(
+          viaFlags(decl, 'x', resolveCase([...b.argv, ...c.argv], v)),
+          withIt,
+          `${c.path}: ${c.argv.join(' ')}`,
+        );
     });
   });
 
   test(`every ${kind} setting without a flag says why (noCli)`, () => {
     for (const c of settingCases(decl).filter((x) => !x.argv)) {
       const chain = settingChain(decl, c.path);
-      assert.ok(chain.some((s) => s.noCli), `${c.path} has neither a flag nor a noCli reason`);
+      assert.ok(
+        chain.some((s) => s.noCli),
+        `${c.path} has neither a flag nor a noCli reason`,
+      );
     }
   });
 }
