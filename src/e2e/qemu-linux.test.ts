@@ -130,7 +130,9 @@ describe('a Debian cloud kernel guest with two NICs on the printed QEMU lines', 
     }
   });
 
-  test('both NICs get a lease in their own VLAN and reach its router', { timeout: kGuestTimeoutMs + 60_000 }, async () => {
+  test('both NICs get a lease in their own VLAN and reach its router', {
+    timeout: kGuestTimeoutMs + 60_000,
+  }, async () => {
     // the printed lines: `port add` as a user types it, and `port netdev` (what the daemon prints) agree
     const lines: Array<{ args: string[]; mac: string; id: string }> = [];
     for (const n of kNets) {
@@ -194,14 +196,22 @@ describe('a Debian cloud kernel guest with two NICs on the printed QEMU lines', 
       assert.ok(serial.includes('VSW-DONE'), `the guest ran its /init to the end${ctx}`);
       assert.doesNotMatch(serial, /VSW-FAIL/, ctx);
       const nics = [...serial.matchAll(/VSW-NIC (\S+) (\S+)\r?$/gm)].map((x) => x[2]);
-      assert.deepEqual(nics.sort(), lines.map((l) => l.mac).sort(), `the guest sees both NICs with the printed MACs${ctx}`);
+      assert.deepEqual(
+        nics.sort(),
+        lines.map((l) => l.mac).sort(),
+        `the guest sees both NICs with the printed MACs${ctx}`,
+      );
       for (const [i, n] of kNets.entries()) {
         const mac = lines[i]!.mac;
         const lease = new RegExp(`VSW-LEASE ${mac} (\\S+) router (\\S+)\\r?$`, 'm').exec(serial);
         assert.ok(lease, `NIC ${mac} (port ${n.port}) got a lease${ctx}`);
         assert.ok(lease[1]!.startsWith(n.prefix), `NIC ${mac} leased ${lease[1]} in VLAN ${n.vid}'s subnet${ctx}`);
         assert.equal(lease[2], n.router, ctx);
-        assert.match(serial, new RegExp(`VSW-PING ${mac} ${n.router} ok\\r?$`, 'm'), `NIC ${mac} reached ${n.router}${ctx}`);
+        assert.match(
+          serial,
+          new RegExp(`VSW-PING ${mac} ${n.router} ok\\r?$`, 'm'),
+          `NIC ${mac} reached ${n.router}${ctx}`,
+        );
         assert.match(dnsLog, new RegExp(`DHCPACK\\(\\S+\\) ${lease[1]!.replaceAll('.', '\\.')} ${mac}`), ctx);
       }
       // each MAC was learned on its own port, in its own VLAN
