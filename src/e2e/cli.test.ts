@@ -80,7 +80,7 @@ describe('vswitch CLI lifecycle', () => {
     r = await d.cli('port', 'netdev', 'base', 'f');
     assert.equal(r.code, 2, 'VDE framing is not a QEMU netdev');
     const human = (await d.cli('port', 'list', 'base')).stdout;
-    assert.match(human, /^c\s+down\s+trunk 10,20,21,22 native 5 pruned 21\s+1500\s+stream connect /m);
+    assert.match(human, /^c\s+down\s+trunk 10,20-22 native 5 pruned 21\s+1500\s+stream connect /m);
     const cfg: { switches: Array<{ name: string; ports: Array<{ name: string }> }> } = await d.json('config', 'show');
     assert.deepEqual(
       cfg.switches[0].ports.map((p) => p.name),

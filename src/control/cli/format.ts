@@ -17,11 +17,25 @@ import { table } from '../text-table.js';
 import { hostPortText } from '../../ports/address.js';
 import { UsageError } from './command.js';
 
+/** VLAN IDs as typed: runs of three or more become `a-b` (`10,20,21,22,100-110` for 13 IDs), so a trunk
+ *  carrying a range stays one short column and the text can be given back to `port vlan`. */
+export function vidText(vids: readonly number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < vids.length; ) {
+    let j = i;
+    while (j + 1 < vids.length && vids[j + 1] === vids[j] + 1) j++;
+    if (j - i >= 2) out.push(`${vids[i]}-${vids[j]}`);
+    else for (let k = i; k <= j; k++) out.push(String(vids[k]));
+    i = j + 1;
+  }
+  return out.join(',');
+}
+
 export function describeVlan(x: VlanConfig): string {
   if (x.mode === 'untagged') return 'untagged';
   if (x.mode === 'access') return `access ${x.vid}`;
-  if (x.mode === 'private') return `private ${x.pvlan} ${x.primary}/${x.secondary.join(',')}`;
-  return `trunk ${x.allowed.join(',')}${x.native ? ` native ${x.native}` : ''}${x.pruned?.length ? ` pruned ${x.pruned.join(',')}` : ''}`;
+  if (x.mode === 'private') return `private ${x.pvlan} ${x.primary}/${vidText(x.secondary)}`;
+  return `trunk ${vidText(x.allowed)}${x.native ? ` native ${x.native}` : ''}${x.pruned?.length ? ` pruned ${vidText(x.pruned)}` : ''}`;
 }
 
 export function formatPolicy(port: string, r: PolicyStatus): string {
